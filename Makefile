@@ -1,0 +1,50 @@
+# The two commands a new user runs:
+#   make demo   - bring the sandbox up and walk the Interlok guide's chain on it
+#   make test   - unit tests, then the end-to-end tests against the real sandbox
+# Both install what they need (Debian packages, tool binaries built from their
+# Go modules and cached in ~/.cache/metricscale) on the first run.
+
+SHELL       := /bin/bash
+GO          ?= go
+BIN         := bin
+STATE       ?= .sandbox
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+LDFLAGS     := -X github.com/metricscale/kubectl-metricscale/pkg/version.gitVersion=$(VERSION)
+TOOLS_BIN    = $(shell hack/tools.sh)
+E2E_TIMEOUT ?= 40m
+
+.PHONY: all build tools test unit e2e demo sandbox-up sandbox-down scenario lint clean
+
+all: build
+
+build: ## the plugin and the sandbox command
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/kubectl-metricscale ./cmd/kubectl-metricscale
+	$(GO) build -o $(BIN)/sandbox ./hack/sandbox
+
+tools: ## install Debian packages and build the sandbox binaries (cached)
+	@hack/tools.sh >/dev/null
+
+unit:
+	$(GO) vet ./...
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/e2e)
+
+e2e: build
+	METRICSCALE_TOOLS_BIN=$$(hack/tools.sh) $(GO) test -count=1 -timeout $(E2E_TIMEOUT) -v ./test/e2e/...
+
+test: unit e2e
+
+sandbox-up: build
+	@$(BIN)/sandbox up --state-dir $(STATE) --bin-dir $$(hack/tools.sh)
+
+sandbox-down:
+	@$(GO) build -o $(BIN)/sandbox ./hack/sandbox && $(BIN)/sandbox down --state-dir $(STATE)
+
+scenario: build ## make scenario NAME=interlok
+	@test -n "$(NAME)" || { echo "usage: make scenario NAME=interlok|promfake|kong"; exit 2; }
+	@$(BIN)/sandbox scenario --state-dir $(STATE) $(NAME)
+
+demo: sandbox-up
+	@hack/demo.sh $(STATE)
+
+clean:
+	rm -rf $(BIN)

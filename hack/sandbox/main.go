@@ -1,0 +1,123 @@
+// Command sandbox brings a real Prometheus → prometheus-adapter → HPA chain up
+// on loopback (`up`), takes it down (`down`), and applies the seed scenarios
+// to it (`scenario NAME`). The Makefile's sandbox-up, sandbox-down and
+// scenario targets call it.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/metricscale/kubectl-metricscale/test/sandbox"
+)
+
+func main() {
+	if err := newRoot().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+func defaultBinDir() string {
+	if d := os.Getenv("METRICSCALE_TOOLS_BIN"); d != "" {
+		return d
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(cache, "metricscale", "bin")
+}
+
+func newRoot() *cobra.Command {
+	var stateDir, binDir string
+	root := &cobra.Command{Use: "sandbox", Short: "A real custom-metrics autoscaling stack on loopback", SilenceUsage: true, SilenceErrors: true}
+	root.PersistentFlags().StringVar(&stateDir, "state-dir", ".sandbox", "Directory for the sandbox's data, logs, PIDs and env file")
+	root.PersistentFlags().StringVar(&binDir, "bin-dir", defaultBinDir(), "Directory with the tool binaries (printed by hack/tools.sh)")
+
+	var timeout time.Duration
+	up := &cobra.Command{
+		Use:   "up",
+		Short: "Start the sandbox and return when it is ready; prints the env to source",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			info, err := sandbox.Up(cmd.Context(), sandbox.Config{StateDir: stateDir, BinDir: binDir, Progress: cmd.OutOrStdout()},
+				[]string{self, "run"}, timeout)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "\nsandbox ready after %.1fs; to use it:\n  source %s\n\n%s", time.Since(start).Seconds(),
+				filepath.Join(info.StateDir, "env"), info.Env())
+			return nil
+		},
+	}
+	up.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "Give up (and stop everything) if not ready by then")
+
+	run := &cobra.Command{
+		Use:    "run",
+		Short:  "Run the supervisor in the foreground (what `up` starts in the background)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			return sandbox.Run(ctx, sandbox.Config{StateDir: stateDir, BinDir: binDir})
+		},
+	}
+
+	down := &cobra.Command{
+		Use:   "down",
+		Short: "Stop every process the sandbox started (by PID); removes no files",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			stopped, err := sandbox.StopRecorded(stateDir, 15*time.Second)
+			if err != nil {
+				return err
+			}
+			if len(stopped) == 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "no sandbox process was running for %s\n", stateDir)
+				return nil
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "stopped %d processes: %v\n", len(stopped), stopped)
+			return nil
+		},
+	}
+
+	var scenarioDir string
+	scenario := &cobra.Command{
+		Use:   "scenario NAME",
+		Short: "Apply a seed scenario (Kubernetes objects and metric pushes) to the running sandbox",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			info, err := sandbox.ReadInfo(stateDir)
+			if err != nil {
+				return err
+			}
+			if !sandbox.Running(stateDir) {
+				return fmt.Errorf("the sandbox in %s is not running: run `make sandbox-up` first", stateDir)
+			}
+			s, err := sandbox.LoadScenario(scenarioDir, args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "scenario %s: %s\n", s.Name, s.Description)
+			return s.Apply(cmd.Context(), info, cmd.OutOrStdout())
+		},
+	}
+	scenario.Flags().StringVar(&scenarioDir, "dir", "test/e2e/scenarios", "Directory that holds the scenarios")
+
+	root.AddCommand(up, run, down, scenario)
+	return root
+}

@@ -1,0 +1,48 @@
+// Package cmd holds the cobra commands of kubectl-metricscale. Each command is a
+// thin Options type (Complete, Validate, Run) over a domain package.
+package cmd
+
+import (
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+// GlobalOptions are the flags every subcommand shares: kubectl's own global
+// flags (--kubeconfig, --context, -n, --as, ...) plus -A.
+type GlobalOptions struct {
+	ConfigFlags   *genericclioptions.ConfigFlags
+	AllNamespaces bool
+}
+
+// NewCmdMetricscale returns the root command of the kubectl plugin.
+func NewCmdMetricscale(streams genericiooptions.IOStreams) *cobra.Command {
+	g := &GlobalOptions{ConfigFlags: genericclioptions.NewConfigFlags(true)}
+	cmd := &cobra.Command{
+		Use:   "kubectl-metricscale",
+		Short: "Diagnose and repair the Prometheus → prometheus-adapter → HPA chain",
+		Long: `metricscale inspects the chain that feeds custom metrics to HorizontalPodAutoscalers
+(an exporter, Prometheus, prometheus-adapter, the custom/external metrics APIs and the HPA
+controller), names the broken link and writes the fix.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		// kubectl runs plugins as `kubectl metricscale`; show that name in help.
+		Annotations: map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl metricscale"},
+	}
+	cmd.SetIn(streams.In)
+	cmd.SetOut(streams.Out)
+	cmd.SetErr(streams.ErrOut)
+
+	flags := cmd.PersistentFlags()
+	g.ConfigFlags.AddFlags(flags)
+	flags.BoolVarP(&g.AllNamespaces, "all-namespaces", "A", false, "Act on objects in all namespaces; -n is ignored")
+
+	cmd.AddCommand(
+		NewCmdVersion(streams),
+		newCmdPlanned(g, "doctor [HPA_NAME...]", "Inspect the whole chain and name each broken link, its cause and the exact fix"),
+		newCmdPlanned(g, "add-rule METRIC", "Add a prometheus-adapter rule safely, restart the adapter and prove the metric is served"),
+		newCmdPlanned(g, "watch [HPA_NAME...]", "Show the chain live: Prometheus value, metrics API value, target and replicas"),
+		newCmdPlanned(g, "grafana", "Provision Grafana data sources and dashboards for autoscaling"),
+	)
+	return cmd
+}

@@ -1,0 +1,250 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	promapi "github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/restmapper"
+	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
+	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
+	custommetrics "k8s.io/metrics/pkg/client/custom_metrics"
+
+	"github.com/metricscale/kubectl-metricscale/test/sandbox"
+)
+
+// The rule the Interlok guide pastes into the adapter ConfigMap with
+// `kubectl edit`, at the indentation of the other rules.
+const interlokRule = `- seriesQuery: '{__name__=~"MessageMetrics"}'
+  resources:
+    overrides:
+      k8s_namespace:
+        resource: namespace
+      k8s_pod_name:
+        resource: pod
+  name:
+    matches: ""
+    as: "MessageMetrics"
+  metricsQuery: MessageMetrics
+`
+
+func applyScenario(t *testing.T, name string) {
+	t.Helper()
+	s, err := sandbox.LoadScenario(filepath.Join(env.repo, "test", "e2e", "scenarios"), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Apply(context.Background(), env.info, testWriter{t}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func customMetricsClient(t *testing.T) custommetrics.CustomMetricsClient {
+	t.Helper()
+	dc, err := discovery.NewDiscoveryClientForConfig(env.rest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
+	return custommetrics.NewForConfig(env.rest, mapper, custommetrics.NewAvailableAPIsGetter(dc))
+}
+
+// restartDeployment does what `kubectl rollout restart` does.
+func restartDeployment(t *testing.T, ns, name string) {
+	t.Helper()
+	patch := fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":%q}}}}}`, time.Now().Format(time.RFC3339Nano))
+	if _, err := env.client.AppsV1().Deployments(ns).Patch(context.Background(), name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestInterlokWalkthrough reproduces the Interlok guide on the real stack:
+// the pushed metric reaches Prometheus, the custom metrics API does not serve
+// it until the guide's rule is added and the adapter restarted, then it serves
+// 150 for the pod and the real HPA controller scales interlok from 1 to 2.
+func TestInterlokWalkthrough(t *testing.T) {
+	ctx := context.Background()
+	applyScenario(t, "interlok")
+
+	pods, err := sandbox.WaitDeploymentReady(ctx, env.client, "default/interlok", time.Minute, testWriter{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pods) != 1 {
+		t.Fatalf("interlok has %d ready pods, want 1", len(pods))
+	}
+	pod := pods[0].Name
+
+	pc, err := promapi.NewClient(promapi.Config{Address: env.info.PrometheusURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom := promv1.NewAPI(pc)
+	eventually(t, time.Minute, "Prometheus stores MessageMetrics with the pushed labels", func(ctx context.Context) error {
+		v, _, err := prom.Query(ctx, `MessageMetrics{k8s_namespace="default"}`, time.Now())
+		if err != nil {
+			return err
+		}
+		vec, _ := v.(model.Vector)
+		if len(vec) != 1 {
+			return fmt.Errorf("want 1 series, got %v", v)
+		}
+		if got := string(vec[0].Metric["k8s_pod_name"]); got != pod {
+			return fmt.Errorf("k8s_pod_name = %q, want %q", got, pod)
+		}
+		if vec[0].Value != 150 {
+			return fmt.Errorf("value %v, want 150", vec[0].Value)
+		}
+		return nil
+	})
+
+	cm := customMetricsClient(t)
+	podGK := schema.GroupKind{Kind: "Pod"}
+	sel := labels.SelectorFromSet(labels.Set{"app": "interlok"})
+	// The adapter relists every 10 s: two relists later, it still does not
+	// know the metric, because no rule maps k8s_namespace/k8s_pod_name.
+	time.Sleep(20 * time.Second)
+	_, err = cm.NamespacedMetrics("default").GetForObjects(podGK, sel, "MessageMetrics", labels.Everything())
+	if !apierrors.IsNotFound(err) {
+		t.Fatalf("without a rule, GET pods/*/MessageMetrics: want NotFound, got %v", err)
+	}
+	t.Logf("without a rule the custom metrics API answers: %v", err)
+
+	// The guide's manual fix: paste the rule into the ConfigMap, then
+	// restart the adapter.
+	cmap, err := env.client.CoreV1().ConfigMaps("monitoring").Get(ctx, "prometheus-adapter", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmap.Data["config.yaml"] = strings.TrimRight(cmap.Data["config.yaml"], "\n") + "\n" + interlokRule
+	if _, err := env.client.CoreV1().ConfigMaps("monitoring").Update(ctx, cmap, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	restartDeployment(t, "monitoring", "prometheus-adapter")
+
+	eventually(t, 2*time.Minute, "the custom metrics API serves MessageMetrics=150 for the pod", func(ctx context.Context) error {
+		list, err := cm.NamespacedMetrics("default").GetForObjects(podGK, sel, "MessageMetrics", labels.Everything())
+		if err != nil {
+			return err
+		}
+		if len(list.Items) != 1 {
+			return fmt.Errorf("want 1 item, got %d", len(list.Items))
+		}
+		it := list.Items[0]
+		if it.DescribedObject.Name != pod || it.Value.Value() != 150 {
+			return fmt.Errorf("got %s=%s, want %s=150", it.DescribedObject.Name, it.Value.String(), pod)
+		}
+		return nil
+	})
+
+	eventually(t, 2*time.Minute, "the HPA controller scales interlok to 2 replicas", func(ctx context.Context) error {
+		dep, err := env.client.AppsV1().Deployments("default").Get(ctx, "interlok", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if *dep.Spec.Replicas != 2 {
+			hpa, _ := env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Get(ctx, "interlok-autoscaler", metav1.GetOptions{})
+			return fmt.Errorf("replicas %d; HPA conditions %v", *dep.Spec.Replicas, hpaConditions(hpa))
+		}
+		return nil
+	})
+	ev, err := env.client.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=interlok-autoscaler,reason=SuccessfulRescale"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Items) == 0 || !strings.Contains(ev.Items[0].Message, "New size: 2") {
+		t.Fatalf("want a SuccessfulRescale event 'New size: 2', got %v", ev.Items)
+	}
+	t.Logf("event: %s %s", ev.Items[0].Reason, ev.Items[0].Message)
+}
+
+func hpaConditions(hpa *autoscalingv2.HorizontalPodAutoscaler) string {
+	if hpa == nil {
+		return "(no HPA)"
+	}
+	var out []string
+	for _, c := range hpa.Status.Conditions {
+		out = append(out, fmt.Sprintf("%s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message))
+	}
+	return strings.Join(out, "; ")
+}
+
+// TestAdapterDownMakesAPIServiceUnavailable stops the adapter (its Deployment
+// scaled to zero, so the host agent stops the process) and expects the
+// aggregation layer to report FailedDiscoveryCheck; then it brings it back.
+func TestAdapterDownMakesAPIServiceUnavailable(t *testing.T) {
+	ctx := context.Background()
+	agg := aggregator.NewForConfigOrDie(env.rest)
+	scale := func(n int32) {
+		s, err := env.client.AppsV1().Deployments("monitoring").GetScale(ctx, "prometheus-adapter", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Spec.Replicas = n
+		if _, err := env.client.AppsV1().Deployments("monitoring").UpdateScale(ctx, "prometheus-adapter", s, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	available := func(ctx context.Context) (*apiregistrationv1.APIServiceCondition, error) {
+		as, err := agg.ApiregistrationV1().APIServices().Get(ctx, "v1beta1.custom.metrics.k8s.io", metav1.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range as.Status.Conditions {
+			if c.Type == apiregistrationv1.Available {
+				return &c, nil
+			}
+		}
+		return nil, fmt.Errorf("no Available condition")
+	}
+	scale(0)
+	t.Cleanup(func() {
+		scale(1)
+		eventually(t, 2*time.Minute, "the APIService is Available again", func(ctx context.Context) error {
+			c, err := available(ctx)
+			if err != nil {
+				return err
+			}
+			if c.Status != apiregistrationv1.ConditionTrue {
+				return fmt.Errorf("%s %s: %s", c.Status, c.Reason, c.Message)
+			}
+			return nil
+		})
+	})
+	eventually(t, 2*time.Minute, "the APIService reports FailedDiscoveryCheck", func(ctx context.Context) error {
+		c, err := available(ctx)
+		if err != nil {
+			return err
+		}
+		if c.Status != apiregistrationv1.ConditionFalse || c.Reason != "FailedDiscoveryCheck" {
+			return fmt.Errorf("Available=%s %s", c.Status, c.Reason)
+		}
+		t.Logf("Available=False %s: %s", c.Reason, c.Message)
+		return nil
+	})
+	err := env.client.Discovery().RESTClient().Get().AbsPath("/apis/custom.metrics.k8s.io/v1beta1").Do(ctx).Error()
+	if !apierrors.IsServiceUnavailable(err) {
+		t.Fatalf("GET /apis/custom.metrics.k8s.io/v1beta1 with the adapter down: want ServiceUnavailable, got %v", err)
+	}
+}

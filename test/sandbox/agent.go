@@ -1,0 +1,617 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/utils/ptr"
+)
+
+// HostNode is the node whose pods run as real processes on this machine.
+// It is tainted so that only the monitoring stack, which tolerates the taint,
+// lands on it; application pods go to the kwok nodes.
+const (
+	HostNode       = "monitoring-node"
+	hostNodeLabel  = "metricscale.io/sandbox-host"
+	maxBackoff     = 5 * time.Minute
+	initialBackoff = 10 * time.Second
+)
+
+// runtime says how a container image runs on the host: which binary, and
+// which flags the host needs beyond the container's own args.
+type runtime struct {
+	binary string
+	// hostArgs are appended to the container args (pflag: last one wins).
+	hostArgs func(a *hostAgent, pr *podRun) ([]string, error)
+	// reloader marks configmap-reload: no process; the agent POSTs its
+	// --webhook-url whenever its --volume-dir changes.
+	reloader bool
+}
+
+// runtimes maps an image repository (without tag) to how it runs here.
+var runtimes = map[string]runtime{
+	"registry.k8s.io/prometheus-adapter/prometheus-adapter":  {binary: "prometheus-adapter", hostArgs: adapterHostArgs},
+	"quay.io/prometheus/prometheus":                          {binary: "prometheus"},
+	"quay.io/prometheus/pushgateway":                         {binary: "prometheus-pushgateway"},
+	"quay.io/prometheus-operator/prometheus-config-reloader": {reloader: true},
+	"jimmidyson/configmap-reload":                            {reloader: true},
+}
+
+func imageRepo(image string) string {
+	if i := strings.LastIndex(image, "@"); i >= 0 {
+		image = image[:i]
+	}
+	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
+		image = image[:i]
+	}
+	return image
+}
+
+// hostAgent plays kubelet for the pods bound to HostNode: it materialises
+// their ConfigMap and emptyDir volumes in the state directory, runs their
+// containers as host processes with paths and in-cluster Service URLs
+// rewritten, runs their readiness probes, restarts crashed containers with
+// kubelet's back-off, and reports all of it in the pod status.
+type hostAgent struct {
+	s       *stack
+	client  kubernetes.Interface
+	pods    corelisters.PodLister
+	cms     corelisters.ConfigMapLister
+	svcs    corelisters.ServiceLister
+	runs    map[types.UID]*podRun
+	slots   map[string]*containerRun // binary → the container that runs it now
+	kick    chan struct{}
+	factory informers.SharedInformerFactory
+}
+
+type podRun struct {
+	uid        types.UID
+	namespace  string
+	name       string
+	dir        string
+	mounts     map[string]string // container path → host path, per container
+	containers []*containerRun
+	started    metav1.Time
+	lastStatus *corev1.PodStatus
+}
+
+type containerRun struct {
+	pod        *podRun
+	spec       corev1.Container
+	rt         runtime
+	known      bool
+	proc       *process
+	startedAt  metav1.Time
+	ready      bool
+	restarts   int32
+	lastTerm   *corev1.ContainerStateTerminated
+	waiting    *corev1.ContainerStateWaiting
+	terminated *corev1.ContainerStateTerminated // final: superseded
+	retryAt    time.Time
+	volHash    map[string]string // reloader: last seen hash per watched dir
+}
+
+func newHostAgent(s *stack) *hostAgent {
+	return &hostAgent{s: s, client: s.client, runs: map[types.UID]*podRun{}, slots: map[string]*containerRun{}, kick: make(chan struct{}, 1)}
+}
+
+func (a *hostAgent) trigger() {
+	select {
+	case a.kick <- struct{}{}:
+	default:
+	}
+}
+
+// run watches pods on HostNode, ConfigMaps and Services, and reconciles once a
+// second and on every change until ctx ends.
+func (a *hostAgent) run(ctx context.Context) {
+	a.factory = informers.NewSharedInformerFactoryWithOptions(a.client, 0)
+	podFactory := informers.NewSharedInformerFactoryWithOptions(a.client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", HostNode).String()
+	}))
+	handler := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { a.trigger() },
+		UpdateFunc: func(any, any) { a.trigger() },
+		DeleteFunc: func(any) { a.trigger() },
+	}
+	podInf := podFactory.Core().V1().Pods()
+	_, _ = podInf.Informer().AddEventHandler(handler)
+	cmInf := a.factory.Core().V1().ConfigMaps()
+	_, _ = cmInf.Informer().AddEventHandler(handler)
+	svcInf := a.factory.Core().V1().Services()
+	a.pods, a.cms, a.svcs = podInf.Lister(), cmInf.Lister(), svcInf.Lister()
+	podFactory.Start(ctx.Done())
+	a.factory.Start(ctx.Done())
+	podFactory.WaitForCacheSync(ctx.Done())
+	a.factory.WaitForCacheSync(ctx.Done())
+
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		a.reconcile(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-a.kick:
+		}
+	}
+}
+
+func (a *hostAgent) reconcile(ctx context.Context) {
+	pods, err := a.pods.List(everything)
+	if err != nil {
+		return
+	}
+	// Oldest first, so that the newest pod of an image ends up holding it.
+	sort.Slice(pods, func(i, j int) bool {
+		return pods[i].CreationTimestamp.Before(&pods[j].CreationTimestamp)
+	})
+	seen := map[types.UID]bool{}
+	for _, pod := range pods {
+		seen[pod.UID] = true
+		if pod.DeletionTimestamp != nil {
+			a.remove(pod.UID)
+			// No kubelet to confirm the graceful deletion: finish it once
+			// the processes are stopped.
+			_ = a.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
+				GracePeriodSeconds: ptr.To[int64](0), Preconditions: metav1.NewUIDPreconditions(string(pod.UID))})
+			continue
+		}
+		pr := a.runs[pod.UID]
+		if pr == nil {
+			pr = a.admit(ctx, pod)
+		}
+		a.syncVolumes(pr, pod)
+		for _, c := range pr.containers {
+			a.syncContainer(ctx, c)
+		}
+		a.writeStatus(ctx, pr, pod)
+	}
+	for uid := range a.runs {
+		if !seen[uid] {
+			a.remove(uid)
+		}
+	}
+}
+
+// admit prepares a new pod: its directory, volumes and containers. The
+// containers start on the next sync.
+func (a *hostAgent) admit(ctx context.Context, pod *corev1.Pod) *podRun {
+	pr := &podRun{uid: pod.UID, namespace: pod.Namespace, name: pod.Name, dir: a.s.path("pods", string(pod.UID)), started: metav1.Now(), mounts: map[string]string{}}
+	for _, v := range pod.Spec.Volumes {
+		_ = os.MkdirAll(filepath.Join(pr.dir, "volumes", v.Name), 0o755)
+	}
+	for _, c := range pod.Spec.Containers {
+		cr := &containerRun{pod: pr, spec: c, volHash: map[string]string{}}
+		cr.rt, cr.known = runtimes[imageRepo(c.Image)]
+		if !cr.known {
+			cr.waiting = &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: fmt.Sprintf("the sandbox host cannot run image %q; it runs: %s", c.Image, strings.Join(knownImages(), ", "))}
+		}
+		pr.containers = append(pr.containers, cr)
+	}
+	a.runs[pod.UID] = pr
+	return pr
+}
+
+func knownImages() []string {
+	var out []string
+	for k := range runtimes {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// syncVolumes writes ConfigMap volumes (again when the ConfigMap changed) and
+// records where each mount lives on the host.
+func (a *hostAgent) syncVolumes(pr *podRun, pod *corev1.Pod) {
+	for _, v := range pod.Spec.Volumes {
+		dir := filepath.Join(pr.dir, "volumes", v.Name)
+		if v.ConfigMap == nil {
+			continue
+		}
+		cm, err := a.cms.ConfigMaps(pod.Namespace).Get(v.ConfigMap.Name)
+		if err != nil {
+			continue
+		}
+		files := map[string]string{}
+		if len(v.ConfigMap.Items) > 0 {
+			for _, it := range v.ConfigMap.Items {
+				files[it.Path] = cm.Data[it.Key]
+			}
+		} else {
+			for k, val := range cm.Data {
+				files[k] = val
+			}
+		}
+		for name, content := range files {
+			p := filepath.Join(dir, name)
+			if old, err := os.ReadFile(p); err == nil && string(old) == content {
+				continue
+			}
+			_ = os.MkdirAll(filepath.Dir(p), 0o755)
+			// Write then rename, as kubelet's atomic writer does, so a
+			// reader never sees half a file.
+			_ = os.WriteFile(p+".tmp", []byte(content), 0o644)
+			_ = os.Rename(p+".tmp", p)
+		}
+	}
+	for _, c := range pod.Spec.Containers {
+		for _, m := range c.VolumeMounts {
+			pr.mounts[c.Name+"\x00"+m.MountPath] = filepath.Join(pr.dir, "volumes", m.Name)
+		}
+	}
+}
+
+func (a *hostAgent) syncContainer(ctx context.Context, c *containerRun) {
+	if !c.known || c.terminated != nil {
+		return
+	}
+	if c.rt.reloader {
+		a.syncReloader(c)
+		return
+	}
+	if c.proc != nil && c.proc.exited() {
+		code := c.proc.exitCode()
+		c.lastTerm = &corev1.ContainerStateTerminated{
+			ExitCode: int32(code), Reason: "Error", StartedAt: c.startedAt, FinishedAt: metav1.Now(),
+			Message:     c.proc.tail(20),
+			ContainerID: c.containerID(),
+		}
+		if code == 0 {
+			c.lastTerm.Reason = "Completed"
+		}
+		c.proc, c.ready = nil, false
+		c.restarts++
+		backoff := initialBackoff << min(c.restarts-1, 5)
+		c.retryAt = time.Now().Add(min(backoff, maxBackoff))
+		c.waiting = &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff",
+			Message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", min(backoff, maxBackoff), c.spec.Name, c.pod.name, c.pod.namespace, c.pod.uid)}
+		delete(a.slots, c.rt.binary)
+	}
+	if c.proc == nil {
+		if time.Now().Before(c.retryAt) {
+			return
+		}
+		if err := a.start(ctx, c); err != nil {
+			c.waiting = &corev1.ContainerStateWaiting{Reason: "CreateContainerError", Message: err.Error()}
+			c.retryAt = time.Now().Add(initialBackoff)
+			return
+		}
+	}
+	c.ready = a.probe(c)
+}
+
+// start runs the container's process, taking over the image's slot from an
+// older pod: one instance per binary runs on the host, because they share
+// the host's ports.
+func (a *hostAgent) start(ctx context.Context, c *containerRun) error {
+	if holder := a.slots[c.rt.binary]; holder != nil && holder != c {
+		holder.supersede(c.pod)
+	}
+	args, err := a.hostArgs(c)
+	if err != nil {
+		return err
+	}
+	if c.rt.hostArgs != nil {
+		extra, err := c.rt.hostArgs(a, c.pod)
+		if err != nil {
+			return err
+		}
+		args = append(args, extra...)
+	}
+	name := fmt.Sprintf("%s-%s", c.rt.binary, c.pod.uid[:8])
+	p, err := startProcess(a.s.cfg.StateDir, name, a.s.bin(c.rt.binary), args, nil)
+	if err != nil {
+		return err
+	}
+	c.proc, c.waiting, c.startedAt, c.ready = p, nil, metav1.Now(), false
+	a.slots[c.rt.binary] = c
+	return nil
+}
+
+func (c *containerRun) containerID() string {
+	if c.proc == nil {
+		return ""
+	}
+	return fmt.Sprintf("sandbox://%d", c.proc.cmd.Process.Pid)
+}
+
+// supersede stops this container because a newer pod now runs the image.
+func (c *containerRun) supersede(by *podRun) {
+	id := c.containerID()
+	if c.proc != nil {
+		c.proc.stop(10 * time.Second)
+	}
+	c.terminated = &corev1.ContainerStateTerminated{
+		Reason: "Superseded", StartedAt: c.startedAt, FinishedAt: metav1.Now(), ContainerID: id,
+		Message: fmt.Sprintf("the sandbox host runs one instance of this image; pod %s/%s took over", by.namespace, by.name),
+	}
+	c.proc, c.ready, c.waiting = nil, false, nil
+}
+
+var serviceURL = regexp.MustCompile(`^(https?://)([a-z0-9-]+)\.([a-z0-9-]+)\.svc(\.cluster\.local)?(:\d+)?(/.*)?$`)
+
+// hostArgs rewrites the container args for the host: paths under a volume
+// mount point into the pod's volume directory, and URLs of in-cluster
+// Services of type ExternalName to their external host. Anything else is
+// passed unchanged, so a wrong URL stays wrong, as it would in a cluster.
+func (a *hostAgent) hostArgs(c *containerRun) ([]string, error) {
+	var mounts []string
+	for k := range c.pod.mounts {
+		if strings.HasPrefix(k, c.spec.Name+"\x00") {
+			mounts = append(mounts, strings.TrimPrefix(k, c.spec.Name+"\x00"))
+		}
+	}
+	sort.Slice(mounts, func(i, j int) bool { return len(mounts[i]) > len(mounts[j]) })
+	var out []string
+	for _, arg := range append(append([]string{}, c.spec.Command...), c.spec.Args...) {
+		flag, val, hasEq := strings.Cut(arg, "=")
+		if !hasEq {
+			flag, val = "", arg
+		}
+		for _, m := range mounts {
+			if val == m || strings.HasPrefix(val, strings.TrimSuffix(m, "/")+"/") {
+				val = c.pod.mounts[c.spec.Name+"\x00"+m] + strings.TrimPrefix(val, strings.TrimSuffix(m, "/"))
+				break
+			}
+		}
+		if m := serviceURL.FindStringSubmatch(val); m != nil {
+			if svc, err := a.svcs.Services(m[3]).Get(m[2]); err == nil && svc.Spec.Type == corev1.ServiceTypeExternalName {
+				val = m[1] + svc.Spec.ExternalName + m[5] + m[6]
+			}
+		}
+		if hasEq {
+			out = append(out, flag+"="+val)
+		} else {
+			out = append(out, val)
+		}
+	}
+	// The image's entrypoint is the binary itself: drop a leading command
+	// that names it (e.g. /adapter, /bin/prometheus).
+	if len(c.spec.Command) > 0 && len(out) > 0 {
+		out = out[1:]
+	}
+	return out, nil
+}
+
+// adapterHostArgs gives the adapter what a pod gets from its ServiceAccount
+// mount: a kubeconfig with a token bound to the pod, so the adapter has
+// exactly the RBAC permissions of its ServiceAccount. It binds to loopback.
+func adapterHostArgs(a *hostAgent, pr *podRun) ([]string, error) {
+	pod, err := a.pods.Pods(pr.namespace).Get(pr.name)
+	if err != nil {
+		return nil, err
+	}
+	sa := pod.Spec.ServiceAccountName
+	if sa == "" {
+		sa = "default"
+	}
+	tr, err := a.client.CoreV1().ServiceAccounts(pr.namespace).CreateToken(context.Background(), sa, &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{
+			ExpirationSeconds: ptr.To[int64](48 * 3600),
+			BoundObjectRef:    &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: pod.Name, UID: pod.UID},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("requesting a token for ServiceAccount %s/%s: %w", pr.namespace, sa, err)
+	}
+	kc := filepath.Join(pr.dir, "serviceaccount.kubeconfig")
+	if err := writeKubeconfig(kc, a.s.rest.Host, a.s.pki.CA, clientcmdapi.AuthInfo{Token: tr.Status.Token}); err != nil {
+		return nil, err
+	}
+	return []string{"--bind-address=127.0.0.1", "--lister-kubeconfig=" + kc, "--authentication-kubeconfig=" + kc, "--authorization-kubeconfig=" + kc}, nil
+}
+
+// probe runs the container's HTTP readiness probe once; a container without
+// one is ready as soon as it runs.
+func (a *hostAgent) probe(c *containerRun) bool {
+	p := c.spec.ReadinessProbe
+	if p == nil || p.HTTPGet == nil {
+		return true
+	}
+	port := p.HTTPGet.Port.IntValue()
+	if port == 0 {
+		for _, cp := range c.spec.Ports {
+			if cp.Name == p.HTTPGet.Port.String() {
+				port = int(cp.ContainerPort)
+			}
+		}
+	}
+	scheme := strings.ToLower(string(p.HTTPGet.Scheme))
+	if scheme == "" {
+		scheme = "http"
+	}
+	resp, err := insecureClient().Get(fmt.Sprintf("%s://127.0.0.1:%d%s", scheme, port, p.HTTPGet.Path))
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode >= 200 && resp.StatusCode < 400
+}
+
+// syncReloader does configmap-reload's job: when a watched volume changes,
+// POST to the webhook.
+func (a *hostAgent) syncReloader(c *containerRun) {
+	if c.startedAt.IsZero() {
+		c.startedAt = metav1.Now()
+	}
+	c.ready = true
+	args, _ := a.hostArgs(c)
+	var dirs, hooks []string
+	for _, arg := range args {
+		flag, val, _ := strings.Cut(arg, "=")
+		switch strings.TrimLeft(flag, "-") {
+		case "volume-dir", "watched-dir":
+			dirs = append(dirs, val)
+		case "webhook-url", "reload-url":
+			hooks = append(hooks, val)
+		}
+	}
+	changed := false
+	for _, d := range dirs {
+		h := hashDir(d)
+		if old, ok := c.volHash[d]; ok && old != h {
+			changed = true
+		}
+		c.volHash[d] = h
+	}
+	if !changed {
+		return
+	}
+	for _, u := range hooks {
+		if _, err := url.Parse(u); err != nil {
+			continue
+		}
+		if resp, err := http.Post(u, "text/plain", nil); err == nil {
+			resp.Body.Close()
+		}
+	}
+}
+
+func hashDir(dir string) string {
+	h := sha256.New()
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.IsDir() || strings.HasSuffix(e.Name(), ".tmp") {
+			continue
+		}
+		b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+		fmt.Fprintf(h, "%s\x00%d\x00", e.Name(), len(b))
+		h.Write(b)
+	}
+	return fmt.Sprintf("%x", h.Sum(nil))
+}
+
+func (a *hostAgent) remove(uid types.UID) {
+	pr := a.runs[uid]
+	if pr == nil {
+		return
+	}
+	for _, c := range pr.containers {
+		if c.proc != nil {
+			c.proc.stop(10 * time.Second)
+		}
+		if a.slots[c.rt.binary] == c {
+			delete(a.slots, c.rt.binary)
+		}
+	}
+	delete(a.runs, uid)
+}
+
+func (a *hostAgent) stopAll() {
+	for uid := range a.runs {
+		a.remove(uid)
+	}
+}
+
+// writeStatus reports the containers' state in the pod status, as kubelet does.
+func (a *hostAgent) writeStatus(ctx context.Context, pr *podRun, pod *corev1.Pod) {
+	st := corev1.PodStatus{
+		Phase: corev1.PodRunning, HostIP: "127.0.0.1", PodIP: "127.0.0.1",
+		HostIPs: []corev1.HostIP{{IP: "127.0.0.1"}}, PodIPs: []corev1.PodIP{{IP: "127.0.0.1"}},
+		StartTime: &pr.started, QOSClass: pod.Status.QOSClass,
+	}
+	allReady := true
+	for _, c := range pr.containers {
+		cs := corev1.ContainerStatus{Name: c.spec.Name, Image: c.spec.Image, ImageID: c.spec.Image, Ready: c.ready, RestartCount: c.restarts, Started: ptr.To(c.proc != nil || (c.rt.reloader && c.known))}
+		switch {
+		case c.terminated != nil:
+			cs.State.Terminated = c.terminated
+		case c.proc != nil || (c.rt.reloader && c.known):
+			cs.State.Running = &corev1.ContainerStateRunning{StartedAt: c.startedAt}
+			cs.ContainerID = c.containerID()
+		case c.waiting != nil:
+			cs.State.Waiting = c.waiting
+		default:
+			cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}
+		}
+		if c.lastTerm != nil {
+			cs.LastTerminationState.Terminated = c.lastTerm
+		}
+		allReady = allReady && c.ready
+		st.ContainerStatuses = append(st.ContainerStatuses, cs)
+	}
+	readyStatus := corev1.ConditionFalse
+	if allReady {
+		readyStatus = corev1.ConditionTrue
+	}
+	cond := func(t corev1.PodConditionType, s corev1.ConditionStatus) corev1.PodCondition {
+		c := corev1.PodCondition{Type: t, Status: s, LastTransitionTime: pr.started}
+		if pr.lastStatus != nil {
+			for _, old := range pr.lastStatus.Conditions {
+				if old.Type == t && old.Status == s {
+					c.LastTransitionTime = old.LastTransitionTime
+				} else if old.Type == t {
+					c.LastTransitionTime = metav1.Now()
+				}
+			}
+		}
+		return c
+	}
+	st.Conditions = []corev1.PodCondition{
+		cond(corev1.PodInitialized, corev1.ConditionTrue),
+		cond(corev1.PodReady, readyStatus),
+		cond(corev1.ContainersReady, readyStatus),
+		cond(corev1.PodScheduled, corev1.ConditionTrue),
+	}
+	if pr.lastStatus != nil && apiequality.Semantic.DeepEqual(*pr.lastStatus, st) {
+		return
+	}
+	updated := pod.DeepCopy()
+	updated.Status = st
+	if _, err := a.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, updated, metav1.UpdateOptions{}); err != nil {
+		if !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
+			fmt.Fprintf(os.Stderr, "host agent: updating status of pod %s/%s: %v\n", pod.Namespace, pod.Name, err)
+		}
+		return // retried on the next sync with a fresh copy
+	}
+	pr.lastStatus = &st
+}
+
+// describeContainers summarises the host pods' containers for error messages.
+func (a *hostAgent) describeContainers() string {
+	var b bytes.Buffer
+	for _, pr := range a.runs {
+		for _, c := range pr.containers {
+			state := "running"
+			switch {
+			case c.terminated != nil:
+				state = "terminated: " + c.terminated.Reason
+			case c.waiting != nil:
+				state = "waiting: " + c.waiting.Reason + ": " + c.waiting.Message
+			case c.proc == nil:
+				state = "not started"
+			}
+			fmt.Fprintf(&b, "  pod %s/%s container %s: %s, ready=%s, restarts=%d\n", pr.namespace, pr.name, c.spec.Name, state, strconv.FormatBool(c.ready), c.restarts)
+			if c.proc != nil {
+				fmt.Fprintf(&b, "    log %s\n", c.proc.logPath)
+			}
+		}
+	}
+	return b.String()
+}

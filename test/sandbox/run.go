@@ -1,0 +1,313 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
+	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
+)
+
+// Info describes a running sandbox; `up` writes it to <state>/sandbox.json.
+type Info struct {
+	StateDir       string `json:"stateDir"`
+	Kubeconfig     string `json:"kubeconfig"`
+	PrometheusURL  string `json:"prometheusURL"`
+	PushgatewayURL string `json:"pushgatewayURL"`
+	Ports          Ports  `json:"ports"`
+}
+
+// Env renders the shell export lines of .sandbox/env.
+func (i Info) Env() string {
+	return fmt.Sprintf("export KUBECONFIG=%s\nexport PROMETHEUS_URL=%s\nexport PUSHGATEWAY_URL=%s\nexport METRICSCALE_SANDBOX=%s\n",
+		i.Kubeconfig, i.PrometheusURL, i.PushgatewayURL, i.StateDir)
+}
+
+// ReadInfo loads the description of the sandbox in stateDir.
+func ReadInfo(stateDir string) (Info, error) {
+	var i Info
+	b, err := os.ReadFile(filepath.Join(stateDir, "sandbox.json"))
+	if err != nil {
+		return i, fmt.Errorf("no sandbox in %s (run `make sandbox-up`): %w", stateDir, err)
+	}
+	return i, json.Unmarshal(b, &i)
+}
+
+// Progress lines the supervisor writes for `up` to follow.
+const (
+	progressFile = "progress.log"
+	readyMarker  = "READY"
+	failedMarker = "FAILED"
+)
+
+// stateEntries are what a previous run left in the state directory; `run`
+// starts from a clean slate and removes only these.
+var stateEntries = []string{"etcd", "pods", "pki", "logs", "run", "sandbox.json", "env", progressFile,
+	"admin.kubeconfig", "controller-manager.kubeconfig", "scheduler.kubeconfig"}
+
+// Run is the supervisor: it starts the whole stack, reports progress, writes
+// the env file when everything is ready, and keeps the host agent running
+// until ctx ends; then it stops every process it started.
+func Run(ctx context.Context, cfg Config) error {
+	abs, err := filepath.Abs(cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	cfg.StateDir = abs
+	for _, e := range stateEntries {
+		if err := os.RemoveAll(filepath.Join(abs, e)); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return err
+	}
+	if err := writePID(filepath.Join(abs, "run", supervisorName+".pid"), os.Getpid()); err != nil {
+		return err
+	}
+	pf, err := os.OpenFile(filepath.Join(abs, progressFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer pf.Close()
+	out := io.Writer(pf)
+	if cfg.Progress != nil {
+		out = io.MultiWriter(pf, cfg.Progress)
+	}
+	s := &stack{cfg: cfg, started: time.Now()}
+	s.progress = func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
+	defer s.stopAll()
+
+	if err := s.boot(ctx); err != nil {
+		s.progress("%s: %s", failedMarker, strings.ReplaceAll(err.Error(), "\n", "\n  "))
+		return err
+	}
+	<-ctx.Done()
+	s.progress("stopping")
+	return nil
+}
+
+func (s *stack) boot(ctx context.Context) error {
+	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kwok-stages.yaml", "prometheus", "prometheus-pushgateway", "prometheus-adapter"} {
+		if _, err := os.Stat(s.bin(b)); err != nil {
+			return fmt.Errorf("missing %s in %s: run hack/tools.sh (make tools) first", b, s.cfg.BinDir)
+		}
+	}
+	if err := s.allocatePorts(); err != nil {
+		return err
+	}
+	s.progress("state directory %s", s.cfg.StateDir)
+	if err := s.writePKI(); err != nil {
+		return fmt.Errorf("writing certificates: %w", err)
+	}
+	steps := []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"etcd", s.startEtcd},
+		{"kube-apiserver", s.startAPIServer},
+		{"controllers (kube-controller-manager, kube-scheduler, kwok)", s.startControllers},
+		{"nodes", s.createNodes},
+		{"monitoring stack (Prometheus, Pushgateway, prometheus-adapter)", s.startMonitoring},
+		{"custom metrics API", s.waitMetricsAPI},
+	}
+	for _, st := range steps {
+		t := time.Now()
+		s.progress("starting %s", st.name)
+		if err := st.fn(ctx); err != nil {
+			return fmt.Errorf("%s: %w", st.name, err)
+		}
+		s.progress("  done in %.1fs", time.Since(t).Seconds())
+	}
+	info := Info{
+		StateDir:       s.cfg.StateDir,
+		Kubeconfig:     s.pki.AdminKubeconfig,
+		PrometheusURL:  fmt.Sprintf("http://127.0.0.1:%d", s.ports.Prometheus),
+		PushgatewayURL: fmt.Sprintf("http://127.0.0.1:%d", s.ports.Pushgateway),
+		Ports:          s.ports,
+	}
+	b, _ := json.MarshalIndent(info, "", "  ")
+	if err := os.WriteFile(s.path("sandbox.json"), b, 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(s.path("env"), []byte(info.Env()), 0o644); err != nil {
+		return err
+	}
+	s.progress("%s in %.1fs", readyMarker, time.Since(s.started).Seconds())
+	return nil
+}
+
+// createNodes registers the host node (runs the monitoring pods for real) and
+// two kwok nodes (application pods), and clears the not-ready taint that
+// admission puts on new nodes, which only the node lifecycle controller
+// would otherwise remove.
+func (s *stack) createNodes(ctx context.Context) error {
+	capacity := corev1.ResourceList{
+		corev1.ResourceCPU:    resource.MustParse("32"),
+		corev1.ResourceMemory: resource.MustParse("64Gi"),
+		corev1.ResourcePods:   resource.MustParse("1000"),
+	}
+	nodes := []*corev1.Node{{
+		ObjectMeta: metav1.ObjectMeta{Name: HostNode, Labels: map[string]string{
+			"kubernetes.io/hostname": HostNode, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", hostNodeLabel: "true"}},
+		Spec: corev1.NodeSpec{Taints: []corev1.Taint{{Key: hostNodeLabel, Value: "true", Effect: corev1.TaintEffectNoSchedule}}},
+	}}
+	for i := range 2 {
+		name := fmt.Sprintf("kwok-node-%d", i)
+		nodes = append(nodes, &corev1.Node{ObjectMeta: metav1.ObjectMeta{
+			Name:        name,
+			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake"},
+			Labels:      map[string]string{"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "type": "kwok"},
+		}})
+	}
+	for _, n := range nodes {
+		n.Status = corev1.NodeStatus{Capacity: capacity, Allocatable: capacity}
+		created, err := s.client.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
+		if err != nil {
+			return err
+		}
+		var keep []corev1.Taint
+		for _, t := range created.Spec.Taints {
+			if t.Key != corev1.TaintNodeNotReady {
+				keep = append(keep, t)
+			}
+		}
+		created.Spec.Taints = keep
+		if created, err = s.client.CoreV1().Nodes().Update(ctx, created, metav1.UpdateOptions{}); err != nil {
+			return err
+		}
+		if n.Name == HostNode {
+			now := metav1.Now()
+			created.Status = corev1.NodeStatus{
+				Capacity: capacity, Allocatable: capacity,
+				Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady",
+					Message: "the sandbox host agent runs this node's pods as host processes", LastHeartbeatTime: now, LastTransitionTime: now}},
+				Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}, {Type: corev1.NodeHostName, Address: HostNode}},
+				NodeInfo:  corev1.NodeSystemInfo{KubeletVersion: KubernetesVersion, OperatingSystem: "linux", Architecture: "amd64", ContainerRuntimeVersion: "sandbox://host"},
+			}
+			if _, err := s.client.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *stack) templateData() TemplateData {
+	return TemplateData{
+		Ports:          s.ports,
+		PrometheusURL:  fmt.Sprintf("http://127.0.0.1:%d", s.ports.Prometheus),
+		PushgatewayURL: fmt.Sprintf("http://127.0.0.1:%d", s.ports.Pushgateway),
+	}
+}
+
+func (s *stack) startMonitoring(ctx context.Context) error {
+	s.agent = newHostAgent(s)
+	go s.agent.run(ctx)
+	files, err := builtinManifests()
+	if err != nil {
+		return err
+	}
+	manifests, err := Render(files, "monitoring.yaml", s.templateData())
+	if err != nil {
+		return err
+	}
+	// The default ServiceAccount must exist before pods can be admitted.
+	if err := s.poll(ctx, 30*time.Second, "the default ServiceAccount", func() (bool, string) {
+		_, err := s.client.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
+		return err == nil, fmt.Sprint(err)
+	}); err != nil {
+		return err
+	}
+	ap, err := NewApplier(s.rest, "helm")
+	if err != nil {
+		return err
+	}
+	if _, err := ap.Apply(ctx, manifests); err != nil {
+		return err
+	}
+	for _, d := range []string{"prometheus-server", "prometheus-pushgateway", "prometheus-adapter"} {
+		t := time.Now()
+		if err := s.poll(ctx, 90*time.Second, "deployment monitoring/"+d, func() (bool, string) {
+			dep, err := s.client.AppsV1().Deployments("monitoring").Get(ctx, d, metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			return dep.Status.ReadyReplicas >= 1, fmt.Sprintf("%d/%d ready", dep.Status.ReadyReplicas, *dep.Spec.Replicas)
+		}); err != nil {
+			return err
+		}
+		s.progress("  %-24s ready in %.1fs", d, time.Since(t).Seconds())
+	}
+	return nil
+}
+
+// waitMetricsAPI waits until the APIService is Available and the custom
+// metrics API answers discovery.
+func (s *stack) waitMetricsAPI(ctx context.Context) error {
+	agg, err := aggregator.NewForConfig(s.rest)
+	if err != nil {
+		return err
+	}
+	if err := s.poll(ctx, 60*time.Second, "APIService v1beta1.custom.metrics.k8s.io", func() (bool, string) {
+		as, err := agg.ApiregistrationV1().APIServices().Get(ctx, "v1beta1.custom.metrics.k8s.io", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, c := range as.Status.Conditions {
+			if c.Type == apiregistrationv1.Available {
+				return c.Status == apiregistrationv1.ConditionTrue, c.Reason + ": " + c.Message
+			}
+		}
+		return false, "no Available condition yet"
+	}); err != nil {
+		return err
+	}
+	return s.poll(ctx, 60*time.Second, "GET /apis/custom.metrics.k8s.io/v1beta1", func() (bool, string) {
+		err := s.client.Discovery().RESTClient().Get().AbsPath("/apis/custom.metrics.k8s.io/v1beta1").Do(ctx).Error()
+		return err == nil, fmt.Sprint(err)
+	})
+}
+
+// poll calls cond every 250ms until it holds; on timeout the error names
+// what was awaited, its last state, and what the host pods are doing.
+func (s *stack) poll(ctx context.Context, timeout time.Duration, what string, cond func() (bool, string)) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, state := cond()
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			msg := fmt.Sprintf("%s not ready after %s: %s", what, timeout, state)
+			if s.agent != nil {
+				msg += "\nhost pods:\n" + s.agent.describeContainers()
+				msg += s.agentLogTails()
+			}
+			return fmt.Errorf("%s", msg)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func (s *stack) agentLogTails() string {
+	var b strings.Builder
+	logs, _ := filepath.Glob(s.path("logs", "prometheus-adapter-*.log"))
+	for _, l := range logs {
+		fmt.Fprintf(&b, "last lines of %s:\n%s\n", l, tailFile(l, 15))
+	}
+	return b.String()
+}

@@ -1,0 +1,133 @@
+package sandbox
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Running reports whether a supervisor for stateDir is alive.
+func Running(stateDir string) bool {
+	b, err := os.ReadFile(filepath.Join(stateDir, "run", supervisorName+".pid"))
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	return err == nil && alive(pid) && ownsPID(pid, stateDir)
+}
+
+// Up starts a detached supervisor (`self run ...`) for cfg and follows its
+// progress on cfg.Progress until the stack is ready, fails, or timeout
+// passes. On failure it stops whatever was started.
+func Up(ctx context.Context, cfg Config, self []string, timeout time.Duration) (Info, error) {
+	abs, err := filepath.Abs(cfg.StateDir)
+	if err != nil {
+		return Info{}, err
+	}
+	cfg.StateDir = abs
+	out := cfg.Progress
+	if out == nil {
+		out = io.Discard
+	}
+	if Running(abs) {
+		info, err := ReadInfo(abs)
+		if err == nil {
+			fmt.Fprintf(out, "sandbox already running in %s\n", abs)
+			return info, nil
+		}
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return Info{}, err
+	}
+	progressPath := filepath.Join(abs, progressFile)
+	_ = os.Remove(progressPath)
+	logPath := filepath.Join(abs, "supervisor.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return Info{}, err
+	}
+	defer logFile.Close()
+	args := append(append([]string{}, self[1:]...), "--state-dir", abs, "--bin-dir", cfg.BinDir)
+	cmd := exec.Command(self[0], args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.Dir = abs
+	// Its own session: the stack outlives this command and a Ctrl-C in
+	// the terminal that ran `up`.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return Info{}, fmt.Errorf("starting the sandbox supervisor: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+
+	fail := func(err error) (Info, error) {
+		fmt.Fprintln(out, "stopping what was started ...")
+		_, _ = StopRecorded(abs, 10*time.Second)
+		return Info{}, err
+	}
+	deadline := time.Now().Add(timeout)
+	var offset int64
+	for {
+		lines, next := readNewLines(progressPath, offset)
+		offset = next
+		for _, l := range lines {
+			fmt.Fprintln(out, l)
+			switch {
+			case strings.HasPrefix(l, readyMarker):
+				return ReadInfo(abs)
+			case strings.HasPrefix(l, failedMarker):
+				// The rest of the message follows on indented lines.
+				time.Sleep(200 * time.Millisecond)
+				rest, _ := readNewLines(progressPath, offset)
+				for _, r := range rest {
+					fmt.Fprintln(out, r)
+				}
+				return fail(fmt.Errorf("the sandbox failed to start (logs in %s)", filepath.Join(abs, "logs")))
+			}
+		}
+		select {
+		case <-exited:
+			lines, _ := readNewLines(progressPath, offset)
+			for _, l := range lines {
+				fmt.Fprintln(out, l)
+			}
+			return fail(fmt.Errorf("the sandbox supervisor exited early; last lines of %s:\n%s", logPath, tailFile(logPath, 20)))
+		case <-ctx.Done():
+			return fail(ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fail(fmt.Errorf("the sandbox was not ready after %s (logs in %s)", timeout, filepath.Join(abs, "logs")))
+		}
+	}
+}
+
+// readNewLines returns the complete lines of path after offset.
+func readNewLines(path string, offset int64) ([]string, int64) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, offset
+	}
+	defer f.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return nil, offset
+	}
+	var lines []string
+	r := bufio.NewReader(f)
+	for {
+		l, err := r.ReadString('\n')
+		if err != nil {
+			return lines, offset // a partial line is read again next time
+		}
+		offset += int64(len(l))
+		lines = append(lines, strings.TrimRight(l, "\n"))
+	}
+}
