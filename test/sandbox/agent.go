@@ -391,9 +391,9 @@ func (a *hostAgent) hostArgs(c *containerRun) ([]string, error) {
 			out = append(out, val)
 		}
 	}
-	// The image's entrypoint is the binary itself: drop a leading command
-	// that names it (e.g. /adapter, /bin/prometheus).
-	if len(c.spec.Command) > 0 && len(out) > 0 {
+	// The host binary stands for the image's entrypoint: drop a leading
+	// executable (e.g. /adapter in the chart's args, /bin/prometheus).
+	if len(out) > 0 && !strings.HasPrefix(out[0], "-") {
 		out = out[1:]
 	}
 	return out, nil

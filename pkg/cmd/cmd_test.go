@@ -1,0 +1,102 @@
+package cmd
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/yaml"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/version"
+)
+
+func execute(args ...string) (stdout, stderr string, err error) {
+	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+	root := NewCmdMetricscale(streams)
+	root.SetArgs(args)
+	err = root.Execute()
+	return out.String(), errOut.String(), err
+}
+
+func TestVersionOutputs(t *testing.T) {
+	want := version.Get()
+	tests := []struct {
+		name   string
+		args   []string
+		decode func([]byte, any) error
+	}{
+		{"json", []string{"version", "-o", "json"}, json.Unmarshal},
+		{"yaml", []string{"version", "-o", "yaml"}, func(b []byte, v any) error { return yaml.Unmarshal(b, v) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, _, err := execute(tt.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got version.Info
+			if err := tt.decode([]byte(out), &got); err != nil {
+				t.Fatalf("decoding %q: %v", out, err)
+			}
+			if got != want {
+				t.Fatalf("got %+v, want %+v", got, want)
+			}
+		})
+	}
+	out, _, err := execute("version")
+	if err != nil || !strings.HasPrefix(out, "metricscale "+want.GitVersion) {
+		t.Fatalf("text version: %q, %v", out, err)
+	}
+}
+
+func TestVersionRejectsUnknownOutput(t *testing.T) {
+	out, _, err := execute("version", "-o", "xml")
+	if ExitCode(err) != ExitCannotRun || !strings.Contains(err.Error(), `"xml"`) || out != "" {
+		t.Fatalf("want exit 2 naming the format and no output, got code %d, err %v, out %q", ExitCode(err), err, out)
+	}
+}
+
+func TestPlannedCommandsFailLoudly(t *testing.T) {
+	for _, name := range []string{"doctor", "add-rule", "watch", "grafana"} {
+		t.Run(name, func(t *testing.T) {
+			out, _, err := execute(name, "some-arg", "-n", "default")
+			if ExitCode(err) != ExitCannotRun {
+				t.Fatalf("exit code %d, want %d (err %v)", ExitCode(err), ExitCannotRun, err)
+			}
+			if !strings.Contains(err.Error(), "not implemented") || out != "" {
+				t.Fatalf("err %q, out %q", err, out)
+			}
+		})
+	}
+}
+
+func TestGlobalFlags(t *testing.T) {
+	streams, _, _, _ := genericiooptions.NewTestIOStreams()
+	root := NewCmdMetricscale(streams)
+	for _, f := range []string{"kubeconfig", "context", "namespace", "as", "as-group", "server", "token", "request-timeout", "all-namespaces"} {
+		if root.PersistentFlags().Lookup(f) == nil {
+			t.Errorf("missing global flag --%s", f)
+		}
+	}
+	if root.PersistentFlags().ShorthandLookup("A") == nil || root.PersistentFlags().ShorthandLookup("n") == nil {
+		t.Error("missing -A or -n")
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{nil, ExitOK},
+		{errors.New("plain"), ExitCannotRun},
+		{&ExitError{Code: ExitFindings, Err: errors.New("x")}, ExitFindings},
+	}
+	for _, tt := range tests {
+		if got := ExitCode(tt.err); got != tt.want {
+			t.Errorf("ExitCode(%v) = %d, want %d", tt.err, got, tt.want)
+		}
+	}
+}

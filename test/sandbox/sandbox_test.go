@@ -1,0 +1,168 @@
+package sandbox
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/yaml"
+)
+
+func TestImageRepo(t *testing.T) {
+	tests := map[string]string{
+		"registry.k8s.io/prometheus-adapter/prometheus-adapter:v0.12.0": "registry.k8s.io/prometheus-adapter/prometheus-adapter",
+		"localhost:5000/prom/pushgateway":                               "localhost:5000/prom/pushgateway",
+		"quay.io/prometheus/prometheus@sha256:abc":                      "quay.io/prometheus/prometheus",
+		"jimmidyson/configmap-reload:v0.8.0":                            "jimmidyson/configmap-reload",
+	}
+	for in, want := range tests {
+		if got := imageRepo(in); got != want {
+			t.Errorf("imageRepo(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestHostArgs(t *testing.T) {
+	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	_ = idx.Add(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "prometheus-server", Namespace: "monitoring"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "localhost"}})
+	_ = idx.Add(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "thanos", Namespace: "monitoring"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP}})
+	a := &hostAgent{svcs: corelisters.NewServiceLister(idx)}
+	pr := &podRun{mounts: map[string]string{
+		"adapter\x00/etc/adapter/": "/state/pods/u/volumes/config",
+		"adapter\x00/tmp":          "/state/pods/u/volumes/tmp",
+	}}
+	tests := []struct {
+		name    string
+		command []string
+		args    []string
+		want    []string
+	}{
+		{
+			name: "chart args with the binary first",
+			args: []string{"/adapter", "--config=/etc/adapter/config.yaml", "--cert-dir=/tmp/cert", "--prometheus-url=http://prometheus-server.monitoring.svc:9090/"},
+			want: []string{"--config=/state/pods/u/volumes/config/config.yaml", "--cert-dir=/state/pods/u/volumes/tmp/cert", "--prometheus-url=http://localhost:9090/"},
+		},
+		{
+			name: "cluster.local suffix and a path",
+			args: []string{"--prometheus-url=http://prometheus-server.monitoring.svc.cluster.local:80/prometheus"},
+			want: []string{"--prometheus-url=http://localhost:80/prometheus"},
+		},
+		{
+			name: "a wrong or unresolvable URL stays as it is",
+			args: []string{"--prometheus-url=http://prometheus.default.svc:9090", "--other=http://thanos.monitoring.svc:9090", "--v=2"},
+			want: []string{"--prometheus-url=http://prometheus.default.svc:9090", "--other=http://thanos.monitoring.svc:9090", "--v=2"},
+		},
+		{
+			name:    "command and separate values",
+			command: []string{"/bin/adapter"},
+			args:    []string{"--config", "/etc/adapter/config.yaml", "--tmp=/tmpfoo"},
+			want:    []string{"--config", "/state/pods/u/volumes/config/config.yaml", "--tmp=/tmpfoo"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &containerRun{pod: pr, spec: corev1.Container{Name: "adapter", Command: tt.command, Args: tt.args}}
+			got, err := a.hostArgs(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got  %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBuiltinManifestsRender(t *testing.T) {
+	files, err := builtinManifests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Render(files, "monitoring.yaml", TemplateData{Ports: Ports{Prometheus: 19090, Pushgateway: 19091, Adapter: 16443}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cm *corev1.ConfigMap
+	kinds := map[string]int{}
+	for _, doc := range strings.Split(string(out), "\n---\n") {
+		var meta metav1.TypeMeta
+		if err := yaml.Unmarshal([]byte(doc), &meta); err != nil {
+			t.Fatalf("document does not parse: %v\n%s", err, doc)
+		}
+		kinds[meta.Kind]++
+		if meta.Kind == "ConfigMap" && strings.Contains(doc, "name: prometheus-adapter") {
+			cm = &corev1.ConfigMap{}
+			if err := yaml.UnmarshalStrict([]byte(doc), cm); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want := map[string]int{"Namespace": 1, "ConfigMap": 2, "Deployment": 3, "Service": 3, "ServiceAccount": 1, "ClusterRole": 2, "ClusterRoleBinding": 3, "RoleBinding": 1, "APIService": 1}
+	if !reflect.DeepEqual(kinds, want) {
+		t.Fatalf("kinds %v, want %v", kinds, want)
+	}
+	// The adapter config is the chart's default rules, as the Interlok guide dumps them.
+	var cfg struct {
+		Rules []struct {
+			SeriesQuery  string `json:"seriesQuery"`
+			MetricsQuery string `json:"metricsQuery"`
+		} `json:"rules"`
+	}
+	if err := yaml.Unmarshal([]byte(cm.Data["config.yaml"]), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Rules) != 6 || !strings.Contains(cfg.Rules[0].SeriesQuery, `container_name!="POD"`) {
+		t.Fatalf("want the 6 default rules, got %+v", cfg.Rules)
+	}
+	if !strings.Contains(string(out), "--web.listen-address=127.0.0.1:19090") || !strings.Contains(string(out), "port: 16443") {
+		t.Fatal("ports not rendered")
+	}
+}
+
+func TestReadNewLines(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "progress.log")
+	if lines, off := readNewLines(p, 0); lines != nil || off != 0 {
+		t.Fatalf("missing file: %v %d", lines, off)
+	}
+	_ = os.WriteFile(p, []byte("one\ntwo\npart"), 0o644)
+	lines, off := readNewLines(p, 0)
+	if !reflect.DeepEqual(lines, []string{"one", "two"}) || off != 8 {
+		t.Fatalf("got %q %d", lines, off)
+	}
+	f, _ := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	_, _ = f.WriteString("ial\n")
+	f.Close()
+	lines, _ = readNewLines(p, off)
+	if !reflect.DeepEqual(lines, []string{"partial"}) {
+		t.Fatalf("got %q", lines)
+	}
+}
+
+func TestScenariosLoad(t *testing.T) {
+	dir := filepath.Join("..", "e2e", "scenarios")
+	for _, name := range []string{"interlok", "promfake", "kong"} {
+		s, err := LoadScenario(dir, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Render(map[string]string{"m": s.manifests}, "m", TemplateData{Ports: Ports{Prometheus: 1, Pushgateway: 2}}); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, p := range s.Pushes {
+			if _, err := renderString(p.Body, PushTarget{Namespace: "default", Pod: "p-1"}); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+		}
+	}
+	if _, err := LoadScenario(dir, "nope"); err == nil || !strings.Contains(err.Error(), "interlok") {
+		t.Fatalf("unknown scenario should list the known ones, got %v", err)
+	}
+}
