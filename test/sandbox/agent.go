@@ -82,7 +82,7 @@ type hostAgent struct {
 	cms     corelisters.ConfigMapLister
 	svcs    corelisters.ServiceLister
 	runs    map[types.UID]*podRun
-	slots   map[string]*containerRun // binary → the container that runs it now
+	proxies map[int32]*portProxy // declared container port → proxy to Ready pods
 	kick    chan struct{}
 	factory informers.SharedInformerFactory
 }
@@ -95,27 +95,28 @@ type podRun struct {
 	mounts     map[string]string // container path → host path, per container
 	containers []*containerRun
 	started    metav1.Time
+	created    time.Time
 	lastStatus *corev1.PodStatus
 }
 
 type containerRun struct {
-	pod        *podRun
-	spec       corev1.Container
-	rt         runtime
-	known      bool
-	proc       *process
-	startedAt  metav1.Time
-	ready      bool
-	restarts   int32
-	lastTerm   *corev1.ContainerStateTerminated
-	waiting    *corev1.ContainerStateWaiting
-	terminated *corev1.ContainerStateTerminated // final: superseded
-	retryAt    time.Time
-	volHash    map[string]string // reloader: last seen hash per watched dir
+	pod       *podRun
+	spec      corev1.Container
+	rt        runtime
+	known     bool
+	proc      *process
+	startedAt metav1.Time
+	ready     bool
+	restarts  int32
+	lastTerm  *corev1.ContainerStateTerminated
+	waiting   *corev1.ContainerStateWaiting
+	ports     map[int32]int // declared container port → the private port it listens on
+	retryAt   time.Time
+	volHash   map[string]string // reloader: last seen hash per watched dir
 }
 
 func newHostAgent(s *stack) *hostAgent {
-	return &hostAgent{s: s, client: s.client, runs: map[types.UID]*podRun{}, slots: map[string]*containerRun{}, kick: make(chan struct{}, 1)}
+	return &hostAgent{s: s, client: s.client, runs: map[types.UID]*podRun{}, proxies: map[int32]*portProxy{}, kick: make(chan struct{}, 1)}
 }
 
 func (a *hostAgent) trigger() {
@@ -196,12 +197,13 @@ func (a *hostAgent) reconcile(ctx context.Context) {
 			a.remove(uid)
 		}
 	}
+	a.syncProxies()
 }
 
 // admit prepares a new pod: its directory, volumes and containers. The
 // containers start on the next sync.
 func (a *hostAgent) admit(ctx context.Context, pod *corev1.Pod) *podRun {
-	pr := &podRun{uid: pod.UID, namespace: pod.Namespace, name: pod.Name, dir: a.s.path("pods", string(pod.UID)), started: metav1.Now(), mounts: map[string]string{}}
+	pr := &podRun{uid: pod.UID, namespace: pod.Namespace, name: pod.Name, dir: a.s.path("pods", string(pod.UID)), started: metav1.Now(), created: pod.CreationTimestamp.Time, mounts: map[string]string{}}
 	for _, v := range pod.Spec.Volumes {
 		_ = os.MkdirAll(filepath.Join(pr.dir, "volumes", v.Name), 0o755)
 	}
@@ -268,7 +270,7 @@ func (a *hostAgent) syncVolumes(pr *podRun, pod *corev1.Pod) {
 }
 
 func (a *hostAgent) syncContainer(ctx context.Context, c *containerRun) {
-	if !c.known || c.terminated != nil {
+	if !c.known {
 		return
 	}
 	if c.rt.reloader {
@@ -291,7 +293,6 @@ func (a *hostAgent) syncContainer(ctx context.Context, c *containerRun) {
 		c.retryAt = time.Now().Add(min(backoff, maxBackoff))
 		c.waiting = &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff",
 			Message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", min(backoff, maxBackoff), c.spec.Name, c.pod.name, c.pod.namespace, c.pod.uid)}
-		delete(a.slots, c.rt.binary)
 	}
 	if c.proc == nil {
 		if time.Now().Before(c.retryAt) {
@@ -306,17 +307,25 @@ func (a *hostAgent) syncContainer(ctx context.Context, c *containerRun) {
 	c.ready = a.probe(c)
 }
 
-// start runs the container's process, taking over the image's slot from an
-// older pod: one instance per binary runs on the host, because they share
-// the host's ports.
+// start runs the container's process. Every declared container port is
+// moved to a private port (in the args that end in it), so that several pods
+// of one image can run side by side behind the port proxy.
 func (a *hostAgent) start(ctx context.Context, c *containerRun) error {
-	if holder := a.slots[c.rt.binary]; holder != nil && holder != c {
-		holder.supersede(c.pod)
-	}
 	args, err := a.hostArgs(c)
 	if err != nil {
 		return err
 	}
+	if c.ports == nil && len(c.spec.Ports) > 0 {
+		private, err := freePorts(len(c.spec.Ports))
+		if err != nil {
+			return err
+		}
+		c.ports = map[int32]int{}
+		for i, p := range c.spec.Ports {
+			c.ports[p.ContainerPort] = private[i]
+		}
+	}
+	args = movePorts(args, c.ports)
 	if c.rt.hostArgs != nil {
 		extra, err := c.rt.hostArgs(a, c.pod)
 		if err != nil {
@@ -330,8 +339,24 @@ func (a *hostAgent) start(ctx context.Context, c *containerRun) error {
 		return err
 	}
 	c.proc, c.waiting, c.startedAt, c.ready = p, nil, metav1.Now(), false
-	a.slots[c.rt.binary] = c
 	return nil
+}
+
+// movePorts rewrites args that end in a declared port (--secure-port=6443,
+// --web.listen-address=127.0.0.1:9090) to the private port.
+func movePorts(args []string, ports map[int32]int) []string {
+	out := make([]string, len(args))
+	for i, arg := range args {
+		out[i] = arg
+		for public, private := range ports {
+			for _, sep := range []string{"=", ":"} {
+				if suffix := sep + strconv.Itoa(int(public)); strings.HasSuffix(arg, suffix) {
+					out[i] = strings.TrimSuffix(arg, suffix) + sep + strconv.Itoa(private)
+				}
+			}
+		}
+	}
+	return out
 }
 
 func (c *containerRun) containerID() string {
@@ -339,19 +364,6 @@ func (c *containerRun) containerID() string {
 		return ""
 	}
 	return fmt.Sprintf("sandbox://%d", c.proc.cmd.Process.Pid)
-}
-
-// supersede stops this container because a newer pod now runs the image.
-func (c *containerRun) supersede(by *podRun) {
-	id := c.containerID()
-	if c.proc != nil {
-		c.proc.stop(10 * time.Second)
-	}
-	c.terminated = &corev1.ContainerStateTerminated{
-		Reason: "Superseded", StartedAt: c.startedAt, FinishedAt: metav1.Now(), ContainerID: id,
-		Message: fmt.Sprintf("the sandbox host runs one instance of this image; pod %s/%s took over", by.namespace, by.name),
-	}
-	c.proc, c.ready, c.waiting = nil, false, nil
 }
 
 var serviceURL = regexp.MustCompile(`^(https?://)([a-z0-9-]+)\.([a-z0-9-]+)\.svc(\.cluster\.local)?(:\d+)?(/.*)?$`)
@@ -446,6 +458,9 @@ func (a *hostAgent) probe(c *containerRun) bool {
 	if scheme == "" {
 		scheme = "http"
 	}
+	if private, ok := c.ports[int32(port)]; ok {
+		port = private
+	}
 	resp, err := insecureClient().Get(fmt.Sprintf("%s://127.0.0.1:%d%s", scheme, port, p.HTTPGet.Path))
 	if err != nil {
 		return false
@@ -516,9 +531,6 @@ func (a *hostAgent) remove(uid types.UID) {
 		if c.proc != nil {
 			c.proc.stop(10 * time.Second)
 		}
-		if a.slots[c.rt.binary] == c {
-			delete(a.slots, c.rt.binary)
-		}
 	}
 	delete(a.runs, uid)
 }
@@ -526,6 +538,49 @@ func (a *hostAgent) remove(uid types.UID) {
 func (a *hostAgent) stopAll() {
 	for uid := range a.runs {
 		a.remove(uid)
+	}
+	for _, p := range a.proxies {
+		p.close()
+	}
+}
+
+// syncProxies points every declared port at the Ready pods that declare it,
+// newest first, as a Service's endpoints would.
+func (a *hostAgent) syncProxies() {
+	type backend struct {
+		created time.Time
+		port    int
+	}
+	ready := map[int32][]backend{}
+	for _, pr := range a.runs {
+		for _, c := range pr.containers {
+			for public, private := range c.ports {
+				if _, ok := ready[public]; !ok {
+					ready[public] = nil
+				}
+				if c.ready && c.proc != nil {
+					ready[public] = append(ready[public], backend{pr.created, private})
+				}
+			}
+		}
+	}
+	for public := range a.proxies {
+		if _, ok := ready[public]; !ok {
+			ready[public] = nil
+		}
+	}
+	for public, bs := range ready {
+		sort.Slice(bs, func(i, j int) bool { return bs[i].created.After(bs[j].created) })
+		ports := make([]int, len(bs))
+		for i, b := range bs {
+			ports[i] = b.port
+		}
+		p := a.proxies[public]
+		if p == nil {
+			p = &portProxy{port: public}
+			a.proxies[public] = p
+		}
+		p.setBackends(ports)
 	}
 }
 
@@ -540,8 +595,6 @@ func (a *hostAgent) writeStatus(ctx context.Context, pr *podRun, pod *corev1.Pod
 	for _, c := range pr.containers {
 		cs := corev1.ContainerStatus{Name: c.spec.Name, Image: c.spec.Image, ImageID: c.spec.Image, Ready: c.ready, RestartCount: c.restarts, Started: ptr.To(c.proc != nil || (c.rt.reloader && c.known))}
 		switch {
-		case c.terminated != nil:
-			cs.State.Terminated = c.terminated
 		case c.proc != nil || (c.rt.reloader && c.known):
 			cs.State.Running = &corev1.ContainerStateRunning{StartedAt: c.startedAt}
 			cs.ContainerID = c.containerID()
@@ -600,8 +653,6 @@ func (a *hostAgent) describeContainers() string {
 		for _, c := range pr.containers {
 			state := "running"
 			switch {
-			case c.terminated != nil:
-				state = "terminated: " + c.terminated.Reason
 			case c.waiting != nil:
 				state = "waiting: " + c.waiting.Reason + ": " + c.waiting.Message
 			case c.proc == nil:

@@ -153,12 +153,19 @@ func StopRecorded(state string, grace time.Duration) ([]string, error) {
 			recs = append(recs, r)
 		}
 	}
+	// Note which processes are ours before stopping any: the supervisor
+	// stops its children itself and they remove their own PID files.
 	var stopped []string
+	var ours []rec
 	for _, r := range recs {
-		if !ownsPID(r.pid, state) {
+		if ownsPID(r.pid, state) {
+			ours = append(ours, r)
+			stopped = append(stopped, r.name)
+		} else {
 			_ = os.Remove(r.path)
-			continue
 		}
+	}
+	for _, r := range ours {
 		_ = syscall.Kill(r.pid, syscall.SIGTERM)
 		deadline := time.Now().Add(grace)
 		for alive(r.pid) && time.Now().Before(deadline) {
@@ -168,7 +175,6 @@ func StopRecorded(state string, grace time.Duration) ([]string, error) {
 			_ = syscall.Kill(r.pid, syscall.SIGKILL)
 		}
 		_ = os.Remove(r.path)
-		stopped = append(stopped, r.name)
 	}
 	return stopped, nil
 }

@@ -166,3 +166,12 @@ func TestScenariosLoad(t *testing.T) {
 		t.Fatalf("unknown scenario should list the known ones, got %v", err)
 	}
 }
+
+func TestMovePorts(t *testing.T) {
+	got := movePorts([]string{"--secure-port=6443", "--web.listen-address=127.0.0.1:9090", "--webhook-url=http://127.0.0.1:9090/-/reload", "--v=2", "--x=16443"},
+		map[int32]int{6443: 40001, 9090: 40002})
+	want := []string{"--secure-port=40001", "--web.listen-address=127.0.0.1:40002", "--webhook-url=http://127.0.0.1:9090/-/reload", "--v=2", "--x=16443"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got  %q\nwant %q", got, want)
+	}
+}
