@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 )
@@ -175,14 +176,23 @@ func (s *stack) createNodes(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		var keep []corev1.Taint
-		for _, t := range created.Spec.Taints {
-			if t.Key != corev1.TaintNodeNotReady {
-				keep = append(keep, t)
+		// kwok updates its nodes concurrently: re-read on conflict.
+		err = retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+			node, err := s.client.CoreV1().Nodes().Get(ctx, created.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
 			}
-		}
-		created.Spec.Taints = keep
-		if created, err = s.client.CoreV1().Nodes().Update(ctx, created, metav1.UpdateOptions{}); err != nil {
+			var keep []corev1.Taint
+			for _, t := range node.Spec.Taints {
+				if t.Key != corev1.TaintNodeNotReady {
+					keep = append(keep, t)
+				}
+			}
+			node.Spec.Taints = keep
+			created, err = s.client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{})
+			return err
+		})
+		if err != nil {
 			return err
 		}
 		if n.Name == HostNode {
