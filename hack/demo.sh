@@ -14,8 +14,13 @@ run() { printf '$ %s\n' "$*"; "$@"; }
 step "Interlok: a Deployment that pushes MessageMetrics{k8s_namespace,k8s_pod_name} and an HPA on it"
 "$root/bin/sandbox" scenario --state-dir "$state" --dir "$root/test/e2e/scenarios" interlok
 
-step "Prometheus has the series"
-run curl -s "$PROMETHEUS_URL/api/v1/query?query=MessageMetrics" ; echo
+step "Prometheus has the series (scraped from the Pushgateway every 5 s)"
+for i in $(seq 1 30); do
+  out=$(curl -s "$PROMETHEUS_URL/api/v1/query?query=MessageMetrics")
+  grep -q k8s_pod_name <<<"$out" && break
+  printf '  waiting for the first scrape (%ds)\r' "$i"; sleep 1
+done
+printf '$ curl -s "$PROMETHEUS_URL/api/v1/query?query=MessageMetrics"\n%s\n' "$out"
 
 step "...but the HPA cannot read it (give the controller a few seconds)"
 sleep 12
@@ -40,7 +45,9 @@ if ! grep -q MessageMetrics "$state/adapter-config.yaml"; then
   { echo; cat "$state/interlok-rule.yaml"; } >> "$state/adapter-config.yaml"
   # jsonpath prints the data map as JSON: a correctly escaped merge patch.
   data=$(kubectl create configmap x --from-file=config.yaml="$state/adapter-config.yaml" --dry-run=client -o jsonpath='{.data}')
-  run kubectl patch configmap prometheus-adapter -n monitoring --type merge -p "{\"data\": $data}"
+  echo '$ kubectl patch configmap prometheus-adapter -n monitoring  # config.yaml + the rule above'
+  cat "$state/interlok-rule.yaml"
+  kubectl patch configmap prometheus-adapter -n monitoring --type merge -p "{\"data\": $data}"
 fi
 run kubectl rollout restart deployment/prometheus-adapter -n monitoring
 run kubectl rollout status deployment/prometheus-adapter -n monitoring --timeout=2m

@@ -178,7 +178,7 @@ func (s *stack) createNodes(ctx context.Context) error {
 		}
 		// kwok updates its nodes concurrently: re-read on conflict.
 		err = retry.RetryOnConflict(retry.DefaultBackoff, func() error {
-			node, err := s.client.CoreV1().Nodes().Get(ctx, created.Name, metav1.GetOptions{})
+			node, err := s.client.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
 			if err != nil {
 				return err
 			}
@@ -189,7 +189,10 @@ func (s *stack) createNodes(ctx context.Context) error {
 				}
 			}
 			node.Spec.Taints = keep
-			created, err = s.client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{})
+			updated, err := s.client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{})
+			if err == nil {
+				created = updated
+			}
 			return err
 		})
 		if err != nil {
