@@ -10,7 +10,6 @@ BIN         := bin
 STATE       ?= .sandbox
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
 LDFLAGS     := -X github.com/metricscale/kubectl-metricscale/pkg/version.gitVersion=$(VERSION)
-TOOLS_BIN    = $(shell hack/tools.sh)
 E2E_TIMEOUT ?= 40m
 
 .PHONY: all build tools test unit e2e demo sandbox-up sandbox-down scenario lint clean
@@ -28,8 +27,10 @@ unit:
 	$(GO) vet ./...
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/e2e)
 
+# TestMain runs hack/tools.sh itself (installing and building on first use),
+# brings one sandbox up for the package and takes it down at the end.
 e2e: build
-	METRICSCALE_TOOLS_BIN=$$(hack/tools.sh) $(GO) test -count=1 -timeout $(E2E_TIMEOUT) -v ./test/e2e/...
+	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) -v ./test/e2e/...
 
 test: unit e2e
 

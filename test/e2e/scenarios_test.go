@@ -1,0 +1,103 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	promapi "github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+func hpaCondition(ctx context.Context, name string, typ autoscalingv2.HorizontalPodAutoscalerConditionType) (*autoscalingv2.HorizontalPodAutoscalerCondition, error) {
+	hpa, err := env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range hpa.Status.Conditions {
+		if c.Type == typ {
+			return &c, nil
+		}
+	}
+	return nil, fmt.Errorf("HPA %s has no %s condition yet", name, typ)
+}
+
+// TestPromFakeScenario: the HPA walkthrough's Object metric on a Service is
+// served by the chart's default rules (the series carry namespace, service
+// and pod labels), and the HPA controller reads it.
+func TestPromFakeScenario(t *testing.T) {
+	applyScenario(t, "promfake")
+	cm := customMetricsClient(t)
+	svc := schema.GroupKind{Kind: "Service"}
+	eventually(t, 2*time.Minute, "the API serves prom_fake_value=10 for service prom-fake", func(ctx context.Context) error {
+		v, err := cm.NamespacedMetrics("default").GetForObject(svc, "prom-fake", "prom_fake_value", labels.Everything())
+		if err != nil {
+			return err
+		}
+		if v.Value.Value() != 10 {
+			return fmt.Errorf("value %s", v.Value.String())
+		}
+		return nil
+	})
+	eventually(t, time.Minute, "HPA nginx finds a valid metric", func(ctx context.Context) error {
+		c, err := hpaCondition(ctx, "nginx", autoscalingv2.ScalingActive)
+		if err != nil {
+			return err
+		}
+		if c.Status != corev1.ConditionTrue || c.Reason != "ValidMetricFound" {
+			return fmt.Errorf("ScalingActive=%s %s: %s", c.Status, c.Reason, c.Message)
+		}
+		return nil
+	})
+}
+
+// TestKongScenario: scraping without honor_labels moves the pushed
+// namespace/service labels to exported_*, no rule produces the HPA's metric,
+// and the HPA controller reports FailedGetObjectMetric.
+func TestKongScenario(t *testing.T) {
+	applyScenario(t, "kong")
+	pc, err := promapi.NewClient(promapi.Config{Address: env.info.PrometheusURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom := promv1.NewAPI(pc)
+	eventually(t, time.Minute, "Prometheus stores the Kong counters with exported_* labels", func(ctx context.Context) error {
+		v, _, err := prom.Query(ctx, `kong_upstream_latency_ms_count`, time.Now())
+		if err != nil {
+			return err
+		}
+		vec, _ := v.(model.Vector)
+		if len(vec) != 1 {
+			return fmt.Errorf("want 1 series, got %v", v)
+		}
+		m := vec[0].Metric
+		if m["exported_namespace"] != "default" || m["exported_service"] != "echo" || m["namespace"] != "kong" || m["service"] != "kong-proxy" {
+			return fmt.Errorf("labels %v", m)
+		}
+		return nil
+	})
+	cm := customMetricsClient(t)
+	_, err = cm.NamespacedMetrics("default").GetForObject(schema.GroupKind{Kind: "Service"}, "echo", "kong_upstream_latency_ms_60s_average", labels.Everything())
+	if !apierrors.IsNotFound(err) {
+		t.Fatalf("without a rule: want NotFound, got %v", err)
+	}
+	eventually(t, time.Minute, "HPA echo reports FailedGetObjectMetric", func(ctx context.Context) error {
+		c, err := hpaCondition(ctx, "echo", autoscalingv2.ScalingActive)
+		if err != nil {
+			return err
+		}
+		if c.Status != corev1.ConditionFalse || c.Reason != "FailedGetObjectMetric" {
+			return fmt.Errorf("ScalingActive=%s %s: %s", c.Status, c.Reason, c.Message)
+		}
+		t.Logf("ScalingActive=False %s: %s", c.Reason, c.Message)
+		return nil
+	})
+}
