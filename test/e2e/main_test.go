@@ -31,6 +31,9 @@ var env struct {
 	rest   *rest.Config
 	client kubernetes.Interface
 	repo   string
+	// set when TestMain started the sandbox itself
+	toolsDir   string
+	sandboxCmd string
 }
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
@@ -57,6 +60,7 @@ func run(m *testing.M) int {
 		}
 		stateDir = filepath.Join(tmp, "sandbox")
 		sbin := filepath.Join(tmp, "sandbox-cmd")
+		env.toolsDir, env.sandboxCmd = binDir, sbin
 		if out, err := exec.Command("go", "build", "-o", sbin, filepath.Join(env.repo, "hack", "sandbox")).CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: building the sandbox command: %v\n%s", err, out)
 			return 1

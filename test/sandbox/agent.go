@@ -70,11 +70,13 @@ func imageRepo(image string) string {
 	return image
 }
 
-// hostAgent plays kubelet for the pods bound to HostNode: it materialises
-// their ConfigMap and emptyDir volumes in the state directory, runs their
-// containers as host processes with paths and in-cluster Service URLs
-// rewritten, runs their readiness probes, restarts crashed containers with
-// kubelet's back-off, and reports all of it in the pod status.
+// hostAgent plays kubelet (and kube-proxy) for the pods bound to HostNode: it
+// materialises their ConfigMap and emptyDir volumes in the state directory,
+// runs their containers as host processes with paths and in-cluster Service
+// URLs rewritten and ports moved to private ones, runs their readiness
+// probes, restarts crashed containers with kubelet's back-off, routes each
+// declared port to the newest Ready pod, and reports all of it in the pod
+// status.
 type hostAgent struct {
 	s       *stack
 	client  kubernetes.Interface

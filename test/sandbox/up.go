@@ -44,6 +44,11 @@ func Up(ctx context.Context, cfg Config, self []string, timeout time.Duration) (
 			return info, nil
 		}
 	}
+	// Processes left behind by a supervisor that was killed would hold on
+	// to this directory's PID files: stop them first.
+	if left, _ := StopRecorded(abs, 10*time.Second); len(left) > 0 {
+		fmt.Fprintf(out, "stopped %d processes left from an earlier run: %v\n", len(left), left)
+	}
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return Info{}, err
 	}
@@ -75,29 +80,36 @@ func Up(ctx context.Context, cfg Config, self []string, timeout time.Duration) (
 	}
 	deadline := time.Now().Add(timeout)
 	var offset int64
-	for {
+	// follow prints the new progress lines and reports READY or FAILED.
+	follow := func() (ready, failed bool) {
 		lines, next := readNewLines(progressPath, offset)
 		offset = next
 		for _, l := range lines {
 			fmt.Fprintln(out, l)
 			switch {
 			case strings.HasPrefix(l, readyMarker):
-				return ReadInfo(abs)
+				ready = true
 			case strings.HasPrefix(l, failedMarker):
-				// The rest of the message follows on indented lines.
-				time.Sleep(200 * time.Millisecond)
-				rest, _ := readNewLines(progressPath, offset)
-				for _, r := range rest {
-					fmt.Fprintln(out, r)
-				}
-				return fail(fmt.Errorf("the sandbox failed to start (logs in %s)", filepath.Join(abs, "logs")))
+				failed = true
 			}
+		}
+		return ready, failed
+	}
+	for {
+		ready, failed := follow()
+		if ready {
+			return ReadInfo(abs)
+		}
+		if failed {
+			// The rest of the message follows on indented lines.
+			time.Sleep(200 * time.Millisecond)
+			follow()
+			return fail(fmt.Errorf("the sandbox failed to start (logs in %s)", filepath.Join(abs, "logs")))
 		}
 		select {
 		case <-exited:
-			lines, _ := readNewLines(progressPath, offset)
-			for _, l := range lines {
-				fmt.Fprintln(out, l)
+			if _, failed := follow(); failed {
+				return fail(fmt.Errorf("the sandbox failed to start (logs in %s)", filepath.Join(abs, "logs")))
 			}
 			return fail(fmt.Errorf("the sandbox supervisor exited early; last lines of %s:\n%s", logPath, tailFile(logPath, 20)))
 		case <-ctx.Done():
