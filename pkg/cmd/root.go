@@ -39,7 +39,7 @@ controller), names the broken link and writes the fix.`,
 
 	cmd.AddCommand(
 		NewCmdVersion(streams),
-		newCmdPlanned(g, "doctor [HPA_NAME...]", "Inspect the whole chain and name each broken link, its cause and the exact fix"),
+		NewCmdDoctor(g, streams),
 		newCmdPlanned(g, "add-rule METRIC", "Add a prometheus-adapter rule safely, restart the adapter and prove the metric is served"),
 		newCmdPlanned(g, "watch [HPA_NAME...]", "Show the chain live: Prometheus value, metrics API value, target and replicas"),
 		newCmdPlanned(g, "grafana", "Provision Grafana data sources and dashboards for autoscaling"),

@@ -21,6 +21,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -395,8 +396,8 @@ func (a *hostAgent) hostArgs(c *containerRun) ([]string, error) {
 			}
 		}
 		if m := serviceURL.FindStringSubmatch(val); m != nil {
-			if svc, err := a.svcs.Services(m[3]).Get(m[2]); err == nil && svc.Spec.Type == corev1.ServiceTypeExternalName {
-				val = m[1] + svc.Spec.ExternalName + m[5] + m[6]
+			if host, ok := a.resolveService(m[3], m[2], strings.TrimPrefix(m[5], ":")); ok {
+				val = m[1] + host + m[6]
 			}
 		}
 		if hasEq {
@@ -411,6 +412,45 @@ func (a *hostAgent) hostArgs(c *containerRun) ([]string, error) {
 		out = out[1:]
 	}
 	return out, nil
+}
+
+// resolveService does for a host process what cluster DNS and kube-proxy do
+// for a pod: an ExternalName Service resolves to its external name, a Service
+// with a selector to the loopback port of the host pods it selects (the
+// agent's port proxy listens there). It returns host:port.
+func (a *hostAgent) resolveService(ns, name, port string) (string, bool) {
+	svc, err := a.svcs.Services(ns).Get(name)
+	if err != nil {
+		return "", false
+	}
+	if svc.Spec.Type == corev1.ServiceTypeExternalName {
+		if port != "" {
+			return svc.Spec.ExternalName + ":" + port, true
+		}
+		return svc.Spec.ExternalName, true
+	}
+	if port == "" {
+		port = "80"
+	}
+	for _, sp := range svc.Spec.Ports {
+		if strconv.Itoa(int(sp.Port)) != port {
+			continue
+		}
+		if sp.TargetPort.IntValue() != 0 {
+			return "127.0.0.1:" + strconv.Itoa(sp.TargetPort.IntValue()), true
+		}
+		pods, _ := a.pods.Pods(ns).List(labels.SelectorFromSet(svc.Spec.Selector))
+		for _, p := range pods {
+			for _, c := range p.Spec.Containers {
+				for _, cp := range c.Ports {
+					if cp.Name == sp.TargetPort.String() {
+						return "127.0.0.1:" + strconv.Itoa(int(cp.ContainerPort)), true
+					}
+				}
+			}
+		}
+	}
+	return "", false
 }
 
 // adapterHostArgs gives the adapter what a pod gets from its ServiceAccount

@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/yaml"
@@ -34,7 +35,12 @@ func TestHostArgs(t *testing.T) {
 		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "localhost"}})
 	_ = idx.Add(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "thanos", Namespace: "monitoring"},
 		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP}})
-	a := &hostAgent{svcs: corelisters.NewServiceLister(idx)}
+	_ = idx.Add(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "pushgateway", Namespace: "monitoring"},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "pg"}, Ports: []corev1.ServicePort{{Port: 9091, TargetPort: intstr.FromString("http")}}}})
+	podIdx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	_ = podIdx.Add(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "pg-1", Namespace: "monitoring", Labels: map[string]string{"app": "pg"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "pg", Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 41234}}}}}})
+	a := &hostAgent{svcs: corelisters.NewServiceLister(idx), pods: corelisters.NewPodLister(podIdx)}
 	pr := &podRun{mounts: map[string]string{
 		"adapter\x00/etc/adapter/": "/state/pods/u/volumes/config",
 		"adapter\x00/tmp":          "/state/pods/u/volumes/tmp",
@@ -59,6 +65,11 @@ func TestHostArgs(t *testing.T) {
 			name: "a wrong or unresolvable URL stays as it is",
 			args: []string{"--prometheus-url=http://prometheus.default.svc:9090", "--other=http://thanos.monitoring.svc:9090", "--v=2"},
 			want: []string{"--prometheus-url=http://prometheus.default.svc:9090", "--other=http://thanos.monitoring.svc:9090", "--v=2"},
+		},
+		{
+			name: "a selector Service resolves to its pod's port",
+			args: []string{"--push=http://pushgateway.monitoring.svc:9091/metrics"},
+			want: []string{"--push=http://127.0.0.1:41234/metrics"},
 		},
 		{
 			name:    "command and separate values",

@@ -1,0 +1,142 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/doctor"
+)
+
+// DoctorOptions inspects the metrics chain of the HPAs in scope.
+type DoctorOptions struct {
+	*GlobalOptions
+	genericiooptions.IOStreams
+
+	Output           string
+	AdapterNamespace string
+	AdapterName      string
+	PrometheusURL    string
+	HPANames         []string
+
+	env       doctor.Env
+	namespace string
+	promSrc   string
+}
+
+const doctorExample = `  # every HPA in the current namespace
+  kubectl metricscale doctor
+
+  # one HPA, as JSON for a script
+  kubectl metricscale doctor interlok-autoscaler -n default -o json
+
+  # every HPA in the cluster, with Prometheus reached at a URL of your choice
+  kubectl metricscale doctor -A --prometheus-url http://localhost:9090`
+
+// NewCmdDoctor returns `kubectl metricscale doctor`.
+func NewCmdDoctor(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &DoctorOptions{GlobalOptions: g, IOStreams: streams}
+	cmd := &cobra.Command{
+		Use:   "doctor [HPA_NAME...]",
+		Short: "Inspect the whole chain and name each broken link, its cause and the exact fix",
+		Long: `doctor walks, for every metric of every HPA in scope, the chain
+Prometheus series → adapter rule → metrics API → HPA, stops at the first broken link,
+and reports coded findings (MS1xx plumbing, MS2xx discovery, MS3xx query and value,
+MS4xx HPA; see docs/checks.md) with their evidence and a fix.
+
+Exit status: 0 no error found, 1 errors found, 2 doctor could not run.`,
+		Example: doctorExample,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return &ExitError{Code: ExitCannotRun, Err: err}
+			}
+			if err := o.Validate(); err != nil {
+				return &ExitError{Code: ExitCannotRun, Err: err}
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.Output, "output", "o", "table", "Output format: "+strings.Join(doctor.Formats, ", "))
+	f.StringVar(&o.AdapterNamespace, "adapter-namespace", "", "Namespace of the prometheus-adapter Deployment (default: discovered)")
+	f.StringVar(&o.AdapterName, "adapter-name", "", "Name of the prometheus-adapter Deployment (default: discovered)")
+	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus URL to query instead of the adapter's --prometheus-url (env METRICSCALE_PROMETHEUS_URL)")
+	return cmd
+}
+
+// Complete builds the clients from kubectl's flags.
+func (o *DoctorOptions) Complete(args []string) error {
+	o.HPANames = args
+	cfg, err := o.ConfigFlags.ToRESTConfig()
+	if err != nil {
+		return fmt.Errorf("loading kubeconfig: %w", err)
+	}
+	cfg.QPS, cfg.Burst = 50, 100
+	o.namespace, _, err = o.ConfigFlags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	agg, err := aggregator.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	mapper, err := o.ConfigFlags.ToRESTMapper()
+	if err != nil {
+		return err
+	}
+	o.env = doctor.Env{Rest: cfg, Client: client, Aggregator: agg, Mapper: mapper}
+	o.promSrc = "flag"
+	if o.PrometheusURL == "" {
+		if v := os.Getenv("METRICSCALE_PROMETHEUS_URL"); v != "" {
+			o.PrometheusURL, o.promSrc = v, "env"
+		}
+	}
+	return nil
+}
+
+// Validate rejects flag combinations doctor cannot honour.
+func (o *DoctorOptions) Validate() error {
+	if !slices.Contains(doctor.Formats, o.Output) {
+		return fmt.Errorf("unknown output format %q: use one of %s", o.Output, strings.Join(doctor.Formats, ", "))
+	}
+	if o.AllNamespaces && len(o.HPANames) > 0 {
+		return fmt.Errorf("HPA names and -A do not go together: name HPAs in one namespace with -n, or use -A alone")
+	}
+	if o.AdapterName != "" && o.AdapterNamespace == "" {
+		return fmt.Errorf("--adapter-name needs --adapter-namespace")
+	}
+	return nil
+}
+
+// Run inspects the chain, prints the report, and maps it to the exit code.
+func (o *DoctorOptions) Run(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	rep, err := doctor.Run(ctx, o.env, doctor.Options{
+		Namespace: o.namespace, AllNamespaces: o.AllNamespaces, HPANames: o.HPANames,
+		AdapterNamespace: o.AdapterNamespace, AdapterName: o.AdapterName,
+		PrometheusURL: o.PrometheusURL, PrometheusSource: o.promSrc,
+	})
+	if err != nil {
+		return &ExitError{Code: ExitCannotRun, Err: err}
+	}
+	if err := doctor.Print(o.Out, rep, o.Output); err != nil {
+		return &ExitError{Code: ExitCannotRun, Err: err}
+	}
+	if rep.HasErrors() {
+		return &ExitError{Code: ExitFindings, Err: fmt.Errorf("doctor found %d errors in the chain", rep.Summary.Errors)}
+	}
+	return nil
+}

@@ -1,0 +1,69 @@
+package doctor
+
+import (
+	"fmt"
+	"strings"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// hpaFindings judges the HPA as a whole from the controller's conditions and
+// its scale target. targetFound is false when the target does not exist.
+func hpaFindings(hpa *autoscalingv2.HorizontalPodAutoscaler, targetFound bool, readyPods, pods int) []Finding {
+	obj := "HorizontalPodAutoscaler " + hpa.Namespace + "/" + hpa.Name
+	ref := hpa.Spec.ScaleTargetRef
+	var out []Finding
+	if !targetFound {
+		out = append(out, newFinding("MS402", obj, "the scale target %s %s does not exist in namespace %s", ref.Kind, ref.Name, hpa.Namespace).
+			withFix(Fix{Description: "fix spec.scaleTargetRef (kind, name and apiVersion, e.g. apps/v1 Deployment) or create the target"}))
+		return out
+	}
+	if pods > 0 && readyPods == 0 {
+		out = append(out, newFinding("MS403", obj, "none of the %d pods of %s %s is Ready; the HPA controller ignores unready pods, so it reports \"did not receive metrics for targeted pods (pods might be unready)\"", pods, ref.Kind, ref.Name))
+	} else if pods == 0 {
+		out = append(out, newFinding("MS403", obj, "%s %s has no Running pods to read metrics for", ref.Kind, ref.Name))
+	}
+	for _, c := range hpa.Status.Conditions {
+		switch {
+		case c.Type == autoscalingv2.AbleToScale && c.Status == corev1.ConditionFalse && c.Reason == "FailedGetScale":
+			out = append(out, newFinding("MS402", obj, "the controller cannot read the scale of %s %s: %s", ref.Kind, ref.Name, c.Message))
+		case c.Type == autoscalingv2.ScalingActive && c.Status == corev1.ConditionFalse && c.Reason != "ScalingDisabled":
+			if strings.Contains(c.Message, "forbidden") {
+				out = append(out, newFinding("MS114", obj, "%s: %s", c.Reason, c.Message).
+					withFix(Fix{Description: "bind a ClusterRole that allows get/list on custom.metrics.k8s.io (and external.metrics.k8s.io) to the HPA controller's ServiceAccount kube-system/horizontal-pod-autoscaler",
+						YAML: hpaRBACYAML}))
+				continue
+			}
+			out = append(out, newFinding("MS401", obj, "ScalingActive=False %s: %s", c.Reason, c.Message))
+		case c.Type == autoscalingv2.ScalingLimited && c.Status == corev1.ConditionTrue && c.Reason == "TooManyReplicas":
+			out = append(out, newFinding("MS405", obj, "the HPA wants more than maxReplicas=%d and is held there (%s)", hpa.Spec.MaxReplicas, c.Message))
+		}
+	}
+	return out
+}
+
+const hpaRBACYAML = `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: custom-metrics-reader
+rules:
+- apiGroups: [custom.metrics.k8s.io, external.metrics.k8s.io]
+  resources: ["*"]
+  verbs: [get, list]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: hpa-controller-custom-metrics
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: custom-metrics-reader}
+subjects:
+- {kind: ServiceAccount, name: horizontal-pod-autoscaler, namespace: kube-system}
+`
+
+func describedObjectMissing(hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec) Finding {
+	d := spec.Object.DescribedObject
+	return newFinding("MS406", "HorizontalPodAutoscaler "+hpa.Namespace+"/"+hpa.Name,
+		"the Object metric %s describes %s %s, which does not exist in namespace %s", spec.Object.Metric.Name, d.Kind, d.Name, hpa.Namespace).
+		withFix(Fix{Description: fmt.Sprintf("fix spec.metrics[].object.describedObject (kind %s, name %s, apiVersion) to name an existing object", d.Kind, d.Name)})
+}

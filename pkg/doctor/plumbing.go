@@ -1,0 +1,256 @@
+package doctor
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
+	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
+	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
+)
+
+// The three metrics APIServices doctor inventories.
+const (
+	CustomAPIService   = "v1beta1.custom.metrics.k8s.io"
+	ExternalAPIService = "v1beta1.external.metrics.k8s.io"
+	ResourceAPIService = "v1beta1.metrics.k8s.io"
+)
+
+// checkAPIServices judges the aggregation layer: needCustom and needExternal
+// say whether HPAs (or external rules) depend on the custom and external APIs.
+func checkAPIServices(svcs []APIService, adapterRef string, needCustom, needExternal bool) []Finding {
+	var out []Finding
+	for _, s := range svcs {
+		obj := "APIService " + s.Name
+		need := (s.Name == CustomAPIService && needCustom) || (s.Name == ExternalAPIService && needExternal)
+		if !s.Present {
+			switch {
+			case s.Name == CustomAPIService && needCustom:
+				out = append(out, newFinding("MS101", obj, "no APIService registers custom.metrics.k8s.io, so every Pods and Object metric of every HPA is unknown").
+					withFix(Fix{Description: "install prometheus-adapter with its APIService (the Helm chart creates it), or apply one pointing at the adapter's Service", YAML: apiServiceYAML(s.Name, adapterRef)}))
+			case s.Name == ExternalAPIService && needExternal:
+				out = append(out, newFinding("MS105", obj, "external metrics are configured or used, but no APIService registers external.metrics.k8s.io, so /apis/external.metrics.k8s.io/v1beta1 is 404").
+					withFix(Fix{Description: "create the external APIService (Helm chart: set rules.external so it is rendered)", YAML: apiServiceYAML(s.Name, adapterRef)}))
+			}
+			continue
+		}
+		if !s.Available {
+			code := "MS102"
+			msg := strings.ToLower(s.Message)
+			switch {
+			case strings.Contains(msg, "deadline exceeded") || strings.Contains(msg, "timeout") || strings.Contains(msg, "i/o timeout"):
+				code = "MS103"
+			case strings.Contains(msg, "x509") || strings.Contains(msg, "certificate") || strings.Contains(msg, "system:anonymous") || strings.Contains(msg, "unauthorized") || strings.Contains(msg, "subjectaccessreview"):
+				code = "MS104"
+			}
+			f := newFinding(code, obj, "Available=False (%s): %s", s.Reason, s.Message).withEvidence("backed by Service " + orNone(s.Service))
+			switch code {
+			case "MS102":
+				f = f.withFix(Fix{Description: "the API server cannot reach the adapter: check that its pods are Ready and that the Service " + s.Service + " selects them on the APIService's port",
+					Command: "kubectl get pods,endpoints -n " + refNamespace(s.Service)})
+			case "MS103":
+				f = f.withFix(Fix{Description: "the control plane's connection to the adapter times out: open the adapter's port from the control plane (on private GKE, a firewall rule for the adapter's port from the master CIDR), or check NetworkPolicies"})
+			case "MS104":
+				f = f.withFix(Fix{Description: "the aggregation layer and the adapter do not trust each other: check the APIService's caBundle (or insecureSkipTLSVerify), and that the adapter can read configmap kube-system/extension-apiserver-authentication (RoleBinding to extension-apiserver-authentication-reader)"})
+			}
+			if !need && s.Name != CustomAPIService {
+				f = f.withSeverity(SeverityWarning)
+			}
+			out = append(out, f)
+		}
+		if adapterRef != "" && s.Service != "" && (s.Name == CustomAPIService || s.Name == ExternalAPIService) && refNamespace(s.Service) != refNamespace(adapterRef) {
+			out = append(out, newFinding("MS106", obj, "%s is served by Service %s, not by the prometheus-adapter in namespace %s: only one backend can own an API group/version, so the adapter's rules for it do not apply",
+				s.Name, s.Service, refNamespace(adapterRef)).withEvidence("adapter Deployment " + adapterRef))
+		}
+	}
+	return out
+}
+
+func apiServiceYAML(name, adapterRef string) string {
+	group := strings.TrimPrefix(name, "v1beta1.")
+	ns, svc := refNamespace(adapterRef), refName(adapterRef)
+	if ns == "" {
+		ns, svc = "monitoring", "prometheus-adapter"
+	}
+	return fmt.Sprintf(`apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata:
+  name: %s
+spec:
+  group: %s
+  version: v1beta1
+  service: {name: %s, namespace: %s}
+  insecureSkipTLSVerify: true
+  groupPriorityMinimum: 100
+  versionPriority: 100
+`, name, group, svc, ns)
+}
+
+// checkAdapter judges the adapter Deployment, its pods and its config.
+func checkAdapter(a *adapter.Adapter, locateErr error, cfg *adapter.Config, cfgErr error) []Finding {
+	if a == nil {
+		msg := "no prometheus-adapter Deployment found"
+		if locateErr != nil {
+			msg = locateErr.Error()
+		}
+		return []Finding{newFinding("MS107", "prometheus-adapter", "%s", msg).
+			withFix(Fix{Description: "install prometheus-adapter (e.g. the prometheus-community/prometheus-adapter Helm chart), or point doctor at it with --adapter-namespace and --adapter-name"})}
+	}
+	obj := "Deployment " + a.Namespace + "/" + a.Name
+	var out []Finding
+	if a.ReadyPods() == 0 {
+		f := newFinding("MS108", obj, "none of the adapter's %d pods is Ready, so the metrics APIs it serves are down", len(a.Pods))
+		for _, p := range a.Pods {
+			f = f.withEvidence(podState(p)...)
+		}
+		out = append(out, f.withFix(Fix{Description: "read the adapter's last log lines (often a config it cannot parse, or flags it does not know)",
+			Command: fmt.Sprintf("kubectl logs -n %s deployment/%s --previous", a.Namespace, a.Name)}))
+	}
+	if cfgErr != nil {
+		out = append(out, newFinding("MS109", obj, "%v", cfgErr))
+	} else if cfg != nil && cfg.ParseError != nil {
+		f := newFinding("MS109", "ConfigMap "+a.Namespace+"/"+a.ConfigMap, "the adapter rejects its config (key %s): %v", a.ConfigKey, cfg.ParseError)
+		if helmValuesPasted(cfg.Raw) {
+			f.Message += "; this is the Helm chart's values (rules.default / rules.custom), not the adapter's config format"
+			f = f.withFix(Fix{Description: "put the rules themselves under rules: (a list), or set them in values.yaml under rules.custom and let the chart render the ConfigMap"})
+		} else {
+			f = f.withFix(Fix{Description: "fix the YAML so it matches the adapter's config (rules, externalRules, resourceRules); the adapter exits at start-up on any unknown field"})
+		}
+		out = append(out, f)
+	}
+	if cfg != nil && cfg.Parsed != nil {
+		for i, r := range cfg.Parsed.Rules {
+			if r.Resources.Template == "" && len(r.Resources.Overrides) == 0 {
+				out = append(out, newFinding("MS204", "ConfigMap "+a.Namespace+"/"+a.ConfigMap, "rules[%d] (seriesQuery %s) maps no label to a resource: none of its series can be served for pods, services or any object", i, r.SeriesQuery).
+					withFix(Fix{Description: "add resources.overrides (e.g. namespace: {resource: namespace}, pod: {resource: pod}) or resources.template: <<.Resource>>"}))
+			}
+		}
+	}
+	return out
+}
+
+var helmValuesShape = regexp.MustCompile(`(?m)^rules:\s*\n(\s+)(default|custom|existing|external|resource):`)
+
+func helmValuesPasted(raw string) bool { return helmValuesShape.MatchString(raw) }
+
+func podState(p corev1.Pod) []string {
+	var out []string
+	for _, cs := range p.Status.ContainerStatuses {
+		s := fmt.Sprintf("pod %s container %s: ready=%t restarts=%d", p.Name, cs.Name, cs.Ready, cs.RestartCount)
+		if w := cs.State.Waiting; w != nil {
+			s += " waiting: " + w.Reason
+		}
+		out = append(out, s)
+		if t := cs.LastTerminationState.Terminated; t != nil && t.Message != "" {
+			out = append(out, "last termination (exit "+strconv.Itoa(int(t.ExitCode))+"): "+lastLines(t.Message, 3))
+		}
+	}
+	if len(p.Status.ContainerStatuses) == 0 {
+		out = append(out, fmt.Sprintf("pod %s: %s", p.Name, p.Status.Phase))
+	}
+	return out
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+// checkPrometheus judges doctor's (and so the adapter's) view of Prometheus.
+// candidates are in-cluster Services that look like Prometheus, as URLs.
+func checkPrometheus(c *prometheus.Connection, source string, candidates []string, adapterRef string) []Finding {
+	if c == nil || c.OK() {
+		return nil
+	}
+	obj := "Prometheus " + c.URL
+	setFlag := func(desc string) Fix {
+		fix := Fix{Description: desc}
+		if source == "adapter-flag" && adapterRef != "" && len(candidates) > 0 {
+			fix.Description += fmt.Sprintf("; Prometheus Services in the cluster: %s", strings.Join(candidates, ", "))
+			fix.Command = fmt.Sprintf("kubectl edit deployment/%s -n %s   # set --prometheus-url=%s", refName(adapterRef), refNamespace(adapterRef), candidates[0])
+		}
+		return fix
+	}
+	switch {
+	case c.Status == 404:
+		return []Finding{newFinding("MS111", obj, "%s answers 404 for /api/v1/...: Prometheus is probably served under a path prefix (--web.route-prefix, e.g. /prometheus) that the URL lacks", c.URL).
+			withEvidence(c.Error).withFix(setFlag("add the path prefix to --prometheus-url (e.g. http://prometheus.monitoring.svc:9090/prometheus)"))}
+	case c.Status == 401 || c.Status == 403:
+		return []Finding{newFinding("MS112", obj, "Prometheus (or the proxy in front of it) answers %d: it requires authentication the adapter does not send", c.Status).
+			withEvidence(c.Error).withFix(Fix{Description: "give the adapter credentials: --prometheus-token-file, --prometheus-header, --prometheus-auth-config or --prometheus-ca-file as your Prometheus (or Thanos) requires"})}
+	case c.Status != 0:
+		return []Finding{newFinding("MS110", obj, "Prometheus answered HTTP %d", c.Status).withEvidence(c.Error)}
+	}
+	f := newFinding("MS110", obj, "Prometheus is not reachable at %s: %s; the adapter logs \"unable to update list of all metrics\" and discovers nothing", c.URL, c.Error)
+	if source == "adapter-flag" {
+		f = f.withFix(setFlag("point the adapter's --prometheus-url at your Prometheus Service"))
+	}
+	return []Finding{f}
+}
+
+var imageTag = regexp.MustCompile(`:v?(\d+)\.(\d+)\.(\d+)`)
+
+// checkAdapterVersion flags adapters older than v0.11.0 on Kubernetes 1.26
+// or later, whose discovery the API server breaks.
+func checkAdapterVersion(a *adapter.Adapter, serverMinor int) []Finding {
+	if a == nil || serverMinor < 26 {
+		return nil
+	}
+	m := imageTag.FindStringSubmatch(a.Image)
+	if m == nil {
+		return nil
+	}
+	major, _ := strconv.Atoi(m[1])
+	minor, _ := strconv.Atoi(m[2])
+	if major > 0 || minor >= 11 {
+		return nil
+	}
+	return []Finding{newFinding("MS113", "Deployment "+a.Namespace+"/"+a.Name,
+		"the adapter image %s predates v0.11.0, whose fix for Kubernetes 1.26+ aggregated discovery it lacks; this cluster runs 1.%d", a.Image, serverMinor).
+		withFix(Fix{Description: "upgrade prometheus-adapter to v0.11.0 or later (registry.k8s.io/prometheus-adapter/prometheus-adapter:v0.12.0)"})}
+}
+
+// manyMetricsThreshold is where discovery gets slow and lists get useless
+// (one cluster had 9,197 custom-metric resources with the default rules).
+const manyMetricsThreshold = 1000
+
+func checkDiscovery(d *simulate.Discovery, a *adapter.Adapter) []Finding {
+	if d == nil || a == nil {
+		return nil
+	}
+	var out []Finding
+	obj := "ConfigMap " + a.Namespace + "/" + a.ConfigMap
+	if len(d.Metrics) > manyMetricsThreshold {
+		perRule := map[string]int{}
+		for _, m := range d.Metrics {
+			perRule[m.Rule.Label()]++
+		}
+		var ev []string
+		for r, n := range perRule {
+			ev = append(ev, fmt.Sprintf("%s: %d metrics", r, n))
+		}
+		sort.Strings(ev)
+		out = append(out, newFinding("MS210", obj, "the rules discover %d (resource, metric) pairs; broad rules (the chart's defaults, container_.*) slow every relist and can time discovery out", len(d.Metrics)).
+			withEvidence(ev...).
+			withFix(Fix{Description: "disable the default rules (Helm: rules.default: false) and keep rules for the metrics your HPAs use"}))
+	}
+	for _, c := range d.Collisions {
+		out = append(out, newFinding("MS213", obj, "%s and %s both produce %s for %s; the adapter keeps only the later one", c.First.Label(), c.Second.Label(), c.Metric, orNone(c.Resource)))
+	}
+	for _, r := range d.Rules {
+		if r.BuildError != nil {
+			out = append(out, newFinding("MS109", obj, "the adapter cannot build %s: %v", r.Label(), r.BuildError))
+		} else if r.QueryError != nil {
+			out = append(out, newFinding("MS110", obj, "the seriesQuery of %s fails in Prometheus: %v", r.Label(), r.QueryError).withSeverity(SeverityWarning))
+		}
+	}
+	return out
+}

@@ -1,0 +1,153 @@
+package doctor
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"sigs.k8s.io/yaml"
+)
+
+// Output formats of doctor.
+var Formats = []string{"table", "wide", "json", "yaml"}
+
+// Print writes the report in format.
+func Print(w io.Writer, r *Report, format string) error {
+	switch format {
+	case "json":
+		b, err := json.MarshalIndent(r, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(w, string(b))
+		return err
+	case "yaml":
+		b, err := yaml.Marshal(r)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	case "table", "wide", "":
+		printTable(w, r, format == "wide")
+		return nil
+	}
+	return fmt.Errorf("unknown output format %q: use one of %s", format, strings.Join(Formats, ", "))
+}
+
+var linkMark = map[LinkStatus]string{LinkOK: "✔", LinkBroken: "✘", LinkUnknown: "·"}
+
+// ChainPicture renders "prometheus ✔ → rule ✘ → api · → hpa ✘".
+func ChainPicture(links []Link) string {
+	parts := make([]string, len(links))
+	for i, l := range links {
+		parts[i] = l.Name + " " + linkMark[l.Status]
+	}
+	return strings.Join(parts, " → ")
+}
+
+func printTable(w io.Writer, r *Report, wide bool) {
+	inv := r.Inventory
+	fmt.Fprintln(w, "CHAIN")
+	for _, s := range inv.APIServices {
+		state := "absent"
+		if s.Present {
+			state = "Available"
+			if !s.Available {
+				state = "Unavailable (" + s.Reason + ")"
+			}
+			if s.Service != "" {
+				state += ", service " + s.Service
+			} else {
+				state += ", local"
+			}
+		}
+		fmt.Fprintf(w, "  APIService %-34s %s\n", s.Name, state)
+	}
+	if a := inv.Adapter; a != nil {
+		fmt.Fprintf(w, "  adapter    %-34s %d/%d ready, %d rules, %d external rules, relist %s, config %s\n",
+			"deployment/"+a.Name+" -n "+a.Namespace, a.ReadyPods, a.Pods, a.Rules, a.ExternalRules, a.RelistInterval, a.ConfigMap)
+		if wide {
+			fmt.Fprintf(w, "             image %s, --prometheus-url=%s, --config=%s, max age %s\n", a.Image, a.PrometheusURL, a.Config, a.MaxAge)
+		}
+	}
+	if p := inv.Prometheus; p != nil {
+		state := "reachable (" + p.Via + ")"
+		if !p.Reachable {
+			state = "unreachable: " + p.Error
+		}
+		fmt.Fprintf(w, "  prometheus %-34s %s\n", p.URL, state)
+	}
+	fmt.Fprintf(w, "  metrics    %d served by the API, %d discovered by the rules on live series\n", inv.ServedMetrics, inv.DiscoveredMetrics)
+	if len(r.Findings) > 0 {
+		fmt.Fprintln(w)
+		printFindings(w, r.Findings, wide)
+	}
+	for _, h := range r.HPAs {
+		fmt.Fprintf(w, "\nHPA %s/%s → %s   replicas %d (desired %d, min %d, max %d)\n", h.Namespace, h.Name, h.ScaleTarget, h.CurrentReplicas, h.DesiredReplicas, h.MinReplicas, h.MaxReplicas)
+		t := tablewriter.NewWriter(w)
+		header := []string{"metric", "type", "target", "current", "chain"}
+		if wide {
+			header = append(header, "object")
+		}
+		t.SetHeader(header)
+		t.SetAutoWrapText(false)
+		t.SetAutoFormatHeaders(true)
+		t.SetBorder(false)
+		t.SetHeaderLine(false)
+		t.SetColumnSeparator("")
+		t.SetTablePadding("  ")
+		t.SetNoWhiteSpace(true)
+		t.SetAlignment(tablewriter.ALIGN_LEFT)
+		t.SetHeaderAlignment(tablewriter.ALIGN_LEFT)
+		for _, m := range h.Metrics {
+			cur := m.Current
+			if cur == "" {
+				cur = "<unknown>"
+			}
+			row := []string{m.Name, m.Type, m.Target, cur, ChainPicture(m.Chain)}
+			if wide {
+				row = append(row, m.Object)
+			}
+			t.Append(row)
+		}
+		t.Render()
+		var fs []Finding
+		fs = append(fs, h.Findings...)
+		for _, m := range h.Metrics {
+			fs = append(fs, m.Findings...)
+		}
+		if len(fs) > 0 {
+			fmt.Fprintln(w)
+			printFindings(w, fs, wide)
+		}
+	}
+	s := r.Summary
+	fmt.Fprintf(w, "\n%d HPAs, %d metrics, %d healthy; %d errors, %d warnings, %d notes\n", s.HPAs, s.Metrics, s.Healthy, s.Errors, s.Warnings, s.Infos)
+}
+
+func printFindings(w io.Writer, fs []Finding, wide bool) {
+	for _, f := range fs {
+		fmt.Fprintf(w, "  %s %-7s %s\n", f.Code, f.Severity, f.Message)
+		ev := f.Evidence
+		if !wide && len(ev) > 3 {
+			ev = append(ev[:3:3], fmt.Sprintf("(%d more lines with -o wide)", len(f.Evidence)-3))
+		}
+		for _, e := range ev {
+			fmt.Fprintf(w, "                evidence: %s\n", e)
+		}
+		if f.Fix != nil {
+			fmt.Fprintf(w, "                fix: %s\n", f.Fix.Description)
+			if f.Fix.Command != "" {
+				fmt.Fprintf(w, "                  $ %s\n", f.Fix.Command)
+			}
+			if f.Fix.YAML != "" {
+				for _, l := range strings.Split(strings.TrimRight(f.Fix.YAML, "\n"), "\n") {
+					fmt.Fprintf(w, "                  %s\n", l)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,584 @@
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	pmodel "github.com/prometheus/common/model"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	cmv1beta1 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta1"
+	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
+)
+
+// MetricsAPI is the view of the custom metrics API the walk needs.
+type MetricsAPI interface {
+	// Available reports whether the API answers, and why not.
+	Available() (bool, string)
+	// Listed reports whether discovery lists resource/metric.
+	Listed(resource, metric string) bool
+	// ListedNames returns the metric names listed for resource.
+	ListedNames(resource string) []string
+	// Values returns the values of metric for every object of resource in
+	// namespace (one request per namespace, resource and metric).
+	Values(ctx context.Context, namespace, resource, metric string) (*cmv1beta1.MetricValueList, error)
+}
+
+// Prometheus is the view of Prometheus the walk needs.
+type Prometheus interface {
+	OK() bool
+	// SeriesNamed lists the series called name since a time.
+	SeriesNamed(ctx context.Context, name string, since time.Time) ([]prom.Series, error)
+	Query(ctx context.Context, q string) (prom.QueryResult, error)
+	MetricNames(ctx context.Context) ([]string, error)
+}
+
+// walker holds what every metric walk shares.
+type walker struct {
+	api        MetricsAPI
+	prom       Prometheus
+	disc       *simulate.Discovery // nil when the config or Prometheus is broken
+	maxAge     time.Duration
+	now        time.Time
+	adapterRef string // "namespace/name" of the adapter Deployment
+	// seriesWindow is how far back doctor looks for series the adapter's
+	// own window (maxAge) no longer sees.
+	seriesWindow time.Duration
+}
+
+// target is the HPA's scale target as the walk needs it.
+type target struct {
+	pods []corev1.Pod // Running pods of the scale target
+}
+
+func chain(prom, rule, api, hpa LinkStatus) []Link {
+	return []Link{{LinkPrometheus, prom}, {LinkRule, rule}, {LinkAPI, api}, {LinkHPA, hpa}}
+}
+
+// walkMetric diagnoses one custom (Pods or Object) metric of an HPA: it
+// stops at the first broken link and names its cause.
+func (w *walker) walkMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec, t target) MetricReport {
+	obj := "HorizontalPodAutoscaler " + hpa.Namespace + "/" + hpa.Name
+	mr := MetricReport{Type: string(spec.Type)}
+	var gr schema.GroupResource
+	var names []string // the objects whose values the HPA reads
+	switch spec.Type {
+	case autoscalingv2.PodsMetricSourceType:
+		mr.Name = spec.Pods.Metric.Name
+		mr.Target = targetString(spec.Pods.Target)
+		gr = schema.GroupResource{Resource: "pods"}
+		for _, p := range t.pods {
+			names = append(names, p.Name)
+		}
+	case autoscalingv2.ObjectMetricSourceType:
+		mr.Name = spec.Object.Metric.Name
+		mr.Target = targetString(spec.Object.Target)
+		mr.Object = spec.Object.DescribedObject.Kind + "/" + spec.Object.DescribedObject.Name
+		gr = resourceForKind(spec.Object.DescribedObject.Kind, spec.Object.DescribedObject.APIVersion)
+		names = []string{spec.Object.DescribedObject.Name}
+	default:
+		return mr
+	}
+	metric := mr.Name
+	ns := hpa.Namespace
+	hpaLink := w.hpaLink(hpa, &mr)
+
+	if ok, why := w.api.Available(); !ok {
+		mr.Chain = chain(LinkUnknown, LinkUnknown, LinkBroken, LinkBroken)
+		mr.Findings = append(mr.Findings, newFinding("MS102", obj, "the HPA reads %s from the custom metrics API, which is unavailable: %s", metric, why))
+		return mr
+	}
+
+	if w.api.Listed(gr.Resource, metric) {
+		list, err := w.api.Values(ctx, ns, gr.Resource, metric)
+		var items []cmv1beta1.MetricValue
+		if err == nil {
+			items = itemsFor(list, names)
+		}
+		if len(items) > 0 {
+			mr.Current = currentValue(spec.Type, items)
+			mr.Findings = append(mr.Findings, w.valueChecks(ctx, obj, spec.Type, gr, ns, metric, names, items)...)
+			mr.Chain = chain(LinkOK, LinkOK, LinkOK, hpaLink)
+			mr.Healthy = hpaLink == LinkOK && !hasErrors(mr.Findings)
+			return mr
+		}
+		// Listed, but nothing for the target's objects: find out why from the query.
+		mr.Chain = chain(LinkOK, LinkOK, LinkBroken, LinkBroken)
+		mr.Findings = append(mr.Findings, w.noValues(ctx, obj, gr, ns, metric, names, list, err)...)
+		return mr
+	}
+
+	// Not listed. Would the current config serve it?
+	if w.disc != nil {
+		if m := w.disc.Served(gr, metric); m != nil {
+			mr.Chain = chain(LinkOK, LinkOK, LinkBroken, LinkBroken)
+			mr.Findings = append(mr.Findings, newFinding("MS212", obj,
+				"the adapter's current config serves %s for %s (%s, series %s), but the running adapter does not list it: it has not loaded this config, or has not relisted yet", metric, gr.Resource, m.Rule.Label(), m.SeriesName).
+				withFix(Fix{Description: "restart the adapter so it reads its ConfigMap again (it reads it only at start-up), then wait one relist interval",
+					Command: fmt.Sprintf("kubectl rollout restart deployment/%s -n %s", refName(w.adapterRef), refNamespace(w.adapterRef))}))
+			return mr
+		}
+	}
+	mr.Chain = chain(LinkUnknown, LinkBroken, LinkBroken, LinkBroken)
+	mr.Findings = append(mr.Findings, w.notServed(ctx, obj, gr, ns, metric, &mr)...)
+	return mr
+}
+
+// hpaLink is the HPA link from the controller's own conditions.
+func (w *walker) hpaLink(hpa *autoscalingv2.HorizontalPodAutoscaler, mr *MetricReport) LinkStatus {
+	for _, c := range hpa.Status.Conditions {
+		if c.Type == autoscalingv2.ScalingActive && c.Status == corev1.ConditionFalse && c.Reason != "ScalingDisabled" {
+			return LinkBroken
+		}
+	}
+	return LinkOK
+}
+
+// notServed explains why the API does not list the metric for the resource.
+func (w *walker) notServed(ctx context.Context, obj string, gr schema.GroupResource, ns, metric string, mr *MetricReport) []Finding {
+	var out []Finding
+	listed := w.api.ListedNames(gr.Resource)
+	apiMissing := newFinding("MS404", obj, "the custom metrics API does not serve %s for %s", metric, gr.Resource)
+	if near := nearest(metric, listed, 3); len(near) > 0 {
+		apiMissing.Message += fmt.Sprintf("; it serves %s (did you mean %q?)", strings.Join(quoteAll(near), ", "), near[0])
+	}
+	if !w.prom.OK() || w.disc == nil {
+		mr.Chain[0].Status = LinkUnknown
+		return append(out, apiMissing.withEvidence("Prometheus or the adapter config could not be read; see the findings above"))
+	}
+
+	// Does a rule rename a series of this name (http_requests_total → http_requests)?
+	for _, m := range w.disc.Metrics {
+		if m.SeriesName == metric && m.Resource == gr && m.Name != metric {
+			mr.Chain = chain(LinkOK, LinkOK, LinkOK, LinkBroken)
+			return append(out, newFinding("MS207", obj,
+				"%s is the Prometheus series name; %s turns it into the API metric %q, which the HPA should name", metric, m.Rule.Label(), m.Name).
+				withFix(Fix{Description: fmt.Sprintf("name the API metric in the HPA: spec.metrics[].%s.metric.name: %s", strings.ToLower(mr.Type), m.Name)}))
+		}
+	}
+
+	all, err := w.prom.SeriesNamed(ctx, metric, w.now.Add(-w.seriesWindow))
+	if err != nil {
+		mr.Chain[0].Status = LinkUnknown
+		return append(out, apiMissing.withEvidence("listing series of " + metric + ": " + err.Error()))
+	}
+	if len(all) == 0 {
+		mr.Chain = chain(LinkBroken, LinkUnknown, LinkBroken, LinkBroken)
+		f := newFinding("MS208", obj, "Prometheus has no series named %s in the last %s: the exporter does not export it, Prometheus does not scrape it, or the HPA names it wrongly", metric, w.seriesWindow)
+		var similar []prom.Series
+		if names, err := w.prom.MetricNames(ctx); err == nil {
+			if near := nearest(metric, names, 3); len(near) > 0 {
+				f = f.withEvidence("Prometheus has similar metrics: " + strings.Join(near, ", "))
+				similar, _ = w.prom.SeriesNamed(ctx, near[0], w.now.Add(-w.seriesWindow))
+			}
+		}
+		if near := nearest(metric, listed, 3); len(near) > 0 {
+			f = f.withFix(Fix{Description: fmt.Sprintf("if the HPA means the served metric %q, name it in spec.metrics", near[0])})
+		}
+		out = append(out, f)
+		// A rule that would compute the metric from the similar series has to
+		// map their labels: say so when those moved to exported_*.
+		if exported := exportedLabels(similar); len(exported) > 0 {
+			out = append(out, exportedFinding(obj, similar[0].Name, exported, similar))
+		}
+		return out
+	}
+	mr.Chain[0].Status = LinkOK
+	if exported := exportedLabels(all); len(exported) > 0 {
+		out = append(out, exportedFinding(obj, metric, exported, all))
+	}
+	var selecting []*simulate.Rule
+	for _, r := range w.disc.Rules {
+		if sel, _ := r.SeriesNamed(metric); len(sel) > 0 && !r.External {
+			selecting = append(selecting, r)
+		}
+	}
+	if len(selecting) == 0 {
+		inWindow, err := w.prom.SeriesNamed(ctx, metric, w.disc.Since)
+		if err == nil && len(inWindow) == 0 {
+			return append(out, newFinding("MS209", obj,
+				"the series of %s are older than the adapter's discovery window (%s, --metrics-max-age or else --metrics-relist-interval): it lists only series seen since then", metric, w.maxAge).
+				withEvidence(labelSummary(all, 3)...).
+				withFix(Fix{Description: "push or scrape the metric more often than the window, or raise --metrics-max-age on the adapter Deployment"}))
+		}
+		f := newFinding("MS201", obj, "Prometheus has %d series of %s, but no rule's seriesQuery selects them, so the adapter never discovers the metric", len(all), metric).
+			withEvidence(labelSummary(all, 3)...)
+		return append(out, w.withRuleFix(f, all, metric, gr, metric))
+	}
+	for _, r := range selecting {
+		_, kept := r.SeriesNamed(metric)
+		if len(kept) == 0 {
+			out = append(out, newFinding("MS203", obj, "%s selects the series of %s, but its seriesFilters or name.matches drop them", r.Label(), metric).
+				withEvidence(filterEvidence(r)...))
+			continue
+		}
+		name, _ := r.Namer.MetricNameForSeries(kept[0])
+		resources, _ := r.Namer.ResourcesForSeries(kept[0])
+		if name != metric {
+			out = append(out, newFinding("MS207", obj, "%s serves the series %s under the API name %q, not %q", r.Label(), metric, name, metric).
+				withFix(Fix{Description: fmt.Sprintf("name the API metric in the HPA: metric.name: %s", name)}))
+			continue
+		}
+		if len(resources) == 0 {
+			f := newFinding("MS202", obj, "%s selects %s, but none of the series' labels maps to a resource (overrides: %s)", r.Label(), metric, overridesString(r)).
+				withEvidence(labelSummary(kept, 3)...)
+			out = append(out, w.withRuleFix(f, kept, metric, gr, metric))
+			continue
+		}
+		if !containsResource(resources, gr) {
+			var rs []string
+			for _, x := range resources {
+				rs = append(rs, x.String())
+			}
+			f := newFinding("MS211", obj, "%s serves %s for %s, but the HPA reads it for %s: no label of the series is mapped to %s",
+				r.Label(), metric, strings.Join(rs, ", "), gr.Resource, gr.Resource).withEvidence(labelSummary(kept, 3)...)
+			out = append(out, w.withRuleFix(f, kept, metric, gr, metric))
+			continue
+		}
+		if !hasNamespaceLabel(r, kept[0]) {
+			out = append(out, newFinding("MS205", obj, "the series of %s carry no label mapped to namespace; the adapter adds namespace=%q to every query for a namespaced resource, so nothing comes back", metric, ns).
+				withEvidence(labelSummary(kept, 3)...).
+				withFix(Fix{Description: "relabel the series with the namespace (e.g. a relabel_config), or serve it as an external metric (externalRules with resources.namespaced: false)"}))
+			continue
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, apiMissing)
+	}
+	return out
+}
+
+func (w *walker) withRuleFix(f Finding, series []prom.Series, seriesName string, gr schema.GroupResource, apiName string) Finding {
+	if p, ok := proposeRule(series, seriesName, gr.Resource, apiName); ok {
+		return f.withFix(Fix{
+			Description: fmt.Sprintf("add a rule that maps %s to the namespace and %s to %s (add-rule writes it into the adapter ConfigMap and restarts the adapter; or paste the YAML under rules: and restart it)",
+				orNone(p.NamespaceLabel), p.ResourceLabel, gr.Resource),
+			Command: p.Command,
+			YAML:    p.YAML,
+		})
+	}
+	return f.withFix(Fix{Description: fmt.Sprintf("the series carry no label that names a %s (looked for %s): export one, or relabel in Prometheus", strings.TrimSuffix(gr.Resource, "s"), strings.Join(resourceLabels[gr.Resource], ", "))})
+}
+
+// noValues explains a listed metric that returns nothing for the target.
+func (w *walker) noValues(ctx context.Context, obj string, gr schema.GroupResource, ns, metric string, names []string, list *cmv1beta1.MetricValueList, apiErr error) []Finding {
+	f := newFinding("MS302", obj, "the API lists %s for %s, but returns no value for %s in namespace %s", metric, gr.Resource, strings.Join(names, ", "), ns)
+	if apiErr != nil {
+		f = f.withEvidence("GET " + valuesPath(ns, gr.Resource, metric) + ": " + apiErr.Error())
+	} else if list != nil {
+		var got []string
+		for _, it := range list.Items {
+			got = append(got, it.DescribedObject.Name)
+		}
+		f = f.withEvidence(fmt.Sprintf("GET %s returned %d items: %s", valuesPath(ns, gr.Resource, metric), len(list.Items), strings.Join(got, ", ")))
+	}
+	if len(names) == 0 {
+		f.Message += " (the scale target has no Running pods)"
+		return []Finding{f}
+	}
+	if w.disc == nil || !w.prom.OK() {
+		return []Finding{f}
+	}
+	m := w.disc.Served(gr, metric)
+	if m == nil {
+		return []Finding{f}
+	}
+	q, err := m.Rule.Namer.QueryForSeries(m.SeriesName, gr, ns, labels.Everything(), names...)
+	if err != nil {
+		return []Finding{f.withEvidence("rendering " + m.Rule.Label() + "'s metricsQuery: " + err.Error())}
+	}
+	res, err := w.prom.Query(ctx, string(q))
+	if err != nil {
+		return []Finding{newFinding("MS303", obj, "%s's metricsQuery fails in Prometheus: %v", m.Rule.Label(), err).
+			withEvidence("query: " + string(q))}
+	}
+	label, _ := m.Rule.Namer.LabelForResource(gr)
+	vec := vectorOf(res)
+	f = f.withEvidence("query: "+string(q), fmt.Sprintf("result: %d series", len(vec)))
+	if len(vec) > 0 {
+		missing := 0
+		for _, s := range vec {
+			if _, ok := s.Metric[label]; !ok {
+				missing++
+			}
+		}
+		if missing > 0 {
+			return []Finding{newFinding("MS301", obj, "%s's metricsQuery returns series without the %s label, so the adapter cannot attribute them to %s: the query aggregates the resource labels away (keep <<.LabelMatchers>> and by (<<.GroupBy>>))", m.Rule.Label(), label, gr.Resource).
+				withEvidence("query: "+string(q), "metricsQuery: "+m.Rule.Rule.MetricsQuery, "result: "+vectorString(vec, 3)).
+				withFix(Fix{Description: "keep the resource labels in the query, e.g. metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)"})}
+		}
+	}
+	// Which objects do have series? That tells selector mismatch from pods
+	// that do not export (yet).
+	if series, err := w.prom.SeriesNamed(ctx, m.SeriesName, w.disc.Since); err == nil {
+		seen := map[string]bool{}
+		for _, s := range series {
+			if v := string(s.Labels[label]); v != "" {
+				seen[v] = true
+			}
+		}
+		var others []string
+		for v := range seen {
+			others = append(others, v)
+		}
+		sort.Strings(others)
+		if len(others) > 0 {
+			f = f.withEvidence(fmt.Sprintf("series of %s exist for %s=%s", m.SeriesName, label, strings.Join(others, ", ")))
+		}
+		f.Fix = &Fix{Description: fmt.Sprintf("make the %s of the scale target export %s (labelled %s=<name>), or fix the HPA's target so it selects the objects that do", gr.Resource, m.SeriesName, label)}
+	}
+	return []Finding{f}
+}
+
+// valueChecks looks at served values: duplicates, missing pods, milli-quantities.
+func (w *walker) valueChecks(ctx context.Context, obj string, typ autoscalingv2.MetricSourceType, gr schema.GroupResource, ns, metric string, names []string, items []cmv1beta1.MetricValue) []Finding {
+	var out []Finding
+	if typ == autoscalingv2.PodsMetricSourceType && len(items) < len(names) {
+		have := map[string]bool{}
+		for _, it := range items {
+			have[it.DescribedObject.Name] = true
+		}
+		var missing []string
+		for _, n := range names {
+			if !have[n] {
+				missing = append(missing, n)
+			}
+		}
+		out = append(out, newFinding("MS304", obj, "%s has values for %d of %d pods; the HPA treats the others conservatively (as 0 when scaling up, as the target when scaling down)", metric, len(items), len(names)).
+			withEvidence("no value for: " + strings.Join(missing, ", ")))
+	}
+	for _, it := range items {
+		if s := it.Value.String(); strings.HasSuffix(s, "m") {
+			out = append(out, newFinding("MS306", obj, "%s = %s is a Kubernetes milli-quantity: %s", metric, s, decode(it.Value)))
+			break
+		}
+	}
+	if w.disc != nil && w.prom.OK() {
+		if m := w.disc.Served(gr, metric); m != nil {
+			if label, err := m.Rule.Namer.LabelForResource(gr); err == nil {
+				if series, err := w.prom.SeriesNamed(ctx, m.SeriesName, w.disc.Since); err == nil {
+					count := map[string]int{}
+					for _, s := range series {
+						count[string(s.Labels[label])]++
+					}
+					var dups []string
+					for _, n := range names {
+						if count[n] > 1 {
+							dups = append(dups, fmt.Sprintf("%s (%d series)", n, count[n]))
+						}
+					}
+					if len(dups) > 0 {
+						out = append(out, newFinding("MS305", obj, "several series of %s carry the same %s, and the rule's sum() adds them up: two scrape jobs or exporters probably report the same object", m.SeriesName, label).
+							withEvidence(dups...).
+							withFix(Fix{Description: "scrape each target once (check for overlapping jobs or ServiceMonitors), or select one job in the rule's seriesQuery"}))
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func itemsFor(list *cmv1beta1.MetricValueList, names []string) []cmv1beta1.MetricValue {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	var out []cmv1beta1.MetricValue
+	if list == nil {
+		return nil
+	}
+	for _, it := range list.Items {
+		if want[it.DescribedObject.Name] {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+func currentValue(typ autoscalingv2.MetricSourceType, items []cmv1beta1.MetricValue) string {
+	if typ == autoscalingv2.PodsMetricSourceType && len(items) > 1 {
+		sum := 0.0
+		for _, it := range items {
+			sum += it.Value.AsApproximateFloat64()
+		}
+		return strconv.FormatFloat(sum/float64(len(items)), 'f', -1, 64) + " (average)"
+	}
+	return decode(items[0].Value)
+}
+
+// decode renders a quantity as a plain number: 102312m → 102.312.
+func decode(q resource.Quantity) string {
+	return strconv.FormatFloat(q.AsApproximateFloat64(), 'f', -1, 64)
+}
+
+func targetString(t autoscalingv2.MetricTarget) string {
+	switch t.Type {
+	case autoscalingv2.AverageValueMetricType:
+		if t.AverageValue != nil {
+			return decode(*t.AverageValue) + " (AverageValue)"
+		}
+	case autoscalingv2.ValueMetricType:
+		if t.Value != nil {
+			return decode(*t.Value) + " (Value)"
+		}
+	case autoscalingv2.UtilizationMetricType:
+		if t.AverageUtilization != nil {
+			return fmt.Sprintf("%d%% (Utilization)", *t.AverageUtilization)
+		}
+	}
+	return string(t.Type)
+}
+
+// resourceForKind maps a described object's kind to its resource, as the
+// HPA controller's RESTMapper would for the common kinds.
+func resourceForKind(kind, apiVersion string) schema.GroupResource {
+	group := ""
+	if gv, err := schema.ParseGroupVersion(apiVersion); err == nil {
+		group = gv.Group
+	}
+	k := strings.ToLower(kind)
+	switch {
+	case strings.HasSuffix(k, "s"):
+		k += "es"
+	case strings.HasSuffix(k, "y"):
+		k = strings.TrimSuffix(k, "y") + "ies"
+	default:
+		k += "s"
+	}
+	return schema.GroupResource{Group: group, Resource: k}
+}
+
+func valuesPath(ns, resource, metric string) string {
+	return fmt.Sprintf("/apis/custom.metrics.k8s.io/v1beta1/namespaces/%s/%s/*/%s", ns, resource, metric)
+}
+
+func exportedLabels(series []prom.Series) []string {
+	seen := map[string]bool{}
+	for _, s := range series {
+		for l := range s.Labels {
+			if strings.HasPrefix(string(l), "exported_") {
+				seen[string(l)] = true
+			}
+		}
+	}
+	var out []string
+	for l := range seen {
+		out = append(out, l)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func exportedFinding(obj, metric string, exported []string, series []prom.Series) Finding {
+	return newFinding("MS206", obj,
+		"the series of %s carry %s: Prometheus scraped them without honor_labels, so namespace/pod/service name the exporter (e.g. the Pushgateway) and the workload's own labels moved to exported_*; a rule mapping the plain labels attributes the metric to the wrong object",
+		metric, strings.Join(exported, ", ")).
+		withEvidence(labelSummary(series, 2)...).
+		withFix(Fix{Description: "set honor_labels: true on the scrape job (ServiceMonitor: honorLabels: true), or map the exported_* labels in the rule's resources.overrides"})
+}
+
+func filterEvidence(r *simulate.Rule) []string {
+	var out []string
+	for _, f := range r.Rule.SeriesFilters {
+		if f.Is != "" {
+			out = append(out, "seriesFilters: is: "+f.Is)
+		}
+		if f.IsNot != "" {
+			out = append(out, "seriesFilters: isNot: "+f.IsNot)
+		}
+	}
+	if r.Rule.Name.Matches != "" {
+		out = append(out, "name.matches: "+r.Rule.Name.Matches)
+	}
+	return out
+}
+
+func overridesString(r *simulate.Rule) string {
+	var parts []string
+	for l, gr := range r.Rule.Resources.Overrides {
+		parts = append(parts, l+"→"+gr.Resource)
+	}
+	sort.Strings(parts)
+	if r.Rule.Resources.Template != "" {
+		parts = append(parts, "template "+r.Rule.Resources.Template)
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func containsResource(rs []schema.GroupResource, gr schema.GroupResource) bool {
+	for _, r := range rs {
+		if r == gr {
+			return true
+		}
+	}
+	return false
+}
+
+func hasNamespaceLabel(r *simulate.Rule, s prom.Series) bool {
+	resources, _ := r.Namer.ResourcesForSeries(s)
+	for _, x := range resources {
+		if x.Resource == "namespaces" {
+			return true
+		}
+	}
+	return false
+}
+
+func vectorOf(res prom.QueryResult) pmodel.Vector {
+	if res.Vector != nil {
+		return *res.Vector
+	}
+	return nil
+}
+
+func vectorString(v pmodel.Vector, max int) string {
+	var parts []string
+	for i, s := range v {
+		if i == max {
+			parts = append(parts, "...")
+			break
+		}
+		parts = append(parts, s.Metric.String()+" "+s.Value.String())
+	}
+	return strings.Join(parts, "; ")
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strconv.Quote(s)
+	}
+	return out
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(no label)"
+	}
+	return s
+}
+
+func hasErrors(fs []Finding) bool {
+	for _, f := range fs {
+		if f.Severity == SeverityError {
+			return true
+		}
+	}
+	return false
+}
+
+func refName(ref string) string      { _, n, _ := strings.Cut(ref, "/"); return n }
+func refNamespace(ref string) string { ns, _, _ := strings.Cut(ref, "/"); return ns }

@@ -1,0 +1,210 @@
+// Package prometheus connects to the Prometheus that prometheus-adapter
+// reads: directly when its URL is reachable from here, through the API
+// server's service proxy when it is an in-cluster Service. Queries go
+// through the adapter's own client (sigs.k8s.io/prometheus-adapter/pkg/client)
+// so they are sent exactly as the adapter sends them.
+package prometheus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	pmodel "github.com/prometheus/common/model"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
+)
+
+// How doctor reached Prometheus.
+const (
+	ViaDirect       = "direct"
+	ViaServiceProxy = "service-proxy"
+)
+
+// Connection is the outcome of reaching a Prometheus URL.
+type Connection struct {
+	URL string `json:"url"`
+	// Via is direct or service-proxy.
+	Via string `json:"via,omitempty"`
+	// Endpoint is the URL requests actually go to.
+	Endpoint string `json:"endpoint,omitempty"`
+	// Status is the HTTP status of /api/v1/status/buildinfo (0: no answer).
+	Status int    `json:"status,omitempty"`
+	Error  string `json:"error,omitempty"`
+	// Service is "namespace/name" when URL names an in-cluster Service.
+	Service string `json:"service,omitempty"`
+	// ServiceMissing is set when that Service does not exist.
+	ServiceMissing bool `json:"serviceMissing,omitempty"`
+
+	client  prom.Client
+	generic prom.GenericAPIClient
+}
+
+// OK reports whether Prometheus answered its API.
+func (c *Connection) OK() bool { return c.Error == "" && c.Status == http.StatusOK }
+
+var serviceHost = regexp.MustCompile(`^([a-z0-9-]+)\.([a-z0-9-]+)(\.svc(\.cluster\.local)?)?$`)
+
+// Connect reaches rawURL: directly first, then, for an in-cluster Service
+// name, through the API server's service proxy.
+func Connect(ctx context.Context, restCfg *rest.Config, client kubernetes.Interface, rawURL string) *Connection {
+	c := &Connection{URL: rawURL}
+	u, err := url.Parse(strings.TrimRight(rawURL, "/"))
+	if err != nil || u.Host == "" {
+		c.Error = fmt.Sprintf("not a URL: %q", rawURL)
+		return c
+	}
+	direct := &http.Client{Timeout: 5 * time.Second}
+	if c.try(ctx, direct, u, ViaDirect); c.Status != 0 {
+		return c
+	}
+	directErr := c.Error
+	m := serviceHost.FindStringSubmatch(u.Hostname())
+	if m == nil || (m[3] == "" && !strings.Contains(directErr, "no such host")) {
+		return c
+	}
+	ns, name := m[2], m[1]
+	c.Service = ns + "/" + name
+	svc, err := client.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		c.ServiceMissing = true
+		c.Error = fmt.Sprintf("Service %s does not exist (%s)", c.Service, directErr)
+		return c
+	}
+	if err != nil {
+		c.Error = fmt.Sprintf("reading Service %s: %v", c.Service, err)
+		return c
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"https": "443"}[u.Scheme]
+		if port == "" {
+			port = "80"
+		}
+	}
+	if svc.Spec.Type == corev1.ServiceTypeExternalName {
+		// Cluster DNS answers with a CNAME to the external name: go there.
+		ext := *u
+		ext.Host = net.JoinHostPort(svc.Spec.ExternalName, port)
+		c.Error = ""
+		if c.try(ctx, direct, &ext, ViaDirect); c.Status == 0 {
+			c.Error = fmt.Sprintf("ExternalName Service %s points at %s: %s", c.Service, ext.Host, c.Error)
+		}
+		return c
+	}
+	if !servicePortExists(svc.Spec.Ports, port) {
+		c.Error = fmt.Sprintf("Service %s has no port %s (%s)", c.Service, port, directErr)
+		return c
+	}
+	httpClient, err := rest.HTTPClientFor(restCfg)
+	if err != nil {
+		c.Error = err.Error()
+		return c
+	}
+	httpClient.Timeout = 10 * time.Second
+	proxy, err := url.Parse(strings.TrimRight(restCfg.Host, "/") +
+		fmt.Sprintf("/api/v1/namespaces/%s/services/%s:%s:%s/proxy", ns, u.Scheme, name, port) + u.Path)
+	if err != nil {
+		c.Error = err.Error()
+		return c
+	}
+	c.Error = ""
+	c.try(ctx, httpClient, proxy, ViaServiceProxy)
+	return c
+}
+
+func servicePortExists(ports []corev1.ServicePort, port string) bool {
+	for _, p := range ports {
+		if fmt.Sprint(p.Port) == port {
+			return true
+		}
+	}
+	return false
+}
+
+// try probes base's buildinfo endpoint and, on any HTTP answer, keeps base
+// as the endpoint.
+func (c *Connection) try(ctx context.Context, hc *http.Client, base *url.URL, via string) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base.String()+"/api/v1/status/buildinfo", nil)
+	if err != nil {
+		c.Error = err.Error()
+		return
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		c.Error = shortNetError(err)
+		return
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	if via == ViaServiceProxy && resp.StatusCode != http.StatusOK {
+		// An error from the API server's proxy itself (no endpoints, no
+		// such Service) is a Status object, not Prometheus's answer.
+		var st metav1.Status
+		if json.Unmarshal(body, &st) == nil && st.Kind == "Status" {
+			c.Error = fmt.Sprintf("the API server's service proxy to %s answers %d: %s", c.Service, resp.StatusCode, st.Message)
+			return
+		}
+	}
+	c.Status, c.Via, c.Endpoint, c.Error = resp.StatusCode, via, base.String(), ""
+	if resp.StatusCode != http.StatusOK {
+		c.Error = fmt.Sprintf("HTTP %d from %s/api/v1/status/buildinfo: %s", resp.StatusCode, base.Redacted(), strings.TrimSpace(string(body)))
+		if len(c.Error) > 300 {
+			c.Error = c.Error[:300] + "..."
+		}
+	}
+	c.generic = prom.NewGenericAPIClient(hc, base, nil)
+	c.client = prom.NewClientForAPI(c.generic, http.MethodGet)
+}
+
+func shortNetError(err error) string {
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return "no such host " + dns.Name
+	}
+	return err.Error()
+}
+
+// Series lists the series matching selectors since start, as the adapter's
+// relist does.
+func (c *Connection) Series(ctx context.Context, start time.Time, selectors ...prom.Selector) ([]prom.Series, error) {
+	if c.client == nil {
+		return nil, fmt.Errorf("Prometheus is not reachable: %s", c.Error)
+	}
+	return c.client.Series(ctx, pmodel.Interval{Start: pmodel.TimeFromUnixNano(start.UnixNano())}, selectors...)
+}
+
+// Query runs an instant query.
+func (c *Connection) Query(ctx context.Context, q string) (prom.QueryResult, error) {
+	if c.client == nil {
+		return prom.QueryResult{}, fmt.Errorf("Prometheus is not reachable: %s", c.Error)
+	}
+	return c.client.Query(ctx, pmodel.Now(), prom.Selector(q))
+}
+
+// MetricNames lists every metric name Prometheus knows.
+func (c *Connection) MetricNames(ctx context.Context) ([]string, error) {
+	if c.generic == nil {
+		return nil, fmt.Errorf("Prometheus is not reachable: %s", c.Error)
+	}
+	resp, err := c.generic.Do(ctx, http.MethodGet, "/api/v1/label/__name__/values", nil)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	return names, json.Unmarshal(resp.Data, &names)
+}
