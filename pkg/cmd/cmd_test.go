@@ -59,7 +59,7 @@ func TestVersionRejectsUnknownOutput(t *testing.T) {
 }
 
 func TestPlannedCommandsFailLoudly(t *testing.T) {
-	for _, name := range []string{"doctor", "add-rule", "watch", "grafana"} {
+	for _, name := range []string{"add-rule", "watch", "grafana"} {
 		t.Run(name, func(t *testing.T) {
 			out, _, err := execute(name, "some-arg", "-n", "default")
 			if ExitCode(err) != ExitCannotRun {
@@ -98,5 +98,26 @@ func TestExitCode(t *testing.T) {
 		if got := ExitCode(tt.err); got != tt.want {
 			t.Errorf("ExitCode(%v) = %d, want %d", tt.err, got, tt.want)
 		}
+	}
+}
+
+func TestDoctorCannotRun(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown output", []string{"doctor", "-o", "xml"}, `unknown output format "xml"`},
+		{"names with -A", []string{"doctor", "x", "-A"}, "HPA names and -A do not go together"},
+		{"adapter name alone", []string{"doctor", "--adapter-name", "a"}, "--adapter-name needs --adapter-namespace"},
+		{"unreachable API server", []string{"doctor", "--server", "https://127.0.0.1:1", "--insecure-skip-tls-verify"}, "cannot reach the Kubernetes API server at https://127.0.0.1:1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, _, err := execute(c.args...)
+			if ExitCode(err) != ExitCannotRun || !strings.Contains(err.Error(), c.want) || out != "" {
+				t.Fatalf("exit %d, err %v, out %q; want exit 2 with %q", ExitCode(err), err, out, c.want)
+			}
+		})
 	}
 }

@@ -65,7 +65,7 @@ func checkAPIServices(svcs []APIService, adapterRef string, needCustom, needExte
 		}
 		if adapterRef != "" && s.Service != "" && (s.Name == CustomAPIService || s.Name == ExternalAPIService) && refNamespace(s.Service) != refNamespace(adapterRef) {
 			out = append(out, newFinding("MS106", obj, "%s is served by Service %s, not by the prometheus-adapter in namespace %s: only one backend can own an API group/version, so the adapter's rules for it do not apply",
-				s.Name, s.Service, refNamespace(adapterRef)).withEvidence("adapter Deployment " + adapterRef))
+				s.Name, s.Service, refNamespace(adapterRef)).withEvidence("adapter Deployment "+adapterRef))
 		}
 	}
 	return out
@@ -253,4 +253,34 @@ func checkDiscovery(d *simulate.Discovery, a *adapter.Adapter) []Finding {
 		}
 	}
 	return out
+}
+
+// checkAdapterRBAC reports resources the adapter's rules map but its
+// ServiceAccount may not list: the adapter then fails every request for them
+// ("unable to list matching resources").
+func checkAdapterRBAC(a *adapter.Adapter, serviceAccount string, denied []string) []Finding {
+	if a == nil || len(denied) == 0 {
+		return nil
+	}
+	sort.Strings(denied)
+	return []Finding{newFinding("MS115", "ServiceAccount "+a.Namespace+"/"+serviceAccount,
+		"the adapter's rules serve metrics for %s, but its ServiceAccount may not list them, so requests for those metrics fail with \"unable to list matching resources\"", strings.Join(denied, ", ")).
+		withFix(Fix{Description: "let the adapter's ServiceAccount get/list/watch those resources (the chart's resource-reader ClusterRole)",
+			YAML: fmt.Sprintf(`apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: prometheus-adapter-resource-reader
+rules:
+- apiGroups: [""]
+  resources: [namespaces, pods, services, nodes]
+  verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: prometheus-adapter-resource-reader
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: prometheus-adapter-resource-reader}
+subjects:
+- {kind: ServiceAccount, name: %s, namespace: %s}
+`, serviceAccount, a.Namespace)})}
 }

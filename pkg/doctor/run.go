@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -69,6 +71,10 @@ func Run(ctx context.Context, env Env, o Options) (*Report, error) {
 	}
 	hpas, err := listHPAs(ctx, env.Client, ns, o.HPANames)
 	if err != nil {
+		var status apierrors.APIStatus
+		if !errors.As(err, &status) {
+			return nil, fmt.Errorf("cannot reach the Kubernetes API server at %s (check --kubeconfig, --context, --server): %w", env.Rest.Host, err)
+		}
 		return nil, err
 	}
 	r := &Report{APIVersion: "metricscale.io/v1alpha1", Kind: "DoctorReport", Findings: []Finding{}, HPAs: []HPAReport{}}
@@ -138,6 +144,8 @@ func Run(ctx context.Context, env Env, o Options) (*Report, error) {
 		disc = simulate.Run(ctx, conn, cfg.Parsed, env.Mapper, maxAge, o.Now)
 		r.Inventory.DiscoveredMetrics = len(disc.Metrics)
 		r.Findings = append(r.Findings, checkDiscovery(disc, a)...)
+		sa, denied := adapterDenied(ctx, env.Client, a, disc)
+		r.Findings = append(r.Findings, checkAdapterRBAC(a, sa, denied)...)
 	}
 
 	api := newLiveAPI(ctx, env.Client.Discovery().RESTClient(), customSvc)
@@ -254,7 +262,7 @@ func listHPAs(ctx context.Context, c kubernetes.Interface, ns string, names []st
 		for _, n := range names {
 			h, err := c.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, n, metav1.GetOptions{})
 			if apierrors.IsNotFound(err) {
-				return nil, fmt.Errorf("HorizontalPodAutoscaler %q not found in namespace %q: list them with kubectl get hpa -n %s", n, ns, ns)
+				return nil, fmt.Errorf("HorizontalPodAutoscaler %q not found in namespace %q (list them with kubectl get hpa -n %s): %w", n, ns, ns, err)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("reading HorizontalPodAutoscaler %s/%s: %w", ns, n, err)
@@ -596,4 +604,36 @@ func finishChain(links []Link) []Link {
 		}
 	}
 	return links
+}
+
+// adapterDenied asks the API server (SubjectAccessReview, one per distinct
+// resource) which resources the rules map that the adapter's ServiceAccount
+// may not list. Errors (doctor itself lacking the right to ask) are ignored.
+func adapterDenied(ctx context.Context, c kubernetes.Interface, a *adapter.Adapter, d *simulate.Discovery) (string, []string) {
+	if a == nil || d == nil {
+		return "", nil
+	}
+	sa := a.Deployment.Spec.Template.Spec.ServiceAccountName
+	if sa == "" {
+		sa = "default"
+	}
+	seen := map[string]bool{}
+	var denied []string
+	for _, m := range d.Metrics {
+		res := m.Resource
+		if res.Resource == "" || seen[res.String()] {
+			continue
+		}
+		seen[res.String()] = true
+		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User:               "system:serviceaccount:" + a.Namespace + ":" + sa,
+			Groups:             []string{"system:serviceaccounts", "system:serviceaccounts:" + a.Namespace, "system:authenticated"},
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "list", Group: res.Group, Resource: res.Resource},
+		}}
+		got, err := c.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+		if err == nil && !got.Status.Allowed {
+			denied = append(denied, res.String())
+		}
+	}
+	return sa, denied
 }

@@ -169,7 +169,7 @@ func (w *walker) notServed(ctx context.Context, obj string, gr schema.GroupResou
 	all, err := w.prom.SeriesNamed(ctx, metric, w.now.Add(-w.seriesWindow))
 	if err != nil {
 		mr.Chain[0].Status = LinkUnknown
-		return append(out, apiMissing.withEvidence("listing series of " + metric + ": " + err.Error()))
+		return append(out, apiMissing.withEvidence("listing series of "+metric+": "+err.Error()))
 	}
 	if len(all) == 0 {
 		mr.Chain = chain(LinkBroken, LinkUnknown, LinkBroken, LinkBroken)
@@ -244,12 +244,6 @@ func (w *walker) notServed(ctx context.Context, obj string, gr schema.GroupResou
 			out = append(out, w.withRuleFix(f, kept, metric, gr, metric))
 			continue
 		}
-		if !hasNamespaceLabel(r, kept[0]) {
-			out = append(out, newFinding("MS205", obj, "the series of %s carry no label mapped to namespace; the adapter adds namespace=%q to every query for a namespaced resource, so nothing comes back", metric, ns).
-				withEvidence(labelSummary(kept, 3)...).
-				withFix(Fix{Description: "relabel the series with the namespace (e.g. a relabel_config), or serve it as an external metric (externalRules with resources.namespaced: false)"}))
-			continue
-		}
 	}
 	if len(out) == 0 {
 		out = append(out, apiMissing)
@@ -291,6 +285,11 @@ func (w *walker) noValues(ctx context.Context, obj string, gr schema.GroupResour
 	m := w.disc.Served(gr, metric)
 	if m == nil {
 		return []Finding{f}
+	}
+	if series, err := w.prom.SeriesNamed(ctx, m.SeriesName, w.disc.Since); err == nil && len(series) > 0 && !hasNamespaceLabel(m.Rule, series[0]) {
+		return []Finding{newFinding("MS205", obj, "the series of %s carry no label mapped to namespace; the adapter adds namespace=%q to every query for a namespaced resource, so nothing comes back", m.SeriesName, ns).
+			withEvidence(labelSummary(series, 3)...).
+			withFix(Fix{Description: "relabel the series with the namespace (e.g. a relabel_config), or serve it as an external metric (externalRules with resources.namespaced: false)"})}
 	}
 	q, err := m.Rule.Namer.QueryForSeries(m.SeriesName, gr, ns, labels.Everything(), names...)
 	if err != nil {
@@ -354,7 +353,7 @@ func (w *walker) valueChecks(ctx context.Context, obj string, typ autoscalingv2.
 			}
 		}
 		out = append(out, newFinding("MS304", obj, "%s has values for %d of %d pods; the HPA treats the others conservatively (as 0 when scaling up, as the target when scaling down)", metric, len(items), len(names)).
-			withEvidence("no value for: " + strings.Join(missing, ", ")))
+			withEvidence("no value for: "+strings.Join(missing, ", ")))
 	}
 	for _, it := range items {
 		if s := it.Value.String(); strings.HasSuffix(s, "m") {

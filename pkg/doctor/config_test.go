@@ -1,0 +1,7 @@
+package doctor
+
+import "sigs.k8s.io/prometheus-adapter/pkg/config"
+
+func configFromYAML(raw string) (*config.MetricsDiscoveryConfig, error) {
+	return config.FromYAML([]byte(raw))
+}

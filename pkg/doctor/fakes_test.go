@@ -1,0 +1,267 @@
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	pmodel "github.com/prometheus/common/model"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	cmv1beta1 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta1"
+	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
+	"sigs.k8s.io/prometheus-adapter/pkg/config"
+	"sigs.k8s.io/yaml"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
+)
+
+// produced records every code a test saw, so that TestEveryCodeIsTested
+// can tell a registered code that no test produces.
+var produced = map[string]bool{}
+
+func record(fs []Finding) {
+	for _, f := range fs {
+		produced[f.Code] = true
+	}
+}
+
+var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+func testMapper() meta.RESTMapper {
+	m := meta.NewDefaultRESTMapper(nil)
+	m.Add(schema.GroupVersionKind{Version: "v1", Kind: "Pod"}, meta.RESTScopeNamespace)
+	m.Add(schema.GroupVersionKind{Version: "v1", Kind: "Service"}, meta.RESTScopeNamespace)
+	m.Add(schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}, meta.RESTScopeRoot)
+	m.Add(schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, meta.RESTScopeNamespace)
+	return m
+}
+
+// series builds a prom.Series from "name{a=b,c=d}".
+func series(s string) prom.Series {
+	name, rest, _ := strings.Cut(s, "{")
+	out := prom.Series{Name: name, Labels: pmodel.LabelSet{}}
+	for _, kv := range strings.Split(strings.TrimSuffix(rest, "}"), ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			out.Labels[pmodel.LabelName(k)] = pmodel.LabelValue(v)
+		}
+	}
+	return out
+}
+
+// fakeProm answers series queries from a fixed set of series with
+// timestamps, and queries from a table.
+type fakeProm struct {
+	ok      bool
+	series  []prom.Series
+	old     []prom.Series // seen only before the adapter's window
+	queries map[string]prom.QueryResult
+	qerr    error
+	lastQ   string
+}
+
+// Series implements simulate.SeriesSource with a tiny matcher for the
+// selectors rules use: {__name__=~"re"}, {__name__="x"}, label!="" and label="v".
+func (p *fakeProm) Series(_ context.Context, _ time.Time, sels ...prom.Selector) ([]prom.Series, error) {
+	var out []prom.Series
+	for _, s := range p.series {
+		for _, sel := range sels {
+			if matches(string(sel), s) {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+func (p *fakeProm) OK() bool { return p.ok }
+func (p *fakeProm) SeriesNamed(_ context.Context, name string, since time.Time) ([]prom.Series, error) {
+	var out []prom.Series
+	pool := p.series
+	if since.Before(now.Add(-30 * time.Minute)) {
+		pool = append(append([]prom.Series{}, p.series...), p.old...)
+	}
+	for _, s := range pool {
+		if s.Name == name {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+func (p *fakeProm) Query(_ context.Context, q string) (prom.QueryResult, error) {
+	p.lastQ = q
+	if p.qerr != nil {
+		return prom.QueryResult{}, p.qerr
+	}
+	for k, v := range p.queries {
+		if strings.Contains(q, k) {
+			return v, nil
+		}
+	}
+	return prom.QueryResult{Type: pmodel.ValVector, Vector: &pmodel.Vector{}}, nil
+}
+func (p *fakeProm) MetricNames(context.Context) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range append(append([]prom.Series{}, p.series...), p.old...) {
+		if !seen[s.Name] {
+			seen[s.Name] = true
+			out = append(out, s.Name)
+		}
+	}
+	return out, nil
+}
+
+func matches(sel string, s prom.Series) bool {
+	sel = strings.TrimSpace(sel)
+	name := ""
+	if i := strings.Index(sel, "{"); i > 0 {
+		name, sel = sel[:i], sel[i:]
+	}
+	if name != "" && name != s.Name {
+		return false
+	}
+	for _, m := range strings.Split(strings.Trim(sel, "{}"), ",") {
+		m = strings.TrimSpace(m)
+		if m == "" {
+			continue
+		}
+		var l, op, v string
+		for _, o := range []string{"!~", "=~", "!=", "="} {
+			if a, b, ok := strings.Cut(m, o); ok {
+				l, op, v = a, o, strings.Trim(b, `"`)
+				break
+			}
+		}
+		got := string(s.Labels[pmodel.LabelName(l)])
+		if l == "__name__" {
+			got = s.Name
+		}
+		switch op {
+		case "=":
+			if got != v {
+				return false
+			}
+		case "!=":
+			if got == v {
+				return false
+			}
+		case "=~", "!~":
+			re := regexpMust("^(?:" + v + ")$")
+			if re.MatchString(got) != (op == "=~") {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+type fakeAPI struct {
+	down   string
+	listed map[string]bool
+	values map[string]*cmv1beta1.MetricValueList
+}
+
+func (a *fakeAPI) Available() (bool, string) { return a.down == "", a.down }
+func (a *fakeAPI) Listed(r, m string) bool   { return a.listed[r+"/"+m] }
+func (a *fakeAPI) ListedNames(r string) []string {
+	var out []string
+	for k := range a.listed {
+		if rr, m, _ := strings.Cut(k, "/"); rr == r {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+func (a *fakeAPI) Values(_ context.Context, ns, r, m string) (*cmv1beta1.MetricValueList, error) {
+	if v, ok := a.values[ns+"/"+r+"/"+m]; ok {
+		return v, nil
+	}
+	return &cmv1beta1.MetricValueList{}, nil
+}
+
+func values(kind string, kv ...string) *cmv1beta1.MetricValueList {
+	l := &cmv1beta1.MetricValueList{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		l.Items = append(l.Items, cmv1beta1.MetricValue{DescribedObject: corev1.ObjectReference{Kind: kind, Name: kv[i]}, Value: resource.MustParse(kv[i+1])})
+	}
+	return l
+}
+
+func loadRules(t *testing.T, y string) *config.MetricsDiscoveryConfig {
+	t.Helper()
+	var cfg config.MetricsDiscoveryConfig
+	if err := yaml.UnmarshalStrict([]byte(y), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	return &cfg
+}
+
+func podsHPA(metric string) (*autoscalingv2.HorizontalPodAutoscaler, autoscalingv2.MetricSpec) {
+	spec := autoscalingv2.MetricSpec{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricSource{
+		Metric: autoscalingv2.MetricIdentifier{Name: metric},
+		Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: resource.NewQuantity(100, resource.DecimalSI)}}}
+	return hpa(spec), spec
+}
+
+func objectHPA(metric, kind, name string) (*autoscalingv2.HorizontalPodAutoscaler, autoscalingv2.MetricSpec) {
+	spec := autoscalingv2.MetricSpec{Type: autoscalingv2.ObjectMetricSourceType, Object: &autoscalingv2.ObjectMetricSource{
+		Metric:          autoscalingv2.MetricIdentifier{Name: metric},
+		DescribedObject: autoscalingv2.CrossVersionObjectReference{APIVersion: "v1", Kind: kind, Name: name},
+		Target:          autoscalingv2.MetricTarget{Type: autoscalingv2.ValueMetricType, Value: resource.NewQuantity(40, resource.DecimalSI)}}}
+	return hpa(spec), spec
+}
+
+func hpa(spec autoscalingv2.MetricSpec) *autoscalingv2.HorizontalPodAutoscaler {
+	return &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: "default"},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{Kind: "Deployment", Name: "app", APIVersion: "apps/v1"},
+			MaxReplicas: 5, Metrics: []autoscalingv2.MetricSpec{spec}},
+	}
+}
+
+func runningPods(names ...string) []corev1.Pod {
+	var out []corev1.Pod
+	for _, n := range names {
+		out = append(out, corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: n, Namespace: "default"}, Status: corev1.PodStatus{Phase: corev1.PodRunning,
+			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}})
+	}
+	return out
+}
+
+func codes(fs []Finding) string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Code)
+	}
+	return strings.Join(out, ",")
+}
+
+func newWalker(t *testing.T, p *fakeProm, api *fakeAPI, rules string) *walker {
+	t.Helper()
+	var disc *simulate.Discovery
+	if rules != "" {
+		disc = simulate.Run(context.Background(), p, loadRules(t, rules), testMapper(), 10*time.Minute, now)
+	}
+	return &walker{api: api, prom: p, disc: disc, maxAge: 10 * time.Minute, now: now, adapterRef: "monitoring/prometheus-adapter", seriesWindow: time.Hour}
+}
+
+func mustFinding(t *testing.T, fs []Finding, code string) Finding {
+	t.Helper()
+	for _, f := range fs {
+		if f.Code == code {
+			return f
+		}
+	}
+	t.Fatalf("no %s among %s", code, codes(fs))
+	return Finding{}
+}
+
+var _ = fmt.Sprint

@@ -1,0 +1,171 @@
+package doctor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
+	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
+	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
+)
+
+func TestCheckAPIServices(t *testing.T) {
+	custom := func(avail bool, reason, msg string) APIService {
+		return APIService{Name: CustomAPIService, Present: true, Service: "monitoring/prometheus-adapter", Available: avail, Reason: reason, Message: msg}
+	}
+	absent := func(name string) APIService { return APIService{Name: name} }
+	cases := []struct {
+		name         string
+		svcs         []APIService
+		needExternal bool
+		want         string
+	}{
+		{"healthy", []APIService{custom(true, "Passed", ""), absent(ExternalAPIService)}, false, ""},
+		{"custom missing", []APIService{absent(CustomAPIService)}, false, "MS101"},
+		{"adapter down", []APIService{custom(false, "FailedDiscoveryCheck", `failing or missing response from https://10.0.0.5:6443/apis/custom.metrics.k8s.io/v1beta1: dial tcp 10.0.0.5:6443: connect: connection refused`)}, false, "MS102"},
+		{"firewall", []APIService{custom(false, "FailedDiscoveryCheck", `failing or missing response from https://10.8.0.5:6443/apis/custom.metrics.k8s.io/v1beta1: Get "https://10.8.0.5:6443/apis/custom.metrics.k8s.io/v1beta1": context deadline exceeded`)}, false, "MS103"},
+		{"tls", []APIService{custom(false, "FailedDiscoveryCheck", `failing or missing response from https://10.0.0.5:6443: x509: certificate signed by unknown authority`)}, false, "MS104"},
+		{"external missing", []APIService{custom(true, "Passed", ""), absent(ExternalAPIService)}, true, "MS105"},
+		{"external owned by keda", []APIService{custom(true, "Passed", ""), {Name: ExternalAPIService, Present: true, Available: true, Service: "keda/keda-operator-metrics-apiserver"}}, true, "MS106"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fs := checkAPIServices(c.svcs, "monitoring/prometheus-adapter", true, c.needExternal)
+			record(fs)
+			if got := codes(fs); got != c.want {
+				t.Fatalf("codes %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+func adapterFixture(ready bool) *adapter.Adapter {
+	st := corev1.ConditionFalse
+	if ready {
+		st = corev1.ConditionTrue
+	}
+	pod := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "prometheus-adapter-1"}, Status: corev1.PodStatus{
+		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: st}},
+		ContainerStatuses: []corev1.ContainerStatus{{Name: "prometheus-adapter", RestartCount: 4,
+			State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 255, Message: "F1122 adapter.go:349] unable to construct custom metrics provider"}}}},
+	}}
+	return &adapter.Adapter{Namespace: "monitoring", Name: "prometheus-adapter", Image: "registry.k8s.io/prometheus-adapter/prometheus-adapter:v0.12.0",
+		ConfigMap: "prometheus-adapter", ConfigKey: "config.yaml", Pods: []corev1.Pod{pod}, Deployment: &appsv1.Deployment{}}
+}
+
+func TestCheckAdapter(t *testing.T) {
+	helmValues := "rules:\n  default: false\n  custom:\n  - seriesQuery: x\n"
+	cases := []struct {
+		name  string
+		a     *adapter.Adapter
+		cfg   string
+		want  string
+		check func(*testing.T, []Finding)
+	}{
+		{"missing", nil, "", "MS107", nil},
+		{"crash-looping", adapterFixture(false), "rules: []\n", "MS108", func(t *testing.T, fs []Finding) {
+			if !strings.Contains(strings.Join(fs[0].Evidence, " "), "CrashLoopBackOff") || !strings.Contains(strings.Join(fs[0].Evidence, " "), "unable to construct") {
+				t.Fatal(fs[0].Evidence)
+			}
+		}},
+		{"helm values pasted", adapterFixture(true), helmValues, "MS109", func(t *testing.T, fs []Finding) {
+			if !strings.Contains(fs[0].Message, "Helm chart's values") {
+				t.Fatal(fs[0].Message)
+			}
+		}},
+		{"rule without resources", adapterFixture(true), "rules:\n- seriesQuery: '{__name__=\"x\"}'\n  metricsQuery: x\n", "MS204", nil},
+		{"healthy", adapterFixture(true), "rules: []\n", "", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var cfg *adapter.Config
+			if c.cfg != "" {
+				cfg = parseConfig(c.cfg)
+			}
+			fs := checkAdapter(c.a, errors.New("no prometheus-adapter Deployment found in any namespace"), cfg, nil)
+			record(fs)
+			if got := codes(fs); got != c.want {
+				t.Fatalf("codes %q, want %q: %v", got, c.want, fs)
+			}
+			if c.check != nil {
+				c.check(t, fs)
+			}
+		})
+	}
+}
+
+func parseConfig(raw string) *adapter.Config {
+	c := &adapter.Config{Raw: raw}
+	c.Parsed, c.ParseError = configFromYAML(raw)
+	return c
+}
+
+func TestCheckPrometheus(t *testing.T) {
+	cases := []struct {
+		name string
+		c    *prometheus.Connection
+		want string
+	}{
+		{"reachable", &prometheus.Connection{URL: "http://p:9090", Status: 200}, ""},
+		{"wrong service", &prometheus.Connection{URL: "http://prometheus.default.svc:9090", ServiceMissing: true, Error: "Service default/prometheus does not exist"}, "MS110"},
+		{"path prefix", &prometheus.Connection{URL: "http://p.monitoring.svc:9090", Status: 404, Error: "HTTP 404"}, "MS111"},
+		{"auth", &prometheus.Connection{URL: "https://thanos:443", Status: 401, Error: "HTTP 401"}, "MS112"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fs := checkPrometheus(c.c, "adapter-flag", []string{"http://prometheus-server.monitoring.svc:80"}, "monitoring/prometheus-adapter")
+			record(fs)
+			if got := codes(fs); got != c.want {
+				t.Fatalf("codes %q, want %q", got, c.want)
+			}
+			if c.want == "MS110" && !strings.Contains(fs[0].Fix.Command, "--prometheus-url=http://prometheus-server.monitoring.svc:80") {
+				t.Fatalf("fix should name the Prometheus Service found: %+v", fs[0].Fix)
+			}
+		})
+	}
+}
+
+func TestCheckAdapterVersion(t *testing.T) {
+	a := adapterFixture(true)
+	a.Image = "directxman12/k8s-prometheus-adapter:v0.10.0"
+	fs := checkAdapterVersion(a, 28)
+	record(fs)
+	if codes(fs) != "MS113" {
+		t.Fatal(codes(fs))
+	}
+	if fs := checkAdapterVersion(a, 25); len(fs) != 0 {
+		t.Fatal("1.25 is fine for v0.10")
+	}
+	a.Image = "registry.k8s.io/prometheus-adapter/prometheus-adapter:v0.12.0"
+	if fs := checkAdapterVersion(a, 32); len(fs) != 0 {
+		t.Fatal("v0.12 is fine")
+	}
+}
+
+func TestCheckDiscovery(t *testing.T) {
+	p := &fakeProm{ok: true}
+	for i := 0; i < 1100; i++ {
+		p.series = append(p.series, series(fmt.Sprintf("m%d{namespace=default,pod=p}", i)))
+	}
+	rules := "rules:\n- seriesQuery: '{namespace!=\"\"}'\n  resources: {template: <<.Resource>>}\n  metricsQuery: x\n- seriesQuery: '{__name__=\"m1\"}'\n  resources: {template: <<.Resource>>}\n  metricsQuery: y\n"
+	d := simulate.Run(context.Background(), p, loadRules(t, rules), testMapper(), time.Minute, now)
+	fs := checkDiscovery(d, adapterFixture(true))
+	record(fs)
+	if codes(fs) != "MS210,MS213" {
+		t.Fatal(codes(fs))
+	}
+	rbac := checkAdapterRBAC(adapterFixture(true), "prometheus-adapter", []string{"services"})
+	record(rbac)
+	if codes(rbac) != "MS115" || !strings.Contains(rbac[0].Fix.YAML, "name: prometheus-adapter, namespace: monitoring") {
+		t.Fatal(rbac)
+	}
+}

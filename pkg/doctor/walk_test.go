@@ -1,0 +1,334 @@
+package doctor
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	pmodel "github.com/prometheus/common/model"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	cmv1beta1 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta1"
+	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
+)
+
+func defaultRules(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("testdata/default-rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+const interlokRule = `
+- seriesQuery: '{__name__=~"MessageMetrics"}'
+  resources:
+    overrides:
+      k8s_namespace: {resource: namespace}
+      k8s_pod_name: {resource: pod}
+  name: {matches: "", as: "MessageMetrics"}
+  metricsQuery: MessageMetrics
+`
+
+func TestWalkMetric(t *testing.T) {
+	pods := runningPods("app-1", "app-2")
+	type tc struct {
+		name      string
+		rules     string // appended to the default rules unless noDefaults
+		noDefault bool
+		series    []string
+		old       []string
+		api       *fakeAPI
+		hpaKind   string // "" Pods; else Object kind (Service)
+		metric    string
+		queries   map[string]prom.QueryResult
+		qerr      error
+		promDown  bool
+		want      string // codes, in order
+		check     func(t *testing.T, mr MetricReport)
+	}
+	vec := func(lbls ...pmodel.LabelSet) prom.QueryResult {
+		v := pmodel.Vector{}
+		for _, l := range lbls {
+			v = append(v, &pmodel.Sample{Metric: pmodel.Metric(l), Value: 5})
+		}
+		return prom.QueryResult{Type: pmodel.ValVector, Vector: &v}
+	}
+	cases := []tc{
+		{
+			name:   "interlok: labels k8s_namespace/k8s_pod_name that no rule maps",
+			series: []string{"MessageMetrics{job=interlok,k8s_namespace=default,k8s_pod_name=app-1}"},
+			api:    &fakeAPI{listed: map[string]bool{}}, metric: "MessageMetrics",
+			want: "MS201",
+			check: func(t *testing.T, mr MetricReport) {
+				f := mustFinding(t, mr.Findings, "MS201")
+				if f.Fix == nil || f.Fix.Command != "kubectl metricscale add-rule MessageMetrics --namespace-label k8s_namespace --pod-label k8s_pod_name" {
+					t.Fatalf("fix: %+v", f.Fix)
+				}
+				if ChainPicture(finishChain(mr.Chain)) != "prometheus ✔ → rule ✘ → api · → hpa ✘" {
+					t.Fatalf("chain %s", ChainPicture(finishChain(mr.Chain)))
+				}
+			},
+		},
+		{
+			name:      "a rule selects the series but maps labels they do not carry",
+			noDefault: true,
+			rules:     "rules:\n- seriesQuery: '{__name__=\"MessageMetrics\"}'\n  resources: {overrides: {namespace: {resource: namespace}, pod: {resource: pod}}}\n  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)\n",
+			series:    []string{"MessageMetrics{k8s_namespace=default,k8s_pod_name=app-1}"},
+			api:       &fakeAPI{listed: map[string]bool{}}, metric: "MessageMetrics",
+			want: "MS202",
+		},
+		{
+			name:      "name.matches filters the series out",
+			noDefault: true,
+			rules:     "rules:\n- seriesQuery: '{__name__=~\"Message.*\"}'\n  resources: {template: <<.Resource>>}\n  name: {matches: ^Messages_(.*)$}\n  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)\n",
+			series:    []string{"MessageMetrics{namespace=default,pod=app-1}"},
+			api:       &fakeAPI{listed: map[string]bool{}}, metric: "MessageMetrics",
+			want: "MS203",
+		},
+		{
+			name:   "pushed through a Pushgateway scraped without honor_labels",
+			series: []string{"MessageMetrics{exported_namespace=default,exported_pod=app-1,namespace=monitoring,pod=pushgateway-0}"},
+			// The default rules map namespace/pod: the metric lands on the Pushgateway's pod.
+			api: &fakeAPI{listed: map[string]bool{"pods/MessageMetrics": true}}, metric: "MessageMetrics",
+			want: "MS302",
+		},
+		{
+			name:      "exported_* labels and no rule",
+			noDefault: true, rules: "rules: []\n",
+			series: []string{"MessageMetrics{exported_namespace=default,exported_pod=app-1,namespace=monitoring,pod=pushgateway-0}"},
+			api:    &fakeAPI{listed: map[string]bool{}}, metric: "MessageMetrics",
+			want: "MS206,MS201",
+			check: func(t *testing.T, mr MetricReport) {
+				f := mustFinding(t, mr.Findings, "MS201")
+				if !strings.Contains(f.Fix.Command, "--namespace-label exported_namespace --pod-label exported_pod") {
+					t.Fatalf("fix should map the exported labels: %s", f.Fix.Command)
+				}
+			},
+		},
+		{
+			name:   "the HPA names the counter, the rule serves it without _total",
+			series: []string{"http_requests_total{namespace=default,pod=app-1}"},
+			api:    &fakeAPI{listed: map[string]bool{"pods/http_requests": true}}, metric: "http_requests_total",
+			want: "MS207",
+			check: func(t *testing.T, mr MetricReport) {
+				if !strings.Contains(mr.Findings[0].Message, `"http_requests"`) {
+					t.Fatal(mr.Findings[0].Message)
+				}
+			},
+		},
+		{
+			name:   "no series at all; a similar metric is served",
+			series: []string{"MessageMetric{namespace=default,pod=app-1}"},
+			api:    &fakeAPI{listed: map[string]bool{"pods/MessageMetric": true}}, metric: "MessageMetrics",
+			want: "MS208",
+			check: func(t *testing.T, mr MetricReport) {
+				f := mustFinding(t, mr.Findings, "MS208")
+				if f.Fix == nil || !strings.Contains(f.Fix.Description, `"MessageMetric"`) || !strings.Contains(strings.Join(f.Evidence, " "), "MessageMetric") {
+					t.Fatalf("want a nearest-name suggestion, got %+v", f)
+				}
+			},
+		},
+		{
+			name: "series older than the adapter's window",
+			old:  []string{"MessageMetrics{k8s_namespace=default,k8s_pod_name=app-1}"},
+			api:  &fakeAPI{listed: map[string]bool{}}, metric: "MessageMetrics",
+			want: "MS209",
+		},
+		{
+			name:      "Object metric on a Service, but only pods are mapped",
+			noDefault: true,
+			rules:     "rules:\n- seriesQuery: '{__name__=\"prom_fake_value\"}'\n  resources: {overrides: {namespace: {resource: namespace}, pod: {resource: pod}}}\n  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)\n",
+			series:    []string{"prom_fake_value{namespace=default,pod=fake-1,service=prom-fake}"},
+			api:       &fakeAPI{listed: map[string]bool{"pods/prom_fake_value": true}}, metric: "prom_fake_value", hpaKind: "Service",
+			want: "MS211",
+			check: func(t *testing.T, mr MetricReport) {
+				f := mustFinding(t, mr.Findings, "MS211")
+				if !strings.Contains(f.Fix.Command, "--resource service=service") {
+					t.Fatalf("fix %+v", f.Fix)
+				}
+			},
+		},
+		{
+			name:      "series without a namespace label",
+			noDefault: true,
+			rules:     "rules:\n- seriesQuery: '{__name__=\"queue_depth\"}'\n  resources: {overrides: {pod: {resource: pod}}}\n  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)\n",
+			series:    []string{"queue_depth{pod=app-1}"},
+			api:       &fakeAPI{listed: map[string]bool{"pods/queue_depth": true}}, metric: "queue_depth",
+			want: "MS205",
+		},
+		{
+			name:   "the current config serves it, the running adapter does not",
+			rules:  interlokRule,
+			series: []string{"MessageMetrics{k8s_namespace=default,k8s_pod_name=app-1}"},
+			api:    &fakeAPI{listed: map[string]bool{}}, metric: "MessageMetrics",
+			want: "MS212",
+			check: func(t *testing.T, mr MetricReport) {
+				if mr.Findings[0].Fix.Command != "kubectl rollout restart deployment/prometheus-adapter -n monitoring" {
+					t.Fatal(mr.Findings[0].Fix.Command)
+				}
+			},
+		},
+		{
+			name:   "served with a value for every pod: healthy, milli-quantity decoded",
+			rules:  interlokRule,
+			series: []string{"MessageMetrics{k8s_namespace=default,k8s_pod_name=app-1}", "MessageMetrics{k8s_namespace=default,k8s_pod_name=app-2}"},
+			api: &fakeAPI{listed: map[string]bool{"pods/MessageMetrics": true},
+				values: map[string]*cmv1beta1MetricValueList{"default/pods/MessageMetrics": values("Pod", "app-1", "102312m", "app-2", "150")}},
+			metric: "MessageMetrics",
+			want:   "MS306",
+			check: func(t *testing.T, mr MetricReport) {
+				if !mr.Healthy || mr.Current != "126.156 (average)" {
+					t.Fatalf("healthy=%v current=%q", mr.Healthy, mr.Current)
+				}
+				if !strings.Contains(mr.Findings[0].Message, "102.312") {
+					t.Fatal(mr.Findings[0].Message)
+				}
+			},
+		},
+		{
+			name:   "values for one pod of two",
+			rules:  interlokRule,
+			series: []string{"MessageMetrics{k8s_namespace=default,k8s_pod_name=app-1}"},
+			api: &fakeAPI{listed: map[string]bool{"pods/MessageMetrics": true},
+				values: map[string]*cmv1beta1MetricValueList{"default/pods/MessageMetrics": values("Pod", "app-1", "150")}},
+			metric: "MessageMetrics",
+			want:   "MS304",
+		},
+		{
+			name:   "two series for one pod are summed",
+			rules:  interlokRule,
+			series: []string{"MessageMetrics{job=a,k8s_namespace=default,k8s_pod_name=app-1}", "MessageMetrics{job=b,k8s_namespace=default,k8s_pod_name=app-1}", "MessageMetrics{job=a,k8s_namespace=default,k8s_pod_name=app-2}"},
+			api: &fakeAPI{listed: map[string]bool{"pods/MessageMetrics": true},
+				values: map[string]*cmv1beta1MetricValueList{"default/pods/MessageMetrics": values("Pod", "app-1", "300", "app-2", "150")}},
+			metric: "MessageMetrics",
+			want:   "MS305",
+		},
+		{
+			name:      "the metricsQuery aggregates the pod label away",
+			noDefault: true,
+			rules:     "rules:\n- seriesQuery: '{__name__=\"jobs\",namespace!=\"\",pod!=\"\"}'\n  resources: {template: <<.Resource>>}\n  metricsQuery: avg(<<.Series>>{<<.LabelMatchers>>}) by (release)\n",
+			series:    []string{"jobs{namespace=default,pod=app-1,release=r1}"},
+			api:       &fakeAPI{listed: map[string]bool{"pods/jobs": true}}, metric: "jobs",
+			queries: map[string]prom.QueryResult{"avg(jobs": vec(pmodel.LabelSet{"release": "r1"})},
+			want:    "MS301",
+		},
+		{
+			name:      "the metricsQuery fails",
+			noDefault: true,
+			rules:     "rules:\n- seriesQuery: '{__name__=\"jobs\",namespace!=\"\",pod!=\"\"}'\n  resources: {template: <<.Resource>>}\n  metricsQuery: sum(rate(<<.Series>>{<<.LabelMatchers>>})) by (<<.GroupBy>>)\n",
+			series:    []string{"jobs{namespace=default,pod=app-1}"},
+			api:       &fakeAPI{listed: map[string]bool{"pods/jobs": true}}, metric: "jobs",
+			qerr: errors.New("bad_data: expected type range vector in call to function rate"),
+			want: "MS303",
+		},
+		{
+			name:      "served for other pods only",
+			noDefault: true,
+			rules:     "rules:\n- seriesQuery: '{__name__=\"jobs\",namespace!=\"\",pod!=\"\"}'\n  resources: {template: <<.Resource>>}\n  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)\n",
+			series:    []string{"jobs{namespace=default,pod=other-1}"},
+			api: &fakeAPI{listed: map[string]bool{"pods/jobs": true},
+				values: map[string]*cmv1beta1MetricValueList{"default/pods/jobs": values("Pod", "other-1", "3")}},
+			metric: "jobs",
+			want:   "MS302",
+			check: func(t *testing.T, mr MetricReport) {
+				ev := strings.Join(mr.Findings[0].Evidence, "\n")
+				if !strings.Contains(ev, "pod=other-1") || !strings.Contains(ev, "query: sum(jobs{") {
+					t.Fatalf("evidence:\n%s", ev)
+				}
+			},
+		},
+		{
+			name:     "Prometheus unreachable: the API's own list still suggests a name",
+			promDown: true, noDefault: true,
+			api:    &fakeAPI{listed: map[string]bool{"pods/messagemetrics": true}}, metric: "MessageMetrics",
+			want: "MS404",
+			check: func(t *testing.T, mr MetricReport) {
+				if !strings.Contains(mr.Findings[0].Message, `did you mean "messagemetrics"?`) {
+					t.Fatal(mr.Findings[0].Message)
+				}
+			},
+		},
+		{
+			name:   "the custom metrics API is down",
+			series: []string{"MessageMetrics{k8s_namespace=default,k8s_pod_name=app-1}"},
+			api:    &fakeAPI{down: "APIService Available=False FailedDiscoveryCheck"}, metric: "MessageMetrics",
+			want: "MS102",
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := &fakeProm{ok: !c.promDown, queries: c.queries, qerr: c.qerr}
+			for _, s := range c.series {
+				p.series = append(p.series, series(s))
+			}
+			for _, s := range c.old {
+				p.old = append(p.old, series(s))
+			}
+			rules := c.rules
+			if !c.noDefault {
+				rules = defaultRules(t) + strings.TrimPrefix(c.rules, "\n")
+			}
+			w := newWalker(t, p, c.api, rules)
+			h, spec := podsHPA(c.metric)
+			if c.hpaKind != "" {
+				h, spec = objectHPA(c.metric, c.hpaKind, "prom-fake")
+			}
+			mr := w.walkMetric(context.Background(), h, spec, target{pods: pods})
+			record(mr.Findings)
+			if got := codes(mr.Findings); got != c.want {
+				for _, f := range mr.Findings {
+					t.Logf("%s %s %v", f.Code, f.Message, f.Evidence)
+				}
+				t.Fatalf("codes %q, want %q", got, c.want)
+			}
+			if c.check != nil {
+				c.check(t, mr)
+			}
+		})
+	}
+}
+
+type cmv1beta1MetricValueList = cmv1beta1.MetricValueList
+
+func TestHPAFindings(t *testing.T) {
+	cond := func(typ autoscalingv2.HorizontalPodAutoscalerConditionType, st corev1.ConditionStatus, reason, msg string) autoscalingv2.HorizontalPodAutoscalerCondition {
+		return autoscalingv2.HorizontalPodAutoscalerCondition{Type: typ, Status: st, Reason: reason, Message: msg}
+	}
+	cases := []struct {
+		name        string
+		conds       []autoscalingv2.HorizontalPodAutoscalerCondition
+		found       bool
+		ready, pods int
+		want        string
+	}{
+		{"healthy", []autoscalingv2.HorizontalPodAutoscalerCondition{cond(autoscalingv2.ScalingActive, corev1.ConditionTrue, "ValidMetricFound", "")}, true, 1, 1, ""},
+		{"target missing", nil, false, 0, 0, "MS402"},
+		{"pods not ready", nil, true, 0, 2, "MS403"},
+		{"metric missing", []autoscalingv2.HorizontalPodAutoscalerCondition{cond(autoscalingv2.ScalingActive, corev1.ConditionFalse, "FailedGetPodsMetric", "the server could not find the metric m for pods")}, true, 1, 1, "MS401"},
+		{"forbidden", []autoscalingv2.HorizontalPodAutoscalerCondition{cond(autoscalingv2.ScalingActive, corev1.ConditionFalse, "FailedGetPodsMetric",
+			`unable to fetch metrics from custom metrics API: pods.custom.metrics.k8s.io "*" is forbidden: User "system:serviceaccount:kube-system:horizontal-pod-autoscaler" cannot get resource "pods/m"`)}, true, 1, 1, "MS114"},
+		{"at max", []autoscalingv2.HorizontalPodAutoscalerCondition{cond(autoscalingv2.ScalingLimited, corev1.ConditionTrue, "TooManyReplicas", "the desired replica count is more than the maximum replica count")}, true, 5, 5, "MS405"},
+		{"cannot get scale", []autoscalingv2.HorizontalPodAutoscalerCondition{cond(autoscalingv2.AbleToScale, corev1.ConditionFalse, "FailedGetScale", "deployments/scale.apps \"x\" not found")}, true, 1, 1, "MS402"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h, _ := podsHPA("m")
+			h.Status.Conditions = c.conds
+			fs := hpaFindings(h, c.found, c.ready, c.pods)
+			record(fs)
+			if got := codes(fs); got != c.want {
+				t.Fatalf("codes %q, want %q", got, c.want)
+			}
+		})
+	}
+	h, spec := objectHPA("m", "Service", "gone")
+	f := describedObjectMissing(h, spec)
+	record([]Finding{f})
+	if f.Code != "MS406" || !strings.Contains(f.Message, "Service gone") {
+		t.Fatal(f)
+	}
+}
