@@ -87,7 +87,8 @@ func printTable(w io.Writer, r *Report, wide bool) {
 	}
 	for _, h := range r.HPAs {
 		fmt.Fprintf(w, "\nHPA %s/%s → %s   replicas %d (desired %d, min %d, max %d)\n", h.Namespace, h.Name, h.ScaleTarget, h.CurrentReplicas, h.DesiredReplicas, h.MinReplicas, h.MaxReplicas)
-		t := tablewriter.NewWriter(w)
+		var tbl strings.Builder
+		t := tablewriter.NewWriter(&tbl)
 		header := []string{"metric", "type", "target", "current", "chain"}
 		if wide {
 			header = append(header, "object")
@@ -114,6 +115,9 @@ func printTable(w io.Writer, r *Report, wide bool) {
 			t.Append(row)
 		}
 		t.Render()
+		for _, line := range strings.Split(strings.TrimRight(tbl.String(), "\n"), "\n") {
+			fmt.Fprintln(w, "  "+strings.TrimRight(line, " "))
+		}
 		var fs []Finding
 		fs = append(fs, h.Findings...)
 		for _, m := range h.Metrics {

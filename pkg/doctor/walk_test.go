@@ -244,7 +244,7 @@ func TestWalkMetric(t *testing.T) {
 		{
 			name:     "Prometheus unreachable: the API's own list still suggests a name",
 			promDown: true, noDefault: true,
-			api:    &fakeAPI{listed: map[string]bool{"pods/messagemetrics": true}}, metric: "MessageMetrics",
+			api: &fakeAPI{listed: map[string]bool{"pods/messagemetrics": true}}, metric: "MessageMetrics",
 			want: "MS404",
 			check: func(t *testing.T, mr MetricReport) {
 				if !strings.Contains(mr.Findings[0].Message, `did you mean "messagemetrics"?`) {
