@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
@@ -257,30 +258,48 @@ func checkDiscovery(d *simulate.Discovery, a *adapter.Adapter) []Finding {
 
 // checkAdapterRBAC reports resources the adapter's rules map but its
 // ServiceAccount may not list: the adapter then fails every request for them
-// ("unable to list matching resources").
-func checkAdapterRBAC(a *adapter.Adapter, serviceAccount string, denied []string) []Finding {
+// ("unable to list matching resources"). It is an error when an HPA in scope
+// reads metrics of such a resource (needed), a warning otherwise.
+func checkAdapterRBAC(a *adapter.Adapter, serviceAccount string, denied []schema.GroupResource, needed map[schema.GroupResource]bool) []Finding {
 	if a == nil || len(denied) == 0 {
 		return nil
 	}
-	sort.Strings(denied)
+	sort.Slice(denied, func(i, j int) bool { return denied[i].String() < denied[j].String() })
+	byGroup := map[string][]string{}
+	var names []string
+	severity := SeverityWarning
+	for _, d := range denied {
+		byGroup[d.Group] = append(byGroup[d.Group], d.Resource)
+		names = append(names, d.String())
+		if needed[d] {
+			severity = SeverityError
+		}
+	}
+	var rules strings.Builder
+	groups := make([]string, 0, len(byGroup))
+	for g := range byGroup {
+		groups = append(groups, g)
+	}
+	sort.Strings(groups)
+	for _, g := range groups {
+		fmt.Fprintf(&rules, "- apiGroups: [%q]\n  resources: [%s]\n  verbs: [get, list, watch]\n", g, strings.Join(byGroup[g], ", "))
+	}
 	return []Finding{newFinding("MS115", "ServiceAccount "+a.Namespace+"/"+serviceAccount,
-		"the adapter's rules serve metrics for %s, but its ServiceAccount may not list them, so requests for those metrics fail with \"unable to list matching resources\"", strings.Join(denied, ", ")).
-		withFix(Fix{Description: "let the adapter's ServiceAccount get/list/watch those resources (the chart's resource-reader ClusterRole)",
+		"the adapter's rules serve metrics for %s, but its ServiceAccount may not list them, so requests for those metrics fail with \"unable to list matching resources\"", strings.Join(names, ", ")).
+		withSeverity(severity).
+		withFix(Fix{Description: "let the adapter's ServiceAccount get/list/watch those resources, or narrow the rules (a template <<.Resource>> turns any label, such as job, into a resource)",
 			YAML: fmt.Sprintf(`apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata:
-  name: prometheus-adapter-resource-reader
+  name: prometheus-adapter-extra-reader
 rules:
-- apiGroups: [""]
-  resources: [namespaces, pods, services, nodes]
-  verbs: [get, list, watch]
----
+%s---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
 metadata:
-  name: prometheus-adapter-resource-reader
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: prometheus-adapter-resource-reader}
+  name: prometheus-adapter-extra-reader
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: prometheus-adapter-extra-reader}
 subjects:
 - {kind: ServiceAccount, name: %s, namespace: %s}
-`, serviceAccount, a.Namespace)})}
+`, rules.String(), serviceAccount, a.Namespace)})}
 }

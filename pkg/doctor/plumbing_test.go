@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
@@ -163,9 +164,16 @@ func TestCheckDiscovery(t *testing.T) {
 	if codes(fs) != "MS210,MS213" {
 		t.Fatal(codes(fs))
 	}
-	rbac := checkAdapterRBAC(adapterFixture(true), "prometheus-adapter", []string{"services"})
+	svc, jobs := schema.GroupResource{Resource: "services"}, schema.GroupResource{Group: "batch", Resource: "jobs"}
+	rbac := checkAdapterRBAC(adapterFixture(true), "prometheus-adapter", []schema.GroupResource{svc, jobs}, map[schema.GroupResource]bool{svc: true})
 	record(rbac)
-	if codes(rbac) != "MS115" || !strings.Contains(rbac[0].Fix.YAML, "name: prometheus-adapter, namespace: monitoring") {
+	if codes(rbac) != "MS115" || rbac[0].Severity != SeverityError || !strings.Contains(rbac[0].Fix.YAML, "name: prometheus-adapter, namespace: monitoring") ||
+		!strings.Contains(rbac[0].Fix.YAML, `apiGroups: ["batch"]`) {
 		t.Fatal(rbac)
+	}
+	// A resource no HPA in scope reads (the default rules turn the job label
+	// into batch Jobs) is only a warning.
+	if w := checkAdapterRBAC(adapterFixture(true), "prometheus-adapter", []schema.GroupResource{jobs}, map[schema.GroupResource]bool{svc: true}); w[0].Severity != SeverityWarning {
+		t.Fatal(w[0].Severity)
 	}
 }

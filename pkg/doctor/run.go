@@ -19,6 +19,7 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
@@ -145,7 +146,7 @@ func Run(ctx context.Context, env Env, o Options) (*Report, error) {
 		r.Inventory.DiscoveredMetrics = len(disc.Metrics)
 		r.Findings = append(r.Findings, checkDiscovery(disc, a)...)
 		sa, denied := adapterDenied(ctx, env.Client, a, disc)
-		r.Findings = append(r.Findings, checkAdapterRBAC(a, sa, denied)...)
+		r.Findings = append(r.Findings, checkAdapterRBAC(a, sa, denied, neededResources(hpas))...)
 	}
 
 	api := newLiveAPI(ctx, env.Client.Discovery().RESTClient(), customSvc)
@@ -609,7 +610,7 @@ func finishChain(links []Link) []Link {
 // adapterDenied asks the API server (SubjectAccessReview, one per distinct
 // resource) which resources the rules map that the adapter's ServiceAccount
 // may not list. Errors (doctor itself lacking the right to ask) are ignored.
-func adapterDenied(ctx context.Context, c kubernetes.Interface, a *adapter.Adapter, d *simulate.Discovery) (string, []string) {
+func adapterDenied(ctx context.Context, c kubernetes.Interface, a *adapter.Adapter, d *simulate.Discovery) (string, []schema.GroupResource) {
 	if a == nil || d == nil {
 		return "", nil
 	}
@@ -618,7 +619,7 @@ func adapterDenied(ctx context.Context, c kubernetes.Interface, a *adapter.Adapt
 		sa = "default"
 	}
 	seen := map[string]bool{}
-	var denied []string
+	var denied []schema.GroupResource
 	for _, m := range d.Metrics {
 		res := m.Resource
 		if res.Resource == "" || seen[res.String()] {
@@ -632,8 +633,24 @@ func adapterDenied(ctx context.Context, c kubernetes.Interface, a *adapter.Adapt
 		}}
 		got, err := c.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
 		if err == nil && !got.Status.Allowed {
-			denied = append(denied, res.String())
+			denied = append(denied, res)
 		}
 	}
 	return sa, denied
+}
+
+// neededResources are the resources whose metrics the HPAs in scope read.
+func neededResources(hpas []autoscalingv2.HorizontalPodAutoscaler) map[schema.GroupResource]bool {
+	out := map[schema.GroupResource]bool{}
+	for _, h := range hpas {
+		for _, m := range h.Spec.Metrics {
+			switch m.Type {
+			case autoscalingv2.PodsMetricSourceType:
+				out[schema.GroupResource{Resource: "pods"}] = true
+			case autoscalingv2.ObjectMetricSourceType:
+				out[resourceForKind(m.Object.DescribedObject.Kind, m.Object.DescribedObject.APIVersion)] = true
+			}
+		}
+	}
+	return out
 }

@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	cmv1beta1 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta1"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
+	"sigs.k8s.io/prometheus-adapter/pkg/config"
+	"sigs.k8s.io/yaml"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
 )
@@ -290,6 +292,16 @@ func (w *walker) noValues(ctx context.Context, obj string, gr schema.GroupResour
 		return []Finding{newFinding("MS205", obj, "the series of %s carry no label mapped to namespace; the adapter adds namespace=%q to every query for a namespaced resource, so nothing comes back", m.SeriesName, ns).
 			withEvidence(labelSummary(series, 3)...).
 			withFix(Fix{Description: "relabel the series with the namespace (e.g. a relabel_config), or serve it as an external metric (externalRules with resources.namespaced: false)"})}
+	}
+	if series, err := w.prom.SeriesNamed(ctx, m.SeriesName, w.disc.Since); err == nil {
+		if exported := exportedLabels(series); len(exported) > 0 {
+			ef := exportedFinding(obj, m.SeriesName, exported, series)
+			if fixed, ok := exportedOverrides(m.Rule, exported); ok {
+				ef.Fix = &Fix{Description: fmt.Sprintf("map the exported_* labels in %s's resources.overrides (or set honor_labels: true on the scrape job); the corrected rule:", m.Rule.Label()), YAML: fixed}
+			}
+			f.Evidence = append(f.Evidence, fmt.Sprintf("%s maps the exporter's own labels, so %s is served for the exporter's objects", m.Rule.Label(), metric))
+			return []Finding{ef, f}
+		}
 	}
 	q, err := m.Rule.Namer.QueryForSeries(m.SeriesName, gr, ns, labels.Everything(), names...)
 	if err != nil {
@@ -581,3 +593,33 @@ func hasErrors(fs []Finding) bool {
 
 func refName(ref string) string      { _, n, _ := strings.Cut(ref, "/"); return n }
 func refNamespace(ref string) string { ns, _, _ := strings.Cut(ref, "/"); return ns }
+
+// exportedOverrides rewrites a rule so its overrides map the exported_*
+// labels instead of the plain ones they shadow; ok is false when the rule
+// maps none of the plain labels.
+func exportedOverrides(r *simulate.Rule, exported []string) (string, bool) {
+	rule := r.Rule
+	has := map[string]bool{}
+	for _, e := range exported {
+		has[e] = true
+	}
+	changed := false
+	overrides := map[string]config.GroupResource{}
+	for label, gr := range rule.Resources.Overrides {
+		if has["exported_"+label] {
+			overrides["exported_"+label] = gr
+			changed = true
+			continue
+		}
+		overrides[label] = gr
+	}
+	if !changed {
+		return "", false
+	}
+	rule.Resources.Overrides = overrides
+	b, err := yaml.Marshal([]config.DiscoveryRule{rule})
+	if err != nil {
+		return "", false
+	}
+	return string(b), true
+}

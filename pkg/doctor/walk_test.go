@@ -94,7 +94,28 @@ func TestWalkMetric(t *testing.T) {
 			series: []string{"MessageMetrics{exported_namespace=default,exported_pod=app-1,namespace=monitoring,pod=pushgateway-0}"},
 			// The default rules map namespace/pod: the metric lands on the Pushgateway's pod.
 			api: &fakeAPI{listed: map[string]bool{"pods/MessageMetrics": true}}, metric: "MessageMetrics",
-			want: "MS302",
+			want: "MS206,MS302",
+		},
+		{
+			name:      "kong: a rule maps namespace/service, which name the scrape target",
+			noDefault: true,
+			rules: `rules:
+- seriesQuery: '{__name__=~"^kong_upstream_latency_ms_(sum|count)",kubernetes_namespace!=""}'
+  resources: {overrides: {namespace: {resource: namespace}, service: {resource: service}}}
+  name: {as: kong_upstream_latency_ms_60s_average}
+  metricsQuery: sum(rate(kong_upstream_latency_ms_sum{<<.LabelMatchers>>}[60s:10s])) by (<<.GroupBy>>)
+`,
+			series: []string{"kong_upstream_latency_ms_sum{exported_namespace=default,exported_service=echo,kubernetes_namespace=default,namespace=kong,service=kong-proxy}"},
+			api:    &fakeAPI{listed: map[string]bool{"services/kong_upstream_latency_ms_60s_average": true}},
+			metric: "kong_upstream_latency_ms_60s_average", hpaKind: "Service",
+			want: "MS206,MS302",
+			check: func(t *testing.T, mr MetricReport) {
+				y := mr.Findings[0].Fix.YAML
+				if !strings.Contains(y, "exported_namespace:") || !strings.Contains(y, "exported_service:") || strings.Contains(y, "\n      namespace:") {
+					t.Fatalf("corrected rule:\n%s", y)
+				}
+				t.Logf("corrected rule:\n%s", y)
+			},
 		},
 		{
 			name:      "exported_* labels and no rule",

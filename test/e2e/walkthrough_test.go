@@ -24,6 +24,7 @@ import (
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	custommetrics "k8s.io/metrics/pkg/client/custom_metrics"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/doctor"
 	"github.com/metricscale/kubectl-metricscale/test/sandbox"
 )
 
@@ -85,7 +86,9 @@ func restartDeployment(t *testing.T, ns, name string) {
 // 150 for the pod and the real HPA controller scales interlok from 1 to 2.
 func TestInterlokWalkthrough(t *testing.T) {
 	ctx := context.Background()
+	original := adapterConfig(t)
 	applyScenario(t, "interlok")
+	t.Cleanup(func() { resetInterlok(t, original) })
 
 	pods, err := sandbox.WaitDeploymentReady(ctx, env.client, "default/interlok", time.Minute, testWriter{t})
 	if err != nil {
@@ -188,6 +191,133 @@ func hpaConditions(hpa *autoscalingv2.HorizontalPodAutoscaler) string {
 		out = append(out, fmt.Sprintf("%s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message))
 	}
 	return strings.Join(out, "; ")
+}
+
+// resetInterlok undoes the walkthrough: the adapter's original config, no
+// interlok objects, no pushed MessageMetrics, no metric in the API.
+func resetInterlok(t *testing.T, original string) {
+	ctx := context.Background()
+	if adapterConfig(t) != original {
+		setAdapterConfig(t, original)
+	}
+	pods, _ := env.client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=interlok"})
+	for _, p := range pods.Items {
+		deletePushGroup(t, "job/interlok/k8s_pod_name/"+p.Name)
+	}
+	fg := metav1.DeletePropagationForeground
+	_ = env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Delete(ctx, "interlok-autoscaler", metav1.DeleteOptions{})
+	_ = env.client.AppsV1().Deployments("default").Delete(ctx, "interlok", metav1.DeleteOptions{PropagationPolicy: &fg})
+	waitGone(t, "deployment interlok", func(ctx context.Context) error {
+		_, err := env.client.AppsV1().Deployments("default").Get(ctx, "interlok", metav1.GetOptions{})
+		return err
+	})
+	cm := customMetricsClient(t)
+	waitGone(t, "MessageMetrics in the custom metrics API", func(ctx context.Context) error {
+		_, err := cm.NamespacedMetrics("default").GetForObjects(schema.GroupKind{Kind: "Pod"}, labels.Everything(), "MessageMetrics", labels.Everything())
+		if apierrors.IsNotFound(err) {
+			return err
+		}
+		return nil
+	})
+}
+
+// TestDoctorInterlok: on the Interlok guide's broken chain, doctor names the
+// unmapped k8s_namespace/k8s_pod_name labels (MS201) with the add-rule
+// command and the rule's YAML; once that rule is in the ConfigMap and the
+// adapter restarted, the real adapter serves the metric, doctor reports the
+// chain healthy (exit 0) and the HPA controller scales to 2.
+func TestDoctorInterlok(t *testing.T) {
+	ctx := context.Background()
+	original := adapterConfig(t)
+	applyScenario(t, "interlok")
+	t.Cleanup(func() { resetInterlok(t, original) })
+
+	var fix *doctor.Fix
+	eventually(t, 2*time.Minute, "doctor names MS201 for interlok-autoscaler", func(ctx context.Context) error {
+		rep, code := runDoctor(t, "-n", "default", "interlok-autoscaler")
+		f := findCode(findingsOf(rep, "interlok-autoscaler"), "MS201")
+		if code != 1 || f == nil || f.Fix == nil {
+			return fmt.Errorf("exit %d, findings %s", code, codesOf(findingsOf(rep, "interlok-autoscaler")))
+		}
+		if chain := doctor.ChainPicture(rep.HPAs[0].Metrics[0].Chain); chain != "prometheus ✔ → rule ✘ → api · → hpa ✘" {
+			return fmt.Errorf("chain %s", chain)
+		}
+		fix = f.Fix
+		return nil
+	})
+	if want := "kubectl metricscale add-rule MessageMetrics --namespace-label k8s_namespace --pod-label k8s_pod_name"; fix.Command != want {
+		t.Fatalf("fix command %q, want %q", fix.Command, want)
+	}
+	t.Logf("doctor's fix:\n$ %s\n%s", fix.Command, fix.YAML)
+
+	setAdapterConfig(t, strings.TrimRight(original, "\n")+"\n"+fix.YAML)
+	eventually(t, 2*time.Minute, "doctor reports interlok-autoscaler healthy", func(ctx context.Context) error {
+		rep, code := runDoctor(t, "-n", "default", "interlok-autoscaler")
+		m := rep.HPAs[0].Metrics[0]
+		if code != 0 || !m.Healthy || m.Current != "150" {
+			return fmt.Errorf("exit %d, healthy %v, current %q, chain %s, findings %s", code, m.Healthy, m.Current, doctor.ChainPicture(m.Chain), codesOf(findingsOf(rep, "interlok-autoscaler")))
+		}
+		return nil
+	})
+	eventually(t, 2*time.Minute, "the HPA controller scales interlok to 2", func(ctx context.Context) error {
+		dep, err := env.client.AppsV1().Deployments("default").Get(ctx, "interlok", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if *dep.Spec.Replicas != 2 {
+			return fmt.Errorf("replicas %d", *dep.Spec.Replicas)
+		}
+		return nil
+	})
+	_ = ctx
+}
+
+// The Kong guide's rule, but with overrides on the plain namespace/service
+// labels, which name the scrape target since it was scraped without
+// honor_labels.
+const kongBrokenRule = `- seriesQuery: '{__name__=~"^kong_upstream_latency_ms_(sum|count)",kubernetes_namespace!="",kubernetes_name!="",kubernetes_kind!=""}'
+  resources:
+    overrides:
+      namespace: {resource: namespace}
+      service: {resource: service}
+  name:
+    as: kong_upstream_latency_ms_60s_average
+  metricsQuery: sum(rate(kong_upstream_latency_ms_sum{<<.LabelMatchers>>}[60s:10s])) by (<<.GroupBy>>)
+`
+
+// TestDoctorKong: the Kong rule maps the scrape target's namespace/service,
+// so the metric lands on kong/kong-proxy; doctor names the exported_*
+// labels (MS206) and prints the corrected rule, which makes the real adapter
+// serve the metric for Service echo.
+func TestDoctorKong(t *testing.T) {
+	if _, err := env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Get(context.Background(), "echo", metav1.GetOptions{}); err != nil {
+		applyScenario(t, "kong")
+	}
+	original := adapterConfig(t)
+	t.Cleanup(func() { setAdapterConfig(t, original) })
+	setAdapterConfig(t, strings.TrimRight(original, "\n")+"\n"+kongBrokenRule)
+
+	var fix *doctor.Fix
+	eventually(t, 2*time.Minute, "doctor names MS206 for echo", func(ctx context.Context) error {
+		rep, code := runDoctor(t, "-n", "default", "echo")
+		f := findCode(findingsOf(rep, "echo"), "MS206")
+		if code != 1 || f == nil || f.Fix == nil || f.Fix.YAML == "" {
+			return fmt.Errorf("exit %d, findings %s", code, codesOf(findingsOf(rep, "echo")))
+		}
+		fix = f.Fix
+		return nil
+	})
+	t.Logf("doctor's fix: %s\n%s", fix.Description, fix.YAML)
+	setAdapterConfig(t, strings.TrimRight(original, "\n")+"\n"+fix.YAML)
+	eventually(t, 2*time.Minute, "doctor reports echo healthy", func(ctx context.Context) error {
+		rep, code := runDoctor(t, "-n", "default", "echo")
+		m := rep.HPAs[0].Metrics[0]
+		if code != 0 || !m.Healthy {
+			return fmt.Errorf("exit %d, chain %s, findings %s", code, doctor.ChainPicture(m.Chain), codesOf(findingsOf(rep, "echo")))
+		}
+		t.Logf("echo: %s = %s (target %s)", m.Name, m.Current, m.Target)
+		return nil
+	})
 }
 
 // TestAdapterDownMakesAPIServiceUnavailable stops the adapter (its Deployment

@@ -1,0 +1,116 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/cmd"
+	"github.com/metricscale/kubectl-metricscale/pkg/doctor"
+)
+
+// runDoctor runs `kubectl metricscale doctor -o json ARGS` in-process
+// against the sandbox and returns the report and the exit code.
+func runDoctor(t *testing.T, args ...string) (*doctor.Report, int) {
+	t.Helper()
+	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+	root := cmd.NewCmdMetricscale(streams)
+	root.SetArgs(append([]string{"doctor", "--kubeconfig", env.info.Kubeconfig, "-o", "json"}, args...))
+	err := root.Execute()
+	code := cmd.ExitCode(err)
+	if code == cmd.ExitCannotRun {
+		t.Fatalf("doctor could not run: %v\n%s", err, errOut.String())
+	}
+	var rep doctor.Report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("doctor -o json: %v\n%s", err, out.String())
+	}
+	return &rep, code
+}
+
+// findingsOf returns every finding of the named HPA (its own and its metrics').
+func findingsOf(rep *doctor.Report, hpa string) []doctor.Finding {
+	var out []doctor.Finding
+	for _, h := range rep.HPAs {
+		if h.Name != hpa {
+			continue
+		}
+		out = append(out, h.Findings...)
+		for _, m := range h.Metrics {
+			out = append(out, m.Findings...)
+		}
+	}
+	return out
+}
+
+func findCode(fs []doctor.Finding, code string) *doctor.Finding {
+	for i := range fs {
+		if fs[i].Code == code {
+			return &fs[i]
+		}
+	}
+	return nil
+}
+
+func codesOf(fs []doctor.Finding) string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Code)
+	}
+	return strings.Join(out, ",")
+}
+
+// adapterConfig reads and writes config.yaml of the adapter ConfigMap.
+func adapterConfig(t *testing.T) string {
+	t.Helper()
+	cm, err := env.client.CoreV1().ConfigMaps("monitoring").Get(context.Background(), "prometheus-adapter", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cm.Data["config.yaml"]
+}
+
+func setAdapterConfig(t *testing.T, config string) {
+	t.Helper()
+	ctx := context.Background()
+	cm, err := env.client.CoreV1().ConfigMaps("monitoring").Get(ctx, "prometheus-adapter", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm.Data["config.yaml"] = config
+	if _, err := env.client.CoreV1().ConfigMaps("monitoring").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	restartDeployment(t, "monitoring", "prometheus-adapter")
+}
+
+// deletePushGroup removes one Pushgateway group (job plus grouping labels).
+func deletePushGroup(t *testing.T, path string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodDelete, env.info.PushgatewayURL+"/metrics/"+path, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("DELETE %s: %s", path, resp.Status)
+	}
+}
+
+func waitGone(t *testing.T, what string, get func(ctx context.Context) error) {
+	t.Helper()
+	eventually(t, 2*time.Minute, what+" is gone", func(ctx context.Context) error {
+		if err := get(ctx); err == nil {
+			return fmt.Errorf("still there")
+		}
+		return nil
+	})
+}
