@@ -27,8 +27,8 @@ sleep 12
 run kubectl get hpa interlok-autoscaler
 run kubectl get --raw '/apis/custom.metrics.k8s.io/v1beta1/namespaces/default/pods/*/MessageMetrics' || true
 
-step "What kubectl metricscale will do here"
-run kubectl metricscale doctor || true
+step "kubectl metricscale doctor names the broken link, its cause and the fix"
+run kubectl metricscale doctor interlok-autoscaler || true
 
 step "The guide's manual repair: paste its rule into the adapter ConfigMap and restart the adapter"
 cat <<'RULE' > "$state/interlok-rule.yaml"
@@ -70,4 +70,7 @@ done
 echo
 run kubectl get hpa interlok-autoscaler
 run kubectl get pods -l app=interlok
+
+step "doctor again: the chain is healthy"
+run kubectl metricscale doctor interlok-autoscaler
 printf '\nThe sandbox keeps running: source %s/env to use it; make sandbox-down stops it.\n' "$state"
