@@ -12,7 +12,7 @@ VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 
 LDFLAGS     := -X github.com/metricscale/kubectl-metricscale/pkg/version.gitVersion=$(VERSION)
 E2E_TIMEOUT ?= 40m
 
-.PHONY: all build tools test unit e2e demo sandbox-up sandbox-down scenario lint clean
+.PHONY: all build tools test unit e2e demo sandbox-up sandbox-down scenario bench clean
 
 all: build
 
@@ -49,3 +49,6 @@ demo: sandbox-up
 
 clean:
 	rm -rf $(BIN)
+
+bench: build sandbox-up ## doctor -A on 1,000 HPAs in 200 namespaces, beside kubectl describe hpa -A
+	$(GO) run ./hack/bench --state-dir $(STATE) --plugin $(BIN)/kubectl-metricscale
