@@ -68,6 +68,13 @@ func Locate(ctx context.Context, client kubernetes.Interface, loc Locator) (*Ada
 		return fromDeployment(ctx, client, d)
 	}
 	ns := loc.Namespace
+	if ns == "" && loc.ServiceNamespace != "" {
+		// The APIService's namespace first: listing every Deployment of a
+		// large cluster only when the adapter is not there.
+		if a, err := Locate(ctx, client, Locator{Namespace: loc.ServiceNamespace, ServiceNamespace: loc.ServiceNamespace, ServiceName: loc.ServiceName}); err == nil {
+			return a, nil
+		}
+	}
 	list, err := client.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("listing Deployments to find prometheus-adapter: %w", err)

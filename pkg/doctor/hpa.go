@@ -2,7 +2,9 @@ package doctor
 
 import (
 	"fmt"
+	"sort"
 	"strings"
+	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -10,7 +12,7 @@ import (
 
 // hpaFindings judges the HPA as a whole from the controller's conditions and
 // its scale target. targetFound is false when the target does not exist.
-func hpaFindings(hpa *autoscalingv2.HorizontalPodAutoscaler, targetFound bool, readyPods, pods int) []Finding {
+func hpaFindings(hpa *autoscalingv2.HorizontalPodAutoscaler, targetFound bool, readyPods, pods int, events ...corev1.Event) []Finding {
 	obj := "HorizontalPodAutoscaler " + hpa.Namespace + "/" + hpa.Name
 	ref := hpa.Spec.ScaleTargetRef
 	var out []Finding
@@ -35,7 +37,7 @@ func hpaFindings(hpa *autoscalingv2.HorizontalPodAutoscaler, targetFound bool, r
 						YAML: hpaRBACYAML}))
 				continue
 			}
-			out = append(out, newFinding("MS401", obj, "ScalingActive=False %s: %s", c.Reason, c.Message))
+			out = append(out, newFinding("MS401", obj, "ScalingActive=False %s: %s", c.Reason, c.Message).withEvidence(eventEvidence(events, 3)...))
 		case c.Type == autoscalingv2.ScalingLimited && c.Status == corev1.ConditionTrue && c.Reason == "TooManyReplicas":
 			out = append(out, newFinding("MS405", obj, "the HPA wants more than maxReplicas=%d and is held there (%s)", hpa.Spec.MaxReplicas, c.Message))
 		}
@@ -66,4 +68,34 @@ func describedObjectMissing(hpa *autoscalingv2.HorizontalPodAutoscaler, spec aut
 	return newFinding("MS406", "HorizontalPodAutoscaler "+hpa.Namespace+"/"+hpa.Name,
 		"the Object metric %s describes %s %s, which does not exist in namespace %s", spec.Object.Metric.Name, d.Kind, d.Name, hpa.Namespace).
 		withFix(Fix{Description: fmt.Sprintf("fix spec.metrics[].object.describedObject (kind %s, name %s, apiVersion) to name an existing object", d.Kind, d.Name)})
+}
+
+// eventEvidence renders the newest warning events of an HPA, newest first.
+func eventEvidence(events []corev1.Event, max int) []string {
+	sort.SliceStable(events, func(i, j int) bool { return eventTime(events[i]).After(eventTime(events[j])) })
+	var out []string
+	for _, e := range events {
+		if e.Type != corev1.EventTypeWarning {
+			continue
+		}
+		if len(out) == max {
+			break
+		}
+		count := ""
+		if e.Count > 1 {
+			count = fmt.Sprintf(" (x%d)", e.Count)
+		}
+		out = append(out, fmt.Sprintf("event %s%s: %s", e.Reason, count, e.Message))
+	}
+	return out
+}
+
+func eventTime(e corev1.Event) time.Time {
+	switch {
+	case !e.LastTimestamp.IsZero():
+		return e.LastTimestamp.Time
+	case !e.EventTime.IsZero():
+		return e.EventTime.Time
+	}
+	return e.CreationTimestamp.Time
 }

@@ -19,9 +19,11 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/pager"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	cmv1beta1 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta1"
@@ -151,9 +153,11 @@ func Run(ctx context.Context, env Env, o Options) (*Report, error) {
 
 	api := newLiveAPI(ctx, env.Client.Discovery().RESTClient(), customSvc)
 	r.Inventory.ServedMetrics = api.count()
+	api.prefetch(ctx, hpas, 8)
 	w := &walker{api: api, prom: pv, disc: disc, maxAge: maxAge, now: o.Now, adapterRef: adapterRef, seriesWindow: o.SeriesWindow}
 
 	targets := newTargets(env.Client, ns)
+	events := hpaEvents(ctx, env.Client, ns)
 	for i := range hpas {
 		h := &hpas[i]
 		hr := HPAReport{Namespace: h.Namespace, Name: h.Name, ScaleTarget: h.Spec.ScaleTargetRef.Kind + "/" + h.Spec.ScaleTargetRef.Name,
@@ -174,7 +178,7 @@ func Run(ctx context.Context, env Env, o Options) (*Report, error) {
 				ready++
 			}
 		}
-		hr.Findings = append(hr.Findings, hpaFindings(h, found, ready, len(pods))...)
+		hr.Findings = append(hr.Findings, hpaFindings(h, found, ready, len(pods), events[h.Namespace+"/"+h.Name]...)...)
 		for _, spec := range h.Spec.Metrics {
 			var mr MetricReport
 			switch spec.Type {
@@ -340,21 +344,22 @@ type liveAPI struct {
 	why       string
 	listed    map[string]bool
 	mu        sync.Mutex
-	values    map[string]valuesResult
+	values    map[string]*valuesResult
 }
 
 type valuesResult struct {
+	once sync.Once
 	list *cmv1beta1.MetricValueList
 	err  error
 }
 
 func newLiveAPI(ctx context.Context, rc rest.Interface, svc APIService) *liveAPI {
-	a := &liveAPI{rc: rc, listed: map[string]bool{}, values: map[string]valuesResult{}}
+	a := &liveAPI{rc: rc, listed: map[string]bool{}, values: map[string]*valuesResult{}}
 	if !svc.Present {
 		a.why = "no APIService " + CustomAPIService
 		return a
 	}
-	body, err := rc.Get().AbsPath("/apis/custom.metrics.k8s.io/v1beta1").DoRaw(ctx)
+	body, err := rc.Get().AbsPath("/apis/custom.metrics.k8s.io/v1beta1").SetHeader("Accept", "application/json").DoRaw(ctx)
 	if err != nil {
 		a.why = err.Error()
 		if !svc.Available {
@@ -393,24 +398,68 @@ func (a *liveAPI) count() int { return len(a.listed) }
 func (a *liveAPI) Values(ctx context.Context, ns, resource, metric string) (*cmv1beta1.MetricValueList, error) {
 	key := ns + "/" + resource + "/" + metric
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if v, ok := a.values[key]; ok {
-		return v.list, v.err
+	res, ok := a.values[key]
+	if !ok {
+		res = &valuesResult{}
+		a.values[key] = res
 	}
-	path := fmt.Sprintf("/apis/custom.metrics.k8s.io/v1beta1/namespaces/%s/%s/*/%s", ns, resource, metric)
-	if resource == "namespaces" {
-		path = fmt.Sprintf("/apis/custom.metrics.k8s.io/v1beta1/namespaces/%s/metrics/%s", ns, metric)
-	}
-	var res valuesResult
-	body, err := a.rc.Get().AbsPath(path).DoRaw(ctx)
-	if err != nil {
-		res.err = err
-	} else {
+	a.mu.Unlock()
+	// One request per key, even when asked concurrently.
+	res.once.Do(func() {
+		path := fmt.Sprintf("/apis/custom.metrics.k8s.io/v1beta1/namespaces/%s/%s/*/%s", ns, resource, metric)
+		body, err := a.rc.Get().AbsPath(path).SetHeader("Accept", "application/json").DoRaw(ctx)
+		if err != nil {
+			res.err = err
+			return
+		}
 		res.list = &cmv1beta1.MetricValueList{}
 		res.err = json.Unmarshal(body, res.list)
-	}
-	a.values[key] = res
+	})
 	return res.list, res.err
+}
+
+// prefetch fetches the values of every listed (namespace, resource, metric)
+// the HPAs read, a few at a time, so the walk finds them cached.
+func (a *liveAPI) prefetch(ctx context.Context, hpas []autoscalingv2.HorizontalPodAutoscaler, workers int) {
+	type key struct{ ns, resource, metric string }
+	seen := map[key]bool{}
+	var keys []key
+	for _, h := range hpas {
+		for _, m := range h.Spec.Metrics {
+			k := key{ns: h.Namespace}
+			switch m.Type {
+			case autoscalingv2.PodsMetricSourceType:
+				k.resource, k.metric = "pods", m.Pods.Metric.Name
+			case autoscalingv2.ObjectMetricSourceType:
+				k.resource, k.metric = resourceForKind(m.Object.DescribedObject.Kind, m.Object.DescribedObject.APIVersion).Resource, m.Object.Metric.Name
+			default:
+				continue
+			}
+			if _, read := controllerValue(&h, m); read && scalingActive(&h) {
+				continue // the walk trusts the controller's own reading
+			}
+			if a.Listed(k.resource, k.metric) && !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	work := make(chan key)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range work {
+				_, _ = a.Values(ctx, k.ns, k.resource, k.metric)
+			}
+		}()
+	}
+	for _, k := range keys {
+		work <- k
+	}
+	close(work)
+	wg.Wait()
 }
 
 // livePrometheus caches series lists by (name, start).
@@ -460,16 +509,15 @@ func (p *livePrometheus) MetricNames(ctx context.Context) ([]string, error) {
 type targets struct {
 	c        kubernetes.Interface
 	scope    string // "" for all namespaces
-	podsByNS map[string][]corev1.Pod
-	deps     map[string]*appsv1.Deployment
-	sts      map[string]*appsv1.StatefulSet
-	loaded   map[string]bool
+	podsByNS  map[string][]corev1.Pod
+	selectors map[string]*metav1.LabelSelector // Kind/namespace/name → pod selector
+	loaded    map[string]bool
 	objects  map[string]bool
 }
 
 func newTargets(c kubernetes.Interface, scope string) *targets {
-	return &targets{c: c, scope: scope, podsByNS: map[string][]corev1.Pod{}, deps: map[string]*appsv1.Deployment{},
-		sts: map[string]*appsv1.StatefulSet{}, loaded: map[string]bool{}, objects: map[string]bool{}}
+	return &targets{c: c, scope: scope, podsByNS: map[string][]corev1.Pod{}, selectors: map[string]*metav1.LabelSelector{},
+		loaded: map[string]bool{}, objects: map[string]bool{}}
 }
 
 func (t *targets) load(ctx context.Context, ns string) error {
@@ -480,28 +528,38 @@ func (t *targets) load(ctx context.Context, ns string) error {
 	if t.loaded[listNS] {
 		return nil
 	}
-	pods, err := t.c.CoreV1().Pods(listNS).List(ctx, metav1.ListOptions{})
+	// Pages of 500, keeping only what the walk reads: a large cluster's pod
+	// list is the biggest thing doctor holds.
+	err := pager.New(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		return t.c.CoreV1().Pods(listNS).List(ctx, o)
+	}).EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
+		p := obj.(*corev1.Pod)
+		t.podsByNS[p.Namespace] = append(t.podsByNS[p.Namespace], corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, Labels: p.Labels, DeletionTimestamp: p.DeletionTimestamp},
+			Status:     corev1.PodStatus{Phase: p.Status.Phase, Conditions: p.Status.Conditions},
+		})
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("listing pods: %w", err)
 	}
-	for _, p := range pods.Items {
-		t.podsByNS[p.Namespace] = append(t.podsByNS[p.Namespace], p)
-	}
-	deps, err := t.c.AppsV1().Deployments(listNS).List(ctx, metav1.ListOptions{})
+	err = pager.New(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		return t.c.AppsV1().Deployments(listNS).List(ctx, o)
+	}).EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
+		d := obj.(*appsv1.Deployment)
+		t.selectors["Deployment/"+d.Namespace+"/"+d.Name] = d.Spec.Selector
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("listing deployments: %w", err)
 	}
-	for i := range deps.Items {
-		d := &deps.Items[i]
-		t.deps[d.Namespace+"/"+d.Name] = d
-	}
-	sts, err := t.c.AppsV1().StatefulSets(listNS).List(ctx, metav1.ListOptions{})
-	if err == nil {
-		for i := range sts.Items {
-			s := &sts.Items[i]
-			t.sts[s.Namespace+"/"+s.Name] = s
-		}
-	}
+	_ = pager.New(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		return t.c.AppsV1().StatefulSets(listNS).List(ctx, o)
+	}).EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
+		st := obj.(*appsv1.StatefulSet)
+		t.selectors["StatefulSet/"+st.Namespace+"/"+st.Name] = st.Spec.Selector
+		return nil
+	})
 	t.loaded[listNS] = true
 	return nil
 }
@@ -511,22 +569,12 @@ func (t *targets) pods(ctx context.Context, ns string, ref autoscalingv2.CrossVe
 	if err := t.load(ctx, ns); err != nil {
 		return nil, false, err
 	}
-	var sel *metav1.LabelSelector
-	switch ref.Kind {
-	case "Deployment":
-		d, ok := t.deps[ns+"/"+ref.Name]
-		if !ok {
-			return nil, false, nil
-		}
-		sel = d.Spec.Selector
-	case "StatefulSet":
-		s, ok := t.sts[ns+"/"+ref.Name]
-		if !ok {
-			return nil, false, nil
-		}
-		sel = s.Spec.Selector
-	default:
+	if ref.Kind != "Deployment" && ref.Kind != "StatefulSet" {
 		return nil, true, nil // other scalable kinds: not resolved here
+	}
+	sel, ok := t.selectors[ref.Kind+"/"+ns+"/"+ref.Name]
+	if !ok {
+		return nil, false, nil
 	}
 	selector, err := metav1.LabelSelectorAsSelector(sel)
 	if err != nil {
@@ -653,4 +701,28 @@ func neededResources(hpas []autoscalingv2.HorizontalPodAutoscaler) map[schema.Gr
 		}
 	}
 	return out
+}
+
+// hpaEvents lists the events about HPAs in scope with one request, keyed by
+// namespace/name. Doctor runs without them if it may not list events.
+func hpaEvents(ctx context.Context, c kubernetes.Interface, ns string) map[string][]corev1.Event {
+	out := map[string][]corev1.Event{}
+	list, err := c.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=HorizontalPodAutoscaler"})
+	if err != nil {
+		return out
+	}
+	for _, e := range list.Items {
+		k := e.InvolvedObject.Namespace + "/" + e.InvolvedObject.Name
+		out[k] = append(out[k], e)
+	}
+	return out
+}
+
+func scalingActive(h *autoscalingv2.HorizontalPodAutoscaler) bool {
+	for _, c := range h.Status.Conditions {
+		if c.Type == autoscalingv2.ScalingActive {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }

@@ -100,6 +100,20 @@ func (w *walker) walkMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPo
 		return mr
 	}
 
+	// The controller itself read the metric on its last sync: the whole chain
+	// works, and asking the API again would only cost a request per HPA.
+	if cur, ok := controllerValue(hpa, spec); ok && hpaLink == LinkOK && w.api.Listed(gr.Resource, metric) {
+		mr.Current = cur
+		mr.Chain = chain(LinkOK, LinkOK, LinkOK, LinkOK)
+		mr.Findings = append(mr.Findings, w.seriesChecks(ctx, obj, spec.Type, gr, metric, names)...)
+		if strings.HasSuffix(cur, "m") {
+			mr.Findings = append(mr.Findings, newFinding("MS306", obj, "%s = %s is a Kubernetes milli-quantity", metric, cur))
+		}
+		mr.Current = decodeString(cur)
+		mr.Healthy = !hasErrors(mr.Findings)
+		return mr
+	}
+
 	if w.api.Listed(gr.Resource, metric) {
 		list, err := w.api.Values(ctx, ns, gr.Resource, metric)
 		var items []cmv1beta1.MetricValue
@@ -373,30 +387,103 @@ func (w *walker) valueChecks(ctx context.Context, obj string, typ autoscalingv2.
 			break
 		}
 	}
-	if w.disc != nil && w.prom.OK() {
-		if m := w.disc.Served(gr, metric); m != nil {
-			if label, err := m.Rule.Namer.LabelForResource(gr); err == nil {
-				if series, err := w.prom.SeriesNamed(ctx, m.SeriesName, w.disc.Since); err == nil {
-					count := map[string]int{}
-					for _, s := range series {
-						count[string(s.Labels[label])]++
-					}
-					var dups []string
-					for _, n := range names {
-						if count[n] > 1 {
-							dups = append(dups, fmt.Sprintf("%s (%d series)", n, count[n]))
-						}
-					}
-					if len(dups) > 0 {
-						out = append(out, newFinding("MS305", obj, "several series of %s carry the same %s, and the rule's sum() adds them up: two scrape jobs or exporters probably report the same object", m.SeriesName, label).
-							withEvidence(dups...).
-							withFix(Fix{Description: "scrape each target once (check for overlapping jobs or ServiceMonitors), or select one job in the rule's seriesQuery"}))
-					}
+	return append(out, w.duplicates(ctx, obj, gr, metric, names)...)
+}
+
+// seriesChecks judges a metric the controller reads from the series alone:
+// target pods without series, and several series per object.
+func (w *walker) seriesChecks(ctx context.Context, obj string, typ autoscalingv2.MetricSourceType, gr schema.GroupResource, metric string, names []string) []Finding {
+	var out []Finding
+	if typ == autoscalingv2.PodsMetricSourceType {
+		if count, label, ok := w.seriesPerObject(ctx, gr, metric); ok {
+			var missing []string
+			for _, n := range names {
+				if count[n] == 0 {
+					missing = append(missing, n)
 				}
+			}
+			if len(missing) > 0 {
+				out = append(out, newFinding("MS304", obj, "%s has series for %d of %d pods (by label %s); the HPA treats the others conservatively (as 0 when scaling up, as the target when scaling down)", metric, len(names)-len(missing), len(names), label).
+					withEvidence("no series for: " + strings.Join(missing, ", ")))
 			}
 		}
 	}
-	return out
+	return append(out, w.duplicates(ctx, obj, gr, metric, names)...)
+}
+
+// seriesPerObject counts the series of the metric's rule per object name,
+// from one cached series request per series name.
+func (w *walker) seriesPerObject(ctx context.Context, gr schema.GroupResource, metric string) (map[string]int, string, bool) {
+	if w.disc == nil || !w.prom.OK() {
+		return nil, "", false
+	}
+	m := w.disc.Served(gr, metric)
+	if m == nil {
+		return nil, "", false
+	}
+	label, err := m.Rule.Namer.LabelForResource(gr)
+	if err != nil {
+		return nil, "", false
+	}
+	series, err := w.prom.SeriesNamed(ctx, m.SeriesName, w.disc.Since)
+	if err != nil {
+		return nil, "", false
+	}
+	count := map[string]int{}
+	for _, s := range series {
+		count[string(s.Labels[label])]++
+	}
+	return count, string(label), true
+}
+
+func (w *walker) duplicates(ctx context.Context, obj string, gr schema.GroupResource, metric string, names []string) []Finding {
+	count, label, ok := w.seriesPerObject(ctx, gr, metric)
+	if !ok {
+		return nil
+	}
+	var dups []string
+	for _, n := range names {
+		if count[n] > 1 {
+			dups = append(dups, fmt.Sprintf("%s (%d series)", n, count[n]))
+		}
+	}
+	if len(dups) == 0 {
+		return nil
+	}
+	return []Finding{newFinding("MS305", obj, "several series of %s carry the same %s, and the rule's sum() adds them up: two scrape jobs or exporters probably report the same object", metric, label).
+		withEvidence(dups...).
+		withFix(Fix{Description: "scrape each target once (check for overlapping jobs or ServiceMonitors), or select one job in the rule's seriesQuery"})}
+}
+
+// controllerValue is the value the HPA controller read for spec on its last
+// sync (status.currentMetrics).
+func controllerValue(hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec) (string, bool) {
+	for _, c := range hpa.Status.CurrentMetrics {
+		if c.Type != spec.Type {
+			continue
+		}
+		switch {
+		case c.Type == autoscalingv2.PodsMetricSourceType && c.Pods != nil && c.Pods.Metric.Name == spec.Pods.Metric.Name && c.Pods.Current.AverageValue != nil:
+			return c.Pods.Current.AverageValue.String(), true
+		case c.Type == autoscalingv2.ObjectMetricSourceType && c.Object != nil && c.Object.Metric.Name == spec.Object.Metric.Name &&
+			c.Object.DescribedObject.Name == spec.Object.DescribedObject.Name:
+			if c.Object.Current.Value != nil {
+				return c.Object.Current.Value.String(), true
+			}
+			if c.Object.Current.AverageValue != nil {
+				return c.Object.Current.AverageValue.String(), true
+			}
+		}
+	}
+	return "", false
+}
+
+func decodeString(s string) string {
+	q, err := resource.ParseQuantity(s)
+	if err != nil {
+		return s
+	}
+	return decode(q)
 }
 
 func itemsFor(list *cmv1beta1.MetricValueList, names []string) []cmv1beta1.MetricValue {

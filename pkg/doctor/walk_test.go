@@ -10,6 +10,7 @@ import (
 	pmodel "github.com/prometheus/common/model"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	cmv1beta1 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta1"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 )
@@ -339,7 +340,11 @@ func TestHPAFindings(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			h, _ := podsHPA("m")
 			h.Status.Conditions = c.conds
-			fs := hpaFindings(h, c.found, c.ready, c.pods)
+			ev := corev1.Event{Type: corev1.EventTypeWarning, Reason: "FailedGetPodsMetric", Count: 12, Message: "failed to get pods metric value"}
+			fs := hpaFindings(h, c.found, c.ready, c.pods, ev)
+			if f := findCodeIn(fs, "MS401"); f != nil && (len(f.Evidence) != 1 || f.Evidence[0] != "event FailedGetPodsMetric (x12): failed to get pods metric value") {
+				t.Fatalf("evidence %q", f.Evidence)
+			}
 			record(fs)
 			if got := codes(fs); got != c.want {
 				t.Fatalf("codes %q, want %q", got, c.want)
@@ -352,4 +357,45 @@ func TestHPAFindings(t *testing.T) {
 	if f.Code != "MS406" || !strings.Contains(f.Message, "Service gone") {
 		t.Fatal(f)
 	}
+}
+
+func findCodeIn(fs []Finding, code string) *Finding {
+	for i := range fs {
+		if fs[i].Code == code {
+			return &fs[i]
+		}
+	}
+	return nil
+}
+
+// When the controller read the metric on its last sync, doctor trusts it and
+// asks the API nothing; the series still tell missing pods.
+func TestWalkMetricTrustsTheController(t *testing.T) {
+	p := &fakeProm{ok: true, series: []prom.Series{series("MessageMetrics{k8s_namespace=default,k8s_pod_name=app-1}")}}
+	api := &countingAPI{fakeAPI: fakeAPI{listed: map[string]bool{"pods/MessageMetrics": true}}}
+	w := newWalker(t, p, &api.fakeAPI, defaultRules(t)+strings.TrimPrefix(interlokRule, "\n"))
+	w.api = api
+	h, spec := podsHPA("MessageMetrics")
+	v := resource.MustParse("150500m")
+	h.Status.Conditions = []autoscalingv2.HorizontalPodAutoscalerCondition{{Type: autoscalingv2.ScalingActive, Status: corev1.ConditionTrue, Reason: "ValidMetricFound"}}
+	h.Status.CurrentMetrics = []autoscalingv2.MetricStatus{{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricStatus{
+		Metric: autoscalingv2.MetricIdentifier{Name: "MessageMetrics"}, Current: autoscalingv2.MetricValueStatus{AverageValue: &v}}}}
+	mr := w.walkMetric(context.Background(), h, spec, target{pods: runningPods("app-1", "app-2")})
+	record(mr.Findings)
+	if api.calls != 0 {
+		t.Fatalf("%d metrics API requests, want 0", api.calls)
+	}
+	if !mr.Healthy || mr.Current != "150.5" || codes(mr.Findings) != "MS304,MS306" {
+		t.Fatalf("healthy %v current %q codes %s", mr.Healthy, mr.Current, codes(mr.Findings))
+	}
+}
+
+type countingAPI struct {
+	fakeAPI
+	calls int
+}
+
+func (a *countingAPI) Values(ctx context.Context, ns, r, m string) (*cmv1beta1.MetricValueList, error) {
+	a.calls++
+	return a.fakeAPI.Values(ctx, ns, r, m)
 }

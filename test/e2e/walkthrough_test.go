@@ -320,6 +320,49 @@ func TestDoctorKong(t *testing.T) {
 	})
 }
 
+// TestDoctorPromFake: with the chart's default rules off and a rule that
+// maps only namespace and pod, the Object metric on Service prom-fake is
+// served for pods but not for the Service; doctor says so (MS211) and its
+// rule makes the real adapter serve it for the Service.
+func TestDoctorPromFake(t *testing.T) {
+	if _, err := env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Get(context.Background(), "nginx", metav1.GetOptions{}); err != nil {
+		applyScenario(t, "promfake")
+	}
+	original := adapterConfig(t)
+	t.Cleanup(func() { setAdapterConfig(t, original) })
+	podsOnly := `rules:
+- seriesQuery: '{__name__="prom_fake_value",namespace!="",pod!=""}'
+  resources:
+    overrides:
+      namespace: {resource: namespace}
+      pod: {resource: pod}
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+`
+	setAdapterConfig(t, podsOnly)
+	var fix *doctor.Fix
+	eventually(t, 2*time.Minute, "doctor names MS211 for nginx", func(ctx context.Context) error {
+		rep, code := runDoctor(t, "-n", "default", "nginx")
+		f := findCode(findingsOf(rep, "nginx"), "MS211")
+		if code != 1 || f == nil || f.Fix == nil || f.Fix.YAML == "" {
+			return fmt.Errorf("exit %d, findings %s", code, codesOf(findingsOf(rep, "nginx")))
+		}
+		fix = f.Fix
+		return nil
+	})
+	if want := "kubectl metricscale add-rule prom_fake_value --namespace-label namespace --resource service=service"; fix.Command != want {
+		t.Fatalf("fix command %q, want %q", fix.Command, want)
+	}
+	setAdapterConfig(t, podsOnly+fix.YAML)
+	eventually(t, 2*time.Minute, "doctor reports nginx healthy", func(ctx context.Context) error {
+		rep, code := runDoctor(t, "-n", "default", "nginx")
+		m := rep.HPAs[0].Metrics[0]
+		if code != 0 || !m.Healthy || m.Current != "10" {
+			return fmt.Errorf("exit %d, current %q, chain %s, findings %s", code, m.Current, doctor.ChainPicture(m.Chain), codesOf(findingsOf(rep, "nginx")))
+		}
+		return nil
+	})
+}
+
 // TestAdapterDownMakesAPIServiceUnavailable stops the adapter (its Deployment
 // scaled to zero, so the host agent stops the process) and expects the
 // aggregation layer to report FailedDiscoveryCheck; then it brings it back.
