@@ -507,12 +507,12 @@ func (p *livePrometheus) MetricNames(ctx context.Context) ([]string, error) {
 // targets resolves scale targets to pods, listing pods and workloads once
 // per namespace (once in all with -A).
 type targets struct {
-	c        kubernetes.Interface
-	scope    string // "" for all namespaces
+	c         kubernetes.Interface
+	scope     string // "" for all namespaces
 	podsByNS  map[string][]corev1.Pod
 	selectors map[string]*metav1.LabelSelector // Kind/namespace/name → pod selector
 	loaded    map[string]bool
-	objects  map[string]bool
+	objects   map[string]bool
 }
 
 func newTargets(c kubernetes.Interface, scope string) *targets {

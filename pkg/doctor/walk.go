@@ -404,7 +404,7 @@ func (w *walker) seriesChecks(ctx context.Context, obj string, typ autoscalingv2
 			}
 			if len(missing) > 0 {
 				out = append(out, newFinding("MS304", obj, "%s has series for %d of %d pods (by label %s); the HPA treats the others conservatively (as 0 when scaling up, as the target when scaling down)", metric, len(names)-len(missing), len(names), label).
-					withEvidence("no series for: " + strings.Join(missing, ", ")))
+					withEvidence("no series for: "+strings.Join(missing, ", ")))
 			}
 		}
 	}
