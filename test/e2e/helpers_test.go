@@ -114,3 +114,36 @@ func waitGone(t *testing.T, what string, get func(ctx context.Context) error) {
 		return nil
 	})
 }
+
+// waitForFinding runs doctor on one HPA in default until it exits 1 with a
+// finding of code that has a fix, and returns that finding and the report.
+func waitForFinding(t *testing.T, hpa, code string) (*doctor.Finding, *doctor.Report) {
+	t.Helper()
+	var found *doctor.Finding
+	var report *doctor.Report
+	eventually(t, 2*time.Minute, "doctor names "+code+" for "+hpa, func(ctx context.Context) error {
+		rep, exit := runDoctor(t, "-n", "default", hpa)
+		f := findCode(findingsOf(rep, hpa), code)
+		if exit != 1 || f == nil || f.Fix == nil {
+			return fmt.Errorf("exit %d, findings %s", exit, codesOf(findingsOf(rep, hpa)))
+		}
+		found, report = f, rep
+		return nil
+	})
+	return found, report
+}
+
+// waitHealthy runs doctor on one HPA in default until it exits 0 with a
+// healthy metric whose current value is current ("" for any).
+func waitHealthy(t *testing.T, hpa, current string) {
+	t.Helper()
+	eventually(t, 2*time.Minute, "doctor reports "+hpa+" healthy", func(ctx context.Context) error {
+		rep, exit := runDoctor(t, "-n", "default", hpa)
+		m := rep.HPAs[0].Metrics[0]
+		if exit != 0 || !m.Healthy || (current != "" && m.Current != current) {
+			return fmt.Errorf("exit %d, current %q, chain %s, findings %s", exit, m.Current, doctor.ChainPicture(m.Chain), codesOf(findingsOf(rep, hpa)))
+		}
+		t.Logf("%s: %s = %s (target %s)", hpa, m.Name, m.Current, m.Target)
+		return nil
+	})
+}

@@ -227,38 +227,22 @@ func resetInterlok(t *testing.T, original string) {
 // adapter restarted, the real adapter serves the metric, doctor reports the
 // chain healthy (exit 0) and the HPA controller scales to 2.
 func TestDoctorInterlok(t *testing.T) {
-	ctx := context.Background()
 	original := adapterConfig(t)
 	applyScenario(t, "interlok")
 	t.Cleanup(func() { resetInterlok(t, original) })
 
-	var fix *doctor.Fix
-	eventually(t, 2*time.Minute, "doctor names MS201 for interlok-autoscaler", func(ctx context.Context) error {
-		rep, code := runDoctor(t, "-n", "default", "interlok-autoscaler")
-		f := findCode(findingsOf(rep, "interlok-autoscaler"), "MS201")
-		if code != 1 || f == nil || f.Fix == nil {
-			return fmt.Errorf("exit %d, findings %s", code, codesOf(findingsOf(rep, "interlok-autoscaler")))
-		}
-		if chain := doctor.ChainPicture(rep.HPAs[0].Metrics[0].Chain); chain != "prometheus ✔ → rule ✘ → api · → hpa ✘" {
-			return fmt.Errorf("chain %s", chain)
-		}
-		fix = f.Fix
-		return nil
-	})
+	f, rep := waitForFinding(t, "interlok-autoscaler", "MS201")
+	if chain := doctor.ChainPicture(rep.HPAs[0].Metrics[0].Chain); chain != "prometheus ✔ → rule ✘ → api · → hpa ✘" {
+		t.Fatalf("chain %s", chain)
+	}
+	fix := f.Fix
 	if want := "kubectl metricscale add-rule MessageMetrics --namespace-label k8s_namespace --pod-label k8s_pod_name"; fix.Command != want {
 		t.Fatalf("fix command %q, want %q", fix.Command, want)
 	}
 	t.Logf("doctor's fix:\n$ %s\n%s", fix.Command, fix.YAML)
 
 	setAdapterConfig(t, strings.TrimRight(original, "\n")+"\n"+fix.YAML)
-	eventually(t, 2*time.Minute, "doctor reports interlok-autoscaler healthy", func(ctx context.Context) error {
-		rep, code := runDoctor(t, "-n", "default", "interlok-autoscaler")
-		m := rep.HPAs[0].Metrics[0]
-		if code != 0 || !m.Healthy || m.Current != "150" {
-			return fmt.Errorf("exit %d, healthy %v, current %q, chain %s, findings %s", code, m.Healthy, m.Current, doctor.ChainPicture(m.Chain), codesOf(findingsOf(rep, "interlok-autoscaler")))
-		}
-		return nil
-	})
+	waitHealthy(t, "interlok-autoscaler", "150")
 	eventually(t, 2*time.Minute, "the HPA controller scales interlok to 2", func(ctx context.Context) error {
 		dep, err := env.client.AppsV1().Deployments("default").Get(ctx, "interlok", metav1.GetOptions{})
 		if err != nil {
@@ -269,7 +253,6 @@ func TestDoctorInterlok(t *testing.T) {
 		}
 		return nil
 	})
-	_ = ctx
 }
 
 // The Kong guide's rule, but with overrides on the plain namespace/service
@@ -297,27 +280,14 @@ func TestDoctorKong(t *testing.T) {
 	t.Cleanup(func() { setAdapterConfig(t, original) })
 	setAdapterConfig(t, strings.TrimRight(original, "\n")+"\n"+kongBrokenRule)
 
-	var fix *doctor.Fix
-	eventually(t, 2*time.Minute, "doctor names MS206 for echo", func(ctx context.Context) error {
-		rep, code := runDoctor(t, "-n", "default", "echo")
-		f := findCode(findingsOf(rep, "echo"), "MS206")
-		if code != 1 || f == nil || f.Fix == nil || f.Fix.YAML == "" {
-			return fmt.Errorf("exit %d, findings %s", code, codesOf(findingsOf(rep, "echo")))
-		}
-		fix = f.Fix
-		return nil
-	})
+	f, _ := waitForFinding(t, "echo", "MS206")
+	fix := f.Fix
+	if fix.YAML == "" {
+		t.Fatalf("MS206 has no corrected rule: %+v", fix)
+	}
 	t.Logf("doctor's fix: %s\n%s", fix.Description, fix.YAML)
 	setAdapterConfig(t, strings.TrimRight(original, "\n")+"\n"+fix.YAML)
-	eventually(t, 2*time.Minute, "doctor reports echo healthy", func(ctx context.Context) error {
-		rep, code := runDoctor(t, "-n", "default", "echo")
-		m := rep.HPAs[0].Metrics[0]
-		if code != 0 || !m.Healthy {
-			return fmt.Errorf("exit %d, chain %s, findings %s", code, doctor.ChainPicture(m.Chain), codesOf(findingsOf(rep, "echo")))
-		}
-		t.Logf("echo: %s = %s (target %s)", m.Name, m.Current, m.Target)
-		return nil
-	})
+	waitHealthy(t, "echo", "")
 }
 
 // TestDoctorPromFake: with the chart's default rules off and a rule that
@@ -339,28 +309,13 @@ func TestDoctorPromFake(t *testing.T) {
   metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
 `
 	setAdapterConfig(t, podsOnly)
-	var fix *doctor.Fix
-	eventually(t, 2*time.Minute, "doctor names MS211 for nginx", func(ctx context.Context) error {
-		rep, code := runDoctor(t, "-n", "default", "nginx")
-		f := findCode(findingsOf(rep, "nginx"), "MS211")
-		if code != 1 || f == nil || f.Fix == nil || f.Fix.YAML == "" {
-			return fmt.Errorf("exit %d, findings %s", code, codesOf(findingsOf(rep, "nginx")))
-		}
-		fix = f.Fix
-		return nil
-	})
+	f, _ := waitForFinding(t, "nginx", "MS211")
+	fix := f.Fix
 	if want := "kubectl metricscale add-rule prom_fake_value --namespace-label namespace --resource service=service"; fix.Command != want {
 		t.Fatalf("fix command %q, want %q", fix.Command, want)
 	}
 	setAdapterConfig(t, podsOnly+fix.YAML)
-	eventually(t, 2*time.Minute, "doctor reports nginx healthy", func(ctx context.Context) error {
-		rep, code := runDoctor(t, "-n", "default", "nginx")
-		m := rep.HPAs[0].Metrics[0]
-		if code != 0 || !m.Healthy || m.Current != "10" {
-			return fmt.Errorf("exit %d, current %q, chain %s, findings %s", code, m.Current, doctor.ChainPicture(m.Chain), codesOf(findingsOf(rep, "nginx")))
-		}
-		return nil
-	})
+	waitHealthy(t, "nginx", "10")
 }
 
 // TestAdapterDownMakesAPIServiceUnavailable stops the adapter (its Deployment
