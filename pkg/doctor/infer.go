@@ -1,101 +1,38 @@
 package doctor
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
 	pmodel "github.com/prometheus/common/model"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/rules"
 )
 
-// Label conventions for the namespace and for each resource, in the order
-// they are preferred. exported_* come first: when a series carries them,
-// Prometheus scraped without honor_labels and the plain labels name the
-// exporter, not the workload.
-var (
-	namespaceLabels = []string{"exported_namespace", "namespace", "k8s_namespace", "kubernetes_namespace"}
-	resourceLabels  = map[string][]string{
-		"pods":        {"exported_pod", "pod", "k8s_pod_name", "kubernetes_pod_name", "pod_name"},
-		"services":    {"exported_service", "service", "k8s_service_name", "kubernetes_service_name"},
-		"deployments": {"exported_deployment", "deployment", "k8s_deployment_name"},
-	}
-)
-
-// ruleProposal is an adapter rule that would serve metric name for resource
-// from the given series, as an add-rule command and as YAML.
-type ruleProposal struct {
-	NamespaceLabel, ResourceLabel string
-	Counter                       bool
-	Command, YAML                 string
-}
-
-// proposeRule infers the labels that name the namespace and the resource on
-// the series; ok is false when the series carry no label for the resource.
-func proposeRule(series []prom.Series, seriesName, resource, apiName string) (ruleProposal, bool) {
-	has := func(l string) bool {
-		for _, s := range series {
-			if _, ok := s.Labels[promLabel(l)]; ok {
-				return true
+// proposeRule infers the rule that serves the HPA's metric name for
+// resource from the series. Where the series offer several labels for one
+// role, it takes the first and names the others in note.
+func proposeRule(series []prom.Series, seriesName, resource, apiName string) (p rules.Proposal, note string, ok bool) {
+	req := rules.Request{SeriesName: seriesName, Resource: resource, As: apiName}
+	for range 2 {
+		var err error
+		p, err = rules.Propose(series, req)
+		var amb *rules.Ambiguous
+		if errors.As(err, &amb) {
+			note += fmt.Sprintf(" (the series also carry %s: if one of those names it, pass %s)", strings.Join(amb.Choices[1:], ", "), amb.Flag)
+			if amb.Flag == "--namespace-label" {
+				req.NamespaceLabel = amb.Choices[0]
+			} else {
+				req.ResourceLabel = amb.Choices[0]
 			}
+			continue
 		}
-		return false
+		return p, note, err == nil
 	}
-	p := ruleProposal{Counter: strings.HasSuffix(seriesName, "_total")}
-	for _, l := range namespaceLabels {
-		if has(l) {
-			p.NamespaceLabel = l
-			break
-		}
-	}
-	for _, l := range resourceLabels[resource] {
-		if has(l) {
-			p.ResourceLabel = l
-			break
-		}
-	}
-	if p.ResourceLabel == "" {
-		return p, false
-	}
-	singular := strings.TrimSuffix(resource, "s")
-	args := []string{"kubectl metricscale add-rule " + seriesName}
-	if apiName != seriesName {
-		args = append(args, "--as "+apiName)
-	}
-	if p.NamespaceLabel != "" {
-		args = append(args, "--namespace-label "+p.NamespaceLabel)
-	}
-	if resource == "pods" {
-		args = append(args, "--pod-label "+p.ResourceLabel)
-	} else {
-		args = append(args, fmt.Sprintf("--resource %s=%s", p.ResourceLabel, singular))
-	}
-	p.Command = strings.Join(args, " ")
-
-	var b strings.Builder
-	fmt.Fprintf(&b, "- seriesQuery: '{__name__=%q", seriesName)
-	if p.NamespaceLabel != "" {
-		fmt.Fprintf(&b, ",%s!=\"\"", p.NamespaceLabel)
-	}
-	fmt.Fprintf(&b, ",%s!=\"\"}'\n", p.ResourceLabel)
-	b.WriteString("  resources:\n    overrides:\n")
-	if p.NamespaceLabel != "" {
-		fmt.Fprintf(&b, "      %s: {resource: namespace}\n", p.NamespaceLabel)
-	}
-	fmt.Fprintf(&b, "      %s: {resource: %s}\n", p.ResourceLabel, singular)
-	fmt.Fprintf(&b, "  name:\n    matches: ^%s$\n    as: %q\n", regexpQuote(seriesName), apiName)
-	if p.Counter {
-		b.WriteString("  metricsQuery: sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)\n")
-	} else {
-		b.WriteString("  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)\n")
-	}
-	p.YAML = b.String()
-	return p, true
-}
-
-func regexpQuote(s string) string {
-	r := strings.NewReplacer(".", `\.`, "+", `\+`, "*", `\*`, "?", `\?`, "(", `\(`, ")", `\)`, "[", `\[`, "]", `\]`, "{", `\{`, "}", `\}`, "^", `\^`, "$", `\$`, "|", `\|`)
-	return r.Replace(s)
+	return p, note, false
 }
 
 // labelSummary renders the distinct label sets of series, for evidence.

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/prometheus-adapter/pkg/config"
 	"sigs.k8s.io/yaml"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/rules"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
 )
 
@@ -268,15 +269,15 @@ func (w *walker) notServed(ctx context.Context, obj string, gr schema.GroupResou
 }
 
 func (w *walker) withRuleFix(f Finding, series []prom.Series, seriesName string, gr schema.GroupResource, apiName string) Finding {
-	if p, ok := proposeRule(series, seriesName, gr.Resource, apiName); ok {
+	if p, note, ok := proposeRule(series, seriesName, gr.Resource, apiName); ok {
 		return f.withFix(Fix{
-			Description: fmt.Sprintf("add a rule that maps %s to the namespace and %s to %s (add-rule writes it into the adapter ConfigMap and restarts the adapter; or paste the YAML under rules: and restart it)",
-				orNone(p.NamespaceLabel), p.ResourceLabel, gr.Resource),
+			Description: fmt.Sprintf("add a rule that maps %s to the namespace and %s to %s%s (add-rule writes it into the adapter ConfigMap and restarts the adapter; or paste the YAML under rules: and restart it)",
+				orNone(p.NamespaceLabel), p.ResourceLabel, gr.Resource, note),
 			Command: p.Command,
-			YAML:    p.YAML,
+			YAML:    rules.ListItem(p.YAML),
 		})
 	}
-	return f.withFix(Fix{Description: fmt.Sprintf("the series carry no label that names a %s (looked for %s): export one, or relabel in Prometheus", strings.TrimSuffix(gr.Resource, "s"), strings.Join(resourceLabels[gr.Resource], ", "))})
+	return f.withFix(Fix{Description: fmt.Sprintf("the series carry no label that names a %s (looked for %s): export one, or relabel in Prometheus", strings.TrimSuffix(gr.Resource, "s"), strings.Join(rules.ResourceLabels[gr.Resource], ", "))})
 }
 
 // noValues explains a listed metric that returns nothing for the target.

@@ -178,3 +178,7 @@ func kindName(n *yaml.Node) string {
 	}
 	return "node"
 }
+
+// ListItem renders one rule (a mapping) as an item of a list at column 0,
+// ready to paste under rules:.
+func ListItem(ruleYAML string) string { return item(ruleYAML, 0) }
