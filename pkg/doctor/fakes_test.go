@@ -2,7 +2,7 @@ package doctor
 
 import (
 	"context"
-	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -154,7 +154,7 @@ func matches(sel string, s prom.Series) bool {
 				return false
 			}
 		case "=~", "!~":
-			re := regexpMust("^(?:" + v + ")$")
+			re := regexp.MustCompile("^(?:" + v + ")$")
 			if re.MatchString(got) != (op == "=~") {
 				return false
 			}
@@ -264,4 +264,6 @@ func mustFinding(t *testing.T, fs []Finding, code string) Finding {
 	return Finding{}
 }
 
-var _ = fmt.Sprint
+func configFromYAML(raw string) (*config.MetricsDiscoveryConfig, error) {
+	return config.FromYAML([]byte(raw))
+}

@@ -1,5 +1,0 @@
-package doctor
-
-import "regexp"
-
-func regexpMust(s string) *regexp.Regexp { return regexp.MustCompile(s) }
