@@ -135,7 +135,7 @@ func Run(ctx context.Context, env Env, o Options) (*Report, error) {
 		}
 		r.Findings = append(r.Findings, checkPrometheus(conn, source, candidates, adapterRef)...)
 	}
-	pv := &livePrometheus{conn: conn, series: map[string][]prom.Series{}}
+	pv := &livePrometheus{conn: conn, series: map[string][]prom.Series{}, queries: map[string]queryResult{}}
 
 	// Simulated discovery with the adapter's own code.
 	var disc *simulate.Discovery
@@ -464,10 +464,11 @@ func (a *liveAPI) prefetch(ctx context.Context, hpas []autoscalingv2.HorizontalP
 
 // livePrometheus caches series lists by (name, start).
 type livePrometheus struct {
-	conn   *prometheus.Connection
-	mu     sync.Mutex
-	series map[string][]prom.Series
-	names  []string
+	conn    *prometheus.Connection
+	mu      sync.Mutex
+	series  map[string][]prom.Series
+	queries map[string]queryResult
+	names   []string
 }
 
 func (p *livePrometheus) OK() bool { return p.conn != nil && p.conn.OK() }
@@ -488,7 +489,19 @@ func (p *livePrometheus) SeriesNamed(ctx context.Context, name string, since tim
 }
 
 func (p *livePrometheus) Query(ctx context.Context, q string) (prom.QueryResult, error) {
-	return p.conn.Query(ctx, q)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if r, ok := p.queries[q]; ok {
+		return r.res, r.err
+	}
+	res, err := p.conn.Query(ctx, q)
+	p.queries[q] = queryResult{res, err}
+	return res, err
+}
+
+type queryResult struct {
+	res prom.QueryResult
+	err error
 }
 
 func (p *livePrometheus) MetricNames(ctx context.Context) ([]string, error) {

@@ -318,17 +318,25 @@ func (w *walker) noValues(ctx context.Context, obj string, gr schema.GroupResour
 			return []Finding{ef, f}
 		}
 	}
+	// The query as the adapter sends it for this HPA's objects is the
+	// evidence; what runs is the same query for every object of the
+	// resource in the namespace, once per (namespace, resource, metric),
+	// so HPAs sharing a metric share the request.
 	q, err := m.Rule.Namer.QueryForSeries(m.SeriesName, gr, ns, labels.Everything(), names...)
 	if err != nil {
 		return []Finding{f.withEvidence("rendering " + m.Rule.Label() + "'s metricsQuery: " + err.Error())}
 	}
-	res, err := w.prom.Query(ctx, string(q))
+	all, err := m.Rule.Namer.QueryForSeries(m.SeriesName, gr, ns, labels.Everything(), ".+", ".+")
+	if err != nil {
+		all = q
+	}
+	res, err := w.prom.Query(ctx, string(all))
 	if err != nil {
 		return []Finding{newFinding("MS303", obj, "%s's metricsQuery fails in Prometheus: %v", m.Rule.Label(), err).
 			withEvidence("query: " + string(q))}
 	}
 	label, _ := m.Rule.Namer.LabelForResource(gr)
-	vec := vectorOf(res)
+	vec := forObjects(vectorOf(res), label, names)
 	f = f.withEvidence("query: "+string(q), fmt.Sprintf("result: %d series", len(vec)))
 	if len(vec) > 0 {
 		missing := 0
@@ -710,4 +718,20 @@ func exportedOverrides(r *simulate.Rule, exported []string) (string, bool) {
 		return "", false
 	}
 	return string(b), true
+}
+
+// forObjects keeps the samples of the named objects and those without the
+// object's label (which a query that aggregates the label away returns).
+func forObjects(v pmodel.Vector, label pmodel.LabelName, names []string) pmodel.Vector {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	var out pmodel.Vector
+	for _, s := range v {
+		if val, ok := s.Metric[label]; !ok || want[string(val)] {
+			out = append(out, s)
+		}
+	}
+	return out
 }
