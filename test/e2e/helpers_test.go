@@ -11,9 +11,11 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/cmd"
 	"github.com/metricscale/kubectl-metricscale/pkg/doctor"
+	"github.com/metricscale/kubectl-metricscale/test/sandbox"
 )
 
 // runDoctor runs `kubectl metricscale doctor -o json ARGS` in-process
@@ -80,15 +82,23 @@ func adapterConfig(t *testing.T) string {
 func setAdapterConfig(t *testing.T, config string) {
 	t.Helper()
 	ctx := context.Background()
-	cm, err := env.client.CoreV1().ConfigMaps("monitoring").Get(ctx, "prometheus-adapter", metav1.GetOptions{})
+	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		cm, err := env.client.CoreV1().ConfigMaps("monitoring").Get(ctx, "prometheus-adapter", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		cm.Data["config.yaml"] = config
+		_, err = env.client.CoreV1().ConfigMaps("monitoring").Update(ctx, cm, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cm.Data["config.yaml"] = config
-	if _, err := env.client.CoreV1().ConfigMaps("monitoring").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+	restartDeployment(t, "monitoring", "prometheus-adapter")
+	// The next step starts from a finished rollout.
+	if _, err := sandbox.WaitDeploymentReady(ctx, env.client, "monitoring/prometheus-adapter", 2*time.Minute, testWriter{t}); err != nil {
 		t.Fatal(err)
 	}
-	restartDeployment(t, "monitoring", "prometheus-adapter")
 }
 
 // deletePushGroup removes one Pushgateway group (job plus grouping labels).

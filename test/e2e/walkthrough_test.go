@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/util/retry"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	custommetrics "k8s.io/metrics/pkg/client/custom_metrics"
@@ -74,6 +75,7 @@ func customMetricsClient(t *testing.T) custommetrics.CustomMetricsClient {
 // restartDeployment does what `kubectl rollout restart` does.
 func restartDeployment(t *testing.T, ns, name string) {
 	t.Helper()
+	// A strategic merge patch carries no resourceVersion: no conflict.
 	patch := fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":%q}}}}}`, time.Now().Format(time.RFC3339Nano))
 	if _, err := env.client.AppsV1().Deployments(ns).Patch(context.Background(), name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
@@ -325,12 +327,17 @@ func TestAdapterDownMakesAPIServiceUnavailable(t *testing.T) {
 	ctx := context.Background()
 	agg := aggregator.NewForConfigOrDie(env.rest)
 	scale := func(n int32) {
-		s, err := env.client.AppsV1().Deployments("monitoring").GetScale(ctx, "prometheus-adapter", metav1.GetOptions{})
+		// An earlier test's restart may still be rolling: re-read on conflict.
+		err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+			s, err := env.client.AppsV1().Deployments("monitoring").GetScale(ctx, "prometheus-adapter", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			s.Spec.Replicas = n
+			_, err = env.client.AppsV1().Deployments("monitoring").UpdateScale(ctx, "prometheus-adapter", s, metav1.UpdateOptions{})
+			return err
+		})
 		if err != nil {
-			t.Fatal(err)
-		}
-		s.Spec.Replicas = n
-		if _, err := env.client.AppsV1().Deployments("monitoring").UpdateScale(ctx, "prometheus-adapter", s, metav1.UpdateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
