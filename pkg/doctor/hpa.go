@@ -99,3 +99,29 @@ func eventTime(e corev1.Event) time.Time {
 	}
 	return e.CreationTimestamp.Time
 }
+
+// settle downgrades MS401 to a warning when every metric of the HPA is served
+// now: the condition is from the controller's last sync and clears on its
+// next (typically right after a rule was added).
+func settle(hr *HPAReport) {
+	if len(hr.Metrics) == 0 {
+		return
+	}
+	for _, m := range hr.Metrics {
+		served := false
+		for _, l := range m.Chain {
+			if l.Name == LinkAPI && l.Status == LinkOK {
+				served = true
+			}
+		}
+		if !served {
+			return
+		}
+	}
+	for i := range hr.Findings {
+		if hr.Findings[i].Code == "MS401" {
+			hr.Findings[i].Severity = SeverityWarning
+			hr.Findings[i].Message += " (the metrics API serves every metric of this HPA now: the condition is from the controller's last sync and clears on its next)"
+		}
+	}
+}

@@ -202,6 +202,7 @@ func Run(ctx context.Context, env Env, o Options) (*Report, error) {
 			mr.Chain = finishChain(mr.Chain)
 			hr.Metrics = append(hr.Metrics, mr)
 		}
+		settle(&hr)
 		r.HPAs = append(r.HPAs, hr)
 	}
 	r.summarize()

@@ -399,3 +399,21 @@ func (a *countingAPI) Values(ctx context.Context, ns, r, m string) (*cmv1beta1.M
 	a.calls++
 	return a.fakeAPI.Values(ctx, ns, r, m)
 }
+
+func TestSettleStaleCondition(t *testing.T) {
+	stale := func() HPAReport {
+		return HPAReport{Findings: []Finding{newFinding("MS401", "x", "ScalingActive=False FailedGetPodsMetric: ...")},
+			Metrics: []MetricReport{{Chain: chain(LinkOK, LinkOK, LinkOK, LinkBroken)}}}
+	}
+	hr := stale()
+	settle(&hr)
+	if hr.Findings[0].Severity != SeverityWarning || !strings.Contains(hr.Findings[0].Message, "last sync") {
+		t.Fatalf("%+v", hr.Findings[0])
+	}
+	hr = stale()
+	hr.Metrics = append(hr.Metrics, MetricReport{Chain: chain(LinkOK, LinkBroken, LinkUnknown, LinkBroken)})
+	settle(&hr)
+	if hr.Findings[0].Severity != SeverityError {
+		t.Fatal("a metric that is not served keeps MS401 an error")
+	}
+}

@@ -64,7 +64,7 @@ func Up(ctx context.Context, cfg Config, self []string, timeout time.Duration) (
 	cmd := exec.Command(self[0], args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Dir = abs
-	// Its own session: the stack outlives this command and a Ctrl-C in
+	// setsid: the stack outlives this command and a Ctrl-C in
 	// the terminal that ran `up`.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
