@@ -221,12 +221,7 @@ func otherMetric(h *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.Me
 	case autoscalingv2.ContainerResourceMetricSourceType:
 		mr.Name, mr.Target = string(spec.ContainerResource.Name), targetString(spec.ContainerResource.Target)
 	}
-	link := LinkOK
-	for _, c := range h.Status.Conditions {
-		if c.Type == autoscalingv2.ScalingActive && c.Status == corev1.ConditionFalse && c.Reason != "ScalingDisabled" {
-			link = LinkBroken
-		}
-	}
+	link := hpaLink(h)
 	mr.Chain = []Link{{LinkHPA, link}}
 	mr.Healthy = link == LinkOK
 	return mr

@@ -93,7 +93,7 @@ func (w *walker) walkMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPo
 	}
 	metric := mr.Name
 	ns := hpa.Namespace
-	hpaLink := w.hpaLink(hpa, &mr)
+	hpaLink := hpaLink(hpa)
 
 	if ok, why := w.api.Available(); !ok {
 		mr.Chain = chain(LinkUnknown, LinkUnknown, LinkBroken, LinkBroken)
@@ -151,7 +151,7 @@ func (w *walker) walkMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPo
 }
 
 // hpaLink is the HPA link from the controller's own conditions.
-func (w *walker) hpaLink(hpa *autoscalingv2.HorizontalPodAutoscaler, mr *MetricReport) LinkStatus {
+func hpaLink(hpa *autoscalingv2.HorizontalPodAutoscaler) LinkStatus {
 	for _, c := range hpa.Status.Conditions {
 		if c.Type == autoscalingv2.ScalingActive && c.Status == corev1.ConditionFalse && c.Reason != "ScalingDisabled" {
 			return LinkBroken

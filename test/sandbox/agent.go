@@ -314,10 +314,7 @@ func (a *hostAgent) syncContainer(ctx context.Context, c *containerRun) {
 // moved to a private port (in the args that end in it), so that several pods
 // of one image can run side by side behind the port proxy.
 func (a *hostAgent) start(ctx context.Context, c *containerRun) error {
-	args, err := a.hostArgs(c)
-	if err != nil {
-		return err
-	}
+	args := a.hostArgs(c)
 	if c.ports == nil && len(c.spec.Ports) > 0 {
 		private, err := freePorts(len(c.spec.Ports))
 		if err != nil {
@@ -375,7 +372,7 @@ var serviceURL = regexp.MustCompile(`^(https?://)([a-z0-9-]+)\.([a-z0-9-]+)\.svc
 // mount point into the pod's volume directory, and URLs of in-cluster
 // Services of type ExternalName to their external host. Anything else is
 // passed unchanged, so a wrong URL stays wrong, as it would in a cluster.
-func (a *hostAgent) hostArgs(c *containerRun) ([]string, error) {
+func (a *hostAgent) hostArgs(c *containerRun) []string {
 	var mounts []string
 	for k := range c.pod.mounts {
 		if strings.HasPrefix(k, c.spec.Name+"\x00") {
@@ -411,7 +408,7 @@ func (a *hostAgent) hostArgs(c *containerRun) ([]string, error) {
 	if len(out) > 0 && !strings.HasPrefix(out[0], "-") {
 		out = out[1:]
 	}
-	return out, nil
+	return out
 }
 
 // resolveService does for a host process what cluster DNS and kube-proxy do
@@ -518,7 +515,7 @@ func (a *hostAgent) syncReloader(c *containerRun) {
 		c.startedAt = metav1.Now()
 	}
 	c.ready = true
-	args, _ := a.hostArgs(c)
+	args := a.hostArgs(c)
 	var dirs, hooks []string
 	for _, arg := range args {
 		flag, val, _ := strings.Cut(arg, "=")

@@ -81,10 +81,7 @@ func TestHostArgs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &containerRun{pod: pr, spec: corev1.Container{Name: "adapter", Command: tt.command, Args: tt.args}}
-			got, err := a.hostArgs(c)
-			if err != nil {
-				t.Fatal(err)
-			}
+			got := a.hostArgs(c)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("got  %q\nwant %q", got, tt.want)
 			}
