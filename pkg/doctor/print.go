@@ -6,8 +6,9 @@ import (
 	"io"
 	"strings"
 
-	"github.com/olekukonko/tablewriter"
 	"sigs.k8s.io/yaml"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/table"
 )
 
 // Output formats of doctor.
@@ -87,22 +88,11 @@ func printTable(w io.Writer, r *Report, wide bool) {
 	}
 	for _, h := range r.HPAs {
 		fmt.Fprintf(w, "\nHPA %s/%s → %s   replicas %d (desired %d, min %d, max %d)\n", h.Namespace, h.Name, h.ScaleTarget, h.CurrentReplicas, h.DesiredReplicas, h.MinReplicas, h.MaxReplicas)
-		var tbl strings.Builder
-		t := tablewriter.NewWriter(&tbl)
 		header := []string{"metric", "type", "target", "current", "chain"}
 		if wide {
 			header = append(header, "object")
 		}
-		t.SetHeader(header)
-		t.SetAutoWrapText(false)
-		t.SetAutoFormatHeaders(true)
-		t.SetBorder(false)
-		t.SetHeaderLine(false)
-		t.SetColumnSeparator("")
-		t.SetTablePadding("  ")
-		t.SetNoWhiteSpace(true)
-		t.SetAlignment(tablewriter.ALIGN_LEFT)
-		t.SetHeaderAlignment(tablewriter.ALIGN_LEFT)
+		var rows [][]string
 		for _, m := range h.Metrics {
 			cur := m.Current
 			if cur == "" {
@@ -112,12 +102,9 @@ func printTable(w io.Writer, r *Report, wide bool) {
 			if wide {
 				row = append(row, m.Object)
 			}
-			t.Append(row)
+			rows = append(rows, row)
 		}
-		t.Render()
-		for _, line := range strings.Split(strings.TrimRight(tbl.String(), "\n"), "\n") {
-			fmt.Fprintln(w, "  "+strings.TrimRight(line, " "))
-		}
+		table.Render(w, "  ", header, rows)
 		var fs []Finding
 		fs = append(fs, h.Findings...)
 		for _, m := range h.Metrics {

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/rules"
+	"github.com/metricscale/kubectl-metricscale/pkg/similar"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
 )
 
@@ -165,7 +166,7 @@ func (w *walker) notServed(ctx context.Context, obj string, gr schema.GroupResou
 	var out []Finding
 	listed := w.api.ListedNames(gr.Resource)
 	apiMissing := newFinding("MS404", obj, "the custom metrics API does not serve %s for %s", metric, gr.Resource)
-	if near := nearest(metric, listed, 3); len(near) > 0 {
+	if near := similar.Nearest(metric, listed, 3); len(near) > 0 {
 		apiMissing.Message += fmt.Sprintf("; it serves %s (did you mean %q?)", strings.Join(quoteAll(near), ", "), near[0])
 	}
 	if !w.prom.OK() || w.disc == nil {
@@ -191,21 +192,21 @@ func (w *walker) notServed(ctx context.Context, obj string, gr schema.GroupResou
 	if len(all) == 0 {
 		mr.Chain = chain(LinkBroken, LinkUnknown, LinkBroken, LinkBroken)
 		f := newFinding("MS208", obj, "Prometheus has no series named %s in the last %s: the exporter does not export it, Prometheus does not scrape it, or the HPA names it wrongly", metric, w.seriesWindow)
-		var similar []prom.Series
+		var look []prom.Series
 		if names, err := w.prom.MetricNames(ctx); err == nil {
-			if near := nearest(metric, names, 3); len(near) > 0 {
-				f = f.withEvidence("Prometheus has similar metrics: " + strings.Join(near, ", "))
-				similar, _ = w.prom.SeriesNamed(ctx, near[0], w.now.Add(-w.seriesWindow))
+			if near := similar.Nearest(metric, names, 3); len(near) > 0 {
+				f = f.withEvidence("Prometheus has look metrics: " + strings.Join(near, ", "))
+				look, _ = w.prom.SeriesNamed(ctx, near[0], w.now.Add(-w.seriesWindow))
 			}
 		}
-		if near := nearest(metric, listed, 3); len(near) > 0 {
+		if near := similar.Nearest(metric, listed, 3); len(near) > 0 {
 			f = f.withFix(Fix{Description: fmt.Sprintf("if the HPA means the served metric %q, name it in spec.metrics", near[0])})
 		}
 		out = append(out, f)
-		// A rule that would compute the metric from the similar series has to
+		// A rule that would compute the metric from the look series has to
 		// map their labels: say so when those moved to exported_*.
-		if exported := exportedLabels(similar); len(exported) > 0 {
-			out = append(out, exportedFinding(obj, similar[0].Name, exported, similar))
+		if exported := exportedLabels(look); len(exported) > 0 {
+			out = append(out, exportedFinding(obj, look[0].Name, exported, look))
 		}
 		return out
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	pmodel "github.com/prometheus/common/model"
+	"gopkg.in/yaml.v3"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 )
 
@@ -20,26 +21,52 @@ var (
 		"services":    {"exported_service", "service", "k8s_service_name", "kubernetes_service_name"},
 		"deployments": {"exported_deployment", "deployment", "k8s_deployment_name"},
 	}
+	// inferOrder is the order resources are tried when none is asked for:
+	// pods first, the resource a Pods metric of an HPA reads.
+	inferOrder = []string{"pods", "services", "deployments"}
 )
 
-// Request says what rule to propose; empty labels are inferred.
+// Request says what rule to propose; empty fields are inferred from the
+// series.
 type Request struct {
-	SeriesName     string // the metric's name in Prometheus
-	Resource       string // plural: pods, services, ...
+	SeriesName string // the metric's name in Prometheus
+	// Resource is the plural resource the rule serves the metric for (pods,
+	// services, ...); empty means the first of pods, services, deployments
+	// that a label of the series names. Unused for external rules.
+	Resource       string
 	As             string // the API metric name; default: SeriesName, without _total for a counter
 	NamespaceLabel string
 	ResourceLabel  string
+	// SeriesQuery and MetricsQuery replace the generated ones.
+	SeriesQuery  string
+	MetricsQuery string
+	// External proposes an externalRules entry; NotNamespaced makes it
+	// cluster-wide (resources.namespaced: false).
+	External      bool
+	NotNamespaced bool
 }
 
 // Proposal is an inferred rule, as an add-rule command and as YAML.
 type Proposal struct {
 	NamespaceLabel, ResourceLabel string
+	// Resource is the plural resource the metric is served for ("" for an
+	// external rule).
+	Resource string
+	External bool
 	// Alternatives are other labels that could name the resource.
 	Alternatives []string
 	Counter      bool
 	APIName      string
 	Command      string
 	YAML         string
+}
+
+// List is the config list the proposal goes into.
+func (p Proposal) List() List {
+	if p.External {
+		return External
+	}
+	return Custom
 }
 
 // Ambiguous is returned when the series offer several labels for one role
@@ -53,11 +80,20 @@ func (e *Ambiguous) Error() string {
 	return fmt.Sprintf("the series carry several labels that could be meant: %s; choose one with %s", strings.Join(e.Choices, ", "), e.Flag)
 }
 
+// ResourceFlag is the add-rule flag that names the label of resource.
+func ResourceFlag(resource string) string {
+	if resource == "pods" {
+		return "--pod-label"
+	}
+	return "--resource LABEL=" + strings.TrimSuffix(resource, "s")
+}
+
 // Propose infers a rule from the series of req.SeriesName. A name ending in
 // _total is a counter: the query takes its rate and the API name drops
 // _total (unless req.As says otherwise).
 func Propose(series []prom.Series, req Request) (Proposal, error) {
-	p := Proposal{Counter: strings.HasSuffix(req.SeriesName, "_total"), NamespaceLabel: req.NamespaceLabel, ResourceLabel: req.ResourceLabel}
+	p := Proposal{Counter: strings.HasSuffix(req.SeriesName, "_total"), NamespaceLabel: req.NamespaceLabel,
+		ResourceLabel: req.ResourceLabel, Resource: req.Resource, External: req.External}
 	p.APIName = req.As
 	if p.APIName == "" {
 		p.APIName = strings.TrimSuffix(req.SeriesName, "_total")
@@ -85,68 +121,152 @@ func Propose(series []prom.Series, req Request) (Proposal, error) {
 		return found[0], found[1:], &Ambiguous{Flag: flag, Choices: found}
 	}
 	var err error
-	if p.NamespaceLabel == "" {
+	if p.NamespaceLabel == "" && !req.NotNamespaced {
 		if p.NamespaceLabel, _, err = pick(NamespaceLabels, "--namespace-label"); err != nil {
 			return p, err
 		}
 	}
-	flag := "--resource LABEL=" + strings.TrimSuffix(req.Resource, "s")
-	if req.Resource == "pods" {
-		flag = "--pod-label"
+	if req.NotNamespaced {
+		p.NamespaceLabel = ""
+	}
+	if p.External {
+		p.Resource, p.ResourceLabel = "", ""
+		if p.NamespaceLabel == "" && !req.NotNamespaced {
+			return p, fmt.Errorf("no label of the series names a namespace (looked for %s; the series have %s): name it with --namespace-label, or serve the metric cluster-wide with --namespaced=false",
+				strings.Join(NamespaceLabels, ", "), strings.Join(labelNames(series), ", "))
+		}
+		p.Command, p.YAML = render(req, p)
+		return p, nil
+	}
+	if p.Resource == "" {
+		p.Resource = "pods"
+		if p.ResourceLabel == "" {
+			for _, r := range inferOrder {
+				if len(present(ResourceLabels[r])) > 0 {
+					p.Resource = r
+					break
+				}
+			}
+		}
 	}
 	if p.ResourceLabel == "" {
-		if p.ResourceLabel, p.Alternatives, err = pick(ResourceLabels[req.Resource], flag); err != nil {
+		if p.ResourceLabel, p.Alternatives, err = pick(ResourceLabels[p.Resource], ResourceFlag(p.Resource)); err != nil {
 			return p, err
 		}
 	}
 	if p.ResourceLabel == "" {
-		var all []string
-		for _, s := range series {
-			for l := range s.Labels {
-				all = append(all, string(l))
+		looked := ResourceLabels[p.Resource]
+		if req.Resource == "" {
+			looked = nil
+			for _, r := range inferOrder {
+				looked = append(looked, ResourceLabels[r]...)
 			}
 		}
-		sort.Strings(all)
 		return p, fmt.Errorf("no label of the series names a %s (looked for %s; the series have %s): name it with %s",
-			strings.TrimSuffix(req.Resource, "s"), strings.Join(ResourceLabels[req.Resource], ", "), strings.Join(dedup(all), ", "), flag)
+			strings.TrimSuffix(p.Resource, "s"), strings.Join(looked, ", "), strings.Join(labelNames(series), ", "), ResourceFlag(p.Resource))
 	}
 	p.Command, p.YAML = render(req, p)
 	return p, nil
 }
 
+func labelNames(series []prom.Series) []string {
+	var all []string
+	for _, s := range series {
+		for l := range s.Labels {
+			all = append(all, string(l))
+		}
+	}
+	sort.Strings(all)
+	return dedup(all)
+}
+
 func render(req Request, p Proposal) (string, string) {
-	singular := strings.TrimSuffix(req.Resource, "s")
+	singular := strings.TrimSuffix(p.Resource, "s")
 	args := []string{"kubectl metricscale add-rule " + req.SeriesName}
 	if p.APIName != strings.TrimSuffix(req.SeriesName, "_total") {
 		args = append(args, "--as "+p.APIName)
 	}
+	if p.External {
+		args = append(args, "--external")
+		if req.NotNamespaced {
+			args = append(args, "--namespaced=false")
+		}
+	}
 	if p.NamespaceLabel != "" {
 		args = append(args, "--namespace-label "+p.NamespaceLabel)
 	}
-	if req.Resource == "pods" {
+	switch {
+	case p.External:
+	case p.Resource == "pods":
 		args = append(args, "--pod-label "+p.ResourceLabel)
-	} else {
+	default:
 		args = append(args, fmt.Sprintf("--resource %s=%s", p.ResourceLabel, singular))
 	}
+	if req.SeriesQuery != "" {
+		args = append(args, "--series-query "+shellQuote(req.SeriesQuery))
+	}
+	if req.MetricsQuery != "" {
+		args = append(args, "--metrics-query "+shellQuote(req.MetricsQuery))
+	}
+
 	var b strings.Builder
-	fmt.Fprintf(&b, "seriesQuery: '{__name__=%q", req.SeriesName)
-	if p.NamespaceLabel != "" {
-		fmt.Fprintf(&b, ",%s!=\"\"", p.NamespaceLabel)
+	seriesQuery := req.SeriesQuery
+	if seriesQuery == "" {
+		var sb strings.Builder
+		fmt.Fprintf(&sb, "{__name__=%q", req.SeriesName)
+		if p.NamespaceLabel != "" {
+			fmt.Fprintf(&sb, ",%s!=\"\"", p.NamespaceLabel)
+		}
+		if p.ResourceLabel != "" {
+			fmt.Fprintf(&sb, ",%s!=\"\"", p.ResourceLabel)
+		}
+		sb.WriteString("}")
+		seriesQuery = sb.String()
 	}
-	fmt.Fprintf(&b, ",%s!=\"\"}'\n", p.ResourceLabel)
-	b.WriteString("resources:\n  overrides:\n")
-	if p.NamespaceLabel != "" {
-		fmt.Fprintf(&b, "    %s: {resource: namespace}\n", p.NamespaceLabel)
+	b.WriteString("seriesQuery: " + singleQuoted(seriesQuery) + "\n")
+	switch {
+	case p.NamespaceLabel == "" && p.ResourceLabel == "":
+		b.WriteString("resources:\n  namespaced: false\n")
+	default:
+		b.WriteString("resources:\n  overrides:\n")
+		if p.NamespaceLabel != "" {
+			fmt.Fprintf(&b, "    %s: {resource: namespace}\n", p.NamespaceLabel)
+		}
+		if p.ResourceLabel != "" {
+			fmt.Fprintf(&b, "    %s: {resource: %s}\n", p.ResourceLabel, singular)
+		}
 	}
-	fmt.Fprintf(&b, "    %s: {resource: %s}\n", p.ResourceLabel, singular)
 	fmt.Fprintf(&b, "name:\n  matches: ^%s$\n  as: %q\n", quoteMeta(req.SeriesName), p.APIName)
-	if p.Counter {
-		b.WriteString("metricsQuery: sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)\n")
-	} else {
-		b.WriteString("metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)\n")
+	metricsQuery := req.MetricsQuery
+	switch {
+	case metricsQuery != "":
+	case p.Counter:
+		metricsQuery = "sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)"
+	default:
+		metricsQuery = "sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)"
 	}
+	b.WriteString("metricsQuery: " + plainOrQuoted(metricsQuery) + "\n")
 	return strings.Join(args, " "), b.String()
 }
+
+// singleQuoted renders s as a YAML single-quoted scalar, the style the
+// adapter's documentation uses for seriesQuery.
+func singleQuoted(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// plainOrQuoted renders s as YAML, unquoted when YAML reads it back as the
+// same string.
+func plainOrQuoted(s string) string {
+	var back string
+	if !strings.ContainsAny(s, "\n") && yaml.Unmarshal([]byte("v: "+s), &struct {
+		V *string `yaml:"v"`
+	}{&back}) == nil && back == s {
+		return s
+	}
+	return singleQuoted(s)
+}
+
+// shellQuote quotes s for a POSIX shell command line.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 func quoteMeta(s string) string {
 	return strings.NewReplacer(".", `\.`, "+", `\+`, "*", `\*`, "?", `\?`, "(", `\(`, ")", `\)`, "[", `\[`, "]", `\]`,

@@ -1,0 +1,377 @@
+package addrule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/pmezard/go-difflib/difflib"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	custommetrics "k8s.io/metrics/pkg/client/custom_metrics"
+	externalmetrics "k8s.io/metrics/pkg/client/external_metrics"
+	"sigs.k8s.io/prometheus-adapter/pkg/config"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/configstore"
+	"github.com/metricscale/kubectl-metricscale/pkg/rollout"
+	"github.com/metricscale/kubectl-metricscale/pkg/rules"
+)
+
+// Result is what add-rule did, for -o json|yaml.
+type Result struct {
+	Plan      *Plan  `json:"plan"`
+	Diff      string `json:"diff,omitempty"`
+	DryRun    string `json:"dryRun,omitempty"`
+	NoOp      bool   `json:"noOp,omitempty"`
+	Backup    string `json:"backup,omitempty"`
+	Conflicts int    `json:"conflicts,omitempty"`
+	Restarted bool   `json:"restarted,omitempty"`
+	// RolledBack is set when the new adapter failed and the previous
+	// config was put back.
+	RolledBack bool `json:"rolledBack,omitempty"`
+	// Served are the values the metrics API returned once it served the
+	// metric; ServedAfter is the time from the write to that moment.
+	Served      []Sample `json:"served,omitempty"`
+	ServedAfter string   `json:"servedAfter,omitempty"`
+	HPA         string   `json:"hpa,omitempty"`
+	// HPAStanza is the metric entry of an autoscaling/v2 HPA that uses the
+	// new metric.
+	HPAStanza string `json:"hpaStanza,omitempty"`
+}
+
+// Failed is returned when the rule was written but the chain did not come
+// back serving: the caller exits non-zero with it.
+type Failed struct {
+	Result *Result
+	Err    error
+}
+
+func (f *Failed) Error() string { return f.Err.Error() }
+func (f *Failed) Unwrap() error { return f.Err }
+
+// Apply writes the plan's rule, restarts the adapter and waits until the
+// metric is served. Progress lines go to log.
+func Apply(ctx context.Context, env Env, o Options, p *Plan, log io.Writer) (*Result, error) {
+	res := &Result{Plan: p, HPAStanza: hpaStanza(p)}
+	if p.AlreadyServedBy != "" {
+		res.NoOp = true
+		return res, nil
+	}
+	start := time.Now()
+	rule := p.Proposal.YAML
+	edit := func(current string) (string, error) {
+		// After a conflict the fresh config may hold the same rule already
+		// (another run of add-rule): then there is nothing to do.
+		if hasRule(current, p) {
+			return current, nil
+		}
+		return rules.Insert(current, p.Proposal.List(), rule)
+	}
+	reason := "add-rule " + p.Proposal.APIName
+	wr, err := p.store.Update(ctx, edit, reason, o.DryRun)
+	if wr != nil {
+		res.Diff = Diff(wr.Before, wr.After, p.ConfigMap+" "+p.Key)
+		res.Backup = wr.Backup
+		if wr.Attempts > 1 {
+			res.Conflicts = wr.Attempts - 1
+		}
+	}
+	if err != nil {
+		return res, err
+	}
+	switch o.DryRun {
+	case configstore.DryRunClient:
+		res.DryRun = "client"
+		return res, nil
+	case configstore.DryRunServer:
+		res.DryRun = "server"
+		return res, nil
+	}
+	if wr.Unchanged {
+		res.NoOp = true
+		return res, nil
+	}
+	fmt.Fprintf(log, "wrote ConfigMap %s (resourceVersion %s → %s); the previous config is kept in ConfigMap %s/%s\n",
+		p.ConfigMap, wr.ResourceVersion, wr.Written, p.Adapter.Namespace, wr.Backup)
+	if res.Conflicts > 0 {
+		fmt.Fprintf(log, "  the ConfigMap changed %d time(s) while being written: the rule was re-applied to the newer config, nothing was overwritten\n", res.Conflicts)
+	}
+	if o.NoRestart {
+		fmt.Fprintf(log, "not restarting the adapter (--no-restart): it reads the new rule when its pods restart (kubectl rollout restart deployment/%s -n %s)\n", p.Adapter.Name, p.Adapter.Namespace)
+		return res, nil
+	}
+	if err := restart(ctx, env, p, o.Timeout, log); err != nil {
+		res.RolledBack = true
+		fmt.Fprintf(log, "the adapter did not come up with the new rule; restoring the previous config from %s\n", wr.Backup)
+		if rerr := restoreAndRestart(ctx, env, p, wr.Backup, o.Timeout, log); rerr != nil {
+			return res, &Failed{Result: res, Err: fmt.Errorf("%w\nrestoring the previous config also failed: %v", err, rerr)}
+		}
+		return res, &Failed{Result: res, Err: fmt.Errorf("%w\nthe previous config is back and the adapter serves it again; nothing else changed", err)}
+	}
+	res.Restarted = true
+	served, err := waitServed(ctx, env, p, o.Timeout, log)
+	if err != nil {
+		return res, &Failed{Result: res, Err: err}
+	}
+	res.Served, res.ServedAfter = served, time.Since(start).Round(100*time.Millisecond).String()
+	if o.HPA != "" {
+		name, err := createHPA(ctx, env, o, p)
+		if err != nil {
+			return res, &Failed{Result: res, Err: err}
+		}
+		res.HPA = name
+	}
+	return res, nil
+}
+
+// hasRule reports whether current already holds the plan's rule (the same
+// rule once whitespace in its queries is ignored).
+func hasRule(current string, p *Plan) bool {
+	cfg, err := config.FromYAML([]byte(current))
+	if err != nil {
+		return false
+	}
+	for _, r := range listOf(cfg, p.Proposal.External) {
+		if reflect.DeepEqual(normalize(r), normalize(p.rule)) {
+			return true
+		}
+	}
+	return false
+}
+
+// Diff is a unified diff of a config file.
+func Diff(before, after, name string) string {
+	if before == after {
+		return ""
+	}
+	d, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+		A: difflib.SplitLines(before), B: difflib.SplitLines(after),
+		FromFile: name + " (current)", ToFile: name + " (new)", Context: 3,
+	})
+	return d
+}
+
+func restart(ctx context.Context, env Env, p *Plan, timeout time.Duration, log io.Writer) error {
+	a := p.Adapter
+	fmt.Fprintf(log, "restarting deployment/%s -n %s\n", a.Name, a.Namespace)
+	if _, err := rollout.Restart(ctx, env.Client, a.Namespace, a.Name); err != nil {
+		return err
+	}
+	return rollout.Wait(ctx, env.Client, a.Namespace, a.Name, timeout, log)
+}
+
+func restoreAndRestart(ctx context.Context, env Env, p *Plan, backup string, timeout time.Duration, log io.Writer) error {
+	// The failed attempt must not leave the caller's context exhausted.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout+30*time.Second)
+	defer cancel()
+	if _, err := p.store.Restore(ctx, backup, configstore.DryRunNone); err != nil {
+		return err
+	}
+	return restart(ctx, env, p, timeout, log)
+}
+
+// waitServed polls the metrics API until it lists the new metric and
+// returns values for the objects the series name.
+func waitServed(ctx context.Context, env Env, p *Plan, timeout time.Duration, log io.Writer) ([]Sample, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	fmt.Fprintf(log, "waiting for the metrics API to serve %s (the adapter relists every %s)\n", p.Produces[0].Metric, p.relistWait)
+	last := ""
+	for {
+		served, why := servedNow(ctx, env, p)
+		if why == "" {
+			fmt.Fprintf(log, "  served after %.1fs\n", time.Since(start).Seconds())
+			return served, nil
+		}
+		if why != last {
+			fmt.Fprintf(log, "  %s (%.0fs)\n", why, time.Since(start).Seconds())
+			last = why
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("the adapter is running the new rule, but after %s the metrics API still does not serve %s: %s\n  run kubectl metricscale doctor to see which link is broken", timeout, p.Produces[0].Metric, last)
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// servedNow returns the served values, or why they are not served yet.
+func servedNow(ctx context.Context, env Env, p *Plan) ([]Sample, string) {
+	m := p.Produces[0]
+	if m.External {
+		gv := "external.metrics.k8s.io/v1beta1"
+		if _, err := env.Discovery.ServerResourcesForGroupVersion(gv); err != nil {
+			return nil, fmt.Sprintf("%s is not available: %v", gv, shortErr(err))
+		}
+		ec, err := externalmetrics.NewForConfig(env.Rest)
+		if err != nil {
+			return nil, err.Error()
+		}
+		var out []Sample
+		for _, ns := range sampleNamespaces(p) {
+			list, err := ec.NamespacedMetrics(ns).List(m.Metric, labels.Everything())
+			if err != nil {
+				return nil, fmt.Sprintf("GET external metric %s in %s: %v", m.Metric, ns, shortErr(err))
+			}
+			for _, it := range list.Items {
+				out = append(out, Sample{Namespace: ns, Value: quantity(it.Value)})
+			}
+		}
+		if len(out) == 0 {
+			return nil, "the external metrics API returns no value yet"
+		}
+		return out, ""
+	}
+	rl, err := env.Discovery.ServerResourcesForGroupVersion("custom.metrics.k8s.io/v1beta1")
+	if err != nil {
+		return nil, "custom.metrics.k8s.io/v1beta1 is not available: " + shortErr(err)
+	}
+	gr := schema.ParseGroupResource(m.Resource)
+	listed := false
+	for _, r := range rl.APIResources {
+		if r.Name == gr.Resource+"/"+m.Metric {
+			listed = true
+		}
+	}
+	if !listed {
+		return nil, fmt.Sprintf("not listed yet: the API lists %d metrics, not %s/%s", len(rl.APIResources), gr.Resource, m.Metric)
+	}
+	gk, err := env.Mapper.KindFor(gr.WithVersion(""))
+	if err != nil {
+		return nil, fmt.Sprintf("resource %s: %v", gr, err)
+	}
+	cm := custommetrics.NewForConfig(env.Rest, env.Mapper, custommetrics.NewAvailableAPIsGetter(env.Discovery))
+	var out []Sample
+	for _, ns := range sampleNamespaces(p) {
+		list, err := cm.NamespacedMetrics(ns).GetForObjects(gk.GroupKind(), labels.Everything(), m.Metric, labels.Everything())
+		if err != nil {
+			return nil, fmt.Sprintf("listed, but GET %s/*/%s in %s: %v", gr.Resource, m.Metric, ns, shortErr(err))
+		}
+		for _, it := range list.Items {
+			out = append(out, Sample{Namespace: ns, Resource: gr.Resource, Object: it.DescribedObject.Name, Value: quantity(it.Value)})
+		}
+	}
+	if len(out) == 0 {
+		return nil, "listed, but no object has a value yet"
+	}
+	return out, ""
+}
+
+func sampleNamespaces(p *Plan) []string {
+	var out []string
+	for _, s := range p.Samples {
+		if !contains(out, s.Namespace) {
+			out = append(out, s.Namespace)
+		}
+	}
+	if len(out) == 0 {
+		out = []string{metav1.NamespaceDefault}
+	}
+	return out
+}
+
+func shortErr(err error) string {
+	var st apierrors.APIStatus
+	if errors.As(err, &st) {
+		return st.Status().Message
+	}
+	return err.Error()
+}
+
+// quantity decodes a served quantity: 102312m → 102.312.
+func quantity(q resource.Quantity) string {
+	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.3f", q.AsApproximateFloat64()), "0"), ".")
+}
+
+// hpaStanza is the autoscaling/v2 metric entry that reads the new metric.
+func hpaStanza(p *Plan) string {
+	m := p.Produces[0]
+	target := "100"
+	if len(p.Samples) > 0 {
+		target = p.Samples[0].Value
+	}
+	switch {
+	case m.External:
+		return fmt.Sprintf("metrics:\n- type: External\n  external:\n    metric:\n      name: %s\n    target:\n      type: AverageValue\n      averageValue: %q   # the value per replica to scale at\n", m.Metric, target)
+	case m.Resource == "pods":
+		return fmt.Sprintf("metrics:\n- type: Pods\n  pods:\n    metric:\n      name: %s\n    target:\n      type: AverageValue\n      averageValue: %q   # the per-pod value to scale at\n", m.Metric, target)
+	}
+	gr := schema.ParseGroupResource(m.Resource)
+	kind := strings.ToUpper(gr.Resource[:1]) + strings.TrimSuffix(gr.Resource[1:], "s")
+	obj := "NAME"
+	if len(p.Samples) > 0 && p.Samples[0].Object != "" {
+		obj = p.Samples[0].Object
+	}
+	apiVersion := "v1"
+	if gr.Resource == "deployments" {
+		apiVersion = "apps/v1"
+	}
+	return fmt.Sprintf("metrics:\n- type: Object\n  object:\n    metric:\n      name: %s\n    describedObject:\n      apiVersion: %s\n      kind: %s\n      name: %s\n    target:\n      type: Value\n      value: %q   # the value to scale at\n", m.Metric, apiVersion, kind, obj, target)
+}
+
+// createHPA writes an autoscaling/v2 HPA for Deployment o.HPA on the new
+// metric with target o.Target.
+func createHPA(ctx context.Context, env Env, o Options, p *Plan) (string, error) {
+	target, err := resource.ParseQuantity(o.Target)
+	if err != nil {
+		return "", fmt.Errorf("--target %q is not a quantity: %w", o.Target, err)
+	}
+	ns := o.Namespace
+	if _, err := env.Client.AppsV1().Deployments(ns).Get(ctx, o.HPA, metav1.GetOptions{}); err != nil {
+		return "", fmt.Errorf("--hpa %s: %w", o.HPA, err)
+	}
+	m := p.Produces[0]
+	var spec autoscalingv2.MetricSpec
+	switch {
+	case m.External:
+		spec = autoscalingv2.MetricSpec{Type: autoscalingv2.ExternalMetricSourceType, External: &autoscalingv2.ExternalMetricSource{
+			Metric: autoscalingv2.MetricIdentifier{Name: m.Metric},
+			Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: &target}}}
+	case m.Resource == "pods":
+		spec = autoscalingv2.MetricSpec{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricSource{
+			Metric: autoscalingv2.MetricIdentifier{Name: m.Metric},
+			Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: &target}}}
+	default:
+		var obj string
+		for _, s := range p.Samples {
+			if s.Namespace == ns {
+				obj = s.Object
+				break
+			}
+		}
+		if obj == "" {
+			return "", fmt.Errorf("--hpa: the series name no %s in namespace %s to scale on; write the HPA with the stanza above", m.Resource, ns)
+		}
+		gr := schema.ParseGroupResource(m.Resource)
+		gvk, err := env.Mapper.KindFor(gr.WithVersion(""))
+		if err != nil {
+			return "", err
+		}
+		spec = autoscalingv2.MetricSpec{Type: autoscalingv2.ObjectMetricSourceType, Object: &autoscalingv2.ObjectMetricSource{
+			Metric:          autoscalingv2.MetricIdentifier{Name: m.Metric},
+			DescribedObject: autoscalingv2.CrossVersionObjectReference{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind, Name: obj},
+			Target:          autoscalingv2.MetricTarget{Type: autoscalingv2.ValueMetricType, Value: &target}}}
+	}
+	one := int32(1)
+	hpa := &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: o.HPA, Namespace: ns, Labels: map[string]string{"app.kubernetes.io/managed-by": "kubectl-metricscale"}},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: o.HPA},
+			MinReplicas:    &one, MaxReplicas: 10,
+			Metrics: []autoscalingv2.MetricSpec{spec},
+		},
+	}
+	if _, err := env.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, hpa, metav1.CreateOptions{}); err != nil {
+		return "", fmt.Errorf("creating HPA %s/%s: %w", ns, o.HPA, err)
+	}
+	return ns + "/" + o.HPA, nil
+}

@@ -1,0 +1,430 @@
+// Package addrule adds one discovery rule to prometheus-adapter's config:
+// it infers the rule from the live series, checks it with the adapter's own
+// parser and naming code, writes it into the ConfigMap safely (see
+// configstore), restarts the adapter with kubectl's helpers and waits until
+// the metrics API serves the metric. If the new adapter does not become
+// ready, it puts the previous config back.
+package addrule
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	pmodel "github.com/prometheus/common/model"
+	"gopkg.in/yaml.v3"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
+	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
+	"sigs.k8s.io/prometheus-adapter/pkg/config"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
+	"github.com/metricscale/kubectl-metricscale/pkg/configstore"
+	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
+	"github.com/metricscale/kubectl-metricscale/pkg/rules"
+	"github.com/metricscale/kubectl-metricscale/pkg/similar"
+	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
+)
+
+// Env holds the clients add-rule works with.
+type Env struct {
+	Rest       *rest.Config
+	Client     kubernetes.Interface
+	Aggregator aggregator.Interface
+	Discovery  discovery.DiscoveryInterface
+	Mapper     apimeta.RESTMapper
+}
+
+// Options is what the user asked for.
+type Options struct {
+	Request          rules.Request
+	AdapterNamespace string
+	AdapterName      string
+	PrometheusURL    string
+	DryRun           configstore.DryRun
+	NoRestart        bool
+	Timeout          time.Duration
+	// HPA, when set, names a Deployment to autoscale on the new metric
+	// with Target as the target value.
+	HPA    string
+	Target string
+	// Namespace is where the HPA goes (kubectl's -n).
+	Namespace string
+	Now       func() time.Time
+}
+
+// Produced is one metric the new rule makes the adapter serve.
+type Produced struct {
+	Metric     string `json:"metric"`
+	Resource   string `json:"resource,omitempty"`
+	SeriesName string `json:"seriesName"`
+	External   bool   `json:"external,omitempty"`
+}
+
+// Sample is a value the new rule's metricsQuery returns today.
+type Sample struct {
+	Namespace string `json:"namespace,omitempty"`
+	Resource  string `json:"resource,omitempty"`
+	Object    string `json:"object,omitempty"`
+	Value     string `json:"value"`
+	Query     string `json:"query"`
+}
+
+// Plan is the rule to add and what it will do, before anything is written.
+type Plan struct {
+	Adapter    *adapter.Adapter       `json:"-"`
+	AdapterRef string                 `json:"adapter"`
+	ConfigMap  string                 `json:"configMap"`
+	Key        string                 `json:"key"`
+	Prometheus *prometheus.Connection `json:"prometheus"`
+	Series     int                    `json:"series"`
+	Proposal   rules.Proposal         `json:"-"`
+	Rule       string                 `json:"rule"`
+	List       string                 `json:"list"`
+	Counter    bool                   `json:"counter,omitempty"`
+	Produces   []Produced             `json:"produces"`
+	Samples    []Sample               `json:"samples,omitempty"`
+	// AlreadyServedBy names the rule that already serves every metric the
+	// new one would ("" when none does): the add is a no-op.
+	AlreadyServedBy string `json:"alreadyServedBy,omitempty"`
+	// HelmRelease is set when Helm manages the ConfigMap.
+	HelmRelease string `json:"helmRelease,omitempty"`
+	HelmValues  string `json:"helmValues,omitempty"`
+
+	store      *configstore.Store
+	rule       config.DiscoveryRule
+	newRule    *simulate.Rule
+	relistWait time.Duration
+}
+
+// Prepare finds the adapter and Prometheus, reads the live series, infers
+// the rule and checks it; it writes nothing.
+func Prepare(ctx context.Context, env Env, o Options) (*Plan, error) {
+	now := time.Now
+	if o.Now != nil {
+		now = o.Now
+	}
+	req := o.Request
+	a, err := locate(ctx, env, o)
+	if err != nil {
+		return nil, err
+	}
+	if a.ConfigMap == "" {
+		return nil, fmt.Errorf("the adapter %s/%s reads --config=%s, which does not come from a ConfigMap volume: add the rule to that file by hand", a.Namespace, a.Name, a.ConfigPath)
+	}
+	p := &Plan{Adapter: a, AdapterRef: a.Namespace + "/" + a.Name, ConfigMap: a.Namespace + "/" + a.ConfigMap, Key: a.ConfigKey,
+		store: &configstore.Store{Client: env.Client, Namespace: a.Namespace, Name: a.ConfigMap, Key: a.ConfigKey}, relistWait: a.RelistInterval}
+	cm, raw, err := p.store.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if r, ok := configstore.Helm(cm); ok {
+		p.HelmRelease = r
+	}
+	current, err := config.FromYAML([]byte(raw))
+	if err != nil {
+		return nil, fmt.Errorf("the adapter's config in ConfigMap %s (key %s) does not parse, so it is not edited: %v\n  fix it first (kubectl metricscale rollback restores the newest backup)", p.ConfigMap, a.ConfigKey, err)
+	}
+
+	url := o.PrometheusURL
+	if url == "" {
+		url = a.PrometheusURL
+	}
+	if url == "" {
+		return nil, fmt.Errorf("the adapter %s has no --prometheus-url and none was given: pass --prometheus-url", p.AdapterRef)
+	}
+	p.Prometheus = prometheus.Connect(ctx, env.Rest, env.Client, url)
+	if !p.Prometheus.OK() {
+		return nil, fmt.Errorf("Prometheus at %s is not reachable: %s\n  pass --prometheus-url (or METRICSCALE_PROMETHEUS_URL) with a URL that reaches it, e.g. through kubectl port-forward", url, p.Prometheus.Error)
+	}
+
+	since := now().Add(-a.MaxAge)
+	sel := prom.Selector(req.SeriesQuery)
+	if req.SeriesQuery == "" {
+		sel = prom.Selector(fmt.Sprintf("{__name__=%q}", req.SeriesName))
+	}
+	all, err := p.Prometheus.Series(ctx, since, sel)
+	if err != nil {
+		return nil, fmt.Errorf("asking Prometheus for the series %s: %w", sel, err)
+	}
+	var series []prom.Series
+	for _, s := range all {
+		if s.Name == req.SeriesName {
+			series = append(series, s)
+		}
+	}
+	if len(series) == 0 {
+		return nil, noSeries(ctx, p.Prometheus, req.SeriesName, sel, a.MaxAge, now())
+	}
+	p.Series = len(series)
+
+	prop, err := rules.Propose(series, req)
+	if err != nil {
+		return nil, err
+	}
+	p.Proposal, p.Rule, p.List, p.Counter = prop, prop.YAML, string(prop.List()), prop.Counter
+	if err := yaml.Unmarshal([]byte(prop.YAML), &p.rule); err != nil {
+		return nil, fmt.Errorf("the rule does not parse: %w\n%s", err, prop.YAML)
+	}
+	if _, err := rules.Insert(raw, prop.List(), prop.YAML); err != nil {
+		return nil, err
+	}
+
+	// What the adapter serves today, and what the new rule alone would.
+	before := simulate.Run(ctx, p.Prometheus, current, env.Mapper, a.MaxAge, now())
+	alone := &config.MetricsDiscoveryConfig{}
+	if prop.External {
+		alone.ExternalRules = []config.DiscoveryRule{p.rule}
+	} else {
+		alone.Rules = []config.DiscoveryRule{p.rule}
+	}
+	after := simulate.Run(ctx, p.Prometheus, alone, env.Mapper, a.MaxAge, now())
+	if len(after.Rules) != 1 || after.Rules[0].BuildError != nil {
+		return nil, fmt.Errorf("the adapter would reject the rule: %v", after.Rules[0].BuildError)
+	}
+	p.newRule = after.Rules[0]
+	if after.Rules[0].QueryError != nil {
+		return nil, fmt.Errorf("Prometheus rejects the rule's seriesQuery %s: %v", p.newRule.Namer.Selector(), after.Rules[0].QueryError)
+	}
+	for _, m := range after.Metrics {
+		if m.Resource == (schema.GroupResource{Resource: "namespaces"}) && !prop.External {
+			// Every namespaced series also yields a namespace-level metric;
+			// it is not what the rule is for.
+			continue
+		}
+		p.Produces = append(p.Produces, Produced{Metric: m.Name, Resource: m.Resource.String(), SeriesName: m.SeriesName, External: prop.External})
+	}
+	if len(p.Produces) == 0 {
+		return nil, fmt.Errorf("the rule selects %d series, but the adapter would serve no metric from them (%s): check --series-query and the labels", len(after.Rules[0].Selected), describeKept(after.Rules[0]))
+	}
+	if err := p.checkExisting(before, current); err != nil {
+		return nil, err
+	}
+	p.Samples = samples(ctx, p.Prometheus, p.newRule, prop, series)
+	if p.HelmRelease != "" {
+		p.HelmValues = helmValues(prop)
+	}
+	return p, nil
+}
+
+// checkExisting makes the add a no-op when the config already serves the
+// metric the same way, and refuses a rule whose metric another rule
+// already serves for the same resource (the adapter would keep only one).
+func (p *Plan) checkExisting(before *simulate.Discovery, current *config.MetricsDiscoveryConfig) error {
+	for i, r := range listOf(current, p.Proposal.External) {
+		if reflect.DeepEqual(normalize(r), normalize(p.rule)) {
+			p.AlreadyServedBy = (&simulate.Rule{Index: i, External: p.Proposal.External}).Label()
+			return nil
+		}
+	}
+	var servedBy []string
+	for _, m := range p.Produces {
+		gr := schema.ParseGroupResource(m.Resource)
+		if m.External {
+			gr = schema.GroupResource{}
+		}
+		old := before.Served(gr, m.Metric)
+		if old == nil {
+			continue
+		}
+		if old.SeriesName == m.SeriesName && sameQuery(old.Rule.Rule.MetricsQuery, p.rule.MetricsQuery) {
+			servedBy = append(servedBy, old.Rule.Label())
+			continue
+		}
+		what := m.Metric
+		if m.Resource != "" {
+			what += " for " + m.Resource
+		}
+		return fmt.Errorf("%s already serves %s (from series %s, metricsQuery %q); a second rule for the same metric would shadow one of them (the adapter keeps only the later)\n  edit or remove %s in ConfigMap %s, or serve this one under another name with --as",
+			old.Rule.Label(), what, old.SeriesName, old.Rule.Rule.MetricsQuery, old.Rule.Label(), p.ConfigMap)
+	}
+	if len(servedBy) == len(p.Produces) {
+		p.AlreadyServedBy = strings.Join(dedup(servedBy), ", ")
+	}
+	return nil
+}
+
+func listOf(c *config.MetricsDiscoveryConfig, external bool) []config.DiscoveryRule {
+	if external {
+		return c.ExternalRules
+	}
+	return c.Rules
+}
+
+func normalize(r config.DiscoveryRule) config.DiscoveryRule {
+	r.SeriesQuery = strings.Join(strings.Fields(r.SeriesQuery), "")
+	r.MetricsQuery = strings.Join(strings.Fields(r.MetricsQuery), "")
+	if len(r.SeriesFilters) == 0 {
+		r.SeriesFilters = nil
+	}
+	if len(r.Resources.Overrides) == 0 {
+		r.Resources.Overrides = nil
+	}
+	return r
+}
+
+func sameQuery(a, b string) bool {
+	return strings.Join(strings.Fields(a), "") == strings.Join(strings.Fields(b), "")
+}
+
+func describeKept(r *simulate.Rule) string {
+	if len(r.Kept) == 0 && len(r.Selected) > 0 {
+		return "name.matches or seriesFilters drop them all"
+	}
+	return "no label of the series is mapped to a resource"
+}
+
+func dedup(ss []string) []string {
+	sort.Strings(ss)
+	var out []string
+	for i, s := range ss {
+		if i == 0 || s != ss[i-1] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// locate finds the adapter: the flags' Deployment, else the one behind the
+// metrics APIService the rule is for.
+func locate(ctx context.Context, env Env, o Options) (*adapter.Adapter, error) {
+	loc := adapter.Locator{Namespace: o.AdapterNamespace, Name: o.AdapterName}
+	if env.Aggregator != nil && o.AdapterName == "" {
+		names := []string{"v1beta1.custom.metrics.k8s.io", "v1beta1.external.metrics.k8s.io"}
+		if o.Request.External {
+			names[0], names[1] = names[1], names[0]
+		}
+		for _, n := range names {
+			as, err := env.Aggregator.ApiregistrationV1().APIServices().Get(ctx, n, metav1GetOptions)
+			if err == nil && as.Spec.Service != nil {
+				loc.ServiceNamespace, loc.ServiceName = as.Spec.Service.Namespace, as.Spec.Service.Name
+				break
+			}
+		}
+	}
+	return adapter.Locate(ctx, env.Client, loc)
+}
+
+// noSeries explains an empty series list: nothing recent, or a near name.
+func noSeries(ctx context.Context, c *prometheus.Connection, name string, sel prom.Selector, window time.Duration, now time.Time) error {
+	msg := fmt.Sprintf("Prometheus has no series %s in the adapter's window (the last %s)", sel, window)
+	if older, err := c.Series(ctx, now.Add(-time.Hour), sel); err == nil && len(older) > 0 {
+		return fmt.Errorf("%s, though it had some in the last hour: the metric is not being exported or pushed now; fix the exporter first, then run add-rule again", msg)
+	}
+	if names, err := c.MetricNames(ctx); err == nil {
+		if near := similar.Nearest(name, names, 3); len(near) > 0 {
+			return fmt.Errorf("%s; did you mean %s?", msg, strings.Join(near, ", "))
+		}
+	}
+	return fmt.Errorf("%s: check the metric's name and that Prometheus scrapes it (kubectl metricscale doctor shows the chain)", msg)
+}
+
+// samples runs the new rule's metricsQuery for a few of the objects its
+// series name, as the adapter will.
+func samples(ctx context.Context, c *prometheus.Connection, r *simulate.Rule, p rules.Proposal, series []prom.Series) []Sample {
+	const max = 5
+	var out []Sample
+	if p.External {
+		namespaces := map[string]bool{}
+		for _, s := range series {
+			ns := string(s.Labels[pmodel.LabelName(p.NamespaceLabel)])
+			if namespaces[ns] || len(namespaces) == max {
+				continue
+			}
+			namespaces[ns] = true
+			q, err := r.Namer.QueryForExternalSeries(s.Name, ns, labels.Everything())
+			if err != nil {
+				continue
+			}
+			res, err := c.Query(ctx, string(q))
+			if err != nil {
+				continue
+			}
+			for _, v := range vector(res) {
+				out = append(out, Sample{Namespace: ns, Value: v.Value.String(), Query: string(q)})
+			}
+		}
+		return out
+	}
+	gr := schema.GroupResource{Resource: p.Resource}
+	byNS := map[string][]string{}
+	var order []string
+	for _, s := range series {
+		ns := string(s.Labels[pmodel.LabelName(p.NamespaceLabel)])
+		obj := string(s.Labels[pmodel.LabelName(p.ResourceLabel)])
+		if obj == "" {
+			continue
+		}
+		if _, ok := byNS[ns]; !ok {
+			order = append(order, ns)
+		}
+		if len(byNS[ns]) < max && !contains(byNS[ns], obj) {
+			byNS[ns] = append(byNS[ns], obj)
+		}
+	}
+	for _, ns := range order {
+		q, err := r.Namer.QueryForSeries(series[0].Name, gr, ns, labels.Everything(), byNS[ns]...)
+		if err != nil {
+			continue
+		}
+		res, err := c.Query(ctx, string(q))
+		if err != nil {
+			continue
+		}
+		for _, v := range vector(res) {
+			out = append(out, Sample{Namespace: ns, Resource: p.Resource, Object: string(v.Metric[pmodel.LabelName(p.ResourceLabel)]), Value: v.Value.String(), Query: string(q)})
+			if len(out) == max {
+				return out
+			}
+		}
+	}
+	return out
+}
+
+func vector(res prom.QueryResult) pmodel.Vector {
+	if res.Vector != nil {
+		return *res.Vector
+	}
+	if res.Scalar != nil {
+		return pmodel.Vector{&pmodel.Sample{Value: res.Scalar.Value}}
+	}
+	return nil
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// helmValues is the rule as the prometheus-adapter chart's values take it.
+func helmValues(p rules.Proposal) string {
+	key := "custom"
+	if p.External {
+		key = "external"
+	}
+	var b strings.Builder
+	b.WriteString("rules:\n  " + key + ":\n")
+	for _, l := range strings.Split(strings.TrimRight(rules.ListItem(p.YAML), "\n"), "\n") {
+		if l == "" {
+			b.WriteString("\n")
+			continue
+		}
+		b.WriteString("  " + l + "\n")
+	}
+	return b.String()
+}
+
+var metav1GetOptions = metav1.GetOptions{}
