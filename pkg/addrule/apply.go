@@ -27,7 +27,9 @@ import (
 
 // Result is what add-rule did, for -o json|yaml.
 type Result struct {
-	Plan      *Plan  `json:"plan"`
+	Plan *Plan `json:"plan"`
+	// Diff is the change written (it differs from the plan's when the
+	// ConfigMap changed meanwhile).
 	Diff      string `json:"diff,omitempty"`
 	DryRun    string `json:"dryRun,omitempty"`
 	NoOp      bool   `json:"noOp,omitempty"`

@@ -8,6 +8,7 @@ package addrule
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"sort"
@@ -16,6 +17,7 @@ import (
 
 	pmodel "github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -99,6 +101,8 @@ type Plan struct {
 	// HelmRelease is set when Helm manages the ConfigMap.
 	HelmRelease string `json:"helmRelease,omitempty"`
 	HelmValues  string `json:"helmValues,omitempty"`
+	// Diff is the change to the config file as read.
+	Diff string `json:"diff"`
 
 	store      *configstore.Store
 	rule       config.DiscoveryRule
@@ -175,9 +179,11 @@ func Prepare(ctx context.Context, env Env, o Options) (*Plan, error) {
 	if err := yaml.Unmarshal([]byte(prop.YAML), &p.rule); err != nil {
 		return nil, fmt.Errorf("the rule does not parse: %w\n%s", err, prop.YAML)
 	}
-	if _, err := rules.Insert(raw, prop.List(), prop.YAML); err != nil {
+	edited, err := rules.Insert(raw, prop.List(), prop.YAML)
+	if err != nil {
 		return nil, err
 	}
+	p.Diff = Diff(raw, edited, p.ConfigMap+" "+p.Key)
 
 	// What the adapter serves today, and what the new rule alone would.
 	before := simulate.Run(ctx, p.Prometheus, current, env.Mapper, a.MaxAge, now())
@@ -311,7 +317,12 @@ func locate(ctx context.Context, env Env, o Options) (*adapter.Adapter, error) {
 			}
 		}
 	}
-	return adapter.Locate(ctx, env.Client, loc)
+	a, err := adapter.Locate(ctx, env.Client, loc)
+	var status apierrors.APIStatus
+	if err != nil && !errors.As(err, &status) && env.Rest != nil {
+		return nil, fmt.Errorf("cannot reach the Kubernetes API server at %s (check --kubeconfig, --context, --server): %w", env.Rest.Host, err)
+	}
+	return a, err
 }
 
 // noSeries explains an empty series list: nothing recent, or a near name.

@@ -59,7 +59,7 @@ func TestVersionRejectsUnknownOutput(t *testing.T) {
 }
 
 func TestPlannedCommandsFailLoudly(t *testing.T) {
-	for _, name := range []string{"add-rule", "watch", "grafana"} {
+	for _, name := range []string{"watch", "grafana"} {
 		t.Run(name, func(t *testing.T) {
 			out, _, err := execute(name, "some-arg", "-n", "default")
 			if ExitCode(err) != ExitCannotRun {
@@ -111,6 +111,40 @@ func TestDoctorCannotRun(t *testing.T) {
 		{"names with -A", []string{"doctor", "x", "-A"}, "HPA names and -A do not go together"},
 		{"adapter name alone", []string{"doctor", "--adapter-name", "a"}, "--adapter-name needs --adapter-namespace"},
 		{"unreachable API server", []string{"doctor", "--server", "https://127.0.0.1:1", "--insecure-skip-tls-verify"}, "cannot reach the Kubernetes API server at https://127.0.0.1:1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, _, err := execute(c.args...)
+			if ExitCode(err) != ExitCannotRun || !strings.Contains(err.Error(), c.want) || out != "" {
+				t.Fatalf("exit %d, err %v, out %q; want exit 2 with %q", ExitCode(err), err, out, c.want)
+			}
+		})
+	}
+}
+
+func TestAddRuleRefusesBadInput(t *testing.T) {
+	unreachable := []string{"--server", "https://127.0.0.1:1", "--insecure-skip-tls-verify"}
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no metric", []string{"add-rule"}, "exactly one METRIC"},
+		{"two metrics", []string{"add-rule", "a", "b"}, "exactly one METRIC"},
+		{"not a metric name", []string{"add-rule", "9lives"}, `"9lives" is not a Prometheus metric name`},
+		{"bad --as", []string{"add-rule", "x", "--as", "a-b"}, `--as "a-b" is not a valid metric name`},
+		{"bad --resource", []string{"add-rule", "x", "--resource", "service"}, "want LABEL=RESOURCE"},
+		{"two object labels", []string{"add-rule", "x", "--pod-label", "pod", "--resource", "svc=service"}, "name two object labels"},
+		{"external with an object", []string{"add-rule", "x", "--external", "--pod-label", "pod"}, "--external metrics belong to no object"},
+		{"not namespaced custom", []string{"add-rule", "x", "--namespaced=false"}, "--namespaced=false is for --external"},
+		{"bad dry-run", []string{"add-rule", "x", "--dry-run=maybe"}, `--dry-run="maybe"`},
+		{"hpa without target", []string{"add-rule", "x", "--hpa", "web"}, "--hpa DEPLOYMENT and --target N go together"},
+		{"hpa with dry run", []string{"add-rule", "x", "--hpa", "web", "--target", "1", "--dry-run"}, "does not go with --dry-run"},
+		{"-A", []string{"add-rule", "x", "-A"}, "does not take -A"},
+		{"unknown output", append([]string{"add-rule", "x", "-o", "xml"}, unreachable...), `unknown output format "xml"`},
+		{"unreachable API server", append([]string{"add-rule", "x"}, unreachable...), "cannot reach the Kubernetes API server at https://127.0.0.1:1"},
+		{"rollback: bad dry-run", []string{"rollback", "--dry-run=maybe"}, `--dry-run="maybe"`},
+		{"rollback: unreachable API server", append([]string{"rollback"}, unreachable...), "cannot reach the Kubernetes API server at https://127.0.0.1:1"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

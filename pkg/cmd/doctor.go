@@ -9,9 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/doctor"
 )
@@ -75,33 +72,12 @@ Exit status: 0 no error found, 1 errors found, 2 doctor could not run.`,
 // Complete builds the clients from kubectl's flags.
 func (o *DoctorOptions) Complete(args []string) error {
 	o.HPANames = args
-	cfg, err := o.ConfigFlags.ToRESTConfig()
-	if err != nil {
-		return fmt.Errorf("loading kubeconfig: %w", err)
-	}
-	cfg.QPS, cfg.Burst = 50, 100
-	// Built-in types travel as protobuf: a third of the memory and CPU of
-	// JSON for the pod and HPA lists of a large cluster.
-	protoCfg := rest.CopyConfig(cfg)
-	protoCfg.ContentType = "application/vnd.kubernetes.protobuf"
-	protoCfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
-	o.namespace, _, err = o.ConfigFlags.ToRawKubeConfigLoader().Namespace()
+	c, err := o.clients()
 	if err != nil {
 		return err
 	}
-	client, err := kubernetes.NewForConfig(protoCfg)
-	if err != nil {
-		return err
-	}
-	agg, err := aggregator.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	mapper, err := o.ConfigFlags.ToRESTMapper()
-	if err != nil {
-		return err
-	}
-	o.env = doctor.Env{Rest: cfg, Client: client, Aggregator: agg, Mapper: mapper}
+	o.namespace = c.namespace
+	o.env = doctor.Env{Rest: c.rest, Client: c.client, Aggregator: c.aggregator, Mapper: c.mapper}
 	o.promSrc = "flag"
 	if o.PrometheusURL == "" {
 		if v := os.Getenv("METRICSCALE_PROMETHEUS_URL"); v != "" {

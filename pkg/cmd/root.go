@@ -40,7 +40,8 @@ controller), names the broken link and writes the fix.`,
 	cmd.AddCommand(
 		NewCmdVersion(streams),
 		NewCmdDoctor(g, streams),
-		newCmdPlanned(g, "add-rule METRIC", "Add a prometheus-adapter rule safely, restart the adapter and prove the metric is served"),
+		NewCmdAddRule(g, streams),
+		NewCmdRollback(g, streams),
 		newCmdPlanned(g, "watch [HPA_NAME...]", "Show the chain live: Prometheus value, metrics API value, target and replicas"),
 		newCmdPlanned(g, "grafana", "Provision Grafana data sources and dashboards for autoscaling"),
 	)

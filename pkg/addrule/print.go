@@ -1,0 +1,167 @@
+package addrule
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/rules"
+	"github.com/metricscale/kubectl-metricscale/pkg/table"
+)
+
+// Formats of add-rule's output: text is for people and streams as it goes;
+// json and yaml print one Result at the end.
+var Formats = []string{"text", "json", "yaml"}
+
+// PrintPlan tells what will be added and what it will serve.
+func PrintPlan(w io.Writer, p *Plan) {
+	a := p.Adapter
+	fmt.Fprintf(w, "adapter     deployment %s, config in ConfigMap %s key %s (relists every %s)\n", p.AdapterRef, p.ConfigMap, p.Key, a.RelistInterval)
+	via := p.Prometheus.Via
+	if p.Prometheus.Endpoint != "" && p.Prometheus.Endpoint != p.Prometheus.URL {
+		via += " at " + p.Prometheus.Endpoint
+	}
+	fmt.Fprintf(w, "prometheus  %s (%s)\n", p.Prometheus.URL, via)
+	pr := p.Proposal
+	var mapping []string
+	if pr.NamespaceLabel != "" {
+		mapping = append(mapping, pr.NamespaceLabel+" → namespace")
+	}
+	if pr.ResourceLabel != "" {
+		mapping = append(mapping, pr.ResourceLabel+" → "+strings.TrimSuffix(pr.Resource, "s"))
+	}
+	if len(mapping) == 0 {
+		mapping = append(mapping, "not namespaced")
+	}
+	fmt.Fprintf(w, "series      %d series of %s; labels %s\n", p.Series, p.Produces[0].SeriesName, strings.Join(mapping, ", "))
+	if len(pr.Alternatives) > 0 {
+		fmt.Fprintf(w, "            (the series also carry %s; pick another with %s)\n", strings.Join(pr.Alternatives, ", "), flagFor(pr))
+	}
+	if pr.Counter {
+		fmt.Fprintf(w, "counter     %s ends in _total: the rule serves its per-second rate over 2m as %s\n", p.Produces[0].SeriesName, pr.APIName)
+	}
+	fmt.Fprintf(w, "\nrule (appended to %s):\n", p.List)
+	for _, l := range strings.Split(strings.TrimRight(indentItem(p.Rule), "\n"), "\n") {
+		fmt.Fprintln(w, "  "+l)
+	}
+	fmt.Fprintln(w, "\nthe adapter will serve:")
+	var rows [][]string
+	for _, m := range p.Produces {
+		res := m.Resource
+		if m.External {
+			res = "(external)"
+		}
+		rows = append(rows, []string{m.Metric, res, sampleSummary(p.Samples)})
+	}
+	table.Render(w, "  ", []string{"metric", "resource", "values now (from Prometheus)"}, rows)
+	if p.AlreadyServedBy == "" {
+		printDiff(w, p.Diff)
+	}
+	if p.HelmRelease != "" {
+		fmt.Fprintf(w, "\nWARNING: Helm release %q manages ConfigMap %s: the next helm upgrade puts the old config back.\n", p.HelmRelease, p.ConfigMap)
+		fmt.Fprintln(w, "Put the rule in the chart's values.yaml as well:")
+		for _, l := range strings.Split(strings.TrimRight(p.HelmValues, "\n"), "\n") {
+			fmt.Fprintln(w, "  "+l)
+		}
+	}
+}
+
+func flagFor(p rules.Proposal) string { return rules.ResourceFlag(p.Resource) }
+
+func indentItem(rule string) string {
+	var b strings.Builder
+	for i, l := range strings.Split(strings.TrimRight(rule, "\n"), "\n") {
+		if i == 0 {
+			b.WriteString("- " + l + "\n")
+		} else {
+			b.WriteString("  " + l + "\n")
+		}
+	}
+	return b.String()
+}
+
+func sampleSummary(ss []Sample) string {
+	if len(ss) == 0 {
+		return "(the query returns nothing now)"
+	}
+	var parts []string
+	for _, s := range ss {
+		switch {
+		case s.Object != "":
+			parts = append(parts, fmt.Sprintf("%s/%s=%s", s.Namespace, s.Object, s.Value))
+		case s.Namespace != "":
+			parts = append(parts, fmt.Sprintf("%s: %s", s.Namespace, s.Value))
+		default:
+			parts = append(parts, s.Value)
+		}
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
+
+func printDiff(w io.Writer, diff string) {
+	if diff == "" {
+		return
+	}
+	fmt.Fprintln(w)
+	fmt.Fprint(w, diff)
+	if !strings.HasSuffix(diff, "\n") {
+		fmt.Fprintln(w)
+	}
+}
+
+// PrintOutcome tells what happened and the next step.
+func PrintOutcome(w io.Writer, r *Result) {
+	p := r.Plan
+	switch {
+	case r.NoOp:
+		fmt.Fprintf(w, "\nnothing to do: %s is already served by %s\n", p.Produces[0].Metric, p.AlreadyServedBy)
+	case r.DryRun != "":
+		fmt.Fprintf(w, "\ndry run (%s): nothing was written\n", r.DryRun)
+	case r.Diff != "" && r.Diff != p.Diff:
+		fmt.Fprintln(w, "\nthe ConfigMap changed while it was written; the change made to the newer config:")
+		printDiff(w, r.Diff)
+	}
+	if len(r.Served) > 0 {
+		fmt.Fprintf(w, "\nthe metrics API serves %s (%s after the write):\n", p.Produces[0].Metric, r.ServedAfter)
+		var rows [][]string
+		for _, s := range r.Served {
+			rows = append(rows, []string{s.Namespace, s.Resource, s.Object, s.Value})
+		}
+		table.Render(w, "  ", []string{"namespace", "resource", "object", "value"}, rows)
+	}
+	if r.RolledBack {
+		return
+	}
+	if r.HPA != "" {
+		fmt.Fprintf(w, "\ncreated HPA %s on %s\n", r.HPA, p.Produces[0].Metric)
+		return
+	}
+	if r.HPAStanza != "" {
+		fmt.Fprintln(w, "\nnext: scale on it with an autoscaling/v2 HPA (or run add-rule again with --hpa DEPLOYMENT --target N):")
+		for _, l := range strings.Split(strings.TrimRight(r.HPAStanza, "\n"), "\n") {
+			fmt.Fprintln(w, "  "+l)
+		}
+	}
+}
+
+// PrintData writes v as json or yaml.
+func PrintData(w io.Writer, v any, format string) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if format == "yaml" {
+		if b, err = yaml.JSONToYAML(b); err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	}
+	_, err = fmt.Fprintln(w, string(b))
+	return err
+}

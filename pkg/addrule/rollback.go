@@ -1,0 +1,81 @@
+package addrule
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/configstore"
+)
+
+// RollbackOptions says which adapter to roll back and how.
+type RollbackOptions struct {
+	AdapterNamespace, AdapterName string
+	// Backup names the backup to restore; "" is the newest.
+	Backup    string
+	DryRun    configstore.DryRun
+	NoRestart bool
+	Timeout   time.Duration
+}
+
+// RollbackResult is what rollback did.
+type RollbackResult struct {
+	ConfigMap string             `json:"configMap"`
+	Backup    configstore.Backup `json:"backup"`
+	Diff      string             `json:"diff,omitempty"`
+	DryRun    string             `json:"dryRun,omitempty"`
+	Restarted bool               `json:"restarted,omitempty"`
+}
+
+// Store returns the adapter's config store.
+func Store(ctx context.Context, env Env, namespace, name string) (*configstore.Store, error) {
+	a, err := locate(ctx, env, Options{AdapterNamespace: namespace, AdapterName: name})
+	if err != nil {
+		return nil, err
+	}
+	if a.ConfigMap == "" {
+		return nil, fmt.Errorf("the adapter %s/%s reads --config=%s, which does not come from a ConfigMap volume", a.Namespace, a.Name, a.ConfigPath)
+	}
+	return &configstore.Store{Client: env.Client, Namespace: a.Namespace, Name: a.ConfigMap, Key: a.ConfigKey}, nil
+}
+
+// Rollback restores the newest backup (or the named one) of the adapter's
+// ConfigMap, deletes that backup and restarts the adapter.
+func Rollback(ctx context.Context, env Env, o RollbackOptions, log io.Writer) (*RollbackResult, error) {
+	a, err := locate(ctx, env, Options{AdapterNamespace: o.AdapterNamespace, AdapterName: o.AdapterName})
+	if err != nil {
+		return nil, err
+	}
+	if a.ConfigMap == "" {
+		return nil, fmt.Errorf("the adapter %s/%s reads --config=%s, which does not come from a ConfigMap volume", a.Namespace, a.Name, a.ConfigPath)
+	}
+	store := &configstore.Store{Client: env.Client, Namespace: a.Namespace, Name: a.ConfigMap, Key: a.ConfigKey}
+	rr, err := store.Restore(ctx, o.Backup, o.DryRun)
+	res := &RollbackResult{ConfigMap: a.Namespace + "/" + a.ConfigMap}
+	if rr != nil {
+		res.Backup = rr.Backup
+		res.Backup.Data = nil
+		res.Diff = Diff(rr.Before, rr.After, res.ConfigMap+" "+a.ConfigKey)
+	}
+	if err != nil {
+		return res, err
+	}
+	switch o.DryRun {
+	case configstore.DryRunClient:
+		res.DryRun = "client"
+		return res, nil
+	case configstore.DryRunServer:
+		res.DryRun = "server"
+		return res, nil
+	}
+	fmt.Fprintf(log, "restored ConfigMap %s from %s (%s, %s) and deleted that backup\n", res.ConfigMap, rr.Backup.Name, rr.Backup.Reason, rr.Backup.Time.Format(time.RFC3339))
+	if o.NoRestart {
+		return res, nil
+	}
+	if err := restart(ctx, env, &Plan{Adapter: a}, o.Timeout, log); err != nil {
+		return res, &Failed{Err: err}
+	}
+	res.Restarted = true
+	return res, nil
+}

@@ -1,0 +1,260 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/addrule"
+	"github.com/metricscale/kubectl-metricscale/pkg/configstore"
+	"github.com/metricscale/kubectl-metricscale/pkg/rules"
+)
+
+// AddRuleOptions adds one prometheus-adapter rule.
+type AddRuleOptions struct {
+	*GlobalOptions
+	genericiooptions.IOStreams
+
+	Metric           string
+	As               string
+	NamespaceLabel   string
+	PodLabel         string
+	Resources        []string
+	SeriesQuery      string
+	MetricsQuery     string
+	External         bool
+	Namespaced       bool
+	AdapterNamespace string
+	AdapterName      string
+	PrometheusURL    string
+	DryRun           string
+	NoRestart        bool
+	Timeout          time.Duration
+	HPA              string
+	Target           string
+	Output           string
+
+	env  addrule.Env
+	opts addrule.Options
+}
+
+const addRuleExample = `  # the Interlok guide's metric, pushed with k8s_namespace/k8s_pod_name labels
+  kubectl metricscale add-rule MessageMetrics
+
+  # say which labels name the namespace and the pod
+  kubectl metricscale add-rule MessageMetrics --namespace-label k8s_namespace --pod-label k8s_pod_name
+
+  # an Object metric on a Service; show the change without writing it
+  kubectl metricscale add-rule prom_fake_value --resource service=service --dry-run=client
+
+  # a counter: served as the rate of http_requests_total, named http_requests
+  kubectl metricscale add-rule http_requests_total --hpa web --target 10
+
+  # a cluster-wide external metric
+  kubectl metricscale add-rule queue_depth --external --namespaced=false`
+
+var metricName = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
+
+// NewCmdAddRule returns `kubectl metricscale add-rule`.
+func NewCmdAddRule(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &AddRuleOptions{GlobalOptions: g, IOStreams: streams, Namespaced: true}
+	cmd := &cobra.Command{
+		Use:   "add-rule METRIC",
+		Short: "Add a prometheus-adapter rule safely, restart the adapter and prove the metric is served",
+		Long: `add-rule builds a prometheus-adapter discovery rule for the Prometheus metric METRIC
+from its live series (which labels name the namespace and the pod, service or
+deployment; whether it is a counter), shows what the adapter will serve and a diff of
+its config, and writes it into the adapter's ConfigMap: with the resourceVersion it
+read (a concurrent change is never overwritten), after keeping the previous config in a
+backup ConfigMap (kubectl metricscale rollback restores it). Then it restarts the
+adapter, waits until the metrics API serves the metric and prints its values. If the
+new adapter does not become ready, the previous config is put back.
+
+Exit status: 0 served (or nothing to do, or a dry run), 1 written but not served (the
+reason is printed; if the adapter failed, the previous config is back), 2 nothing was
+written (bad flags, ambiguous series, a conflicting rule, unreachable API server).`,
+		Example: addRuleExample,
+		Args:    cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return &ExitError{Code: ExitCannotRun, Err: err}
+			}
+			if err := o.Validate(); err != nil {
+				return &ExitError{Code: ExitCannotRun, Err: err}
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.As, "as", "", "Name to serve the metric under (default: METRIC, without _total for a counter)")
+	f.StringVar(&o.NamespaceLabel, "namespace-label", "", "Label of the series that names the namespace (default: inferred)")
+	f.StringVar(&o.PodLabel, "pod-label", "", "Label of the series that names the pod (default: inferred)")
+	f.StringArrayVar(&o.Resources, "resource", nil, "LABEL=RESOURCE: the label that names the object the metric is about (e.g. service=service, k8s_deployment=deployment)")
+	f.StringVar(&o.SeriesQuery, "series-query", "", "The rule's seriesQuery (default: built from METRIC and the labels)")
+	f.StringVar(&o.MetricsQuery, "metrics-query", "", "The rule's metricsQuery (default: sum by the resource labels; rate over 2m for a counter)")
+	f.BoolVar(&o.External, "external", false, "Add an externalRules entry (external.metrics.k8s.io) instead of a custom metrics rule")
+	f.BoolVar(&o.Namespaced, "namespaced", true, "With --external: whether the metric belongs to a namespace (--namespaced=false: cluster-wide)")
+	f.StringVar(&o.AdapterNamespace, "adapter-namespace", "", "Namespace of the prometheus-adapter Deployment (default: discovered)")
+	f.StringVar(&o.AdapterName, "adapter-name", "", "Name of the prometheus-adapter Deployment (default: discovered)")
+	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus URL to read the series from instead of the adapter's --prometheus-url (env METRICSCALE_PROMETHEUS_URL)")
+	f.StringVar(&o.DryRun, "dry-run", "none", `"client": show the rule and the diff, write nothing; "server": also have the API server check the update; "none": write`)
+	f.Lookup("dry-run").NoOptDefVal = "client"
+	f.BoolVar(&o.NoRestart, "no-restart", false, "Write the rule but do not restart the adapter")
+	f.DurationVar(&o.Timeout, "timeout", 3*time.Minute, "How long to wait for the adapter's rollout, and then for the metric to be served")
+	f.StringVar(&o.HPA, "hpa", "", "Also create an autoscaling/v2 HPA for this Deployment (in -n's namespace) on the new metric")
+	f.StringVar(&o.Target, "target", "", "With --hpa: the target value (a quantity: 100, 500m)")
+	f.StringVarP(&o.Output, "output", "o", "text", "Output format: "+strings.Join(addrule.Formats, ", "))
+	return cmd
+}
+
+// Complete builds the request and the clients.
+func (o *AddRuleOptions) Complete(cmd *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("add-rule takes exactly one METRIC (the metric's name in Prometheus), got %d arguments; see kubectl metricscale add-rule --help", len(args))
+	}
+	o.Metric = args[0]
+	if o.PrometheusURL == "" {
+		o.PrometheusURL = os.Getenv("METRICSCALE_PROMETHEUS_URL")
+	}
+	req := rules.Request{SeriesName: o.Metric, As: o.As, NamespaceLabel: o.NamespaceLabel, SeriesQuery: o.SeriesQuery,
+		MetricsQuery: o.MetricsQuery, External: o.External, NotNamespaced: !o.Namespaced}
+	if o.PodLabel != "" {
+		req.Resource, req.ResourceLabel = "pods", o.PodLabel
+	}
+	if err := o.validateFlags(); err != nil {
+		return err
+	}
+	c, err := o.clients()
+	if err != nil {
+		return err
+	}
+	o.env = addrule.Env{Rest: c.rest, Client: c.client, Aggregator: c.aggregator, Discovery: c.client.Discovery(), Mapper: c.mapper}
+	for _, r := range o.Resources {
+		label, res, _ := strings.Cut(r, "=")
+		plural, err := c.mapper.ResourceFor(schema.GroupVersionResource{Resource: strings.ToLower(res)})
+		if err != nil {
+			return fmt.Errorf("--resource %s: the API server knows no resource %q (%v); use a resource name such as pod, service or deployment", r, res, err)
+		}
+		if plural.Resource == "namespaces" {
+			if req.NamespaceLabel != "" && req.NamespaceLabel != label {
+				return fmt.Errorf("--resource %s and --namespace-label %s name two namespace labels: give one", r, req.NamespaceLabel)
+			}
+			req.NamespaceLabel = label
+			continue
+		}
+		if req.ResourceLabel != "" {
+			return fmt.Errorf("--resource %s: a rule made by add-rule maps one object label (already %s=%s); write a rule with several by hand", r, req.ResourceLabel, strings.TrimSuffix(req.Resource, "s"))
+		}
+		req.Resource, req.ResourceLabel = plural.Resource, label
+	}
+	dry := map[string]configstore.DryRun{"none": configstore.DryRunNone, "client": configstore.DryRunClient, "server": configstore.DryRunServer}[o.DryRun]
+	o.opts = addrule.Options{Request: req, AdapterNamespace: o.AdapterNamespace, AdapterName: o.AdapterName,
+		PrometheusURL: o.PrometheusURL, DryRun: dry, NoRestart: o.NoRestart, Timeout: o.Timeout,
+		HPA: o.HPA, Target: o.Target, Namespace: c.namespace}
+	return nil
+}
+
+// validateFlags checks what can be checked without a cluster.
+func (o *AddRuleOptions) validateFlags() error {
+	var errs []error
+	if !metricName.MatchString(o.Metric) {
+		errs = append(errs, fmt.Errorf("%q is not a Prometheus metric name (letters, digits, _ and :, not starting with a digit)", o.Metric))
+	}
+	if o.As != "" && !metricName.MatchString(o.As) {
+		errs = append(errs, fmt.Errorf("--as %q is not a valid metric name", o.As))
+	}
+	for _, r := range o.Resources {
+		if l, res, ok := strings.Cut(r, "="); !ok || l == "" || res == "" {
+			errs = append(errs, fmt.Errorf("--resource %q: want LABEL=RESOURCE, e.g. --resource service=service", r))
+		}
+	}
+	if o.PodLabel != "" && len(o.Resources) > 0 {
+		for _, r := range o.Resources {
+			if _, res, _ := strings.Cut(r, "="); !strings.HasPrefix(res, "namespace") {
+				errs = append(errs, fmt.Errorf("--pod-label and --resource %s name two object labels: give one", r))
+			}
+		}
+	}
+	if o.External && (o.PodLabel != "" || len(o.Resources) > 0) {
+		errs = append(errs, errors.New("--external metrics belong to no object: drop --pod-label/--resource (--namespace-label still applies)"))
+	}
+	if !o.Namespaced && !o.External {
+		errs = append(errs, errors.New("--namespaced=false is for --external rules; custom metrics of pods, services, ... are namespaced"))
+	}
+	if !slices.Contains([]string{"none", "client", "server"}, o.DryRun) {
+		errs = append(errs, fmt.Errorf("--dry-run=%q: use none, client or server", o.DryRun))
+	}
+	if (o.HPA == "") != (o.Target == "") {
+		errs = append(errs, errors.New("--hpa DEPLOYMENT and --target N go together"))
+	}
+	if o.HPA != "" && (o.DryRun != "none" || o.NoRestart) {
+		errs = append(errs, errors.New("--hpa needs the metric to be served: it does not go with --dry-run or --no-restart"))
+	}
+	if o.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("--timeout %s: must be positive", o.Timeout))
+	}
+	if o.AllNamespaces {
+		errs = append(errs, errors.New("add-rule does not take -A: the rule applies to every namespace already"))
+	}
+	if o.AdapterName != "" && o.AdapterNamespace == "" {
+		errs = append(errs, errors.New("--adapter-name needs --adapter-namespace"))
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks the output format.
+func (o *AddRuleOptions) Validate() error {
+	if !slices.Contains(addrule.Formats, o.Output) {
+		return fmt.Errorf("unknown output format %q: use one of %s", o.Output, strings.Join(addrule.Formats, ", "))
+	}
+	return nil
+}
+
+// Run plans, prints, applies and reports.
+func (o *AddRuleOptions) Run(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	text := o.Output == "text"
+	// People read progress with the result; machines get the result alone
+	// on stdout and progress on stderr.
+	var log io.Writer = o.ErrOut
+	if text {
+		log = o.Out
+	}
+	plan, err := addrule.Prepare(ctx, o.env, o.opts)
+	if err != nil {
+		return &ExitError{Code: ExitCannotRun, Err: err}
+	}
+	if text {
+		addrule.PrintPlan(o.Out, plan)
+	}
+	if text {
+		fmt.Fprintln(o.Out)
+	}
+	res, err := addrule.Apply(ctx, o.env, o.opts, plan, log)
+	if err != nil && !errors.As(err, new(*addrule.Failed)) {
+		return &ExitError{Code: ExitCannotRun, Err: err}
+	}
+	if res != nil {
+		if text {
+			addrule.PrintOutcome(o.Out, res)
+		} else if perr := addrule.PrintData(o.Out, res, o.Output); perr != nil {
+			return &ExitError{Code: ExitCannotRun, Err: perr}
+		}
+	}
+	if err != nil {
+		return &ExitError{Code: ExitFindings, Err: err}
+	}
+	return nil
+}

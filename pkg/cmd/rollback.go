@@ -1,0 +1,147 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/addrule"
+	"github.com/metricscale/kubectl-metricscale/pkg/configstore"
+	"github.com/metricscale/kubectl-metricscale/pkg/table"
+)
+
+// RollbackOptions restores the adapter's config from a backup.
+type RollbackOptions struct {
+	*GlobalOptions
+	genericiooptions.IOStreams
+
+	AdapterNamespace string
+	AdapterName      string
+	Backup           string
+	List             bool
+	DryRun           string
+	NoRestart        bool
+	Timeout          time.Duration
+	Output           string
+
+	env addrule.Env
+}
+
+// NewCmdRollback returns `kubectl metricscale rollback`.
+func NewCmdRollback(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &RollbackOptions{GlobalOptions: g, IOStreams: streams}
+	cmd := &cobra.Command{
+		Use:   "rollback",
+		Short: "Restore the prometheus-adapter config that add-rule replaced, and restart the adapter",
+		Long: `rollback restores the newest backup of the adapter's ConfigMap that add-rule kept
+(or the one named by --backup), deletes that backup so that the next rollback goes one
+step further back, and restarts the adapter. --list shows the backups.`,
+		Example: `  kubectl metricscale rollback --list
+  kubectl metricscale rollback --dry-run=client
+  kubectl metricscale rollback`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(); err != nil {
+				return &ExitError{Code: ExitCannotRun, Err: err}
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.AdapterNamespace, "adapter-namespace", "", "Namespace of the prometheus-adapter Deployment (default: discovered)")
+	f.StringVar(&o.AdapterName, "adapter-name", "", "Name of the prometheus-adapter Deployment (default: discovered)")
+	f.StringVar(&o.Backup, "backup", "", "Name of the backup ConfigMap to restore (default: the newest)")
+	f.BoolVar(&o.List, "list", false, "List the backups, newest first, and change nothing")
+	f.StringVar(&o.DryRun, "dry-run", "none", `"client": show the diff, write nothing; "server": also have the API server check the update; "none": write`)
+	f.Lookup("dry-run").NoOptDefVal = "client"
+	f.BoolVar(&o.NoRestart, "no-restart", false, "Restore the config but do not restart the adapter")
+	f.DurationVar(&o.Timeout, "timeout", 3*time.Minute, "How long to wait for the adapter's rollout")
+	f.StringVarP(&o.Output, "output", "o", "text", "Output format of --list: text, json, yaml")
+	return cmd
+}
+
+// Complete checks the flags and builds the clients.
+func (o *RollbackOptions) Complete() error {
+	var errs []error
+	if !slices.Contains([]string{"none", "client", "server"}, o.DryRun) {
+		errs = append(errs, fmt.Errorf("--dry-run=%q: use none, client or server", o.DryRun))
+	}
+	if !slices.Contains(addrule.Formats, o.Output) {
+		errs = append(errs, fmt.Errorf("unknown output format %q: use one of %s", o.Output, strings.Join(addrule.Formats, ", ")))
+	}
+	if o.AdapterName != "" && o.AdapterNamespace == "" {
+		errs = append(errs, errors.New("--adapter-name needs --adapter-namespace"))
+	}
+	if o.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("--timeout %s: must be positive", o.Timeout))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	c, err := o.clients()
+	if err != nil {
+		return err
+	}
+	o.env = addrule.Env{Rest: c.rest, Client: c.client, Aggregator: c.aggregator, Discovery: c.client.Discovery(), Mapper: c.mapper}
+	return nil
+}
+
+// Run lists or restores.
+func (o *RollbackOptions) Run(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if o.List {
+		return o.list(ctx)
+	}
+	dry := map[string]configstore.DryRun{"none": configstore.DryRunNone, "client": configstore.DryRunClient, "server": configstore.DryRunServer}[o.DryRun]
+	res, err := addrule.Rollback(ctx, o.env, addrule.RollbackOptions{AdapterNamespace: o.AdapterNamespace, AdapterName: o.AdapterName,
+		Backup: o.Backup, DryRun: dry, NoRestart: o.NoRestart, Timeout: o.Timeout}, o.Out)
+	if res != nil && res.Diff != "" {
+		fmt.Fprint(o.Out, res.Diff)
+	}
+	if res != nil && res.DryRun != "" {
+		fmt.Fprintf(o.Out, "dry run (%s): would restore ConfigMap %s from %s (%s); nothing was written\n", res.DryRun, res.ConfigMap, res.Backup.Name, res.Backup.Reason)
+	}
+	if err != nil {
+		if errors.As(err, new(*addrule.Failed)) {
+			return &ExitError{Code: ExitFindings, Err: err}
+		}
+		return &ExitError{Code: ExitCannotRun, Err: err}
+	}
+	return nil
+}
+
+func (o *RollbackOptions) list(ctx context.Context) error {
+	store, err := addrule.Store(ctx, o.env, o.AdapterNamespace, o.AdapterName)
+	if err != nil {
+		return &ExitError{Code: ExitCannotRun, Err: err}
+	}
+	bs, err := store.Backups(ctx)
+	if err != nil {
+		return &ExitError{Code: ExitCannotRun, Err: err}
+	}
+	for i := range bs {
+		bs[i].Data = nil
+	}
+	if o.Output != "text" {
+		return addrule.PrintData(o.Out, bs, o.Output)
+	}
+	if len(bs) == 0 {
+		fmt.Fprintf(o.Out, "no backups of ConfigMap %s/%s\n", store.Namespace, store.Name)
+		return nil
+	}
+	var rows [][]string
+	for _, b := range bs {
+		rows = append(rows, []string{b.Name, duration.HumanDuration(time.Since(b.Time)), b.Reason})
+	}
+	table.Render(o.Out, "", []string{"backup", "age", "reason"}, rows)
+	return nil
+}
