@@ -98,6 +98,8 @@ type Plan struct {
 	// AlreadyServedBy names the rule that already serves every metric the
 	// new one would ("" when none does): the add is a no-op.
 	AlreadyServedBy string `json:"alreadyServedBy,omitempty"`
+	// ServedNote says how the rule that serves it already differs.
+	ServedNote string `json:"servedNote,omitempty"`
 	// HelmRelease is set when Helm manages the ConfigMap.
 	HelmRelease string `json:"helmRelease,omitempty"`
 	HelmValues  string `json:"helmValues,omitempty"`
@@ -242,16 +244,21 @@ func (p *Plan) checkExisting(before *simulate.Discovery, current *config.Metrics
 		if old == nil {
 			continue
 		}
-		if old.SeriesName == m.SeriesName && sameQuery(old.Rule.Rule.MetricsQuery, p.rule.MetricsQuery) {
+		if old.SeriesName == m.SeriesName {
+			// The same metric from the same series: it is served already,
+			// whatever the query (a rate window, say) of that rule.
 			servedBy = append(servedBy, old.Rule.Label())
+			if !sameQuery(old.Rule.Rule.MetricsQuery, p.rule.MetricsQuery) {
+				p.ServedNote = fmt.Sprintf("%s computes it with %q", old.Rule.Label(), old.Rule.Rule.MetricsQuery)
+			}
 			continue
 		}
 		what := m.Metric
 		if m.Resource != "" {
 			what += " for " + m.Resource
 		}
-		return fmt.Errorf("%s already serves %s (from series %s, metricsQuery %q); a second rule for the same metric would shadow one of them (the adapter keeps only the later)\n  edit or remove %s in ConfigMap %s, or serve this one under another name with --as",
-			old.Rule.Label(), what, old.SeriesName, old.Rule.Rule.MetricsQuery, old.Rule.Label(), p.ConfigMap)
+		return fmt.Errorf("%s already serves %s, from another series (%s); a second rule for the same metric would shadow one of them (the adapter keeps only the later)\n  serve this one under another name with --as, or edit %s in ConfigMap %s",
+			old.Rule.Label(), what, old.SeriesName, old.Rule.Label(), p.ConfigMap)
 	}
 	if len(servedBy) == len(p.Produces) {
 		p.AlreadyServedBy = strings.Join(dedup(servedBy), ", ")

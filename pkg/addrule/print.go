@@ -1,6 +1,7 @@
 package addrule
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -120,6 +121,9 @@ func PrintOutcome(w io.Writer, r *Result) {
 	switch {
 	case r.NoOp:
 		fmt.Fprintf(w, "\nnothing to do: %s is already served by %s\n", p.Produces[0].Metric, p.AlreadyServedBy)
+		if p.ServedNote != "" {
+			fmt.Fprintf(w, "  (%s; to serve it differently, edit that rule, or add this one under another name with --as)\n", p.ServedNote)
+		}
 	case r.DryRun != "":
 		fmt.Fprintf(w, "\ndry run (%s): nothing was written\n", r.DryRun)
 	case r.Diff != "" && r.Diff != p.Diff:
@@ -151,10 +155,16 @@ func PrintOutcome(w io.Writer, r *Result) {
 
 // PrintData writes v as json or yaml.
 func PrintData(w io.Writer, v any, format string) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
+	// Queries hold < and >: keep them readable.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
 		return err
 	}
+	b := bytes.TrimRight(buf.Bytes(), "\n")
+	var err error
 	if format == "yaml" {
 		if b, err = yaml.JSONToYAML(b); err != nil {
 			return err

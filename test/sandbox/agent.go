@@ -334,7 +334,13 @@ func (a *hostAgent) start(ctx context.Context, c *containerRun) error {
 		args = append(args, extra...)
 	}
 	name := fmt.Sprintf("%s-%s", c.rt.binary, c.pod.uid[:8])
-	p, err := startProcess(a.s.cfg.StateDir, name, a.s.bin(c.rt.binary), args, nil)
+	bin := a.s.bin(c.rt.binary)
+	if msg, ok := takeFault(a.s.cfg.StateDir, c.rt.binary); ok {
+		// A forced failure: this start runs a process that prints the
+		// message and exits 1, as a binary that cannot start would.
+		bin, args = "/bin/sh", []string{"-c", `echo "$0" >&2; exit 1`, msg}
+	}
+	p, err := startProcess(a.s.cfg.StateDir, name, bin, args, nil)
 	if err != nil {
 		return err
 	}
