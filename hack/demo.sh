@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo on a running sandbox: the Interlok guide's chain, broken the way
-# the guide leaves it (a pushed metric no adapter rule maps), then repaired.
+# the guide leaves it (a pushed metric no adapter rule maps), diagnosed by
+# doctor and repaired by the add-rule command doctor proposes.
 set -euo pipefail
 state=${1:-.sandbox}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,36 +31,16 @@ run kubectl get --raw '/apis/custom.metrics.k8s.io/v1beta1/namespaces/default/po
 step "kubectl metricscale doctor names the broken link, its cause and the fix"
 run kubectl metricscale doctor interlok-autoscaler || true
 
-step "The guide's manual repair: paste its rule into the adapter ConfigMap and restart the adapter"
-cat <<'RULE' > "$state/interlok-rule.yaml"
-- seriesQuery: '{__name__=~"MessageMetrics"}'
-  resources:
-    overrides:
-      k8s_namespace: {resource: namespace}
-      k8s_pod_name: {resource: pod}
-  name: {matches: "", as: "MessageMetrics"}
-  metricsQuery: MessageMetrics
-RULE
-kubectl get configmap -n monitoring prometheus-adapter -o jsonpath='{.data.config\.yaml}' > "$state/adapter-config.yaml"
-if ! grep -q MessageMetrics "$state/adapter-config.yaml"; then
-  { echo; cat "$state/interlok-rule.yaml"; } >> "$state/adapter-config.yaml"
-  # jsonpath prints the data map as JSON: a correctly escaped merge patch.
-  data=$(kubectl create configmap x --from-file=config.yaml="$state/adapter-config.yaml" --dry-run=client -o jsonpath='{.data}')
-  echo '$ kubectl patch configmap prometheus-adapter -n monitoring  # config.yaml + the rule above'
-  cat "$state/interlok-rule.yaml"
-  kubectl patch configmap prometheus-adapter -n monitoring --type merge -p "{\"data\": $data}"
+step "doctor's fix, run as it stands: add-rule writes the rule, restarts the adapter, waits until it is served"
+fix=$(kubectl metricscale doctor interlok-autoscaler -o json 2>/dev/null | grep -o '"command": "kubectl metricscale add-rule[^"]*"' | head -1 | sed 's/^"command": "//; s/"$//' || true)
+if [ -z "$fix" ]; then
+  echo "doctor proposed no add-rule command (is the rule in place already?)"
+else
+  printf '$ %s\n' "$fix"
+  # The command as doctor printed it, through the plugin binary.
+  read -r -a words <<<"${fix#kubectl metricscale }"
+  kubectl-metricscale "${words[@]}"
 fi
-run kubectl rollout restart deployment/prometheus-adapter -n monitoring
-run kubectl rollout status deployment/prometheus-adapter -n monitoring --timeout=2m
-
-step "The custom metrics API serves the metric once the adapter has listed it"
-for i in $(seq 1 60); do
-  if out=$(kubectl get --raw '/apis/custom.metrics.k8s.io/v1beta1/namespaces/default/pods/*/MessageMetrics' 2>/dev/null); then
-    echo "$out"; break
-  fi
-  printf '  waiting for the adapter to list MessageMetrics (%ds)\r' "$((i * 2))"; sleep 2
-done
-echo
 
 step "The HPA controller scales interlok from 1 to 2 (150 messages against a target of 100)"
 for i in $(seq 1 60); do

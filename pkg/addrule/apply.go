@@ -297,15 +297,16 @@ func quantity(q resource.Quantity) string {
 // hpaStanza is the autoscaling/v2 metric entry that reads the new metric.
 func hpaStanza(p *Plan) string {
 	m := p.Produces[0]
-	target := "100"
+	// The value now is the starting point; the comment says to choose.
+	target, now := "100", ""
 	if len(p.Samples) > 0 {
-		target = p.Samples[0].Value
+		target, now = p.Samples[0].Value, " (now "+p.Samples[0].Value+")"
 	}
 	switch {
 	case m.External:
-		return fmt.Sprintf("metrics:\n- type: External\n  external:\n    metric:\n      name: %s\n    target:\n      type: AverageValue\n      averageValue: %q   # the value per replica to scale at\n", m.Metric, target)
+		return fmt.Sprintf("metrics:\n- type: External\n  external:\n    metric:\n      name: %s\n    target:\n      type: AverageValue\n      averageValue: %q   # the value per replica to scale at%s\n", m.Metric, target, now)
 	case m.Resource == "pods":
-		return fmt.Sprintf("metrics:\n- type: Pods\n  pods:\n    metric:\n      name: %s\n    target:\n      type: AverageValue\n      averageValue: %q   # the per-pod value to scale at\n", m.Metric, target)
+		return fmt.Sprintf("metrics:\n- type: Pods\n  pods:\n    metric:\n      name: %s\n    target:\n      type: AverageValue\n      averageValue: %q   # the per-pod value to scale at%s\n", m.Metric, target, now)
 	}
 	gr := schema.ParseGroupResource(m.Resource)
 	kind := strings.ToUpper(gr.Resource[:1]) + strings.TrimSuffix(gr.Resource[1:], "s")
@@ -317,7 +318,7 @@ func hpaStanza(p *Plan) string {
 	if gr.Resource == "deployments" {
 		apiVersion = "apps/v1"
 	}
-	return fmt.Sprintf("metrics:\n- type: Object\n  object:\n    metric:\n      name: %s\n    describedObject:\n      apiVersion: %s\n      kind: %s\n      name: %s\n    target:\n      type: Value\n      value: %q   # the value to scale at\n", m.Metric, apiVersion, kind, obj, target)
+	return fmt.Sprintf("metrics:\n- type: Object\n  object:\n    metric:\n      name: %s\n    describedObject:\n      apiVersion: %s\n      kind: %s\n      name: %s\n    target:\n      type: Value\n      value: %q   # the value to scale at%s\n", m.Metric, apiVersion, kind, obj, target, now)
 }
 
 // createHPA writes an autoscaling/v2 HPA for Deployment o.HPA on the new
