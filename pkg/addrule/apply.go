@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/prometheus-adapter/pkg/config"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/configstore"
+	qty "github.com/metricscale/kubectl-metricscale/pkg/quantity"
 	"github.com/metricscale/kubectl-metricscale/pkg/rollout"
 	"github.com/metricscale/kubectl-metricscale/pkg/rules"
 )
@@ -290,9 +291,7 @@ func shortErr(err error) string {
 }
 
 // quantity decodes a served quantity: 102312m → 102.312.
-func quantity(q resource.Quantity) string {
-	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.3f", q.AsApproximateFloat64()), "0"), ".")
-}
+func quantity(q resource.Quantity) string { return qty.Decode(q) }
 
 // hpaStanza is the autoscaling/v2 metric entry that reads the new metric.
 func hpaStanza(p *Plan) string {

@@ -42,7 +42,7 @@ controller), names the broken link and writes the fix.`,
 		NewCmdDoctor(g, streams),
 		NewCmdAddRule(g, streams),
 		NewCmdRollback(g, streams),
-		newCmdPlanned(g, "watch [HPA_NAME...]", "Show the chain live: Prometheus value, metrics API value, target and replicas"),
+		NewCmdWatch(g, streams),
 		newCmdPlanned(g, "grafana", "Provision Grafana data sources and dashboards for autoscaling"),
 	)
 	return cmd

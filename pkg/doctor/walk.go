@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/prometheus-adapter/pkg/config"
 	"sigs.k8s.io/yaml"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/quantity"
 	"github.com/metricscale/kubectl-metricscale/pkg/rules"
 	"github.com/metricscale/kubectl-metricscale/pkg/similar"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
@@ -519,15 +520,13 @@ func currentValue(typ autoscalingv2.MetricSourceType, items []cmv1beta1.MetricVa
 		for _, it := range items {
 			sum += it.Value.AsApproximateFloat64()
 		}
-		return strconv.FormatFloat(sum/float64(len(items)), 'f', -1, 64) + " (average)"
+		return quantity.Format(sum/float64(len(items))) + " (average)"
 	}
 	return decode(items[0].Value)
 }
 
 // decode renders a quantity as a plain number: 102312m → 102.312.
-func decode(q resource.Quantity) string {
-	return strconv.FormatFloat(q.AsApproximateFloat64(), 'f', -1, 64)
-}
+func decode(q resource.Quantity) string { return quantity.Decode(q) }
 
 func targetString(t autoscalingv2.MetricTarget) string {
 	switch t.Type {

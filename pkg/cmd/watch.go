@@ -1,0 +1,180 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/watch"
+)
+
+// WatchOptions shows the chain of the HPAs in scope live.
+type WatchOptions struct {
+	*GlobalOptions
+	genericiooptions.IOStreams
+
+	HPANames         []string
+	Interval         time.Duration
+	Until            string
+	Timeout          time.Duration
+	Output           string
+	NoColor          bool
+	PrometheusURL    string
+	AdapterNamespace string
+	AdapterName      string
+
+	until   *watch.Condition
+	source  watch.Source
+	printer watch.Printer
+}
+
+// Output formats of watch: table redraws on a terminal and prints lines
+// otherwise; json streams one object per change.
+var watchFormats = []string{"table", "json"}
+
+const watchExample = `  # every HPA in the current namespace, redrawn every 15 s
+  kubectl metricscale watch
+
+  # one HPA, until the controller has scaled it to 2 replicas (exit 0), at most 5 minutes (exit 1)
+  kubectl metricscale watch interlok-autoscaler --until 'replicas>=2' --timeout 5m
+
+  # a stream of changes for a script
+  kubectl metricscale watch -A -o json`
+
+// NewCmdWatch returns `kubectl metricscale watch`.
+func NewCmdWatch(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &WatchOptions{GlobalOptions: g, IOStreams: streams}
+	cmd := &cobra.Command{
+		Use:   "watch [HPA_NAME...]",
+		Short: "Show the chain live: Prometheus value, metrics API value, target and replicas",
+		Long: `watch shows one row per HPA metric: the raw Prometheus value (the adapter rule's
+metricsQuery for the target's objects), the value the metrics API serves, the target,
+current/desired/min/max replicas, the ScalingActive and ScalingLimited reasons, the last
+scale event and a sparkline of recent values (a bar above the middle height is above the
+target). HPAs and events are watched; values are polled every --interval, one request
+per namespace and metric.
+
+On a terminal the screen is redrawn in place (colour unless --no-color or NO_COLOR);
+otherwise a line is printed for each change, as kubectl get -w does. -o json streams one
+object per change.
+
+Exit status with --until: 0 when the condition holds for every HPA metric shown, 1 when
+--timeout passes first; 2 when watch cannot run.`,
+		Example: watchExample,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return &ExitError{Code: ExitCannotRun, Err: err}
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.DurationVar(&o.Interval, "interval", 15*time.Second, "How often to poll the metric values (the HPA controller's default sync period is 15s)")
+	f.StringVar(&o.Until, "until", "", "Stop with exit 0 once FIELD OP NUMBER holds for every row, e.g. 'replicas>=2' (fields: "+strings.Join(watch.ConditionFields, ", ")+")")
+	f.DurationVar(&o.Timeout, "timeout", 0, "Stop with exit 1 after this long (0: never)")
+	f.StringVarP(&o.Output, "output", "o", "table", "Output format: table (redrawn on a terminal, lines otherwise) or json (one object per change)")
+	f.BoolVar(&o.NoColor, "no-color", false, "No colours (also when NO_COLOR is set)")
+	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus URL to query instead of the adapter's --prometheus-url (env METRICSCALE_PROMETHEUS_URL)")
+	f.StringVar(&o.AdapterNamespace, "adapter-namespace", "", "Namespace of the prometheus-adapter Deployment (default: discovered)")
+	f.StringVar(&o.AdapterName, "adapter-name", "", "Name of the prometheus-adapter Deployment (default: discovered)")
+	return cmd
+}
+
+// Complete checks the flags and builds the live source and the printer.
+func (o *WatchOptions) Complete(args []string) error {
+	o.HPANames = args
+	var errs []string
+	if !slices.Contains(watchFormats, o.Output) {
+		errs = append(errs, fmt.Sprintf("unknown output format %q: use one of %s", o.Output, strings.Join(watchFormats, ", ")))
+	}
+	if o.Interval < time.Second {
+		errs = append(errs, fmt.Sprintf("--interval %s: use 1s or more", o.Interval))
+	}
+	if o.Timeout < 0 {
+		errs = append(errs, fmt.Sprintf("--timeout %s: must not be negative", o.Timeout))
+	}
+	if o.AllNamespaces && len(args) > 0 {
+		errs = append(errs, "HPA names and -A do not go together: name HPAs in one namespace with -n, or use -A alone")
+	}
+	if o.AdapterName != "" && o.AdapterNamespace == "" {
+		errs = append(errs, "--adapter-name needs --adapter-namespace")
+	}
+	if o.Until != "" {
+		c, err := watch.ParseCondition(o.Until)
+		if err != nil {
+			errs = append(errs, err.Error())
+		}
+		o.until = c
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s", strings.Join(errs, "\n"))
+	}
+	if o.PrometheusURL == "" {
+		o.PrometheusURL = os.Getenv("METRICSCALE_PROMETHEUS_URL")
+	}
+	c, err := o.clients()
+	if err != nil {
+		return err
+	}
+	live, err := watch.NewLive(watch.Env{Rest: c.rest, Client: c.client, Discovery: c.client.Discovery(), Mapper: c.mapper}, watch.Options{
+		Namespace: c.namespace, AllNamespaces: o.AllNamespaces, HPANames: o.HPANames, Interval: o.Interval,
+		PrometheusURL: o.PrometheusURL, AdapterNamespace: o.AdapterNamespace, AdapterName: o.AdapterName,
+	})
+	if err != nil {
+		return err
+	}
+	o.source = live
+	o.printer = o.newPrinter(c.namespace)
+	return nil
+}
+
+func (o *WatchOptions) newPrinter(namespace string) watch.Printer {
+	if o.Output == "json" {
+		return &watch.JSON{W: o.Out}
+	}
+	if f, ok := o.Out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		scope := "namespace " + namespace
+		if o.AllNamespaces {
+			scope = "all namespaces"
+		}
+		title := fmt.Sprintf("kubectl metricscale watch: %s, values every %s", scope, o.Interval)
+		if o.until != nil {
+			title += ", until " + o.until.String()
+		}
+		_, noColor := os.LookupEnv("NO_COLOR")
+		return &watch.Screen{W: o.Out, Color: !o.NoColor && !noColor, Title: title, History: 20}
+	}
+	return &watch.Lines{W: o.Out}
+}
+
+// Run watches until the condition, the timeout or an interrupt.
+func (o *WatchOptions) Run(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	out, err := watch.Run(ctx, o.source, o.printer, watch.RunOptions{Interval: o.Interval, Until: o.until, Timeout: o.Timeout})
+	if err != nil {
+		return &ExitError{Code: ExitCannotRun, Err: err}
+	}
+	switch out {
+	case watch.Met:
+		fmt.Fprintf(o.ErrOut, "watch: %s holds\n", o.until)
+	case watch.TimedOut:
+		what := "--timeout " + o.Timeout.String() + " passed"
+		if o.until != nil {
+			what += " before " + o.until.String() + " held"
+		}
+		return &ExitError{Code: ExitFindings, Err: fmt.Errorf("%s", what)}
+	}
+	return nil
+}

@@ -1,0 +1,682 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	pmodel "github.com/prometheus/common/model"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/scale"
+	"k8s.io/client-go/tools/cache"
+	custommetrics "k8s.io/metrics/pkg/client/custom_metrics"
+	externalmetrics "k8s.io/metrics/pkg/client/external_metrics"
+	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
+	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
+	"github.com/metricscale/kubectl-metricscale/pkg/quantity"
+	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
+)
+
+// Env holds the clients watch uses.
+type Env struct {
+	Rest      *rest.Config
+	Client    kubernetes.Interface
+	Discovery discovery.DiscoveryInterface
+	Mapper    apimeta.RESTMapper
+}
+
+// Options says what to watch.
+type Options struct {
+	Namespace     string // "" with AllNamespaces
+	AllNamespaces bool
+	HPANames      []string
+	Interval      time.Duration
+	PrometheusURL string
+	// AdapterNamespace/AdapterName locate the adapter whose rules render
+	// the Prometheus queries (default: discovered).
+	AdapterNamespace, AdapterName string
+	// History is how many values a row's sparkline keeps.
+	History int
+}
+
+// Live follows HPAs and their events with informers and polls metric
+// values; Rows returns the current view.
+type Live struct {
+	env     Env
+	o       Options
+	ns      string
+	hpas    cache.SharedIndexInformer
+	events  cache.SharedIndexInformer
+	pods    cache.GenericLister
+	scales  scale.ScalesGetter
+	cm      custommetrics.CustomMetricsClient
+	em      externalmetrics.ExternalMetricsClient
+	changed chan struct{}
+	// startFactories runs the informer factories until stop closes.
+	startFactories func(stop <-chan struct{})
+
+	mu        sync.Mutex
+	values    map[string]rowValues // by Row.Key
+	history   map[string][]float64
+	selectors map[string]selectorEntry // by namespace/hpa
+	apiStatus string
+	pollErr   string
+	prom      *promState
+}
+
+type rowValues struct {
+	api, prom, problem string
+}
+
+type selectorEntry struct {
+	generation int64
+	selector   labels.Selector
+	err        error
+}
+
+// NewLive builds the informers; Start runs them.
+func NewLive(env Env, o Options) (*Live, error) {
+	if o.History <= 0 {
+		o.History = 30
+	}
+	l := &Live{env: env, o: o, changed: make(chan struct{}, 1), values: map[string]rowValues{}, history: map[string][]float64{}, selectors: map[string]selectorEntry{}}
+	if !o.AllNamespaces {
+		l.ns = o.Namespace
+	}
+	f := informers.NewSharedInformerFactoryWithOptions(env.Client, 0, informers.WithNamespace(l.ns))
+	l.hpas = f.Autoscaling().V2().HorizontalPodAutoscalers().Informer()
+	ef := informers.NewSharedInformerFactoryWithOptions(env.Client, 0, informers.WithNamespace(l.ns),
+		informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
+			lo.FieldSelector = "involvedObject.kind=HorizontalPodAutoscaler,reason=SuccessfulRescale"
+		}))
+	l.events = ef.Core().V1().Events().Informer()
+	mc, err := metadata.NewForConfig(env.Rest)
+	if err != nil {
+		return nil, err
+	}
+	mf := metadatainformer.NewFilteredSharedInformerFactory(mc, 0, l.ns, nil)
+	podInformer := mf.ForResource(corev1.SchemeGroupVersion.WithResource("pods"))
+	l.pods = podInformer.Lister()
+	for _, inf := range []cache.SharedIndexInformer{l.hpas, l.events, podInformer.Informer()} {
+		inf := inf
+		_ = inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
+			l.setAPIStatus("API server: " + shortErr(err) + "; reconnecting")
+		})
+		_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(any) { l.kick() },
+			UpdateFunc: func(any, any) { l.kick() },
+			DeleteFunc: func(any) { l.kick() },
+		})
+	}
+	l.startFactories = func(stop <-chan struct{}) {
+		f.Start(stop)
+		ef.Start(stop)
+		mf.Start(stop)
+	}
+	resolver := scale.NewDiscoveryScaleKindResolver(env.Discovery)
+	if l.scales, err = scale.NewForConfig(env.Rest, env.Mapper, dynamic.LegacyAPIPathResolverFunc, resolver); err != nil {
+		return nil, err
+	}
+	l.cm = custommetrics.NewForConfig(env.Rest, env.Mapper, custommetrics.NewAvailableAPIsGetter(env.Discovery))
+	if l.em, err = externalmetrics.NewForConfig(env.Rest); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// Changed signals that a watched object changed.
+func (l *Live) Changed() <-chan struct{} { return l.changed }
+
+func (l *Live) kick() {
+	l.setAPIStatus("")
+	select {
+	case l.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (l *Live) setAPIStatus(s string) {
+	l.mu.Lock()
+	l.apiStatus = s
+	l.mu.Unlock()
+}
+
+// Start runs the informers and waits for their first lists.
+func (l *Live) Start(ctx context.Context) error {
+	l.startFactories(ctx.Done())
+	syncCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if !cache.WaitForCacheSync(syncCtx.Done(), l.hpas.HasSynced, l.events.HasSynced) {
+		l.mu.Lock()
+		st := l.apiStatus
+		l.mu.Unlock()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("cannot reach the Kubernetes API server at %s (check --kubeconfig, --context, --server): %s", l.env.Rest.Host, st)
+	}
+	return nil
+}
+
+// Status is the line that tells what is failing, "" when all is well.
+func (l *Live) Status() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var parts []string
+	for _, s := range []string{l.apiStatus, l.pollErr} {
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Rows is the current view, sorted by namespace, HPA and metric.
+func (l *Live) Rows() []Row {
+	var rows []Row
+	for _, obj := range l.hpas.GetStore().List() {
+		h := obj.(*autoscalingv2.HorizontalPodAutoscaler)
+		if !l.wanted(h) {
+			continue
+		}
+		last, lastTime := l.lastScale(h)
+		for _, r := range RowsFor(h) {
+			r.LastScale, r.LastScaleTime = last, lastTime
+			l.mu.Lock()
+			v := l.values[r.Key()]
+			r.API, r.Prometheus, r.Problem = v.api, v.prom, v.problem
+			r.History = append([]float64(nil), l.history[r.Key()]...)
+			l.mu.Unlock()
+			rows = append(rows, r)
+		}
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Key() < rows[j].Key() })
+	return rows
+}
+
+func (l *Live) wanted(h *autoscalingv2.HorizontalPodAutoscaler) bool {
+	if len(l.o.HPANames) == 0 {
+		return true
+	}
+	for _, n := range l.o.HPANames {
+		if n == h.Name {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *Live) lastScale(h *autoscalingv2.HorizontalPodAutoscaler) (string, *time.Time) {
+	var best *corev1.Event
+	var bestT time.Time
+	for _, obj := range l.events.GetStore().List() {
+		e := obj.(*corev1.Event)
+		if e.InvolvedObject.Name != h.Name || e.Namespace != h.Namespace {
+			continue
+		}
+		t := eventTime(e)
+		if best == nil || t.After(bestT) {
+			best, bestT = e, t
+		}
+	}
+	if best == nil {
+		return "", nil
+	}
+	return best.Message, &bestT
+}
+
+func eventTime(e *corev1.Event) time.Time {
+	switch {
+	case !e.LastTimestamp.IsZero():
+		return e.LastTimestamp.Time
+	case !e.EventTime.IsZero():
+		return e.EventTime.Time
+	case !e.FirstTimestamp.IsZero():
+		return e.FirstTimestamp.Time
+	}
+	return e.CreationTimestamp.Time
+}
+
+// Poll fetches every row's values: one metrics API request and one
+// Prometheus query per (namespace, metric), shared by all rows.
+func (l *Live) Poll(ctx context.Context) error {
+	rows := l.Rows()
+	type key struct{ ns, typ, gr, metric, selector string }
+	api := map[key]map[string]float64{}
+	apiErr := map[key]error{}
+	prom := map[key]map[string]float64{}
+	promErr := map[key]error{}
+	var errs []string
+	l.ensurePrometheus(ctx)
+
+	for _, r := range rows {
+		k, gk, ok := l.valueKey(r)
+		if !ok {
+			continue
+		}
+		kk := key{r.Namespace, r.Type, k.gr, r.Metric, k.selector}
+		if _, done := api[kk]; done || apiErr[kk] != nil {
+			continue
+		}
+		vals, err := l.fetchAPI(ctx, r, gk)
+		if err != nil {
+			apiErr[kk] = err
+		} else {
+			api[kk] = vals
+		}
+		pv, perr := l.fetchPrometheus(ctx, r, k.gr)
+		if perr != nil {
+			promErr[kk] = perr
+		} else {
+			prom[kk] = pv
+		}
+	}
+
+	values := map[string]rowValues{}
+	for _, r := range rows {
+		k, _, ok := l.valueKey(r)
+		if !ok {
+			values[r.Key()] = rowValues{problem: "shown by the HPA only (not a custom or external metric)"}
+			continue
+		}
+		kk := key{r.Namespace, r.Type, k.gr, r.Metric, k.selector}
+		names, nerr := l.objectsOf(ctx, r)
+		var v rowValues
+		if err := apiErr[kk]; err != nil {
+			v.problem = "metrics API: " + shortErr(err)
+		} else if nerr != nil {
+			v.problem = nerr.Error()
+		} else if f, ok := combine(api[kk], names, r.Type); ok {
+			v.api = quantity.Format(f)
+		} else {
+			v.problem = "the metrics API returns no value for the target"
+		}
+		if err := promErr[kk]; err != nil {
+			if v.problem == "" {
+				v.problem = "Prometheus: " + err.Error()
+			}
+		} else if f, ok := combine(prom[kk], names, r.Type); ok {
+			v.prom = quantity.Format(f)
+		}
+		values[r.Key()] = v
+	}
+	for _, e := range apiErr {
+		errs = append(errs, "metrics API: "+shortErr(e))
+	}
+	for _, e := range promErr {
+		errs = append(errs, "Prometheus: "+e.Error())
+	}
+	sort.Strings(errs)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.values = values
+	for k, v := range values {
+		if f, err := strconv.ParseFloat(v.api, 64); err == nil {
+			h := append(l.history[k], f)
+			if len(h) > l.o.History {
+				h = h[len(h)-l.o.History:]
+			}
+			l.history[k] = h
+		}
+	}
+	l.pollErr = ""
+	if len(errs) > 0 {
+		l.pollErr = dedupJoin(errs)
+		// A metric that is merely missing for one row is the row's
+		// problem; only failures of a whole source are retried sooner.
+		if len(apiErr)+len(promErr) > 0 && len(api)+len(prom) == 0 {
+			return errors.New(l.pollErr)
+		}
+	}
+	return nil
+}
+
+func dedupJoin(ss []string) string {
+	var out []string
+	for i, s := range ss {
+		if i == 0 || s != ss[i-1] {
+			out = append(out, s)
+		}
+	}
+	if len(out) > 3 {
+		out = append(out[:3], fmt.Sprintf("and %d more", len(out)-3))
+	}
+	return strings.Join(out, "; ")
+}
+
+type valueKey struct{ gr, selector string }
+
+// valueKey says which request serves the row: the resource for custom
+// metrics, the selector for external ones.
+func (l *Live) valueKey(r Row) (valueKey, schema.GroupKind, bool) {
+	switch r.Type {
+	case string(autoscalingv2.PodsMetricSourceType):
+		return valueKey{gr: "pods"}, schema.GroupKind{Kind: "Pod"}, true
+	case string(autoscalingv2.ObjectMetricSourceType):
+		kind, _, _ := strings.Cut(r.Object, "/")
+		gk := l.objectGroupKind(r)
+		if gk.Kind == "" {
+			gk = schema.GroupKind{Kind: kind}
+		}
+		m, err := l.env.Mapper.RESTMapping(gk)
+		if err != nil {
+			return valueKey{gr: strings.ToLower(kind) + "s"}, gk, true
+		}
+		return valueKey{gr: m.Resource.GroupResource().String()}, gk, true
+	case string(autoscalingv2.ExternalMetricSourceType):
+		return valueKey{selector: l.externalSelector(r)}, schema.GroupKind{}, true
+	}
+	return valueKey{}, schema.GroupKind{}, false
+}
+
+func (l *Live) hpa(r Row) *autoscalingv2.HorizontalPodAutoscaler {
+	obj, ok, err := l.hpas.GetStore().GetByKey(r.Namespace + "/" + r.HPA)
+	if err != nil || !ok {
+		return nil
+	}
+	return obj.(*autoscalingv2.HorizontalPodAutoscaler)
+}
+
+func (l *Live) metricSpec(r Row) *autoscalingv2.MetricSpec {
+	h := l.hpa(r)
+	if h == nil {
+		return nil
+	}
+	for i, m := range h.Spec.Metrics {
+		if string(m.Type) != r.Type {
+			continue
+		}
+		switch {
+		case m.Pods != nil && m.Pods.Metric.Name == r.Metric,
+			m.Object != nil && m.Object.Metric.Name == r.Metric && m.Object.DescribedObject.Kind+"/"+m.Object.DescribedObject.Name == r.Object,
+			m.External != nil && m.External.Metric.Name == r.Metric:
+			return &h.Spec.Metrics[i]
+		}
+	}
+	return nil
+}
+
+func (l *Live) objectGroupKind(r Row) schema.GroupKind {
+	m := l.metricSpec(r)
+	if m == nil || m.Object == nil {
+		return schema.GroupKind{}
+	}
+	gv, _ := schema.ParseGroupVersion(m.Object.DescribedObject.APIVersion)
+	return schema.GroupKind{Group: gv.Group, Kind: m.Object.DescribedObject.Kind}
+}
+
+func (l *Live) externalSelector(r Row) string {
+	m := l.metricSpec(r)
+	if m == nil || m.External == nil || m.External.Metric.Selector == nil {
+		return ""
+	}
+	sel, err := metav1.LabelSelectorAsSelector(m.External.Metric.Selector)
+	if err != nil {
+		return ""
+	}
+	return sel.String()
+}
+
+// fetchAPI returns the values the metrics API serves for the row's
+// (namespace, metric), by object name ("" for external metrics).
+func (l *Live) fetchAPI(ctx context.Context, r Row, gk schema.GroupKind) (map[string]float64, error) {
+	out := map[string]float64{}
+	if r.Type == string(autoscalingv2.ExternalMetricSourceType) {
+		sel, _ := labels.Parse(l.externalSelector(r))
+		list, err := l.em.NamespacedMetrics(r.Namespace).List(r.Metric, sel)
+		if err != nil {
+			return nil, err
+		}
+		sum := 0.0
+		for _, it := range list.Items {
+			sum += it.Value.AsApproximateFloat64()
+		}
+		if len(list.Items) > 0 {
+			out[""] = sum
+		}
+		return out, nil
+	}
+	list, err := l.cm.NamespacedMetrics(r.Namespace).GetForObjects(gk, labels.Everything(), r.Metric, labels.Everything())
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range list.Items {
+		out[it.DescribedObject.Name] = it.Value.AsApproximateFloat64()
+	}
+	return out, nil
+}
+
+// objectsOf names the objects a row's value is about: the scale target's
+// pods for a Pods metric, the described object for an Object metric.
+func (l *Live) objectsOf(ctx context.Context, r Row) ([]string, error) {
+	switch r.Type {
+	case string(autoscalingv2.ObjectMetricSourceType):
+		_, name, _ := strings.Cut(r.Object, "/")
+		return []string{name}, nil
+	case string(autoscalingv2.ExternalMetricSourceType):
+		return []string{""}, nil
+	}
+	sel, err := l.selector(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := l.pods.ByNamespace(r.Namespace).List(sel)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, o := range objs {
+		if m, err := apimeta.Accessor(o); err == nil && m.GetDeletionTimestamp() == nil {
+			names = append(names, m.GetName())
+		}
+	}
+	return names, nil
+}
+
+// selector is the scale target's pod selector, read from its scale
+// subresource (as the HPA controller does) once per HPA generation.
+func (l *Live) selector(ctx context.Context, r Row) (labels.Selector, error) {
+	h := l.hpa(r)
+	if h == nil {
+		return nil, fmt.Errorf("HPA %s/%s is gone", r.Namespace, r.HPA)
+	}
+	key := h.Namespace + "/" + h.Name
+	l.mu.Lock()
+	e, ok := l.selectors[key]
+	l.mu.Unlock()
+	if ok && e.generation == h.Generation && e.err == nil {
+		return e.selector, nil
+	}
+	ref := h.Spec.ScaleTargetRef
+	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	if err != nil {
+		return nil, err
+	}
+	m, err := l.env.Mapper.RESTMapping(schema.GroupKind{Group: gv.Group, Kind: ref.Kind}, gv.Version)
+	if err != nil {
+		return nil, fmt.Errorf("scale target %s: %v", r.ScaleTarget, err)
+	}
+	s, err := l.scales.Scales(h.Namespace).Get(ctx, m.Resource.GroupResource(), ref.Name, metav1.GetOptions{})
+	if err == nil {
+		var sel labels.Selector
+		if sel, err = labels.Parse(s.Status.Selector); err == nil {
+			e = selectorEntry{generation: h.Generation, selector: sel}
+		}
+	}
+	if err != nil {
+		e = selectorEntry{generation: h.Generation, err: fmt.Errorf("scale target %s: %s", r.ScaleTarget, shortErr(err))}
+	}
+	l.mu.Lock()
+	l.selectors[key] = e
+	l.mu.Unlock()
+	return e.selector, e.err
+}
+
+// combine reduces per-object values to the row's value: the average over
+// the target's pods (as the HPA does for a Pods metric), else the object's.
+func combine(vals map[string]float64, names []string, typ string) (float64, bool) {
+	sum, n := 0.0, 0
+	for _, name := range names {
+		if v, ok := vals[name]; ok {
+			sum += v
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, false
+	}
+	if typ == string(autoscalingv2.PodsMetricSourceType) {
+		return sum / float64(n), true
+	}
+	return sum, true
+}
+
+// promState is the adapter's discovery, used to render each metric's
+// query as the adapter would.
+type promState struct {
+	conn    *prometheus.Connection
+	disc    *simulate.Discovery
+	adapter *adapter.Adapter
+	at      time.Time
+	err     error
+}
+
+// ensurePrometheus (re)runs the adapter's discovery at most once per
+// relist interval.
+func (l *Live) ensurePrometheus(ctx context.Context) {
+	l.mu.Lock()
+	ps := l.prom
+	l.mu.Unlock()
+	every := time.Minute
+	if ps != nil && ps.adapter != nil {
+		every = max(ps.adapter.RelistInterval, 10*time.Second)
+	}
+	if ps != nil && time.Since(ps.at) < every && ps.err == nil {
+		return
+	}
+	ps = &promState{at: time.Now()}
+	defer func() {
+		l.mu.Lock()
+		l.prom = ps
+		l.mu.Unlock()
+	}()
+	a, err := adapter.Locate(ctx, l.env.Client, adapter.Locator{Namespace: l.o.AdapterNamespace, Name: l.o.AdapterName})
+	if err != nil {
+		ps.err = err
+		return
+	}
+	ps.adapter = a
+	cfg, err := a.LoadConfig(ctx, l.env.Client)
+	if err != nil {
+		ps.err = err
+		return
+	}
+	if cfg.ParseError != nil {
+		ps.err = fmt.Errorf("the adapter's config does not parse: %w", cfg.ParseError)
+		return
+	}
+	url := l.o.PrometheusURL
+	if url == "" {
+		url = a.PrometheusURL
+	}
+	ps.conn = prometheus.Connect(ctx, l.env.Rest, l.env.Client, url)
+	if !ps.conn.OK() {
+		ps.err = fmt.Errorf("not reachable at %s: %s", url, ps.conn.Error)
+		return
+	}
+	ps.disc = simulate.Run(ctx, ps.conn, cfg.Parsed, l.env.Mapper, a.MaxAge, time.Now())
+}
+
+// fetchPrometheus runs the rule's metricsQuery for every object of the
+// row's resource in its namespace and returns the values by object.
+func (l *Live) fetchPrometheus(ctx context.Context, r Row, gr string) (map[string]float64, error) {
+	l.mu.Lock()
+	ps := l.prom
+	l.mu.Unlock()
+	if ps == nil || ps.err != nil {
+		if ps != nil {
+			return nil, ps.err
+		}
+		return nil, errors.New("not reached yet")
+	}
+	out := map[string]float64{}
+	if r.Type == string(autoscalingv2.ExternalMetricSourceType) {
+		m := ps.disc.Served(schema.GroupResource{}, r.Metric)
+		if m == nil {
+			return out, nil
+		}
+		sel, _ := labels.Parse(l.externalSelector(r))
+		q, err := m.Rule.Namer.QueryForExternalSeries(m.SeriesName, r.Namespace, sel)
+		if err != nil {
+			return nil, err
+		}
+		res, err := ps.conn.Query(ctx, string(q))
+		if err != nil {
+			return nil, err
+		}
+		sum, n := 0.0, 0
+		for _, s := range vector(res) {
+			sum += float64(s.Value)
+			n++
+		}
+		if n > 0 {
+			out[""] = sum
+		}
+		return out, nil
+	}
+	res := schema.ParseGroupResource(gr)
+	m := ps.disc.Served(res, r.Metric)
+	if m == nil {
+		return out, nil
+	}
+	q, err := m.Rule.Namer.QueryForSeries(m.SeriesName, res, r.Namespace, labels.Everything(), ".+", ".+")
+	if err != nil {
+		return nil, err
+	}
+	label, err := m.Rule.Namer.LabelForResource(res)
+	if err != nil {
+		return nil, err
+	}
+	result, err := ps.conn.Query(ctx, string(q))
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range vector(result) {
+		out[string(s.Metric[label])] = float64(s.Value)
+	}
+	return out, nil
+}
+
+func vector(res prom.QueryResult) pmodel.Vector {
+	if res.Vector != nil {
+		return *res.Vector
+	}
+	return nil
+}
+
+func shortErr(err error) string {
+	var st interface{ Status() metav1.Status }
+	if errors.As(err, &st) {
+		return st.Status().Message
+	}
+	return err.Error()
+}

@@ -1,0 +1,242 @@
+// Package watch shows the autoscaling chain live: one row per HPA metric
+// with the raw Prometheus value, the value the metrics API serves, the
+// target, the replicas, the HPA's conditions, its last scale event and a
+// sparkline of recent values. HPAs and events come from API watches; metric
+// values are polled once per (namespace, metric) for all rows.
+package watch
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/quantity"
+)
+
+// Row is one metric of one HPA, as shown.
+type Row struct {
+	Namespace   string `json:"namespace"`
+	HPA         string `json:"hpa"`
+	ScaleTarget string `json:"scaleTarget"`
+	Type        string `json:"type"`
+	Metric      string `json:"metric"`
+	// Object is the described object of an Object metric (Kind/name).
+	Object string `json:"object,omitempty"`
+	// Prometheus is the rendered metricsQuery's value for the target's
+	// objects; API is what the metrics API serves for them. "" is unknown.
+	Prometheus string `json:"prometheus"`
+	API        string `json:"api"`
+	Target     string `json:"target"`
+	// TargetValue is the target as a number (NaN when not numeric).
+	TargetValue float64 `json:"-"`
+	Current     int32   `json:"currentReplicas"`
+	Desired     int32   `json:"desiredReplicas"`
+	Min         int32   `json:"minReplicas"`
+	Max         int32   `json:"maxReplicas"`
+	// Active and Limited are the reasons of the ScalingActive and
+	// ScalingLimited conditions.
+	Active      string `json:"scalingActive,omitempty"`
+	ActiveOK    bool   `json:"-"`
+	Limited     string `json:"scalingLimited,omitempty"`
+	LimitedTrue bool   `json:"-"`
+	// LastScale is the newest SuccessfulRescale event's message.
+	LastScale     string     `json:"lastScale,omitempty"`
+	LastScaleTime *time.Time `json:"lastScaleTime,omitempty"`
+	// History holds the last API values, oldest first.
+	History []float64 `json:"history,omitempty"`
+	// Problem says why a value is missing.
+	Problem string `json:"problem,omitempty"`
+}
+
+// Key identifies a row across updates.
+func (r *Row) Key() string {
+	return r.Namespace + "/" + r.HPA + "/" + r.Type + "/" + r.Metric + "/" + r.Object
+}
+
+// Signature is what a change means in line and JSON modes: the fields a
+// person compares, without the history and ages.
+func (r *Row) Signature() string {
+	return strings.Join([]string{r.Prometheus, r.API, r.Target, fmt.Sprint(r.Current, r.Desired, r.Min, r.Max),
+		r.Active, r.Limited, r.LastScale, r.Problem}, "|")
+}
+
+// RowsFor builds one row per metric of the HPA, with the replica counts,
+// conditions and targets it states; values are filled in later.
+func RowsFor(h *autoscalingv2.HorizontalPodAutoscaler) []Row {
+	base := Row{Namespace: h.Namespace, HPA: h.Name, ScaleTarget: h.Spec.ScaleTargetRef.Kind + "/" + h.Spec.ScaleTargetRef.Name,
+		Current: h.Status.CurrentReplicas, Desired: h.Status.DesiredReplicas, Max: h.Spec.MaxReplicas, Min: 1}
+	if h.Spec.MinReplicas != nil {
+		base.Min = *h.Spec.MinReplicas
+	}
+	for _, c := range h.Status.Conditions {
+		switch c.Type {
+		case autoscalingv2.ScalingActive:
+			base.Active, base.ActiveOK = c.Reason, c.Status == corev1.ConditionTrue
+		case autoscalingv2.ScalingLimited:
+			base.LimitedTrue = c.Status == corev1.ConditionTrue
+			if base.LimitedTrue {
+				base.Limited = c.Reason
+			}
+		}
+	}
+	var rows []Row
+	for _, m := range h.Spec.Metrics {
+		r := base
+		r.Type = string(m.Type)
+		switch m.Type {
+		case autoscalingv2.PodsMetricSourceType:
+			r.Metric = m.Pods.Metric.Name
+			r.Target, r.TargetValue = target(m.Pods.Target)
+		case autoscalingv2.ObjectMetricSourceType:
+			r.Metric = m.Object.Metric.Name
+			r.Object = m.Object.DescribedObject.Kind + "/" + m.Object.DescribedObject.Name
+			r.Target, r.TargetValue = target(m.Object.Target)
+		case autoscalingv2.ExternalMetricSourceType:
+			r.Metric = m.External.Metric.Name
+			r.Target, r.TargetValue = target(m.External.Target)
+		case autoscalingv2.ResourceMetricSourceType:
+			r.Metric = string(m.Resource.Name)
+			r.Target, r.TargetValue = target(m.Resource.Target)
+		case autoscalingv2.ContainerResourceMetricSourceType:
+			r.Metric = m.ContainerResource.Container + "/" + string(m.ContainerResource.Name)
+			r.Target, r.TargetValue = target(m.ContainerResource.Target)
+		default:
+			continue
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+func target(t autoscalingv2.MetricTarget) (string, float64) {
+	switch {
+	case t.AverageValue != nil:
+		return quantity.Decode(*t.AverageValue) + " avg", t.AverageValue.AsApproximateFloat64()
+	case t.Value != nil:
+		return quantity.Decode(*t.Value), t.Value.AsApproximateFloat64()
+	case t.AverageUtilization != nil:
+		return fmt.Sprintf("%d%%", *t.AverageUtilization), float64(*t.AverageUtilization)
+	}
+	return "?", math.NaN()
+}
+
+// sparks are the eight heights of a sparkline.
+var sparks = []rune("▁▂▃▄▅▆▇█")
+
+// Sparkline draws values on a scale from 0 to twice the target (or the
+// largest value, if larger), so that the target is the middle height: a
+// bar above the middle is above the target.
+func Sparkline(values []float64, target float64, width int) string {
+	if len(values) > width {
+		values = values[len(values)-width:]
+	}
+	top := 0.0
+	if !math.IsNaN(target) && target > 0 {
+		top = 2 * target
+	}
+	for _, v := range values {
+		top = math.Max(top, v)
+	}
+	var b strings.Builder
+	for _, v := range values {
+		i := 0
+		if top > 0 && v > 0 {
+			i = int(math.Ceil(v/top*float64(len(sparks)))) - 1
+		}
+		i = max(0, min(i, len(sparks)-1))
+		b.WriteRune(sparks[i])
+	}
+	return b.String()
+}
+
+// Condition is an --until expression: FIELD OP NUMBER.
+type Condition struct {
+	Field string
+	Op    string
+	Value float64
+	text  string
+}
+
+var conditionRE = regexp.MustCompile(`^\s*([a-z]+)\s*(>=|<=|==|!=|>|<|=)\s*(-?[0-9]+(?:\.[0-9]+)?)\s*$`)
+
+// ConditionFields are the fields --until can test.
+var ConditionFields = []string{"replicas", "desired", "value", "prometheus"}
+
+// ParseCondition parses "replicas>=2".
+func ParseCondition(s string) (*Condition, error) {
+	m := conditionRE.FindStringSubmatch(s)
+	if m == nil {
+		return nil, fmt.Errorf("--until %q: want FIELD OP NUMBER, e.g. 'replicas>=2' (fields: %s; ops: >= > <= < == !=)", s, strings.Join(ConditionFields, ", "))
+	}
+	ok := false
+	for _, f := range ConditionFields {
+		ok = ok || f == m[1]
+	}
+	if !ok {
+		return nil, fmt.Errorf("--until %q: unknown field %q (fields: %s)", s, m[1], strings.Join(ConditionFields, ", "))
+	}
+	v, _ := strconv.ParseFloat(m[3], 64)
+	op := m[2]
+	if op == "=" {
+		op = "=="
+	}
+	return &Condition{Field: m[1], Op: op, Value: v, text: strings.TrimSpace(s)}, nil
+}
+
+func (c *Condition) String() string { return c.text }
+
+// Holds reports whether the condition holds for the row.
+func (c *Condition) Holds(r *Row) bool {
+	var v float64
+	switch c.Field {
+	case "replicas":
+		v = float64(r.Current)
+	case "desired":
+		v = float64(r.Desired)
+	case "value", "prometheus":
+		s := r.API
+		if c.Field == "prometheus" {
+			s = r.Prometheus
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return false
+		}
+		v = f
+	}
+	switch c.Op {
+	case ">=":
+		return v >= c.Value
+	case ">":
+		return v > c.Value
+	case "<=":
+		return v <= c.Value
+	case "<":
+		return v < c.Value
+	case "==":
+		return v == c.Value
+	case "!=":
+		return v != c.Value
+	}
+	return false
+}
+
+// HoldsForAll reports whether the condition holds for every row (and there
+// is at least one).
+func (c *Condition) HoldsForAll(rows []Row) bool {
+	if len(rows) == 0 {
+		return false
+	}
+	for i := range rows {
+		if !c.Holds(&rows[i]) {
+			return false
+		}
+	}
+	return true
+}
