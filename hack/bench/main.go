@@ -6,6 +6,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -83,6 +84,14 @@ func run(state, plugin string, namespaces, perNS, runs int) error {
 	if err := waitListed(ctx, client, "pods/bench_requests"); err != nil {
 		return err
 	}
+	// doctor trusts the controller's own reading of a metric; right after the
+	// HPAs are created the controller has not read them all yet, and doctor
+	// would walk every chain against an adapter busy with the controller's
+	// first reads. The steady state is what is measured.
+	fmt.Println("  waiting for the HPA controller to read every bench HPA's metric ...")
+	if err := waitSettled(ctx, client, namespaces*perNS); err != nil {
+		fmt.Println("  " + err.Error() + ": measuring anyway")
+	}
 
 	// Requests: doctor in-process with a counting transport; Prometheus's own
 	// request counter for the Prometheus side.
@@ -106,20 +115,46 @@ func run(state, plugin string, namespaces, perNS, runs int) error {
 	promAfter, _ := promRequests(ctx, info.PrometheusURL)
 
 	env1 := append(os.Environ(), "KUBECONFIG="+info.Kubeconfig)
-	doctorWall, doctorRSS, err := timed(runs, env1, plugin, "doctor", "-A")
+	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
 		return err
 	}
-	describeWall, describeRSS, err := timed(runs, env1, "kubectl", "describe", "hpa", "-A")
+	doc, err := timed(runs, env1, plugin, "doctor", "-A")
+	if err != nil {
+		return err
+	}
+	desc, err := timed(runs, env1, kubectl, "describe", "hpa", "-A")
 	if err != nil {
 		return err
 	}
 	fmt.Printf("\n%d HPAs in %d namespaces, %d metrics (%d healthy), %d findings (errors %d, warnings %d)\n",
 		rep.Summary.HPAs, namespaces, rep.Summary.Metrics, rep.Summary.Healthy, rep.Summary.Errors+rep.Summary.Warnings+rep.Summary.Infos, rep.Summary.Errors, rep.Summary.Warnings)
 	fmt.Printf("%-32s %10s %14s %12s\n", "command", "wall (s)", "peak RSS (MB)", "requests")
-	fmt.Printf("%-32s %10.2f %14.1f %12s\n", "kubectl metricscale doctor -A", doctorWall.Seconds(), doctorRSS, fmt.Sprintf("%d API + %d Prometheus", apiRequests.Load(), int(promAfter-promBefore)))
-	fmt.Printf("%-32s %10.2f %14.1f %12s\n", "kubectl describe hpa -A", describeWall.Seconds(), describeRSS, "-")
-	fmt.Printf("doctor / describe wall time: %.2f (target <= 0.20); doctor peak RSS %.1f MB (target <= 80)\n", doctorWall.Seconds()/describeWall.Seconds(), doctorRSS)
+	fmt.Printf("%-32s %10.2f %14.1f %12s\n", "kubectl metricscale doctor -A", doc.wall.Seconds(), mb(doc.hwm), fmt.Sprintf("%d API + %d Prometheus", apiRequests.Load(), int(promAfter-promBefore)))
+	fmt.Printf("%-32s %10.2f %14.1f %12s\n", "kubectl describe hpa -A", desc.wall.Seconds(), mb(desc.hwm), "-")
+	fmt.Printf("(wall: median of %d runs; peak RSS: the largest VmHWM of the runs, read from /proc/PID/status while each runs)\n", runs)
+	fmt.Printf("(wait4 ru_maxrss, not used: doctor %.1f, describe %.1f MB; a child started with vfork, as Go starts commands, inherits\n"+
+		" the parent's peak Rss into it at exec, and bench's own peak was %.1f MB)\n", mb(doc.maxRSS), mb(desc.maxRSS), mb(max(doc.parentHWM, desc.parentHWM)))
+
+	fmt.Printf("\nMemory at the sampled peak (MB; /proc/PID/smaps_rollup every %s, the sample with the largest Rss of all runs):\n", sampleEvery)
+	fmt.Printf("%-32s %7s %10s %9s %12s %11s %8s   %s\n", "command", "Rss", "anonymous", "anon THP", "file-backed", "file PMDs", "samples", "Go heap at GC / live / goal (GCs)")
+	for _, r := range []struct {
+		name string
+		res  runResult
+	}{{"kubectl metricscale doctor -A", doc}, {"kubectl describe hpa -A", desc}} {
+		p, g := r.res.peak.at, r.res.gc
+		fmt.Printf("%-32s %7.1f %10.1f %9.1f %12.1f %11.1f %8d   %d / %d / %d (%d)\n", r.name, mb(p.Rss), mb(p.Anonymous), mb(p.AnonHugePages),
+			mb(p.File()), mb(p.FilePmdMapped), r.res.samples, g.HeapAtGC, g.Live, g.Goal, g.GCs)
+	}
+	fmt.Println("(file-backed = Rss - anonymous: the executable mapped from the page cache; file PMDs = the part mapped as 2 MB blocks;")
+	fmt.Println(" anon THP = anonymous memory in transparent huge pages; Go heap from GODEBUG=gctrace=1, MB)")
+	fmt.Println("\nPage cache before the first run of each command (as found; bench changes nothing):")
+	fmt.Println("  " + doc.cache.String())
+	fmt.Println("  " + desc.cache.String())
+	if thp, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err == nil {
+		fmt.Printf("  transparent huge pages: %s\n", strings.TrimSpace(string(thp)))
+	}
+	fmt.Printf("\ndoctor / describe wall time: %.2f (target <= 0.20); doctor peak RSS %.1f MB (target <= 80)\n", doc.wall.Seconds()/desc.wall.Seconds(), mb(doc.hwm))
 	return nil
 }
 
@@ -233,6 +268,37 @@ func waitListed(ctx context.Context, c kubernetes.Interface, name string) error 
 	return fmt.Errorf("%s not listed by the custom metrics API", name)
 }
 
+// waitSettled waits until the HPA controller has read the metric of every
+// bench HPA (ScalingActive=True and a current value).
+func waitSettled(ctx context.Context, c kubernetes.Interface, want int) error {
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		list, err := c.AutoscalingV2().HorizontalPodAutoscalers("").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		settled := 0
+		for _, h := range list.Items {
+			if !strings.HasPrefix(h.Namespace, "bench-") || len(h.Status.CurrentMetrics) == 0 {
+				continue
+			}
+			for _, cond := range h.Status.Conditions {
+				if cond.Type == autoscalingv2.ScalingActive && cond.Status == corev1.ConditionTrue {
+					settled++
+				}
+			}
+		}
+		if settled >= want {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %d of %d HPAs read their metric after 5 minutes", settled, want)
+		}
+		fmt.Printf("    %d/%d HPAs read their metric\n", settled, want)
+		time.Sleep(10 * time.Second)
+	}
+}
+
 // promRequests sums Prometheus's own API request counter.
 func promRequests(ctx context.Context, url string) (float64, error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/metrics", nil)
@@ -257,28 +323,93 @@ func promRequests(ctx context.Context, url string) (float64, error) {
 	return sum, nil
 }
 
-// timed runs a command runs times and returns the median wall time and the
-// largest peak RSS (MB).
-func timed(runs int, env []string, name string, args ...string) (time.Duration, float64, error) {
+const sampleEvery = 20 * time.Millisecond
+
+func mb(kB int64) float64 { return float64(kB) / 1024 }
+
+// runResult is what timed measures of one command.
+type runResult struct {
+	wall      time.Duration  // median
+	hwm       int64          // kB, the largest VmHWM of the runs
+	maxRSS    int64          // kB, the largest wait4 maxrss of the runs
+	parentHWM int64          // kB, bench's own peak Rss when it started a run
+	peak      memPeak        // the smaps_rollup sample with the largest Rss of the runs
+	samples   int            // smaps_rollup samples taken, all runs
+	gc        gcStats        // the largest figures of the runs
+	cache     pageCacheState // the executable's page-cache state before the first run
+}
+
+// timed runs a command runs times with GODEBUG=gctrace=1 (stderr is kept
+// for the heap figures), sampling its memory while it runs.
+func timed(runs int, env []string, path string, args ...string) (runResult, error) {
+	var res runResult
+	var err error
+	if res.cache, err = inspectPageCache(path); err != nil {
+		res.cache.Unknown = err.Error()
+	}
+	env = withGCTrace(env)
 	var walls []time.Duration
-	var rss float64
 	for range runs {
-		cmd := exec.Command(name, args...)
-		cmd.Env = env
+		var stderr bytes.Buffer
+		cmd := exec.Command(path, args...)
+		cmd.Env, cmd.Stdout, cmd.Stderr = env, io.Discard, &stderr
+		if self, err := os.ReadFile("/proc/self/status"); err == nil {
+			res.parentHWM = max(res.parentHWM, statusField(self, "VmHWM:"))
+		}
 		start := time.Now()
-		err := cmd.Run()
+		if err := cmd.Start(); err != nil {
+			return res, err
+		}
+		stop := make(chan struct{})
+		peakc := sampleMemory(cmd.Process.Pid, sampleEvery, stop)
+		err := cmd.Wait()
 		wall := time.Since(start)
+		close(stop)
+		peak := <-peakc
 		if err != nil {
 			var exit *exec.ExitError
 			if !errors.As(err, &exit) || exit.ExitCode() > 1 {
-				return 0, 0, fmt.Errorf("%s %v: %w", name, args, err)
+				return res, fmt.Errorf("%s %v: %w\n%s", path, args, err, withoutGCTrace(stderr.String()))
 			}
 		}
 		walls = append(walls, wall)
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			rss = max(rss, float64(ru.Maxrss)/1024)
+			res.maxRSS = max(res.maxRSS, ru.Maxrss)
 		}
+		res.samples += peak.samples
+		res.hwm = max(res.hwm, peak.hwm)
+		if peak.at.Rss > res.peak.at.Rss {
+			res.peak = peak
+		}
+		g := parseGCTrace(stderr.Bytes())
+		res.gc = gcStats{HeapAtGC: max(res.gc.HeapAtGC, g.HeapAtGC), Live: max(res.gc.Live, g.Live), Goal: max(res.gc.Goal, g.Goal), GCs: max(res.gc.GCs, g.GCs)}
 	}
 	sort.Slice(walls, func(i, j int) bool { return walls[i] < walls[j] })
-	return walls[len(walls)/2], rss, nil
+	res.wall = walls[len(walls)/2]
+	return res, nil
+}
+
+func withGCTrace(env []string) []string {
+	out := make([]string, 0, len(env)+1)
+	debug := "gctrace=1"
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "GODEBUG="); ok {
+			if v != "" {
+				debug = v + "," + debug
+			}
+			continue
+		}
+		out = append(out, e)
+	}
+	return append(out, "GODEBUG="+debug)
+}
+
+func withoutGCTrace(stderr string) string {
+	var keep []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if !gcLine.MatchString(l) {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
 }

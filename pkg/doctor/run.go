@@ -156,8 +156,11 @@ func Run(ctx context.Context, env Env, o Options) (*Report, error) {
 	api.prefetch(ctx, hpas, 8)
 	w := &walker{api: api, prom: pv, disc: disc, maxAge: maxAge, now: o.Now, adapterRef: adapterRef, seriesWindow: o.SeriesWindow}
 
-	targets := newTargets(env.Client, ns)
-	events := hpaEvents(ctx, env.Client, ns)
+	targets := newTargets(env.Client, ns, hpas)
+	var events map[string][]corev1.Event
+	if needEvents(hpas) {
+		events = hpaEvents(ctx, env.Client, ns)
+	}
 	for i := range hpas {
 		h := &hpas[i]
 		hr := HPAReport{Namespace: h.Namespace, Name: h.Name, ScaleTarget: h.Spec.ScaleTargetRef.Kind + "/" + h.Spec.ScaleTargetRef.Name,
@@ -168,7 +171,7 @@ func Run(ctx context.Context, env Env, o Options) (*Report, error) {
 		} else {
 			hr.MinReplicas = 1
 		}
-		pods, found, err := targets.pods(ctx, h.Namespace, h.Spec.ScaleTargetRef)
+		pods, found, err := targets.podsOf(ctx, h.Namespace, h.Spec.ScaleTargetRef)
 		if err != nil {
 			return nil, err
 		}
@@ -272,15 +275,39 @@ func listHPAs(ctx context.Context, c kubernetes.Interface, ns string, names []st
 		}
 		return out, nil
 	}
-	list, err := c.AutoscalingV2().HorizontalPodAutoscalers(ns).List(ctx, metav1.ListOptions{})
+	var out []autoscalingv2.HorizontalPodAutoscaler
+	err := eachItem(ctx, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		return c.AutoscalingV2().HorizontalPodAutoscalers(ns).List(ctx, o)
+	}, metav1.ListOptions{}, func(obj runtime.Object) error {
+		out = append(out, trimHPA(obj.(*autoscalingv2.HorizontalPodAutoscaler)))
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("listing HorizontalPodAutoscalers: %w", err)
 	}
-	sort.Slice(list.Items, func(i, j int) bool {
-		a, b := list.Items[i], list.Items[j]
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
 		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
 	})
-	return list.Items, nil
+	return out, nil
+}
+
+// trimHPA keeps what doctor reads of an HPA: its name, spec and status. The
+// rest of its metadata (managedFields above all) is left to the garbage
+// collector while the list is read.
+func trimHPA(h *autoscalingv2.HorizontalPodAutoscaler) autoscalingv2.HorizontalPodAutoscaler {
+	return autoscalingv2.HorizontalPodAutoscaler{TypeMeta: h.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{Name: h.Name, Namespace: h.Namespace, CreationTimestamp: h.CreationTimestamp},
+		Spec:       h.Spec, Status: h.Status}
+}
+
+// eachItem pages through a list (pages of 500) and hands each item to fn.
+// fn copies what it keeps: a page is garbage once fn has seen its items, and
+// at most one page is fetched ahead, instead of the pager's default of ten.
+func eachItem(ctx context.Context, list pager.ListPageFunc, o metav1.ListOptions, fn func(runtime.Object) error) error {
+	p := pager.New(list)
+	p.PageBufferSize = 0
+	return p.EachListItem(ctx, o, fn)
 }
 
 func apiServices(ctx context.Context, agg aggregator.Interface) ([]APIService, error) {
@@ -513,20 +540,29 @@ func (p *livePrometheus) MetricNames(ctx context.Context) ([]string, error) {
 	return names, err
 }
 
-// targets resolves scale targets to pods, listing pods and workloads once
-// per namespace (once in all with -A).
+// targets resolves the HPAs' scale targets to their pods, listing pods and
+// workloads once per namespace (once in all with -A). It keeps only what the
+// walk reads: for each scale target of an HPA in scope, its Running pods
+// (name and readiness). Pods no HPA scales are dropped as the pages are
+// read, so memory grows with the HPAs' pods, not with the cluster's.
 type targets struct {
-	c         kubernetes.Interface
-	scope     string // "" for all namespaces
-	podsByNS  map[string][]corev1.Pod
-	selectors map[string]*metav1.LabelSelector // Kind/namespace/name → pod selector
-	loaded    map[string]bool
-	objects   map[string]bool
+	c       kubernetes.Interface
+	scope   string          // "" for all namespaces
+	wanted  map[string]bool // Kind/namespace/name of the HPAs' scale targets
+	found   map[string]bool // wanted targets that exist
+	pods    map[string][]targetPod
+	loaded  map[string]bool
+	objects map[string]bool
 }
 
-func newTargets(c kubernetes.Interface, scope string) *targets {
-	return &targets{c: c, scope: scope, podsByNS: map[string][]corev1.Pod{}, selectors: map[string]*metav1.LabelSelector{},
+func newTargets(c kubernetes.Interface, scope string, hpas []autoscalingv2.HorizontalPodAutoscaler) *targets {
+	t := &targets{c: c, scope: scope, wanted: map[string]bool{}, found: map[string]bool{}, pods: map[string][]targetPod{},
 		loaded: map[string]bool{}, objects: map[string]bool{}}
+	for i := range hpas {
+		ref := hpas[i].Spec.ScaleTargetRef
+		t.wanted[ref.Kind+"/"+hpas[i].Namespace+"/"+ref.Name] = true
+	}
+	return t
 }
 
 func (t *targets) load(ctx context.Context, ns string) error {
@@ -537,65 +573,93 @@ func (t *targets) load(ctx context.Context, ns string) error {
 	if t.loaded[listNS] {
 		return nil
 	}
-	// Pages of 500, keeping only what the walk reads: a large cluster's pod
-	// list is the biggest thing doctor holds.
-	err := pager.New(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-		return t.c.CoreV1().Pods(listNS).List(ctx, o)
-	}).EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
-		p := obj.(*corev1.Pod)
-		t.podsByNS[p.Namespace] = append(t.podsByNS[p.Namespace], corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, Labels: p.Labels, DeletionTimestamp: p.DeletionTimestamp},
-			Status:     corev1.PodStatus{Phase: p.Status.Phase, Conditions: p.Status.Conditions},
-		})
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("listing pods: %w", err)
+	// The workloads first: their selectors decide which pods are kept.
+	type podSelector struct {
+		key string
+		sel labels.Selector
 	}
-	err = pager.New(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+	selectors := map[string][]podSelector{} // namespace → selectors of wanted targets
+	keep := func(kind, namespace, name string, sel *metav1.LabelSelector) {
+		key := kind + "/" + namespace + "/" + name
+		if !t.wanted[key] {
+			return
+		}
+		t.found[key] = true
+		if s, err := metav1.LabelSelectorAsSelector(sel); err == nil {
+			selectors[namespace] = append(selectors[namespace], podSelector{key, s})
+		}
+	}
+	err := eachItem(ctx, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 		return t.c.AppsV1().Deployments(listNS).List(ctx, o)
-	}).EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
+	}, metav1.ListOptions{}, func(obj runtime.Object) error {
 		d := obj.(*appsv1.Deployment)
-		t.selectors["Deployment/"+d.Namespace+"/"+d.Name] = d.Spec.Selector
+		keep("Deployment", d.Namespace, d.Name, d.Spec.Selector)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("listing deployments: %w", err)
 	}
-	_ = pager.New(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+	_ = eachItem(ctx, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 		return t.c.AppsV1().StatefulSets(listNS).List(ctx, o)
-	}).EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
+	}, metav1.ListOptions{}, func(obj runtime.Object) error {
 		st := obj.(*appsv1.StatefulSet)
-		t.selectors["StatefulSet/"+st.Namespace+"/"+st.Name] = st.Spec.Selector
+		keep("StatefulSet", st.Namespace, st.Name, st.Spec.Selector)
 		return nil
 	})
+	if len(selectors) > 0 {
+		err = eachItem(ctx, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return t.c.CoreV1().Pods(listNS).List(ctx, o)
+		}, metav1.ListOptions{}, func(obj runtime.Object) error {
+			p := obj.(*corev1.Pod)
+			if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning {
+				return nil
+			}
+			for _, s := range selectors[p.Namespace] {
+				if s.sel.Matches(labels.Set(p.Labels)) {
+					t.pods[s.key] = append(t.pods[s.key], targetPod{name: p.Name, ready: podReady(*p)})
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("listing pods: %w", err)
+		}
+	}
 	t.loaded[listNS] = true
 	return nil
 }
 
-// pods returns the pods of the scale target, and whether the target exists.
-func (t *targets) pods(ctx context.Context, ns string, ref autoscalingv2.CrossVersionObjectReference) ([]corev1.Pod, bool, error) {
+// podsOf returns the Running pods of the scale target, and whether the target
+// exists.
+func (t *targets) podsOf(ctx context.Context, ns string, ref autoscalingv2.CrossVersionObjectReference) ([]corev1.Pod, bool, error) {
 	if err := t.load(ctx, ns); err != nil {
 		return nil, false, err
 	}
 	if ref.Kind != "Deployment" && ref.Kind != "StatefulSet" {
 		return nil, true, nil // other scalable kinds: not resolved here
 	}
-	sel, ok := t.selectors[ref.Kind+"/"+ns+"/"+ref.Name]
-	if !ok {
-		return nil, false, nil
-	}
-	selector, err := metav1.LabelSelectorAsSelector(sel)
-	if err != nil {
-		return nil, true, nil
-	}
+	key := ref.Kind + "/" + ns + "/" + ref.Name
 	var out []corev1.Pod
-	for _, p := range t.podsByNS[ns] {
-		if p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning && selector.Matches(labels.Set(p.Labels)) {
-			out = append(out, p)
-		}
+	for _, p := range t.pods[key] {
+		out = append(out, p.pod(ns))
 	}
-	return out, true, nil
+	return out, t.found[key], nil
+}
+
+// targetPod is what doctor keeps of a Running pod of a scale target.
+type targetPod struct {
+	name  string
+	ready bool
+}
+
+// pod gives the walk the pod as it reads it: name, phase, Ready condition.
+func (p targetPod) pod(ns string) corev1.Pod {
+	ready := corev1.ConditionFalse
+	if p.ready {
+		ready = corev1.ConditionTrue
+	}
+	return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: p.name, Namespace: ns},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: ready}}}}
 }
 
 // objectExists checks a described object of a kind doctor knows.
@@ -712,17 +776,36 @@ func neededResources(hpas []autoscalingv2.HorizontalPodAutoscaler) map[schema.Gr
 	return out
 }
 
-// hpaEvents lists the events about HPAs in scope with one request, keyed by
-// namespace/name. Doctor runs without them if it may not list events.
+// needEvents says whether any HPA has a ScalingActive=False condition, the
+// only finding whose evidence the events are (MS401): a cluster whose HPAs
+// all scale is not asked for its events at all.
+func needEvents(hpas []autoscalingv2.HorizontalPodAutoscaler) bool {
+	for i := range hpas {
+		for _, c := range hpas[i].Status.Conditions {
+			if c.Type == autoscalingv2.ScalingActive && c.Status == corev1.ConditionFalse {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hpaEvents lists the warning events about HPAs in scope (paged, one request
+// per 500), keyed by namespace/name, keeping the fields the evidence shows.
+// Doctor runs without them if it may not list events.
 func hpaEvents(ctx context.Context, c kubernetes.Interface, ns string) map[string][]corev1.Event {
 	out := map[string][]corev1.Event{}
-	list, err := c.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=HorizontalPodAutoscaler"})
-	if err != nil {
-		return out
-	}
-	for _, e := range list.Items {
+	err := eachItem(ctx, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		return c.CoreV1().Events(ns).List(ctx, o)
+	}, metav1.ListOptions{FieldSelector: "involvedObject.kind=HorizontalPodAutoscaler,type=" + corev1.EventTypeWarning}, func(obj runtime.Object) error {
+		e := obj.(*corev1.Event)
 		k := e.InvolvedObject.Namespace + "/" + e.InvolvedObject.Name
-		out[k] = append(out[k], e)
+		out[k] = append(out[k], corev1.Event{ObjectMeta: metav1.ObjectMeta{CreationTimestamp: e.CreationTimestamp},
+			Type: e.Type, Reason: e.Reason, Message: e.Message, Count: e.Count, LastTimestamp: e.LastTimestamp, EventTime: e.EventTime})
+		return nil
+	})
+	if err != nil {
+		return map[string][]corev1.Event{}
 	}
 	return out
 }
