@@ -53,6 +53,19 @@ func (s *Screen) Update(now time.Time, rows []Row, status string) error {
 		b.WriteString("no HPA in scope yet\n")
 	} else {
 		table.Render(&b, "", ScreenHeader, s.cells(now, rows))
+		// Why a value is missing, under the table so that the columns
+		// stay narrow.
+		first := true
+		for _, r := range rows {
+			if r.Problem == "" {
+				continue
+			}
+			if first {
+				b.WriteString("\n")
+				first = false
+			}
+			fmt.Fprintf(&b, "%s\n", s.paint(dim, r.Namespace+"/"+r.HPA+" "+r.Metric+": "+r.Problem))
+		}
 	}
 	if status != "" {
 		fmt.Fprintf(&b, "\n%s\n", s.paint(red, "! "+status))
@@ -90,9 +103,6 @@ func (s *Screen) cells(now time.Time, rows []Row) [][]string {
 			r.Namespace + "/" + r.HPA, r.ScaleTarget, metricCell(r), orUnknown(r.Prometheus), api, r.Target,
 			replicas(r), active, lastScale(now, r), Sparkline(r.History, r.TargetValue, s.History),
 		})
-		if r.Problem != "" {
-			out = append(out, []string{"", "", s.paint(dim, "└ "+r.Problem), "", "", "", "", "", "", ""})
-		}
 	}
 	return out
 }

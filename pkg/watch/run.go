@@ -31,7 +31,10 @@ type RunOptions struct {
 	Interval time.Duration
 	Until    *Condition
 	Timeout  time.Duration // 0: none
-	Now      func() time.Time
+	// RetryBase is the first wait after a failed poll (1s when 0); it
+	// doubles with each failure, up to Interval.
+	RetryBase time.Duration
+	Now       func() time.Time
 }
 
 // Run polls values every interval (sooner after a failure, with back-off),
@@ -51,7 +54,11 @@ func Run(ctx context.Context, src Source, p Printer, o RunOptions) (Outcome, err
 	if err := src.Start(ctx); err != nil {
 		return Interrupted, err
 	}
-	retry := time.Second
+	base := o.RetryBase
+	if base <= 0 {
+		base = time.Second
+	}
+	retry := base
 	polled := false
 	next := time.NewTimer(0)
 	defer next.Stop()
@@ -76,7 +83,7 @@ func Run(ctx context.Context, src Source, p Printer, o RunOptions) (Outcome, err
 				wait = min(retry, o.Interval)
 				retry *= 2
 			} else {
-				retry = time.Second
+				retry = base
 			}
 			next.Reset(wait)
 			polled = true
