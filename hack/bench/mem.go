@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"debug/elf"
 	"encoding/binary"
 	"fmt"
 	"os"
@@ -159,12 +160,13 @@ type pageCacheState struct {
 	InPMDFolios   int64 // bytes of Cached in folios of 2 MB or more (-1: unknown)
 	Unknown       string
 	Path          string
+	Linking       string // "static", or "dynamic": an ELF interpreter (ld.so) maps and relocates it
 }
 
 func (p pageCacheState) String() string {
 	mb := func(b int64) float64 { return float64(b) / (1 << 20) }
-	s := fmt.Sprintf("%s: %.1f MB, written %s ago; %.1f MB (%.0f%%) in the page cache",
-		p.Path, mb(p.Size), p.Age.Round(time.Second), mb(p.Cached), 100*float64(p.Cached)/float64(max(p.Size, 1)))
+	s := fmt.Sprintf("%s: %.1f MB, %s, written %s ago; %.1f MB (%.0f%%) in the page cache",
+		p.Path, mb(p.Size), p.Linking, p.Age.Round(time.Second), mb(p.Cached), 100*float64(p.Cached)/float64(max(p.Size, 1)))
 	if p.InLargeFolios < 0 {
 		return s + "; folio sizes unknown (" + p.Unknown + ")"
 	}
@@ -197,6 +199,15 @@ func inspectPageCache(path string) (pageCacheState, error) {
 		return st, err
 	}
 	st.Size, st.Age = fi.Size(), time.Since(fi.ModTime())
+	st.Linking = "linking unknown"
+	if ef, err := elf.NewFile(f); err == nil {
+		st.Linking = "static"
+		for _, p := range ef.Progs {
+			if p.Type == elf.PT_INTERP {
+				st.Linking = "dynamic"
+			}
+		}
+	}
 	if st.Size == 0 {
 		return st, nil
 	}
