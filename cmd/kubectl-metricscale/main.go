@@ -16,7 +16,8 @@ func main() {
 	// read list pages, series and metric values that are garbage at once; at
 	// the default GOGC=100 the heap grows to twice what is live before each
 	// collection. At 50, doctor's peak RSS on 1,000 HPAs (make bench) is about
-	// 6 MB lower for about 0.1 s more CPU. GOGC in the environment still wins.
+	// 5 MB lower for a few hundredths of a second more CPU. GOGC in the
+	// environment still wins.
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
 	}

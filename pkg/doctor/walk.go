@@ -58,6 +58,9 @@ type walker struct {
 	// seriesWindow is how far back doctor looks for series the adapter's
 	// own window (maxAge) no longer sees.
 	seriesWindow time.Duration
+	// seriesCounts caches seriesPerObject by series name and label: every
+	// HPA reading the metric asks for the same counts.
+	seriesCounts map[string]map[string]int
 }
 
 // target is the HPA's scale target as the walk needs it.
@@ -423,7 +426,7 @@ func (w *walker) seriesChecks(ctx context.Context, obj string, typ autoscalingv2
 }
 
 // seriesPerObject counts the series of the metric's rule per object name,
-// from one cached series request per series name.
+// once per series name and label (callers only read the counts).
 func (w *walker) seriesPerObject(ctx context.Context, gr schema.GroupResource, metric string) (map[string]int, string, bool) {
 	if w.disc == nil || !w.prom.OK() {
 		return nil, "", false
@@ -436,6 +439,10 @@ func (w *walker) seriesPerObject(ctx context.Context, gr schema.GroupResource, m
 	if err != nil {
 		return nil, "", false
 	}
+	key := m.SeriesName + "\x00" + string(label)
+	if count, ok := w.seriesCounts[key]; ok {
+		return count, string(label), true
+	}
 	series, err := w.prom.SeriesNamed(ctx, m.SeriesName, w.disc.Since)
 	if err != nil {
 		return nil, "", false
@@ -444,6 +451,10 @@ func (w *walker) seriesPerObject(ctx context.Context, gr schema.GroupResource, m
 	for _, s := range series {
 		count[string(s.Labels[label])]++
 	}
+	if w.seriesCounts == nil {
+		w.seriesCounts = map[string]map[string]int{}
+	}
+	w.seriesCounts[key] = count
 	return count, string(label), true
 }
 
