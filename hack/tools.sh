@@ -16,6 +16,8 @@ install_debs() {
   local missing=()
   command -v prometheus >/dev/null || missing+=(prometheus)
   command -v prometheus-pushgateway >/dev/null || missing+=(prometheus-pushgateway)
+  # tmux: the terminal test of watch.
+  command -v tmux >/dev/null || missing+=(tmux)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then
     log "metricscale: the sandbox needs the Debian packages: ${missing[*]}"

@@ -156,10 +156,22 @@ func Diff(before, after, name string) string {
 		return ""
 	}
 	d, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A: difflib.SplitLines(before), B: difflib.SplitLines(after),
+		A: lines(before), B: lines(after),
 		FromFile: name + " (current)", ToFile: name + " (new)", Context: 3,
 	})
 	return d
+}
+
+// lines splits text after each newline; unlike difflib.SplitLines it adds
+// no empty line after the last newline.
+func lines(text string) []string {
+	out := strings.SplitAfter(text, "\n")
+	if out[len(out)-1] == "" {
+		out = out[:len(out)-1]
+	} else {
+		out[len(out)-1] += "\n\\ No newline at end of file\n"
+	}
+	return out
 }
 
 func restart(ctx context.Context, env Env, p *Plan, timeout time.Duration, log io.Writer) error {
@@ -299,7 +311,9 @@ func hpaStanza(p *Plan) string {
 	// The value now is the starting point; the comment says to choose.
 	target, now := "100", ""
 	if len(p.Samples) > 0 {
-		target, now = p.Samples[0].Value, " (now "+p.Samples[0].Value+")"
+		if _, err := resource.ParseQuantity(p.Samples[0].Value); err == nil {
+			target, now = p.Samples[0].Value, " (now "+p.Samples[0].Value+")"
+		}
 	}
 	switch {
 	case m.External:
@@ -307,15 +321,20 @@ func hpaStanza(p *Plan) string {
 	case m.Resource == "pods":
 		return fmt.Sprintf("metrics:\n- type: Pods\n  pods:\n    metric:\n      name: %s\n    target:\n      type: AverageValue\n      averageValue: %q   # the per-pod value to scale at%s\n", m.Metric, target, now)
 	}
-	gr := schema.ParseGroupResource(m.Resource)
-	kind := strings.ToUpper(gr.Resource[:1]) + strings.TrimSuffix(gr.Resource[1:], "s")
+	kind, apiVersion := m.Kind, m.APIVersion
+	if kind == "" {
+		// Without the API server's word (tests, or an unknown resource):
+		// the resource name, singular and capitalised, in the core group.
+		gr := schema.ParseGroupResource(m.Resource)
+		kind = strings.ToUpper(gr.Resource[:1]) + strings.TrimSuffix(gr.Resource[1:], "s")
+		apiVersion = "v1"
+		if gr.Group != "" {
+			apiVersion = gr.Group + "/v1"
+		}
+	}
 	obj := "NAME"
 	if len(p.Samples) > 0 && p.Samples[0].Object != "" {
 		obj = p.Samples[0].Object
-	}
-	apiVersion := "v1"
-	if gr.Resource == "deployments" {
-		apiVersion = "apps/v1"
 	}
 	return fmt.Sprintf("metrics:\n- type: Object\n  object:\n    metric:\n      name: %s\n    describedObject:\n      apiVersion: %s\n      kind: %s\n      name: %s\n    target:\n      type: Value\n      value: %q   # the value to scale at%s\n", m.Metric, apiVersion, kind, obj, target, now)
 }

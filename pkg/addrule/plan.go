@@ -66,8 +66,12 @@ type Options struct {
 
 // Produced is one metric the new rule makes the adapter serve.
 type Produced struct {
-	Metric     string `json:"metric"`
-	Resource   string `json:"resource,omitempty"`
+	Metric   string `json:"metric"`
+	Resource string `json:"resource,omitempty"`
+	// Kind and APIVersion name the resource's objects, as an HPA's
+	// describedObject does.
+	Kind       string `json:"kind,omitempty"`
+	APIVersion string `json:"apiVersion,omitempty"`
 	SeriesName string `json:"seriesName"`
 	External   bool   `json:"external,omitempty"`
 }
@@ -209,7 +213,13 @@ func Prepare(ctx context.Context, env Env, o Options) (*Plan, error) {
 			// it is not what the rule is for.
 			continue
 		}
-		p.Produces = append(p.Produces, Produced{Metric: m.Name, Resource: m.Resource.String(), SeriesName: m.SeriesName, External: prop.External})
+		pr := Produced{Metric: m.Name, Resource: m.Resource.String(), SeriesName: m.SeriesName, External: prop.External}
+		if !prop.External {
+			if gvk, err := env.Mapper.KindFor(m.Resource.WithVersion("")); err == nil {
+				pr.Kind, pr.APIVersion = gvk.Kind, gvk.GroupVersion().String()
+			}
+		}
+		p.Produces = append(p.Produces, pr)
 	}
 	if len(p.Produces) == 0 {
 		return nil, fmt.Errorf("the rule selects %d series, but the adapter would serve no metric from them (%s): check --series-query and the labels", len(after.Rules[0].Selected), describeKept(after.Rules[0]))
@@ -274,8 +284,8 @@ func listOf(c *config.MetricsDiscoveryConfig, external bool) []config.DiscoveryR
 }
 
 func normalize(r config.DiscoveryRule) config.DiscoveryRule {
-	r.SeriesQuery = strings.Join(strings.Fields(r.SeriesQuery), "")
-	r.MetricsQuery = strings.Join(strings.Fields(r.MetricsQuery), "")
+	r.SeriesQuery = squeeze(r.SeriesQuery)
+	r.MetricsQuery = squeeze(r.MetricsQuery)
 	if len(r.SeriesFilters) == 0 {
 		r.SeriesFilters = nil
 	}
@@ -285,8 +295,36 @@ func normalize(r config.DiscoveryRule) config.DiscoveryRule {
 	return r
 }
 
-func sameQuery(a, b string) bool {
-	return strings.Join(strings.Fields(a), "") == strings.Join(strings.Fields(b), "")
+func sameQuery(a, b string) bool { return squeeze(a) == squeeze(b) }
+
+// squeeze drops the whitespace of a query outside its quoted strings, so
+// that two spellings of one query compare equal and job="a b" stays
+// different from job="ab".
+func squeeze(q string) string {
+	var b strings.Builder
+	var quote rune
+	escaped := false
+	for _, c := range q {
+		switch {
+		case quote != 0:
+			b.WriteRune(c)
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == quote:
+				quote = 0
+			}
+		case c == '"' || c == '\'' || c == '`':
+			quote = c
+			b.WriteRune(c)
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
 }
 
 func describeKept(r *simulate.Rule) string {

@@ -312,3 +312,21 @@ func TestNormalizeAndHasRule(t *testing.T) {
 		})
 	}
 }
+
+func TestSqueeze(t *testing.T) {
+	cases := []struct {
+		a, b string
+		same bool
+	}{
+		{"sum( x ) by ( pod )", "sum(x) by (pod)", true},
+		{"sum(x{job=\"a b\"})", "sum(x{job=\"ab\"})", false},
+		{"x{job='a b'}", "x{ job = 'a b' }", true},
+		{`x{job="a \" b"}`, `x{job="a \" b"}`, true},
+		{`x{job="a \" b"}`, `x{job="a \"b"}`, false},
+	}
+	for _, c := range cases {
+		if got := sameQuery(c.a, c.b); got != c.same {
+			t.Errorf("sameQuery(%q, %q) = %v, want %v", c.a, c.b, got, c.same)
+		}
+	}
+}

@@ -7,6 +7,8 @@ package configstore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -18,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -103,9 +106,17 @@ func (s *Store) Read(ctx context.Context) (*corev1.ConfigMap, string, error) {
 // resourceVersion it read, after keeping the replaced data in a backup
 // named for reason. On a conflict it re-reads and re-applies edit, up to a
 // bounded number of attempts.
-func (s *Store) Update(ctx context.Context, edit Edit, reason string, dry DryRun) (*Result, error) {
-	res := &Result{}
+func (s *Store) Update(ctx context.Context, edit Edit, reason string, dry DryRun) (res *Result, err error) {
+	res = &Result{}
 	var backup *corev1.ConfigMap
+	written := false
+	defer func() {
+		// A backup whose write never happened must not be restored later.
+		if backup != nil && !written {
+			s.dropBackup(backup)
+			res.Backup = ""
+		}
+	}()
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		cm, raw, err := s.Read(ctx)
 		if err != nil {
@@ -138,19 +149,18 @@ func (s *Store) Update(ctx context.Context, edit Edit, reason string, dry DryRun
 		}
 		res.Backup = backup.Name
 		res.Attempts = attempt
-		written, err := s.Client.CoreV1().ConfigMaps(s.Namespace).Update(ctx, updated, metav1.UpdateOptions{})
+		w, err := s.Client.CoreV1().ConfigMaps(s.Namespace).Update(ctx, updated, metav1.UpdateOptions{})
 		if apierrors.IsConflict(err) {
 			continue
 		}
 		if err != nil {
-			s.dropBackup(backup)
 			return res, fmt.Errorf("updating ConfigMap %s: %w", s.ref(), err)
 		}
-		res.Written = written.ResourceVersion
+		written = true
+		res.Written = w.ResourceVersion
 		s.prune(ctx)
 		return res, nil
 	}
-	s.dropBackup(backup)
 	return res, fmt.Errorf("ConfigMap %s kept changing while it was being updated (%d conflicts in a row); nothing was overwritten: run the command again", s.ref(), maxAttempts)
 }
 
@@ -201,6 +211,17 @@ func (s *Store) saveBackup(ctx context.Context, prev, cm *corev1.ConfigMap, reas
 	return created, nil
 }
 
+// labelValue fits a ConfigMap name (up to 253 characters) into a label
+// value (up to 63): a long name keeps its start and gains a hash of the
+// whole.
+func labelValue(name string) string {
+	if len(name) <= validation.LabelValueMaxLength {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	return strings.TrimRight(name[:validation.LabelValueMaxLength-9], "-.") + "-" + hex.EncodeToString(sum[:4])
+}
+
 func trimName(n string) string {
 	if len(n) > 240 {
 		return n[:240]
@@ -220,7 +241,7 @@ type Backup struct {
 
 // Backups lists the backups of the ConfigMap, newest first.
 func (s *Store) Backups(ctx context.Context) ([]Backup, error) {
-	sel := labels.SelectorFromSet(labels.Set{LabelBackupOf: s.Name, LabelManagedBy: ManagedBy})
+	sel := labels.SelectorFromSet(labels.Set{LabelBackupOf: labelValue(s.Name), LabelManagedBy: ManagedBy})
 	list, err := s.Client.CoreV1().ConfigMaps(s.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 	if err != nil {
 		return nil, fmt.Errorf("listing the backups of ConfigMap %s: %w", s.ref(), err)
@@ -291,41 +312,40 @@ func (s *Store) Restore(ctx context.Context, name string, dry DryRun) (*RestoreR
 		return nil, fmt.Errorf("%w of ConfigMap %s: nothing to roll back (backups are labelled %s=%s)", ErrNoBackup, s.ref(), LabelBackupOf, s.Name)
 	}
 	res := &RestoreResult{Backup: *b, After: b.Data[s.Key]}
-	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		cm, raw, err := s.Read(ctx)
-		if err != nil {
-			return res, err
-		}
-		res.Before = raw
-		if dry == DryRunClient {
-			return res, nil
-		}
-		updated := cm.DeepCopy()
-		updated.Data = map[string]string{}
-		for k, v := range b.Data {
-			updated.Data[k] = v
-		}
-		opts := metav1.UpdateOptions{}
-		if dry == DryRunServer {
-			opts.DryRun = []string{metav1.DryRunAll}
-		}
-		written, err := s.Client.CoreV1().ConfigMaps(s.Namespace).Update(ctx, updated, opts)
-		if apierrors.IsConflict(err) {
-			continue
-		}
-		if err != nil {
-			return res, fmt.Errorf("restoring ConfigMap %s from %s: %w", s.ref(), b.Name, err)
-		}
-		if dry == DryRunServer {
-			return res, nil
-		}
-		res.Written = written.ResourceVersion
-		if err := s.Client.CoreV1().ConfigMaps(s.Namespace).Delete(ctx, b.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			return res, fmt.Errorf("restored ConfigMap %s, but deleting the used backup %s failed: %w", s.ref(), b.Name, err)
-		}
+	cm, raw, err := s.Read(ctx)
+	if err != nil {
+		return res, err
+	}
+	res.Before = raw
+	if dry == DryRunClient {
 		return res, nil
 	}
-	return res, fmt.Errorf("ConfigMap %s kept changing while it was being restored (%d conflicts in a row): run the command again", s.ref(), maxAttempts)
+	updated := cm.DeepCopy()
+	updated.Data = map[string]string{}
+	for k, v := range b.Data {
+		updated.Data[k] = v
+	}
+	opts := metav1.UpdateOptions{}
+	if dry == DryRunServer {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	// The update carries the version the diff was computed from: a change
+	// made since is not overwritten behind the user's back.
+	written, err := s.Client.CoreV1().ConfigMaps(s.Namespace).Update(ctx, updated, opts)
+	if apierrors.IsConflict(err) {
+		return res, fmt.Errorf("ConfigMap %s changed while it was being restored; nothing was overwritten: run rollback again to see the new difference", s.ref())
+	}
+	if err != nil {
+		return res, fmt.Errorf("restoring ConfigMap %s from %s: %w", s.ref(), b.Name, err)
+	}
+	if dry == DryRunServer {
+		return res, nil
+	}
+	res.Written = written.ResourceVersion
+	if err := s.Client.CoreV1().ConfigMaps(s.Namespace).Delete(ctx, b.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return res, fmt.Errorf("restored ConfigMap %s, but deleting the used backup %s failed: %w", s.ref(), b.Name, err)
+	}
+	return res, nil
 }
 
 // Helm says whether Helm manages the ConfigMap, and which release.

@@ -425,7 +425,6 @@ func TestUpdateReadErrors(t *testing.T) {
 // written and no backup may be left (restoring it would undo the other
 // writer's change).
 func TestUpdateConflictThenUnchanged(t *testing.T) {
-	t.Skip("known bug: Update returns Unchanged on the retry without deleting the backup made by the first attempt (store.go:119)")
 	f := newAPI(t, map[string]string{key: original})
 	n := 0
 	f.concurrentWriter = func(f *fakeAPI) {
@@ -663,5 +662,41 @@ func TestTrimName(t *testing.T) {
 	}
 	if got := trimName("short"); got != "short" {
 		t.Fatal(got)
+	}
+}
+
+// TestRestoreDoesNotOverwriteAConcurrentChange: a change made between the
+// read and the write of a rollback is kept, and the rollback says to run
+// again; the backup stays for that run.
+func TestRestoreDoesNotOverwriteAConcurrentChange(t *testing.T) {
+	f := newAPI(t, map[string]string{key: original})
+	s := store(f)
+	update(t, s, 1)
+	f.concurrentWriter = func(f *fakeAPI) { f.write(func(c string) string { return c + "# someone else\n" }) }
+	_, err := s.Restore(context.Background(), "", DryRunNone)
+	if err == nil || !strings.Contains(err.Error(), "nothing was overwritten") {
+		t.Fatalf("err %v", err)
+	}
+	if got := f.stored(t).Data[key]; !strings.HasSuffix(got, "# someone else\n") {
+		t.Fatalf("the concurrent change was overwritten: %q", got)
+	}
+	if bs, _ := s.Backups(context.Background()); len(bs) != 1 {
+		t.Fatalf("the backup is gone: %d left", len(bs))
+	}
+}
+
+func TestLabelValue(t *testing.T) {
+	long := strings.Repeat("prometheus-adapter-", 10)
+	cases := []string{"prometheus-adapter", strings.Repeat("a", 63), strings.Repeat("a", 64), long, long + "x"}
+	seen := map[string]string{}
+	for _, name := range cases {
+		v := labelValue(name)
+		if len(v) > 63 || (len(name) <= 63 && v != name) {
+			t.Errorf("labelValue(%q) = %q", name, v)
+		}
+		if other, ok := seen[v]; ok {
+			t.Errorf("%q and %q share the label value %q", name, other, v)
+		}
+		seen[v] = name
 	}
 }

@@ -181,8 +181,9 @@ func podsOf(client kubernetes.Interface, d *appsv1.Deployment) []corev1.Pod {
 	return pods
 }
 
-// newTemplate reports whether a pod runs the Deployment's current template
-// (its restartedAt annotation and containers' args are those of the spec).
+// newTemplate reports whether a pod comes from the Deployment's current
+// template, as far as a restart tells: its restartedAt annotation is the
+// template's.
 func newTemplate(d *appsv1.Deployment, p corev1.Pod) bool {
 	const key = "kubectl.kubernetes.io/restartedAt"
 	return p.Annotations[key] == d.Spec.Template.Annotations[key]

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -162,8 +163,12 @@ func Propose(series []prom.Series, req Request) (Proposal, error) {
 				looked = append(looked, ResourceLabels[r]...)
 			}
 		}
+		what, flag := strings.TrimSuffix(p.Resource, "s"), ResourceFlag(p.Resource)
+		if req.Resource == "" {
+			what, flag = "pod, service or deployment", "--pod-label LABEL or --resource LABEL=RESOURCE (e.g. --resource svc_name=service)"
+		}
 		return p, fmt.Errorf("no label of the series names a %s (looked for %s; the series have %s): name it with %s",
-			strings.TrimSuffix(p.Resource, "s"), strings.Join(looked, ", "), strings.Join(labelNames(series), ", "), ResourceFlag(p.Resource))
+			what, strings.Join(looked, ", "), strings.Join(labelNames(series), ", "), flag)
 	}
 	p.Command, p.YAML = render(req, p)
 	return p, nil
@@ -223,7 +228,7 @@ func render(req Request, p Proposal) (string, string) {
 		sb.WriteString("}")
 		seriesQuery = sb.String()
 	}
-	b.WriteString("seriesQuery: " + singleQuoted(seriesQuery) + "\n")
+	b.WriteString("seriesQuery: " + quoted(seriesQuery) + "\n")
 	switch {
 	case p.NamespaceLabel == "" && p.ResourceLabel == "":
 		b.WriteString("resources:\n  namespaced: false\n")
@@ -249,9 +254,16 @@ func render(req Request, p Proposal) (string, string) {
 	return strings.Join(args, " "), b.String()
 }
 
-// singleQuoted renders s as a YAML single-quoted scalar, the style the
-// adapter's documentation uses for seriesQuery.
-func singleQuoted(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+// quoted renders s as a YAML single-quoted scalar, the style the adapter's
+// documentation uses for seriesQuery; a multi-line string is double-quoted
+// (a JSON string is one), since single quotes fold newlines into spaces.
+func quoted(s string) string {
+	if strings.ContainsAny(s, "\n\r\t") {
+		b, _ := json.Marshal(s)
+		return string(b)
+	}
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
 
 // plainOrQuoted renders s as YAML, unquoted when YAML reads it back as the
 // same string.
@@ -262,7 +274,7 @@ func plainOrQuoted(s string) string {
 	}{&back}) == nil && back == s {
 		return s
 	}
-	return singleQuoted(s)
+	return quoted(s)
 }
 
 // shellQuote quotes s for a POSIX shell command line.

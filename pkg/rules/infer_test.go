@@ -197,7 +197,6 @@ func TestProposeResource(t *testing.T) {
 // inferred, the error looks for pod, service and deployment labels, so it
 // should point at --resource as well as --pod-label.
 func TestProposeNoResourceNamesFlags(t *testing.T) {
-	t.Skip("known gap: the error only suggests --pod-label, never --resource LABEL=RESOURCE (infer.go:165)")
 	_, err := Propose([]prom.Series{series("x", "namespace=a", "svc_name=s")}, Request{SeriesName: "x"})
 	if err == nil || !strings.Contains(err.Error(), "--resource") {
 		t.Fatalf("err %v, want it to name --resource", err)
@@ -385,7 +384,6 @@ func TestProposeQueries(t *testing.T) {
 
 // TestProposeMultiLineQuery: a query read from a file keeps its newlines.
 func TestProposeMultiLineQuery(t *testing.T) {
-	t.Skip("known bug: a multi-line query is written as a single-quoted YAML scalar, which folds each newline into a space (infer.go:254)")
 	q := "sum by (<<.GroupBy>>) (\n  rate(<<.Series>>{<<.LabelMatchers>>}[5m])\n)"
 	p, err := Propose([]prom.Series{series("x", "namespace=a", "pod=p")}, Request{SeriesName: "x", MetricsQuery: q, SeriesQuery: `{__name__="x"}`})
 	if err != nil {

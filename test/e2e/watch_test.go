@@ -1,0 +1,175 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/watch"
+	"github.com/metricscale/kubectl-metricscale/test/sandbox"
+)
+
+// pushInterlok pushes MessageMetrics=value for every interlok pod, as the
+// guide's JMeter load does through the Pushgateway.
+func pushInterlok(t *testing.T, value int) {
+	t.Helper()
+	pods, err := env.client.CoreV1().Pods("default").List(context.Background(), metav1.ListOptions{LabelSelector: "app=interlok"})
+	if err != nil || len(pods.Items) == 0 {
+		t.Fatalf("interlok pods: %v, %v", pods, err)
+	}
+	body := fmt.Sprintf("# TYPE MessageMetrics gauge\nMessageMetrics{k8s_namespace=\"default\"} %d\n", value)
+	for _, p := range pods.Items {
+		if err := sandbox.PushMetrics(context.Background(), env.info.PushgatewayURL, "interlok", map[string]string{"k8s_pod_name": p.Name}, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestWatchInterlok: during the Interlok walkthrough (rule added with
+// add-rule, 150 pushed), watch --until 'replicas>=2' exits 0 once the real
+// HPA controller has scaled, and its lines show the value 150, the target
+// 100 and the replicas going from 1 to 2. Then 50 is pushed and the JSON
+// stream shows the value fall.
+func TestWatchInterlok(t *testing.T) {
+	original := adapterConfig(t)
+	applyScenario(t, "interlok")
+	t.Cleanup(func() { deleteBackups(t); resetInterlok(t, original) })
+	eventually(t, 2*time.Minute, "add-rule serves MessageMetrics", func(ctx context.Context) error {
+		if out, errOut, code := runCmd(t, "add-rule", "MessageMetrics"); code != 0 {
+			return fmt.Errorf("exit %d: %s%s", code, out, errOut)
+		}
+		return nil
+	})
+	pushInterlok(t, 150)
+	if dep, err := env.client.AppsV1().Deployments("default").Get(context.Background(), "interlok", metav1.GetOptions{}); err != nil || *dep.Spec.Replicas != 1 {
+		t.Fatalf("interlok should start with 1 replica: %v", err)
+	}
+
+	start := time.Now()
+	out, errOut, code := runCmd(t, "watch", "interlok-autoscaler", "-n", "default", "--interval", "2s", "--until", "replicas>=2", "--timeout", "3m")
+	t.Logf("watch --until 'replicas>=2' (%.1fs, exit %d):\n%s%s", time.Since(start).Seconds(), code, out, errOut)
+	if code != 0 {
+		t.Fatalf("watch: exit %d, want 0", code)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if !strings.HasPrefix(lines[0], "TIME") || len(lines) < 2 {
+		t.Fatalf("no header or no rows")
+	}
+	var sawOne, sawTwo bool
+	for _, l := range lines[1:] {
+		f := strings.Fields(l)
+		if len(f) < 9 || f[1] != "default/interlok-autoscaler" {
+			continue
+		}
+		// TIME HPA TYPE METRIC PROMETHEUS API TARGET avg REPLICAS ...
+		if f[3] != "MessageMetrics" || f[6] != "100" {
+			t.Fatalf("unexpected row: %q", l)
+		}
+		if f[5] == "150" && strings.HasPrefix(f[8], "1→") {
+			sawOne = true
+		}
+		if strings.HasPrefix(f[8], "2→") {
+			sawTwo = true
+		}
+	}
+	if !sawOne || !sawTwo {
+		t.Fatalf("the lines do not show value 150 with 1 replica and then 2 replicas")
+	}
+	if deps, _ := env.client.AppsV1().Deployments("default").Get(context.Background(), "interlok", metav1.GetOptions{}); *deps.Spec.Replicas != 2 {
+		t.Fatalf("watch ended, but interlok has %d replicas", *deps.Spec.Replicas)
+	}
+
+	pushInterlok(t, 50)
+	out, errOut, code = runCmd(t, "watch", "interlok-autoscaler", "-n", "default", "--interval", "2s", "--until", "value<=50", "--timeout", "2m", "-o", "json")
+	if code != 0 {
+		t.Fatalf("watch -o json --until value<=50: exit %d\n%s%s", code, out, errOut)
+	}
+	var last watch.Event
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var ev watch.Event
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Fatalf("not one JSON object per line: %q: %v", l, err)
+		}
+		if ev.Row != nil {
+			last = ev
+		}
+	}
+	if last.Row == nil || last.Row.API != "50" || last.Row.Prometheus != "50" || last.Row.Target != "100 avg" {
+		t.Fatalf("last JSON row %+v", last.Row)
+	}
+}
+
+// TestWatchTerminal runs watch on a real terminal (tmux) and reads the
+// screen: one title, one header, the HPA's row with its values, redrawn in
+// place rather than scrolled.
+func TestWatchTerminal(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("tmux is not installed (hack/tools.sh installs it)")
+		}
+		t.Skip("tmux is not installed")
+	}
+	original := adapterConfig(t)
+	applyScenario(t, "interlok")
+	t.Cleanup(func() { deleteBackups(t); resetInterlok(t, original) })
+	eventually(t, 2*time.Minute, "add-rule serves MessageMetrics", func(ctx context.Context) error {
+		if out, errOut, code := runCmd(t, "add-rule", "MessageMetrics"); code != 0 {
+			return fmt.Errorf("exit %d: %s%s", code, out, errOut)
+		}
+		return nil
+	})
+	bin := filepath.Join(t.TempDir(), "kubectl-metricscale")
+	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(env.repo, "cmd", "kubectl-metricscale")).CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	session := fmt.Sprintf("metricscale-e2e-%d", os.Getpid())
+	tmux := func(args ...string) string {
+		out, err := exec.Command("tmux", args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("tmux %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	tmux("new-session", "-d", "-s", session, "-x", "220", "-y", "40",
+		fmt.Sprintf("env KUBECONFIG=%s TERM=xterm-256color %s watch -n default --interval 1s; sleep 60", env.info.Kubeconfig, bin))
+	t.Cleanup(func() { _ = exec.Command("tmux", "kill-session", "-t", session).Run() })
+
+	var screen string
+	eventually(t, time.Minute, "the screen shows the HPA's values", func(ctx context.Context) error {
+		screen = tmux("capture-pane", "-p", "-t", session)
+		if !strings.Contains(screen, "default/interlok-autoscaler") || !strings.Contains(screen, "Pods MessageMetrics  150") {
+			return fmt.Errorf("screen:\n%s", screen)
+		}
+		return nil
+	})
+	// Three more polls: the screen is redrawn, not scrolled.
+	time.Sleep(3 * time.Second)
+	screen = tmux("capture-pane", "-p", "-t", session)
+	t.Logf("screen:\n%s", screen)
+	if n := strings.Count(screen, "kubectl metricscale watch: namespace default"); n != 1 {
+		t.Fatalf("%d titles on the screen, want 1 (redrawn in place)", n)
+	}
+	if n := strings.Count(screen, "PROMETHEUS"); n != 1 {
+		t.Fatalf("%d headers on the screen, want 1", n)
+	}
+	for _, want := range []string{"HPA", "SCALE TARGET", "API", "REPLICAS", "TREND", "Deployment/interlok", "100 avg", "ValidMetricFound"} {
+		if !strings.Contains(screen, want) {
+			t.Fatalf("the screen lacks %q", want)
+		}
+	}
+	if strings.Contains(screen, "\x1b") || strings.Contains(screen, "[0m") {
+		t.Fatal("escape sequences leak onto the screen")
+	}
+	withColour := tmux("capture-pane", "-p", "-e", "-t", session)
+	if !strings.Contains(withColour, "\x1b[") {
+		t.Fatal("no colour on a colour terminal")
+	}
+}
