@@ -230,7 +230,8 @@ func (l *Live) lastScale(h *autoscalingv2.HorizontalPodAutoscaler) (string, *tim
 	var bestT time.Time
 	for _, obj := range l.events.GetStore().List() {
 		e := obj.(*corev1.Event)
-		if e.InvolvedObject.Name != h.Name || e.Namespace != h.Namespace {
+		if e.InvolvedObject.Name != h.Name || e.Namespace != h.Namespace || (e.InvolvedObject.UID != "" && e.InvolvedObject.UID != h.UID) {
+			// Events of an earlier HPA of the same name are not this one's.
 			continue
 		}
 		t := eventTime(e)
@@ -558,6 +559,8 @@ type promState struct {
 	adapter *adapter.Adapter
 	at      time.Time
 	err     error
+	// missing is set when a row's metric was not in the discovery.
+	missing bool
 }
 
 // ensurePrometheus (re)runs the adapter's discovery at most once per
@@ -570,7 +573,9 @@ func (l *Live) ensurePrometheus(ctx context.Context) {
 	if ps != nil && ps.adapter != nil {
 		every = max(ps.adapter.RelistInterval, 10*time.Second)
 	}
-	if ps != nil && time.Since(ps.at) < every && ps.err == nil {
+	if ps != nil && ps.err == nil && (time.Since(ps.at) < every && !ps.missing || time.Since(ps.at) < 5*time.Second) {
+		// A metric the last discovery did not know (a rule added since)
+		// brings the next one sooner.
 		return
 	}
 	ps = &promState{at: time.Now()}
@@ -622,6 +627,7 @@ func (l *Live) fetchPrometheus(ctx context.Context, r Row, gr string) (map[strin
 	if r.Type == string(autoscalingv2.ExternalMetricSourceType) {
 		m := ps.disc.Served(schema.GroupResource{}, r.Metric)
 		if m == nil {
+			l.markMissing(ps)
 			return out, nil
 		}
 		sel, _ := labels.Parse(l.externalSelector(r))
@@ -646,6 +652,7 @@ func (l *Live) fetchPrometheus(ctx context.Context, r Row, gr string) (map[strin
 	res := schema.ParseGroupResource(gr)
 	m := ps.disc.Served(res, r.Metric)
 	if m == nil {
+		l.markMissing(ps)
 		return out, nil
 	}
 	q, err := m.Rule.Namer.QueryForSeries(m.SeriesName, res, r.Namespace, labels.Everything(), ".+", ".+")
@@ -664,6 +671,12 @@ func (l *Live) fetchPrometheus(ctx context.Context, r Row, gr string) (map[strin
 		out[string(s.Metric[label])] = float64(s.Value)
 	}
 	return out, nil
+}
+
+func (l *Live) markMissing(ps *promState) {
+	l.mu.Lock()
+	ps.missing = true
+	l.mu.Unlock()
 }
 
 func vector(res prom.QueryResult) pmodel.Vector {

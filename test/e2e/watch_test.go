@@ -42,19 +42,29 @@ func TestWatchInterlok(t *testing.T) {
 	original := adapterConfig(t)
 	applyScenario(t, "interlok")
 	t.Cleanup(func() { deleteBackups(t); resetInterlok(t, original) })
+	pushInterlok(t, 150)
+	if dep, err := env.client.AppsV1().Deployments("default").Get(context.Background(), "interlok", metav1.GetOptions{}); err != nil || *dep.Spec.Replicas != 1 {
+		t.Fatalf("interlok should start with 1 replica: %v", err)
+	}
+	// watch runs from before the repair until the controller has scaled.
+	type result struct {
+		out, errOut string
+		code        int
+	}
+	done := make(chan result, 1)
+	start := time.Now()
+	go func() {
+		out, errOut, code := runCmd(t, "watch", "interlok-autoscaler", "-n", "default", "--interval", "2s", "--until", "replicas>=2", "--timeout", "3m")
+		done <- result{out, errOut, code}
+	}()
 	eventually(t, 2*time.Minute, "add-rule serves MessageMetrics", func(ctx context.Context) error {
 		if out, errOut, code := runCmd(t, "add-rule", "MessageMetrics"); code != 0 {
 			return fmt.Errorf("exit %d: %s%s", code, out, errOut)
 		}
 		return nil
 	})
-	pushInterlok(t, 150)
-	if dep, err := env.client.AppsV1().Deployments("default").Get(context.Background(), "interlok", metav1.GetOptions{}); err != nil || *dep.Spec.Replicas != 1 {
-		t.Fatalf("interlok should start with 1 replica: %v", err)
-	}
-
-	start := time.Now()
-	out, errOut, code := runCmd(t, "watch", "interlok-autoscaler", "-n", "default", "--interval", "2s", "--until", "replicas>=2", "--timeout", "3m")
+	res := <-done
+	out, errOut, code := res.out, res.errOut, res.code
 	t.Logf("watch --until 'replicas>=2' (%.1fs, exit %d):\n%s%s", time.Since(start).Seconds(), code, out, errOut)
 	if code != 0 {
 		t.Fatalf("watch: exit %d, want 0", code)
