@@ -42,13 +42,13 @@ else
   kubectl-metricscale "${words[@]}"
 fi
 
-step "The HPA controller scales interlok from 1 to 2 (150 messages against a target of 100)"
-for i in $(seq 1 60); do
-  replicas=$(kubectl get deployment interlok -o jsonpath='{.spec.replicas}')
-  [ "$replicas" = 2 ] && break
-  printf '  replicas=%s, waiting (%ds)\r' "$replicas" "$((i * 2))"; sleep 2
-done
-echo
+step "The guide's JMeter load (150 messages), and the chain live until the HPA controller has scaled interlok to 2"
+pod=$(kubectl get pods -l app=interlok -o jsonpath='{.items[0].metadata.name}')
+printf '# TYPE MessageMetrics gauge\nMessageMetrics{k8s_namespace="default"} 150\n' |
+  curl -s --data-binary @- "$PUSHGATEWAY_URL/metrics/job/interlok/k8s_pod_name/$pod"
+echo "pushed MessageMetrics=150 for $pod"
+# Piped, watch prints a line per change (on a terminal it redraws in place).
+run kubectl metricscale watch interlok-autoscaler --interval 2s --until 'replicas>=2' --timeout 3m | cat
 run kubectl get hpa interlok-autoscaler
 run kubectl get pods -l app=interlok
 
