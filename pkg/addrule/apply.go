@@ -90,12 +90,7 @@ func Apply(ctx context.Context, env Env, o Options, p *Plan, log io.Writer) (*Re
 	if err != nil {
 		return res, err
 	}
-	switch o.DryRun {
-	case configstore.DryRunClient:
-		res.DryRun = "client"
-		return res, nil
-	case configstore.DryRunServer:
-		res.DryRun = "server"
+	if res.DryRun = o.DryRun.String(); res.DryRun != "" {
 		return res, nil
 	}
 	if wr.Unchanged {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
 	"github.com/metricscale/kubectl-metricscale/pkg/configstore"
 )
 
@@ -28,29 +29,26 @@ type RollbackResult struct {
 	Restarted bool               `json:"restarted,omitempty"`
 }
 
-// Store returns the adapter's config store.
-func Store(ctx context.Context, env Env, namespace, name string) (*configstore.Store, error) {
+// Store returns the store of the adapter's config: the ConfigMap key
+// behind its --config.
+func Store(ctx context.Context, env Env, namespace, name string) (*adapter.Adapter, *configstore.Store, error) {
 	a, err := locate(ctx, env, Options{AdapterNamespace: namespace, AdapterName: name})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if a.ConfigMap == "" {
-		return nil, fmt.Errorf("the adapter %s/%s reads --config=%s, which does not come from a ConfigMap volume", a.Namespace, a.Name, a.ConfigPath)
+		return nil, nil, fmt.Errorf("the adapter %s/%s reads --config=%s, which does not come from a ConfigMap volume", a.Namespace, a.Name, a.ConfigPath)
 	}
-	return &configstore.Store{Client: env.Client, Namespace: a.Namespace, Name: a.ConfigMap, Key: a.ConfigKey}, nil
+	return a, &configstore.Store{Client: env.Client, Namespace: a.Namespace, Name: a.ConfigMap, Key: a.ConfigKey}, nil
 }
 
 // Rollback restores the newest backup (or the named one) of the adapter's
 // ConfigMap, deletes that backup and restarts the adapter.
 func Rollback(ctx context.Context, env Env, o RollbackOptions, log io.Writer) (*RollbackResult, error) {
-	a, err := locate(ctx, env, Options{AdapterNamespace: o.AdapterNamespace, AdapterName: o.AdapterName})
+	a, store, err := Store(ctx, env, o.AdapterNamespace, o.AdapterName)
 	if err != nil {
 		return nil, err
 	}
-	if a.ConfigMap == "" {
-		return nil, fmt.Errorf("the adapter %s/%s reads --config=%s, which does not come from a ConfigMap volume", a.Namespace, a.Name, a.ConfigPath)
-	}
-	store := &configstore.Store{Client: env.Client, Namespace: a.Namespace, Name: a.ConfigMap, Key: a.ConfigKey}
 	rr, err := store.Restore(ctx, o.Backup, o.DryRun)
 	res := &RollbackResult{ConfigMap: a.Namespace + "/" + a.ConfigMap}
 	if rr != nil {
@@ -61,12 +59,7 @@ func Rollback(ctx context.Context, env Env, o RollbackOptions, log io.Writer) (*
 	if err != nil {
 		return res, err
 	}
-	switch o.DryRun {
-	case configstore.DryRunClient:
-		res.DryRun = "client"
-		return res, nil
-	case configstore.DryRunServer:
-		res.DryRun = "server"
+	if res.DryRun = o.DryRun.String(); res.DryRun != "" {
 		return res, nil
 	}
 	fmt.Fprintf(log, "restored ConfigMap %s from %s (%s, %s) and deleted that backup\n", res.ConfigMap, rr.Backup.Name, rr.Backup.Reason, rr.Backup.Time.Format(time.RFC3339))

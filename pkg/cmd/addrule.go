@@ -157,7 +157,7 @@ func (o *AddRuleOptions) Complete(cmd *cobra.Command, args []string) error {
 		}
 		req.Resource, req.ResourceLabel = plural.Resource, label
 	}
-	dry := map[string]configstore.DryRun{"none": configstore.DryRunNone, "client": configstore.DryRunClient, "server": configstore.DryRunServer}[o.DryRun]
+	dry := configstore.DryRuns[o.DryRun]
 	o.opts = addrule.Options{Request: req, AdapterNamespace: o.AdapterNamespace, AdapterName: o.AdapterName,
 		PrometheusURL: o.PrometheusURL, DryRun: dry, NoRestart: o.NoRestart, Timeout: o.Timeout,
 		HPA: o.HPA, Target: o.Target, Namespace: c.namespace}
@@ -191,7 +191,7 @@ func (o *AddRuleOptions) validateFlags() error {
 	if !o.Namespaced && !o.External {
 		errs = append(errs, errors.New("--namespaced=false is for --external rules; custom metrics of pods, services, ... are namespaced"))
 	}
-	if !slices.Contains([]string{"none", "client", "server"}, o.DryRun) {
+	if _, ok := configstore.DryRuns[o.DryRun]; !ok {
 		errs = append(errs, fmt.Errorf("--dry-run=%q: use none, client or server", o.DryRun))
 	}
 	if (o.HPA == "") != (o.Target == "") {

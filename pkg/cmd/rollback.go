@@ -70,7 +70,7 @@ step further back, and restarts the adapter. --list shows the backups.`,
 // Complete checks the flags and builds the clients.
 func (o *RollbackOptions) Complete() error {
 	var errs []error
-	if !slices.Contains([]string{"none", "client", "server"}, o.DryRun) {
+	if _, ok := configstore.DryRuns[o.DryRun]; !ok {
 		errs = append(errs, fmt.Errorf("--dry-run=%q: use none, client or server", o.DryRun))
 	}
 	if !slices.Contains(addrule.Formats, o.Output) {
@@ -101,7 +101,7 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 	if o.List {
 		return o.list(ctx)
 	}
-	dry := map[string]configstore.DryRun{"none": configstore.DryRunNone, "client": configstore.DryRunClient, "server": configstore.DryRunServer}[o.DryRun]
+	dry := configstore.DryRuns[o.DryRun]
 	res, err := addrule.Rollback(ctx, o.env, addrule.RollbackOptions{AdapterNamespace: o.AdapterNamespace, AdapterName: o.AdapterName,
 		Backup: o.Backup, DryRun: dry, NoRestart: o.NoRestart, Timeout: o.Timeout}, o.Out)
 	if res != nil && res.Diff != "" {
@@ -120,7 +120,7 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 }
 
 func (o *RollbackOptions) list(ctx context.Context) error {
-	store, err := addrule.Store(ctx, o.env, o.AdapterNamespace, o.AdapterName)
+	_, store, err := addrule.Store(ctx, o.env, o.AdapterNamespace, o.AdapterName)
 	if err != nil {
 		return &ExitError{Code: ExitCannotRun, Err: err}
 	}

@@ -65,6 +65,20 @@ const (
 	DryRunServer        // also send the update with dryRun=All
 )
 
+// DryRuns maps kubectl's --dry-run values to DryRun.
+var DryRuns = map[string]DryRun{"none": DryRunNone, "client": DryRunClient, "server": DryRunServer}
+
+// String is the --dry-run value ("" for none).
+func (d DryRun) String() string {
+	switch d {
+	case DryRunClient:
+		return "client"
+	case DryRunServer:
+		return "server"
+	}
+	return ""
+}
+
 // Result is what Update did.
 type Result struct {
 	Before, After string
