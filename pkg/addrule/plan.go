@@ -254,6 +254,14 @@ func (p *Plan) checkExisting(before *simulate.Discovery, current *config.Metrics
 		if old == nil {
 			continue
 		}
+		if old.SeriesName == m.SeriesName && !m.External && p.Proposal.ResourceLabel != "" {
+			if label, err := old.Rule.Namer.LabelForResource(gr); err == nil && string(label) != p.Proposal.ResourceLabel {
+				// Same series, other objects: e.g. the scrape target's
+				// service instead of exported_service.
+				return fmt.Errorf("%s already serves %s for %s from the same series, but takes the object from label %s, not %s: the two rules would name different objects\n  fix %s in ConfigMap %s (kubectl metricscale doctor prints the corrected rule), or serve this one under another name with --as",
+					old.Rule.Label(), m.Metric, m.Resource, label, p.Proposal.ResourceLabel, old.Rule.Label(), p.ConfigMap)
+			}
+		}
 		if old.SeriesName == m.SeriesName {
 			// The same metric from the same series: it is served already,
 			// whatever the query (a rate window, say) of that rule.

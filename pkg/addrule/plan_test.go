@@ -167,6 +167,7 @@ func TestCheckExisting(t *testing.T) {
 		series("jobs_waiting{namespace=a}"),
 		series("jobs_pending{namespace=a}"),
 		series("unrelated{namespace=a,pod=p1}"),
+		series("kong_latency{namespace=kong,service=kong-proxy,exported_namespace=a,exported_service=echo}"),
 	}
 	podReq := rules.Request{SeriesName: "queue_depth"}
 	extReq := rules.Request{SeriesName: "jobs_waiting", External: true}
@@ -205,6 +206,10 @@ func TestCheckExisting(t *testing.T) {
 			return "rules:\n" + unrelated + rule(`{__name__="queue_size"}`, podRes, "queue_depth", sumQ)
 		}, wantErr: []string{"rules[1] already serves queue_depth for pods, from another series (queue_size)", "--as", "ConfigMap monitoring/adapter-config"},
 			before: []string{"pods/queue_depth"}},
+		{name: "same series, but the object from the scrape target's label (exported_* ignored)", req: rules.Request{SeriesName: "kong_latency", Resource: "services"}, config: func(*Plan) string {
+			return "rules:\n" + rule(`{__name__="kong_latency"}`, svcRes, "kong_latency", sumQ)
+		}, wantErr: []string{"rules[0] already serves kong_latency for services from the same series, but takes the object from label service, not exported_service", "doctor prints the corrected rule"},
+			before: []string{"services/kong_latency"}},
 		{name: "same metric from another series, for another resource", req: podReq, config: func(*Plan) string {
 			return "rules:\n" + rule(`{__name__="queue_size"}`, svcRes, "queue_depth", sumQ)
 		}, before: []string{"services/queue_depth"}},
