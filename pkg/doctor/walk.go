@@ -199,7 +199,7 @@ func (w *walker) notServed(ctx context.Context, obj string, gr schema.GroupResou
 		var look []prom.Series
 		if names, err := w.prom.MetricNames(ctx); err == nil {
 			if near := similar.Nearest(metric, names, 3); len(near) > 0 {
-				f = f.withEvidence("Prometheus has look metrics: " + strings.Join(near, ", "))
+				f = f.withEvidence("Prometheus has similar metrics: " + strings.Join(near, ", "))
 				look, _ = w.prom.SeriesNamed(ctx, near[0], w.now.Add(-w.seriesWindow))
 			}
 		}
@@ -207,7 +207,7 @@ func (w *walker) notServed(ctx context.Context, obj string, gr schema.GroupResou
 			f = f.withFix(Fix{Description: fmt.Sprintf("if the HPA means the served metric %q, name it in spec.metrics", near[0])})
 		}
 		out = append(out, f)
-		// A rule that would compute the metric from the look series has to
+		// A rule that would compute the metric from the similar series has to
 		// map their labels: say so when those moved to exported_*.
 		if exported := exportedLabels(look); len(exported) > 0 {
 			out = append(out, exportedFinding(obj, look[0].Name, exported, look))

@@ -129,12 +129,26 @@ func waitGone(t *testing.T, what string, get func(ctx context.Context) error) {
 // finding of code that has a fix, and returns that finding and the report.
 func waitForFinding(t *testing.T, hpa, code string) (*doctor.Finding, *doctor.Report) {
 	t.Helper()
+	return waitForFindingWith(t, hpa, code, func(f *doctor.Finding) bool { return f.Fix != nil })
+}
+
+// waitForFindingWith is waitForFinding for a finding that satisfies want
+// (the chain may show a first, less precise finding while the adapter
+// relists).
+func waitForFindingWith(t *testing.T, hpa, code string, want func(*doctor.Finding) bool) (*doctor.Finding, *doctor.Report) {
+	t.Helper()
 	var found *doctor.Finding
 	var report *doctor.Report
 	eventually(t, 2*time.Minute, "doctor names "+code+" for "+hpa, func(ctx context.Context) error {
 		rep, exit := runDoctor(t, "-n", "default", hpa)
-		f := findCode(findingsOf(rep, hpa), code)
-		if exit != 1 || f == nil || f.Fix == nil {
+		var f *doctor.Finding
+		for _, x := range findingsOf(rep, hpa) {
+			if x.Code == code && want(&x) {
+				f = &x
+				break
+			}
+		}
+		if exit != 1 || f == nil {
 			return fmt.Errorf("exit %d, findings %s", exit, codesOf(findingsOf(rep, hpa)))
 		}
 		found, report = f, rep

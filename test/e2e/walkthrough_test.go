@@ -282,11 +282,11 @@ func TestDoctorKong(t *testing.T) {
 	t.Cleanup(func() { setAdapterConfig(t, original) })
 	setAdapterConfig(t, strings.TrimRight(original, "\n")+"\n"+kongBrokenRule)
 
-	f, _ := waitForFinding(t, "echo", "MS206")
+	// The first MS206 may come before the restarted adapter serves the
+	// metric for the wrong objects; the corrected rule comes with the one
+	// that sees the rule at work.
+	f, _ := waitForFindingWith(t, "echo", "MS206", func(f *doctor.Finding) bool { return f.Fix != nil && f.Fix.YAML != "" })
 	fix := f.Fix
-	if fix.YAML == "" {
-		t.Fatalf("MS206 has no corrected rule: %+v", fix)
-	}
 	t.Logf("doctor's fix: %s\n%s", fix.Description, fix.YAML)
 	setAdapterConfig(t, strings.TrimRight(original, "\n")+"\n"+fix.YAML)
 	waitHealthy(t, "echo", "")
