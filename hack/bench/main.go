@@ -155,7 +155,7 @@ func run(state, plugin string, namespaces, perNS, runs int) error {
 		fmt.Printf("  transparent huge pages: %s\n", strings.TrimSpace(string(thp)))
 	}
 	fmt.Printf("\ndoctor / describe wall time: %.2f (target <= 0.20); doctor peak RSS %.1f MB (target <= 80)\n", doc.wall.Seconds()/desc.wall.Seconds(), mb(doc.hwm))
-	return nil
+	return benchAddRule(ctx, info, client, plugin, pods[0], runs)
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
