@@ -204,7 +204,7 @@ func crashingPods(client kubernetes.Interface, d *appsv1.Deployment) []PodState 
 				crashed = true
 			}
 			if crashed {
-				out = append(out, podState(p, cs))
+				out = append(out, withLogs(client, p, cs, podState(p, cs)))
 				break
 			}
 		}
@@ -220,7 +220,7 @@ func notReadyPods(client kubernetes.Interface, d *appsv1.Deployment) []PodState 
 		}
 		for _, cs := range p.Status.ContainerStatuses {
 			if !cs.Ready {
-				out = append(out, podState(p, cs))
+				out = append(out, withLogs(client, p, cs, podState(p, cs)))
 				break
 			}
 		}
@@ -229,6 +229,23 @@ func notReadyPods(client kubernetes.Interface, d *appsv1.Deployment) []PodState 
 		}
 	}
 	return out
+}
+
+// withLogs adds the container's last log lines when its status carries no
+// termination message (a container without terminationMessagePolicy
+// FallbackToLogsOnError); where logs cannot be read, the state stands alone.
+func withLogs(client kubernetes.Interface, p corev1.Pod, cs corev1.ContainerStatus, st PodState) PodState {
+	if st.Message != "" {
+		return st
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	tail := int64(20)
+	b, err := client.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: cs.Name, TailLines: &tail, Previous: cs.RestartCount > 0}).DoRaw(ctx)
+	if err == nil && len(b) > 0 {
+		st.Message = "last log lines:\n" + strings.TrimRight(string(b), "\n")
+	}
+	return st
 }
 
 func podState(p corev1.Pod, cs corev1.ContainerStatus) PodState {
