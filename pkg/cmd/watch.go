@@ -150,7 +150,15 @@ func (o *WatchOptions) newPrinter(namespace string) watch.Printer {
 			title += ", until " + o.until.String()
 		}
 		_, noColor := os.LookupEnv("NO_COLOR")
-		return &watch.Screen{W: o.Out, Color: !o.NoColor && !noColor, Title: title, History: 20}
+		fd := int(f.Fd())
+		width := func() int {
+			w, _, err := term.GetSize(fd)
+			if err != nil {
+				return 0
+			}
+			return w
+		}
+		return &watch.Screen{W: o.Out, Color: !o.NoColor && !noColor, Title: title, History: 20, Width: width}
 	}
 	return &watch.Lines{W: o.Out}
 }

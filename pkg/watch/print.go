@@ -25,6 +25,9 @@ type Screen struct {
 	Color   bool
 	Title   string
 	History int
+	// Width returns the terminal's width; lines are cut to it rather than
+	// wrapped, as watch(1) does (nil or 0: no limit).
+	Width func() int
 }
 
 // ANSI sequences: home + clear screen, and colours.
@@ -70,8 +73,52 @@ func (s *Screen) Update(now time.Time, rows []Row, status string) error {
 	if status != "" {
 		fmt.Fprintf(&b, "\n%s\n", s.paint(red, "! "+status))
 	}
-	_, err := io.WriteString(s.W, b.String())
+	text := b.String()
+	if s.Width != nil {
+		if w := s.Width(); w > 0 {
+			text = cutLines(text, w)
+		}
+	}
+	_, err := io.WriteString(s.W, text)
 	return err
+}
+
+// cutLines cuts every line to width visible characters; ANSI escape
+// sequences take no width and are kept, and a cut line ends with a reset.
+func cutLines(text string, width int) string {
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		var b strings.Builder
+		visible, cut, escaped := 0, false, false
+		rs := []rune(l)
+		for j := 0; j < len(rs); j++ {
+			r := rs[j]
+			if r == '\x1b' && j+1 < len(rs) && rs[j+1] == '[' {
+				// Copy the whole sequence up to its final letter.
+				k := j + 2
+				for k < len(rs) && !(rs[k] >= 'A' && rs[k] <= 'Z' || rs[k] >= 'a' && rs[k] <= 'z') {
+					k++
+				}
+				if k < len(rs) {
+					b.WriteString(string(rs[j : k+1]))
+					escaped = escaped || rs[k] == 'm'
+				}
+				j = k
+				continue
+			}
+			if visible == width {
+				cut = true
+				break
+			}
+			b.WriteRune(r)
+			visible++
+		}
+		if cut && escaped {
+			b.WriteString(reset)
+		}
+		lines[i] = b.String()
+	}
+	return strings.Join(lines, "\n")
 }
 
 // ScreenHeader names the columns of the screen.

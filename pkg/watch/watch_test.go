@@ -290,3 +290,22 @@ func TestRunRetriesAFailingSource(t *testing.T) {
 		t.Fatalf("polls %d, output:\n%s", src.polls, b.String())
 	}
 }
+
+func TestCutLines(t *testing.T) {
+	cases := []struct {
+		in    string
+		width int
+		want  string
+	}{
+		{"short\nlines", 10, "short\nlines"},
+		{"abcdef\nxy", 3, "abc\nxy"},
+		{"a→b→c", 3, "a→b"},
+		{"ab" + yellow + "cd" + reset + "ef", 3, "ab" + yellow + "c" + reset},
+		{clearScreen + "title", 2, clearScreen + "ti"},
+	}
+	for _, c := range cases {
+		if got := cutLines(c.in, c.width); got != c.want {
+			t.Errorf("cutLines(%q, %d) = %q, want %q", c.in, c.width, got, c.want)
+		}
+	}
+}

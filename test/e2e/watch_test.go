@@ -149,21 +149,28 @@ func TestWatchTerminal(t *testing.T) {
 		return string(out)
 	}
 	tmux("new-session", "-d", "-s", session, "-x", "220", "-y", "40",
-		fmt.Sprintf("env KUBECONFIG=%s TERM=xterm-256color %s watch -n default --interval 1s; sleep 60", env.info.Kubeconfig, bin))
+		fmt.Sprintf("env KUBECONFIG=%s TERM=xterm-256color %s watch interlok-autoscaler -n default --interval 1s; sleep 60", env.info.Kubeconfig, bin))
 	t.Cleanup(func() { _ = exec.Command("tmux", "kill-session", "-t", session).Run() })
 
 	var screen string
 	eventually(t, time.Minute, "the screen shows the HPA's values", func(ctx context.Context) error {
 		screen = tmux("capture-pane", "-p", "-t", session)
-		if !strings.Contains(screen, "default/interlok-autoscaler") || !strings.Contains(screen, "Pods MessageMetrics  150") {
-			return fmt.Errorf("screen:\n%s", screen)
+		for _, l := range strings.Split(screen, "\n") {
+			if f := strings.Fields(l); len(f) > 5 && f[0] == "default/interlok-autoscaler" && f[3] == "MessageMetrics" && f[4] == "150" && f[5] == "150" {
+				return nil
+			}
 		}
-		return nil
+		return fmt.Errorf("screen:\n%s", screen)
 	})
 	// Three more polls: the screen is redrawn, not scrolled.
 	time.Sleep(3 * time.Second)
 	screen = tmux("capture-pane", "-p", "-t", session)
 	t.Logf("screen:\n%s", screen)
+	for _, l := range strings.Split(screen, "\n") {
+		if len([]rune(l)) > 220 {
+			t.Fatalf("a line is wider than the terminal: %q", l)
+		}
+	}
 	if n := strings.Count(screen, "kubectl metricscale watch: namespace default"); n != 1 {
 		t.Fatalf("%d titles on the screen, want 1 (redrawn in place)", n)
 	}
