@@ -88,7 +88,7 @@ func Run(ctx context.Context, env Env, o Options) (*Report, error) {
 		return nil, fmt.Errorf("reading APIServices: %w", err)
 	}
 	r.Inventory.APIServices = svcs
-	customSvc := svcs[0]
+	customSvc, externalSvc := svcs[0], svcs[1]
 
 	// The adapter and its config.
 	a, locErr := adapter.Locate(ctx, env.Client, adapter.Locator{Namespace: o.AdapterNamespace, Name: o.AdapterName,
@@ -154,7 +154,7 @@ func Run(ctx context.Context, env Env, o Options) (*Report, error) {
 	api := newLiveAPI(ctx, env.Client.Discovery().RESTClient(), customSvc)
 	r.Inventory.ServedMetrics = api.count()
 	api.prefetch(ctx, hpas, 8)
-	w := &walker{api: api, prom: pv, disc: disc, maxAge: maxAge, now: o.Now, adapterRef: adapterRef, seriesWindow: o.SeriesWindow}
+	w := &walker{api: api, ext: newLiveExternalAPI(env.Rest, externalSvc), prom: pv, disc: disc, maxAge: maxAge, now: o.Now, adapterRef: adapterRef, seriesWindow: o.SeriesWindow}
 
 	targets := newTargets(env.Client, ns, hpas)
 	var events map[string][]corev1.Event
@@ -196,6 +196,8 @@ func Run(ctx context.Context, env Env, o Options) (*Report, error) {
 					}
 				}
 				mr = w.walkMetric(ctx, h, spec, target{pods: readyOnly(pods)})
+			case autoscalingv2.ExternalMetricSourceType:
+				mr = w.walkExternal(ctx, h, spec)
 			default:
 				mr = otherMetric(h, spec)
 			}
@@ -212,13 +214,11 @@ func Run(ctx context.Context, env Env, o Options) (*Report, error) {
 	return r, nil
 }
 
-// otherMetric reports External, Resource and ContainerResource metrics,
-// which this version inventories without walking their chain.
+// otherMetric reports Resource and ContainerResource metrics (served by
+// metrics-server, not this chain): the HPA's own word on them.
 func otherMetric(h *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec) MetricReport {
 	mr := MetricReport{Type: string(spec.Type), Findings: []Finding{}}
 	switch spec.Type {
-	case autoscalingv2.ExternalMetricSourceType:
-		mr.Name, mr.Target = spec.External.Metric.Name, targetString(spec.External.Target)
 	case autoscalingv2.ResourceMetricSourceType:
 		mr.Name, mr.Target = string(spec.Resource.Name), targetString(spec.Resource.Target)
 	case autoscalingv2.ContainerResourceMetricSourceType:

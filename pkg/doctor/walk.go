@@ -50,6 +50,7 @@ type Prometheus interface {
 // walker holds what every metric walk shares.
 type walker struct {
 	api        MetricsAPI
+	ext        ExternalAPI // nil: external metrics are only inventoried
 	prom       Prometheus
 	disc       *simulate.Discovery // nil when the config or Prometheus is broken
 	maxAge     time.Duration
@@ -487,6 +488,13 @@ func controllerValue(hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalin
 		switch {
 		case c.Type == autoscalingv2.PodsMetricSourceType && c.Pods != nil && c.Pods.Metric.Name == spec.Pods.Metric.Name && c.Pods.Current.AverageValue != nil:
 			return c.Pods.Current.AverageValue.String(), true
+		case c.Type == autoscalingv2.ExternalMetricSourceType && c.External != nil && c.External.Metric.Name == spec.External.Metric.Name:
+			if c.External.Current.Value != nil {
+				return c.External.Current.Value.String(), true
+			}
+			if c.External.Current.AverageValue != nil {
+				return c.External.Current.AverageValue.String(), true
+			}
 		case c.Type == autoscalingv2.ObjectMetricSourceType && c.Object != nil && c.Object.Metric.Name == spec.Object.Metric.Name &&
 			c.Object.DescribedObject.Name == spec.Object.DescribedObject.Name:
 			if c.Object.Current.Value != nil {

@@ -1,0 +1,195 @@
+package doctor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
+	emv1beta1 "k8s.io/metrics/pkg/apis/external_metrics/v1beta1"
+	externalmetrics "k8s.io/metrics/pkg/client/external_metrics"
+	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/quantity"
+	"github.com/metricscale/kubectl-metricscale/pkg/rules"
+	"github.com/metricscale/kubectl-metricscale/pkg/similar"
+)
+
+// ExternalAPI is the view of external.metrics.k8s.io the walk needs.
+type ExternalAPI interface {
+	// Available reports whether the API answers, and why not.
+	Available() (bool, string)
+	// Values returns the metric's values in namespace for selector.
+	Values(ctx context.Context, namespace, metric string, selector labels.Selector) (*emv1beta1.ExternalMetricValueList, error)
+}
+
+// liveExternalAPI asks the API server, once per (namespace, metric,
+// selector): HPAs that share an external metric share the request.
+type liveExternalAPI struct {
+	client    externalmetrics.ExternalMetricsClient
+	available bool
+	why       string
+	cache     map[string]externalResult
+}
+
+type externalResult struct {
+	list *emv1beta1.ExternalMetricValueList
+	err  error
+}
+
+func newLiveExternalAPI(cfg *rest.Config, svc APIService) *liveExternalAPI {
+	a := &liveExternalAPI{cache: map[string]externalResult{}}
+	switch {
+	case !svc.Present:
+		a.why = "no APIService " + ExternalAPIService
+		return a
+	case !svc.Available:
+		a.why = fmt.Sprintf("APIService Available=False %s: %s", svc.Reason, svc.Message)
+		return a
+	}
+	c, err := externalmetrics.NewForConfig(cfg)
+	if err != nil {
+		a.why = err.Error()
+		return a
+	}
+	a.client, a.available = c, true
+	return a
+}
+
+func (a *liveExternalAPI) Available() (bool, string) { return a.available, a.why }
+
+func (a *liveExternalAPI) Values(ctx context.Context, ns, metric string, sel labels.Selector) (*emv1beta1.ExternalMetricValueList, error) {
+	key := ns + "/" + metric + "?" + sel.String()
+	if r, ok := a.cache[key]; ok {
+		return r.list, r.err
+	}
+	list, err := a.client.NamespacedMetrics(ns).List(metric, sel)
+	a.cache[key] = externalResult{list, err}
+	return list, err
+}
+
+// walkExternal diagnoses an External metric of an HPA: the external
+// metrics API, the externalRules entry that should serve the metric, the
+// series in Prometheus.
+func (w *walker) walkExternal(ctx context.Context, hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec) MetricReport {
+	obj := "HorizontalPodAutoscaler " + hpa.Namespace + "/" + hpa.Name
+	metric := spec.External.Metric.Name
+	mr := MetricReport{Type: string(spec.Type), Name: metric, Target: targetString(spec.External.Target)}
+	sel := labels.Everything()
+	if spec.External.Metric.Selector != nil {
+		s, err := metav1.LabelSelectorAsSelector(spec.External.Metric.Selector)
+		if err != nil {
+			mr.Chain = chain(LinkUnknown, LinkUnknown, LinkUnknown, LinkBroken)
+			mr.Findings = append(mr.Findings, newFinding("MS401", obj, "the selector of external metric %s is invalid: %v", metric, err))
+			return mr
+		}
+		sel = s
+	}
+	link := hpaLink(hpa)
+	if cur, ok := controllerValue(hpa, spec); ok && link == LinkOK {
+		mr.Current, mr.Healthy = decodeString(cur), true
+		mr.Chain = chain(LinkOK, LinkOK, LinkOK, LinkOK)
+		return mr
+	}
+	if w.ext == nil {
+		mr.Chain = []Link{{LinkHPA, link}}
+		mr.Healthy = link == LinkOK
+		return mr
+	}
+	if ok, why := w.ext.Available(); !ok {
+		mr.Chain = chain(LinkUnknown, LinkUnknown, LinkBroken, LinkBroken)
+		mr.Findings = append(mr.Findings, newFinding("MS102", obj, "the HPA reads %s from the external metrics API, which is unavailable: %s", metric, why))
+		return mr
+	}
+	list, err := w.ext.Values(ctx, hpa.Namespace, metric, sel)
+	if err == nil && len(list.Items) > 0 {
+		sum := 0.0
+		for _, it := range list.Items {
+			sum += it.Value.AsApproximateFloat64()
+		}
+		mr.Current = quantity.Format(sum)
+		mr.Chain = chain(LinkOK, LinkOK, LinkOK, link)
+		mr.Healthy = link == LinkOK
+		return mr
+	}
+	apiEvidence := fmt.Sprintf("GET /apis/external.metrics.k8s.io/v1beta1/namespaces/%s/%s?labelSelector=%s: ", hpa.Namespace, metric, sel.String())
+	if err != nil {
+		apiEvidence += shortAPIError(err)
+	} else {
+		apiEvidence += "no items"
+	}
+	if w.disc != nil {
+		if m := w.disc.Served(schema.GroupResource{}, metric); m != nil {
+			mr.Chain = chain(LinkOK, LinkOK, LinkBroken, LinkBroken)
+			if err == nil {
+				// Served, but nothing for this namespace and selector.
+				mr.Findings = append(mr.Findings, newFinding("MS302", obj, "the adapter serves external metric %s (%s, series %s), but it has no value in namespace %s for selector %q",
+					metric, m.Rule.Label(), m.SeriesName, hpa.Namespace, sel.String()).withEvidence(apiEvidence).
+					withFix(Fix{Description: "check that the series carry the namespace label the rule maps (or serve the metric with resources.namespaced: false) and labels matching the HPA's metric.selector"}))
+				return mr
+			}
+			mr.Findings = append(mr.Findings, newFinding("MS212", obj,
+				"the adapter's current config serves external metric %s (%s, series %s), but the running adapter does not serve it: it has not loaded this config, or has not relisted yet", metric, m.Rule.Label(), m.SeriesName).
+				withEvidence(apiEvidence).
+				withFix(Fix{Description: "restart the adapter so it reads its ConfigMap again (it reads it only at start-up), then wait one relist interval",
+					Command: fmt.Sprintf("kubectl rollout restart deployment/%s -n %s", refName(w.adapterRef), refNamespace(w.adapterRef))}))
+			return mr
+		}
+	}
+	if !w.prom.OK() {
+		mr.Chain = chain(LinkUnknown, LinkUnknown, LinkBroken, LinkBroken)
+		mr.Findings = append(mr.Findings, newFinding("MS404", obj, "the external metrics API does not serve %s, and Prometheus cannot be asked why", metric).withEvidence(apiEvidence))
+		return mr
+	}
+	series, serr := w.prom.SeriesNamed(ctx, metric, w.now.Add(-w.seriesWindow))
+	if serr == nil && len(series) == 0 {
+		mr.Chain = chain(LinkBroken, LinkUnknown, LinkBroken, LinkBroken)
+		f := newFinding("MS208", obj, "Prometheus has no series named %s in the last %s: the exporter does not export it, Prometheus does not scrape it, or the HPA names it wrongly", metric, w.seriesWindow).withEvidence(apiEvidence)
+		if names, err := w.prom.MetricNames(ctx); err == nil {
+			if near := similar.Nearest(metric, names, 3); len(near) > 0 {
+				f = f.withEvidence("Prometheus has similar metrics: " + strings.Join(near, ", "))
+			}
+		}
+		mr.Findings = append(mr.Findings, f)
+		return mr
+	}
+	mr.Chain = chain(LinkOK, LinkBroken, LinkBroken, LinkBroken)
+	f := newFinding("MS201", obj, "Prometheus has %d series of %s, but no externalRules entry selects them, so the adapter never serves the external metric", len(series), metric).
+		withEvidence(labelSummary(series, 3)...).withEvidence(apiEvidence)
+	mr.Findings = append(mr.Findings, withExternalRuleFix(f, series, metric))
+	return mr
+}
+
+// withExternalRuleFix proposes the externalRules entry: namespaced by the
+// series' namespace label when they carry one, cluster-wide otherwise.
+func withExternalRuleFix(f Finding, series []prom.Series, metric string) Finding {
+	p, err := rules.Propose(series, rules.Request{SeriesName: metric, External: true})
+	if err != nil {
+		p, err = rules.Propose(series, rules.Request{SeriesName: metric, External: true, NotNamespaced: true})
+	}
+	if err != nil {
+		return f
+	}
+	scope := "cluster-wide (resources.namespaced: false: the series carry no namespace label)"
+	if p.NamespaceLabel != "" {
+		scope = "namespaced by label " + p.NamespaceLabel
+	}
+	return f.withFix(Fix{
+		Description: "add an externalRules entry for it, " + scope + " (add-rule writes it into the adapter ConfigMap and restarts the adapter; or paste the YAML under externalRules: and restart it)",
+		Command:     p.Command,
+		YAML:        rules.ListItem(p.YAML),
+	})
+}
+
+func shortAPIError(err error) string {
+	var st interface{ Status() metav1.Status }
+	if errors.As(err, &st) {
+		return st.Status().Message
+	}
+	return err.Error()
+}

@@ -1,0 +1,165 @@
+package doctor
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	emv1beta1 "k8s.io/metrics/pkg/apis/external_metrics/v1beta1"
+)
+
+type fakeExternal struct {
+	down   string
+	values map[string]*emv1beta1.ExternalMetricValueList // by namespace/metric
+	err    error
+	asked  []string
+}
+
+func (e *fakeExternal) Available() (bool, string) { return e.down == "", e.down }
+func (e *fakeExternal) Values(_ context.Context, ns, metric string, sel labels.Selector) (*emv1beta1.ExternalMetricValueList, error) {
+	e.asked = append(e.asked, ns+"/"+metric+"?"+sel.String())
+	if e.err != nil {
+		return nil, e.err
+	}
+	if v, ok := e.values[ns+"/"+metric]; ok {
+		return v, nil
+	}
+	return &emv1beta1.ExternalMetricValueList{}, nil
+}
+
+func externalValues(vs ...string) *emv1beta1.ExternalMetricValueList {
+	l := &emv1beta1.ExternalMetricValueList{}
+	for _, v := range vs {
+		l.Items = append(l.Items, emv1beta1.ExternalMetricValue{MetricName: "m", Value: resource.MustParse(v)})
+	}
+	return l
+}
+
+func externalHPA(metric string, selector map[string]string) (*autoscalingv2.HorizontalPodAutoscaler, autoscalingv2.MetricSpec) {
+	spec := autoscalingv2.MetricSpec{Type: autoscalingv2.ExternalMetricSourceType, External: &autoscalingv2.ExternalMetricSource{
+		Metric: autoscalingv2.MetricIdentifier{Name: metric},
+		Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: resource.NewQuantity(30, resource.DecimalSI)}}}
+	if selector != nil {
+		spec.External.Metric.Selector = &metav1.LabelSelector{MatchLabels: selector}
+	}
+	return hpa(spec), spec
+}
+
+const queueRule = `
+externalRules:
+- seriesQuery: '{__name__="queue_depth",namespace!=""}'
+  resources: {overrides: {namespace: {resource: namespace}}}
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+`
+
+func TestWalkExternal(t *testing.T) {
+	notFound := apierrors.NewNotFound(schema.GroupResource{Group: "external.metrics.k8s.io", Resource: "queue_depth"}, "")
+	cases := []struct {
+		name     string
+		rules    string
+		series   []string
+		ext      *fakeExternal
+		promDown bool
+		selector map[string]string
+		status   bool // the controller read the metric on its last sync
+		want     string
+		chain    string
+		current  string
+		check    func(t *testing.T, mr MetricReport, e *fakeExternal)
+	}{
+		{name: "the controller read it: trusted, no request", series: []string{"queue_depth{namespace=default}"}, rules: queueRule,
+			ext: &fakeExternal{}, status: true, chain: "prometheus ✔ → rule ✔ → api ✔ → hpa ✔", current: "42",
+			check: func(t *testing.T, _ MetricReport, e *fakeExternal) {
+				if len(e.asked) != 0 {
+					t.Fatalf("asked the API %v", e.asked)
+				}
+			}},
+		{name: "served: the sum of the values", rules: queueRule, series: []string{"queue_depth{namespace=default}"},
+			ext: &fakeExternal{values: map[string]*emv1beta1.ExternalMetricValueList{"default/queue_depth": externalValues("20", "2500m")}},
+			selector: map[string]string{"queue": "orders"}, chain: "prometheus ✔ → rule ✔ → api ✔ → hpa ✔", current: "22.5",
+			check: func(t *testing.T, _ MetricReport, e *fakeExternal) {
+				if len(e.asked) != 1 || e.asked[0] != "default/queue_depth?queue=orders" {
+					t.Fatalf("asked %v", e.asked)
+				}
+			}},
+		{name: "the external APIService is missing", ext: &fakeExternal{down: "no APIService v1beta1.external.metrics.k8s.io"},
+			want: "MS102", chain: "prometheus · → rule · → api ✘ → hpa ✘"},
+		{name: "series, but no externalRules entry (namespaced)", series: []string{"queue_depth{namespace=default,queue=orders}"},
+			ext: &fakeExternal{err: notFound}, want: "MS201", chain: "prometheus ✔ → rule ✘ → api · → hpa ✘",
+			check: func(t *testing.T, mr MetricReport, _ *fakeExternal) {
+				f := mustFinding(t, mr.Findings, "MS201")
+				if f.Fix == nil || f.Fix.Command != "kubectl metricscale add-rule queue_depth --external --namespace-label namespace" || !strings.Contains(f.Fix.YAML, "{resource: namespace}") {
+					t.Fatalf("fix %+v", f.Fix)
+				}
+			}},
+		{name: "series without a namespace label: a cluster-wide rule", series: []string{"queue_depth{queue=orders}"},
+			ext: &fakeExternal{err: notFound}, want: "MS201",
+			check: func(t *testing.T, mr MetricReport, _ *fakeExternal) {
+				f := mustFinding(t, mr.Findings, "MS201")
+				if f.Fix == nil || f.Fix.Command != "kubectl metricscale add-rule queue_depth --external --namespaced=false" || !strings.Contains(f.Fix.YAML, "namespaced: false") {
+					t.Fatalf("fix %+v", f.Fix)
+				}
+			}},
+		{name: "no series: the nearest names", series: []string{"queue_depths{namespace=default}"},
+			ext: &fakeExternal{err: notFound}, want: "MS208", chain: "prometheus ✘ → rule · → api · → hpa ✘",
+			check: func(t *testing.T, mr MetricReport, _ *fakeExternal) {
+				if f := mustFinding(t, mr.Findings, "MS208"); !strings.Contains(strings.Join(f.Evidence, "\n"), "similar metrics: queue_depths") {
+					t.Fatalf("evidence %v", f.Evidence)
+				}
+			}},
+		{name: "the config serves it, the running adapter does not", rules: queueRule, series: []string{"queue_depth{namespace=default}"},
+			ext: &fakeExternal{err: notFound}, want: "MS212", chain: "prometheus ✔ → rule ✔ → api ✘ → hpa ✘"},
+		{name: "served, but not for this namespace", rules: queueRule, series: []string{"queue_depth{namespace=other}"},
+			ext: &fakeExternal{}, want: "MS302"},
+		{name: "Prometheus unreachable", ext: &fakeExternal{err: notFound}, promDown: true, want: "MS404"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := &fakeProm{ok: !c.promDown}
+			for _, s := range c.series {
+				p.series = append(p.series, series(s))
+			}
+			rules := "rules: []\n"
+			if c.rules != "" {
+				rules = "rules: []\n" + strings.TrimPrefix(c.rules, "\n")
+			}
+			w := newWalker(t, p, &fakeAPI{}, rules)
+			w.ext = c.ext
+			h, spec := externalHPA("queue_depth", c.selector)
+			if c.status {
+				h.Status.Conditions = []autoscalingv2.HorizontalPodAutoscalerCondition{{Type: autoscalingv2.ScalingActive, Status: corev1.ConditionTrue, Reason: "ValidMetricFound"}}
+				h.Status.CurrentMetrics = []autoscalingv2.MetricStatus{{Type: autoscalingv2.ExternalMetricSourceType, External: &autoscalingv2.ExternalMetricStatus{
+					Metric: autoscalingv2.MetricIdentifier{Name: "queue_depth"}, Current: autoscalingv2.MetricValueStatus{AverageValue: resource.NewQuantity(42, resource.DecimalSI)}}}}
+			} else if c.want != "" {
+				h.Status.Conditions = []autoscalingv2.HorizontalPodAutoscalerCondition{{Type: autoscalingv2.ScalingActive, Status: corev1.ConditionFalse, Reason: "FailedGetExternalMetric"}}
+			}
+			mr := w.walkExternal(context.Background(), h, spec)
+			record(mr.Findings)
+			if got := codes(mr.Findings); got != c.want {
+				for _, f := range mr.Findings {
+					t.Logf("%s %s %v", f.Code, f.Message, f.Evidence)
+				}
+				t.Fatalf("codes %q, want %q", got, c.want)
+			}
+			if c.chain != "" && ChainPicture(finishChain(mr.Chain)) != c.chain {
+				t.Fatalf("chain %s, want %s", ChainPicture(finishChain(mr.Chain)), c.chain)
+			}
+			if c.current != "" && mr.Current != c.current {
+				t.Fatalf("current %q, want %q", mr.Current, c.current)
+			}
+			if (c.want == "") != mr.Healthy {
+				t.Fatalf("healthy %v with findings %q", mr.Healthy, c.want)
+			}
+			if c.check != nil {
+				c.check(t, mr, c.ext)
+			}
+		})
+	}
+}
