@@ -18,6 +18,7 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/quantity"
 	"github.com/metricscale/kubectl-metricscale/pkg/rules"
 	"github.com/metricscale/kubectl-metricscale/pkg/similar"
+	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
 )
 
 // ExternalAPI is the view of external.metrics.k8s.io the walk needs.
@@ -101,12 +102,27 @@ func (w *walker) walkExternal(ctx context.Context, hpa *autoscalingv2.Horizontal
 		mr.Healthy = link == LinkOK
 		return mr
 	}
+	var list *emv1beta1.ExternalMetricValueList
+	var err error
+	apiEvidence := fmt.Sprintf("GET /apis/external.metrics.k8s.io/v1beta1/namespaces/%s/%s?labelSelector=%s: ", hpa.Namespace, metric, sel.String())
 	if ok, why := w.ext.Available(); !ok {
-		mr.Chain = chain(LinkUnknown, LinkUnknown, LinkBroken, LinkBroken)
-		mr.Findings = append(mr.Findings, newFinding("MS102", obj, "the HPA reads %s from the external metrics API, which is unavailable: %s", metric, why))
-		return mr
+		if w.disc == nil || hasExternalRules(w.disc) || !w.prom.OK() {
+			mr.Chain = chain(LinkUnknown, LinkUnknown, LinkBroken, LinkBroken)
+			mr.Findings = append(mr.Findings, newFinding("MS102", obj, "the HPA reads %s from the external metrics API, which is unavailable: %s", metric, why))
+			return mr
+		}
+		// prometheus-adapter serves the external metrics API only when its
+		// config has externalRules: the missing rule is the cause.
+		apiEvidence = "the external metrics API is unavailable (" + why + "): prometheus-adapter serves it only when its config has externalRules, and it has none"
+		err = errors.New(why)
+	} else {
+		list, err = w.ext.Values(ctx, hpa.Namespace, metric, sel)
+		if err != nil {
+			apiEvidence += shortAPIError(err)
+		} else {
+			apiEvidence += "no items"
+		}
 	}
-	list, err := w.ext.Values(ctx, hpa.Namespace, metric, sel)
 	if err == nil && len(list.Items) > 0 {
 		sum := 0.0
 		for _, it := range list.Items {
@@ -116,12 +132,6 @@ func (w *walker) walkExternal(ctx context.Context, hpa *autoscalingv2.Horizontal
 		mr.Chain = chain(LinkOK, LinkOK, LinkOK, link)
 		mr.Healthy = link == LinkOK
 		return mr
-	}
-	apiEvidence := fmt.Sprintf("GET /apis/external.metrics.k8s.io/v1beta1/namespaces/%s/%s?labelSelector=%s: ", hpa.Namespace, metric, sel.String())
-	if err != nil {
-		apiEvidence += shortAPIError(err)
-	} else {
-		apiEvidence += "no items"
 	}
 	if w.disc != nil {
 		if m := w.disc.Served(schema.GroupResource{}, metric); m != nil {
@@ -163,6 +173,15 @@ func (w *walker) walkExternal(ctx context.Context, hpa *autoscalingv2.Horizontal
 		withEvidence(labelSummary(series, 3)...).withEvidence(apiEvidence)
 	mr.Findings = append(mr.Findings, withExternalRuleFix(f, series, metric))
 	return mr
+}
+
+func hasExternalRules(d *simulate.Discovery) bool {
+	for _, r := range d.Rules {
+		if r.External {
+			return true
+		}
+	}
+	return false
 }
 
 // withExternalRuleFix proposes the externalRules entry: namespaced by the

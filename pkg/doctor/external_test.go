@@ -82,15 +82,28 @@ func TestWalkExternal(t *testing.T) {
 				}
 			}},
 		{name: "served: the sum of the values", rules: queueRule, series: []string{"queue_depth{namespace=default}"},
-			ext: &fakeExternal{values: map[string]*emv1beta1.ExternalMetricValueList{"default/queue_depth": externalValues("20", "2500m")}},
+			ext:      &fakeExternal{values: map[string]*emv1beta1.ExternalMetricValueList{"default/queue_depth": externalValues("20", "2500m")}},
 			selector: map[string]string{"queue": "orders"}, chain: "prometheus ✔ → rule ✔ → api ✔ → hpa ✔", current: "22.5",
 			check: func(t *testing.T, _ MetricReport, e *fakeExternal) {
 				if len(e.asked) != 1 || e.asked[0] != "default/queue_depth?queue=orders" {
 					t.Fatalf("asked %v", e.asked)
 				}
 			}},
-		{name: "the external APIService is missing", ext: &fakeExternal{down: "no APIService v1beta1.external.metrics.k8s.io"},
+		{name: "the external API is unavailable though externalRules exist", rules: queueRule, series: []string{"queue_depth{namespace=default}"},
+			ext:  &fakeExternal{down: "APIService Available=False FailedDiscoveryCheck: 503"},
 			want: "MS102", chain: "prometheus · → rule · → api ✘ → hpa ✘"},
+		{name: "the external API is unavailable because the config has no externalRules", series: []string{"queue_depth{namespace=default}"},
+			ext:  &fakeExternal{down: "APIService Available=False FailedDiscoveryCheck: 404"},
+			want: "MS201", chain: "prometheus ✔ → rule ✘ → api · → hpa ✘",
+			check: func(t *testing.T, mr MetricReport, e *fakeExternal) {
+				f := mustFinding(t, mr.Findings, "MS201")
+				if !strings.Contains(strings.Join(f.Evidence, "\n"), "serves it only when its config has externalRules") || f.Fix == nil || !strings.Contains(f.Fix.Command, "--external") {
+					t.Fatalf("finding %+v", f)
+				}
+				if len(e.asked) != 0 {
+					t.Fatalf("asked an unavailable API: %v", e.asked)
+				}
+			}},
 		{name: "series, but no externalRules entry (namespaced)", series: []string{"queue_depth{namespace=default,queue=orders}"},
 			ext: &fakeExternal{err: notFound}, want: "MS201", chain: "prometheus ✔ → rule ✘ → api · → hpa ✘",
 			check: func(t *testing.T, mr MetricReport, _ *fakeExternal) {

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	"k8s.io/utils/ptr"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/cmd"
@@ -393,4 +394,56 @@ func TestConfigStoreConcurrentWriter(t *testing.T) {
 	if cm.Data["config.yaml"] != "# written by someone else\nrules: []\n" {
 		t.Fatalf("restored %q", cm.Data["config.yaml"])
 	}
+}
+
+// TestAddRuleExternal: an HPA on an External metric that no externalRules
+// entry serves: doctor names it (MS201) with an add-rule --external
+// command; that command makes the real adapter serve it, doctor reports the
+// chain healthy, and the HPA controller scales worker up (90 messages, 30
+// per replica).
+func TestAddRuleExternal(t *testing.T) {
+	ctx := context.Background()
+	original := adapterConfig(t)
+	applyScenario(t, "queue")
+	t.Cleanup(func() {
+		deleteBackups(t)
+		_ = env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Delete(ctx, "worker", metav1.DeleteOptions{})
+		_ = env.client.AppsV1().Deployments("default").Delete(ctx, "worker", metav1.DeleteOptions{})
+		deletePushGroup(t, "job/queue/queue/orders")
+		setAdapterConfig(t, original)
+		// Without externalRules the adapter serves no external API: the
+		// APIService would stay unavailable for the tests after this one.
+		agg := aggregator.NewForConfigOrDie(env.rest)
+		_ = agg.ApiregistrationV1().APIServices().Delete(ctx, "v1beta1.external.metrics.k8s.io", metav1.DeleteOptions{})
+	})
+	f, _ := waitForFinding(t, "worker", "MS201")
+	if want := "kubectl metricscale add-rule queue_messages_ready --external --namespace-label namespace"; f.Fix.Command != want {
+		t.Fatalf("fix command %q, want %q", f.Fix.Command, want)
+	}
+	args := strings.Fields(strings.TrimPrefix(f.Fix.Command, "kubectl metricscale "))
+	var out, errOut string
+	var code int
+	// The adapter's window is its relist interval (10 s here): a series
+	// pushed a moment ago may not be scraped yet. Exit 2 wrote nothing.
+	eventually(t, time.Minute, "add-rule --external runs", func(ctx context.Context) error {
+		if out, errOut, code = runCmd(t, args...); code == 2 {
+			return fmt.Errorf("exit 2: %s", errOut)
+		}
+		return nil
+	})
+	t.Logf("$ %s\n%s%s", f.Fix.Command, out, errOut)
+	if code != 0 || !strings.Contains(out, "the metrics API serves queue_messages_ready") || !strings.Contains(out, "type: External") {
+		t.Fatalf("add-rule --external: exit %d", code)
+	}
+	waitHealthy(t, "worker", "90")
+	eventually(t, 2*time.Minute, "the HPA controller scales worker up", func(ctx context.Context) error {
+		dep, err := env.client.AppsV1().Deployments("default").Get(ctx, "worker", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if *dep.Spec.Replicas < 2 {
+			return fmt.Errorf("replicas %d", *dep.Spec.Replicas)
+		}
+		return nil
+	})
 }
