@@ -578,13 +578,19 @@ func (l *Live) ensurePrometheus(ctx context.Context) {
 		// brings the next one sooner.
 		return
 	}
+	loc := adapter.Locator{Namespace: l.o.AdapterNamespace, Name: l.o.AdapterName}
+	if ps != nil && ps.adapter != nil && loc.Name == "" {
+		// Found once: read that Deployment again rather than list every
+		// Deployment of the cluster each relist interval.
+		loc = adapter.Locator{Namespace: ps.adapter.Namespace, Name: ps.adapter.Name}
+	}
 	ps = &promState{at: time.Now()}
 	defer func() {
 		l.mu.Lock()
 		l.prom = ps
 		l.mu.Unlock()
 	}()
-	a, err := adapter.Locate(ctx, l.env.Client, adapter.Locator{Namespace: l.o.AdapterNamespace, Name: l.o.AdapterName})
+	a, err := adapter.Locate(ctx, l.env.Client, loc)
 	if err != nil {
 		ps.err = err
 		return
