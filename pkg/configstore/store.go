@@ -158,9 +158,13 @@ func (s *Store) Update(ctx context.Context, edit Edit, reason string, dry DryRun
 			return res, nil
 		}
 		// The backup holds exactly what this attempt replaces.
-		if backup, err = s.saveBackup(ctx, backup, cm, reason); err != nil {
+		saved, err := s.saveBackup(ctx, backup, cm, reason)
+		if err != nil {
+			// backup, if any, still names the one made earlier: the
+			// deferred cleanup removes it.
 			return res, err
 		}
+		backup = saved
 		res.Backup = backup.Name
 		res.Attempts = attempt
 		w, err := s.Client.CoreV1().ConfigMaps(s.Namespace).Update(ctx, updated, metav1.UpdateOptions{})
@@ -209,7 +213,7 @@ func (s *Store) saveBackup(ctx context.Context, prev, cm *corev1.ConfigMap, reas
 			// writers in one second do not collide.
 			Name:      trimName(s.Name+"-backup-"+now.Format("20060102-150405")) + "-" + utilrand.String(5),
 			Namespace: s.Namespace,
-			Labels:    map[string]string{LabelBackupOf: s.Name, LabelManagedBy: ManagedBy},
+			Labels:    map[string]string{LabelBackupOf: labelValue(s.Name), LabelManagedBy: ManagedBy},
 			Annotations: map[string]string{
 				AnnotationTime:         now.Format(time.RFC3339Nano),
 				AnnotationReason:       reason,
@@ -297,6 +301,10 @@ func (s *Store) prune(ctx context.Context) {
 // ErrNoBackup is returned by Restore when there is nothing to restore.
 var ErrNoBackup = errors.New("no backup")
 
+// ErrBackupKept is returned by Restore when the config was restored but
+// the used backup could not be deleted.
+var ErrBackupKept = errors.New("backup kept")
+
 // RestoreResult is what Restore did.
 type RestoreResult struct {
 	Backup        Backup
@@ -304,9 +312,11 @@ type RestoreResult struct {
 	Written       string
 }
 
-// Restore writes a backup's data back into the ConfigMap (the newest when
-// name is ""), with the resourceVersion it read, and deletes the backup, so
-// that the next restore goes one step further back.
+// Restore writes a backup's copy of the config key back into the ConfigMap
+// (the newest backup when name is ""), with the resourceVersion it read,
+// and deletes the backup, so that the next restore goes one step further
+// back. A failure to delete the used backup is reported with the restore
+// done (ErrBackupKept).
 func (s *Store) Restore(ctx context.Context, name string, dry DryRun) (*RestoreResult, error) {
 	bs, err := s.Backups(ctx)
 	if err != nil {
@@ -334,11 +344,13 @@ func (s *Store) Restore(ctx context.Context, name string, dry DryRun) (*RestoreR
 	if dry == DryRunClient {
 		return res, nil
 	}
-	updated := cm.DeepCopy()
-	updated.Data = map[string]string{}
-	for k, v := range b.Data {
-		updated.Data[k] = v
+	if _, ok := b.Data[s.Key]; !ok {
+		return res, fmt.Errorf("backup %s has no key %q: restore it by hand", b.Name, s.Key)
 	}
+	// Only the config file goes back: other keys of the ConfigMap may have
+	// been changed since, by others, for other reasons.
+	updated := cm.DeepCopy()
+	updated.Data[s.Key] = b.Data[s.Key]
 	opts := metav1.UpdateOptions{}
 	if dry == DryRunServer {
 		opts.DryRun = []string{metav1.DryRunAll}
@@ -357,7 +369,7 @@ func (s *Store) Restore(ctx context.Context, name string, dry DryRun) (*RestoreR
 	}
 	res.Written = written.ResourceVersion
 	if err := s.Client.CoreV1().ConfigMaps(s.Namespace).Delete(ctx, b.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return res, fmt.Errorf("restored ConfigMap %s, but deleting the used backup %s failed: %w", s.ref(), b.Name, err)
+		return res, fmt.Errorf("%w: restored ConfigMap %s, but deleting the used backup %s failed: %v", ErrBackupKept, s.ref(), b.Name, err)
 	}
 	return res, nil
 }

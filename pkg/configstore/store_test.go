@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 )
@@ -698,5 +699,57 @@ func TestLabelValue(t *testing.T) {
 			t.Errorf("%q and %q share the label value %q", name, other, v)
 		}
 		seen[v] = name
+	}
+}
+
+// TestRestoreOnlyTheConfigKey: keys changed since the backup keep their
+// new values; only the config file goes back.
+func TestRestoreOnlyTheConfigKey(t *testing.T) {
+	f := newAPI(t, map[string]string{key: original, "other": other})
+	s := store(f)
+	update(t, s, 1)
+	o, err := f.Tracker().Get(cmGVR, ns, cmName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm := o.(*corev1.ConfigMap).DeepCopy()
+	cm.Data["other"], cm.Data["added"] = "changed since", "new key"
+	cm.ResourceVersion = f.nextRV()
+	if err := f.Tracker().Update(cmGVR, cm, ns); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Restore(context.Background(), "", DryRunNone); err != nil {
+		t.Fatal(err)
+	}
+	got := f.stored(t).Data
+	if got[key] != original || got["other"] != "changed since" || got["added"] != "new key" {
+		t.Fatalf("after restore: %v", got)
+	}
+}
+
+// TestBackupOfALongName: a ConfigMap name too long for a label value still
+// gets backups that Backups finds (the label is checked as the API server
+// would).
+func TestBackupOfALongName(t *testing.T) {
+	long := strings.Repeat("prometheus-adapter-", 5) + "config"
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: long, Namespace: ns, ResourceVersion: "1"}, Data: map[string]string{key: original}}
+	f := fake.NewClientset(cm)
+	f.PrependReactor("create", "configmaps", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		obj := a.(k8stesting.CreateAction).GetObject().(*corev1.ConfigMap)
+		for _, v := range obj.Labels {
+			if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
+				return true, nil, apierrors.NewInvalid(corev1.SchemeGroupVersion.WithKind("ConfigMap").GroupKind(), obj.Name, nil)
+			}
+		}
+		return false, nil, nil
+	})
+	s := &Store{Client: f, Namespace: ns, Name: long, Key: key, Now: clock()}
+	res, err := s.Update(context.Background(), appendRule("r"), "r", DryRunNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs, err := s.Backups(context.Background())
+	if err != nil || len(bs) != 1 || bs[0].Name != res.Backup {
+		t.Fatalf("backups %+v, %v", bs, err)
 	}
 }
