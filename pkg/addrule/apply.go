@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
 	custommetrics "k8s.io/metrics/pkg/client/custom_metrics"
 	externalmetrics "k8s.io/metrics/pkg/client/external_metrics"
 	"sigs.k8s.io/prometheus-adapter/pkg/config"
@@ -66,7 +67,8 @@ func Apply(ctx context.Context, env Env, o Options, p *Plan, log io.Writer) (*Re
 	res := &Result{Plan: p, HPAStanza: hpaStanza(p)}
 	if p.AlreadyServedBy != "" {
 		res.NoOp = true
-		return res, nil
+		// The metric is served already: --hpa still has its HPA to write.
+		return res, withHPA(ctx, env, o, p, res)
 	}
 	start := time.Now()
 	rule := p.Proposal.YAML
@@ -95,7 +97,7 @@ func Apply(ctx context.Context, env Env, o Options, p *Plan, log io.Writer) (*Re
 	}
 	if wr.Unchanged {
 		res.NoOp = true
-		return res, nil
+		return res, withHPA(ctx, env, o, p, res)
 	}
 	fmt.Fprintf(log, "wrote ConfigMap %s (resourceVersion %s → %s); the previous config is kept in ConfigMap %s/%s\n",
 		p.ConfigMap, wr.ResourceVersion, wr.Written, p.Adapter.Namespace, wr.Backup)
@@ -110,7 +112,7 @@ func Apply(ctx context.Context, env Env, o Options, p *Plan, log io.Writer) (*Re
 		res.RolledBack = true
 		fmt.Fprintf(log, "the adapter did not come up with the new rule; restoring the previous config from %s\n", wr.Backup)
 		if rerr := restoreAndRestart(ctx, env, p, wr.Backup, o.Timeout, log); rerr != nil {
-			return res, &Failed{Result: res, Err: fmt.Errorf("%w\nrestoring the previous config also failed: %v", err, rerr)}
+			return res, &Failed{Result: res, Err: fmt.Errorf("%w\nputting the previous config back did not finish either: %v", err, rerr)}
 		}
 		return res, &Failed{Result: res, Err: fmt.Errorf("%w\nthe previous config is back and the adapter serves it again; nothing else changed", err)}
 	}
@@ -120,14 +122,20 @@ func Apply(ctx context.Context, env Env, o Options, p *Plan, log io.Writer) (*Re
 		return res, &Failed{Result: res, Err: err}
 	}
 	res.Served, res.ServedAfter = served, time.Since(start).Round(100*time.Millisecond).String()
-	if o.HPA != "" {
-		name, err := createHPA(ctx, env, o, p)
-		if err != nil {
-			return res, &Failed{Result: res, Err: err}
-		}
-		res.HPA = name
+	return res, withHPA(ctx, env, o, p, res)
+}
+
+// withHPA creates the HPA --hpa asks for, once the metric is served.
+func withHPA(ctx context.Context, env Env, o Options, p *Plan, res *Result) error {
+	if o.HPA == "" || o.DryRun != configstore.DryRunNone {
+		return nil
 	}
-	return res, nil
+	name, err := createHPA(ctx, env, o, p)
+	if err != nil {
+		return &Failed{Result: res, Err: err}
+	}
+	res.HPA = name
+	return nil
 }
 
 // hasRule reports whether current already holds the plan's rule (the same
@@ -193,11 +201,15 @@ func restoreAndRestart(ctx context.Context, env Env, p *Plan, backup string, tim
 func waitServed(ctx context.Context, env Env, p *Plan, timeout time.Duration, log io.Writer) ([]Sample, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	c, err := newMetricsClients(env)
+	if err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	fmt.Fprintf(log, "waiting for the metrics API to serve %s (the adapter relists every %s)\n", p.Produces[0].Metric, p.relistWait)
 	last := ""
 	for {
-		served, why := servedNow(ctx, env, p)
+		served, why := servedNow(env, c, p)
 		if why == "" {
 			fmt.Fprintf(log, "  served after %.1fs\n", time.Since(start).Seconds())
 			return served, nil
@@ -214,18 +226,38 @@ func waitServed(ctx context.Context, env Env, p *Plan, timeout time.Duration, lo
 	}
 }
 
+// metricsClients read the custom and external metrics APIs, each request
+// bounded in time: the clients take no context.
+type metricsClients struct {
+	custom   custommetrics.CustomMetricsClient
+	external externalmetrics.ExternalMetricsClient
+}
+
+// metricsRequestTimeout bounds one request to the metrics APIs.
+const metricsRequestTimeout = 30 * time.Second
+
+func newMetricsClients(env Env) (*metricsClients, error) {
+	cfg := rest.CopyConfig(env.Rest)
+	cfg.Timeout = metricsRequestTimeout
+	ec, err := externalmetrics.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &metricsClients{
+		custom:   custommetrics.NewForConfig(cfg, env.Mapper, custommetrics.NewAvailableAPIsGetter(env.Discovery)),
+		external: ec,
+	}, nil
+}
+
 // servedNow returns the served values, or why they are not served yet.
-func servedNow(ctx context.Context, env Env, p *Plan) ([]Sample, string) {
+func servedNow(env Env, c *metricsClients, p *Plan) ([]Sample, string) {
 	m := p.Produces[0]
 	if m.External {
 		gv := "external.metrics.k8s.io/v1beta1"
 		if _, err := env.Discovery.ServerResourcesForGroupVersion(gv); err != nil {
 			return nil, fmt.Sprintf("%s is not available: %v", gv, shortErr(err))
 		}
-		ec, err := externalmetrics.NewForConfig(env.Rest)
-		if err != nil {
-			return nil, err.Error()
-		}
+		ec := c.external
 		var out []Sample
 		for _, ns := range sampleNamespaces(p) {
 			list, err := ec.NamespacedMetrics(ns).List(m.Metric, labels.Everything())
@@ -248,18 +280,20 @@ func servedNow(ctx context.Context, env Env, p *Plan) ([]Sample, string) {
 	gr := schema.ParseGroupResource(m.Resource)
 	listed := false
 	for _, r := range rl.APIResources {
-		if r.Name == gr.Resource+"/"+m.Metric {
+		// The adapter lists group resources with their group:
+		// deployments.apps/METRIC.
+		if r.Name == gr.String()+"/"+m.Metric {
 			listed = true
 		}
 	}
 	if !listed {
-		return nil, fmt.Sprintf("not listed yet: the API lists %d metrics, not %s/%s", len(rl.APIResources), gr.Resource, m.Metric)
+		return nil, fmt.Sprintf("not listed yet: the API lists %d metrics, not %s/%s", len(rl.APIResources), gr, m.Metric)
 	}
 	gk, err := env.Mapper.KindFor(gr.WithVersion(""))
 	if err != nil {
 		return nil, fmt.Sprintf("resource %s: %v", gr, err)
 	}
-	cm := custommetrics.NewForConfig(env.Rest, env.Mapper, custommetrics.NewAvailableAPIsGetter(env.Discovery))
+	cm := c.custom
 	var out []Sample
 	for _, ns := range sampleNamespaces(p) {
 		list, err := cm.NamespacedMetrics(ns).GetForObjects(gk.GroupKind(), labels.Everything(), m.Metric, labels.Everything())
@@ -267,7 +301,7 @@ func servedNow(ctx context.Context, env Env, p *Plan) ([]Sample, string) {
 			return nil, fmt.Sprintf("listed, but GET %s/*/%s in %s: %v", gr.Resource, m.Metric, ns, shortErr(err))
 		}
 		for _, it := range list.Items {
-			out = append(out, Sample{Namespace: ns, Resource: gr.Resource, Object: it.DescribedObject.Name, Value: quantity(it.Value)})
+			out = append(out, Sample{Namespace: ns, Resource: gr.String(), Object: it.DescribedObject.Name, Value: quantity(it.Value)})
 		}
 	}
 	if len(out) == 0 {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"reflect"
 	"sort"
 	"strings"
@@ -17,7 +18,6 @@ import (
 
 	pmodel "github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -227,7 +227,7 @@ func Prepare(ctx context.Context, env Env, o Options) (*Plan, error) {
 	if err := p.checkExisting(before, current); err != nil {
 		return nil, err
 	}
-	p.Samples = samples(ctx, p.Prometheus, p.newRule, prop, series)
+	p.Samples = samples(ctx, p.Prometheus, p.newRule, prop, series, p.Produces)
 	if p.HelmRelease != "" {
 		p.HelmValues = helmValues(prop)
 	}
@@ -371,8 +371,8 @@ func locate(ctx context.Context, env Env, o Options) (*adapter.Adapter, error) {
 		}
 	}
 	a, err := adapter.Locate(ctx, env.Client, loc)
-	var status apierrors.APIStatus
-	if err != nil && !errors.As(err, &status) && env.Rest != nil {
+	var urlErr *url.Error
+	if err != nil && errors.As(err, &urlErr) && env.Rest != nil {
 		return nil, fmt.Errorf("cannot reach the Kubernetes API server at %s (check --kubeconfig, --context, --server): %w", env.Rest.Host, err)
 	}
 	return a, err
@@ -394,7 +394,7 @@ func noSeries(ctx context.Context, c *prometheus.Connection, name string, sel pr
 
 // samples runs the new rule's metricsQuery for a few of the objects its
 // series name, as the adapter will.
-func samples(ctx context.Context, c *prometheus.Connection, r *simulate.Rule, p rules.Proposal, series []prom.Series) []Sample {
+func samples(ctx context.Context, c *prometheus.Connection, r *simulate.Rule, p rules.Proposal, series []prom.Series, produced []Produced) []Sample {
 	const max = 5
 	var out []Sample
 	if p.External {
@@ -420,6 +420,9 @@ func samples(ctx context.Context, c *prometheus.Connection, r *simulate.Rule, p 
 		return out
 	}
 	gr := schema.GroupResource{Resource: p.Resource}
+	if len(produced) > 0 {
+		gr = schema.ParseGroupResource(produced[0].Resource)
+	}
 	byNS := map[string][]string{}
 	var order []string
 	for _, s := range series {
@@ -445,7 +448,7 @@ func samples(ctx context.Context, c *prometheus.Connection, r *simulate.Rule, p 
 			continue
 		}
 		for _, v := range vector(res) {
-			out = append(out, Sample{Namespace: ns, Resource: p.Resource, Object: string(v.Metric[pmodel.LabelName(p.ResourceLabel)]), Value: v.Value.String(), Query: string(q)})
+			out = append(out, Sample{Namespace: ns, Resource: gr.String(), Object: string(v.Metric[pmodel.LabelName(p.ResourceLabel)]), Value: v.Value.String(), Query: string(q)})
 			if len(out) == max {
 				return out
 			}

@@ -138,7 +138,8 @@ func PrintOutcome(w io.Writer, r *Result) {
 		}
 		table.Render(w, "  ", []string{"namespace", "resource", "object", "value"}, rows)
 	}
-	if r.RolledBack {
+	if r.RolledBack || (len(r.Served) == 0 && !r.NoOp && r.DryRun == "") {
+		// Not served (or not restarted): no next step to offer yet.
 		return
 	}
 	if r.HPA != "" {

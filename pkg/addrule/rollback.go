@@ -2,6 +2,7 @@ package addrule
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -56,19 +57,28 @@ func Rollback(ctx context.Context, env Env, o RollbackOptions, log io.Writer) (*
 		res.Backup.Data = nil
 		res.Diff = Diff(rr.Before, rr.After, res.ConfigMap+" "+a.ConfigKey)
 	}
-	if err != nil {
+	// A backup that could not be deleted after the restore leaves the
+	// config restored: the adapter is restarted all the same.
+	kept := errors.Is(err, configstore.ErrBackupKept)
+	if err != nil && !kept {
 		return res, err
 	}
 	if res.DryRun = o.DryRun.String(); res.DryRun != "" {
 		return res, nil
 	}
-	fmt.Fprintf(log, "restored ConfigMap %s from %s (%s, %s) and deleted that backup\n", res.ConfigMap, rr.Backup.Name, rr.Backup.Reason, rr.Backup.Time.Format(time.RFC3339))
-	if o.NoRestart {
-		return res, nil
+	if kept {
+		fmt.Fprintf(log, "restored ConfigMap %s from %s (%s, %s); the backup could not be deleted: %v\n", res.ConfigMap, rr.Backup.Name, rr.Backup.Reason, rr.Backup.Time.Format(time.RFC3339), err)
+	} else {
+		fmt.Fprintf(log, "restored ConfigMap %s from %s (%s, %s) and deleted that backup\n", res.ConfigMap, rr.Backup.Name, rr.Backup.Reason, rr.Backup.Time.Format(time.RFC3339))
 	}
-	if err := restart(ctx, env, &Plan{Adapter: a}, o.Timeout, log); err != nil {
+	if !o.NoRestart {
+		if rerr := restart(ctx, env, &Plan{Adapter: a}, o.Timeout, log); rerr != nil {
+			return res, &Failed{Err: rerr}
+		}
+		res.Restarted = true
+	}
+	if kept {
 		return res, &Failed{Err: err}
 	}
-	res.Restarted = true
 	return res, nil
 }

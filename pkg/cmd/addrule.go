@@ -80,9 +80,10 @@ backup ConfigMap (kubectl metricscale rollback restores it). Then it restarts th
 adapter, waits until the metrics API serves the metric and prints its values. If the
 new adapter does not become ready, the previous config is put back.
 
-Exit status: 0 served (or nothing to do, or a dry run), 1 written but not served (the
-reason is printed; if the adapter failed, the previous config is back), 2 nothing was
-written (bad flags, ambiguous series, a conflicting rule, unreachable API server).`,
+Exit status: 0 served (or nothing to do, a dry run, or written with --no-restart), 1
+written but not served (the reason is printed; if the adapter failed, the previous config
+is back) or the --hpa HPA could not be created, 2 nothing was written (bad flags,
+ambiguous series, a conflicting rule, unreachable API server).`,
 		Example: addRuleExample,
 		Args:    cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -153,9 +154,9 @@ func (o *AddRuleOptions) Complete(cmd *cobra.Command, args []string) error {
 			continue
 		}
 		if req.ResourceLabel != "" {
-			return fmt.Errorf("--resource %s: a rule made by add-rule maps one object label (already %s=%s); write a rule with several by hand", r, req.ResourceLabel, strings.TrimSuffix(req.Resource, "s"))
+			return fmt.Errorf("--resource %s: a rule made by add-rule maps one object label (already %s=%s); write a rule with several by hand", r, req.ResourceLabel, rules.Singular(req.Resource))
 		}
-		req.Resource, req.ResourceLabel = plural.Resource, label
+		req.Resource, req.Group, req.ResourceLabel = plural.Resource, plural.Group, label
 	}
 	dry := configstore.DryRuns[o.DryRun]
 	o.opts = addrule.Options{Request: req, AdapterNamespace: o.AdapterNamespace, AdapterName: o.AdapterName,

@@ -34,7 +34,9 @@ type Request struct {
 	// Resource is the plural resource the rule serves the metric for (pods,
 	// services, ...); empty means the first of pods, services, deployments
 	// that a label of the series names. Unused for external rules.
-	Resource       string
+	Resource string
+	// Group is the resource's API group ("" for the core group).
+	Group          string
 	As             string // the API metric name; default: SeriesName, without _total for a counter
 	NamespaceLabel string
 	ResourceLabel  string
@@ -86,7 +88,19 @@ func ResourceFlag(resource string) string {
 	if resource == "pods" {
 		return "--pod-label"
 	}
-	return "--resource LABEL=" + strings.TrimSuffix(resource, "s")
+	return "--resource LABEL=" + Singular(resource)
+}
+
+// Singular is the singular of a plural resource name, as kubectl prints it
+// (ingresses → ingress, policies → policy, pods → pod).
+func Singular(plural string) string {
+	switch {
+	case strings.HasSuffix(plural, "sses"), strings.HasSuffix(plural, "ches"), strings.HasSuffix(plural, "shes"), strings.HasSuffix(plural, "xes"):
+		return strings.TrimSuffix(plural, "es")
+	case strings.HasSuffix(plural, "ies"):
+		return strings.TrimSuffix(plural, "ies") + "y"
+	}
+	return strings.TrimSuffix(plural, "s")
 }
 
 // Propose infers a rule from the series of req.SeriesName. A name ending in
@@ -163,7 +177,7 @@ func Propose(series []prom.Series, req Request) (Proposal, error) {
 				looked = append(looked, ResourceLabels[r]...)
 			}
 		}
-		what, flag := strings.TrimSuffix(p.Resource, "s"), ResourceFlag(p.Resource)
+		what, flag := Singular(p.Resource), ResourceFlag(p.Resource)
 		if req.Resource == "" {
 			what, flag = "pod, service or deployment", "--pod-label LABEL or --resource LABEL=RESOURCE (e.g. --resource svc_name=service)"
 		}
@@ -186,7 +200,7 @@ func labelNames(series []prom.Series) []string {
 }
 
 func render(req Request, p Proposal) (string, string) {
-	singular := strings.TrimSuffix(p.Resource, "s")
+	singular := Singular(p.Resource)
 	args := []string{"kubectl metricscale add-rule " + req.SeriesName}
 	if p.APIName != strings.TrimSuffix(req.SeriesName, "_total") {
 		args = append(args, "--as "+p.APIName)
@@ -237,7 +251,9 @@ func render(req Request, p Proposal) (string, string) {
 		if p.NamespaceLabel != "" {
 			fmt.Fprintf(&b, "    %s: {resource: namespace}\n", p.NamespaceLabel)
 		}
-		if p.ResourceLabel != "" {
+		if p.ResourceLabel != "" && req.Group != "" {
+			fmt.Fprintf(&b, "    %s: {group: %s, resource: %s}\n", p.ResourceLabel, req.Group, singular)
+		} else if p.ResourceLabel != "" {
 			fmt.Fprintf(&b, "    %s: {resource: %s}\n", p.ResourceLabel, singular)
 		}
 	}

@@ -444,3 +444,26 @@ func TestProposeCounter(t *testing.T) {
 		})
 	}
 }
+
+func TestSingular(t *testing.T) {
+	for plural, want := range map[string]string{"pods": "pod", "services": "service", "ingresses": "ingress", "networkpolicies": "networkpolicy", "deployments": "deployment", "statefulsets": "statefulset", "boxes": "box"} {
+		if got := Singular(plural); got != want {
+			t.Errorf("Singular(%s) = %s, want %s", plural, got, want)
+		}
+	}
+}
+
+// TestProposeGroupResource: a resource of an API group is mapped with its
+// group, and the adapter's parser accepts it.
+func TestProposeGroupResource(t *testing.T) {
+	p, err := Propose([]prom.Series{series("backlog", "namespace=a", "statefulset=db")}, Request{SeriesName: "backlog", Resource: "statefulsets", Group: "apps", ResourceLabel: "statefulset"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(p.YAML, "statefulset: {group: apps, resource: statefulset}") || p.Command != "kubectl metricscale add-rule backlog --namespace-label namespace --resource statefulset=statefulset" {
+		t.Fatalf("%s\n%s", p.Command, p.YAML)
+	}
+	if _, err := Insert("rules: []\n", Custom, p.YAML); err != nil {
+		t.Fatal(err)
+	}
+}
