@@ -125,7 +125,7 @@ func (o *WatchOptions) Complete(args []string) error {
 		return err
 	}
 	live, err := watch.NewLive(watch.Env{Rest: c.rest, Client: c.client, Discovery: c.client.Discovery(), Mapper: c.mapper}, watch.Options{
-		Namespace: c.namespace, AllNamespaces: o.AllNamespaces, HPANames: o.HPANames, Interval: o.Interval,
+		Namespace: c.namespace, AllNamespaces: o.AllNamespaces, HPANames: o.HPANames,
 		PrometheusURL: o.PrometheusURL, AdapterNamespace: o.AdapterNamespace, AdapterName: o.AdapterName,
 	})
 	if err != nil {
@@ -175,6 +175,11 @@ func (o *WatchOptions) Run(ctx context.Context) error {
 		return &ExitError{Code: ExitCannotRun, Err: err}
 	}
 	switch out {
+	case watch.Interrupted:
+		if o.until != nil {
+			// A script waiting for the condition must not go on.
+			return &ExitError{Code: ExitFindings, Err: fmt.Errorf("interrupted before %s held", o.until)}
+		}
 	case watch.Met:
 		fmt.Fprintf(o.ErrOut, "watch: %s holds\n", o.until)
 	case watch.TimedOut:

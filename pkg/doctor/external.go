@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -53,6 +54,9 @@ func newLiveExternalAPI(cfg *rest.Config, svc APIService) *liveExternalAPI {
 		a.why = fmt.Sprintf("APIService Available=False %s: %s", svc.Reason, svc.Message)
 		return a
 	}
+	// The client takes no context: a request timeout bounds each call.
+	cfg = rest.CopyConfig(cfg)
+	cfg.Timeout = 30 * time.Second
 	c, err := externalmetrics.NewForConfig(cfg)
 	if err != nil {
 		a.why = err.Error()
@@ -151,9 +155,11 @@ func (w *walker) walkExternal(ctx context.Context, hpa *autoscalingv2.Horizontal
 			return mr
 		}
 	}
-	if !w.prom.OK() {
+	if !w.prom.OK() || w.disc == nil {
+		// Without Prometheus or a readable adapter config there is no
+		// telling which link is missing: the plumbing findings say why.
 		mr.Chain = chain(LinkUnknown, LinkUnknown, LinkBroken, LinkBroken)
-		mr.Findings = append(mr.Findings, newFinding("MS404", obj, "the external metrics API does not serve %s, and Prometheus cannot be asked why", metric).withEvidence(apiEvidence))
+		mr.Findings = append(mr.Findings, newFinding("MS404", obj, "the external metrics API does not serve %s, and without Prometheus and the adapter's config doctor cannot tell why", metric).withEvidence(apiEvidence))
 		return mr
 	}
 	series, serr := w.prom.SeriesNamed(ctx, metric, w.now.Add(-w.seriesWindow))

@@ -132,6 +132,7 @@ func TestWalkExternal(t *testing.T) {
 		{name: "served, but not for this namespace", rules: queueRule, series: []string{"queue_depth{namespace=other}"},
 			ext: &fakeExternal{}, want: "MS302"},
 		{name: "Prometheus unreachable", ext: &fakeExternal{err: notFound}, promDown: true, want: "MS404"},
+		{name: "the adapter's config does not parse", rules: "-", series: []string{"queue_depth{namespace=default}"}, ext: &fakeExternal{err: notFound}, want: "MS404"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -140,10 +141,13 @@ func TestWalkExternal(t *testing.T) {
 				p.series = append(p.series, series(s))
 			}
 			rules := "rules: []\n"
-			if c.rules != "" {
+			if c.rules != "" && c.rules != "-" {
 				rules = "rules: []\n" + strings.TrimPrefix(c.rules, "\n")
 			}
 			w := newWalker(t, p, &fakeAPI{}, rules)
+			if c.rules == "-" {
+				w.disc = nil // as Run leaves it when the config does not parse
+			}
 			w.ext = c.ext
 			h, spec := externalHPA("queue_depth", c.selector)
 			if c.status {

@@ -49,7 +49,6 @@ type Options struct {
 	Namespace     string // "" with AllNamespaces
 	AllNamespaces bool
 	HPANames      []string
-	Interval      time.Duration
 	PrometheusURL string
 	// AdapterNamespace/AdapterName locate the adapter whose rules render
 	// the Prometheus queries (default: discovered).
@@ -57,6 +56,9 @@ type Options struct {
 	// History is how many values a row's sparkline keeps.
 	History int
 }
+
+// metricsRequestTimeout bounds one request to the metrics APIs.
+const metricsRequestTimeout = 30 * time.Second
 
 // Live follows HPAs and their events with informers and polls metric
 // values; Rows returns the current view.
@@ -73,6 +75,7 @@ type Live struct {
 	changed chan struct{}
 	// startFactories runs the informer factories until stop closes.
 	startFactories func(stop <-chan struct{})
+	podsSynced     cache.InformerSynced
 
 	mu        sync.Mutex
 	values    map[string]rowValues // by Row.Key
@@ -116,11 +119,15 @@ func NewLive(env Env, o Options) (*Live, error) {
 	mf := metadatainformer.NewFilteredSharedInformerFactory(mc, 0, l.ns, nil)
 	podInformer := mf.ForResource(corev1.SchemeGroupVersion.WithResource("pods"))
 	l.pods = podInformer.Lister()
+	l.podsSynced = podInformer.Informer().HasSynced
 	for _, inf := range []cache.SharedIndexInformer{l.hpas, l.events, podInformer.Informer()} {
-		inf := inf
 		_ = inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
 			l.setAPIStatus("API server: " + shortErr(err) + "; reconnecting")
 		})
+	}
+	// HPA and event changes redraw at once; pod changes only matter to the
+	// next poll's values.
+	for _, inf := range []cache.SharedIndexInformer{l.hpas, l.events} {
 		_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(any) { l.kick() },
 			UpdateFunc: func(any, any) { l.kick() },
@@ -136,8 +143,12 @@ func NewLive(env Env, o Options) (*Live, error) {
 	if l.scales, err = scale.NewForConfig(env.Rest, env.Mapper, dynamic.LegacyAPIPathResolverFunc, resolver); err != nil {
 		return nil, err
 	}
-	l.cm = custommetrics.NewForConfig(env.Rest, env.Mapper, custommetrics.NewAvailableAPIsGetter(env.Discovery))
-	if l.em, err = externalmetrics.NewForConfig(env.Rest); err != nil {
+	// The metrics clients take no context: a request timeout keeps a hung
+	// API from freezing the screen (and Ctrl-C from working).
+	mcfg := rest.CopyConfig(env.Rest)
+	mcfg.Timeout = metricsRequestTimeout
+	l.cm = custommetrics.NewForConfig(mcfg, env.Mapper, custommetrics.NewAvailableAPIsGetter(env.Discovery))
+	if l.em, err = externalmetrics.NewForConfig(mcfg); err != nil {
 		return nil, err
 	}
 	return l, nil
@@ -165,7 +176,7 @@ func (l *Live) Start(ctx context.Context) error {
 	l.startFactories(ctx.Done())
 	syncCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if !cache.WaitForCacheSync(syncCtx.Done(), l.hpas.HasSynced, l.events.HasSynced) {
+	if !cache.WaitForCacheSync(syncCtx.Done(), l.hpas.HasSynced, l.events.HasSynced, l.podsSynced) {
 		l.mu.Lock()
 		st := l.apiStatus
 		l.mu.Unlock()
@@ -344,7 +355,7 @@ func (l *Live) Poll(ctx context.Context) error {
 		l.pollErr = dedupJoin(errs)
 		// A metric that is merely missing for one row is the row's
 		// problem; only failures of a whole source are retried sooner.
-		if len(apiErr)+len(promErr) > 0 && len(api)+len(prom) == 0 {
+		if (len(apiErr) > 0 && len(api) == 0) || (len(promErr) > 0 && len(prom) == 0) {
 			return errors.New(l.pollErr)
 		}
 	}
@@ -559,8 +570,29 @@ type promState struct {
 	adapter *adapter.Adapter
 	at      time.Time
 	err     error
-	// missing is set when a row's metric was not in the discovery.
-	missing bool
+	// missing holds the metrics rows asked for that the discovery does not
+	// serve; knownMissing those that were missing before it ran.
+	missing, knownMissing map[string]bool
+}
+
+func (ps *promState) newlyMissing() bool {
+	for m := range ps.missing {
+		if !ps.knownMissing[m] {
+			return true
+		}
+	}
+	return false
+}
+
+func (ps *promState) allMissing() map[string]bool {
+	out := map[string]bool{}
+	for m := range ps.knownMissing {
+		out[m] = true
+	}
+	for m := range ps.missing {
+		out[m] = true
+	}
+	return out
 }
 
 // ensurePrometheus (re)runs the adapter's discovery at most once per
@@ -568,14 +600,21 @@ type promState struct {
 func (l *Live) ensurePrometheus(ctx context.Context) {
 	l.mu.Lock()
 	ps := l.prom
+	var newly bool
+	var knownMissing map[string]bool
+	if ps != nil {
+		newly, knownMissing = ps.newlyMissing(), ps.allMissing()
+	}
 	l.mu.Unlock()
 	every := time.Minute
 	if ps != nil && ps.adapter != nil {
 		every = max(ps.adapter.RelistInterval, 10*time.Second)
 	}
-	if ps != nil && ps.err == nil && (time.Since(ps.at) < every && !ps.missing || time.Since(ps.at) < 5*time.Second) {
-		// A metric the last discovery did not know (a rule added since)
-		// brings the next one sooner.
+	// A metric the last discovery did not know (a rule added since) brings
+	// the next one sooner, once: a metric that stays missing waits for the
+	// relist interval.
+	early := newly && time.Since(ps.at) >= 5*time.Second
+	if ps != nil && ps.err == nil && time.Since(ps.at) < every && !early {
 		return
 	}
 	loc := adapter.Locator{Namespace: l.o.AdapterNamespace, Name: l.o.AdapterName}
@@ -584,7 +623,7 @@ func (l *Live) ensurePrometheus(ctx context.Context) {
 		// Deployment of the cluster each relist interval.
 		loc = adapter.Locator{Namespace: ps.adapter.Namespace, Name: ps.adapter.Name}
 	}
-	ps = &promState{at: time.Now()}
+	ps = &promState{at: time.Now(), knownMissing: knownMissing}
 	defer func() {
 		l.mu.Lock()
 		l.prom = ps
@@ -633,7 +672,7 @@ func (l *Live) fetchPrometheus(ctx context.Context, r Row, gr string) (map[strin
 	if r.Type == string(autoscalingv2.ExternalMetricSourceType) {
 		m := ps.disc.Served(schema.GroupResource{}, r.Metric)
 		if m == nil {
-			l.markMissing(ps)
+			l.markMissing(ps, "external/"+r.Metric)
 			return out, nil
 		}
 		sel, _ := labels.Parse(l.externalSelector(r))
@@ -658,7 +697,7 @@ func (l *Live) fetchPrometheus(ctx context.Context, r Row, gr string) (map[strin
 	res := schema.ParseGroupResource(gr)
 	m := ps.disc.Served(res, r.Metric)
 	if m == nil {
-		l.markMissing(ps)
+		l.markMissing(ps, res.String()+"/"+r.Metric)
 		return out, nil
 	}
 	q, err := m.Rule.Namer.QueryForSeries(m.SeriesName, res, r.Namespace, labels.Everything(), ".+", ".+")
@@ -679,9 +718,12 @@ func (l *Live) fetchPrometheus(ctx context.Context, r Row, gr string) (map[strin
 	return out, nil
 }
 
-func (l *Live) markMissing(ps *promState) {
+func (l *Live) markMissing(ps *promState, metric string) {
 	l.mu.Lock()
-	ps.missing = true
+	if ps.missing == nil {
+		ps.missing = map[string]bool{}
+	}
+	ps.missing[metric] = true
 	l.mu.Unlock()
 }
 

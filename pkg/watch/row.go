@@ -41,10 +41,9 @@ type Row struct {
 	Max         int32   `json:"maxReplicas"`
 	// Active and Limited are the reasons of the ScalingActive and
 	// ScalingLimited conditions.
-	Active      string `json:"scalingActive,omitempty"`
-	ActiveOK    bool   `json:"-"`
-	Limited     string `json:"scalingLimited,omitempty"`
-	LimitedTrue bool   `json:"-"`
+	Active   string `json:"scalingActive,omitempty"`
+	ActiveOK bool   `json:"-"`
+	Limited  string `json:"scalingLimited,omitempty"`
 	// LastScale is the newest SuccessfulRescale event's message.
 	LastScale     string     `json:"lastScale,omitempty"`
 	LastScaleTime *time.Time `json:"lastScaleTime,omitempty"`
@@ -79,8 +78,7 @@ func RowsFor(h *autoscalingv2.HorizontalPodAutoscaler) []Row {
 		case autoscalingv2.ScalingActive:
 			base.Active, base.ActiveOK = c.Reason, c.Status == corev1.ConditionTrue
 		case autoscalingv2.ScalingLimited:
-			base.LimitedTrue = c.Status == corev1.ConditionTrue
-			if base.LimitedTrue {
+			if c.Status == corev1.ConditionTrue {
 				base.Limited = c.Reason
 			}
 		}
