@@ -289,13 +289,7 @@ func TestAddRuleRestoresWhenAdapterFails(t *testing.T) {
 		deleteBackups(t)
 		resetInterlok(t, original)
 	})
-	eventually(t, 2*time.Minute, "add-rule serves MessageMetrics", func(ctx context.Context) error {
-		out, errOut, code := runCmd(t, "add-rule", "MessageMetrics")
-		if code != 0 {
-			return fmt.Errorf("exit %d: %s%s", code, out, errOut)
-		}
-		return nil
-	})
+	addRuleServes(t, "MessageMetrics")
 	served := adapterConfig(t)
 
 	const forced = "forced failure: the adapter cannot start"
