@@ -2,16 +2,14 @@ package addrule
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"reflect"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/pmezard/go-difflib/difflib"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -21,6 +19,7 @@ import (
 	externalmetrics "k8s.io/metrics/pkg/client/external_metrics"
 	"sigs.k8s.io/prometheus-adapter/pkg/config"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
 	"github.com/metricscale/kubectl-metricscale/pkg/configstore"
 	qty "github.com/metricscale/kubectl-metricscale/pkg/quantity"
 	"github.com/metricscale/kubectl-metricscale/pkg/rollout"
@@ -142,15 +141,7 @@ func withHPA(ctx context.Context, env Env, o Options, p *Plan, res *Result) erro
 // rule once whitespace in its queries is ignored).
 func hasRule(current string, p *Plan) bool {
 	cfg, err := config.FromYAML([]byte(current))
-	if err != nil {
-		return false
-	}
-	for _, r := range listOf(cfg, p.Proposal.External) {
-		if reflect.DeepEqual(normalize(r), normalize(p.rule)) {
-			return true
-		}
-	}
-	return false
+	return err == nil && sameRule(listOf(cfg, p.Proposal.External), p.rule) >= 0
 }
 
 // Diff is a unified diff of a config file.
@@ -255,17 +246,17 @@ func servedNow(env Env, c *metricsClients, p *Plan) ([]Sample, string) {
 	if m.External {
 		gv := "external.metrics.k8s.io/v1beta1"
 		if _, err := env.Discovery.ServerResourcesForGroupVersion(gv); err != nil {
-			return nil, fmt.Sprintf("%s is not available: %v", gv, shortErr(err))
+			return nil, fmt.Sprintf("%s is not available: %v", gv, apierr.Message(err))
 		}
 		ec := c.external
 		var out []Sample
 		for _, ns := range sampleNamespaces(p) {
 			list, err := ec.NamespacedMetrics(ns).List(m.Metric, labels.Everything())
 			if err != nil {
-				return nil, fmt.Sprintf("GET external metric %s in %s: %v", m.Metric, ns, shortErr(err))
+				return nil, fmt.Sprintf("GET external metric %s in %s: %v", m.Metric, ns, apierr.Message(err))
 			}
 			for _, it := range list.Items {
-				out = append(out, Sample{Namespace: ns, Value: quantity(it.Value)})
+				out = append(out, Sample{Namespace: ns, Value: qty.Decode(it.Value)})
 			}
 		}
 		if len(out) == 0 {
@@ -275,7 +266,7 @@ func servedNow(env Env, c *metricsClients, p *Plan) ([]Sample, string) {
 	}
 	rl, err := env.Discovery.ServerResourcesForGroupVersion("custom.metrics.k8s.io/v1beta1")
 	if err != nil {
-		return nil, "custom.metrics.k8s.io/v1beta1 is not available: " + shortErr(err)
+		return nil, "custom.metrics.k8s.io/v1beta1 is not available: " + apierr.Message(err)
 	}
 	gr := schema.ParseGroupResource(m.Resource)
 	listed := false
@@ -298,10 +289,10 @@ func servedNow(env Env, c *metricsClients, p *Plan) ([]Sample, string) {
 	for _, ns := range sampleNamespaces(p) {
 		list, err := cm.NamespacedMetrics(ns).GetForObjects(gk.GroupKind(), labels.Everything(), m.Metric, labels.Everything())
 		if err != nil {
-			return nil, fmt.Sprintf("listed, but GET %s/*/%s in %s: %v", gr.Resource, m.Metric, ns, shortErr(err))
+			return nil, fmt.Sprintf("listed, but GET %s/*/%s in %s: %v", gr.Resource, m.Metric, ns, apierr.Message(err))
 		}
 		for _, it := range list.Items {
-			out = append(out, Sample{Namespace: ns, Resource: gr.String(), Object: it.DescribedObject.Name, Value: quantity(it.Value)})
+			out = append(out, Sample{Namespace: ns, Resource: gr.String(), Object: it.DescribedObject.Name, Value: qty.Decode(it.Value)})
 		}
 	}
 	if len(out) == 0 {
@@ -313,7 +304,7 @@ func servedNow(env Env, c *metricsClients, p *Plan) ([]Sample, string) {
 func sampleNamespaces(p *Plan) []string {
 	var out []string
 	for _, s := range p.Samples {
-		if !contains(out, s.Namespace) {
+		if !slices.Contains(out, s.Namespace) {
 			out = append(out, s.Namespace)
 		}
 	}
@@ -322,17 +313,6 @@ func sampleNamespaces(p *Plan) []string {
 	}
 	return out
 }
-
-func shortErr(err error) string {
-	var st apierrors.APIStatus
-	if errors.As(err, &st) {
-		return st.Status().Message
-	}
-	return err.Error()
-}
-
-// quantity decodes a served quantity: 102312m → 102.312.
-func quantity(q resource.Quantity) string { return qty.Decode(q) }
 
 // hpaStanza is the autoscaling/v2 metric entry that reads the new metric.
 func hpaStanza(p *Plan) string {

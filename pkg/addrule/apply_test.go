@@ -223,25 +223,3 @@ func equalRules(a, b config.DiscoveryRule) bool {
 	y, _ := yaml.Marshal(b)
 	return string(x) == string(y)
 }
-
-func TestQuantity(t *testing.T) {
-	cases := []struct{ in, want string }{
-		{"102312m", "102.312"},
-		{"1500m", "1.5"},
-		{"3", "3"},
-		{"10", "10"},
-		{"100", "100"},
-		{"0", "0"},
-		{"2k", "2000"},
-		{"1Ki", "1024"},
-		{"250m", "0.25"},
-		{"-1500m", "-1.5"},
-	}
-	for _, c := range cases {
-		t.Run(c.in, func(t *testing.T) {
-			if got := quantity(resource.MustParse(c.in)); got != c.want {
-				t.Fatalf("quantity(%s) = %q, want %q", c.in, got, c.want)
-			}
-		})
-	}
-}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/url"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -238,11 +239,9 @@ func Prepare(ctx context.Context, env Env, o Options) (*Plan, error) {
 // metric the same way, and refuses a rule whose metric another rule
 // already serves for the same resource (the adapter would keep only one).
 func (p *Plan) checkExisting(before *simulate.Discovery, current *config.MetricsDiscoveryConfig) error {
-	for i, r := range listOf(current, p.Proposal.External) {
-		if reflect.DeepEqual(normalize(r), normalize(p.rule)) {
-			p.AlreadyServedBy = (&simulate.Rule{Index: i, External: p.Proposal.External}).Label()
-			return nil
-		}
+	if i := sameRule(listOf(current, p.Proposal.External), p.rule); i >= 0 {
+		p.AlreadyServedBy = (&simulate.Rule{Index: i, External: p.Proposal.External}).Label()
+		return nil
 	}
 	var servedBy []string
 	for _, m := range p.Produces {
@@ -279,7 +278,8 @@ func (p *Plan) checkExisting(before *simulate.Discovery, current *config.Metrics
 			old.Rule.Label(), what, old.SeriesName, old.Rule.Label(), p.ConfigMap)
 	}
 	if len(servedBy) == len(p.Produces) {
-		p.AlreadyServedBy = strings.Join(dedup(servedBy), ", ")
+		sort.Strings(servedBy)
+		p.AlreadyServedBy = strings.Join(slices.Compact(servedBy), ", ")
 	}
 	return nil
 }
@@ -289,6 +289,18 @@ func listOf(c *config.MetricsDiscoveryConfig, external bool) []config.DiscoveryR
 		return c.ExternalRules
 	}
 	return c.Rules
+}
+
+// sameRule is the index of the rule in rules that is r but for whitespace
+// in its queries, or -1.
+func sameRule(rules []config.DiscoveryRule, r config.DiscoveryRule) int {
+	want := normalize(r)
+	for i, x := range rules {
+		if reflect.DeepEqual(normalize(x), want) {
+			return i
+		}
+	}
+	return -1
 }
 
 func normalize(r config.DiscoveryRule) config.DiscoveryRule {
@@ -342,17 +354,6 @@ func describeKept(r *simulate.Rule) string {
 	return "no label of the series is mapped to a resource"
 }
 
-func dedup(ss []string) []string {
-	sort.Strings(ss)
-	var out []string
-	for i, s := range ss {
-		if i == 0 || s != ss[i-1] {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // locate finds the adapter: the flags' Deployment, else the one behind the
 // metrics APIService the rule is for.
 func locate(ctx context.Context, env Env, o Options) (*adapter.Adapter, error) {
@@ -363,7 +364,7 @@ func locate(ctx context.Context, env Env, o Options) (*adapter.Adapter, error) {
 			names[0], names[1] = names[1], names[0]
 		}
 		for _, n := range names {
-			as, err := env.Aggregator.ApiregistrationV1().APIServices().Get(ctx, n, metav1GetOptions)
+			as, err := env.Aggregator.ApiregistrationV1().APIServices().Get(ctx, n, metav1.GetOptions{})
 			if err == nil && as.Spec.Service != nil {
 				loc.ServiceNamespace, loc.ServiceName = as.Spec.Service.Namespace, as.Spec.Service.Name
 				break
@@ -413,7 +414,7 @@ func samples(ctx context.Context, c *prometheus.Connection, r *simulate.Rule, p 
 			if err != nil {
 				continue
 			}
-			for _, v := range vector(res) {
+			for _, v := range prometheus.Vector(res) {
 				out = append(out, Sample{Namespace: ns, Value: v.Value.String(), Query: string(q)})
 			}
 		}
@@ -434,7 +435,7 @@ func samples(ctx context.Context, c *prometheus.Connection, r *simulate.Rule, p 
 		if _, ok := byNS[ns]; !ok {
 			order = append(order, ns)
 		}
-		if len(byNS[ns]) < max && !contains(byNS[ns], obj) {
+		if len(byNS[ns]) < max && !slices.Contains(byNS[ns], obj) {
 			byNS[ns] = append(byNS[ns], obj)
 		}
 	}
@@ -447,7 +448,7 @@ func samples(ctx context.Context, c *prometheus.Connection, r *simulate.Rule, p 
 		if err != nil {
 			continue
 		}
-		for _, v := range vector(res) {
+		for _, v := range prometheus.Vector(res) {
 			out = append(out, Sample{Namespace: ns, Resource: gr.String(), Object: string(v.Metric[pmodel.LabelName(p.ResourceLabel)]), Value: v.Value.String(), Query: string(q)})
 			if len(out) == max {
 				return out
@@ -455,25 +456,6 @@ func samples(ctx context.Context, c *prometheus.Connection, r *simulate.Rule, p 
 		}
 	}
 	return out
-}
-
-func vector(res prom.QueryResult) pmodel.Vector {
-	if res.Vector != nil {
-		return *res.Vector
-	}
-	if res.Scalar != nil {
-		return pmodel.Vector{&pmodel.Sample{Value: res.Scalar.Value}}
-	}
-	return nil
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // helmValues is the rule as the prometheus-adapter chart's values take it.
@@ -493,5 +475,3 @@ func helmValues(p rules.Proposal) string {
 	}
 	return b.String()
 }
-
-var metav1GetOptions = metav1.GetOptions{}

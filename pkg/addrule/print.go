@@ -46,7 +46,7 @@ func PrintPlan(w io.Writer, p *Plan) {
 		fmt.Fprintf(w, "counter     %s ends in _total: the rule serves its per-second rate over 2m as %s\n", p.Produces[0].SeriesName, pr.APIName)
 	}
 	fmt.Fprintf(w, "\nrule (appended to %s):\n", p.List)
-	for _, l := range strings.Split(strings.TrimRight(indentItem(p.Rule), "\n"), "\n") {
+	for _, l := range strings.Split(strings.TrimRight(rules.ListItem(p.Rule), "\n"), "\n") {
 		fmt.Fprintln(w, "  "+l)
 	}
 	fmt.Fprintln(w, "\nthe adapter will serve:")
@@ -72,18 +72,6 @@ func PrintPlan(w io.Writer, p *Plan) {
 }
 
 func flagFor(p rules.Proposal) string { return rules.ResourceFlag(p.Resource) }
-
-func indentItem(rule string) string {
-	var b strings.Builder
-	for i, l := range strings.Split(strings.TrimRight(rule, "\n"), "\n") {
-		if i == 0 {
-			b.WriteString("- " + l + "\n")
-		} else {
-			b.WriteString("  " + l + "\n")
-		}
-	}
-	return b.String()
-}
 
 func sampleSummary(ss []Sample) string {
 	if len(ss) == 0 {

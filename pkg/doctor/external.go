@@ -16,6 +16,7 @@ import (
 	externalmetrics "k8s.io/metrics/pkg/client/external_metrics"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
 	"github.com/metricscale/kubectl-metricscale/pkg/quantity"
 	"github.com/metricscale/kubectl-metricscale/pkg/rules"
 	"github.com/metricscale/kubectl-metricscale/pkg/similar"
@@ -122,7 +123,7 @@ func (w *walker) walkExternal(ctx context.Context, hpa *autoscalingv2.Horizontal
 	} else {
 		list, err = w.ext.Values(ctx, hpa.Namespace, metric, sel)
 		if err != nil {
-			apiEvidence += shortAPIError(err)
+			apiEvidence += apierr.Message(err)
 		} else {
 			apiEvidence += "no items"
 		}
@@ -209,12 +210,4 @@ func withExternalRuleFix(f Finding, series []prom.Series, metric string) Finding
 		Command:     p.Command,
 		YAML:        rules.ListItem(p.YAML),
 	})
-}
-
-func shortAPIError(err error) string {
-	var st interface{ Status() metav1.Status }
-	if errors.As(err, &st) {
-		return st.Status().Message
-	}
-	return err.Error()
 }

@@ -508,13 +508,7 @@ func controllerValue(hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalin
 	return "", false
 }
 
-func decodeString(s string) string {
-	q, err := resource.ParseQuantity(s)
-	if err != nil {
-		return s
-	}
-	return decode(q)
-}
+func decodeString(s string) string { return quantity.DecodeString(s) }
 
 func itemsFor(list *cmv1beta1.MetricValueList, names []string) []cmv1beta1.MetricValue {
 	want := map[string]bool{}

@@ -208,3 +208,15 @@ func (c *Connection) MetricNames(ctx context.Context) ([]string, error) {
 	var names []string
 	return names, json.Unmarshal(resp.Data, &names)
 }
+
+// Vector is the instant vector of a query result; a scalar is one sample
+// without labels.
+func Vector(res prom.QueryResult) pmodel.Vector {
+	if res.Vector != nil {
+		return *res.Vector
+	}
+	if res.Scalar != nil {
+		return pmodel.Vector{&pmodel.Sample{Value: res.Scalar.Value}}
+	}
+	return nil
+}

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	pmodel "github.com/prometheus/common/model"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -28,9 +27,9 @@ import (
 	"k8s.io/client-go/tools/cache"
 	custommetrics "k8s.io/metrics/pkg/client/custom_metrics"
 	externalmetrics "k8s.io/metrics/pkg/client/external_metrics"
-	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
+	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
 	"github.com/metricscale/kubectl-metricscale/pkg/quantity"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
@@ -122,7 +121,7 @@ func NewLive(env Env, o Options) (*Live, error) {
 	l.podsSynced = podInformer.Informer().HasSynced
 	for _, inf := range []cache.SharedIndexInformer{l.hpas, l.events, podInformer.Informer()} {
 		_ = inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
-			l.setAPIStatus("API server: " + shortErr(err) + "; reconnecting")
+			l.setAPIStatus("API server: " + apierr.Message(err) + "; reconnecting")
 		})
 	}
 	// HPA and event changes redraw at once; pod changes only matter to the
@@ -314,7 +313,7 @@ func (l *Live) Poll(ctx context.Context) error {
 		names, nerr := l.objectsOf(ctx, r)
 		var v rowValues
 		if err := apiErr[kk]; err != nil {
-			v.problem = "metrics API: " + shortErr(err)
+			v.problem = "metrics API: " + apierr.Message(err)
 		} else if nerr != nil {
 			v.problem = nerr.Error()
 		} else if f, ok := combine(api[kk], names, r.Type); ok {
@@ -332,7 +331,7 @@ func (l *Live) Poll(ctx context.Context) error {
 		values[r.Key()] = v
 	}
 	for _, e := range apiErr {
-		errs = append(errs, "metrics API: "+shortErr(e))
+		errs = append(errs, "metrics API: "+apierr.Message(e))
 	}
 	for _, e := range promErr {
 		errs = append(errs, "Prometheus: "+e.Error())
@@ -535,7 +534,7 @@ func (l *Live) selector(ctx context.Context, r Row) (labels.Selector, error) {
 		}
 	}
 	if err != nil {
-		e = selectorEntry{generation: h.Generation, err: fmt.Errorf("scale target %s: %s", r.ScaleTarget, shortErr(err))}
+		e = selectorEntry{generation: h.Generation, err: fmt.Errorf("scale target %s: %s", r.ScaleTarget, apierr.Message(err))}
 	}
 	l.mu.Lock()
 	l.selectors[key] = e
@@ -685,7 +684,7 @@ func (l *Live) fetchPrometheus(ctx context.Context, r Row, gr string) (map[strin
 			return nil, err
 		}
 		sum, n := 0.0, 0
-		for _, s := range vector(res) {
+		for _, s := range prometheus.Vector(res) {
 			sum += float64(s.Value)
 			n++
 		}
@@ -712,7 +711,7 @@ func (l *Live) fetchPrometheus(ctx context.Context, r Row, gr string) (map[strin
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range vector(result) {
+	for _, s := range prometheus.Vector(result) {
 		out[string(s.Metric[label])] = float64(s.Value)
 	}
 	return out, nil
@@ -725,19 +724,4 @@ func (l *Live) markMissing(ps *promState, metric string) {
 	}
 	ps.missing[metric] = true
 	l.mu.Unlock()
-}
-
-func vector(res prom.QueryResult) pmodel.Vector {
-	if res.Vector != nil {
-		return *res.Vector
-	}
-	return nil
-}
-
-func shortErr(err error) string {
-	var st interface{ Status() metav1.Status }
-	if errors.As(err, &st) {
-		return st.Status().Message
-	}
-	return err.Error()
 }
