@@ -4,14 +4,21 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/watch"
 	"github.com/metricscale/kubectl-metricscale/test/sandbox"
@@ -200,3 +207,95 @@ func TestWatchTerminal(t *testing.T) {
 		t.Fatal("no colour on a colour terminal")
 	}
 }
+
+// TestWatchPollsOncePerMetric: four HPAs in one namespace read the same
+// Pods metric; one poll asks the custom metrics API once for it, and the
+// scale subresource once per HPA only on the first poll.
+func TestWatchPollsOncePerMetric(t *testing.T) {
+	ctx := context.Background()
+	original := adapterConfig(t)
+	applyScenario(t, "interlok")
+	t.Cleanup(func() { deleteBackups(t); resetInterlok(t, original) })
+	addRuleServes(t, "MessageMetrics")
+
+	// Three more HPAs on the same metric (their targets need not exist: a
+	// row without a target still shares the metric's request).
+	base, err := env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Get(ctx, "interlok-autoscaler", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		h := base.DeepCopy()
+		h.ObjectMeta = metav1.ObjectMeta{Name: fmt.Sprintf("interlok-copy-%d", i), Namespace: "default"}
+		h.Spec.ScaleTargetRef.Name = fmt.Sprintf("interlok-copy-%d", i)
+		h.Status = autoscalingv2.HorizontalPodAutoscalerStatus{}
+		if _, err := env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Create(ctx, h, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		name := h.Name
+		t.Cleanup(func() {
+			_ = env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Delete(ctx, name, metav1.DeleteOptions{})
+		})
+	}
+
+	var mu sync.Mutex
+	requests := map[string]int{}
+	cfg := rest.CopyConfig(env.rest)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripper(func(r *http.Request) (*http.Response, error) {
+			mu.Lock()
+			requests[r.URL.Path]++
+			mu.Unlock()
+			return rt.RoundTrip(r)
+		})
+	})
+	client := kubernetes.NewForConfigOrDie(cfg)
+	dc := memory.NewMemCacheClient(client.Discovery())
+	live, err := watch.NewLive(watch.Env{Rest: cfg, Client: client, Discovery: dc, Mapper: restmapper.NewDeferredDiscoveryRESTMapper(dc)}, watch.Options{Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := live.Start(runCtx); err != nil {
+		t.Fatal(err)
+	}
+	count := func(substr string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for p, c := range requests {
+			if strings.Contains(p, substr) {
+				n += c
+			}
+		}
+		return n
+	}
+	const values = "/apis/custom.metrics.k8s.io/v1beta1/namespaces/default/pods/*/MessageMetrics"
+	// Scale reads: all four targets on the first poll; then only the three
+	// missing ones, whose error is not cached (a target created later
+	// must show up).
+	wantScales := map[int]int{1: 4, 2: 3}
+	for poll := 1; poll <= 2; poll++ {
+		before, scalesBefore := count(values), count("/scale")
+		if err := live.Poll(runCtx); err != nil {
+			t.Fatal(err)
+		}
+		rows := live.Rows()
+		if len(rows) != 4 {
+			t.Fatalf("%d rows, want 4", len(rows))
+		}
+		got, scales := count(values)-before, count("/scale")-scalesBefore
+		t.Logf("poll %d: %d metrics API request(s) for 4 rows, %d scale reads; requests %v", poll, got, scales, requests)
+		if got != 1 {
+			t.Fatalf("poll %d asked the custom metrics API %d times for one metric of 4 HPAs, want 1", poll, got)
+		}
+		if scales != wantScales[poll] {
+			t.Fatalf("poll %d read the scale subresource %d times, want %d", poll, scales, wantScales[poll])
+		}
+	}
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
