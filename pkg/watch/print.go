@@ -129,7 +129,7 @@ func (s *Screen) cells(now time.Time, rows []Row) [][]string {
 	for _, r := range rows {
 		api := orUnknown(r.API)
 		if v, err := strconv.ParseFloat(r.API, 64); err == nil && !math.IsNaN(r.TargetValue) {
-			if v > r.TargetValue {
+			if r.AboveTarget(v) {
 				api = s.paint(yellow, api)
 			} else {
 				api = s.paint(green, api)

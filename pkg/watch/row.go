@@ -35,6 +35,9 @@ type Row struct {
 	Target     string `json:"target"`
 	// TargetValue is the target as a number (NaN when not numeric).
 	TargetValue float64 `json:"-"`
+	// PerReplica is set for an External metric with an AverageValue
+	// target: the HPA compares the served total divided by the replicas.
+	PerReplica bool `json:"-"`
 	Current     int32   `json:"currentReplicas"`
 	Desired     int32   `json:"desiredReplicas"`
 	Min         int32   `json:"minReplicas"`
@@ -98,6 +101,7 @@ func RowsFor(h *autoscalingv2.HorizontalPodAutoscaler) []Row {
 		case autoscalingv2.ExternalMetricSourceType:
 			r.Metric = m.External.Metric.Name
 			r.Target, r.TargetValue = target(m.External.Target)
+			r.PerReplica = m.External.Target.AverageValue != nil
 		case autoscalingv2.ResourceMetricSourceType:
 			r.Metric = string(m.Resource.Name)
 			r.Target, r.TargetValue = target(m.Resource.Target)
@@ -126,6 +130,15 @@ func target(t autoscalingv2.MetricTarget) (string, float64) {
 
 // sparks are the eight heights of a sparkline.
 var sparks = []rune("▁▂▃▄▅▆▇█")
+
+// AboveTarget reports whether value v is above the row's target, as the
+// HPA compares them.
+func (r *Row) AboveTarget(v float64) bool {
+	if r.PerReplica && r.Current > 0 {
+		v /= float64(r.Current)
+	}
+	return v > r.TargetValue
+}
 
 // Sparkline draws values on a scale from 0 to twice the target (or the
 // largest value, if larger), so that the target is the middle height: a

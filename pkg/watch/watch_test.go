@@ -309,3 +309,25 @@ func TestCutLines(t *testing.T) {
 		}
 	}
 }
+
+func TestAboveTarget(t *testing.T) {
+	rows := RowsFor(interlokHPA()) // 1 replica: Pods 100 avg, Object 0.5, External 30 avg
+	pods, object, external := rows[0], rows[1], rows[2]
+	external.Current = 3
+	cases := []struct {
+		r    Row
+		v    float64
+		want bool
+	}{
+		{pods, 150, true},
+		{pods, 100, false},
+		{object, 0.6, true},
+		{external, 60, false}, // 60 over 3 replicas is 20 per replica, under 30
+		{external, 120, true},
+	}
+	for i, c := range cases {
+		if got := c.r.AboveTarget(c.v); got != c.want {
+			t.Errorf("case %d (%s %v): %v, want %v", i, c.r.Type, c.v, got, c.want)
+		}
+	}
+}
