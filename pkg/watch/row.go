@@ -37,11 +37,11 @@ type Row struct {
 	TargetValue float64 `json:"-"`
 	// PerReplica is set for an External metric with an AverageValue
 	// target: the HPA compares the served total divided by the replicas.
-	PerReplica bool `json:"-"`
-	Current     int32   `json:"currentReplicas"`
-	Desired     int32   `json:"desiredReplicas"`
-	Min         int32   `json:"minReplicas"`
-	Max         int32   `json:"maxReplicas"`
+	PerReplica bool  `json:"-"`
+	Current    int32 `json:"currentReplicas"`
+	Desired    int32 `json:"desiredReplicas"`
+	Min        int32 `json:"minReplicas"`
+	Max        int32 `json:"maxReplicas"`
 	// Active and Limited are the reasons of the ScalingActive and
 	// ScalingLimited conditions.
 	Active   string `json:"scalingActive,omitempty"`
