@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	"sigs.k8s.io/prometheus-adapter/pkg/config"
 )
 
@@ -46,6 +47,28 @@ type Locator struct {
 	Namespace, Name string
 	// ServiceNamespace/ServiceName come from the custom metrics APIService.
 	ServiceNamespace, ServiceName string
+}
+
+// ServiceOf fills the locator's service from the metrics APIService the
+// adapter serves (external first when external is set), so that Locate
+// looks in its namespace before listing every Deployment. A missing
+// APIService leaves the locator as it was.
+func ServiceOf(ctx context.Context, agg aggregator.Interface, loc Locator, external bool) Locator {
+	if agg == nil || loc.Name != "" {
+		return loc
+	}
+	names := []string{"v1beta1.custom.metrics.k8s.io", "v1beta1.external.metrics.k8s.io"}
+	if external {
+		names[0], names[1] = names[1], names[0]
+	}
+	for _, n := range names {
+		as, err := agg.ApiregistrationV1().APIServices().Get(ctx, n, metav1.GetOptions{})
+		if err == nil && as.Spec.Service != nil {
+			loc.ServiceNamespace, loc.ServiceName = as.Spec.Service.Namespace, as.Spec.Service.Name
+			return loc
+		}
+	}
+	return loc
 }
 
 // Locate finds the adapter Deployment: the one named by the locator, else a

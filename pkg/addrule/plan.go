@@ -20,7 +20,6 @@ import (
 	pmodel "github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
@@ -358,18 +357,8 @@ func describeKept(r *simulate.Rule) string {
 // metrics APIService the rule is for.
 func locate(ctx context.Context, env Env, o Options) (*adapter.Adapter, error) {
 	loc := adapter.Locator{Namespace: o.AdapterNamespace, Name: o.AdapterName}
-	if env.Aggregator != nil && o.AdapterName == "" {
-		names := []string{"v1beta1.custom.metrics.k8s.io", "v1beta1.external.metrics.k8s.io"}
-		if o.Request.External {
-			names[0], names[1] = names[1], names[0]
-		}
-		for _, n := range names {
-			as, err := env.Aggregator.ApiregistrationV1().APIServices().Get(ctx, n, metav1.GetOptions{})
-			if err == nil && as.Spec.Service != nil {
-				loc.ServiceNamespace, loc.ServiceName = as.Spec.Service.Namespace, as.Spec.Service.Name
-				break
-			}
-		}
+	if env.Aggregator != nil {
+		loc = adapter.ServiceOf(ctx, env.Aggregator, loc, o.Request.External)
 	}
 	a, err := adapter.Locate(ctx, env.Client, loc)
 	var urlErr *url.Error

@@ -124,7 +124,7 @@ func (o *WatchOptions) Complete(args []string) error {
 	if err != nil {
 		return err
 	}
-	live, err := watch.NewLive(watch.Env{Rest: c.rest, Client: c.client, Discovery: c.client.Discovery(), Mapper: c.mapper}, watch.Options{
+	live, err := watch.NewLive(watch.Env{Rest: c.rest, Client: c.client, Aggregator: c.aggregator, Discovery: c.client.Discovery(), Mapper: c.mapper}, watch.Options{
 		Namespace: c.namespace, AllNamespaces: o.AllNamespaces, HPANames: o.HPANames,
 		PrometheusURL: o.PrometheusURL, AdapterNamespace: o.AdapterNamespace, AdapterName: o.AdapterName,
 	})

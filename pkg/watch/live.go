@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/scale"
 	"k8s.io/client-go/tools/cache"
+	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	custommetrics "k8s.io/metrics/pkg/client/custom_metrics"
 	externalmetrics "k8s.io/metrics/pkg/client/external_metrics"
 
@@ -37,10 +38,13 @@ import (
 
 // Env holds the clients watch uses.
 type Env struct {
-	Rest      *rest.Config
-	Client    kubernetes.Interface
-	Discovery discovery.DiscoveryInterface
-	Mapper    apimeta.RESTMapper
+	Rest   *rest.Config
+	Client kubernetes.Interface
+	// Aggregator finds the adapter through its APIService (nil: list
+	// Deployments).
+	Aggregator aggregator.Interface
+	Discovery  discovery.DiscoveryInterface
+	Mapper     apimeta.RESTMapper
 }
 
 // Options says what to watch.
@@ -616,7 +620,7 @@ func (l *Live) ensurePrometheus(ctx context.Context) {
 	if ps != nil && ps.err == nil && time.Since(ps.at) < every && !early {
 		return
 	}
-	loc := adapter.Locator{Namespace: l.o.AdapterNamespace, Name: l.o.AdapterName}
+	loc := adapter.ServiceOf(ctx, l.env.Aggregator, adapter.Locator{Namespace: l.o.AdapterNamespace, Name: l.o.AdapterName}, false)
 	if ps != nil && ps.adapter != nil && loc.Name == "" {
 		// Found once: read that Deployment again rather than list every
 		// Deployment of the cluster each relist interval.

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/watch"
 	"github.com/metricscale/kubectl-metricscale/test/sandbox"
@@ -251,7 +252,8 @@ func TestWatchPollsOncePerMetric(t *testing.T) {
 	})
 	client := kubernetes.NewForConfigOrDie(cfg)
 	dc := memory.NewMemCacheClient(client.Discovery())
-	live, err := watch.NewLive(watch.Env{Rest: cfg, Client: client, Discovery: dc, Mapper: restmapper.NewDeferredDiscoveryRESTMapper(dc)}, watch.Options{Namespace: "default"})
+	agg := aggregator.NewForConfigOrDie(cfg)
+	live, err := watch.NewLive(watch.Env{Rest: cfg, Client: client, Aggregator: agg, Discovery: dc, Mapper: restmapper.NewDeferredDiscoveryRESTMapper(dc)}, watch.Options{Namespace: "default"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,6 +295,11 @@ func TestWatchPollsOncePerMetric(t *testing.T) {
 		if scales != wantScales[poll] {
 			t.Fatalf("poll %d read the scale subresource %d times, want %d", poll, scales, wantScales[poll])
 		}
+	}
+	// The adapter was found through its APIService, not by listing every
+	// Deployment of the cluster.
+	if n := count("/apis/apps/v1/deployments"); n != 0 {
+		t.Fatalf("listed all Deployments %d times to find the adapter", n)
 	}
 }
 
