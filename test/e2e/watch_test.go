@@ -225,6 +225,8 @@ func TestWatchPollsOncePerMetric(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Other tests' HPAs may live in default too: watch these four.
+	names := []string{"interlok-autoscaler"}
 	for i := 1; i <= 3; i++ {
 		h := base.DeepCopy()
 		h.ObjectMeta = metav1.ObjectMeta{Name: fmt.Sprintf("interlok-copy-%d", i), Namespace: "default"}
@@ -234,6 +236,7 @@ func TestWatchPollsOncePerMetric(t *testing.T) {
 			t.Fatal(err)
 		}
 		name := h.Name
+		names = append(names, name)
 		t.Cleanup(func() {
 			_ = env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Delete(ctx, name, metav1.DeleteOptions{})
 		})
@@ -253,7 +256,7 @@ func TestWatchPollsOncePerMetric(t *testing.T) {
 	client := kubernetes.NewForConfigOrDie(cfg)
 	dc := memory.NewMemCacheClient(client.Discovery())
 	agg := aggregator.NewForConfigOrDie(cfg)
-	live, err := watch.NewLive(watch.Env{Rest: cfg, Client: client, Aggregator: agg, Discovery: dc, Mapper: restmapper.NewDeferredDiscoveryRESTMapper(dc)}, watch.Options{Namespace: "default"})
+	live, err := watch.NewLive(watch.Env{Rest: cfg, Client: client, Aggregator: agg, Discovery: dc, Mapper: restmapper.NewDeferredDiscoveryRESTMapper(dc)}, watch.Options{Namespace: "default", HPANames: names})
 	if err != nil {
 		t.Fatal(err)
 	}
