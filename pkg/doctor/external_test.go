@@ -11,8 +11,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	k8stesting "k8s.io/client-go/testing"
 	emv1beta1 "k8s.io/metrics/pkg/apis/external_metrics/v1beta1"
+	emfake "k8s.io/metrics/pkg/client/external_metrics/fake"
 )
 
 type fakeExternal struct {
@@ -178,5 +181,26 @@ func TestWalkExternal(t *testing.T) {
 				c.check(t, mr, c.ext)
 			}
 		})
+	}
+}
+
+// TestLiveExternalAPICachesPerRequest: HPAs sharing an external metric in a
+// namespace, with the same selector, share one request.
+func TestLiveExternalAPICachesPerRequest(t *testing.T) {
+	f := &emfake.FakeExternalMetricsClient{}
+	f.AddReactor("list", "*", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, externalValues("7"), nil
+	})
+	a := &liveExternalAPI{client: f, available: true, cache: map[string]externalResult{}}
+	orders := labels.SelectorFromSet(labels.Set{"queue": "orders"})
+	for i := 0; i < 3; i++ {
+		if _, err := a.Values(context.Background(), "default", "queue_depth", orders); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _ = a.Values(context.Background(), "default", "queue_depth", labels.Everything())
+	_, _ = a.Values(context.Background(), "other", "queue_depth", orders)
+	if n := len(f.Actions()); n != 3 {
+		t.Fatalf("%d requests for 3 distinct (namespace, metric, selector), want 3", n)
 	}
 }
