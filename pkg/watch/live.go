@@ -60,6 +60,9 @@ type Options struct {
 	History int
 }
 
+// byHPA indexes events by the namespace/name of their HPA.
+const byHPA = "hpa"
+
 // metricsRequestTimeout bounds one request to the metrics APIs.
 const metricsRequestTimeout = 30 * time.Second
 
@@ -115,6 +118,13 @@ func NewLive(env Env, o Options) (*Live, error) {
 			lo.FieldSelector = "involvedObject.kind=HorizontalPodAutoscaler,reason=SuccessfulRescale"
 		}))
 	l.events = ef.Core().V1().Events().Informer()
+	// Events by the HPA they are about: each row finds its own in O(1).
+	if err := l.events.AddIndexers(cache.Indexers{byHPA: func(obj any) ([]string, error) {
+		e := obj.(*corev1.Event)
+		return []string{e.Namespace + "/" + e.InvolvedObject.Name}, nil
+	}}); err != nil {
+		return nil, err
+	}
 	mc, err := metadata.NewForConfig(env.Rest)
 	if err != nil {
 		return nil, err
@@ -242,9 +252,10 @@ func (l *Live) wanted(h *autoscalingv2.HorizontalPodAutoscaler) bool {
 func (l *Live) lastScale(h *autoscalingv2.HorizontalPodAutoscaler) (string, *time.Time) {
 	var best *corev1.Event
 	var bestT time.Time
-	for _, obj := range l.events.GetStore().List() {
+	evs, _ := l.events.GetIndexer().ByIndex(byHPA, h.Namespace+"/"+h.Name)
+	for _, obj := range evs {
 		e := obj.(*corev1.Event)
-		if e.InvolvedObject.Name != h.Name || e.Namespace != h.Namespace || (e.InvolvedObject.UID != "" && e.InvolvedObject.UID != h.UID) {
+		if e.InvolvedObject.UID != "" && e.InvolvedObject.UID != h.UID {
 			// Events of an earlier HPA of the same name are not this one's.
 			continue
 		}

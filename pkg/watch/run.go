@@ -26,6 +26,9 @@ const (
 	TimedOut
 )
 
+// redrawEvery coalesces redraws caused by watched changes.
+const redrawEvery = 200 * time.Millisecond
+
 // RunOptions control the loop.
 type RunOptions struct {
 	Interval time.Duration
@@ -62,6 +65,10 @@ func Run(ctx context.Context, src Source, p Printer, o RunOptions) (Outcome, err
 	polled := false
 	next := time.NewTimer(0)
 	defer next.Stop()
+	redraw := time.NewTimer(time.Hour)
+	redraw.Stop()
+	defer redraw.Stop()
+	redrawPending := false
 	show := func() (bool, error) {
 		rows := src.Rows()
 		if err := p.Update(now(), rows, src.Status()); err != nil {
@@ -88,10 +95,15 @@ func Run(ctx context.Context, src Source, p Printer, o RunOptions) (Outcome, err
 			next.Reset(wait)
 			polled = true
 		case <-src.Changed():
-			if !polled {
-				// Rows without values yet would only flicker.
-				continue
+			// Many HPAs change status all the time: redraw at most every
+			// redrawEvery, with every change of that span at once.
+			if polled && !redrawPending {
+				redrawPending = true
+				redraw.Reset(redrawEvery)
 			}
+			continue
+		case <-redraw.C:
+			redrawPending = false
 		}
 		met, err := show()
 		if err != nil {

@@ -331,3 +331,32 @@ func TestAboveTarget(t *testing.T) {
 		}
 	}
 }
+
+// countingPrinter counts redraws.
+type countingPrinter struct{ n int }
+
+func (c *countingPrinter) Update(time.Time, []Row, string) error { c.n++; return nil }
+
+// TestRunCoalescesChanges: a burst of watched changes is one redraw, not
+// one per change.
+func TestRunCoalescesChanges(t *testing.T) {
+	src := &fakeSource{frames: frames()[:1], changed: make(chan struct{})}
+	p := &countingPrinter{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = Run(ctx, src, p, RunOptions{Interval: time.Hour})
+	}()
+	for i := 0; i < 50; i++ {
+		src.changed <- struct{}{}
+	}
+	time.Sleep(3 * redrawEvery)
+	cancel()
+	<-done
+	// One draw after the first poll, one for the burst (two if the burst
+	// straddles a redraw).
+	if p.n < 2 || p.n > 3 {
+		t.Fatalf("%d redraws for one poll and a burst of 50 changes, want 2 or 3", p.n)
+	}
+}
