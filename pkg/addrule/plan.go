@@ -19,18 +19,14 @@ import (
 
 	pmodel "github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 	"sigs.k8s.io/prometheus-adapter/pkg/config"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
 	"github.com/metricscale/kubectl-metricscale/pkg/configstore"
+	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
 	"github.com/metricscale/kubectl-metricscale/pkg/rules"
 	"github.com/metricscale/kubectl-metricscale/pkg/similar"
@@ -38,13 +34,7 @@ import (
 )
 
 // Env holds the clients add-rule works with.
-type Env struct {
-	Rest       *rest.Config
-	Client     kubernetes.Interface
-	Aggregator aggregator.Interface
-	Discovery  discovery.DiscoveryInterface
-	Mapper     apimeta.RESTMapper
-}
+type Env = kube.Clients
 
 // Options is what the user asked for.
 type Options struct {

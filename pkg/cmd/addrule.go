@@ -135,14 +135,14 @@ func (o *AddRuleOptions) Complete(cmd *cobra.Command, args []string) error {
 	if err := o.validateFlags(); err != nil {
 		return err
 	}
-	c, err := o.clients()
+	c, namespace, err := o.clients()
 	if err != nil {
 		return err
 	}
-	o.env = addrule.Env{Rest: c.rest, Client: c.client, Aggregator: c.aggregator, Discovery: c.client.Discovery(), Mapper: c.mapper}
+	o.env = *c
 	for _, r := range o.Resources {
 		label, res, _ := strings.Cut(r, "=")
-		plural, err := c.mapper.ResourceFor(schema.GroupVersionResource{Resource: strings.ToLower(res)})
+		plural, err := c.Mapper.ResourceFor(schema.GroupVersionResource{Resource: strings.ToLower(res)})
 		if err != nil {
 			return fmt.Errorf("--resource %s: the API server knows no resource %q (%v); use a resource name such as pod, service or deployment", r, res, err)
 		}
@@ -161,7 +161,7 @@ func (o *AddRuleOptions) Complete(cmd *cobra.Command, args []string) error {
 	dry := configstore.DryRuns[o.DryRun]
 	o.opts = addrule.Options{Request: req, AdapterNamespace: o.AdapterNamespace, AdapterName: o.AdapterName,
 		PrometheusURL: o.PrometheusURL, DryRun: dry, NoRestart: o.NoRestart, Timeout: o.Timeout,
-		HPA: o.HPA, Target: o.Target, Namespace: c.namespace}
+		HPA: o.HPA, Target: o.Target, Namespace: namespace}
 	return nil
 }
 

@@ -72,12 +72,11 @@ Exit status: 0 no error found, 1 errors found, 2 doctor could not run.`,
 // Complete builds the clients from kubectl's flags.
 func (o *DoctorOptions) Complete(args []string) error {
 	o.HPANames = args
-	c, err := o.clients()
+	c, namespace, err := o.clients()
 	if err != nil {
 		return err
 	}
-	o.namespace = c.namespace
-	o.env = doctor.Env{Rest: c.rest, Client: c.client, Aggregator: c.aggregator, Mapper: c.mapper}
+	o.namespace, o.env = namespace, *c
 	o.promSrc = "flag"
 	if o.PrometheusURL == "" {
 		if v := os.Getenv("METRICSCALE_PROMETHEUS_URL"); v != "" {

@@ -85,11 +85,11 @@ func (o *RollbackOptions) Complete() error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	c, err := o.clients()
+	c, _, err := o.clients()
 	if err != nil {
 		return err
 	}
-	o.env = addrule.Env{Rest: c.rest, Client: c.client, Aggregator: c.aggregator, Discovery: c.client.Discovery(), Mapper: c.mapper}
+	o.env = *c
 	return nil
 }
 

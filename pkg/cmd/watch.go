@@ -120,19 +120,19 @@ func (o *WatchOptions) Complete(args []string) error {
 	if o.PrometheusURL == "" {
 		o.PrometheusURL = os.Getenv("METRICSCALE_PROMETHEUS_URL")
 	}
-	c, err := o.clients()
+	c, namespace, err := o.clients()
 	if err != nil {
 		return err
 	}
-	live, err := watch.NewLive(watch.Env{Rest: c.rest, Client: c.client, Aggregator: c.aggregator, Discovery: c.client.Discovery(), Mapper: c.mapper}, watch.Options{
-		Namespace: c.namespace, AllNamespaces: o.AllNamespaces, HPANames: o.HPANames,
+	live, err := watch.NewLive(*c, watch.Options{
+		Namespace: namespace, AllNamespaces: o.AllNamespaces, HPANames: o.HPANames,
 		PrometheusURL: o.PrometheusURL, AdapterNamespace: o.AdapterNamespace, AdapterName: o.AdapterName,
 	})
 	if err != nil {
 		return err
 	}
 	o.source = live
-	o.printer = o.newPrinter(c.namespace)
+	o.printer = o.newPrinter(namespace)
 	return nil
 }
 

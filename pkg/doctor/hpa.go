@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 )
 
 // hpaFindings judges the HPA as a whole from the controller's conditions and
@@ -72,7 +73,7 @@ func describedObjectMissing(hpa *autoscalingv2.HorizontalPodAutoscaler, spec aut
 
 // eventEvidence renders the newest warning events of an HPA, newest first.
 func eventEvidence(events []corev1.Event, max int) []string {
-	sort.SliceStable(events, func(i, j int) bool { return eventTime(events[i]).After(eventTime(events[j])) })
+	sort.SliceStable(events, func(i, j int) bool { return kube.EventTime(&events[i]).After(kube.EventTime(&events[j])) })
 	var out []string
 	for _, e := range events {
 		if e.Type != corev1.EventTypeWarning {
@@ -88,16 +89,6 @@ func eventEvidence(events []corev1.Event, max int) []string {
 		out = append(out, fmt.Sprintf("event %s%s: %s", e.Reason, count, e.Message))
 	}
 	return out
-}
-
-func eventTime(e corev1.Event) time.Time {
-	switch {
-	case !e.LastTimestamp.IsZero():
-		return e.LastTimestamp.Time
-	case !e.EventTime.IsZero():
-		return e.EventTime.Time
-	}
-	return e.CreationTimestamp.Time
 }
 
 // settle downgrades MS401 to a warning when every metric of the HPA is served

@@ -16,36 +16,26 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/scale"
 	"k8s.io/client-go/tools/cache"
-	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	custommetrics "k8s.io/metrics/pkg/client/custom_metrics"
 	externalmetrics "k8s.io/metrics/pkg/client/external_metrics"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
+	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
 	"github.com/metricscale/kubectl-metricscale/pkg/quantity"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
 )
 
 // Env holds the clients watch uses.
-type Env struct {
-	Rest   *rest.Config
-	Client kubernetes.Interface
-	// Aggregator finds the adapter through its APIService (nil: list
-	// Deployments).
-	Aggregator aggregator.Interface
-	Discovery  discovery.DiscoveryInterface
-	Mapper     apimeta.RESTMapper
-}
+type Env = kube.Clients
 
 // Options says what to watch.
 type Options struct {
@@ -259,7 +249,7 @@ func (l *Live) lastScale(h *autoscalingv2.HorizontalPodAutoscaler) (string, *tim
 			// Events of an earlier HPA of the same name are not this one's.
 			continue
 		}
-		t := eventTime(e)
+		t := kube.EventTime(e)
 		if best == nil || t.After(bestT) {
 			best, bestT = e, t
 		}
@@ -268,18 +258,6 @@ func (l *Live) lastScale(h *autoscalingv2.HorizontalPodAutoscaler) (string, *tim
 		return "", nil
 	}
 	return best.Message, &bestT
-}
-
-func eventTime(e *corev1.Event) time.Time {
-	switch {
-	case !e.LastTimestamp.IsZero():
-		return e.LastTimestamp.Time
-	case !e.EventTime.IsZero():
-		return e.EventTime.Time
-	case !e.FirstTimestamp.IsZero():
-		return e.FirstTimestamp.Time
-	}
-	return e.CreationTimestamp.Time
 }
 
 // Poll fetches every row's values: one metrics API request and one
