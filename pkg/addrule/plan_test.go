@@ -2,12 +2,10 @@ package addrule
 
 import (
 	"context"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	pmodel "github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/metricscale/kubectl-metricscale/pkg/rules"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
+	"github.com/metricscale/kubectl-metricscale/pkg/simulate/simulatetest"
 )
 
 var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -29,69 +28,11 @@ func testMapper() meta.RESTMapper {
 }
 
 // series builds a prom.Series from "name{a=b,c=d}".
-func series(s string) prom.Series {
-	name, rest, _ := strings.Cut(s, "{")
-	out := prom.Series{Name: name, Labels: pmodel.LabelSet{}}
-	for _, kv := range strings.Split(strings.TrimSuffix(rest, "}"), ",") {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			out.Labels[pmodel.LabelName(k)] = pmodel.LabelValue(v)
-		}
-	}
-	return out
-}
 
-// fakeSource answers series queries from a fixed set of series, with a tiny
-// matcher for the selectors rules use: __name__="x" or =~"re", label!="",
-// label="v".
-type fakeSource []prom.Series
+// fakeSource answers series queries from a fixed set of series.
+type fakeSource = simulatetest.Source
 
-func (f fakeSource) Series(_ context.Context, _ time.Time, sels ...prom.Selector) ([]prom.Series, error) {
-	var out []prom.Series
-	for _, s := range f {
-		for _, sel := range sels {
-			if matches(string(sel), s) {
-				out = append(out, s)
-				break
-			}
-		}
-	}
-	return out, nil
-}
-
-func matches(sel string, s prom.Series) bool {
-	for _, m := range strings.Split(strings.Trim(strings.TrimSpace(sel), "{}"), ",") {
-		m = strings.TrimSpace(m)
-		if m == "" {
-			continue
-		}
-		var l, op, v string
-		for _, o := range []string{"!~", "=~", "!=", "="} {
-			if a, b, ok := strings.Cut(m, o); ok {
-				l, op, v = strings.TrimSpace(a), o, strings.Trim(strings.TrimSpace(b), `"`)
-				break
-			}
-		}
-		got := string(s.Labels[pmodel.LabelName(l)])
-		if l == "__name__" {
-			got = s.Name
-		}
-		switch op {
-		case "=":
-			if got != v {
-				return false
-			}
-		case "!=":
-			if got == v {
-				return false
-			}
-		case "=~", "!~":
-			if regexp.MustCompile("^(?:"+v+")$").MatchString(got) != (op == "=~") {
-				return false
-			}
-		}
-	}
-	return true
-}
+var series = simulatetest.Series
 
 func parseConfig(t *testing.T, raw string) *config.MetricsDiscoveryConfig {
 	t.Helper()

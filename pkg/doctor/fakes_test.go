@@ -2,7 +2,6 @@ package doctor
 
 import (
 	"context"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
+	"github.com/metricscale/kubectl-metricscale/pkg/simulate/simulatetest"
 )
 
 // produced records every code a test saw, so that TestEveryCodeIsTested
@@ -44,16 +44,8 @@ func testMapper() meta.RESTMapper {
 }
 
 // series builds a prom.Series from "name{a=b,c=d}".
-func series(s string) prom.Series {
-	name, rest, _ := strings.Cut(s, "{")
-	out := prom.Series{Name: name, Labels: pmodel.LabelSet{}}
-	for _, kv := range strings.Split(strings.TrimSuffix(rest, "}"), ",") {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			out.Labels[pmodel.LabelName(k)] = pmodel.LabelValue(v)
-		}
-	}
-	return out
-}
+
+var series = simulatetest.Series
 
 // fakeProm answers series queries from a fixed set of series with
 // timestamps, and queries from a table.
@@ -72,7 +64,7 @@ func (p *fakeProm) Series(_ context.Context, _ time.Time, sels ...prom.Selector)
 	var out []prom.Series
 	for _, s := range p.series {
 		for _, sel := range sels {
-			if matches(string(sel), s) {
+			if simulatetest.Matches(string(sel), s) {
 				out = append(out, s)
 				break
 			}
@@ -117,50 +109,6 @@ func (p *fakeProm) MetricNames(context.Context) ([]string, error) {
 		}
 	}
 	return out, nil
-}
-
-func matches(sel string, s prom.Series) bool {
-	sel = strings.TrimSpace(sel)
-	name := ""
-	if i := strings.Index(sel, "{"); i > 0 {
-		name, sel = sel[:i], sel[i:]
-	}
-	if name != "" && name != s.Name {
-		return false
-	}
-	for _, m := range strings.Split(strings.Trim(sel, "{}"), ",") {
-		m = strings.TrimSpace(m)
-		if m == "" {
-			continue
-		}
-		var l, op, v string
-		for _, o := range []string{"!~", "=~", "!=", "="} {
-			if a, b, ok := strings.Cut(m, o); ok {
-				l, op, v = a, o, strings.Trim(b, `"`)
-				break
-			}
-		}
-		got := string(s.Labels[pmodel.LabelName(l)])
-		if l == "__name__" {
-			got = s.Name
-		}
-		switch op {
-		case "=":
-			if got != v {
-				return false
-			}
-		case "!=":
-			if got == v {
-				return false
-			}
-		case "=~", "!~":
-			re := regexp.MustCompile("^(?:" + v + ")$")
-			if re.MatchString(got) != (op == "=~") {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 type fakeAPI struct {
