@@ -377,6 +377,18 @@ func noSeries(ctx context.Context, c *prometheus.Connection, name string, sel pr
 func samples(ctx context.Context, c *prometheus.Connection, r *simulate.Rule, p rules.Proposal, series []prom.Series, produced []Produced) []Sample {
 	const max = 5
 	var out []Sample
+	// run sends a rendered query; a query that cannot be rendered or run
+	// gives no sample (the plan still shows the rule).
+	run := func(q prom.Selector, err error) pmodel.Vector {
+		if err != nil {
+			return nil
+		}
+		res, err := c.Query(ctx, string(q))
+		if err != nil {
+			return nil
+		}
+		return prometheus.Vector(res)
+	}
 	if p.External {
 		namespaces := map[string]bool{}
 		for _, s := range series {
@@ -386,14 +398,7 @@ func samples(ctx context.Context, c *prometheus.Connection, r *simulate.Rule, p 
 			}
 			namespaces[ns] = true
 			q, err := r.Namer.QueryForExternalSeries(s.Name, ns, labels.Everything())
-			if err != nil {
-				continue
-			}
-			res, err := c.Query(ctx, string(q))
-			if err != nil {
-				continue
-			}
-			for _, v := range prometheus.Vector(res) {
+			for _, v := range run(q, err) {
 				out = append(out, Sample{Namespace: ns, Value: v.Value.String(), Query: string(q)})
 			}
 		}
@@ -420,14 +425,7 @@ func samples(ctx context.Context, c *prometheus.Connection, r *simulate.Rule, p 
 	}
 	for _, ns := range order {
 		q, err := r.Namer.QueryForSeries(series[0].Name, gr, ns, labels.Everything(), byNS[ns]...)
-		if err != nil {
-			continue
-		}
-		res, err := c.Query(ctx, string(q))
-		if err != nil {
-			continue
-		}
-		for _, v := range prometheus.Vector(res) {
+		for _, v := range run(q, err) {
 			out = append(out, Sample{Namespace: ns, Resource: gr.String(), Object: string(v.Metric[pmodel.LabelName(p.ResourceLabel)]), Value: v.Value.String(), Query: string(q)})
 			if len(out) == max {
 				return out

@@ -58,19 +58,9 @@ type fakeProm struct {
 	lastQ   string
 }
 
-// Series implements simulate.SeriesSource with a tiny matcher for the
-// selectors rules use: {__name__=~"re"}, {__name__="x"}, label!="" and label="v".
-func (p *fakeProm) Series(_ context.Context, _ time.Time, sels ...prom.Selector) ([]prom.Series, error) {
-	var out []prom.Series
-	for _, s := range p.series {
-		for _, sel := range sels {
-			if simulatetest.Matches(string(sel), s) {
-				out = append(out, s)
-				break
-			}
-		}
-	}
-	return out, nil
+// Series implements simulate.SeriesSource over the series in the window.
+func (p *fakeProm) Series(ctx context.Context, since time.Time, sels ...prom.Selector) ([]prom.Series, error) {
+	return simulatetest.Source(p.series).Series(ctx, since, sels...)
 }
 
 func (p *fakeProm) OK() bool { return p.ok }
