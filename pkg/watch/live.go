@@ -217,7 +217,10 @@ func (l *Live) Rows() []Row {
 			r.LastScale, r.LastScaleTime = last, lastTime
 			l.mu.Lock()
 			v := l.values[r.Key()]
-			r.API, r.Prometheus, r.Problem = v.api, v.prom, v.problem
+			r.API, r.Prometheus = v.api, v.prom
+			if r.Problem == "" { // a problem of the spec itself comes first
+				r.Problem = v.problem
+			}
 			r.History = append([]float64(nil), l.history[r.Key()]...)
 			l.mu.Unlock()
 			rows = append(rows, r)
@@ -376,18 +379,14 @@ func (l *Live) valueKey(r Row) (valueKey, schema.GroupKind, bool) {
 	case string(autoscalingv2.PodsMetricSourceType):
 		return valueKey{gr: "pods"}, schema.GroupKind{Kind: "Pod"}, true
 	case string(autoscalingv2.ObjectMetricSourceType):
-		kind, _, _ := strings.Cut(r.Object, "/")
-		gk := l.objectGroupKind(r)
-		if gk.Kind == "" {
-			gk = schema.GroupKind{Kind: kind}
-		}
+		gk := r.objectKind
 		m, err := l.env.Mapper.RESTMapping(gk)
 		if err != nil {
-			return valueKey{gr: strings.ToLower(kind) + "s"}, gk, true
+			return valueKey{gr: strings.ToLower(gk.Kind) + "s"}, gk, true
 		}
 		return valueKey{gr: m.Resource.GroupResource().String()}, gk, true
 	case string(autoscalingv2.ExternalMetricSourceType):
-		return valueKey{selector: l.externalSelector(r)}, schema.GroupKind{}, true
+		return valueKey{selector: r.selector.String()}, schema.GroupKind{}, true
 	}
 	return valueKey{}, schema.GroupKind{}, false
 }
@@ -400,53 +399,12 @@ func (l *Live) hpa(r Row) *autoscalingv2.HorizontalPodAutoscaler {
 	return obj.(*autoscalingv2.HorizontalPodAutoscaler)
 }
 
-func (l *Live) metricSpec(r Row) *autoscalingv2.MetricSpec {
-	h := l.hpa(r)
-	if h == nil {
-		return nil
-	}
-	for i, m := range h.Spec.Metrics {
-		if string(m.Type) != r.Type {
-			continue
-		}
-		switch {
-		case m.Pods != nil && m.Pods.Metric.Name == r.Metric,
-			m.Object != nil && m.Object.Metric.Name == r.Metric && m.Object.DescribedObject.Kind+"/"+m.Object.DescribedObject.Name == r.Object,
-			m.External != nil && m.External.Metric.Name == r.Metric:
-			return &h.Spec.Metrics[i]
-		}
-	}
-	return nil
-}
-
-func (l *Live) objectGroupKind(r Row) schema.GroupKind {
-	m := l.metricSpec(r)
-	if m == nil || m.Object == nil {
-		return schema.GroupKind{}
-	}
-	gv, _ := schema.ParseGroupVersion(m.Object.DescribedObject.APIVersion)
-	return schema.GroupKind{Group: gv.Group, Kind: m.Object.DescribedObject.Kind}
-}
-
-func (l *Live) externalSelector(r Row) string {
-	m := l.metricSpec(r)
-	if m == nil || m.External == nil || m.External.Metric.Selector == nil {
-		return ""
-	}
-	sel, err := metav1.LabelSelectorAsSelector(m.External.Metric.Selector)
-	if err != nil {
-		return ""
-	}
-	return sel.String()
-}
-
 // fetchAPI returns the values the metrics API serves for the row's
 // (namespace, metric), by object name ("" for external metrics).
 func (l *Live) fetchAPI(ctx context.Context, r Row, gk schema.GroupKind) (map[string]float64, error) {
 	out := map[string]float64{}
 	if r.Type == string(autoscalingv2.ExternalMetricSourceType) {
-		sel, _ := labels.Parse(l.externalSelector(r))
-		list, err := l.em.NamespacedMetrics(r.Namespace).List(r.Metric, sel)
+		list, err := l.em.NamespacedMetrics(r.Namespace).List(r.Metric, r.selector)
 		if err != nil {
 			return nil, err
 		}
@@ -667,8 +625,7 @@ func (l *Live) fetchPrometheus(ctx context.Context, r Row, gr string) (map[strin
 			l.markMissing(ps, "external/"+r.Metric)
 			return out, nil
 		}
-		sel, _ := labels.Parse(l.externalSelector(r))
-		q, err := m.Rule.Namer.QueryForExternalSeries(m.SeriesName, r.Namespace, sel)
+		q, err := m.Rule.Namer.QueryForExternalSeries(m.SeriesName, r.Namespace, r.selector)
 		if err != nil {
 			return nil, err
 		}

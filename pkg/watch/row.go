@@ -15,6 +15,9 @@ import (
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/quantity"
 )
@@ -54,6 +57,11 @@ type Row struct {
 	History []float64 `json:"history,omitempty"`
 	// Problem says why a value is missing.
 	Problem string `json:"problem,omitempty"`
+
+	// What the polls need from the metric's spec, read once: the described
+	// object's kind (Object) and the metric's selector (External).
+	objectKind schema.GroupKind
+	selector   labels.Selector
 }
 
 // Key identifies a row across updates.
@@ -97,11 +105,22 @@ func RowsFor(h *autoscalingv2.HorizontalPodAutoscaler) []Row {
 		case autoscalingv2.ObjectMetricSourceType:
 			r.Metric = m.Object.Metric.Name
 			r.Object = m.Object.DescribedObject.Kind + "/" + m.Object.DescribedObject.Name
+			gv, _ := schema.ParseGroupVersion(m.Object.DescribedObject.APIVersion)
+			r.objectKind = schema.GroupKind{Group: gv.Group, Kind: m.Object.DescribedObject.Kind}
 			r.Target, r.TargetValue = target(m.Object.Target)
 		case autoscalingv2.ExternalMetricSourceType:
 			r.Metric = m.External.Metric.Name
 			r.Target, r.TargetValue = target(m.External.Target)
 			r.PerReplica = m.External.Target.AverageValue != nil
+			r.selector = labels.Everything()
+			if m.External.Metric.Selector != nil {
+				sel, err := metav1.LabelSelectorAsSelector(m.External.Metric.Selector)
+				if err != nil {
+					r.Problem = "invalid metric selector: " + err.Error()
+				} else {
+					r.selector = sel
+				}
+			}
 		case autoscalingv2.ResourceMetricSourceType:
 			r.Metric = string(m.Resource.Name)
 			r.Target, r.TargetValue = target(m.Resource.Target)
