@@ -159,15 +159,7 @@ func TestProposeResource(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := Propose(c.series, c.req)
 			if c.wantErr != nil {
-				var amb *Ambiguous
-				if err == nil || errors.As(err, &amb) != c.ambiguos {
-					t.Fatalf("err %v, want %q", err, c.wantErr)
-				}
-				for _, w := range c.wantErr {
-					if !strings.Contains(err.Error(), w) {
-						t.Fatalf("err %v, want %q", err, w)
-					}
-				}
+				wantError(t, err, c.wantErr, c.ambiguos)
 				return
 			}
 			if err != nil {
@@ -233,15 +225,7 @@ func TestProposeExternal(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := Propose([]prom.Series{c.series}, c.req)
 			if c.wantErr != nil {
-				var amb *Ambiguous
-				if err == nil || errors.As(err, &amb) != c.ambiguos {
-					t.Fatalf("err %v, want %q", err, c.wantErr)
-				}
-				for _, w := range c.wantErr {
-					if !strings.Contains(err.Error(), w) {
-						t.Fatalf("err %v, want %q", err, w)
-					}
-				}
+				wantError(t, err, c.wantErr, c.ambiguos)
 				return
 			}
 			if err != nil {
@@ -465,5 +449,20 @@ func TestProposeGroupResource(t *testing.T) {
 	}
 	if _, err := Insert("rules: []\n", Custom, p.YAML); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// wantError fails unless err contains every part of want and is (or is
+// not) an *Ambiguous.
+func wantError(t *testing.T, err error, want []string, ambiguous bool) {
+	t.Helper()
+	var amb *Ambiguous
+	if err == nil || errors.As(err, &amb) != ambiguous {
+		t.Fatalf("err %v, want %q (ambiguous: %v)", err, want, ambiguous)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Fatalf("err %v, want %q", err, w)
+		}
 	}
 }
