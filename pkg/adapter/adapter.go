@@ -246,8 +246,10 @@ func configMapFor(d *appsv1.Deployment, c corev1.Container, file string) (name, 
 
 // Config is the adapter's config file as stored, and as the adapter parses it.
 type Config struct {
-	Raw    string
-	Parsed *config.MetricsDiscoveryConfig
+	// ConfigMap is the ConfigMap read (its labels tell Helm's ownership).
+	ConfigMap *corev1.ConfigMap
+	Raw       string
+	Parsed    *config.MetricsDiscoveryConfig
 	// ParseError is the adapter's own error for a config it would reject.
 	ParseError error
 }
@@ -267,7 +269,7 @@ func (a *Adapter) LoadConfig(ctx context.Context, client kubernetes.Interface) (
 		return nil, fmt.Errorf("ConfigMap %s/%s has no key %q (the adapter's --config=%s)", a.Namespace, a.ConfigMap, a.ConfigKey, a.ConfigPath)
 	}
 	cfg, perr := config.FromYAML([]byte(raw))
-	return &Config{Raw: raw, Parsed: cfg, ParseError: perr}, nil
+	return &Config{ConfigMap: cm, Raw: raw, Parsed: cfg, ParseError: perr}, nil
 }
 
 // ReadyPods counts the adapter pods that are Ready.

@@ -2,6 +2,7 @@ package addrule
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -60,6 +61,10 @@ type Failed struct {
 func (f *Failed) Error() string { return f.Err.Error() }
 func (f *Failed) Unwrap() error { return f.Err }
 
+// writeTimeout bounds the write of the config and its backup, which an
+// interrupt does not stop.
+const writeTimeout = time.Minute
+
 // Apply writes the plan's rule, restarts the adapter and waits until the
 // metric is served. Progress lines go to log.
 func Apply(ctx context.Context, env Env, o Options, p *Plan, log io.Writer) (*Result, error) {
@@ -80,7 +85,15 @@ func Apply(ctx context.Context, env Env, o Options, p *Plan, log io.Writer) (*Re
 		return rules.Insert(current, p.Proposal.List(), rule)
 	}
 	reason := "add-rule " + p.Proposal.APIName
-	wr, err := p.store.Update(ctx, edit, reason, o.DryRun)
+	if err := ctx.Err(); err != nil {
+		return res, fmt.Errorf("interrupted before anything was written: %w", err)
+	}
+	// The write runs to its end once begun, even when interrupted: a
+	// backup without its write, or a write without its backup, is never
+	// left behind.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	wr, err := p.store.Update(wctx, edit, reason, o.DryRun)
+	cancel()
 	if wr != nil {
 		res.Diff = Diff(wr.Before, wr.After, p.ConfigMap+" "+p.Key)
 		res.Backup = wr.Backup
@@ -107,9 +120,24 @@ func Apply(ctx context.Context, env Env, o Options, p *Plan, log io.Writer) (*Re
 		fmt.Fprintf(log, "not restarting the adapter (--no-restart): it reads the new rule when its pods restart (kubectl rollout restart deployment/%s -n %s)\n", p.Adapter.Name, p.Adapter.Namespace)
 		return res, nil
 	}
-	if err := restart(ctx, env, p, o.Timeout, log); err != nil {
+	// From here until the adapter runs the new rule, an interrupt puts the
+	// previous config back before add-rule stops; the restore runs without
+	// the cancelled context.
+	err = ctx.Err()
+	if err == nil {
+		err = restart(ctx, env, p, o.Timeout, log)
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
 		res.RolledBack = true
-		fmt.Fprintf(log, "the adapter did not come up with the new rule; restoring the previous config from %s\n", wr.Backup)
+		what := "the adapter did not come up with the new rule"
+		if ctx.Err() != nil {
+			what = "interrupted before the adapter ran the new rule"
+			err = fmt.Errorf("interrupted: %w", ctx.Err())
+		}
+		fmt.Fprintf(log, "%s; restoring the previous config from %s\n", what, wr.Backup)
 		if rerr := restoreAndRestart(ctx, env, p, wr.Backup, o.Timeout, log); rerr != nil {
 			return res, &Failed{Result: res, Err: fmt.Errorf("%w\nputting the previous config back did not finish either: %v", err, rerr)}
 		}
@@ -118,6 +146,10 @@ func Apply(ctx context.Context, env Env, o Options, p *Plan, log io.Writer) (*Re
 	res.Restarted = true
 	served, err := waitServed(ctx, env, p, o.Timeout, log)
 	if err != nil {
+		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// The adapter runs the new rule already: it stays.
+			err = fmt.Errorf("interrupted while waiting for the metrics API to serve %s; the rule is written and the adapter runs it (kubectl metricscale rollback puts the previous config back)", p.Produces[0].Metric)
+		}
 		return res, &Failed{Result: res, Err: err}
 	}
 	res.Served, res.ServedAfter = served, time.Since(start).Round(100*time.Millisecond).String()

@@ -8,9 +8,7 @@ package addrule
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/url"
 	"reflect"
 	"slices"
 	"sort"
@@ -25,6 +23,7 @@ import (
 	"sigs.k8s.io/prometheus-adapter/pkg/config"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
+	"github.com/metricscale/kubectl-metricscale/pkg/chain"
 	"github.com/metricscale/kubectl-metricscale/pkg/configstore"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
@@ -38,13 +37,12 @@ type Env = kube.Clients
 
 // Options is what the user asked for.
 type Options struct {
-	Request          rules.Request
-	AdapterNamespace string
-	AdapterName      string
-	PrometheusURL    string
-	DryRun           configstore.DryRun
-	NoRestart        bool
-	Timeout          time.Duration
+	Request rules.Request
+	// Chain says where the adapter and Prometheus are.
+	Chain     chain.Options
+	DryRun    configstore.DryRun
+	NoRestart bool
+	Timeout   time.Duration
 	// HPA, when set, names a Deployment to autoscale on the new metric
 	// with Target as the target value.
 	HPA    string
@@ -114,37 +112,21 @@ func Prepare(ctx context.Context, env Env, o Options) (*Plan, error) {
 		now = o.Now
 	}
 	req := o.Request
-	a, err := locate(ctx, env, o)
-	if err != nil {
-		return nil, err
-	}
-	if a.ConfigMap == "" {
+	co := o.Chain
+	co.External = req.External
+	ch := chain.Load(ctx, &env, co, chain.StageDiscovery, now())
+	if a := ch.Adapter; a != nil && a.ConfigMap == "" {
 		return nil, fmt.Errorf("the adapter %s/%s reads --config=%s, which does not come from a ConfigMap volume: add the rule to that file by hand", a.Namespace, a.Name, a.ConfigPath)
 	}
-	p := &Plan{Adapter: a, AdapterRef: a.Namespace + "/" + a.Name, ConfigMap: a.Namespace + "/" + a.ConfigMap, Key: a.ConfigKey,
-		store: &configstore.Store{Client: env.Client, Namespace: a.Namespace, Name: a.ConfigMap, Key: a.ConfigKey}, relistWait: a.RelistInterval}
-	cm, raw, err := p.store.Read(ctx)
-	if err != nil {
+	if err := ch.Err(chain.StagePrometheus); err != nil {
 		return nil, err
 	}
-	if r, ok := configstore.Helm(cm); ok {
+	a := ch.Adapter
+	p := &Plan{Adapter: a, AdapterRef: ch.AdapterRef(), ConfigMap: a.Namespace + "/" + a.ConfigMap, Key: a.ConfigKey,
+		store: storeOf(env, a), relistWait: a.RelistInterval, Prometheus: ch.Prometheus}
+	raw, current := ch.Config.Raw, ch.Config.Parsed
+	if r, ok := configstore.Helm(ch.Config.ConfigMap); ok {
 		p.HelmRelease = r
-	}
-	current, err := config.FromYAML([]byte(raw))
-	if err != nil {
-		return nil, fmt.Errorf("the adapter's config in ConfigMap %s (key %s) does not parse, so it is not edited: %v\n  fix it first (kubectl metricscale rollback restores the newest backup)", p.ConfigMap, a.ConfigKey, err)
-	}
-
-	url := o.PrometheusURL
-	if url == "" {
-		url = a.PrometheusURL
-	}
-	if url == "" {
-		return nil, fmt.Errorf("the adapter %s has no --prometheus-url and none was given: pass --prometheus-url", p.AdapterRef)
-	}
-	p.Prometheus = prometheus.Connect(ctx, env.Rest, env.Client, url)
-	if !p.Prometheus.OK() {
-		return nil, fmt.Errorf("Prometheus at %s is not reachable: %s\n  pass --prometheus-url (or METRICSCALE_PROMETHEUS_URL) with a URL that reaches it, e.g. through kubectl port-forward", url, p.Prometheus.Error)
 	}
 
 	since := now().Add(-a.MaxAge)
@@ -181,8 +163,9 @@ func Prepare(ctx context.Context, env Env, o Options) (*Plan, error) {
 	}
 	p.Diff = Diff(raw, edited, p.ConfigMap+" "+p.Key)
 
-	// What the adapter serves today, and what the new rule alone would.
-	before := simulate.Run(ctx, p.Prometheus, current, env.Mapper, a.MaxAge, now())
+	// What the adapter serves today (the chain's relist), and what the new
+	// rule alone would.
+	before := ch.Discovery
 	alone := &config.MetricsDiscoveryConfig{}
 	if prop.External {
 		alone.ExternalRules = []config.DiscoveryRule{p.rule}
@@ -246,7 +229,7 @@ func (p *Plan) checkExisting(before *simulate.Discovery, current *config.Metrics
 			if label, err := old.Rule.Namer.LabelForResource(gr); err == nil && string(label) != p.Proposal.ResourceLabel {
 				// Same series, other objects: e.g. the scrape target's
 				// service instead of exported_service.
-				return fmt.Errorf("%s already serves %s for %s from the same series, but takes the object from label %s, not %s: the two rules would name different objects\n  fix %s in ConfigMap %s (kubectl metricscale doctor prints the corrected rule), or serve this one under another name with --as",
+				return fmt.Errorf("%s already serves %s for %s from the same series, but takes the object from label %s, not %s: the two rules would name different objects\n  fix %s in ConfigMap %s (kubectl metricscale doctor prints the corrected rule), or serve this one under another name with --api-name",
 					old.Rule.Label(), m.Metric, m.Resource, label, p.Proposal.ResourceLabel, old.Rule.Label(), p.ConfigMap)
 			}
 		}
@@ -263,7 +246,7 @@ func (p *Plan) checkExisting(before *simulate.Discovery, current *config.Metrics
 		if m.Resource != "" {
 			what += " for " + m.Resource
 		}
-		return fmt.Errorf("%s already serves %s, from another series (%s); a second rule for the same metric would shadow one of them (the adapter keeps only the later)\n  serve this one under another name with --as, or edit %s in ConfigMap %s",
+		return fmt.Errorf("%s already serves %s, from another series (%s); a second rule for the same metric would shadow one of them (the adapter keeps only the later)\n  serve this one under another name with --api-name, or edit %s in ConfigMap %s",
 			old.Rule.Label(), what, old.SeriesName, old.Rule.Label(), p.ConfigMap)
 	}
 	if len(servedBy) == len(p.Produces) {
@@ -341,21 +324,6 @@ func describeKept(r *simulate.Rule) string {
 		return "name.matches or seriesFilters drop them all"
 	}
 	return "no label of the series is mapped to a resource"
-}
-
-// locate finds the adapter: the flags' Deployment, else the one behind the
-// metrics APIService the rule is for.
-func locate(ctx context.Context, env Env, o Options) (*adapter.Adapter, error) {
-	loc := adapter.Locator{Namespace: o.AdapterNamespace, Name: o.AdapterName}
-	if env.Aggregator != nil {
-		loc = adapter.ServiceOf(ctx, env.Aggregator, loc, o.Request.External)
-	}
-	a, err := adapter.Locate(ctx, env.Client, loc)
-	var urlErr *url.Error
-	if err != nil && errors.As(err, &urlErr) && env.Rest != nil {
-		return nil, fmt.Errorf("cannot reach the Kubernetes API server at %s (check --kubeconfig, --context, --server): %w", env.Rest.Host, err)
-	}
-	return a, err
 }
 
 // noSeries explains an empty series list: nothing recent, or a near name.

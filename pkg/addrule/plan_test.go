@@ -145,7 +145,7 @@ func TestCheckExisting(t *testing.T) {
 		}, served: "rules[0]"},
 		{name: "same metric and resource from another series", req: podReq, config: func(*Plan) string {
 			return "rules:\n" + unrelated + rule(`{__name__="queue_size"}`, podRes, "queue_depth", sumQ)
-		}, wantErr: []string{"rules[1] already serves queue_depth for pods, from another series (queue_size)", "--as", "ConfigMap monitoring/adapter-config"},
+		}, wantErr: []string{"rules[1] already serves queue_depth for pods, from another series (queue_size)", "--api-name", "ConfigMap monitoring/adapter-config"},
 			before: []string{"pods/queue_depth"}},
 		{name: "same series, but the object from the scrape target's label (exported_* ignored)", req: rules.Request{SeriesName: "kong_latency", Resource: "services"}, config: func(*Plan) string {
 			return "rules:\n" + rule(`{__name__="kong_latency"}`, svcRes, "kong_latency", sumQ)
@@ -172,7 +172,7 @@ func TestCheckExisting(t *testing.T) {
 		}, served: "externalRules[0]", note: `externalRules[0] computes it with "max(<<.Series>>{<<.LabelMatchers>>})"`},
 		{name: "external: same metric from another series", req: extReq, config: func(*Plan) string {
 			return "externalRules:\n" + rule(`{__name__="jobs_pending"}`, nsRes, "jobs_waiting", sumQ)
-		}, wantErr: []string{"externalRules[0] already serves jobs_waiting, from another series (jobs_pending)", "--as"}},
+		}, wantErr: []string{"externalRules[0] already serves jobs_waiting, from another series (jobs_pending)", "--api-name"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -110,7 +110,7 @@ func PrintOutcome(w io.Writer, r *Result) {
 	case r.NoOp:
 		fmt.Fprintf(w, "\nnothing to do: %s is already served by %s\n", p.Produces[0].Metric, p.AlreadyServedBy)
 		if p.ServedNote != "" {
-			fmt.Fprintf(w, "  (%s; to serve it differently, edit that rule, or add this one under another name with --as)\n", p.ServedNote)
+			fmt.Fprintf(w, "  (%s; to serve it differently, edit that rule, or add this one under another name with --api-name)\n", p.ServedNote)
 		}
 	case r.DryRun != "":
 		fmt.Fprintf(w, "\ndry run (%s): nothing was written\n", r.DryRun)

@@ -8,12 +8,14 @@ import (
 	"time"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
+	"github.com/metricscale/kubectl-metricscale/pkg/chain"
 	"github.com/metricscale/kubectl-metricscale/pkg/configstore"
 )
 
 // RollbackOptions says which adapter to roll back and how.
 type RollbackOptions struct {
-	AdapterNamespace, AdapterName string
+	// Chain says where the adapter is.
+	Chain chain.Options
 	// Backup names the backup to restore; "" is the newest.
 	Backup    string
 	DryRun    configstore.DryRun
@@ -32,21 +34,28 @@ type RollbackResult struct {
 
 // Store returns the store of the adapter's config: the ConfigMap key
 // behind its --config.
-func Store(ctx context.Context, env Env, namespace, name string) (*adapter.Adapter, *configstore.Store, error) {
-	a, err := locate(ctx, env, Options{AdapterNamespace: namespace, AdapterName: name})
-	if err != nil {
+func Store(ctx context.Context, env Env, o chain.Options) (*adapter.Adapter, *configstore.Store, error) {
+	ch := chain.Load(ctx, &env, o, chain.StageAdapter, time.Now())
+	if err := ch.Err(chain.StageAdapter); err != nil {
 		return nil, nil, err
 	}
+	a := ch.Adapter
 	if a.ConfigMap == "" {
 		return nil, nil, fmt.Errorf("the adapter %s/%s reads --config=%s, which does not come from a ConfigMap volume", a.Namespace, a.Name, a.ConfigPath)
 	}
-	return a, &configstore.Store{Client: env.Client, Namespace: a.Namespace, Name: a.ConfigMap, Key: a.ConfigKey}, nil
+	return a, storeOf(env, a), nil
+}
+
+// storeOf is the store of the adapter's config: the ConfigMap key behind
+// its --config.
+func storeOf(env Env, a *adapter.Adapter) *configstore.Store {
+	return &configstore.Store{Client: env.Client, Namespace: a.Namespace, Name: a.ConfigMap, Key: a.ConfigKey}
 }
 
 // Rollback restores the newest backup (or the named one) of the adapter's
 // ConfigMap, deletes that backup and restarts the adapter.
 func Rollback(ctx context.Context, env Env, o RollbackOptions, log io.Writer) (*RollbackResult, error) {
-	a, store, err := Store(ctx, env, o.AdapterNamespace, o.AdapterName)
+	a, store, err := Store(ctx, env, o.Chain)
 	if err != nil {
 		return nil, err
 	}

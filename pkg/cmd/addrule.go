@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/addrule"
+	"github.com/metricscale/kubectl-metricscale/pkg/chain"
 	"github.com/metricscale/kubectl-metricscale/pkg/configstore"
 	"github.com/metricscale/kubectl-metricscale/pkg/rules"
 )
@@ -25,24 +25,22 @@ type AddRuleOptions struct {
 	*GlobalOptions
 	genericiooptions.IOStreams
 
-	Metric           string
-	As               string
-	NamespaceLabel   string
-	PodLabel         string
-	Resources        []string
-	SeriesQuery      string
-	MetricsQuery     string
-	External         bool
-	Namespaced       bool
-	AdapterNamespace string
-	AdapterName      string
-	PrometheusURL    string
-	DryRun           string
-	NoRestart        bool
-	Timeout          time.Duration
-	HPA              string
-	Target           string
-	Output           string
+	Metric         string
+	APIName        string
+	NamespaceLabel string
+	PodLabel       string
+	Resources      []string
+	SeriesQuery    string
+	MetricsQuery   string
+	External       bool
+	Namespaced     bool
+	ChainFlags     *chain.Flags
+	DryRun         string
+	NoRestart      bool
+	Timeout        time.Duration
+	HPA            string
+	Target         string
+	Output         string
 
 	env  addrule.Env
 	opts addrule.Options
@@ -67,7 +65,7 @@ var metricName = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
 
 // NewCmdAddRule returns `kubectl metricscale add-rule`.
 func NewCmdAddRule(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &AddRuleOptions{GlobalOptions: g, IOStreams: streams, Namespaced: true}
+	o := &AddRuleOptions{GlobalOptions: g, IOStreams: streams, Namespaced: true, ChainFlags: chain.NewFlags(true)}
 	cmd := &cobra.Command{
 		Use:   "add-rule METRIC",
 		Short: "Add a prometheus-adapter rule safely, restart the adapter and prove the metric is served",
@@ -97,7 +95,8 @@ ambiguous series, a conflicting rule, unreachable API server).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.As, "as", "", "Name to serve the metric under (default: METRIC, without _total for a counter)")
+	// Not --as: that is kubectl's global impersonation flag.
+	f.StringVar(&o.APIName, "api-name", "", "Name to serve the metric under in the metrics API (default: METRIC, without _total for a counter)")
 	f.StringVar(&o.NamespaceLabel, "namespace-label", "", "Label of the series that names the namespace (default: inferred)")
 	f.StringVar(&o.PodLabel, "pod-label", "", "Label of the series that names the pod (default: inferred)")
 	f.StringArrayVar(&o.Resources, "resource", nil, "LABEL=RESOURCE: the label that names the object the metric is about (e.g. service=service, k8s_deployment=deployment)")
@@ -105,9 +104,7 @@ ambiguous series, a conflicting rule, unreachable API server).`,
 	f.StringVar(&o.MetricsQuery, "metrics-query", "", "The rule's metricsQuery (default: sum by the resource labels; rate over 2m for a counter)")
 	f.BoolVar(&o.External, "external", false, "Add an externalRules entry (external.metrics.k8s.io) instead of a custom metrics rule")
 	f.BoolVar(&o.Namespaced, "namespaced", true, "With --external: whether the metric belongs to a namespace (--namespaced=false: cluster-wide)")
-	f.StringVar(&o.AdapterNamespace, "adapter-namespace", "", "Namespace of the prometheus-adapter Deployment (default: discovered)")
-	f.StringVar(&o.AdapterName, "adapter-name", "", "Name of the prometheus-adapter Deployment (default: discovered)")
-	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus URL to read the series from instead of the adapter's --prometheus-url (env METRICSCALE_PROMETHEUS_URL)")
+	o.ChainFlags.AddFlags(f)
 	f.StringVar(&o.DryRun, "dry-run", "none", `"client": show the rule and the diff, write nothing; "server": also have the API server check the update; "none": write`)
 	f.Lookup("dry-run").NoOptDefVal = "client"
 	f.BoolVar(&o.NoRestart, "no-restart", false, "Write the rule but do not restart the adapter")
@@ -124,15 +121,13 @@ func (o *AddRuleOptions) Complete(cmd *cobra.Command, args []string) error {
 		return fmt.Errorf("add-rule takes exactly one METRIC (the metric's name in Prometheus), got %d arguments; see kubectl metricscale add-rule --help", len(args))
 	}
 	o.Metric = args[0]
-	if o.PrometheusURL == "" {
-		o.PrometheusURL = os.Getenv("METRICSCALE_PROMETHEUS_URL")
-	}
-	req := rules.Request{SeriesName: o.Metric, As: o.As, NamespaceLabel: o.NamespaceLabel, SeriesQuery: o.SeriesQuery,
+	req := rules.Request{SeriesName: o.Metric, As: o.APIName, NamespaceLabel: o.NamespaceLabel, SeriesQuery: o.SeriesQuery,
 		MetricsQuery: o.MetricsQuery, External: o.External, NotNamespaced: !o.Namespaced}
 	if o.PodLabel != "" {
 		req.Resource, req.ResourceLabel = "pods", o.PodLabel
 	}
-	if err := o.validateFlags(); err != nil {
+	co, cerr := o.ChainFlags.ToOptions()
+	if err := errors.Join(o.validateFlags(), cerr); err != nil {
 		return err
 	}
 	c, namespace, err := o.clients()
@@ -159,8 +154,7 @@ func (o *AddRuleOptions) Complete(cmd *cobra.Command, args []string) error {
 		req.Resource, req.Group, req.ResourceLabel = plural.Resource, plural.Group, label
 	}
 	dry := configstore.DryRuns[o.DryRun]
-	o.opts = addrule.Options{Request: req, AdapterNamespace: o.AdapterNamespace, AdapterName: o.AdapterName,
-		PrometheusURL: o.PrometheusURL, DryRun: dry, NoRestart: o.NoRestart, Timeout: o.Timeout,
+	o.opts = addrule.Options{Request: req, Chain: co, DryRun: dry, NoRestart: o.NoRestart, Timeout: o.Timeout,
 		HPA: o.HPA, Target: o.Target, Namespace: namespace}
 	return nil
 }
@@ -171,8 +165,8 @@ func (o *AddRuleOptions) validateFlags() error {
 	if !metricName.MatchString(o.Metric) {
 		errs = append(errs, fmt.Errorf("%q is not a Prometheus metric name (letters, digits, _ and :, not starting with a digit)", o.Metric))
 	}
-	if o.As != "" && !metricName.MatchString(o.As) {
-		errs = append(errs, fmt.Errorf("--as %q is not a valid metric name", o.As))
+	if o.APIName != "" && !metricName.MatchString(o.APIName) {
+		errs = append(errs, fmt.Errorf("--api-name %q is not a valid metric name", o.APIName))
 	}
 	for _, r := range o.Resources {
 		if l, res, ok := strings.Cut(r, "="); !ok || l == "" || res == "" {
@@ -207,9 +201,6 @@ func (o *AddRuleOptions) validateFlags() error {
 	if o.AllNamespaces {
 		errs = append(errs, errors.New("add-rule does not take -A: the rule applies to every namespace already"))
 	}
-	if o.AdapterName != "" && o.AdapterNamespace == "" {
-		errs = append(errs, errors.New("--adapter-name needs --adapter-namespace"))
-	}
 	return errors.Join(errs...)
 }
 
@@ -223,9 +214,6 @@ func (o *AddRuleOptions) Validate() error {
 
 // Run plans, prints, applies and reports.
 func (o *AddRuleOptions) Run(ctx context.Context) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	text := o.Output == "text"
 	// People read progress with the result; machines get the result alone
 	// on stdout and progress on stderr.

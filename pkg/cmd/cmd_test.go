@@ -132,7 +132,7 @@ func TestAddRuleRefusesBadInput(t *testing.T) {
 		{"no metric", []string{"add-rule"}, "exactly one METRIC"},
 		{"two metrics", []string{"add-rule", "a", "b"}, "exactly one METRIC"},
 		{"not a metric name", []string{"add-rule", "9lives"}, `"9lives" is not a Prometheus metric name`},
-		{"bad --as", []string{"add-rule", "x", "--as", "a-b"}, `--as "a-b" is not a valid metric name`},
+		{"bad --api-name", []string{"add-rule", "x", "--api-name", "a-b"}, `--api-name "a-b" is not a valid metric name`},
 		{"bad --resource", []string{"add-rule", "x", "--resource", "service"}, "want LABEL=RESOURCE"},
 		{"two object labels", []string{"add-rule", "x", "--pod-label", "pod", "--resource", "svc=service"}, "name two object labels"},
 		{"external with an object", []string{"add-rule", "x", "--external", "--pod-label", "pod"}, "--external metrics belong to no object"},

@@ -3,13 +3,13 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/chain"
 	"github.com/metricscale/kubectl-metricscale/pkg/doctor"
 )
 
@@ -18,15 +18,13 @@ type DoctorOptions struct {
 	*GlobalOptions
 	genericiooptions.IOStreams
 
-	Output           string
-	AdapterNamespace string
-	AdapterName      string
-	PrometheusURL    string
-	HPANames         []string
+	Output     string
+	ChainFlags *chain.Flags
+	HPANames   []string
 
 	env       doctor.Env
 	namespace string
-	promSrc   string
+	chain     chain.Options
 }
 
 const doctorExample = `  # every HPA in the current namespace
@@ -40,7 +38,7 @@ const doctorExample = `  # every HPA in the current namespace
 
 // NewCmdDoctor returns `kubectl metricscale doctor`.
 func NewCmdDoctor(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &DoctorOptions{GlobalOptions: g, IOStreams: streams}
+	o := &DoctorOptions{GlobalOptions: g, IOStreams: streams, ChainFlags: chain.NewFlags(true)}
 	cmd := &cobra.Command{
 		Use:   "doctor [HPA_NAME...]",
 		Short: "Inspect the whole chain and name each broken link, its cause and the exact fix",
@@ -63,26 +61,22 @@ Exit status: 0 no error found, 1 errors found, 2 doctor could not run.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.Output, "output", "o", "table", "Output format: "+strings.Join(doctor.Formats, ", "))
-	f.StringVar(&o.AdapterNamespace, "adapter-namespace", "", "Namespace of the prometheus-adapter Deployment (default: discovered)")
-	f.StringVar(&o.AdapterName, "adapter-name", "", "Name of the prometheus-adapter Deployment (default: discovered)")
-	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus URL to query instead of the adapter's --prometheus-url (env METRICSCALE_PROMETHEUS_URL)")
+	o.ChainFlags.AddFlags(f)
 	return cmd
 }
 
-// Complete builds the clients from kubectl's flags.
+// Complete reads the flags and builds the clients from kubectl's flags.
 func (o *DoctorOptions) Complete(args []string) error {
 	o.HPANames = args
+	var err error
+	if o.chain, err = o.ChainFlags.ToOptions(); err != nil {
+		return err
+	}
 	c, namespace, err := o.clients()
 	if err != nil {
 		return err
 	}
 	o.namespace, o.env = namespace, *c
-	o.promSrc = "flag"
-	if o.PrometheusURL == "" {
-		if v := os.Getenv("METRICSCALE_PROMETHEUS_URL"); v != "" {
-			o.PrometheusURL, o.promSrc = v, "env"
-		}
-	}
 	return nil
 }
 
@@ -94,21 +88,13 @@ func (o *DoctorOptions) Validate() error {
 	if o.AllNamespaces && len(o.HPANames) > 0 {
 		return fmt.Errorf("HPA names and -A do not go together: name HPAs in one namespace with -n, or use -A alone")
 	}
-	if o.AdapterName != "" && o.AdapterNamespace == "" {
-		return fmt.Errorf("--adapter-name needs --adapter-namespace")
-	}
 	return nil
 }
 
 // Run inspects the chain, prints the report, and maps it to the exit code.
 func (o *DoctorOptions) Run(ctx context.Context) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	rep, err := doctor.Run(ctx, o.env, doctor.Options{
-		Namespace: o.namespace, AllNamespaces: o.AllNamespaces, HPANames: o.HPANames,
-		AdapterNamespace: o.AdapterNamespace, AdapterName: o.AdapterName,
-		PrometheusURL: o.PrometheusURL, PrometheusSource: o.promSrc,
+		Namespace: o.namespace, AllNamespaces: o.AllNamespaces, HPANames: o.HPANames, Chain: o.chain,
 	})
 	if err != nil {
 		return &ExitError{Code: ExitCannotRun, Err: err}

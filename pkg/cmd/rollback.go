@@ -13,6 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/addrule"
+	"github.com/metricscale/kubectl-metricscale/pkg/chain"
 	"github.com/metricscale/kubectl-metricscale/pkg/configstore"
 	"github.com/metricscale/kubectl-metricscale/pkg/table"
 )
@@ -22,21 +23,21 @@ type RollbackOptions struct {
 	*GlobalOptions
 	genericiooptions.IOStreams
 
-	AdapterNamespace string
-	AdapterName      string
-	Backup           string
-	List             bool
-	DryRun           string
-	NoRestart        bool
-	Timeout          time.Duration
-	Output           string
+	ChainFlags *chain.Flags
+	Backup     string
+	List       bool
+	DryRun     string
+	NoRestart  bool
+	Timeout    time.Duration
+	Output     string
 
-	env addrule.Env
+	env   addrule.Env
+	chain chain.Options
 }
 
 // NewCmdRollback returns `kubectl metricscale rollback`.
 func NewCmdRollback(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &RollbackOptions{GlobalOptions: g, IOStreams: streams}
+	o := &RollbackOptions{GlobalOptions: g, IOStreams: streams, ChainFlags: chain.NewFlags(false)}
 	cmd := &cobra.Command{
 		Use:   "rollback",
 		Short: "Restore the prometheus-adapter config that add-rule replaced, and restart the adapter",
@@ -51,12 +52,14 @@ step further back, and restarts the adapter. --list shows the backups.`,
 			if err := o.Complete(); err != nil {
 				return &ExitError{Code: ExitCannotRun, Err: err}
 			}
+			if err := o.Validate(); err != nil {
+				return &ExitError{Code: ExitCannotRun, Err: err}
+			}
 			return o.Run(cmd.Context())
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.AdapterNamespace, "adapter-namespace", "", "Namespace of the prometheus-adapter Deployment (default: discovered)")
-	f.StringVar(&o.AdapterName, "adapter-name", "", "Name of the prometheus-adapter Deployment (default: discovered)")
+	o.ChainFlags.AddFlags(f)
 	f.StringVar(&o.Backup, "backup", "", "Name of the backup ConfigMap to restore (default: the newest)")
 	f.BoolVar(&o.List, "list", false, "List the backups, newest first, and change nothing")
 	f.StringVar(&o.DryRun, "dry-run", "none", `"client": show the diff, write nothing; "server": also have the API server check the update; "none": write`)
@@ -67,22 +70,10 @@ step further back, and restarts the adapter. --list shows the backups.`,
 	return cmd
 }
 
-// Complete checks the flags and builds the clients.
+// Complete reads the flags and builds the clients.
 func (o *RollbackOptions) Complete() error {
-	var errs []error
-	if _, ok := configstore.DryRuns[o.DryRun]; !ok {
-		errs = append(errs, fmt.Errorf("--dry-run=%q: use none, client or server", o.DryRun))
-	}
-	if !slices.Contains(addrule.Formats, o.Output) {
-		errs = append(errs, fmt.Errorf("unknown output format %q: use one of %s", o.Output, strings.Join(addrule.Formats, ", ")))
-	}
-	if o.AdapterName != "" && o.AdapterNamespace == "" {
-		errs = append(errs, errors.New("--adapter-name needs --adapter-namespace"))
-	}
-	if o.Timeout <= 0 {
-		errs = append(errs, fmt.Errorf("--timeout %s: must be positive", o.Timeout))
-	}
-	if err := errors.Join(errs...); err != nil {
+	var err error
+	if o.chain, err = o.ChainFlags.ToOptions(); err != nil {
 		return err
 	}
 	c, _, err := o.clients()
@@ -93,16 +84,28 @@ func (o *RollbackOptions) Complete() error {
 	return nil
 }
 
+// Validate checks the flags before anything is read or written.
+func (o *RollbackOptions) Validate() error {
+	var errs []error
+	if _, ok := configstore.DryRuns[o.DryRun]; !ok {
+		errs = append(errs, fmt.Errorf("--dry-run=%q: use none, client or server", o.DryRun))
+	}
+	if !slices.Contains(addrule.Formats, o.Output) {
+		errs = append(errs, fmt.Errorf("unknown output format %q: use one of %s", o.Output, strings.Join(addrule.Formats, ", ")))
+	}
+	if o.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("--timeout %s: must be positive", o.Timeout))
+	}
+	return errors.Join(errs...)
+}
+
 // Run lists or restores.
 func (o *RollbackOptions) Run(ctx context.Context) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	if o.List {
 		return o.list(ctx)
 	}
 	dry := configstore.DryRuns[o.DryRun]
-	res, err := addrule.Rollback(ctx, o.env, addrule.RollbackOptions{AdapterNamespace: o.AdapterNamespace, AdapterName: o.AdapterName,
+	res, err := addrule.Rollback(ctx, o.env, addrule.RollbackOptions{Chain: o.chain,
 		Backup: o.Backup, DryRun: dry, NoRestart: o.NoRestart, Timeout: o.Timeout}, o.Out)
 	if res != nil && res.Diff != "" {
 		fmt.Fprint(o.Out, res.Diff)
@@ -120,7 +123,7 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 }
 
 func (o *RollbackOptions) list(ctx context.Context) error {
-	_, store, err := addrule.Store(ctx, o.env, o.AdapterNamespace, o.AdapterName)
+	_, store, err := addrule.Store(ctx, o.env, o.chain)
 	if err != nil {
 		return &ExitError{Code: ExitCannotRun, Err: err}
 	}

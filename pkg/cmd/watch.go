@@ -2,9 +2,9 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
 	"time"
@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/chain"
 	"github.com/metricscale/kubectl-metricscale/pkg/watch"
 )
 
@@ -21,16 +22,15 @@ type WatchOptions struct {
 	*GlobalOptions
 	genericiooptions.IOStreams
 
-	HPANames         []string
-	Interval         time.Duration
-	Until            string
-	Timeout          time.Duration
-	Output           string
-	NoColor          bool
-	PrometheusURL    string
-	AdapterNamespace string
-	AdapterName      string
+	HPANames   []string
+	Interval   time.Duration
+	Until      string
+	Timeout    time.Duration
+	Output     string
+	NoColor    bool
+	ChainFlags *chain.Flags
 
+	chain   chain.Options
 	until   *watch.Condition
 	source  watch.Source
 	printer watch.Printer
@@ -51,7 +51,7 @@ const watchExample = `  # every HPA in the current namespace, redrawn every 15 s
 
 // NewCmdWatch returns `kubectl metricscale watch`.
 func NewCmdWatch(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &WatchOptions{GlobalOptions: g, IOStreams: streams}
+	o := &WatchOptions{GlobalOptions: g, IOStreams: streams, ChainFlags: chain.NewFlags(true)}
 	cmd := &cobra.Command{
 		Use:   "watch [HPA_NAME...]",
 		Short: "Show the chain live: Prometheus value, metrics API value, target and replicas",
@@ -73,6 +73,9 @@ Exit status with --until: 0 when the condition holds for every HPA metric shown,
 			if err := o.Complete(args); err != nil {
 				return &ExitError{Code: ExitCannotRun, Err: err}
 			}
+			if err := o.Validate(); err != nil {
+				return &ExitError{Code: ExitCannotRun, Err: err}
+			}
 			return o.Run(cmd.Context())
 		},
 	}
@@ -82,15 +85,41 @@ Exit status with --until: 0 when the condition holds for every HPA metric shown,
 	f.DurationVar(&o.Timeout, "timeout", 0, "Stop with exit 1 after this long (0: never)")
 	f.StringVarP(&o.Output, "output", "o", "table", "Output format: table (redrawn on a terminal, lines otherwise) or json (one object per change)")
 	f.BoolVar(&o.NoColor, "no-color", false, "No colours (also when NO_COLOR is set)")
-	f.StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus URL to query instead of the adapter's --prometheus-url (env METRICSCALE_PROMETHEUS_URL)")
-	f.StringVar(&o.AdapterNamespace, "adapter-namespace", "", "Namespace of the prometheus-adapter Deployment (default: discovered)")
-	f.StringVar(&o.AdapterName, "adapter-name", "", "Name of the prometheus-adapter Deployment (default: discovered)")
+	o.ChainFlags.AddFlags(f)
 	return cmd
 }
 
-// Complete checks the flags and builds the live source and the printer.
+// Complete reads the flags and arguments and builds the clients, the live
+// source and the printer.
 func (o *WatchOptions) Complete(args []string) error {
 	o.HPANames = args
+	var err error
+	if o.chain, err = o.ChainFlags.ToOptions(); err != nil {
+		return err
+	}
+	if o.Until != "" {
+		if o.until, err = watch.ParseCondition(o.Until); err != nil {
+			return err
+		}
+	}
+	c, namespace, err := o.clients()
+	if err != nil {
+		return err
+	}
+	live, err := watch.NewLive(*c, watch.Options{
+		Namespace: namespace, AllNamespaces: o.AllNamespaces, HPANames: o.HPANames, Chain: o.chain,
+	})
+	if err != nil {
+		return err
+	}
+	o.source = live
+	o.printer = o.newPrinter(namespace)
+	return nil
+}
+
+// Validate rejects flag combinations watch cannot honour, before it
+// starts watching.
+func (o *WatchOptions) Validate() error {
 	var errs []string
 	if !slices.Contains(watchFormats, o.Output) {
 		errs = append(errs, fmt.Sprintf("unknown output format %q: use one of %s", o.Output, strings.Join(watchFormats, ", ")))
@@ -101,38 +130,12 @@ func (o *WatchOptions) Complete(args []string) error {
 	if o.Timeout < 0 {
 		errs = append(errs, fmt.Sprintf("--timeout %s: must not be negative", o.Timeout))
 	}
-	if o.AllNamespaces && len(args) > 0 {
+	if o.AllNamespaces && len(o.HPANames) > 0 {
 		errs = append(errs, "HPA names and -A do not go together: name HPAs in one namespace with -n, or use -A alone")
 	}
-	if o.AdapterName != "" && o.AdapterNamespace == "" {
-		errs = append(errs, "--adapter-name needs --adapter-namespace")
-	}
-	if o.Until != "" {
-		c, err := watch.ParseCondition(o.Until)
-		if err != nil {
-			errs = append(errs, err.Error())
-		}
-		o.until = c
-	}
 	if len(errs) > 0 {
-		return fmt.Errorf("%s", strings.Join(errs, "\n"))
+		return errors.New(strings.Join(errs, "\n"))
 	}
-	if o.PrometheusURL == "" {
-		o.PrometheusURL = os.Getenv("METRICSCALE_PROMETHEUS_URL")
-	}
-	c, namespace, err := o.clients()
-	if err != nil {
-		return err
-	}
-	live, err := watch.NewLive(*c, watch.Options{
-		Namespace: namespace, AllNamespaces: o.AllNamespaces, HPANames: o.HPANames,
-		PrometheusURL: o.PrometheusURL, AdapterNamespace: o.AdapterNamespace, AdapterName: o.AdapterName,
-	})
-	if err != nil {
-		return err
-	}
-	o.source = live
-	o.printer = o.newPrinter(namespace)
 	return nil
 }
 
@@ -165,11 +168,6 @@ func (o *WatchOptions) newPrinter(namespace string) watch.Printer {
 
 // Run watches until the condition, the timeout or an interrupt.
 func (o *WatchOptions) Run(ctx context.Context) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
-	defer stop()
 	out, err := watch.Run(ctx, o.source, o.printer, watch.RunOptions{Interval: o.Interval, Until: o.until, Timeout: o.Timeout})
 	if err != nil {
 		return &ExitError{Code: ExitCannotRun, Err: err}

@@ -16,7 +16,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files")
 
 // goldenReport is the Interlok walkthrough before the fix: one HPA whose
-// metric no rule maps, plus a healthy Object metric.
+// metric no rule maps, plus a healthy Object metric, judged by Diagnose.
 func goldenReport(t *testing.T) *Report {
 	t.Helper()
 	p := &fakeProm{ok: true}
@@ -28,39 +28,24 @@ func goldenReport(t *testing.T) *Report {
 	}
 	api := &fakeAPI{listed: map[string]bool{"services/prom_fake_value": true, "pods/prom_fake_value": true, "namespaces/prom_fake_value": true},
 		values: map[string]*cmv1beta1MetricValueList{"default/services/prom_fake_value": values("Service", "prom-fake", "102312m")}}
-	w := newWalker(t, p, api, defaultRules(t))
-	r := &Report{APIVersion: "metricscale.io/v1alpha1", Kind: "DoctorReport", Findings: []Finding{}}
-	r.Inventory = Inventory{
-		APIServices: []APIService{{Name: CustomAPIService, Present: true, Available: true, Reason: "Passed", Service: "monitoring/prometheus-adapter"}, {Name: ExternalAPIService}, {Name: ResourceAPIService}},
-		Adapter: &AdapterInfo{Namespace: "monitoring", Name: "prometheus-adapter", Image: "registry.k8s.io/prometheus-adapter/prometheus-adapter:v0.12.0",
-			PrometheusURL: "http://prometheus-server.monitoring.svc:80/", Config: "/etc/adapter/config.yaml", ConfigMap: "monitoring/prometheus-adapter:config.yaml",
-			RelistInterval: "1m0s", MaxAge: "1m0s", ReadyPods: 1, Pods: 1, Rules: 6},
-		Prometheus:        &PromInfo{URL: "http://prometheus-server.monitoring.svc:80/", Source: "adapter-flag", Via: "service-proxy", Reachable: true},
-		DiscoveredMetrics: len(w.disc.Metrics), ServedMetrics: len(api.listed),
-	}
-	h, spec := podsHPA("MessageMetrics")
+	in := collected(t, p, api, defaultRules(t))
+
+	h, _ := podsHPA("MessageMetrics")
 	h.Name, h.Spec.ScaleTargetRef.Name = "interlok-autoscaler", "interlok"
 	h.Status = autoscalingv2.HorizontalPodAutoscalerStatus{CurrentReplicas: 1, Conditions: []autoscalingv2.HorizontalPodAutoscalerCondition{{
 		Type: autoscalingv2.ScalingActive, Status: corev1.ConditionFalse, Reason: "FailedGetPodsMetric",
 		Message: "the HPA was unable to compute the replica count: unable to get metric MessageMetrics: unable to fetch metrics from custom metrics API: the server could not find the metric MessageMetrics for pods"}}}
-	hr := HPAReport{Namespace: "default", Name: h.Name, ScaleTarget: "Deployment/interlok", MinReplicas: 1, MaxReplicas: 5, CurrentReplicas: 1,
-		Findings: hpaFindings(h, true, 1, 1)}
-	mr := w.walkMetric(context.Background(), h, spec, target{pods: runningPods("interlok-7d9f-abcde")})
-	mr.Chain = finishChain(mr.Chain)
-	hr.Metrics = append(hr.Metrics, mr)
-	r.HPAs = append(r.HPAs, hr)
-
 	h2, spec2 := objectHPA("prom_fake_value", "Service", "prom-fake")
-	h2.Name, h2.Spec.ScaleTargetRef.Name = "nginx", "nginx"
+	h2.Name, h2.Spec.ScaleTargetRef.Name, h2.Spec.MaxReplicas = "nginx", "nginx", 10
 	spec2.Object.Target.Value = resource.NewQuantity(10, resource.DecimalSI)
 	h2.Status = autoscalingv2.HorizontalPodAutoscalerStatus{CurrentReplicas: 1, DesiredReplicas: 1}
-	hr2 := HPAReport{Namespace: "default", Name: "nginx", ScaleTarget: "Deployment/nginx", MinReplicas: 1, MaxReplicas: 10, CurrentReplicas: 1, DesiredReplicas: 1,
-		Findings: hpaFindings(h2, true, 1, 1)}
-	mr2 := w.walkMetric(context.Background(), h2, spec2, target{pods: runningPods("nginx-1")})
-	mr2.Chain = finishChain(mr2.Chain)
-	hr2.Metrics = append(hr2.Metrics, mr2)
-	r.HPAs = append(r.HPAs, hr2)
-	r.summarize()
+	in.HPAs = []autoscalingv2.HorizontalPodAutoscaler{*h, *h2}
+	in.Targets = fakeTargets{"default/Deployment/interlok": runningPods("interlok-7d9f-abcde"), "default/Deployment/nginx": runningPods("nginx-1")}
+
+	r, err := Diagnose(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return r
 }
 

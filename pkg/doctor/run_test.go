@@ -50,7 +50,7 @@ func TestTargetsKeepScaleTargetPods(t *testing.T) {
 	tg := newTargets(c, "", hpas)
 	ctx := context.Background()
 
-	pods, found, err := tg.podsOf(ctx, "a", hpas[0].Spec.ScaleTargetRef)
+	pods, found, err := tg.PodsOf(ctx, "a", hpas[0].Spec.ScaleTargetRef)
 	if err != nil || !found {
 		t.Fatalf("Deployment a/web: found %v, err %v", found, err)
 	}
@@ -60,14 +60,14 @@ func TestTargetsKeepScaleTargetPods(t *testing.T) {
 	if len(readyOnly(pods)) != 1 {
 		t.Fatalf("ready pods of a/web: %+v", readyOnly(pods))
 	}
-	pods, found, _ = tg.podsOf(ctx, "b", hpas[1].Spec.ScaleTargetRef)
+	pods, found, _ = tg.PodsOf(ctx, "b", hpas[1].Spec.ScaleTargetRef)
 	if !found || len(pods) != 1 || pods[0].Name != "db-0" || pods[0].Namespace != "b" || pods[0].Status.Phase != corev1.PodRunning {
 		t.Fatalf("StatefulSet b/db: found %v, pods %+v", found, pods)
 	}
-	if pods, found, _ := tg.podsOf(ctx, "b", hpas[2].Spec.ScaleTargetRef); found || len(pods) != 0 {
+	if pods, found, _ := tg.PodsOf(ctx, "b", hpas[2].Spec.ScaleTargetRef); found || len(pods) != 0 {
 		t.Fatalf("missing Deployment b/gone: found %v, pods %+v", found, pods)
 	}
-	if _, found, _ := tg.podsOf(ctx, "b", hpas[3].Spec.ScaleTargetRef); !found {
+	if _, found, _ := tg.PodsOf(ctx, "b", hpas[3].Spec.ScaleTargetRef); !found {
 		t.Fatal("a kind doctor does not resolve counts as found")
 	}
 	kept := 0
@@ -93,7 +93,7 @@ func TestTargetsKeepScaleTargetPods(t *testing.T) {
 func TestTargetsNoPodListWithoutTargets(t *testing.T) {
 	c := fake.NewSimpleClientset(workloadPod("a", "web-1", map[string]string{"app": "web"}, corev1.PodRunning, corev1.ConditionTrue))
 	tg := newTargets(c, "a", []autoscalingv2.HorizontalPodAutoscaler{benchHPA("a", "web", "Deployment", "web")})
-	if _, found, err := tg.podsOf(context.Background(), "a", autoscalingv2.CrossVersionObjectReference{Kind: "Deployment", Name: "web"}); found || err != nil {
+	if _, found, err := tg.PodsOf(context.Background(), "a", autoscalingv2.CrossVersionObjectReference{Kind: "Deployment", Name: "web"}); found || err != nil {
 		t.Fatalf("found %v, err %v", found, err)
 	}
 	for _, a := range c.Actions() {

@@ -33,6 +33,8 @@ type MetricsAPI interface {
 	Listed(resource, metric string) bool
 	// ListedNames returns the metric names listed for resource.
 	ListedNames(resource string) []string
+	// Count is how many resource/metric pairs discovery lists.
+	Count() int
 	// Values returns the values of metric for every object of resource in
 	// namespace (one request per namespace, resource and metric).
 	Values(ctx context.Context, namespace, resource, metric string) (*cmv1beta1.MetricValueList, error)

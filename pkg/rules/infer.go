@@ -203,7 +203,7 @@ func render(req Request, p Proposal) (string, string) {
 	singular := Singular(p.Resource)
 	args := []string{"kubectl metricscale add-rule " + req.SeriesName}
 	if p.APIName != strings.TrimSuffix(req.SeriesName, "_total") {
-		args = append(args, "--as "+p.APIName)
+		args = append(args, "--api-name "+p.APIName)
 	}
 	if p.External {
 		args = append(args, "--external")

@@ -28,6 +28,7 @@ import (
 
 	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
+	"github.com/metricscale/kubectl-metricscale/pkg/chain"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
 	"github.com/metricscale/kubectl-metricscale/pkg/quantity"
@@ -42,10 +43,9 @@ type Options struct {
 	Namespace     string // "" with AllNamespaces
 	AllNamespaces bool
 	HPANames      []string
-	PrometheusURL string
-	// AdapterNamespace/AdapterName locate the adapter whose rules render
-	// the Prometheus queries (default: discovered).
-	AdapterNamespace, AdapterName string
+	// Chain locates the adapter whose rules render the Prometheus queries,
+	// and Prometheus.
+	Chain chain.Options
 	// History is how many values a row's sparkline keeps.
 	History int
 }
@@ -567,43 +567,22 @@ func (l *Live) ensurePrometheus(ctx context.Context) {
 	if ps != nil && ps.err == nil && time.Since(ps.at) < every && !early {
 		return
 	}
-	loc := adapter.ServiceOf(ctx, l.env.Aggregator, adapter.Locator{Namespace: l.o.AdapterNamespace, Name: l.o.AdapterName}, false)
-	if ps != nil && ps.adapter != nil && loc.Name == "" {
-		// Found once: read that Deployment again rather than list every
-		// Deployment of the cluster each relist interval.
-		loc = adapter.Locator{Namespace: ps.adapter.Namespace, Name: ps.adapter.Name}
+	co := l.o.Chain
+	if ps != nil && ps.adapter != nil && co.AdapterName == "" {
+		// Found once: read that Deployment again rather than look for it
+		// each relist interval.
+		co.AdapterNamespace, co.AdapterName = ps.adapter.Namespace, ps.adapter.Name
 	}
-	ps = &promState{at: time.Now(), knownMissing: knownMissing}
-	defer func() {
-		l.mu.Lock()
-		l.prom = ps
-		l.mu.Unlock()
-	}()
-	a, err := adapter.Locate(ctx, l.env.Client, loc)
-	if err != nil {
-		ps.err = err
-		return
+	ch := chain.Load(ctx, &l.env, co, chain.StageDiscovery, time.Now())
+	ps = &promState{at: time.Now(), knownMissing: knownMissing, adapter: ch.Adapter, conn: ch.Prometheus, disc: ch.Discovery}
+	if err := ch.Err(chain.StagePrometheus); err != nil {
+		// The status line has one line: what failed, not the advice.
+		first, _, _ := strings.Cut(err.Error(), "\n")
+		ps.err = errors.New(first)
 	}
-	ps.adapter = a
-	cfg, err := a.LoadConfig(ctx, l.env.Client)
-	if err != nil {
-		ps.err = err
-		return
-	}
-	if cfg.ParseError != nil {
-		ps.err = fmt.Errorf("the adapter's config does not parse: %w", cfg.ParseError)
-		return
-	}
-	url := l.o.PrometheusURL
-	if url == "" {
-		url = a.PrometheusURL
-	}
-	ps.conn = prometheus.Connect(ctx, l.env.Rest, l.env.Client, url)
-	if !ps.conn.OK() {
-		ps.err = fmt.Errorf("not reachable at %s: %s", url, ps.conn.Error)
-		return
-	}
-	ps.disc = simulate.Run(ctx, ps.conn, cfg.Parsed, l.env.Mapper, a.MaxAge, time.Now())
+	l.mu.Lock()
+	l.prom = ps
+	l.mu.Unlock()
 }
 
 // fetchPrometheus runs the rule's metricsQuery for every object of the

@@ -296,7 +296,7 @@ func TestAddRuleRestoresWhenAdapterFails(t *testing.T) {
 	if err := sandbox.FailNextStart(env.info.StateDir, "prometheus-adapter", forced); err != nil {
 		t.Fatal(err)
 	}
-	out, errOut, code := runCmd(t, "add-rule", "MessageMetrics", "--as", "MessageMetricsCopy")
+	out, errOut, code := runCmd(t, "add-rule", "MessageMetrics", "--api-name", "MessageMetricsCopy")
 	t.Logf("%s%s", out, errOut)
 	if code != 1 {
 		t.Fatalf("add-rule with a failing adapter: exit %d, want 1", code)

@@ -1,0 +1,190 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+// request is what the API server saw of a command's first request.
+type request struct {
+	path, query string
+	header      http.Header
+	// gaveUp is set when the client dropped a request the server held.
+	gaveUp bool
+}
+
+// recordingServer answers every request with 403 and records the first
+// one; then it cancels the command's context, so that every command stops
+// at once whatever it does on errors. With hold, it holds the first request
+// for up to a minute, or until the client gives up on it.
+func recordingServer(t *testing.T, cancel context.CancelFunc, hold bool) (*httptest.Server, func() *request) {
+	t.Helper()
+	var mu sync.Mutex
+	var first *request
+	held := make(chan struct{}) // closed once the first request is answered
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		isFirst := first == nil
+		if isFirst {
+			first = &request{path: r.URL.Path, query: r.URL.RawQuery, header: r.Header.Clone()}
+		}
+		mu.Unlock()
+		if isFirst && hold {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(time.Minute):
+			}
+			mu.Lock()
+			first.gaveUp = r.Context().Err() != nil
+			mu.Unlock()
+		}
+		if isFirst {
+			cancel()
+			defer close(held)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Forbidden","code":403,"message":"forbidden"}`)
+	}))
+	// The clients' dropped TLS connections are not the test's business.
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv, func() *request {
+		select {
+		case <-held:
+		case <-time.After(2 * time.Minute):
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return first
+	}
+}
+
+// kubeconfig writes a kubeconfig whose current context points at a closed
+// port; context "b" (cluster "b", user "b") points at server.
+func kubeconfig(t *testing.T, server string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config")
+	cfg := fmt.Sprintf(`apiVersion: v1
+kind: Config
+current-context: a
+clusters:
+- name: a
+  cluster: {server: "http://127.0.0.1:1"}
+- name: b
+  cluster: {server: %q, insecure-skip-tls-verify: true}
+users:
+- name: a
+  user: {token: token-a}
+- name: b
+  user: {token: token-b}
+contexts:
+- name: a
+  context: {cluster: a, user: a, namespace: ns-a}
+- name: b
+  context: {cluster: b, user: b, namespace: ns-b}
+`, server)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// Every kubectl global flag reaches the client of every command: the
+// kubeconfig, its context, cluster and user, the server and token,
+// impersonation (--as, --as-group, --as-uid), the namespace and the request
+// timeout.
+func TestGlobalFlagsReachTheClient(t *testing.T) {
+	commands := map[string][]string{
+		"doctor":          {"doctor"},
+		"add-rule":        {"add-rule", "queue_depth"},
+		"rollback":        {"rollback"},
+		"rollback --list": {"rollback", "--list"},
+		"watch":           {"watch"},
+	}
+	// namespaced says whether the command's first request is in -n's
+	// namespace (the others first look for the adapter cluster-wide).
+	namespaced := map[string]bool{"doctor": true, "watch": true}
+	type flagCase struct {
+		name  string
+		flags func(kubeconfig, server string) []string
+		check func(t *testing.T, r *request, namespaced bool)
+		hold  bool
+	}
+	bearer := func(token string) func(*testing.T, *request, bool) {
+		return func(t *testing.T, r *request, _ bool) {
+			if got := r.header.Get("Authorization"); got != "Bearer "+token {
+				t.Errorf("Authorization %q, want Bearer %s", got, token)
+			}
+		}
+	}
+	cases := []flagCase{
+		{"--kubeconfig --context", func(kc, _ string) []string { return []string{"--kubeconfig", kc, "--context", "b"} },
+			func(t *testing.T, r *request, ns bool) {
+				bearer("token-b")(t, r, ns)
+				if ns && !strings.Contains(r.path, "/namespaces/ns-b/") {
+					t.Errorf("path %s is not in the context's namespace ns-b", r.path)
+				}
+			}, false},
+		{"--cluster --user", func(kc, _ string) []string { return []string{"--kubeconfig", kc, "--cluster", "b", "--user", "b"} }, bearer("token-b"), false},
+		{"--server --token", func(kc, srv string) []string {
+			return []string{"--kubeconfig", kc, "--server", srv, "--token", "flag-token", "--insecure-skip-tls-verify"}
+		}, bearer("flag-token"), false},
+		{"--as --as-group --as-uid", func(kc, _ string) []string {
+			return []string{"--kubeconfig", kc, "--context", "b", "--as", "probe-viewer", "--as-group", "viewers", "--as-uid", "uid-1"}
+		}, func(t *testing.T, r *request, _ bool) {
+			if r.header.Get("Impersonate-User") != "probe-viewer" || r.header.Get("Impersonate-Group") != "viewers" || r.header.Get("Impersonate-Uid") != "uid-1" {
+				t.Errorf("impersonation headers %v", r.header)
+			}
+		}, false},
+		{"-n", func(kc, _ string) []string { return []string{"--kubeconfig", kc, "--context", "b", "-n", "team-a"} },
+			func(t *testing.T, r *request, ns bool) {
+				if ns && !strings.Contains(r.path, "/namespaces/team-a/") {
+					t.Errorf("path %s is not in namespace team-a", r.path)
+				}
+			}, false},
+		// The server holds the first request for a minute: only the
+		// flag's timeout ends it sooner.
+		{"--request-timeout", func(kc, _ string) []string {
+			return []string{"--kubeconfig", kc, "--context", "b", "--request-timeout", "1s"}
+		}, func(t *testing.T, r *request, _ bool) {
+			if !r.gaveUp {
+				t.Errorf("the client waited for the held request: --request-timeout did not reach it")
+			}
+		}, true},
+	}
+	for cmdName, args := range commands {
+		for _, fc := range cases {
+			t.Run(cmdName+"/"+fc.name, func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+				defer cancel()
+				srv, first := recordingServer(t, cancel, fc.hold)
+				streams, _, _, _ := genericiooptions.NewTestIOStreams()
+				root := NewCmdMetricscale(streams)
+				root.SetArgs(append(append([]string{}, args...), fc.flags(kubeconfig(t, srv.URL), srv.URL)...))
+				err := root.ExecuteContext(ctx)
+				r := first()
+				if r == nil {
+					t.Fatalf("no request reached the server (err %v)", err)
+				}
+				if err == nil {
+					t.Fatalf("the command succeeded against a server that forbids everything")
+				}
+				fc.check(t, r, namespaced[cmdName])
+			})
+		}
+	}
+}

@@ -1,0 +1,200 @@
+package doctor
+
+import (
+	"context"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// otherMetric reports Resource and ContainerResource metrics (served by
+// metrics-server, not this chain): the HPA's own word on them.
+func otherMetric(h *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec) MetricReport {
+	mr := MetricReport{Type: string(spec.Type), Findings: []Finding{}}
+	switch spec.Type {
+	case autoscalingv2.ResourceMetricSourceType:
+		mr.Name, mr.Target = string(spec.Resource.Name), targetString(spec.Resource.Target)
+	case autoscalingv2.ContainerResourceMetricSourceType:
+		mr.Name, mr.Target = string(spec.ContainerResource.Name), targetString(spec.ContainerResource.Target)
+	}
+	link := hpaLink(h)
+	mr.Chain = []Link{{LinkHPA, link}}
+	mr.Healthy = link == LinkOK
+	return mr
+}
+
+func (r *Report) summarize() {
+	count := func(fs []Finding) {
+		for _, f := range fs {
+			switch f.Severity {
+			case SeverityError:
+				r.Summary.Errors++
+			case SeverityWarning:
+				r.Summary.Warnings++
+			default:
+				r.Summary.Infos++
+			}
+		}
+	}
+	count(r.Findings)
+	r.Summary.HPAs = len(r.HPAs)
+	for _, h := range r.HPAs {
+		count(h.Findings)
+		for _, m := range h.Metrics {
+			r.Summary.Metrics++
+			if m.Healthy {
+				r.Summary.Healthy++
+			}
+			count(m.Findings)
+		}
+	}
+}
+
+// HasErrors reports whether any finding is an error (doctor exits 1).
+func (r *Report) HasErrors() bool { return r.Summary.Errors > 0 }
+
+// finishChain stops the picture at the first broken link: later links were
+// not checked (·), except the HPA's, which comes from its own conditions.
+func finishChain(links []Link) []Link {
+	broken := false
+	for i := range links {
+		if links[i].Name == LinkHPA {
+			continue
+		}
+		if broken {
+			links[i].Status = LinkUnknown
+		} else if links[i].Status == LinkBroken {
+			broken = true
+		}
+	}
+	return links
+}
+
+// neededResources are the resources whose metrics the HPAs in scope read.
+func neededResources(hpas []autoscalingv2.HorizontalPodAutoscaler) map[schema.GroupResource]bool {
+	out := map[schema.GroupResource]bool{}
+	for _, h := range hpas {
+		for _, m := range h.Spec.Metrics {
+			switch m.Type {
+			case autoscalingv2.PodsMetricSourceType:
+				out[schema.GroupResource{Resource: "pods"}] = true
+			case autoscalingv2.ObjectMetricSourceType:
+				out[resourceForKind(m.Object.DescribedObject.Kind, m.Object.DescribedObject.APIVersion)] = true
+			}
+		}
+	}
+	return out
+}
+
+func scalingActive(h *autoscalingv2.HorizontalPodAutoscaler) bool {
+	for _, c := range h.Status.Conditions {
+		if c.Type == autoscalingv2.ScalingActive {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// Diagnose judges what Collect read: the plumbing checks, then for every
+// metric of every HPA the walk prometheus → rule → api → hpa up to the first
+// broken link. It reads nothing but what in holds and its sources.
+func Diagnose(ctx context.Context, in *Collected) (*Report, error) {
+	r := &Report{APIVersion: "metricscale.io/v1alpha1", Kind: "DoctorReport", Findings: []Finding{}, HPAs: []HPAReport{}}
+	r.Inventory.APIServices = in.APIServices
+	ch := in.Chain
+	a, cfg := ch.Adapter, ch.Config
+	adapterRef := ch.AdapterRef()
+	if a != nil {
+		r.Inventory.Adapter = &AdapterInfo{Namespace: a.Namespace, Name: a.Name, Image: a.Image, PrometheusURL: a.PrometheusURL,
+			Config: a.ConfigPath, ConfigMap: a.Namespace + "/" + a.ConfigMap + ":" + a.ConfigKey,
+			RelistInterval: a.RelistInterval.String(), MaxAge: a.MaxAge.String(), ReadyPods: a.ReadyPods(), Pods: len(a.Pods)}
+		if cfg != nil && cfg.Parsed != nil {
+			r.Inventory.Adapter.Rules, r.Inventory.Adapter.ExternalRules = len(cfg.Parsed.Rules), len(cfg.Parsed.ExternalRules)
+		}
+	}
+	needCustom, needExternal := false, cfg != nil && cfg.Parsed != nil && len(cfg.Parsed.ExternalRules) > 0
+	for _, h := range in.HPAs {
+		for _, m := range h.Spec.Metrics {
+			needCustom = needCustom || m.Type == autoscalingv2.PodsMetricSourceType || m.Type == autoscalingv2.ObjectMetricSourceType
+			needExternal = needExternal || m.Type == autoscalingv2.ExternalMetricSourceType
+		}
+	}
+	r.Findings = append(r.Findings, checkAPIServices(in.APIServices, adapterRef, needCustom || len(in.HPAs) == 0, needExternal)...)
+	r.Findings = append(r.Findings, checkAdapter(a, ch.AdapterErr, cfg, ch.ConfigErr)...)
+	if in.ServerMinor >= 0 {
+		r.Findings = append(r.Findings, checkAdapterVersion(a, in.ServerMinor)...)
+	}
+	if conn := ch.Prometheus; conn != nil {
+		r.Inventory.Prometheus = &PromInfo{URL: ch.PrometheusURL, Source: ch.PrometheusSource, Via: conn.Via, Reachable: conn.OK(), Error: conn.Error}
+		r.Findings = append(r.Findings, checkPrometheus(conn, ch.PrometheusSource, in.PrometheusCandidates, adapterRef)...)
+	}
+	if ch.Discovery != nil {
+		r.Inventory.DiscoveredMetrics = len(ch.Discovery.Metrics)
+		r.Findings = append(r.Findings, checkDiscovery(ch.Discovery, a)...)
+		r.Findings = append(r.Findings, checkAdapterRBAC(a, in.AdapterServiceAccount, in.Denied, neededResources(in.HPAs))...)
+	}
+	r.Inventory.ServedMetrics = in.API.Count()
+
+	w := &walker{api: in.API, ext: in.External, prom: in.Prometheus, disc: ch.Discovery, maxAge: ch.Window, now: in.Now,
+		adapterRef: adapterRef, seriesWindow: in.SeriesWindow}
+	for i := range in.HPAs {
+		hr, err := w.walkHPA(ctx, &in.HPAs[i], in.Targets, in.Events)
+		if err != nil {
+			return nil, err
+		}
+		r.HPAs = append(r.HPAs, hr)
+	}
+	r.summarize()
+	return r, nil
+}
+
+// walkHPA diagnoses one HPA: its own state, then each of its metrics.
+func (w *walker) walkHPA(ctx context.Context, h *autoscalingv2.HorizontalPodAutoscaler, targets Targets, events map[string][]corev1.Event) (HPAReport, error) {
+	hr := HPAReport{Namespace: h.Namespace, Name: h.Name, ScaleTarget: h.Spec.ScaleTargetRef.Kind + "/" + h.Spec.ScaleTargetRef.Name,
+		MaxReplicas: h.Spec.MaxReplicas, CurrentReplicas: h.Status.CurrentReplicas, DesiredReplicas: h.Status.DesiredReplicas,
+		Metrics: []MetricReport{}, Findings: []Finding{}}
+	if h.Spec.MinReplicas != nil {
+		hr.MinReplicas = *h.Spec.MinReplicas
+	} else {
+		hr.MinReplicas = 1
+	}
+	pods, found, err := targets.PodsOf(ctx, h.Namespace, h.Spec.ScaleTargetRef)
+	if err != nil {
+		return hr, err
+	}
+	ready := 0
+	for _, p := range pods {
+		if podReady(p) {
+			ready++
+		}
+	}
+	hr.Findings = append(hr.Findings, hpaFindings(h, found, ready, len(pods), events[h.Namespace+"/"+h.Name]...)...)
+	for _, spec := range h.Spec.Metrics {
+		var mr MetricReport
+		switch spec.Type {
+		case autoscalingv2.PodsMetricSourceType, autoscalingv2.ObjectMetricSourceType:
+			if spec.Type == autoscalingv2.ObjectMetricSourceType {
+				exists, err := targets.ObjectExists(ctx, h.Namespace, spec.Object.DescribedObject)
+				if err == nil && !exists {
+					mr = MetricReport{Type: string(spec.Type), Name: spec.Object.Metric.Name, Target: targetString(spec.Object.Target),
+						Object: spec.Object.DescribedObject.Kind + "/" + spec.Object.DescribedObject.Name,
+						Chain:  chain(LinkUnknown, LinkUnknown, LinkUnknown, LinkBroken), Findings: []Finding{describedObjectMissing(h, spec)}}
+					break
+				}
+			}
+			mr = w.walkMetric(ctx, h, spec, target{pods: readyOnly(pods)})
+		case autoscalingv2.ExternalMetricSourceType:
+			mr = w.walkExternal(ctx, h, spec)
+		default:
+			mr = otherMetric(h, spec)
+		}
+		if mr.Findings == nil {
+			mr.Findings = []Finding{}
+		}
+		mr.Chain = finishChain(mr.Chain)
+		hr.Metrics = append(hr.Metrics, mr)
+	}
+	settle(&hr)
+	return hr, nil
+}

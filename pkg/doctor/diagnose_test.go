@@ -1,0 +1,114 @@
+package doctor
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
+	adapterchain "github.com/metricscale/kubectl-metricscale/pkg/chain"
+	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
+	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
+)
+
+func (a *fakeAPI) Count() int { return len(a.listed) }
+
+// fakeTargets holds the Running pods of scale targets by
+// namespace/Kind/name; a target not in it does not exist. Every described
+// object exists.
+type fakeTargets map[string][]corev1.Pod
+
+func (f fakeTargets) PodsOf(_ context.Context, ns string, ref autoscalingv2.CrossVersionObjectReference) ([]corev1.Pod, bool, error) {
+	pods, ok := f[ns+"/"+ref.Kind+"/"+ref.Name]
+	return pods, ok, nil
+}
+
+func (fakeTargets) ObjectExists(context.Context, string, autoscalingv2.CrossVersionObjectReference) (bool, error) {
+	return true, nil
+}
+
+const adapterPromURL = "http://prometheus-server.monitoring.svc:80/"
+
+// collected is what Collect reads from the sandbox's monitoring stack: the
+// custom metrics APIService available, one Ready adapter pod, the given
+// rules, Prometheus reached through the service proxy; no HPAs yet.
+func collected(t *testing.T, p *fakeProm, api *fakeAPI, rules string) *Collected {
+	t.Helper()
+	cfg := loadRules(t, rules)
+	a := &adapter.Adapter{Namespace: "monitoring", Name: "prometheus-adapter", Image: "registry.k8s.io/prometheus-adapter/prometheus-adapter:v0.12.0",
+		PrometheusURL: adapterPromURL, ConfigPath: "/etc/adapter/config.yaml", ConfigMap: "prometheus-adapter", ConfigKey: "config.yaml",
+		RelistInterval: time.Minute, MaxAge: time.Minute,
+		Pods: []corev1.Pod{{ObjectMeta: metav1.ObjectMeta{Name: "prometheus-adapter-1"}, Status: corev1.PodStatus{Phase: corev1.PodRunning,
+			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}}}}
+	ch := &adapterchain.Chain{Adapter: a, Config: &adapter.Config{Parsed: cfg}, PrometheusURL: adapterPromURL, PrometheusSource: adapterchain.SourceAdapter,
+		Prometheus: &prometheus.Connection{URL: adapterPromURL, Via: prometheus.ViaServiceProxy, Status: 200}, Window: time.Minute}
+	ch.Discovery = simulate.Run(context.Background(), p, cfg, testMapper(), 10*time.Minute, now)
+	return &Collected{Now: now, SeriesWindow: time.Hour, ServerMinor: -1,
+		APIServices: []APIService{{Name: CustomAPIService, Present: true, Available: true, Reason: "Passed", Service: "monitoring/prometheus-adapter"}, {Name: ExternalAPIService}, {Name: ResourceAPIService}},
+		Chain:       ch, API: api, Prometheus: p, Targets: fakeTargets{}}
+}
+
+// Diagnose decides doctor's exit code (HasErrors): a chain that serves the
+// HPA's metric has no error, each broken link has one.
+func TestDiagnoseDecidesExit(t *testing.T) {
+	healthyAPI := func() *fakeAPI {
+		return &fakeAPI{listed: map[string]bool{"pods/MessageMetrics": true},
+			values: map[string]*cmv1beta1MetricValueList{"default/pods/MessageMetrics": values("Pod", "interlok-1", "150")}}
+	}
+	cases := []struct {
+		name       string
+		rules      string
+		api        *fakeAPI
+		edit       func(*Collected)
+		wantErrors bool
+		wantCodes  []string
+	}{
+		{name: "served", rules: defaultRules(t) + strings.TrimPrefix(interlokRule, "\n"), api: healthyAPI()},
+		{name: "no rule selects the series", rules: defaultRules(t), api: &fakeAPI{listed: map[string]bool{}}, wantErrors: true, wantCodes: []string{"MS201"}},
+		{name: "no adapter", rules: defaultRules(t) + strings.TrimPrefix(interlokRule, "\n"), api: healthyAPI(), edit: func(in *Collected) {
+			in.Chain = &adapterchain.Chain{AdapterErr: errors.New("no prometheus-adapter Deployment found in any namespace")}
+		}, wantErrors: true, wantCodes: []string{"MS107"}},
+		{name: "scale target gone", rules: defaultRules(t) + strings.TrimPrefix(interlokRule, "\n"), api: healthyAPI(), edit: func(in *Collected) { in.Targets = fakeTargets{} }, wantErrors: true, wantCodes: []string{"MS402"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := &fakeProm{ok: true, series: []prom.Series{series("MessageMetrics{job=interlok,k8s_namespace=default,k8s_pod_name=interlok-1}")}}
+			in := collected(t, p, c.api, c.rules)
+			h, _ := podsHPA("MessageMetrics")
+			h.Spec.ScaleTargetRef.Name = "interlok"
+			h.Status.CurrentReplicas = 1
+			in.HPAs = []autoscalingv2.HorizontalPodAutoscaler{*h}
+			in.Targets = fakeTargets{"default/Deployment/interlok": runningPods("interlok-1")}
+			if c.edit != nil {
+				c.edit(in)
+			}
+			r, err := Diagnose(context.Background(), in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var all []Finding
+			all = append(all, r.Findings...)
+			for _, hr := range r.HPAs {
+				all = append(all, hr.Findings...)
+				for _, m := range hr.Metrics {
+					all = append(all, m.Findings...)
+				}
+			}
+			record(all)
+			if r.HasErrors() != c.wantErrors {
+				t.Fatalf("HasErrors %v, want %v; findings %s", r.HasErrors(), c.wantErrors, codes(all))
+			}
+			for _, code := range c.wantCodes {
+				mustFinding(t, all, code)
+			}
+		})
+	}
+}

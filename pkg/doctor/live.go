@@ -1,0 +1,378 @@
+package doctor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	cmv1beta1 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta1"
+	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
+)
+
+// liveAPI reads the custom metrics API: discovery once, values once per
+// (namespace, resource, metric).
+type liveAPI struct {
+	rc        rest.Interface
+	available bool
+	why       string
+	listed    map[string]bool
+	mu        sync.Mutex
+	values    map[string]*valuesResult
+}
+
+type valuesResult struct {
+	once sync.Once
+	list *cmv1beta1.MetricValueList
+	err  error
+}
+
+func newLiveAPI(ctx context.Context, rc rest.Interface, svc APIService) *liveAPI {
+	a := &liveAPI{rc: rc, listed: map[string]bool{}, values: map[string]*valuesResult{}}
+	if !svc.Present {
+		a.why = "no APIService " + CustomAPIService
+		return a
+	}
+	body, err := rc.Get().AbsPath("/apis/custom.metrics.k8s.io/v1beta1").SetHeader("Accept", "application/json").DoRaw(ctx)
+	if err != nil {
+		a.why = err.Error()
+		if !svc.Available {
+			a.why = fmt.Sprintf("APIService Available=False %s: %s", svc.Reason, svc.Message)
+		}
+		return a
+	}
+	var list metav1.APIResourceList
+	if err := json.Unmarshal(body, &list); err != nil {
+		a.why = err.Error()
+		return a
+	}
+	a.available = true
+	for _, r := range list.APIResources {
+		a.listed[r.Name] = true
+	}
+	return a
+}
+
+func (a *liveAPI) Available() (bool, string) { return a.available, a.why }
+func (a *liveAPI) Listed(resource, metric string) bool {
+	return a.listed[resource+"/"+metric]
+}
+func (a *liveAPI) ListedNames(resource string) []string {
+	var out []string
+	for k := range a.listed {
+		if r, m, ok := strings.Cut(k, "/"); ok && r == resource {
+			out = append(out, m)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+func (a *liveAPI) Count() int { return len(a.listed) }
+
+func (a *liveAPI) Values(ctx context.Context, ns, resource, metric string) (*cmv1beta1.MetricValueList, error) {
+	key := ns + "/" + resource + "/" + metric
+	a.mu.Lock()
+	res, ok := a.values[key]
+	if !ok {
+		res = &valuesResult{}
+		a.values[key] = res
+	}
+	a.mu.Unlock()
+	// One request per key, even when asked concurrently.
+	res.once.Do(func() {
+		path := fmt.Sprintf("/apis/custom.metrics.k8s.io/v1beta1/namespaces/%s/%s/*/%s", ns, resource, metric)
+		body, err := a.rc.Get().AbsPath(path).SetHeader("Accept", "application/json").DoRaw(ctx)
+		if err != nil {
+			res.err = err
+			return
+		}
+		res.list = &cmv1beta1.MetricValueList{}
+		res.err = json.Unmarshal(body, res.list)
+	})
+	return res.list, res.err
+}
+
+// prefetch fetches the values of every listed (namespace, resource, metric)
+// the HPAs read, a few at a time, so the walk finds them cached.
+func (a *liveAPI) prefetch(ctx context.Context, hpas []autoscalingv2.HorizontalPodAutoscaler, workers int) {
+	type key struct{ ns, resource, metric string }
+	seen := map[key]bool{}
+	var keys []key
+	for _, h := range hpas {
+		for _, m := range h.Spec.Metrics {
+			k := key{ns: h.Namespace}
+			switch m.Type {
+			case autoscalingv2.PodsMetricSourceType:
+				k.resource, k.metric = "pods", m.Pods.Metric.Name
+			case autoscalingv2.ObjectMetricSourceType:
+				k.resource, k.metric = resourceForKind(m.Object.DescribedObject.Kind, m.Object.DescribedObject.APIVersion).Resource, m.Object.Metric.Name
+			default:
+				continue
+			}
+			if _, read := controllerValue(&h, m); read && scalingActive(&h) {
+				continue // the walk trusts the controller's own reading
+			}
+			if a.Listed(k.resource, k.metric) && !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	work := make(chan key)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range work {
+				_, _ = a.Values(ctx, k.ns, k.resource, k.metric)
+			}
+		}()
+	}
+	for _, k := range keys {
+		work <- k
+	}
+	close(work)
+	wg.Wait()
+}
+
+// livePrometheus caches series lists by (name, start).
+type livePrometheus struct {
+	conn    *prometheus.Connection
+	mu      sync.Mutex
+	series  map[string][]prom.Series
+	queries map[string]queryResult
+	names   []string
+}
+
+func (p *livePrometheus) OK() bool { return p.conn != nil && p.conn.OK() }
+
+func (p *livePrometheus) SeriesNamed(ctx context.Context, name string, since time.Time) ([]prom.Series, error) {
+	key := name + "@" + strconv.FormatInt(since.Unix(), 10)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s, ok := p.series[key]; ok {
+		return s, nil
+	}
+	s, err := p.conn.Series(ctx, since, prom.Selector(fmt.Sprintf("{__name__=%q}", name)))
+	if err != nil {
+		return nil, err
+	}
+	p.series[key] = s
+	return s, nil
+}
+
+func (p *livePrometheus) Query(ctx context.Context, q string) (prom.QueryResult, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if r, ok := p.queries[q]; ok {
+		return r.res, r.err
+	}
+	res, err := p.conn.Query(ctx, q)
+	p.queries[q] = queryResult{res, err}
+	return res, err
+}
+
+type queryResult struct {
+	res prom.QueryResult
+	err error
+}
+
+func (p *livePrometheus) MetricNames(ctx context.Context) ([]string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.names != nil {
+		return p.names, nil
+	}
+	names, err := p.conn.MetricNames(ctx)
+	if err == nil {
+		p.names = names
+	}
+	return names, err
+}
+
+// targets resolves the HPAs' scale targets to their pods, listing pods and
+// workloads once per namespace (once in all with -A). It keeps only what the
+// walk reads: for each scale target of an HPA in scope, its Running pods
+// (name and readiness). Pods no HPA scales are dropped as the pages are
+// read, so memory grows with the HPAs' pods, not with the cluster's.
+type targets struct {
+	c       kubernetes.Interface
+	scope   string          // "" for all namespaces
+	wanted  map[string]bool // Kind/namespace/name of the HPAs' scale targets
+	found   map[string]bool // wanted targets that exist
+	pods    map[string][]targetPod
+	loaded  map[string]bool
+	objects map[string]bool
+}
+
+func newTargets(c kubernetes.Interface, scope string, hpas []autoscalingv2.HorizontalPodAutoscaler) *targets {
+	t := &targets{c: c, scope: scope, wanted: map[string]bool{}, found: map[string]bool{}, pods: map[string][]targetPod{},
+		loaded: map[string]bool{}, objects: map[string]bool{}}
+	for i := range hpas {
+		ref := hpas[i].Spec.ScaleTargetRef
+		t.wanted[ref.Kind+"/"+hpas[i].Namespace+"/"+ref.Name] = true
+	}
+	return t
+}
+
+func (t *targets) load(ctx context.Context, ns string) error {
+	listNS := ns
+	if t.scope == "" {
+		listNS = ""
+	}
+	if t.loaded[listNS] {
+		return nil
+	}
+	// The workloads first: their selectors decide which pods are kept.
+	type podSelector struct {
+		key string
+		sel labels.Selector
+	}
+	selectors := map[string][]podSelector{} // namespace → selectors of wanted targets
+	keep := func(kind, namespace, name string, sel *metav1.LabelSelector) {
+		key := kind + "/" + namespace + "/" + name
+		if !t.wanted[key] {
+			return
+		}
+		t.found[key] = true
+		if s, err := metav1.LabelSelectorAsSelector(sel); err == nil {
+			selectors[namespace] = append(selectors[namespace], podSelector{key, s})
+		}
+	}
+	err := eachItem(ctx, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		return t.c.AppsV1().Deployments(listNS).List(ctx, o)
+	}, metav1.ListOptions{}, func(obj runtime.Object) error {
+		d := obj.(*appsv1.Deployment)
+		keep("Deployment", d.Namespace, d.Name, d.Spec.Selector)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("listing deployments: %w", err)
+	}
+	_ = eachItem(ctx, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		return t.c.AppsV1().StatefulSets(listNS).List(ctx, o)
+	}, metav1.ListOptions{}, func(obj runtime.Object) error {
+		st := obj.(*appsv1.StatefulSet)
+		keep("StatefulSet", st.Namespace, st.Name, st.Spec.Selector)
+		return nil
+	})
+	if len(selectors) > 0 {
+		err = eachItem(ctx, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return t.c.CoreV1().Pods(listNS).List(ctx, o)
+		}, metav1.ListOptions{}, func(obj runtime.Object) error {
+			p := obj.(*corev1.Pod)
+			if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning {
+				return nil
+			}
+			for _, s := range selectors[p.Namespace] {
+				if s.sel.Matches(labels.Set(p.Labels)) {
+					t.pods[s.key] = append(t.pods[s.key], targetPod{name: p.Name, ready: podReady(*p)})
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("listing pods: %w", err)
+		}
+	}
+	t.loaded[listNS] = true
+	return nil
+}
+
+// PodsOf returns the Running pods of the scale target, and whether the target
+// exists.
+func (t *targets) PodsOf(ctx context.Context, ns string, ref autoscalingv2.CrossVersionObjectReference) ([]corev1.Pod, bool, error) {
+	if err := t.load(ctx, ns); err != nil {
+		return nil, false, err
+	}
+	if ref.Kind != "Deployment" && ref.Kind != "StatefulSet" {
+		return nil, true, nil // other scalable kinds: not resolved here
+	}
+	key := ref.Kind + "/" + ns + "/" + ref.Name
+	var out []corev1.Pod
+	for _, p := range t.pods[key] {
+		out = append(out, p.pod(ns))
+	}
+	return out, t.found[key], nil
+}
+
+// targetPod is what doctor keeps of a Running pod of a scale target.
+type targetPod struct {
+	name  string
+	ready bool
+}
+
+// pod gives the walk the pod as it reads it: name, phase, Ready condition.
+func (p targetPod) pod(ns string) corev1.Pod {
+	ready := corev1.ConditionFalse
+	if p.ready {
+		ready = corev1.ConditionTrue
+	}
+	return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: p.name, Namespace: ns},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: ready}}}}
+}
+
+// ObjectExists checks a described object of a kind doctor knows.
+func (t *targets) ObjectExists(ctx context.Context, ns string, ref autoscalingv2.CrossVersionObjectReference) (bool, error) {
+	key := ns + "/" + strings.ToLower(ref.Kind) + "/" + ref.Name
+	if v, ok := t.objects[key]; ok {
+		return v, nil
+	}
+	var err error
+	switch strings.ToLower(ref.Kind) {
+	case "service":
+		_, err = t.c.CoreV1().Services(ns).Get(ctx, ref.Name, metav1.GetOptions{})
+	case "pod":
+		_, err = t.c.CoreV1().Pods(ns).Get(ctx, ref.Name, metav1.GetOptions{})
+	case "deployment":
+		_, err = t.c.AppsV1().Deployments(ns).Get(ctx, ref.Name, metav1.GetOptions{})
+	case "namespace":
+		_, err = t.c.CoreV1().Namespaces().Get(ctx, ref.Name, metav1.GetOptions{})
+	default:
+		return true, nil
+	}
+	if apierrors.IsNotFound(err) {
+		t.objects[key] = false
+		return false, nil
+	}
+	if err != nil {
+		return true, err
+	}
+	t.objects[key] = true
+	return true, nil
+}
+
+func podReady(p corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func readyOnly(pods []corev1.Pod) []corev1.Pod {
+	var out []corev1.Pod
+	for _, p := range pods {
+		if podReady(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
