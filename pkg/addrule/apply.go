@@ -362,22 +362,17 @@ func hpaStanza(p *Plan) string {
 	case m.Resource == "pods":
 		return fmt.Sprintf("metrics:\n- type: Pods\n  pods:\n    metric:\n      name: %s\n    target:\n      type: AverageValue\n      averageValue: %q   # the per-pod value to scale at%s\n", m.Metric, target, now)
 	}
-	kind, apiVersion := m.Kind, m.APIVersion
+	kind, apiVersion, note := m.Kind, m.APIVersion, ""
 	if kind == "" {
-		// Without the API server's word (tests, or an unknown resource):
-		// the resource name, singular and capitalised, in the core group.
-		gr := schema.ParseGroupResource(m.Resource)
-		kind = strings.ToUpper(gr.Resource[:1]) + strings.TrimSuffix(gr.Resource[1:], "s")
-		apiVersion = "v1"
-		if gr.Group != "" {
-			apiVersion = gr.Group + "/v1"
-		}
+		// The API server did not name the resource's kind: say so rather
+		// than guess it from the resource's name.
+		kind, apiVersion, note = "KIND", "API_VERSION", fmt.Sprintf("   # the kind and apiVersion of %s (kubectl api-resources)", m.Resource)
 	}
 	obj := "NAME"
 	if len(p.Samples) > 0 && p.Samples[0].Object != "" {
 		obj = p.Samples[0].Object
 	}
-	return fmt.Sprintf("metrics:\n- type: Object\n  object:\n    metric:\n      name: %s\n    describedObject:\n      apiVersion: %s\n      kind: %s\n      name: %s\n    target:\n      type: Value\n      value: %q   # the value to scale at%s\n", m.Metric, apiVersion, kind, obj, target, now)
+	return fmt.Sprintf("metrics:\n- type: Object\n  object:\n    metric:\n      name: %s\n    describedObject:\n      apiVersion: %s\n      kind: %s%s\n      name: %s\n    target:\n      type: Value\n      value: %q   # the value to scale at%s\n", m.Metric, apiVersion, kind, note, obj, target, now)
 }
 
 // createHPA writes an autoscaling/v2 HPA for Deployment o.HPA on the new

@@ -95,7 +95,7 @@ func TestHPAStanza(t *testing.T) {
 					t.Fatalf("%+v", s)
 				}
 			}},
-		{name: "services: Object", m: Produced{Metric: "prom_fake_value", Resource: "services"}, samples: []Sample{{Namespace: "a", Resource: "services", Object: "web", Value: "3"}},
+		{name: "services: Object", m: Produced{Metric: "prom_fake_value", Resource: "services", Kind: "Service", APIVersion: "v1"}, samples: []Sample{{Namespace: "a", Resource: "services", Object: "web", Value: "3"}},
 			value: "3", check: func(t *testing.T, s autoscalingv2.MetricSpec) {
 				want := autoscalingv2.CrossVersionObjectReference{APIVersion: "v1", Kind: "Service", Name: "web"}
 				if s.Type != autoscalingv2.ObjectMetricSourceType || s.Object == nil || s.Object.Metric.Name != "prom_fake_value" ||
@@ -103,15 +103,24 @@ func TestHPAStanza(t *testing.T) {
 					t.Fatalf("%+v", s.Object)
 				}
 			}},
-		{name: "services without samples", m: Produced{Metric: "prom_fake_value", Resource: "services"}, value: "100",
+		{name: "services without samples", m: Produced{Metric: "prom_fake_value", Resource: "services", Kind: "Service", APIVersion: "v1"}, value: "100",
 			check: func(t *testing.T, s autoscalingv2.MetricSpec) {
 				if s.Object == nil || s.Object.DescribedObject.Name != "NAME" || s.Object.DescribedObject.Kind != "Service" {
 					t.Fatalf("%+v", s.Object)
 				}
 			}},
-		{name: "deployments: Object", m: Produced{Metric: "backlog", Resource: "deployments.apps"}, samples: []Sample{{Namespace: "a", Object: "worker", Value: "0.5"}},
+		{name: "deployments: Object", m: Produced{Metric: "backlog", Resource: "deployments.apps", Kind: "Deployment", APIVersion: "apps/v1"}, samples: []Sample{{Namespace: "a", Object: "worker", Value: "0.5"}},
 			value: "0.5", check: func(t *testing.T, s autoscalingv2.MetricSpec) {
 				want := autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "worker"}
+				if s.Object == nil || s.Object.DescribedObject != want {
+					t.Fatalf("%+v", s.Object)
+				}
+			}},
+		// The API server did not name the kind: the stanza says to fill it in
+		// rather than guess it from the resource's name.
+		{name: "unknown kind", m: Produced{Metric: "hits", Resource: "trafficpolicies.policy.example.com"}, samples: []Sample{{Namespace: "a", Object: "edge", Value: "7"}},
+			value: "7", check: func(t *testing.T, s autoscalingv2.MetricSpec) {
+				want := autoscalingv2.CrossVersionObjectReference{APIVersion: "API_VERSION", Kind: "KIND", Name: "edge"}
 				if s.Object == nil || s.Object.DescribedObject != want {
 					t.Fatalf("%+v", s.Object)
 				}

@@ -13,10 +13,12 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/pager"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
@@ -217,6 +219,8 @@ type Collected struct {
 	// Events are the HPAs' warning events by namespace/name.
 	Events map[string][]corev1.Event
 
+	// Mapper names the resources of kinds, as the API server does.
+	Mapper     apimeta.RESTMapper
 	API        MetricsAPI
 	External   ExternalAPI
 	Prometheus Prometheus
@@ -277,11 +281,16 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 	}
 
 	api := newLiveAPI(ctx, env.Client.Discovery().RESTClient(), customSvc)
-	api.prefetch(ctx, hpas, 8)
+	api.prefetch(ctx, hpas, env.Mapper, 8)
+	in.Mapper = env.Mapper
 	in.API = api
 	in.External = newLiveExternalAPI(env.Rest, externalSvc)
 	in.Prometheus = &livePrometheus{conn: ch.Prometheus, series: map[string][]prom.Series{}, queries: map[string]queryResult{}}
-	in.Targets = newTargets(env.Client, ns, hpas)
+	meta, err := metadata.NewForConfig(env.Rest)
+	if err != nil {
+		return nil, err
+	}
+	in.Targets = newTargets(env.Client, meta, env.Mapper, ns, hpas)
 	if needEvents(hpas) {
 		in.Events = hpaEvents(ctx, env.Client, ns)
 	}

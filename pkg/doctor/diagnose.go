@@ -3,8 +3,10 @@ package doctor
 import (
 	"context"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -72,7 +74,7 @@ func finishChain(links []Link) []Link {
 }
 
 // neededResources are the resources whose metrics the HPAs in scope read.
-func neededResources(hpas []autoscalingv2.HorizontalPodAutoscaler) map[schema.GroupResource]bool {
+func neededResources(hpas []autoscalingv2.HorizontalPodAutoscaler, mapper apimeta.RESTMapper) map[schema.GroupResource]bool {
 	out := map[schema.GroupResource]bool{}
 	for _, h := range hpas {
 		for _, m := range h.Spec.Metrics {
@@ -80,7 +82,9 @@ func neededResources(hpas []autoscalingv2.HorizontalPodAutoscaler) map[schema.Gr
 			case autoscalingv2.PodsMetricSourceType:
 				out[schema.GroupResource{Resource: "pods"}] = true
 			case autoscalingv2.ObjectMetricSourceType:
-				out[resourceForKind(m.Object.DescribedObject.Kind, m.Object.DescribedObject.APIVersion)] = true
+				if gr, err := kube.ResourceFor(mapper, m.Object.DescribedObject.APIVersion, m.Object.DescribedObject.Kind); err == nil {
+					out[gr] = true
+				}
 			}
 		}
 	}
@@ -132,11 +136,11 @@ func Diagnose(ctx context.Context, in *Collected) (*Report, error) {
 	if ch.Discovery != nil {
 		r.Inventory.DiscoveredMetrics = len(ch.Discovery.Metrics)
 		r.Findings = append(r.Findings, checkDiscovery(ch.Discovery, a)...)
-		r.Findings = append(r.Findings, checkAdapterRBAC(a, in.AdapterServiceAccount, in.Denied, neededResources(in.HPAs))...)
+		r.Findings = append(r.Findings, checkAdapterRBAC(a, in.AdapterServiceAccount, in.Denied, neededResources(in.HPAs, in.Mapper))...)
 	}
 	r.Inventory.ServedMetrics = in.API.Count()
 
-	w := &walker{api: in.API, ext: in.External, prom: in.Prometheus, disc: ch.Discovery, maxAge: ch.Window, now: in.Now,
+	w := &walker{api: in.API, ext: in.External, prom: in.Prometheus, disc: ch.Discovery, mapper: in.Mapper, maxAge: ch.Window, now: in.Now,
 		adapterRef: adapterRef, seriesWindow: in.SeriesWindow}
 	for i := range in.HPAs {
 		hr, err := w.walkHPA(ctx, &in.HPAs[i], in.Targets, in.Events)

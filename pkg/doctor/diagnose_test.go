@@ -53,7 +53,7 @@ func collected(t *testing.T, p *fakeProm, api *fakeAPI, rules string) *Collected
 	ch.Discovery = simulate.Run(context.Background(), p, cfg, testMapper(), 10*time.Minute, now)
 	return &Collected{Now: now, SeriesWindow: time.Hour, ServerMinor: -1,
 		APIServices: []APIService{{Name: CustomAPIService, Present: true, Available: true, Reason: "Passed", Service: "monitoring/prometheus-adapter"}, {Name: ExternalAPIService}, {Name: ResourceAPIService}},
-		Chain:       ch, API: api, Prometheus: p, Targets: fakeTargets{}}
+		Chain:       ch, Mapper: testMapper(), API: api, Prometheus: p, Targets: fakeTargets{}}
 }
 
 // Diagnose decides doctor's exit code (HasErrors): a chain that serves the

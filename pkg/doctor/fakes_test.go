@@ -35,7 +35,7 @@ func record(fs []Finding) {
 var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 
 func testMapper() meta.RESTMapper {
-	m := meta.NewDefaultRESTMapper(nil)
+	m := meta.NewDefaultRESTMapper([]schema.GroupVersion{{Version: "v1"}, {Group: "apps", Version: "v1"}})
 	m.Add(schema.GroupVersionKind{Version: "v1", Kind: "Pod"}, meta.RESTScopeNamespace)
 	m.Add(schema.GroupVersionKind{Version: "v1", Kind: "Service"}, meta.RESTScopeNamespace)
 	m.Add(schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}, meta.RESTScopeRoot)
@@ -188,7 +188,7 @@ func newWalker(t *testing.T, p *fakeProm, api *fakeAPI, rules string) *walker {
 	if rules != "" {
 		disc = simulate.Run(context.Background(), p, loadRules(t, rules), testMapper(), 10*time.Minute, now)
 	}
-	return &walker{api: api, prom: p, disc: disc, maxAge: 10 * time.Minute, now: now, adapterRef: "monitoring/prometheus-adapter", seriesWindow: time.Hour}
+	return &walker{api: api, prom: p, disc: disc, mapper: testMapper(), maxAge: 10 * time.Minute, now: now, adapterRef: "monitoring/prometheus-adapter", seriesWindow: time.Hour}
 }
 
 func mustFinding(t *testing.T, fs []Finding, code string) Finding {

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -17,11 +19,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	cmv1beta1 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta1"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
 )
 
@@ -109,7 +114,7 @@ func (a *liveAPI) Values(ctx context.Context, ns, resource, metric string) (*cmv
 
 // prefetch fetches the values of every listed (namespace, resource, metric)
 // the HPAs read, a few at a time, so the walk finds them cached.
-func (a *liveAPI) prefetch(ctx context.Context, hpas []autoscalingv2.HorizontalPodAutoscaler, workers int) {
+func (a *liveAPI) prefetch(ctx context.Context, hpas []autoscalingv2.HorizontalPodAutoscaler, mapper apimeta.RESTMapper, workers int) {
 	type key struct{ ns, resource, metric string }
 	seen := map[key]bool{}
 	var keys []key
@@ -120,7 +125,11 @@ func (a *liveAPI) prefetch(ctx context.Context, hpas []autoscalingv2.HorizontalP
 			case autoscalingv2.PodsMetricSourceType:
 				k.resource, k.metric = "pods", m.Pods.Metric.Name
 			case autoscalingv2.ObjectMetricSourceType:
-				k.resource, k.metric = resourceForKind(m.Object.DescribedObject.Kind, m.Object.DescribedObject.APIVersion).Resource, m.Object.Metric.Name
+				gr, err := kube.ResourceFor(mapper, m.Object.DescribedObject.APIVersion, m.Object.DescribedObject.Kind)
+				if err != nil {
+					continue // the walk reports the unknown kind
+				}
+				k.resource, k.metric = gr.Resource, m.Object.Metric.Name
 			default:
 				continue
 			}
@@ -213,6 +222,8 @@ func (p *livePrometheus) MetricNames(ctx context.Context) ([]string, error) {
 // read, so memory grows with the HPAs' pods, not with the cluster's.
 type targets struct {
 	c       kubernetes.Interface
+	meta    metadata.Interface // described objects of any kind
+	mapper  apimeta.RESTMapper
 	scope   string          // "" for all namespaces
 	wanted  map[string]bool // Kind/namespace/name of the HPAs' scale targets
 	found   map[string]bool // wanted targets that exist
@@ -221,8 +232,8 @@ type targets struct {
 	objects map[string]bool
 }
 
-func newTargets(c kubernetes.Interface, scope string, hpas []autoscalingv2.HorizontalPodAutoscaler) *targets {
-	t := &targets{c: c, scope: scope, wanted: map[string]bool{}, found: map[string]bool{}, pods: map[string][]targetPod{},
+func newTargets(c kubernetes.Interface, meta metadata.Interface, mapper apimeta.RESTMapper, scope string, hpas []autoscalingv2.HorizontalPodAutoscaler) *targets {
+	t := &targets{c: c, meta: meta, mapper: mapper, scope: scope, wanted: map[string]bool{}, found: map[string]bool{}, pods: map[string][]targetPod{},
 		loaded: map[string]bool{}, objects: map[string]bool{}}
 	for i := range hpas {
 		ref := hpas[i].Spec.ScaleTargetRef
@@ -328,25 +339,27 @@ func (p targetPod) pod(ns string) corev1.Pod {
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: ready}}}}
 }
 
-// ObjectExists checks a described object of a kind doctor knows.
+// ObjectExists checks a described object, of any kind the API server
+// knows (a kind it does not know has no objects).
 func (t *targets) ObjectExists(ctx context.Context, ns string, ref autoscalingv2.CrossVersionObjectReference) (bool, error) {
-	key := ns + "/" + strings.ToLower(ref.Kind) + "/" + ref.Name
+	key := ns + "/" + ref.APIVersion + "/" + ref.Kind + "/" + ref.Name
 	if v, ok := t.objects[key]; ok {
 		return v, nil
 	}
-	var err error
-	switch strings.ToLower(ref.Kind) {
-	case "service":
-		_, err = t.c.CoreV1().Services(ns).Get(ctx, ref.Name, metav1.GetOptions{})
-	case "pod":
-		_, err = t.c.CoreV1().Pods(ns).Get(ctx, ref.Name, metav1.GetOptions{})
-	case "deployment":
-		_, err = t.c.AppsV1().Deployments(ns).Get(ctx, ref.Name, metav1.GetOptions{})
-	case "namespace":
-		_, err = t.c.CoreV1().Namespaces().Get(ctx, ref.Name, metav1.GetOptions{})
-	default:
-		return true, nil
+	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	if err != nil {
+		return false, nil
 	}
+	m, err := t.mapper.RESTMapping(schema.GroupKind{Group: gv.Group, Kind: ref.Kind})
+	if err != nil {
+		t.objects[key] = false
+		return false, nil
+	}
+	get := t.meta.Resource(m.Resource).Namespace(ns)
+	if m.Scope.Name() == apimeta.RESTScopeNameRoot {
+		get = t.meta.Resource(m.Resource)
+	}
+	_, err = get.Get(ctx, ref.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		t.objects[key] = false
 		return false, nil

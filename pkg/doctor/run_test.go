@@ -10,6 +10,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
+	metadatafake "k8s.io/client-go/metadata/fake"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/kube/kubetest"
 	k8stesting "k8s.io/client-go/testing"
 )
 
@@ -47,7 +50,7 @@ func TestTargetsKeepScaleTargetPods(t *testing.T) {
 	)
 	hpas := []autoscalingv2.HorizontalPodAutoscaler{benchHPA("a", "web", "Deployment", "web"), benchHPA("b", "db", "StatefulSet", "db"),
 		benchHPA("b", "gone", "Deployment", "gone"), benchHPA("b", "rs", "ReplicaSet", "rs")}
-	tg := newTargets(c, "", hpas)
+	tg := newTargets(c, nil, nil, "", hpas)
 	ctx := context.Background()
 
 	pods, found, err := tg.PodsOf(ctx, "a", hpas[0].Spec.ScaleTargetRef)
@@ -92,7 +95,7 @@ func TestTargetsKeepScaleTargetPods(t *testing.T) {
 // Without any scale target that exists, pods are not listed at all.
 func TestTargetsNoPodListWithoutTargets(t *testing.T) {
 	c := fake.NewSimpleClientset(workloadPod("a", "web-1", map[string]string{"app": "web"}, corev1.PodRunning, corev1.ConditionTrue))
-	tg := newTargets(c, "a", []autoscalingv2.HorizontalPodAutoscaler{benchHPA("a", "web", "Deployment", "web")})
+	tg := newTargets(c, nil, nil, "a", []autoscalingv2.HorizontalPodAutoscaler{benchHPA("a", "web", "Deployment", "web")})
 	if _, found, err := tg.PodsOf(context.Background(), "a", autoscalingv2.CrossVersionObjectReference{Kind: "Deployment", Name: "web"}); found || err != nil {
 		t.Fatalf("found %v, err %v", found, err)
 	}
@@ -156,5 +159,43 @@ func TestNeedEvents(t *testing.T) {
 	h.Status.Conditions[0].Status = corev1.ConditionFalse
 	if !needEvents([]autoscalingv2.HorizontalPodAutoscaler{benchHPA("a", "b", "Deployment", "b"), h}) {
 		t.Fatal("no events wanted although an HPA has ScalingActive=False")
+	}
+}
+
+// ObjectExists finds described objects of any kind the API server knows,
+// by the resource its RESTMapper names (Endpoints → endpoints, Ingress →
+// ingresses, a CRD), and none of a kind it does not know.
+func TestObjectExistsThroughTheRESTMapper(t *testing.T) {
+	scheme := runtime.NewScheme()
+	metav1.AddMetaToScheme(scheme)
+	obj := func(apiVersion, kind, ns, name string) runtime.Object {
+		return &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: apiVersion, Kind: kind}, ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	}
+	meta := metadatafake.NewSimpleMetadataClient(scheme,
+		obj("v1", "Endpoints", "a", "web"),
+		obj("networking.k8s.io/v1", "Ingress", "a", "edge"),
+		obj("keda.sh/v1alpha1", "ScaledObject", "a", "worker"),
+		obj("policy.example.com/v1", "TrafficPolicy", "a", "p1"),
+		obj("v1", "Namespace", "", "a"),
+	)
+	tg := newTargets(fake.NewClientset(), meta, kubetest.DiscoveryMapper(), "a", nil)
+	cases := []struct {
+		apiVersion, kind, name string
+		want                   bool
+	}{
+		{"v1", "Endpoints", "web", true},
+		{"v1", "Endpoints", "gone", false},
+		{"networking.k8s.io/v1", "Ingress", "edge", true},
+		{"networking.k8s.io/v1beta1", "Ingress", "edge", true}, // any version of the group
+		{"keda.sh/v1alpha1", "ScaledObject", "worker", true},
+		{"policy.example.com/v1", "TrafficPolicy", "p1", true},
+		{"v1", "Namespace", "a", true}, // cluster-scoped
+		{"example.com/v1", "Unknown", "x", false},
+	}
+	for _, c := range cases {
+		got, err := tg.ObjectExists(context.Background(), "a", autoscalingv2.CrossVersionObjectReference{APIVersion: c.apiVersion, Kind: c.kind, Name: c.name})
+		if err != nil || got != c.want {
+			t.Errorf("%s %s/%s: exists %v, err %v; want %v", c.apiVersion, c.kind, c.name, got, err, c.want)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	pmodel "github.com/prometheus/common/model"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -19,6 +20,7 @@ import (
 	"sigs.k8s.io/prometheus-adapter/pkg/config"
 	"sigs.k8s.io/yaml"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/pkg/quantity"
 	"github.com/metricscale/kubectl-metricscale/pkg/rules"
 	"github.com/metricscale/kubectl-metricscale/pkg/similar"
@@ -51,10 +53,12 @@ type Prometheus interface {
 
 // walker holds what every metric walk shares.
 type walker struct {
-	api        MetricsAPI
-	ext        ExternalAPI // nil: external metrics are only inventoried
-	prom       Prometheus
-	disc       *simulate.Discovery // nil when the config or Prometheus is broken
+	api  MetricsAPI
+	ext  ExternalAPI // nil: external metrics are only inventoried
+	prom Prometheus
+	disc *simulate.Discovery // nil when the config or Prometheus is broken
+	// mapper names the resource of an Object metric's described object.
+	mapper     apimeta.RESTMapper
 	maxAge     time.Duration
 	now        time.Time
 	adapterRef string // "namespace/name" of the adapter Deployment
@@ -94,7 +98,13 @@ func (w *walker) walkMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPo
 		mr.Name = spec.Object.Metric.Name
 		mr.Target = targetString(spec.Object.Target)
 		mr.Object = spec.Object.DescribedObject.Kind + "/" + spec.Object.DescribedObject.Name
-		gr = resourceForKind(spec.Object.DescribedObject.Kind, spec.Object.DescribedObject.APIVersion)
+		ref := spec.Object.DescribedObject
+		var err error
+		if gr, err = kube.ResourceFor(w.mapper, ref.APIVersion, ref.Kind); err != nil {
+			mr.Chain = chain(LinkUnknown, LinkUnknown, LinkUnknown, LinkBroken)
+			mr.Findings = []Finding{describedObjectMissing(hpa, spec)}
+			return mr
+		}
 		names = []string{spec.Object.DescribedObject.Name}
 	default:
 		return mr
@@ -559,25 +569,6 @@ func targetString(t autoscalingv2.MetricTarget) string {
 		}
 	}
 	return string(t.Type)
-}
-
-// resourceForKind maps a described object's kind to its resource, as the
-// HPA controller's RESTMapper would for the common kinds.
-func resourceForKind(kind, apiVersion string) schema.GroupResource {
-	group := ""
-	if gv, err := schema.ParseGroupVersion(apiVersion); err == nil {
-		group = gv.Group
-	}
-	k := strings.ToLower(kind)
-	switch {
-	case strings.HasSuffix(k, "s"):
-		k += "es"
-	case strings.HasSuffix(k, "y"):
-		k = strings.TrimSuffix(k, "y") + "ies"
-	default:
-		k += "s"
-	}
-	return schema.GroupResource{Group: group, Resource: k}
 }
 
 func valuesPath(ns, resource, metric string) string {

@@ -382,7 +382,9 @@ func (l *Live) valueKey(r Row) (valueKey, schema.GroupKind, bool) {
 		gk := r.objectKind
 		m, err := l.env.Mapper.RESTMapping(gk)
 		if err != nil {
-			return valueKey{gr: strings.ToLower(gk.Kind) + "s"}, gk, true
+			// A kind the API server does not know: the metrics client's
+			// request fails with that, and the row shows it.
+			return valueKey{gr: "kind " + gk.String()}, gk, true
 		}
 		return valueKey{gr: m.Resource.GroupResource().String()}, gk, true
 	case string(autoscalingv2.ExternalMetricSourceType):

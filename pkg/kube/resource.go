@@ -1,0 +1,34 @@
+package kube
+
+import (
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// ResourceFor is the resource of a kind as the API server's RESTMapper names
+// it (Endpoints → endpoints, Ingress → ingresses.networking.k8s.io), the way
+// the HPA controller's metrics client maps an Object metric's described
+// object: by group and kind, whatever the version.
+func ResourceFor(m apimeta.RESTMapper, apiVersion, kind string) (schema.GroupResource, error) {
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		return schema.GroupResource{}, err
+	}
+	mapping, err := m.RESTMapping(schema.GroupKind{Group: gv.Group, Kind: kind})
+	if err != nil {
+		return schema.GroupResource{}, err
+	}
+	return mapping.Resource.GroupResource(), nil
+}
+
+// Singular is the singular name of a resource, as kubectl prints it
+// (ingresses → ingress, endpoints → endpoints); the resource itself when
+// the mapper does not know it.
+func Singular(m apimeta.RESTMapper, gr schema.GroupResource) string {
+	if m != nil {
+		if s, err := m.ResourceSingularizer(gr.Resource); err == nil && s != "" {
+			return s
+		}
+	}
+	return gr.Resource
+}
