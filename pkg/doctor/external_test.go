@@ -161,7 +161,7 @@ func TestWalkExternal(t *testing.T) {
 				h.Status.Conditions = []autoscalingv2.HorizontalPodAutoscalerCondition{{Type: autoscalingv2.ScalingActive, Status: corev1.ConditionFalse, Reason: "FailedGetExternalMetric"}}
 			}
 			mr := w.walkExternal(context.Background(), h, spec)
-			record(mr.Findings)
+			record(t, mr.Findings)
 			if got := codes(mr.Findings); got != c.want {
 				for _, f := range mr.Findings {
 					t.Logf("%s %s %v", f.Code, f.Message, f.Evidence)

@@ -40,7 +40,7 @@ func TestCheckAPIServices(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			fs := checkAPIServices(c.svcs, "monitoring/prometheus-adapter", true, c.needExternal)
-			record(fs)
+			record(t, fs)
 			if got := codes(fs); got != c.want {
 				t.Fatalf("codes %q, want %q", got, c.want)
 			}
@@ -93,7 +93,7 @@ func TestCheckAdapter(t *testing.T) {
 				cfg = parseConfig(c.cfg)
 			}
 			fs := checkAdapter(c.a, errors.New("no prometheus-adapter Deployment found in any namespace"), cfg, nil)
-			record(fs)
+			record(t, fs)
 			if got := codes(fs); got != c.want {
 				t.Fatalf("codes %q, want %q: %v", got, c.want, fs)
 			}
@@ -124,7 +124,7 @@ func TestCheckPrometheus(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			fs := checkPrometheus(c.c, "adapter-flag", []string{"http://prometheus-server.monitoring.svc:80"}, "monitoring/prometheus-adapter")
-			record(fs)
+			record(t, fs)
 			if got := codes(fs); got != c.want {
 				t.Fatalf("codes %q, want %q", got, c.want)
 			}
@@ -139,7 +139,7 @@ func TestCheckAdapterVersion(t *testing.T) {
 	a := adapterFixture(true)
 	a.Image = "directxman12/k8s-prometheus-adapter:v0.10.0"
 	fs := checkAdapterVersion(a, 28)
-	record(fs)
+	record(t, fs)
 	if codes(fs) != "MS113" {
 		t.Fatal(codes(fs))
 	}
@@ -160,13 +160,13 @@ func TestCheckDiscovery(t *testing.T) {
 	rules := "rules:\n- seriesQuery: '{namespace!=\"\"}'\n  resources: {template: <<.Resource>>}\n  metricsQuery: x\n- seriesQuery: '{__name__=\"m1\"}'\n  resources: {template: <<.Resource>>}\n  metricsQuery: y\n"
 	d := simulate.Run(context.Background(), p, loadRules(t, rules), testMapper(), time.Minute, now)
 	fs := checkDiscovery(d, adapterFixture(true))
-	record(fs)
+	record(t, fs)
 	if codes(fs) != "MS210,MS213" {
 		t.Fatal(codes(fs))
 	}
 	svc, jobs := schema.GroupResource{Resource: "services"}, schema.GroupResource{Group: "batch", Resource: "jobs"}
 	rbac := checkAdapterRBAC(adapterFixture(true), "prometheus-adapter", []schema.GroupResource{svc, jobs}, map[schema.GroupResource]bool{svc: true})
-	record(rbac)
+	record(t, rbac)
 	if codes(rbac) != "MS115" || rbac[0].Severity != SeverityError || !strings.Contains(rbac[0].Fix.YAML, "name: prometheus-adapter, namespace: monitoring") ||
 		!strings.Contains(rbac[0].Fix.YAML, `apiGroups: ["batch"]`) {
 		t.Fatal(rbac)

@@ -300,7 +300,7 @@ func TestWalkMetric(t *testing.T) {
 				h, spec = objectHPA(c.metric, c.hpaKind, "prom-fake")
 			}
 			mr := w.walkMetric(context.Background(), h, spec, target{pods: pods})
-			record(mr.Findings)
+			record(t, mr.Findings)
 			if got := codes(mr.Findings); got != c.want {
 				for _, f := range mr.Findings {
 					t.Logf("%s %s %v", f.Code, f.Message, f.Evidence)
@@ -345,7 +345,7 @@ func TestHPAFindings(t *testing.T) {
 			if f := findCodeIn(fs, "MS401"); f != nil && (len(f.Evidence) != 1 || f.Evidence[0] != "event FailedGetPodsMetric (x12): failed to get pods metric value") {
 				t.Fatalf("evidence %q", f.Evidence)
 			}
-			record(fs)
+			record(t, fs)
 			if got := codes(fs); got != c.want {
 				t.Fatalf("codes %q, want %q", got, c.want)
 			}
@@ -353,7 +353,7 @@ func TestHPAFindings(t *testing.T) {
 	}
 	h, spec := objectHPA("m", "Service", "gone")
 	f := describedObjectMissing(h, spec)
-	record([]Finding{f})
+	record(t, []Finding{f})
 	if f.Code != "MS406" || !strings.Contains(f.Message, "Service gone") {
 		t.Fatal(f)
 	}
@@ -381,7 +381,7 @@ func TestWalkMetricTrustsTheController(t *testing.T) {
 	h.Status.CurrentMetrics = []autoscalingv2.MetricStatus{{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricStatus{
 		Metric: autoscalingv2.MetricIdentifier{Name: "MessageMetrics"}, Current: autoscalingv2.MetricValueStatus{AverageValue: &v}}}}
 	mr := w.walkMetric(context.Background(), h, spec, target{pods: runningPods("app-1", "app-2")})
-	record(mr.Findings)
+	record(t, mr.Findings)
 	if api.calls != 0 {
 		t.Fatalf("%d metrics API requests, want 0", api.calls)
 	}
