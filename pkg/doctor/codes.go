@@ -28,6 +28,8 @@ var Checks = []Check{
 	{"MS113", SeverityError, "adapter version too old for this Kubernetes"},
 	{"MS114", SeverityError, "HPA controller is forbidden to read the metrics API"},
 	{"MS115", SeverityError, "adapter ServiceAccount cannot list a resource its rules map"},
+	{"MS116", SeverityWarning, "metrics APIService no walked metric needs is not available"},
+	{"MS119", SeverityWarning, "adapter ServiceAccount cannot list a resource its rules map, which no HPA reads"},
 
 	{"MS201", SeverityError, "no adapter rule selects the metric's series"},
 	{"MS202", SeverityError, "series labels are not mapped to the resource"},
@@ -42,6 +44,7 @@ var Checks = []Check{
 	{"MS211", SeverityError, "metric is served for another resource than the HPA asks"},
 	{"MS212", SeverityError, "running adapter has not loaded the current config"},
 	{"MS213", SeverityWarning, "two rules produce the same metric for the same resource"},
+	{"MS214", SeverityError, "a rule's seriesQuery fails in Prometheus"},
 
 	{"MS301", SeverityError, "metricsQuery aggregates the resource labels away"},
 	{"MS302", SeverityError, "metric has no value for the scale target's objects"},
@@ -56,6 +59,7 @@ var Checks = []Check{
 	{"MS404", SeverityError, "metrics API does not serve the metric"},
 	{"MS405", SeverityInfo, "HPA is held at maxReplicas"},
 	{"MS406", SeverityError, "Object metric's described object does not exist"},
+	{"MS408", SeverityWarning, "HPA condition predates the metrics being served"},
 }
 
 var checkByCode = func() map[string]Check {
@@ -69,7 +73,8 @@ var checkByCode = func() map[string]Check {
 	return m
 }()
 
-// newFinding builds a finding for a registered code.
+// newFinding builds a finding for a registered code, with the code's
+// severity and title.
 func newFinding(code, object, format string, args ...any) Finding {
 	c, ok := checkByCode[code]
 	if !ok {
@@ -85,10 +90,5 @@ func (f Finding) withEvidence(e ...string) Finding {
 
 func (f Finding) withFix(fix Fix) Finding {
 	f.Fix = &fix
-	return f
-}
-
-func (f Finding) withSeverity(s Severity) Finding {
-	f.Severity = s
 	return f
 }

@@ -91,9 +91,10 @@ func eventEvidence(events []corev1.Event, max int) []string {
 	return out
 }
 
-// settle downgrades MS401 to a warning when every metric of the HPA is served
-// now: the condition is from the controller's last sync and clears on its
-// next (typically right after a rule was added).
+// settle turns MS401 into MS408, a warning, when every metric of the HPA is
+// served now: the condition is from the controller's last sync and clears on
+// its next (typically right after a rule was added). The condition and its
+// events stay as the evidence.
 func settle(hr *HPAReport) {
 	if len(hr.Metrics) == 0 {
 		return
@@ -109,10 +110,10 @@ func settle(hr *HPAReport) {
 			return
 		}
 	}
-	for i := range hr.Findings {
-		if hr.Findings[i].Code == "MS401" {
-			hr.Findings[i].Severity = SeverityWarning
-			hr.Findings[i].Message += " (the metrics API serves every metric of this HPA now: the condition is from the controller's last sync and clears on its next)"
+	for i, f := range hr.Findings {
+		if f.Code == "MS401" {
+			hr.Findings[i] = newFinding("MS408", f.Object, "the HPA's ScalingActive=False condition is from the controller's last sync: the metrics API serves every metric of this HPA now, and the condition clears on its next").
+				withEvidence(append([]string{"condition " + f.Message}, f.Evidence...)...)
 		}
 	}
 }

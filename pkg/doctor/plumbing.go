@@ -41,6 +41,8 @@ func checkAPIServices(svcs []APIService, adapterRef string, needCustom, needExte
 			continue
 		}
 		if !s.Available {
+			// The cause decides the fix; the code says the cause, unless no
+			// metric doctor walks needs the API.
 			code := "MS102"
 			msg := strings.ToLower(s.Message)
 			switch {
@@ -49,20 +51,20 @@ func checkAPIServices(svcs []APIService, adapterRef string, needCustom, needExte
 			case strings.Contains(msg, "x509") || strings.Contains(msg, "certificate") || strings.Contains(msg, "system:anonymous") || strings.Contains(msg, "unauthorized") || strings.Contains(msg, "subjectaccessreview"):
 				code = "MS104"
 			}
-			f := newFinding(code, obj, "Available=False (%s): %s", s.Reason, s.Message).withEvidence("backed by Service " + orNone(s.Service))
+			var fix Fix
 			switch code {
 			case "MS102":
-				f = f.withFix(Fix{Description: "the API server cannot reach the adapter: check that its pods are Ready and that the Service " + s.Service + " selects them on the APIService's port",
-					Command: "kubectl get pods,endpoints -n " + refNamespace(s.Service)})
+				fix = Fix{Description: "the API server cannot reach the adapter: check that its pods are Ready and that the Service " + s.Service + " selects them on the APIService's port",
+					Command: "kubectl get pods,endpoints -n " + refNamespace(s.Service)}
 			case "MS103":
-				f = f.withFix(Fix{Description: "the control plane's connection to the adapter times out: open the adapter's port from the control plane (on private GKE, a firewall rule for the adapter's port from the master CIDR), or check NetworkPolicies"})
+				fix = Fix{Description: "the control plane's connection to the adapter times out: open the adapter's port from the control plane (on private GKE, a firewall rule for the adapter's port from the master CIDR), or check NetworkPolicies"}
 			case "MS104":
-				f = f.withFix(Fix{Description: "the aggregation layer and the adapter do not trust each other: check the APIService's caBundle (or insecureSkipTLSVerify), and that the adapter can read configmap kube-system/extension-apiserver-authentication (RoleBinding to extension-apiserver-authentication-reader)"})
+				fix = Fix{Description: "the aggregation layer and the adapter do not trust each other: check the APIService's caBundle (or insecureSkipTLSVerify), and that the adapter can read configmap kube-system/extension-apiserver-authentication (RoleBinding to extension-apiserver-authentication-reader)"}
 			}
 			if !need && s.Name != CustomAPIService {
-				f = f.withSeverity(SeverityWarning)
+				code = "MS116"
 			}
-			out = append(out, f)
+			out = append(out, newFinding(code, obj, "Available=False (%s): %s", s.Reason, s.Message).withEvidence("backed by Service "+orNone(s.Service)).withFix(fix))
 		}
 		if adapterRef != "" && s.Service != "" && (s.Name == CustomAPIService || s.Name == ExternalAPIService) && refNamespace(s.Service) != refNamespace(adapterRef) {
 			out = append(out, newFinding("MS106", obj, "%s is served by Service %s, not by the prometheus-adapter in namespace %s: only one backend can own an API group/version, so the adapter's rules for it do not apply",
@@ -250,7 +252,7 @@ func checkDiscovery(d *simulate.Discovery, a *adapter.Adapter) []Finding {
 		if r.BuildError != nil {
 			out = append(out, newFinding("MS109", obj, "the adapter cannot build %s: %v", r.Label(), r.BuildError))
 		} else if r.QueryError != nil {
-			out = append(out, newFinding("MS110", obj, "the seriesQuery of %s fails in Prometheus: %v", r.Label(), r.QueryError).withSeverity(SeverityWarning))
+			out = append(out, newFinding("MS214", obj, "the seriesQuery of %s fails in Prometheus: %v; the adapter's relist fails as a whole on it (\"unable to update list of all metrics\"), so it lists no new metric", r.Label(), r.QueryError))
 		}
 	}
 	return out
@@ -258,8 +260,9 @@ func checkDiscovery(d *simulate.Discovery, a *adapter.Adapter) []Finding {
 
 // checkAdapterRBAC reports resources the adapter's rules map but its
 // ServiceAccount may not list: the adapter then fails every request for them
-// ("unable to list matching resources"). It is an error when an HPA in scope
-// reads metrics of such a resource (needed), a warning otherwise.
+// ("unable to list matching resources"). It is MS115, an error, when an HPA
+// in scope reads metrics of such a resource (needed), MS119, a warning,
+// otherwise.
 func checkAdapterRBAC(a *adapter.Adapter, serviceAccount string, denied []schema.GroupResource, needed map[schema.GroupResource]bool) []Finding {
 	if a == nil || len(denied) == 0 {
 		return nil
@@ -267,12 +270,12 @@ func checkAdapterRBAC(a *adapter.Adapter, serviceAccount string, denied []schema
 	sort.Slice(denied, func(i, j int) bool { return denied[i].String() < denied[j].String() })
 	byGroup := map[string][]string{}
 	var names []string
-	severity := SeverityWarning
+	code, format := "MS119", "the adapter's rules serve metrics for %s, but its ServiceAccount may not list them; no HPA in scope reads those metrics, whose requests would fail with \"unable to list matching resources\""
 	for _, d := range denied {
 		byGroup[d.Group] = append(byGroup[d.Group], d.Resource)
 		names = append(names, d.String())
 		if needed[d] {
-			severity = SeverityError
+			code, format = "MS115", "the adapter's rules serve metrics for %s, but its ServiceAccount may not list them, so requests for those metrics fail with \"unable to list matching resources\""
 		}
 	}
 	var rules strings.Builder
@@ -284,9 +287,7 @@ func checkAdapterRBAC(a *adapter.Adapter, serviceAccount string, denied []schema
 	for _, g := range groups {
 		fmt.Fprintf(&rules, "- apiGroups: [%q]\n  resources: [%s]\n  verbs: [get, list, watch]\n", g, strings.Join(byGroup[g], ", "))
 	}
-	return []Finding{newFinding("MS115", "ServiceAccount "+a.Namespace+"/"+serviceAccount,
-		"the adapter's rules serve metrics for %s, but its ServiceAccount may not list them, so requests for those metrics fail with \"unable to list matching resources\"", strings.Join(names, ", ")).
-		withSeverity(severity).
+	return []Finding{newFinding(code, "ServiceAccount "+a.Namespace+"/"+serviceAccount, format, strings.Join(names, ", ")).
 		withFix(Fix{Description: "let the adapter's ServiceAccount get/list/watch those resources, or narrow the rules (a template <<.Resource>> turns any label, such as job, into a resource)",
 			YAML: fmt.Sprintf(`apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole

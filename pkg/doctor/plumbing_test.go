@@ -35,6 +35,7 @@ func TestCheckAPIServices(t *testing.T) {
 		{"firewall", []APIService{custom(false, "FailedDiscoveryCheck", `failing or missing response from https://10.8.0.5:6443/apis/custom.metrics.k8s.io/v1beta1: Get "https://10.8.0.5:6443/apis/custom.metrics.k8s.io/v1beta1": context deadline exceeded`)}, false, "MS103"},
 		{"tls", []APIService{custom(false, "FailedDiscoveryCheck", `failing or missing response from https://10.0.0.5:6443: x509: certificate signed by unknown authority`)}, false, "MS104"},
 		{"external missing", []APIService{custom(true, "Passed", ""), absent(ExternalAPIService)}, true, "MS105"},
+		{"external down, but nothing reads it", []APIService{custom(true, "Passed", ""), {Name: ExternalAPIService, Present: true, Service: "monitoring/prometheus-adapter", Reason: "FailedDiscoveryCheck", Message: "service/prometheus-adapter has no endpoints"}}, false, "MS116"},
 		{"external owned by keda", []APIService{custom(true, "Passed", ""), {Name: ExternalAPIService, Present: true, Available: true, Service: "keda/keda-operator-metrics-apiserver"}}, true, "MS106"},
 	}
 	for _, c := range cases {
@@ -173,7 +174,31 @@ func TestCheckDiscovery(t *testing.T) {
 	}
 	// A resource no HPA in scope reads (the default rules turn the job label
 	// into batch Jobs) is only a warning.
-	if w := checkAdapterRBAC(adapterFixture(true), "prometheus-adapter", []schema.GroupResource{jobs}, map[schema.GroupResource]bool{svc: true}); w[0].Severity != SeverityWarning {
+	w := checkAdapterRBAC(adapterFixture(true), "prometheus-adapter", []schema.GroupResource{jobs}, map[schema.GroupResource]bool{svc: true})
+	record(t, w)
+	if w[0].Severity != SeverityWarning {
 		t.Fatal(w[0].Severity)
+	}
+	if codes(w) != "MS119" {
+		t.Fatal(codes(w))
+	}
+}
+
+// A rule the adapter cannot build makes it exit at start-up: MS109, an
+// error. A seriesQuery Prometheus fails makes every relist fail: MS214, an
+// error too.
+func TestCheckDiscoveryRuleErrors(t *testing.T) {
+	d := &simulate.Discovery{Rules: []*simulate.Rule{
+		{Index: 0, BuildError: errors.New(`unable to parse metrics query template: template: metrics-query:1: unclosed action`)},
+		{Index: 1, QueryError: errors.New("bad_data: 1:14: parse error: unexpected character inside braces")},
+		{Index: 2},
+	}}
+	fs := checkDiscovery(d, adapterFixture(true))
+	record(t, fs)
+	if codes(fs) != "MS109,MS214" || fs[0].Severity != SeverityError || fs[1].Severity != SeverityError {
+		t.Fatalf("%+v", fs)
+	}
+	if !strings.Contains(fs[0].Message, "rules[0]") || !strings.Contains(fs[1].Message, "rules[1]") {
+		t.Fatalf("the findings name the rules: %q, %q", fs[0].Message, fs[1].Message)
 	}
 }

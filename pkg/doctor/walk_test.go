@@ -407,12 +407,17 @@ func TestSettleStaleCondition(t *testing.T) {
 	}
 	hr := stale()
 	settle(&hr)
+	record(t, hr.Findings)
 	if hr.Findings[0].Severity != SeverityWarning || !strings.Contains(hr.Findings[0].Message, "last sync") {
 		t.Fatalf("%+v", hr.Findings[0])
+	}
+	if f := hr.Findings[0]; f.Code != "MS408" || len(f.Evidence) == 0 || f.Evidence[0] != "condition ScalingActive=False FailedGetPodsMetric: ..." {
+		t.Fatalf("the stale condition is MS408 with the condition as evidence: %+v", f)
 	}
 	hr = stale()
 	hr.Metrics = append(hr.Metrics, MetricReport{Chain: chain(LinkOK, LinkBroken, LinkUnknown, LinkBroken)})
 	settle(&hr)
+	record(t, hr.Findings)
 	if hr.Findings[0].Severity != SeverityError {
 		t.Fatal("a metric that is not served keeps MS401 an error")
 	}
