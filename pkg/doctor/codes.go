@@ -29,6 +29,8 @@ var Checks = []Check{
 	{"MS114", SeverityError, "HPA controller is forbidden to read the metrics API"},
 	{"MS115", SeverityError, "adapter ServiceAccount cannot list a resource its rules map"},
 	{"MS116", SeverityWarning, "metrics APIService no walked metric needs is not available"},
+	{"MS117", SeverityWarning, "adapter config cannot be read"},
+	{"MS118", SeverityError, "Prometheus answers its API with an HTTP error"},
 	{"MS119", SeverityWarning, "adapter ServiceAccount cannot list a resource its rules map, which no HPA reads"},
 
 	{"MS201", SeverityError, "no adapter rule selects the metric's series"},

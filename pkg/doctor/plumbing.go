@@ -115,7 +115,7 @@ func checkAdapter(a *adapter.Adapter, locateErr error, cfg *adapter.Config, cfgE
 			Command: fmt.Sprintf("kubectl logs -n %s deployment/%s --previous", a.Namespace, a.Name)}))
 	}
 	if cfgErr != nil {
-		out = append(out, newFinding("MS109", obj, "%v", cfgErr))
+		out = append(out, newFinding("MS117", obj, "doctor cannot read the adapter's config: %v; the checks of its rules are skipped", cfgErr))
 	} else if cfg != nil && cfg.ParseError != nil {
 		f := newFinding("MS109", "ConfigMap "+a.Namespace+"/"+a.ConfigMap, "the adapter rejects its config (key %s): %v", a.ConfigKey, cfg.ParseError)
 		if helmValuesPasted(cfg.Raw) {
@@ -190,7 +190,7 @@ func checkPrometheus(c *prometheus.Connection, source string, candidates []strin
 		return []Finding{newFinding("MS112", obj, "Prometheus (or the proxy in front of it) answers %d: it requires authentication the adapter does not send", c.Status).
 			withEvidence(c.Error).withFix(Fix{Description: "give the adapter credentials: --prometheus-token-file, --prometheus-header, --prometheus-auth-config or --prometheus-ca-file as your Prometheus (or Thanos) requires"})}
 	case c.Status != 0:
-		return []Finding{newFinding("MS110", obj, "Prometheus answered HTTP %d", c.Status).withEvidence(c.Error)}
+		return []Finding{newFinding("MS118", obj, "%s answers HTTP %d: Prometheus (or a proxy in front of it) is reachable, but fails its API requests", c.URL, c.Status).withEvidence(c.Error)}
 	}
 	f := newFinding("MS110", obj, "Prometheus is not reachable at %s: %s; the adapter logs \"unable to update list of all metrics\" and discovers nothing", c.URL, c.Error)
 	if source == "adapter-flag" {

@@ -121,6 +121,7 @@ func TestCheckPrometheus(t *testing.T) {
 		{"wrong service", &prometheus.Connection{URL: "http://prometheus.default.svc:9090", ServiceMissing: true, Error: "Service default/prometheus does not exist"}, "MS110"},
 		{"path prefix", &prometheus.Connection{URL: "http://p.monitoring.svc:9090", Status: 404, Error: "HTTP 404"}, "MS111"},
 		{"auth", &prometheus.Connection{URL: "https://thanos:443", Status: 401, Error: "HTTP 401"}, "MS112"},
+		{"server error", &prometheus.Connection{URL: "http://thanos-query.monitoring.svc:9090", Status: 503, Error: "HTTP 503"}, "MS118"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -200,5 +201,15 @@ func TestCheckDiscoveryRuleErrors(t *testing.T) {
 	}
 	if !strings.Contains(fs[0].Message, "rules[0]") || !strings.Contains(fs[1].Message, "rules[1]") {
 		t.Fatalf("the findings name the rules: %q, %q", fs[0].Message, fs[1].Message)
+	}
+}
+
+// A config doctor cannot read (not from a ConfigMap, the ConfigMap or its key
+// missing, forbidden) is not a config the adapter rejects: MS117, a warning.
+func TestCheckAdapterConfigUnreadable(t *testing.T) {
+	fs := checkAdapter(adapterFixture(true), nil, nil, errors.New("the adapter's --config=/etc/adapter/config.yaml does not come from a ConfigMap volume"))
+	record(t, fs)
+	if codes(fs) != "MS117" || fs[0].Severity != SeverityWarning || !strings.Contains(fs[0].Message, "ConfigMap volume") {
+		t.Fatalf("%+v", fs)
 	}
 }
