@@ -54,6 +54,7 @@ var Checks = []Check{
 	{"MS304", SeverityWarning, "metric has values for only some target pods"},
 	{"MS305", SeverityWarning, "several series per object are summed"},
 	{"MS306", SeverityInfo, "value is a milli-quantity"},
+	{"MS307", SeverityError, "external metric has no value for the HPA's namespace and selector"},
 
 	{"MS401", SeverityError, "HPA cannot compute replicas"},
 	{"MS402", SeverityError, "HPA scale target not found"},
@@ -61,7 +62,9 @@ var Checks = []Check{
 	{"MS404", SeverityError, "metrics API does not serve the metric"},
 	{"MS405", SeverityInfo, "HPA is held at maxReplicas"},
 	{"MS406", SeverityError, "Object metric's described object does not exist"},
+	{"MS407", SeverityError, "metrics API the HPA reads is unavailable"},
 	{"MS408", SeverityWarning, "HPA condition predates the metrics being served"},
+	{"MS409", SeverityError, "External metric's selector is invalid"},
 }
 
 var checkByCode = func() map[string]Check {

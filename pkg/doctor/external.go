@@ -91,7 +91,7 @@ func (w *walker) walkExternal(ctx context.Context, hpa *autoscalingv2.Horizontal
 		s, err := metav1.LabelSelectorAsSelector(spec.External.Metric.Selector)
 		if err != nil {
 			mr.Chain = chain(LinkUnknown, LinkUnknown, LinkUnknown, LinkBroken)
-			mr.Findings = append(mr.Findings, newFinding("MS401", obj, "the selector of external metric %s is invalid: %v", metric, err))
+			mr.Findings = append(mr.Findings, newFinding("MS409", obj, "the selector of external metric %s is invalid: %v", metric, err))
 			return mr
 		}
 		sel = s
@@ -113,7 +113,7 @@ func (w *walker) walkExternal(ctx context.Context, hpa *autoscalingv2.Horizontal
 	if ok, why := w.ext.Available(); !ok {
 		if w.disc == nil || hasExternalRules(w.disc) || !w.prom.OK() {
 			mr.Chain = chain(LinkUnknown, LinkUnknown, LinkBroken, LinkBroken)
-			mr.Findings = append(mr.Findings, newFinding("MS102", obj, "the HPA reads %s from the external metrics API, which is unavailable: %s", metric, why))
+			mr.Findings = append(mr.Findings, newFinding("MS407", obj, "the HPA reads %s from the external metrics API, which is unavailable: %s", metric, why))
 			return mr
 		}
 		// prometheus-adapter serves the external metrics API only when its
@@ -143,7 +143,7 @@ func (w *walker) walkExternal(ctx context.Context, hpa *autoscalingv2.Horizontal
 			mr.Chain = chain(LinkOK, LinkOK, LinkBroken, LinkBroken)
 			if err == nil {
 				// Served, but nothing for this namespace and selector.
-				mr.Findings = append(mr.Findings, newFinding("MS302", obj, "the adapter serves external metric %s (%s, series %s), but it has no value in namespace %s for selector %q",
+				mr.Findings = append(mr.Findings, newFinding("MS307", obj, "the adapter serves external metric %s (%s, series %s), but it has no value in namespace %s for selector %q",
 					metric, m.Rule.Label(), m.SeriesName, hpa.Namespace, sel.String()).withEvidence(apiEvidence).
 					withFix(Fix{Description: "check that the series carry the namespace label the rule maps (or serve the metric with resources.namespaced: false) and labels matching the HPA's metric.selector"}))
 				return mr

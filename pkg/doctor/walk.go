@@ -103,7 +103,7 @@ func (w *walker) walkMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPo
 
 	if ok, why := w.api.Available(); !ok {
 		mr.Chain = chain(LinkUnknown, LinkUnknown, LinkBroken, LinkBroken)
-		mr.Findings = append(mr.Findings, newFinding("MS102", obj, "the HPA reads %s from the custom metrics API, which is unavailable: %s", metric, why))
+		mr.Findings = append(mr.Findings, newFinding("MS407", obj, "the HPA reads %s from the custom metrics API, which is unavailable: %s", metric, why))
 		return mr
 	}
 

@@ -278,7 +278,7 @@ func TestWalkMetric(t *testing.T) {
 			name:   "the custom metrics API is down",
 			series: []string{"MessageMetrics{k8s_namespace=default,k8s_pod_name=app-1}"},
 			api:    &fakeAPI{down: "APIService Available=False FailedDiscoveryCheck"}, metric: "MessageMetrics",
-			want: "MS102",
+			want: "MS407",
 		},
 	}
 	for _, c := range cases {
