@@ -199,7 +199,7 @@ func TestCheckDiscoveryRuleErrors(t *testing.T) {
 	if codes(fs) != "MS109,MS214" || fs[0].Severity != SeverityError || fs[1].Severity != SeverityError {
 		t.Fatalf("%+v", fs)
 	}
-	if !strings.Contains(fs[0].Message, "rules[0]") || !strings.Contains(fs[1].Message, "rules[1]") {
+	if !strings.Contains(fs[0].Message, "(rules[0])") || !strings.Contains(fs[1].Message, "rules[1]") {
 		t.Fatalf("the findings name the rules: %q, %q", fs[0].Message, fs[1].Message)
 	}
 }

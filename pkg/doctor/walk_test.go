@@ -402,7 +402,7 @@ func (a *countingAPI) Values(ctx context.Context, ns, r, m string) (*cmv1beta1.M
 
 func TestSettleStaleCondition(t *testing.T) {
 	stale := func() HPAReport {
-		return HPAReport{Findings: []Finding{newFinding("MS401", "x", "ScalingActive=False FailedGetPodsMetric: ...")},
+		return HPAReport{Findings: []Finding{newFinding(CodeCannotCompute, "x", "FailedGetPodsMetric", "...")},
 			Metrics: []MetricReport{{Chain: chain(LinkOK, LinkOK, LinkOK, LinkBroken)}}}
 	}
 	hr := stale()
