@@ -2,80 +2,191 @@ package doctor
 
 import "fmt"
 
-// Check is one registered finding code. Every code is documented in
-// docs/checks.md and covered by a test.
+// Code identifies a finding: "MS201". A code means one thing, has one
+// severity and one message template, and is documented in docs/checks.md.
+type Code string
+
+// The finding codes: MS1xx plumbing, MS2xx discovery, MS3xx query and value,
+// MS4xx the HPA.
+const (
+	CodeCustomAPIServiceMissing   Code = "MS101"
+	CodeAPIServiceUnavailable     Code = "MS102"
+	CodeAPIServiceTimeout         Code = "MS103"
+	CodeAPIServiceRejected        Code = "MS104"
+	CodeExternalAPIServiceMissing Code = "MS105"
+	CodeAPIServiceOtherBackend    Code = "MS106"
+	CodeAdapterNotFound           Code = "MS107"
+	CodeAdapterNotReady           Code = "MS108"
+	CodeAdapterConfigInvalid      Code = "MS109"
+	CodePrometheusUnreachable     Code = "MS110"
+	CodePrometheusPathPrefix      Code = "MS111"
+	CodePrometheusAuth            Code = "MS112"
+	CodeAdapterTooOld             Code = "MS113"
+	CodeHPAForbidden              Code = "MS114"
+	CodeAdapterCannotList         Code = "MS115"
+	CodeUnusedAPIServiceDown      Code = "MS116"
+	CodeAdapterConfigUnreadable   Code = "MS117"
+	CodePrometheusHTTPError       Code = "MS118"
+	CodeAdapterCannotListUnused   Code = "MS119"
+
+	CodeNoRule             Code = "MS201"
+	CodeLabelsNotMapped    Code = "MS202"
+	CodeRuleFiltersSeries  Code = "MS203"
+	CodeRuleMapsNoResource Code = "MS204"
+	CodeNoNamespaceLabel   Code = "MS205"
+	CodeExportedLabels     Code = "MS206"
+	CodeSeriesNameInHPA    Code = "MS207"
+	CodeNoSeries           Code = "MS208"
+	CodeSeriesTooOld       Code = "MS209"
+	CodeTooManyMetrics     Code = "MS210"
+	CodeOtherResource      Code = "MS211"
+	CodeConfigNotLoaded    Code = "MS212"
+	CodeRuleCollision      Code = "MS213"
+	CodeSeriesQueryFails   Code = "MS214"
+
+	CodeQueryDropsLabels Code = "MS301"
+	CodeNoValue          Code = "MS302"
+	CodeQueryFails       Code = "MS303"
+	CodeSomePodsMissing  Code = "MS304"
+	CodeSeriesSummed     Code = "MS305"
+	CodeMilliQuantity    Code = "MS306"
+	CodeExternalNoValue  Code = "MS307"
+
+	CodeCannotCompute          Code = "MS401"
+	CodeTargetNotFound         Code = "MS402"
+	CodeNoReadyPods            Code = "MS403"
+	CodeNotServed              Code = "MS404"
+	CodeAtMaxReplicas          Code = "MS405"
+	CodeDescribedObjectMissing Code = "MS406"
+	CodeMetricAPIUnavailable   Code = "MS407"
+	CodeStaleCondition         Code = "MS408"
+	CodeInvalidSelector        Code = "MS409"
+)
+
+// Check is the registry entry of a code. Message is the fmt template of the
+// finding's message: call sites pass only its values.
 type Check struct {
-	Code     string
 	Severity Severity
 	Title    string
+	Message  string
 }
 
-// Checks is the registry of every finding doctor can report: MS1xx plumbing,
-// MS2xx discovery, MS3xx query and value, MS4xx the HPA.
-var Checks = []Check{
-	{"MS101", SeverityError, "custom metrics APIService is missing"},
-	{"MS102", SeverityError, "metrics APIService is not available"},
-	{"MS103", SeverityError, "API server times out reaching the adapter"},
-	{"MS104", SeverityError, "aggregation layer rejects the adapter (TLS or authentication)"},
-	{"MS105", SeverityError, "external metrics APIService is missing"},
-	{"MS106", SeverityWarning, "metrics APIService is served by another backend"},
-	{"MS107", SeverityError, "prometheus-adapter not found"},
-	{"MS108", SeverityError, "prometheus-adapter has no Ready pod"},
-	{"MS109", SeverityError, "adapter config is invalid"},
-	{"MS110", SeverityError, "Prometheus unreachable at the adapter's --prometheus-url"},
-	{"MS111", SeverityError, "Prometheus API not found at the URL (path prefix?)"},
-	{"MS112", SeverityError, "Prometheus refuses the request (authentication)"},
-	{"MS113", SeverityError, "adapter version too old for this Kubernetes"},
-	{"MS114", SeverityError, "HPA controller is forbidden to read the metrics API"},
-	{"MS115", SeverityError, "adapter ServiceAccount cannot list a resource its rules map"},
+// Checks is the registry of every finding doctor can report.
+var Checks = map[Code]Check{
+	CodeCustomAPIServiceMissing: {SeverityError, "custom metrics APIService is missing",
+		"no APIService registers custom.metrics.k8s.io, so every Pods and Object metric of every HPA is unknown"},
+	CodeAPIServiceUnavailable: {SeverityError, "metrics APIService is not available",
+		"Available=False (%s): %s"},
+	CodeAPIServiceTimeout: {SeverityError, "API server times out reaching the adapter",
+		"Available=False (%s): %s"},
+	CodeAPIServiceRejected: {SeverityError, "aggregation layer rejects the adapter (TLS or authentication)",
+		"Available=False (%s): %s"},
+	CodeExternalAPIServiceMissing: {SeverityError, "external metrics APIService is missing",
+		"external metrics are configured or used, but no APIService registers external.metrics.k8s.io, so /apis/external.metrics.k8s.io/v1beta1 is 404"},
+	CodeAPIServiceOtherBackend: {SeverityWarning, "metrics APIService is served by another backend",
+		"%s is served by Service %s, not by the prometheus-adapter in namespace %s: only one backend can own an API group/version, so the adapter's rules for it do not apply"},
+	CodeAdapterNotFound: {SeverityError, "prometheus-adapter not found",
+		"cannot locate prometheus-adapter: %v"},
+	CodeAdapterNotReady: {SeverityError, "prometheus-adapter has no Ready pod",
+		"none of the adapter's %d pods is Ready, so the metrics APIs it serves are down"},
+	// The last value is a note on the config, or "".
+	CodeAdapterConfigInvalid: {SeverityError, "adapter config is invalid",
+		"the adapter rejects its config (%s): %v%s"},
+	CodePrometheusUnreachable: {SeverityError, "Prometheus unreachable at the adapter's --prometheus-url",
+		"Prometheus is not reachable at %s: %s; the adapter logs \"unable to update list of all metrics\" and discovers nothing"},
+	CodePrometheusPathPrefix: {SeverityError, "Prometheus API not found at the URL (path prefix?)",
+		"%s answers 404 for /api/v1/...: Prometheus is probably served under a path prefix (--web.route-prefix, e.g. /prometheus) that the URL lacks"},
+	CodePrometheusAuth: {SeverityError, "Prometheus refuses the request (authentication)",
+		"Prometheus (or the proxy in front of it) answers %d: it requires authentication the adapter does not send"},
+	CodeAdapterTooOld: {SeverityError, "adapter version too old for this Kubernetes",
+		"the adapter image %s predates v0.11.0, whose fix for Kubernetes 1.26+ aggregated discovery it lacks; this cluster runs 1.%d"},
+	CodeHPAForbidden: {SeverityError, "HPA controller is forbidden to read the metrics API",
+		"ScalingActive=False %s: %s"},
+	CodeAdapterCannotList: {SeverityError, "adapter ServiceAccount cannot list a resource its rules map",
+		"the adapter's rules serve metrics for %s, but its ServiceAccount may not list them, so requests for those metrics fail with \"unable to list matching resources\""},
+	CodeUnusedAPIServiceDown: {SeverityWarning, "metrics APIService no walked metric needs is not available",
+		"Available=False (%s): %s"},
+	CodeAdapterConfigUnreadable: {SeverityWarning, "adapter config cannot be read",
+		"doctor cannot read the adapter's config: %v; the checks of its rules are skipped"},
+	CodePrometheusHTTPError: {SeverityError, "Prometheus answers its API with an HTTP error",
+		"%s answers HTTP %d: Prometheus (or a proxy in front of it) is reachable, but fails its API requests"},
+	CodeAdapterCannotListUnused: {SeverityWarning, "adapter ServiceAccount cannot list a resource its rules map, which no HPA reads",
+		"the adapter's rules serve metrics for %s, but its ServiceAccount may not list them; no HPA in scope reads those metrics, whose requests would fail with \"unable to list matching resources\""},
 
-	{"MS201", SeverityError, "no adapter rule selects the metric's series"},
-	{"MS202", SeverityError, "series labels are not mapped to the resource"},
-	{"MS203", SeverityError, "rule filters the series out"},
-	{"MS204", SeverityWarning, "rule maps no resources"},
-	{"MS205", SeverityError, "series have no namespace label"},
-	{"MS206", SeverityError, "series carry exported_* labels (scraped without honor_labels)"},
-	{"MS207", SeverityError, "HPA names the Prometheus series, not the API metric"},
-	{"MS208", SeverityError, "Prometheus has no series for the metric"},
-	{"MS209", SeverityWarning, "series are older than the adapter's discovery window"},
-	{"MS210", SeverityWarning, "adapter rules discover very many metrics"},
-	{"MS211", SeverityError, "metric is served for another resource than the HPA asks"},
-	{"MS212", SeverityError, "running adapter has not loaded the current config"},
-	{"MS213", SeverityWarning, "two rules produce the same metric for the same resource"},
+	CodeNoRule: {SeverityError, "no adapter rule selects the metric's series",
+		"Prometheus has %d series of %s, but no %s selects them, so the adapter never discovers the metric"},
+	CodeLabelsNotMapped: {SeverityError, "series labels are not mapped to the resource",
+		"%s selects %s, but none of the series' labels maps to a resource (overrides: %s)"},
+	CodeRuleFiltersSeries: {SeverityError, "rule filters the series out",
+		"%s selects the series of %s, but its seriesFilters or name.matches drop them"},
+	CodeRuleMapsNoResource: {SeverityWarning, "rule maps no resources",
+		"rules[%d] (seriesQuery %s) maps no label to a resource: none of its series can be served for pods, services or any object"},
+	CodeNoNamespaceLabel: {SeverityError, "series have no namespace label",
+		"the series of %s carry no label mapped to namespace; the adapter adds namespace=%q to every query for a namespaced resource, so nothing comes back"},
+	CodeExportedLabels: {SeverityError, "series carry exported_* labels (scraped without honor_labels)",
+		"the series of %s carry %s: Prometheus scraped them without honor_labels, so namespace/pod/service name the exporter (e.g. the Pushgateway) and the workload's own labels moved to exported_*; a rule mapping the plain labels attributes the metric to the wrong object"},
+	CodeSeriesNameInHPA: {SeverityError, "HPA names the Prometheus series, not the API metric",
+		"%s is the Prometheus series name; %s turns it into the API metric %q, which the HPA should name"},
+	CodeNoSeries: {SeverityError, "Prometheus has no series for the metric",
+		"Prometheus has no series named %s in the last %s: the exporter does not export it, Prometheus does not scrape it, or the HPA names it wrongly"},
+	CodeSeriesTooOld: {SeverityWarning, "series are older than the adapter's discovery window",
+		"the series of %s are older than the adapter's discovery window (%s, --metrics-max-age or else --metrics-relist-interval): it lists only series seen since then"},
+	CodeTooManyMetrics: {SeverityWarning, "adapter rules discover very many metrics",
+		"the rules discover %d (resource, metric) pairs; broad rules (the chart's defaults, container_.*) slow every relist and can time discovery out"},
+	CodeOtherResource: {SeverityError, "metric is served for another resource than the HPA asks",
+		"%s serves %s for %s, but the HPA reads it for %s: no label of the series is mapped to %[4]s"},
+	CodeConfigNotLoaded: {SeverityError, "running adapter has not loaded the current config",
+		"the adapter's current config serves %s for %s (%s, series %s), but the running adapter does not: it has not loaded this config, or has not relisted yet"},
+	CodeRuleCollision: {SeverityWarning, "two rules produce the same metric for the same resource",
+		"%s and %s both produce %s for %s; the adapter keeps only the later one"},
+	CodeSeriesQueryFails: {SeverityError, "a rule's seriesQuery fails in Prometheus",
+		"the seriesQuery of %s fails in Prometheus: %v; the adapter's relist fails as a whole on it (\"unable to update list of all metrics\"), so it lists no new metric"},
 
-	{"MS301", SeverityError, "metricsQuery aggregates the resource labels away"},
-	{"MS302", SeverityError, "metric has no value for the scale target's objects"},
-	{"MS303", SeverityError, "metricsQuery fails in Prometheus"},
-	{"MS304", SeverityWarning, "metric has values for only some target pods"},
-	{"MS305", SeverityWarning, "several series per object are summed"},
-	{"MS306", SeverityInfo, "value is a milli-quantity"},
+	CodeQueryDropsLabels: {SeverityError, "metricsQuery aggregates the resource labels away",
+		"%s's metricsQuery returns series without the %s label, so the adapter cannot attribute them to %s: the query aggregates the resource labels away (keep <<.LabelMatchers>> and by (<<.GroupBy>>))"},
+	CodeNoValue: {SeverityError, "metric has no value for the scale target's objects",
+		"the API lists %s for %s, but returns no value for %s in namespace %s"},
+	CodeQueryFails: {SeverityError, "metricsQuery fails in Prometheus",
+		"%s's metricsQuery fails in Prometheus: %v"},
+	CodeSomePodsMissing: {SeverityWarning, "metric has values for only some target pods",
+		"%s has %s for %d of %d pods; the HPA treats the others conservatively (as 0 when scaling up, as the target when scaling down)"},
+	CodeSeriesSummed: {SeverityWarning, "several series per object are summed",
+		"several series of %s carry the same %s, and the rule's sum() adds them up: two scrape jobs or exporters probably report the same object"},
+	CodeMilliQuantity: {SeverityInfo, "value is a milli-quantity",
+		"%s = %s is a Kubernetes milli-quantity: %s"},
+	CodeExternalNoValue: {SeverityError, "external metric has no value for the HPA's namespace and selector",
+		"the adapter serves external metric %s (%s, series %s), but it has no value in namespace %s for selector %q"},
 
-	{"MS401", SeverityError, "HPA cannot compute replicas"},
-	{"MS402", SeverityError, "HPA scale target not found"},
-	{"MS403", SeverityWarning, "scale target has no Ready pods"},
-	{"MS404", SeverityError, "metrics API does not serve the metric"},
-	{"MS405", SeverityInfo, "HPA is held at maxReplicas"},
-	{"MS406", SeverityError, "Object metric's described object does not exist"},
+	CodeCannotCompute: {SeverityError, "HPA cannot compute replicas",
+		"ScalingActive=False %s: %s"},
+	CodeTargetNotFound: {SeverityError, "HPA scale target not found",
+		"the HPA controller cannot get the scale of %s %s in namespace %s: %s"},
+	CodeNoReadyPods: {SeverityWarning, "scale target has no Ready pods",
+		"%s %s has %d Running pods and none is Ready: the HPA controller reads the metrics of Ready pods only"},
+	// The last value names the served metrics of similar names, or is "".
+	CodeNotServed: {SeverityError, "metrics API does not serve the metric",
+		"the %s metrics API does not serve %s for %s%s"},
+	CodeAtMaxReplicas: {SeverityInfo, "HPA is held at maxReplicas",
+		"the HPA wants more than maxReplicas=%d and is held there (%s)"},
+	CodeDescribedObjectMissing: {SeverityError, "Object metric's described object does not exist",
+		"the Object metric %s describes %s %s, which does not exist in namespace %s"},
+	CodeMetricAPIUnavailable: {SeverityError, "metrics API the HPA reads is unavailable",
+		"the HPA reads %s from the %s metrics API, which is unavailable: %s"},
+	CodeStaleCondition: {SeverityWarning, "HPA condition predates the metrics being served",
+		"the HPA's ScalingActive=False condition is from the controller's last sync: the metrics API serves every metric of this HPA now, and the condition clears on its next"},
+	CodeInvalidSelector: {SeverityError, "External metric's selector is invalid",
+		"the selector of external metric %s is invalid: %v"},
 }
 
-var checkByCode = func() map[string]Check {
-	m := map[string]Check{}
-	for _, c := range Checks {
-		if _, dup := m[c.Code]; dup {
-			panic("duplicate check code " + c.Code)
-		}
-		m[c.Code] = c
-	}
-	return m
-}()
-
-// newFinding builds a finding for a registered code.
-func newFinding(code, object, format string, args ...any) Finding {
-	c, ok := checkByCode[code]
+// newFinding builds a finding of a registered code: its severity and title
+// come from the registry, its message from the code's template filled with
+// values.
+func newFinding(code Code, object string, values ...any) Finding {
+	c, ok := Checks[code]
 	if !ok {
-		panic("unregistered check code " + code)
+		panic("unregistered check code " + string(code))
 	}
-	return Finding{Code: code, Severity: c.Severity, Title: c.Title, Object: object, Message: fmt.Sprintf(format, args...)}
+	return Finding{Code: string(code), Severity: c.Severity, Title: c.Title, Object: object, Message: fmt.Sprintf(c.Message, values...)}
 }
 
 func (f Finding) withEvidence(e ...string) Finding {
@@ -85,10 +196,5 @@ func (f Finding) withEvidence(e ...string) Finding {
 
 func (f Finding) withFix(fix Fix) Finding {
 	f.Fix = &fix
-	return f
-}
-
-func (f Finding) withSeverity(s Severity) Finding {
-	f.Severity = s
 	return f
 }

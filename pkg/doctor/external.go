@@ -91,7 +91,7 @@ func (w *walker) walkExternal(ctx context.Context, hpa *autoscalingv2.Horizontal
 		s, err := metav1.LabelSelectorAsSelector(spec.External.Metric.Selector)
 		if err != nil {
 			mr.Chain = chain(LinkUnknown, LinkUnknown, LinkUnknown, LinkBroken)
-			mr.Findings = append(mr.Findings, newFinding("MS401", obj, "the selector of external metric %s is invalid: %v", metric, err))
+			mr.Findings = append(mr.Findings, newFinding(CodeInvalidSelector, obj, metric, err))
 			return mr
 		}
 		sel = s
@@ -113,7 +113,7 @@ func (w *walker) walkExternal(ctx context.Context, hpa *autoscalingv2.Horizontal
 	if ok, why := w.ext.Available(); !ok {
 		if w.disc == nil || hasExternalRules(w.disc) || !w.prom.OK() {
 			mr.Chain = chain(LinkUnknown, LinkUnknown, LinkBroken, LinkBroken)
-			mr.Findings = append(mr.Findings, newFinding("MS102", obj, "the HPA reads %s from the external metrics API, which is unavailable: %s", metric, why))
+			mr.Findings = append(mr.Findings, newFinding(CodeMetricAPIUnavailable, obj, metric, "external", why))
 			return mr
 		}
 		// prometheus-adapter serves the external metrics API only when its
@@ -143,13 +143,11 @@ func (w *walker) walkExternal(ctx context.Context, hpa *autoscalingv2.Horizontal
 			mr.Chain = chain(LinkOK, LinkOK, LinkBroken, LinkBroken)
 			if err == nil {
 				// Served, but nothing for this namespace and selector.
-				mr.Findings = append(mr.Findings, newFinding("MS302", obj, "the adapter serves external metric %s (%s, series %s), but it has no value in namespace %s for selector %q",
-					metric, m.Rule.Label(), m.SeriesName, hpa.Namespace, sel.String()).withEvidence(apiEvidence).
+				mr.Findings = append(mr.Findings, newFinding(CodeExternalNoValue, obj, metric, m.Rule.Label(), m.SeriesName, hpa.Namespace, sel.String()).withEvidence(apiEvidence).
 					withFix(Fix{Description: "check that the series carry the namespace label the rule maps (or serve the metric with resources.namespaced: false) and labels matching the HPA's metric.selector"}))
 				return mr
 			}
-			mr.Findings = append(mr.Findings, newFinding("MS212", obj,
-				"the adapter's current config serves external metric %s (%s, series %s), but the running adapter does not serve it: it has not loaded this config, or has not relisted yet", metric, m.Rule.Label(), m.SeriesName).
+			mr.Findings = append(mr.Findings, newFinding(CodeConfigNotLoaded, obj, metric, "external metrics", m.Rule.Label(), m.SeriesName).
 				withEvidence(apiEvidence).
 				withFix(Fix{Description: "restart the adapter so it reads its ConfigMap again (it reads it only at start-up), then wait one relist interval",
 					Command: fmt.Sprintf("kubectl rollout restart deployment/%s -n %s", refName(w.adapterRef), refNamespace(w.adapterRef))}))
@@ -160,13 +158,13 @@ func (w *walker) walkExternal(ctx context.Context, hpa *autoscalingv2.Horizontal
 		// Without Prometheus or a readable adapter config there is no
 		// telling which link is missing: the plumbing findings say why.
 		mr.Chain = chain(LinkUnknown, LinkUnknown, LinkBroken, LinkBroken)
-		mr.Findings = append(mr.Findings, newFinding("MS404", obj, "the external metrics API does not serve %s, and without Prometheus and the adapter's config doctor cannot tell why", metric).withEvidence(apiEvidence))
+		mr.Findings = append(mr.Findings, newFinding(CodeNotServed, obj, "external", metric, "namespace "+hpa.Namespace, "").withEvidence(cannotLookFurther, apiEvidence))
 		return mr
 	}
 	series, serr := w.prom.SeriesNamed(ctx, metric, w.now.Add(-w.seriesWindow))
 	if serr == nil && len(series) == 0 {
 		mr.Chain = chain(LinkBroken, LinkUnknown, LinkBroken, LinkBroken)
-		f := newFinding("MS208", obj, "Prometheus has no series named %s in the last %s: the exporter does not export it, Prometheus does not scrape it, or the HPA names it wrongly", metric, w.seriesWindow).withEvidence(apiEvidence)
+		f := newFinding(CodeNoSeries, obj, metric, w.seriesWindow).withEvidence(apiEvidence)
 		if names, err := w.prom.MetricNames(ctx); err == nil {
 			if near := similar.Nearest(metric, names, 3); len(near) > 0 {
 				f = f.withEvidence("Prometheus has similar metrics: " + strings.Join(near, ", "))
@@ -176,7 +174,7 @@ func (w *walker) walkExternal(ctx context.Context, hpa *autoscalingv2.Horizontal
 		return mr
 	}
 	mr.Chain = chain(LinkOK, LinkBroken, LinkBroken, LinkBroken)
-	f := newFinding("MS201", obj, "Prometheus has %d series of %s, but no externalRules entry selects them, so the adapter never serves the external metric", len(series), metric).
+	f := newFinding(CodeNoRule, obj, len(series), metric, "externalRules entry").
 		withEvidence(labelSummary(series, 3)...).withEvidence(apiEvidence)
 	mr.Findings = append(mr.Findings, withExternalRuleFix(f, series, metric))
 	return mr

@@ -94,7 +94,7 @@ func TestWalkExternal(t *testing.T) {
 			}},
 		{name: "the external API is unavailable though externalRules exist", rules: queueRule, series: []string{"queue_depth{namespace=default}"},
 			ext:  &fakeExternal{down: "APIService Available=False FailedDiscoveryCheck: 503"},
-			want: "MS102", chain: "prometheus · → rule · → api ✘ → hpa ✘"},
+			want: "MS407", chain: "prometheus · → rule · → api ✘ → hpa ✘"},
 		{name: "the external API is unavailable because the config has no externalRules", series: []string{"queue_depth{namespace=default}"},
 			ext:  &fakeExternal{down: "APIService Available=False FailedDiscoveryCheck: 404"},
 			want: "MS201", chain: "prometheus ✔ → rule ✘ → api · → hpa ✘",
@@ -133,8 +133,15 @@ func TestWalkExternal(t *testing.T) {
 		{name: "the config serves it, the running adapter does not", rules: queueRule, series: []string{"queue_depth{namespace=default}"},
 			ext: &fakeExternal{err: notFound}, want: "MS212", chain: "prometheus ✔ → rule ✔ → api ✘ → hpa ✘"},
 		{name: "served, but not for this namespace", rules: queueRule, series: []string{"queue_depth{namespace=other}"},
-			ext: &fakeExternal{}, want: "MS302"},
+			ext: &fakeExternal{}, want: "MS307"},
 		{name: "Prometheus unreachable", ext: &fakeExternal{err: notFound}, promDown: true, want: "MS404"},
+		{name: "the HPA's selector is invalid", selector: map[string]string{"queue": "not a label value"}, ext: &fakeExternal{}, want: "MS409",
+			chain: "prometheus · → rule · → api · → hpa ✘",
+			check: func(t *testing.T, _ MetricReport, e *fakeExternal) {
+				if len(e.asked) != 0 {
+					t.Fatalf("asked the API with an invalid selector: %v", e.asked)
+				}
+			}},
 		{name: "the adapter's config does not parse", rules: "-", series: []string{"queue_depth{namespace=default}"}, ext: &fakeExternal{err: notFound}, want: "MS404"},
 	}
 	for _, c := range cases {
@@ -161,7 +168,7 @@ func TestWalkExternal(t *testing.T) {
 				h.Status.Conditions = []autoscalingv2.HorizontalPodAutoscalerCondition{{Type: autoscalingv2.ScalingActive, Status: corev1.ConditionFalse, Reason: "FailedGetExternalMetric"}}
 			}
 			mr := w.walkExternal(context.Background(), h, spec)
-			record(mr.Findings)
+			record(t, mr.Findings)
 			if got := codes(mr.Findings); got != c.want {
 				for _, f := range mr.Findings {
 					t.Logf("%s %s %v", f.Code, f.Message, f.Evidence)

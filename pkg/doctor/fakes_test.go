@@ -22,16 +22,6 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate/simulatetest"
 )
 
-// produced records every code a test saw, so that TestEveryCodeIsTested
-// can tell a registered code that no test produces.
-var produced = map[string]bool{}
-
-func record(fs []Finding) {
-	for _, f := range fs {
-		produced[f.Code] = true
-	}
-}
-
 var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 
 func testMapper() meta.RESTMapper {

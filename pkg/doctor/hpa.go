@@ -18,29 +18,27 @@ func hpaFindings(hpa *autoscalingv2.HorizontalPodAutoscaler, targetFound bool, r
 	ref := hpa.Spec.ScaleTargetRef
 	var out []Finding
 	if !targetFound {
-		out = append(out, newFinding("MS402", obj, "the scale target %s %s does not exist in namespace %s", ref.Kind, ref.Name, hpa.Namespace).
+		out = append(out, newFinding(CodeTargetNotFound, obj, ref.Kind, ref.Name, hpa.Namespace, "it does not exist").
 			withFix(Fix{Description: "fix spec.scaleTargetRef (kind, name and apiVersion, e.g. apps/v1 Deployment) or create the target"}))
 		return out
 	}
-	if pods > 0 && readyPods == 0 {
-		out = append(out, newFinding("MS403", obj, "none of the %d pods of %s %s is Ready; the HPA controller ignores unready pods, so it reports \"did not receive metrics for targeted pods (pods might be unready)\"", pods, ref.Kind, ref.Name))
-	} else if pods == 0 {
-		out = append(out, newFinding("MS403", obj, "%s %s has no Running pods to read metrics for", ref.Kind, ref.Name))
+	if readyPods == 0 {
+		out = append(out, newFinding(CodeNoReadyPods, obj, ref.Kind, ref.Name, pods))
 	}
 	for _, c := range hpa.Status.Conditions {
 		switch {
 		case c.Type == autoscalingv2.AbleToScale && c.Status == corev1.ConditionFalse && c.Reason == "FailedGetScale":
-			out = append(out, newFinding("MS402", obj, "the controller cannot read the scale of %s %s: %s", ref.Kind, ref.Name, c.Message))
+			out = append(out, newFinding(CodeTargetNotFound, obj, ref.Kind, ref.Name, hpa.Namespace, c.Message))
 		case c.Type == autoscalingv2.ScalingActive && c.Status == corev1.ConditionFalse && c.Reason != "ScalingDisabled":
 			if strings.Contains(c.Message, "forbidden") {
-				out = append(out, newFinding("MS114", obj, "%s: %s", c.Reason, c.Message).
+				out = append(out, newFinding(CodeHPAForbidden, obj, c.Reason, c.Message).
 					withFix(Fix{Description: "bind a ClusterRole that allows get/list on custom.metrics.k8s.io (and external.metrics.k8s.io) to the HPA controller's ServiceAccount kube-system/horizontal-pod-autoscaler",
 						YAML: hpaRBACYAML}))
 				continue
 			}
-			out = append(out, newFinding("MS401", obj, "ScalingActive=False %s: %s", c.Reason, c.Message).withEvidence(eventEvidence(events, 3)...))
+			out = append(out, newFinding(CodeCannotCompute, obj, c.Reason, c.Message).withEvidence(eventEvidence(events, 3)...))
 		case c.Type == autoscalingv2.ScalingLimited && c.Status == corev1.ConditionTrue && c.Reason == "TooManyReplicas":
-			out = append(out, newFinding("MS405", obj, "the HPA wants more than maxReplicas=%d and is held there (%s)", hpa.Spec.MaxReplicas, c.Message))
+			out = append(out, newFinding(CodeAtMaxReplicas, obj, hpa.Spec.MaxReplicas, c.Message))
 		}
 	}
 	return out
@@ -66,8 +64,7 @@ subjects:
 
 func describedObjectMissing(hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec) Finding {
 	d := spec.Object.DescribedObject
-	return newFinding("MS406", "HorizontalPodAutoscaler "+hpa.Namespace+"/"+hpa.Name,
-		"the Object metric %s describes %s %s, which does not exist in namespace %s", spec.Object.Metric.Name, d.Kind, d.Name, hpa.Namespace).
+	return newFinding(CodeDescribedObjectMissing, "HorizontalPodAutoscaler "+hpa.Namespace+"/"+hpa.Name, spec.Object.Metric.Name, d.Kind, d.Name, hpa.Namespace).
 		withFix(Fix{Description: fmt.Sprintf("fix spec.metrics[].object.describedObject (kind %s, name %s, apiVersion) to name an existing object", d.Kind, d.Name)})
 }
 
@@ -91,9 +88,10 @@ func eventEvidence(events []corev1.Event, max int) []string {
 	return out
 }
 
-// settle downgrades MS401 to a warning when every metric of the HPA is served
-// now: the condition is from the controller's last sync and clears on its
-// next (typically right after a rule was added).
+// settle turns MS401 into MS408, a warning, when every metric of the HPA is
+// served now: the condition is from the controller's last sync and clears on
+// its next (typically right after a rule was added). The condition and its
+// events stay as the evidence.
 func settle(hr *HPAReport) {
 	if len(hr.Metrics) == 0 {
 		return
@@ -109,10 +107,9 @@ func settle(hr *HPAReport) {
 			return
 		}
 	}
-	for i := range hr.Findings {
-		if hr.Findings[i].Code == "MS401" {
-			hr.Findings[i].Severity = SeverityWarning
-			hr.Findings[i].Message += " (the metrics API serves every metric of this HPA now: the condition is from the controller's last sync and clears on its next)"
+	for i, f := range hr.Findings {
+		if f.Code == string(CodeCannotCompute) {
+			hr.Findings[i] = newFinding(CodeStaleCondition, f.Object).withEvidence(append([]string{"condition " + f.Message}, f.Evidence...)...)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -32,41 +33,42 @@ func checkAPIServices(svcs []APIService, adapterRef string, needCustom, needExte
 		if !s.Present {
 			switch {
 			case s.Name == CustomAPIService && needCustom:
-				out = append(out, newFinding("MS101", obj, "no APIService registers custom.metrics.k8s.io, so every Pods and Object metric of every HPA is unknown").
+				out = append(out, newFinding(CodeCustomAPIServiceMissing, obj).
 					withFix(Fix{Description: "install prometheus-adapter with its APIService (the Helm chart creates it), or apply one pointing at the adapter's Service", YAML: apiServiceYAML(s.Name, adapterRef)}))
 			case s.Name == ExternalAPIService && needExternal:
-				out = append(out, newFinding("MS105", obj, "external metrics are configured or used, but no APIService registers external.metrics.k8s.io, so /apis/external.metrics.k8s.io/v1beta1 is 404").
+				out = append(out, newFinding(CodeExternalAPIServiceMissing, obj).
 					withFix(Fix{Description: "create the external APIService (Helm chart: set rules.external so it is rendered)", YAML: apiServiceYAML(s.Name, adapterRef)}))
 			}
 			continue
 		}
 		if !s.Available {
-			code := "MS102"
+			// The cause decides the fix; the code says the cause, unless no
+			// metric doctor walks needs the API.
+			code := CodeAPIServiceUnavailable
 			msg := strings.ToLower(s.Message)
 			switch {
 			case strings.Contains(msg, "deadline exceeded") || strings.Contains(msg, "timeout") || strings.Contains(msg, "i/o timeout"):
-				code = "MS103"
+				code = CodeAPIServiceTimeout
 			case strings.Contains(msg, "x509") || strings.Contains(msg, "certificate") || strings.Contains(msg, "system:anonymous") || strings.Contains(msg, "unauthorized") || strings.Contains(msg, "subjectaccessreview"):
-				code = "MS104"
+				code = CodeAPIServiceRejected
 			}
-			f := newFinding(code, obj, "Available=False (%s): %s", s.Reason, s.Message).withEvidence("backed by Service " + orNone(s.Service))
+			var fix Fix
 			switch code {
-			case "MS102":
-				f = f.withFix(Fix{Description: "the API server cannot reach the adapter: check that its pods are Ready and that the Service " + s.Service + " selects them on the APIService's port",
-					Command: "kubectl get pods,endpoints -n " + refNamespace(s.Service)})
-			case "MS103":
-				f = f.withFix(Fix{Description: "the control plane's connection to the adapter times out: open the adapter's port from the control plane (on private GKE, a firewall rule for the adapter's port from the master CIDR), or check NetworkPolicies"})
-			case "MS104":
-				f = f.withFix(Fix{Description: "the aggregation layer and the adapter do not trust each other: check the APIService's caBundle (or insecureSkipTLSVerify), and that the adapter can read configmap kube-system/extension-apiserver-authentication (RoleBinding to extension-apiserver-authentication-reader)"})
+			case CodeAPIServiceUnavailable:
+				fix = Fix{Description: "the API server cannot reach the adapter: check that its pods are Ready and that the Service " + s.Service + " selects them on the APIService's port",
+					Command: "kubectl get pods,endpoints -n " + refNamespace(s.Service)}
+			case CodeAPIServiceTimeout:
+				fix = Fix{Description: "the control plane's connection to the adapter times out: open the adapter's port from the control plane (on private GKE, a firewall rule for the adapter's port from the master CIDR), or check NetworkPolicies"}
+			case CodeAPIServiceRejected:
+				fix = Fix{Description: "the aggregation layer and the adapter do not trust each other: check the APIService's caBundle (or insecureSkipTLSVerify), and that the adapter can read configmap kube-system/extension-apiserver-authentication (RoleBinding to extension-apiserver-authentication-reader)"}
 			}
 			if !need && s.Name != CustomAPIService {
-				f = f.withSeverity(SeverityWarning)
+				code = CodeUnusedAPIServiceDown
 			}
-			out = append(out, f)
+			out = append(out, newFinding(code, obj, s.Reason, s.Message).withEvidence("backed by Service "+orNone(s.Service)).withFix(fix))
 		}
 		if adapterRef != "" && s.Service != "" && (s.Name == CustomAPIService || s.Name == ExternalAPIService) && refNamespace(s.Service) != refNamespace(adapterRef) {
-			out = append(out, newFinding("MS106", obj, "%s is served by Service %s, not by the prometheus-adapter in namespace %s: only one backend can own an API group/version, so the adapter's rules for it do not apply",
-				s.Name, s.Service, refNamespace(adapterRef)).withEvidence("adapter Deployment "+adapterRef))
+			out = append(out, newFinding(CodeAPIServiceOtherBackend, obj, s.Name, s.Service, refNamespace(adapterRef)).withEvidence("adapter Deployment "+adapterRef))
 		}
 	}
 	return out
@@ -95,17 +97,16 @@ spec:
 // checkAdapter judges the adapter Deployment, its pods and its config.
 func checkAdapter(a *adapter.Adapter, locateErr error, cfg *adapter.Config, cfgErr error) []Finding {
 	if a == nil {
-		msg := "no prometheus-adapter Deployment found"
-		if locateErr != nil {
-			msg = locateErr.Error()
+		if locateErr == nil {
+			locateErr = errors.New("no prometheus-adapter Deployment found")
 		}
-		return []Finding{newFinding("MS107", "prometheus-adapter", "%s", msg).
+		return []Finding{newFinding(CodeAdapterNotFound, "prometheus-adapter", locateErr).
 			withFix(Fix{Description: "install prometheus-adapter (e.g. the prometheus-community/prometheus-adapter Helm chart), or point doctor at it with --adapter-namespace and --adapter-name"})}
 	}
 	obj := "Deployment " + a.Namespace + "/" + a.Name
 	var out []Finding
 	if a.ReadyPods() == 0 {
-		f := newFinding("MS108", obj, "none of the adapter's %d pods is Ready, so the metrics APIs it serves are down", len(a.Pods))
+		f := newFinding(CodeAdapterNotReady, obj, len(a.Pods))
 		for _, p := range a.Pods {
 			f = f.withEvidence(podState(p)...)
 		}
@@ -113,11 +114,10 @@ func checkAdapter(a *adapter.Adapter, locateErr error, cfg *adapter.Config, cfgE
 			Command: fmt.Sprintf("kubectl logs -n %s deployment/%s --previous", a.Namespace, a.Name)}))
 	}
 	if cfgErr != nil {
-		out = append(out, newFinding("MS109", obj, "%v", cfgErr))
+		out = append(out, newFinding(CodeAdapterConfigUnreadable, obj, cfgErr))
 	} else if cfg != nil && cfg.ParseError != nil {
-		f := newFinding("MS109", "ConfigMap "+a.Namespace+"/"+a.ConfigMap, "the adapter rejects its config (key %s): %v", a.ConfigKey, cfg.ParseError)
+		f := newFinding(CodeAdapterConfigInvalid, "ConfigMap "+a.Namespace+"/"+a.ConfigMap, "key "+a.ConfigKey, cfg.ParseError, helmValuesNote(cfg.Raw))
 		if helmValuesPasted(cfg.Raw) {
-			f.Message += "; this is the Helm chart's values (rules.default / rules.custom), not the adapter's config format"
 			f = f.withFix(Fix{Description: "put the rules themselves under rules: (a list), or set them in values.yaml under rules.custom and let the chart render the ConfigMap"})
 		} else {
 			f = f.withFix(Fix{Description: "fix the YAML so it matches the adapter's config (rules, externalRules, resourceRules); the adapter exits at start-up on any unknown field"})
@@ -127,7 +127,7 @@ func checkAdapter(a *adapter.Adapter, locateErr error, cfg *adapter.Config, cfgE
 	if cfg != nil && cfg.Parsed != nil {
 		for i, r := range cfg.Parsed.Rules {
 			if r.Resources.Template == "" && len(r.Resources.Overrides) == 0 {
-				out = append(out, newFinding("MS204", "ConfigMap "+a.Namespace+"/"+a.ConfigMap, "rules[%d] (seriesQuery %s) maps no label to a resource: none of its series can be served for pods, services or any object", i, r.SeriesQuery).
+				out = append(out, newFinding(CodeRuleMapsNoResource, "ConfigMap "+a.Namespace+"/"+a.ConfigMap, i, r.SeriesQuery).
 					withFix(Fix{Description: "add resources.overrides (e.g. namespace: {resource: namespace}, pod: {resource: pod}) or resources.template: <<.Resource>>"}))
 			}
 		}
@@ -138,6 +138,15 @@ func checkAdapter(a *adapter.Adapter, locateErr error, cfg *adapter.Config, cfgE
 var helmValuesShape = regexp.MustCompile(`(?m)^rules:\s*\n(\s+)(default|custom|existing|external|resource):`)
 
 func helmValuesPasted(raw string) bool { return helmValuesShape.MatchString(raw) }
+
+// helmValuesNote ends MS109's message when the config is the Helm chart's
+// values rather than the adapter's config.
+func helmValuesNote(raw string) string {
+	if !helmValuesPasted(raw) {
+		return ""
+	}
+	return "; this is the Helm chart's values (rules.default / rules.custom), not the adapter's config format"
+}
 
 func podState(p corev1.Pod) []string {
 	var out []string
@@ -182,15 +191,15 @@ func checkPrometheus(c *prometheus.Connection, source string, candidates []strin
 	}
 	switch {
 	case c.Status == 404:
-		return []Finding{newFinding("MS111", obj, "%s answers 404 for /api/v1/...: Prometheus is probably served under a path prefix (--web.route-prefix, e.g. /prometheus) that the URL lacks", c.URL).
+		return []Finding{newFinding(CodePrometheusPathPrefix, obj, c.URL).
 			withEvidence(c.Error).withFix(setFlag("add the path prefix to --prometheus-url (e.g. http://prometheus.monitoring.svc:9090/prometheus)"))}
 	case c.Status == 401 || c.Status == 403:
-		return []Finding{newFinding("MS112", obj, "Prometheus (or the proxy in front of it) answers %d: it requires authentication the adapter does not send", c.Status).
+		return []Finding{newFinding(CodePrometheusAuth, obj, c.Status).
 			withEvidence(c.Error).withFix(Fix{Description: "give the adapter credentials: --prometheus-token-file, --prometheus-header, --prometheus-auth-config or --prometheus-ca-file as your Prometheus (or Thanos) requires"})}
 	case c.Status != 0:
-		return []Finding{newFinding("MS110", obj, "Prometheus answered HTTP %d", c.Status).withEvidence(c.Error)}
+		return []Finding{newFinding(CodePrometheusHTTPError, obj, c.URL, c.Status).withEvidence(c.Error)}
 	}
-	f := newFinding("MS110", obj, "Prometheus is not reachable at %s: %s; the adapter logs \"unable to update list of all metrics\" and discovers nothing", c.URL, c.Error)
+	f := newFinding(CodePrometheusUnreachable, obj, c.URL, c.Error)
 	if source == "adapter-flag" {
 		f = f.withFix(setFlag("point the adapter's --prometheus-url at your Prometheus Service"))
 	}
@@ -214,8 +223,7 @@ func checkAdapterVersion(a *adapter.Adapter, serverMinor int) []Finding {
 	if major > 0 || minor >= 11 {
 		return nil
 	}
-	return []Finding{newFinding("MS113", "Deployment "+a.Namespace+"/"+a.Name,
-		"the adapter image %s predates v0.11.0, whose fix for Kubernetes 1.26+ aggregated discovery it lacks; this cluster runs 1.%d", a.Image, serverMinor).
+	return []Finding{newFinding(CodeAdapterTooOld, "Deployment "+a.Namespace+"/"+a.Name, a.Image, serverMinor).
 		withFix(Fix{Description: "upgrade prometheus-adapter to v0.11.0 or later (registry.k8s.io/prometheus-adapter/prometheus-adapter:v0.12.0)"})}
 }
 
@@ -239,18 +247,18 @@ func checkDiscovery(d *simulate.Discovery, a *adapter.Adapter) []Finding {
 			ev = append(ev, fmt.Sprintf("%s: %d metrics", r, n))
 		}
 		sort.Strings(ev)
-		out = append(out, newFinding("MS210", obj, "the rules discover %d (resource, metric) pairs; broad rules (the chart's defaults, container_.*) slow every relist and can time discovery out", len(d.Metrics)).
+		out = append(out, newFinding(CodeTooManyMetrics, obj, len(d.Metrics)).
 			withEvidence(ev...).
 			withFix(Fix{Description: "disable the default rules (Helm: rules.default: false) and keep rules for the metrics your HPAs use"}))
 	}
 	for _, c := range d.Collisions {
-		out = append(out, newFinding("MS213", obj, "%s and %s both produce %s for %s; the adapter keeps only the later one", c.First.Label(), c.Second.Label(), c.Metric, orNone(c.Resource)))
+		out = append(out, newFinding(CodeRuleCollision, obj, c.First.Label(), c.Second.Label(), c.Metric, orNone(c.Resource)))
 	}
 	for _, r := range d.Rules {
 		if r.BuildError != nil {
-			out = append(out, newFinding("MS109", obj, "the adapter cannot build %s: %v", r.Label(), r.BuildError))
+			out = append(out, newFinding(CodeAdapterConfigInvalid, obj, r.Label(), r.BuildError, ""))
 		} else if r.QueryError != nil {
-			out = append(out, newFinding("MS110", obj, "the seriesQuery of %s fails in Prometheus: %v", r.Label(), r.QueryError).withSeverity(SeverityWarning))
+			out = append(out, newFinding(CodeSeriesQueryFails, obj, r.Label(), r.QueryError))
 		}
 	}
 	return out
@@ -258,8 +266,9 @@ func checkDiscovery(d *simulate.Discovery, a *adapter.Adapter) []Finding {
 
 // checkAdapterRBAC reports resources the adapter's rules map but its
 // ServiceAccount may not list: the adapter then fails every request for them
-// ("unable to list matching resources"). It is an error when an HPA in scope
-// reads metrics of such a resource (needed), a warning otherwise.
+// ("unable to list matching resources"). It is MS115, an error, when an HPA
+// in scope reads metrics of such a resource (needed), MS119, a warning,
+// otherwise.
 func checkAdapterRBAC(a *adapter.Adapter, serviceAccount string, denied []schema.GroupResource, needed map[schema.GroupResource]bool) []Finding {
 	if a == nil || len(denied) == 0 {
 		return nil
@@ -267,12 +276,12 @@ func checkAdapterRBAC(a *adapter.Adapter, serviceAccount string, denied []schema
 	sort.Slice(denied, func(i, j int) bool { return denied[i].String() < denied[j].String() })
 	byGroup := map[string][]string{}
 	var names []string
-	severity := SeverityWarning
+	code := CodeAdapterCannotListUnused
 	for _, d := range denied {
 		byGroup[d.Group] = append(byGroup[d.Group], d.Resource)
 		names = append(names, d.String())
 		if needed[d] {
-			severity = SeverityError
+			code = CodeAdapterCannotList
 		}
 	}
 	var rules strings.Builder
@@ -284,9 +293,7 @@ func checkAdapterRBAC(a *adapter.Adapter, serviceAccount string, denied []schema
 	for _, g := range groups {
 		fmt.Fprintf(&rules, "- apiGroups: [%q]\n  resources: [%s]\n  verbs: [get, list, watch]\n", g, strings.Join(byGroup[g], ", "))
 	}
-	return []Finding{newFinding("MS115", "ServiceAccount "+a.Namespace+"/"+serviceAccount,
-		"the adapter's rules serve metrics for %s, but its ServiceAccount may not list them, so requests for those metrics fail with \"unable to list matching resources\"", strings.Join(names, ", ")).
-		withSeverity(severity).
+	return []Finding{newFinding(code, "ServiceAccount "+a.Namespace+"/"+serviceAccount, strings.Join(names, ", ")).
 		withFix(Fix{Description: "let the adapter's ServiceAccount get/list/watch those resources, or narrow the rules (a template <<.Resource>> turns any label, such as job, into a resource)",
 			YAML: fmt.Sprintf(`apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole

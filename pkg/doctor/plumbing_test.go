@@ -35,12 +35,13 @@ func TestCheckAPIServices(t *testing.T) {
 		{"firewall", []APIService{custom(false, "FailedDiscoveryCheck", `failing or missing response from https://10.8.0.5:6443/apis/custom.metrics.k8s.io/v1beta1: Get "https://10.8.0.5:6443/apis/custom.metrics.k8s.io/v1beta1": context deadline exceeded`)}, false, "MS103"},
 		{"tls", []APIService{custom(false, "FailedDiscoveryCheck", `failing or missing response from https://10.0.0.5:6443: x509: certificate signed by unknown authority`)}, false, "MS104"},
 		{"external missing", []APIService{custom(true, "Passed", ""), absent(ExternalAPIService)}, true, "MS105"},
+		{"external down, but nothing reads it", []APIService{custom(true, "Passed", ""), {Name: ExternalAPIService, Present: true, Service: "monitoring/prometheus-adapter", Reason: "FailedDiscoveryCheck", Message: "service/prometheus-adapter has no endpoints"}}, false, "MS116"},
 		{"external owned by keda", []APIService{custom(true, "Passed", ""), {Name: ExternalAPIService, Present: true, Available: true, Service: "keda/keda-operator-metrics-apiserver"}}, true, "MS106"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			fs := checkAPIServices(c.svcs, "monitoring/prometheus-adapter", true, c.needExternal)
-			record(fs)
+			record(t, fs)
 			if got := codes(fs); got != c.want {
 				t.Fatalf("codes %q, want %q", got, c.want)
 			}
@@ -93,7 +94,7 @@ func TestCheckAdapter(t *testing.T) {
 				cfg = parseConfig(c.cfg)
 			}
 			fs := checkAdapter(c.a, errors.New("no prometheus-adapter Deployment found in any namespace"), cfg, nil)
-			record(fs)
+			record(t, fs)
 			if got := codes(fs); got != c.want {
 				t.Fatalf("codes %q, want %q: %v", got, c.want, fs)
 			}
@@ -120,11 +121,12 @@ func TestCheckPrometheus(t *testing.T) {
 		{"wrong service", &prometheus.Connection{URL: "http://prometheus.default.svc:9090", ServiceMissing: true, Error: "Service default/prometheus does not exist"}, "MS110"},
 		{"path prefix", &prometheus.Connection{URL: "http://p.monitoring.svc:9090", Status: 404, Error: "HTTP 404"}, "MS111"},
 		{"auth", &prometheus.Connection{URL: "https://thanos:443", Status: 401, Error: "HTTP 401"}, "MS112"},
+		{"server error", &prometheus.Connection{URL: "http://thanos-query.monitoring.svc:9090", Status: 503, Error: "HTTP 503"}, "MS118"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			fs := checkPrometheus(c.c, "adapter-flag", []string{"http://prometheus-server.monitoring.svc:80"}, "monitoring/prometheus-adapter")
-			record(fs)
+			record(t, fs)
 			if got := codes(fs); got != c.want {
 				t.Fatalf("codes %q, want %q", got, c.want)
 			}
@@ -139,7 +141,7 @@ func TestCheckAdapterVersion(t *testing.T) {
 	a := adapterFixture(true)
 	a.Image = "directxman12/k8s-prometheus-adapter:v0.10.0"
 	fs := checkAdapterVersion(a, 28)
-	record(fs)
+	record(t, fs)
 	if codes(fs) != "MS113" {
 		t.Fatal(codes(fs))
 	}
@@ -160,20 +162,54 @@ func TestCheckDiscovery(t *testing.T) {
 	rules := "rules:\n- seriesQuery: '{namespace!=\"\"}'\n  resources: {template: <<.Resource>>}\n  metricsQuery: x\n- seriesQuery: '{__name__=\"m1\"}'\n  resources: {template: <<.Resource>>}\n  metricsQuery: y\n"
 	d := simulate.Run(context.Background(), p, loadRules(t, rules), testMapper(), time.Minute, now)
 	fs := checkDiscovery(d, adapterFixture(true))
-	record(fs)
+	record(t, fs)
 	if codes(fs) != "MS210,MS213" {
 		t.Fatal(codes(fs))
 	}
 	svc, jobs := schema.GroupResource{Resource: "services"}, schema.GroupResource{Group: "batch", Resource: "jobs"}
 	rbac := checkAdapterRBAC(adapterFixture(true), "prometheus-adapter", []schema.GroupResource{svc, jobs}, map[schema.GroupResource]bool{svc: true})
-	record(rbac)
+	record(t, rbac)
 	if codes(rbac) != "MS115" || rbac[0].Severity != SeverityError || !strings.Contains(rbac[0].Fix.YAML, "name: prometheus-adapter, namespace: monitoring") ||
 		!strings.Contains(rbac[0].Fix.YAML, `apiGroups: ["batch"]`) {
 		t.Fatal(rbac)
 	}
 	// A resource no HPA in scope reads (the default rules turn the job label
 	// into batch Jobs) is only a warning.
-	if w := checkAdapterRBAC(adapterFixture(true), "prometheus-adapter", []schema.GroupResource{jobs}, map[schema.GroupResource]bool{svc: true}); w[0].Severity != SeverityWarning {
+	w := checkAdapterRBAC(adapterFixture(true), "prometheus-adapter", []schema.GroupResource{jobs}, map[schema.GroupResource]bool{svc: true})
+	record(t, w)
+	if w[0].Severity != SeverityWarning {
 		t.Fatal(w[0].Severity)
+	}
+	if codes(w) != "MS119" {
+		t.Fatal(codes(w))
+	}
+}
+
+// A rule the adapter cannot build makes it exit at start-up: MS109, an
+// error. A seriesQuery Prometheus fails makes every relist fail: MS214, an
+// error too.
+func TestCheckDiscoveryRuleErrors(t *testing.T) {
+	d := &simulate.Discovery{Rules: []*simulate.Rule{
+		{Index: 0, BuildError: errors.New(`unable to parse metrics query template: template: metrics-query:1: unclosed action`)},
+		{Index: 1, QueryError: errors.New("bad_data: 1:14: parse error: unexpected character inside braces")},
+		{Index: 2},
+	}}
+	fs := checkDiscovery(d, adapterFixture(true))
+	record(t, fs)
+	if codes(fs) != "MS109,MS214" || fs[0].Severity != SeverityError || fs[1].Severity != SeverityError {
+		t.Fatalf("%+v", fs)
+	}
+	if !strings.Contains(fs[0].Message, "(rules[0])") || !strings.Contains(fs[1].Message, "rules[1]") {
+		t.Fatalf("the findings name the rules: %q, %q", fs[0].Message, fs[1].Message)
+	}
+}
+
+// A config doctor cannot read (not from a ConfigMap, the ConfigMap or its key
+// missing, forbidden) is not a config the adapter rejects: MS117, a warning.
+func TestCheckAdapterConfigUnreadable(t *testing.T) {
+	fs := checkAdapter(adapterFixture(true), nil, nil, errors.New("the adapter's --config=/etc/adapter/config.yaml does not come from a ConfigMap volume"))
+	record(t, fs)
+	if codes(fs) != "MS117" || fs[0].Severity != SeverityWarning || !strings.Contains(fs[0].Message, "ConfigMap volume") {
+		t.Fatalf("%+v", fs)
 	}
 }

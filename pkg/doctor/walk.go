@@ -115,7 +115,7 @@ func (w *walker) walkMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPo
 
 	if ok, why := w.api.Available(); !ok {
 		mr.Chain = chain(LinkUnknown, LinkUnknown, LinkBroken, LinkBroken)
-		mr.Findings = append(mr.Findings, newFinding("MS102", obj, "the HPA reads %s from the custom metrics API, which is unavailable: %s", metric, why))
+		mr.Findings = append(mr.Findings, newFinding(CodeMetricAPIUnavailable, obj, metric, "custom", why))
 		return mr
 	}
 
@@ -126,7 +126,7 @@ func (w *walker) walkMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPo
 		mr.Chain = chain(LinkOK, LinkOK, LinkOK, LinkOK)
 		mr.Findings = append(mr.Findings, w.seriesChecks(ctx, obj, spec.Type, gr, metric, names)...)
 		if strings.HasSuffix(cur, "m") {
-			mr.Findings = append(mr.Findings, newFinding("MS306", obj, "%s = %s is a Kubernetes milli-quantity", metric, cur))
+			mr.Findings = append(mr.Findings, newFinding(CodeMilliQuantity, obj, metric, cur, decodeString(cur)))
 		}
 		mr.Current = decodeString(cur)
 		mr.Healthy = !hasErrors(mr.Findings)
@@ -156,8 +156,7 @@ func (w *walker) walkMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPo
 	if w.disc != nil {
 		if m := w.disc.Served(gr, metric); m != nil {
 			mr.Chain = chain(LinkOK, LinkOK, LinkBroken, LinkBroken)
-			mr.Findings = append(mr.Findings, newFinding("MS212", obj,
-				"the adapter's current config serves %s for %s (%s, series %s), but the running adapter does not list it: it has not loaded this config, or has not relisted yet", metric, gr.Resource, m.Rule.Label(), m.SeriesName).
+			mr.Findings = append(mr.Findings, newFinding(CodeConfigNotLoaded, obj, metric, gr.Resource, m.Rule.Label(), m.SeriesName).
 				withFix(Fix{Description: "restart the adapter so it reads its ConfigMap again (it reads it only at start-up), then wait one relist interval",
 					Command: fmt.Sprintf("kubectl rollout restart deployment/%s -n %s", refName(w.adapterRef), refNamespace(w.adapterRef))}))
 			return mr
@@ -182,21 +181,17 @@ func hpaLink(hpa *autoscalingv2.HorizontalPodAutoscaler) LinkStatus {
 func (w *walker) notServed(ctx context.Context, obj string, gr schema.GroupResource, ns, metric string, mr *MetricReport) []Finding {
 	var out []Finding
 	listed := w.api.ListedNames(gr.Resource)
-	apiMissing := newFinding("MS404", obj, "the custom metrics API does not serve %s for %s", metric, gr.Resource)
-	if near := similar.Nearest(metric, listed, 3); len(near) > 0 {
-		apiMissing.Message += fmt.Sprintf("; it serves %s (did you mean %q?)", strings.Join(quoteAll(near), ", "), near[0])
-	}
+	apiMissing := newFinding(CodeNotServed, obj, "custom", metric, gr.Resource, similarNote(similar.Nearest(metric, listed, 3)))
 	if !w.prom.OK() || w.disc == nil {
 		mr.Chain[0].Status = LinkUnknown
-		return append(out, apiMissing.withEvidence("Prometheus or the adapter config could not be read; see the findings above"))
+		return append(out, apiMissing.withEvidence(cannotLookFurther))
 	}
 
 	// Does a rule rename a series of this name (http_requests_total → http_requests)?
 	for _, m := range w.disc.Metrics {
 		if m.SeriesName == metric && m.Resource == gr && m.Name != metric {
 			mr.Chain = chain(LinkOK, LinkOK, LinkOK, LinkBroken)
-			return append(out, newFinding("MS207", obj,
-				"%s is the Prometheus series name; %s turns it into the API metric %q, which the HPA should name", metric, m.Rule.Label(), m.Name).
+			return append(out, newFinding(CodeSeriesNameInHPA, obj, metric, m.Rule.Label(), m.Name).
 				withFix(Fix{Description: fmt.Sprintf("name the API metric in the HPA: spec.metrics[].%s.metric.name: %s", strings.ToLower(mr.Type), m.Name)}))
 		}
 	}
@@ -208,7 +203,7 @@ func (w *walker) notServed(ctx context.Context, obj string, gr schema.GroupResou
 	}
 	if len(all) == 0 {
 		mr.Chain = chain(LinkBroken, LinkUnknown, LinkBroken, LinkBroken)
-		f := newFinding("MS208", obj, "Prometheus has no series named %s in the last %s: the exporter does not export it, Prometheus does not scrape it, or the HPA names it wrongly", metric, w.seriesWindow)
+		f := newFinding(CodeNoSeries, obj, metric, w.seriesWindow)
 		var look []prom.Series
 		if names, err := w.prom.MetricNames(ctx); err == nil {
 			if near := similar.Nearest(metric, names, 3); len(near) > 0 {
@@ -240,31 +235,30 @@ func (w *walker) notServed(ctx context.Context, obj string, gr schema.GroupResou
 	if len(selecting) == 0 {
 		inWindow, err := w.prom.SeriesNamed(ctx, metric, w.disc.Since)
 		if err == nil && len(inWindow) == 0 {
-			return append(out, newFinding("MS209", obj,
-				"the series of %s are older than the adapter's discovery window (%s, --metrics-max-age or else --metrics-relist-interval): it lists only series seen since then", metric, w.maxAge).
+			return append(out, newFinding(CodeSeriesTooOld, obj, metric, w.maxAge).
 				withEvidence(labelSummary(all, 3)...).
 				withFix(Fix{Description: "push or scrape the metric more often than the window, or raise --metrics-max-age on the adapter Deployment"}))
 		}
-		f := newFinding("MS201", obj, "Prometheus has %d series of %s, but no rule's seriesQuery selects them, so the adapter never discovers the metric", len(all), metric).
+		f := newFinding(CodeNoRule, obj, len(all), metric, "rule's seriesQuery").
 			withEvidence(labelSummary(all, 3)...)
 		return append(out, w.withRuleFix(f, all, metric, gr, metric))
 	}
 	for _, r := range selecting {
 		_, kept := r.SeriesNamed(metric)
 		if len(kept) == 0 {
-			out = append(out, newFinding("MS203", obj, "%s selects the series of %s, but its seriesFilters or name.matches drop them", r.Label(), metric).
+			out = append(out, newFinding(CodeRuleFiltersSeries, obj, r.Label(), metric).
 				withEvidence(filterEvidence(r)...))
 			continue
 		}
 		name, _ := r.Namer.MetricNameForSeries(kept[0])
 		resources, _ := r.Namer.ResourcesForSeries(kept[0])
 		if name != metric {
-			out = append(out, newFinding("MS207", obj, "%s serves the series %s under the API name %q, not %q", r.Label(), metric, name, metric).
+			out = append(out, newFinding(CodeSeriesNameInHPA, obj, metric, r.Label(), name).
 				withFix(Fix{Description: fmt.Sprintf("name the API metric in the HPA: metric.name: %s", name)}))
 			continue
 		}
 		if len(resources) == 0 {
-			f := newFinding("MS202", obj, "%s selects %s, but none of the series' labels maps to a resource (overrides: %s)", r.Label(), metric, overridesString(r)).
+			f := newFinding(CodeLabelsNotMapped, obj, r.Label(), metric, overridesString(r)).
 				withEvidence(labelSummary(kept, 3)...)
 			out = append(out, w.withRuleFix(f, kept, metric, gr, metric))
 			continue
@@ -274,8 +268,7 @@ func (w *walker) notServed(ctx context.Context, obj string, gr schema.GroupResou
 			for _, x := range resources {
 				rs = append(rs, x.String())
 			}
-			f := newFinding("MS211", obj, "%s serves %s for %s, but the HPA reads it for %s: no label of the series is mapped to %s",
-				r.Label(), metric, strings.Join(rs, ", "), gr.Resource, gr.Resource).withEvidence(labelSummary(kept, 3)...)
+			f := newFinding(CodeOtherResource, obj, r.Label(), metric, strings.Join(rs, ", "), gr.Resource).withEvidence(labelSummary(kept, 3)...)
 			out = append(out, w.withRuleFix(f, kept, metric, gr, metric))
 			continue
 		}
@@ -300,7 +293,11 @@ func (w *walker) withRuleFix(f Finding, series []prom.Series, seriesName string,
 
 // noValues explains a listed metric that returns nothing for the target.
 func (w *walker) noValues(ctx context.Context, obj string, gr schema.GroupResource, ns, metric string, names []string, list *cmv1beta1.MetricValueList, apiErr error) []Finding {
-	f := newFinding("MS302", obj, "the API lists %s for %s, but returns no value for %s in namespace %s", metric, gr.Resource, strings.Join(names, ", "), ns)
+	objects := strings.Join(names, ", ")
+	if len(names) == 0 {
+		objects = "the scale target's pods (it has no Running pods)"
+	}
+	f := newFinding(CodeNoValue, obj, metric, gr.Resource, objects, ns)
 	if apiErr != nil {
 		f = f.withEvidence("GET " + valuesPath(ns, gr.Resource, metric) + ": " + apiErr.Error())
 	} else if list != nil {
@@ -311,7 +308,6 @@ func (w *walker) noValues(ctx context.Context, obj string, gr schema.GroupResour
 		f = f.withEvidence(fmt.Sprintf("GET %s returned %d items: %s", valuesPath(ns, gr.Resource, metric), len(list.Items), strings.Join(got, ", ")))
 	}
 	if len(names) == 0 {
-		f.Message += " (the scale target has no Running pods)"
 		return []Finding{f}
 	}
 	if w.disc == nil || !w.prom.OK() {
@@ -322,7 +318,7 @@ func (w *walker) noValues(ctx context.Context, obj string, gr schema.GroupResour
 		return []Finding{f}
 	}
 	if series, err := w.prom.SeriesNamed(ctx, m.SeriesName, w.disc.Since); err == nil && len(series) > 0 && !hasNamespaceLabel(m.Rule, series[0]) {
-		return []Finding{newFinding("MS205", obj, "the series of %s carry no label mapped to namespace; the adapter adds namespace=%q to every query for a namespaced resource, so nothing comes back", m.SeriesName, ns).
+		return []Finding{newFinding(CodeNoNamespaceLabel, obj, m.SeriesName, ns).
 			withEvidence(labelSummary(series, 3)...).
 			withFix(Fix{Description: "relabel the series with the namespace (e.g. a relabel_config), or serve it as an external metric (externalRules with resources.namespaced: false)"})}
 	}
@@ -350,7 +346,7 @@ func (w *walker) noValues(ctx context.Context, obj string, gr schema.GroupResour
 	}
 	res, err := w.prom.Query(ctx, string(all))
 	if err != nil {
-		return []Finding{newFinding("MS303", obj, "%s's metricsQuery fails in Prometheus: %v", m.Rule.Label(), err).
+		return []Finding{newFinding(CodeQueryFails, obj, m.Rule.Label(), err).
 			withEvidence("query: " + string(q))}
 	}
 	label, _ := m.Rule.Namer.LabelForResource(gr)
@@ -364,7 +360,7 @@ func (w *walker) noValues(ctx context.Context, obj string, gr schema.GroupResour
 			}
 		}
 		if missing > 0 {
-			return []Finding{newFinding("MS301", obj, "%s's metricsQuery returns series without the %s label, so the adapter cannot attribute them to %s: the query aggregates the resource labels away (keep <<.LabelMatchers>> and by (<<.GroupBy>>))", m.Rule.Label(), label, gr.Resource).
+			return []Finding{newFinding(CodeQueryDropsLabels, obj, m.Rule.Label(), label, gr.Resource).
 				withEvidence("query: "+string(q), "metricsQuery: "+m.Rule.Rule.MetricsQuery, "result: "+vectorString(vec, 3)).
 				withFix(Fix{Description: "keep the resource labels in the query, e.g. metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)"})}
 		}
@@ -405,12 +401,12 @@ func (w *walker) valueChecks(ctx context.Context, obj string, typ autoscalingv2.
 				missing = append(missing, n)
 			}
 		}
-		out = append(out, newFinding("MS304", obj, "%s has values for %d of %d pods; the HPA treats the others conservatively (as 0 when scaling up, as the target when scaling down)", metric, len(items), len(names)).
+		out = append(out, newFinding(CodeSomePodsMissing, obj, metric, "values", len(items), len(names)).
 			withEvidence("no value for: "+strings.Join(missing, ", ")))
 	}
 	for _, it := range items {
 		if s := it.Value.String(); strings.HasSuffix(s, "m") {
-			out = append(out, newFinding("MS306", obj, "%s = %s is a Kubernetes milli-quantity: %s", metric, s, decode(it.Value)))
+			out = append(out, newFinding(CodeMilliQuantity, obj, metric, s, decode(it.Value)))
 			break
 		}
 	}
@@ -430,8 +426,8 @@ func (w *walker) seriesChecks(ctx context.Context, obj string, typ autoscalingv2
 				}
 			}
 			if len(missing) > 0 {
-				out = append(out, newFinding("MS304", obj, "%s has series for %d of %d pods (by label %s); the HPA treats the others conservatively (as 0 when scaling up, as the target when scaling down)", metric, len(names)-len(missing), len(names), label).
-					withEvidence("no series for: "+strings.Join(missing, ", ")))
+				out = append(out, newFinding(CodeSomePodsMissing, obj, metric, "series", len(names)-len(missing), len(names)).
+					withEvidence(fmt.Sprintf("no series with label %s for: %s", label, strings.Join(missing, ", "))))
 			}
 		}
 	}
@@ -485,7 +481,7 @@ func (w *walker) duplicates(ctx context.Context, obj string, gr schema.GroupReso
 	if len(dups) == 0 {
 		return nil
 	}
-	return []Finding{newFinding("MS305", obj, "several series of %s carry the same %s, and the rule's sum() adds them up: two scrape jobs or exporters probably report the same object", metric, label).
+	return []Finding{newFinding(CodeSeriesSummed, obj, metric, label).
 		withEvidence(dups...).
 		withFix(Fix{Description: "scrape each target once (check for overlapping jobs or ServiceMonitors), or select one job in the rule's seriesQuery"})}
 }
@@ -593,9 +589,7 @@ func exportedLabels(series []prom.Series) []string {
 }
 
 func exportedFinding(obj, metric string, exported []string, series []prom.Series) Finding {
-	return newFinding("MS206", obj,
-		"the series of %s carry %s: Prometheus scraped them without honor_labels, so namespace/pod/service name the exporter (e.g. the Pushgateway) and the workload's own labels moved to exported_*; a rule mapping the plain labels attributes the metric to the wrong object",
-		metric, strings.Join(exported, ", ")).
+	return newFinding(CodeExportedLabels, obj, metric, strings.Join(exported, ", ")).
 		withEvidence(labelSummary(series, 2)...).
 		withFix(Fix{Description: "set honor_labels: true on the scrape job (ServiceMonitor: honorLabels: true), or map the exported_* labels in the rule's resources.overrides"})
 }
@@ -667,6 +661,18 @@ func vectorString(v pmodel.Vector, max int) string {
 		parts = append(parts, s.Metric.String()+" "+s.Value.String())
 	}
 	return strings.Join(parts, "; ")
+}
+
+// cannotLookFurther is the evidence of MS404 when Prometheus or the adapter's
+// config is unreadable.
+const cannotLookFurther = "Prometheus or the adapter config could not be read; see the findings above"
+
+// similarNote ends MS404's message with the served metrics of similar names.
+func similarNote(near []string) string {
+	if len(near) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; it serves %s (did you mean %q?)", strings.Join(quoteAll(near), ", "), near[0])
 }
 
 func quoteAll(ss []string) []string {

@@ -278,7 +278,7 @@ func TestWalkMetric(t *testing.T) {
 			name:   "the custom metrics API is down",
 			series: []string{"MessageMetrics{k8s_namespace=default,k8s_pod_name=app-1}"},
 			api:    &fakeAPI{down: "APIService Available=False FailedDiscoveryCheck"}, metric: "MessageMetrics",
-			want: "MS102",
+			want: "MS407",
 		},
 	}
 	for _, c := range cases {
@@ -300,7 +300,7 @@ func TestWalkMetric(t *testing.T) {
 				h, spec = objectHPA(c.metric, c.hpaKind, "prom-fake")
 			}
 			mr := w.walkMetric(context.Background(), h, spec, target{pods: pods})
-			record(mr.Findings)
+			record(t, mr.Findings)
 			if got := codes(mr.Findings); got != c.want {
 				for _, f := range mr.Findings {
 					t.Logf("%s %s %v", f.Code, f.Message, f.Evidence)
@@ -345,7 +345,7 @@ func TestHPAFindings(t *testing.T) {
 			if f := findCodeIn(fs, "MS401"); f != nil && (len(f.Evidence) != 1 || f.Evidence[0] != "event FailedGetPodsMetric (x12): failed to get pods metric value") {
 				t.Fatalf("evidence %q", f.Evidence)
 			}
-			record(fs)
+			record(t, fs)
 			if got := codes(fs); got != c.want {
 				t.Fatalf("codes %q, want %q", got, c.want)
 			}
@@ -353,7 +353,7 @@ func TestHPAFindings(t *testing.T) {
 	}
 	h, spec := objectHPA("m", "Service", "gone")
 	f := describedObjectMissing(h, spec)
-	record([]Finding{f})
+	record(t, []Finding{f})
 	if f.Code != "MS406" || !strings.Contains(f.Message, "Service gone") {
 		t.Fatal(f)
 	}
@@ -381,7 +381,7 @@ func TestWalkMetricTrustsTheController(t *testing.T) {
 	h.Status.CurrentMetrics = []autoscalingv2.MetricStatus{{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricStatus{
 		Metric: autoscalingv2.MetricIdentifier{Name: "MessageMetrics"}, Current: autoscalingv2.MetricValueStatus{AverageValue: &v}}}}
 	mr := w.walkMetric(context.Background(), h, spec, target{pods: runningPods("app-1", "app-2")})
-	record(mr.Findings)
+	record(t, mr.Findings)
 	if api.calls != 0 {
 		t.Fatalf("%d metrics API requests, want 0", api.calls)
 	}
@@ -402,17 +402,22 @@ func (a *countingAPI) Values(ctx context.Context, ns, r, m string) (*cmv1beta1.M
 
 func TestSettleStaleCondition(t *testing.T) {
 	stale := func() HPAReport {
-		return HPAReport{Findings: []Finding{newFinding("MS401", "x", "ScalingActive=False FailedGetPodsMetric: ...")},
+		return HPAReport{Findings: []Finding{newFinding(CodeCannotCompute, "x", "FailedGetPodsMetric", "...")},
 			Metrics: []MetricReport{{Chain: chain(LinkOK, LinkOK, LinkOK, LinkBroken)}}}
 	}
 	hr := stale()
 	settle(&hr)
+	record(t, hr.Findings)
 	if hr.Findings[0].Severity != SeverityWarning || !strings.Contains(hr.Findings[0].Message, "last sync") {
 		t.Fatalf("%+v", hr.Findings[0])
+	}
+	if f := hr.Findings[0]; f.Code != "MS408" || len(f.Evidence) == 0 || f.Evidence[0] != "condition ScalingActive=False FailedGetPodsMetric: ..." {
+		t.Fatalf("the stale condition is MS408 with the condition as evidence: %+v", f)
 	}
 	hr = stale()
 	hr.Metrics = append(hr.Metrics, MetricReport{Chain: chain(LinkOK, LinkBroken, LinkUnknown, LinkBroken)})
 	settle(&hr)
+	record(t, hr.Findings)
 	if hr.Findings[0].Severity != SeverityError {
 		t.Fatal("a metric that is not served keeps MS401 an error")
 	}
