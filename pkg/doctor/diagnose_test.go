@@ -102,7 +102,7 @@ func TestDiagnoseDecidesExit(t *testing.T) {
 					all = append(all, m.Findings...)
 				}
 			}
-			record(all)
+			record(t, all)
 			if r.HasErrors() != c.wantErrors {
 				t.Fatalf("HasErrors %v, want %v; findings %s", r.HasErrors(), c.wantErrors, codes(all))
 			}
