@@ -135,7 +135,7 @@ func Apply(ctx context.Context, env Env, o Options, p *Plan, log io.Writer) (*Re
 		what := "the adapter did not come up with the new rule"
 		if ctx.Err() != nil {
 			what = "interrupted before the adapter ran the new rule"
-			err = fmt.Errorf("interrupted: %w", ctx.Err())
+			err = errors.New("interrupted")
 		}
 		fmt.Fprintf(log, "%s; restoring the previous config from %s\n", what, wr.Backup)
 		if rerr := restoreAndRestart(ctx, env, p, wr.Backup, o.Timeout, log); rerr != nil {

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -151,10 +150,7 @@ func TestWatchTerminal(t *testing.T) {
 	applyScenario(t, "interlok")
 	t.Cleanup(func() { deleteBackups(t); resetInterlok(t, original) })
 	addRuleServes(t, "MessageMetrics")
-	bin := filepath.Join(t.TempDir(), "kubectl-metricscale")
-	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(env.repo, "cmd", "kubectl-metricscale")).CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := pluginBinary(t)
 	session := fmt.Sprintf("metricscale-e2e-%d", os.Getpid())
 	tmux := func(args ...string) string {
 		out, err := exec.Command("tmux", args...).CombinedOutput()
