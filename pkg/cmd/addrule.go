@@ -84,15 +84,7 @@ is back) or the --hpa HPA could not be created, 2 nothing was written (bad flags
 ambiguous series, a conflicting rule, unreachable API server).`,
 		Example: addRuleExample,
 		Args:    cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return &ExitError{Code: ExitCannotRun, Err: err}
-			}
-			if err := o.Validate(); err != nil {
-				return &ExitError{Code: ExitCannotRun, Err: err}
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:    runOptions(o),
 	}
 	f := cmd.Flags()
 	// Not --as: that is kubectl's global impersonation flag.
@@ -116,7 +108,7 @@ ambiguous series, a conflicting rule, unreachable API server).`,
 }
 
 // Complete builds the request and the clients.
-func (o *AddRuleOptions) Complete(cmd *cobra.Command, args []string) error {
+func (o *AddRuleOptions) Complete(args []string) error {
 	if len(args) != 1 {
 		return fmt.Errorf("add-rule takes exactly one METRIC (the metric's name in Prometheus), got %d arguments; see kubectl metricscale add-rule --help", len(args))
 	}

@@ -49,15 +49,7 @@ MS4xx HPA; see docs/checks.md) with their evidence and a fix.
 
 Exit status: 0 no error found, 1 errors found, 2 doctor could not run.`,
 		Example: doctorExample,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return &ExitError{Code: ExitCannotRun, Err: err}
-			}
-			if err := o.Validate(); err != nil {
-				return &ExitError{Code: ExitCannotRun, Err: err}
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:    runOptions(o),
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.Output, "output", "o", "table", "Output format: "+strings.Join(doctor.Formats, ", "))

@@ -1,6 +1,11 @@
 package cmd
 
-import "errors"
+import (
+	"context"
+	"errors"
+
+	"github.com/spf13/cobra"
+)
 
 // Exit codes shared by all commands. doctor uses ExitFindings when it found an
 // error in the chain; every command uses ExitCannotRun when it could not do its
@@ -30,4 +35,28 @@ func ExitCode(err error) int {
 		return ee.Code
 	}
 	return ExitCannotRun
+}
+
+// options is a command's Options, as kubectl's commands have them.
+type options interface {
+	// Complete reads the flags and arguments and builds what Run needs.
+	Complete(args []string) error
+	// Validate rejects what cannot be done, before anything is read or written.
+	Validate() error
+	// Run does the work until ctx is cancelled (Ctrl-C).
+	Run(ctx context.Context) error
+}
+
+// runOptions runs o's Complete, Validate and Run; a command whose flags or
+// arguments are wrong could not run (exit 2).
+func runOptions(o options) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := o.Complete(args); err != nil {
+			return &ExitError{Code: ExitCannotRun, Err: err}
+		}
+		if err := o.Validate(); err != nil {
+			return &ExitError{Code: ExitCannotRun, Err: err}
+		}
+		return o.Run(cmd.Context())
+	}
 }

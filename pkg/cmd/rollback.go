@@ -48,15 +48,7 @@ step further back, and restarts the adapter. --list shows the backups.`,
   kubectl metricscale rollback --dry-run=client
   kubectl metricscale rollback`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(); err != nil {
-				return &ExitError{Code: ExitCannotRun, Err: err}
-			}
-			if err := o.Validate(); err != nil {
-				return &ExitError{Code: ExitCannotRun, Err: err}
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: runOptions(o),
 	}
 	f := cmd.Flags()
 	o.ChainFlags.AddFlags(f)
@@ -71,7 +63,7 @@ step further back, and restarts the adapter. --list shows the backups.`,
 }
 
 // Complete reads the flags and builds the clients.
-func (o *RollbackOptions) Complete() error {
+func (o *RollbackOptions) Complete([]string) error {
 	var err error
 	if o.chain, err = o.ChainFlags.ToOptions(); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -24,16 +25,14 @@ func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
 		Use:   "version",
 		Short: "Print the version of kubectl-metricscale",
 		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run()
-		},
+		RunE:  runOptions(o),
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml (default: one line of text)")
 	return cmd
 }
+
+// Complete has nothing to read: version takes no arguments.
+func (o *VersionOptions) Complete([]string) error { return nil }
 
 // Validate rejects unknown output formats before anything is printed.
 func (o *VersionOptions) Validate() error {
@@ -41,11 +40,11 @@ func (o *VersionOptions) Validate() error {
 	case "", "json", "yaml":
 		return nil
 	}
-	return &ExitError{Code: ExitCannotRun, Err: fmt.Errorf("unknown output format %q: use -o json or -o yaml, or leave -o out for text", o.Output)}
+	return fmt.Errorf("unknown output format %q: use -o json or -o yaml, or leave -o out for text", o.Output)
 }
 
 // Run prints the version in the chosen format.
-func (o *VersionOptions) Run() error {
+func (o *VersionOptions) Run(context.Context) error {
 	info := version.Get()
 	switch o.Output {
 	case "json":

@@ -69,15 +69,7 @@ object per change.
 Exit status with --until: 0 when the condition holds for every HPA metric shown, 1 when
 --timeout passes first; 2 when watch cannot run.`,
 		Example: watchExample,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return &ExitError{Code: ExitCannotRun, Err: err}
-			}
-			if err := o.Validate(); err != nil {
-				return &ExitError{Code: ExitCannotRun, Err: err}
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:    runOptions(o),
 	}
 	f := cmd.Flags()
 	f.DurationVar(&o.Interval, "interval", 15*time.Second, "How often to poll the metric values (the HPA controller's default sync period is 15s)")
