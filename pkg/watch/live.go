@@ -285,9 +285,6 @@ func (l *Live) Poll(ctx context.Context) error {
 			values[r.Key()] = rowValues{problem: "shown by the HPA only (not a custom or external metric)"}
 			continue
 		}
-		if r.Problem != "" {
-			continue // the spec's own problem (an invalid selector)
-		}
 		req, names, err := l.request(ctx, r)
 		if err != nil {
 			values[r.Key()] = rowValues{problem: err.Error()}
