@@ -179,7 +179,10 @@ func (w *walker) walkHPA(ctx context.Context, h *autoscalingv2.HorizontalPodAuto
 					break
 				}
 			}
-			t := target{pods: readyOnly(pods)}
+			t := target{pods: readyOnly(pods), running: []string{}}
+			for _, p := range pods {
+				t.running = append(t.running, p.Name)
+			}
 			switch {
 			case spec.Type != autoscalingv2.PodsMetricSourceType:
 			case found:

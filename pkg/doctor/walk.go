@@ -76,6 +76,9 @@ type walker struct {
 // target is the HPA's scale target as the walk needs it.
 type target struct {
 	pods []corev1.Pod // Ready pods of the scale target
+	// running names all its Running pods: the adapter queries every pod
+	// the selector matches, Ready or not (nil: the Ready ones).
+	running []string
 	// selector is its pod selector (the scale subresource's
 	// status.selector); selectorErr says why it is unknown.
 	selector    labels.Selector
@@ -166,7 +169,11 @@ func (w *walker) walkMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPo
 		}
 		// Listed, but nothing for the target's objects: find out why from the query.
 		mr.Chain = chain(LinkOK, LinkOK, LinkBroken, LinkBroken)
-		mr.Findings = append(mr.Findings, w.noValues(ctx, obj, req, names, list, err)...)
+		queried := names
+		if spec.Type == autoscalingv2.PodsMetricSourceType && t.running != nil {
+			queried = t.running
+		}
+		mr.Findings = append(mr.Findings, w.noValues(ctx, obj, req, names, queried, list, err)...)
 		return mr
 	}
 
@@ -310,8 +317,9 @@ func (w *walker) withRuleFix(f Finding, series []prom.Series, seriesName string,
 }
 
 // noValues explains a listed metric whose request returns nothing for the
-// target.
-func (w *walker) noValues(ctx context.Context, obj string, req hpareq.Request, names []string, list *cmv1beta2.MetricValueList, apiErr error) []Finding {
+// target's objects (names); queried are the objects the adapter's query is
+// about.
+func (w *walker) noValues(ctx context.Context, obj string, req hpareq.Request, names, queried []string, list *cmv1beta2.MetricValueList, apiErr error) []Finding {
 	gr, ns, metric := req.Resource, req.Namespace, req.Metric
 	objects := strings.Join(names, ", ")
 	if len(names) == 0 {
@@ -354,7 +362,7 @@ func (w *walker) noValues(ctx context.Context, obj string, req hpareq.Request, n
 	}
 	// The query the adapter runs for this request: the rule's metricsQuery
 	// for the request's objects, with the metric selector's matchers.
-	q, err := req.Query(m, req.Objects(names))
+	q, err := req.Query(m, req.Objects(queried))
 	if err != nil {
 		return []Finding{f.withEvidence("rendering " + m.Rule.Label() + "'s metricsQuery: " + err.Error())}
 	}

@@ -11,6 +11,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	cmv1beta2 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta2"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
@@ -435,5 +436,43 @@ func TestSettleStaleCondition(t *testing.T) {
 	settle(&hr)
 	if hr.Findings[0].Code != "MS401" {
 		t.Fatal("only a request that returned values makes the condition stale")
+	}
+}
+
+// A Pods metric's selector is part of the request and of the adapter's
+// query, which is about every Running pod the target selects; an invalid
+// selector is reported, and nothing is requested.
+func TestWalkMetricSelector(t *testing.T) {
+	const rule = "rules:\n- seriesQuery: '{__name__=\"jobs\",namespace!=\"\",pod!=\"\"}'\n  resources: {template: <<.Resource>>}\n  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)\n"
+	p := &fakeProm{ok: true, series: []prom.Series{series("jobs{job=a,namespace=default,pod=app-1}")}}
+	api := &fakeAPI{listed: map[string]bool{"pods/jobs": true}, values: map[string]*cmv1beta2MetricValueList{
+		"/apis/custom.metrics.k8s.io/v1beta1/namespaces/default/pods/*/jobs?labelSelector=app%3Dapp&metricLabelSelector=job%3Da": values("Pod", "app-1", "3")}}
+	w := newWalker(t, p, api, rule)
+	tg := target{pods: runningPods("app-1"), running: []string{"app-1", "app-3"}, selector: labels.SelectorFromSet(labels.Set{"app": "app"})}
+	walk := func(sel *metav1.LabelSelector) MetricReport {
+		h, spec := podsHPA("jobs")
+		spec.Pods.Metric.Selector = sel
+		h.Spec.Metrics[0] = spec
+		mr := w.walkMetric(context.Background(), h, spec, tg)
+		record(t, mr.Findings)
+		return mr
+	}
+	if mr := walk(&metav1.LabelSelector{MatchLabels: map[string]string{"job": "a"}}); !mr.Healthy || mr.Current != "3" {
+		t.Fatalf("job=a: healthy %v current %q findings %s", mr.Healthy, mr.Current, codes(mr.Findings))
+	}
+	mr := walk(&metav1.LabelSelector{MatchLabels: map[string]string{"job": "b"}})
+	if mr.Healthy || codes(mr.Findings) != "MS302" {
+		t.Fatalf("job=b: healthy %v findings %s", mr.Healthy, codes(mr.Findings))
+	}
+	if want := `sum(jobs{job="b",namespace="default",pod=~"app-1|app-3"}) by (pod)`; p.lastQ != want {
+		t.Fatalf("query\n got %s\nwant %s", p.lastQ, want)
+	}
+	if f := mr.Findings[0]; f.Fix == nil || !strings.Contains(f.Fix.Description, "pods.metric.selector") {
+		t.Fatalf("the fix should name the selector: %+v", f.Fix)
+	}
+	asked := len(api.asked)
+	mr = walk(&metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "job", Operator: "Near"}}})
+	if mr.Healthy || codes(mr.Findings) != "MS409" || len(api.asked) != asked {
+		t.Fatalf("invalid selector: healthy %v findings %s, %d requests", mr.Healthy, codes(mr.Findings), len(api.asked)-asked)
 	}
 }
