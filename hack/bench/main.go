@@ -84,10 +84,9 @@ func run(state, plugin string, namespaces, perNS, runs int) error {
 	if err := waitListed(ctx, client, "pods/bench_requests"); err != nil {
 		return err
 	}
-	// doctor trusts the controller's own reading of a metric; right after the
-	// HPAs are created the controller has not read them all yet, and doctor
-	// would walk every chain against an adapter busy with the controller's
-	// first reads. The steady state is what is measured.
+	// Right after the HPAs are created the controller has not read them all
+	// yet, and doctor would walk every chain against an adapter busy with the
+	// controller's first reads. The steady state is what is measured.
 	fmt.Println("  waiting for the HPA controller to read every bench HPA's metric ...")
 	if err := waitSettled(ctx, client, namespaces*perNS); err != nil {
 		fmt.Println("  " + err.Error() + ": measuring anyway")

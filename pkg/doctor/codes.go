@@ -61,6 +61,7 @@ const (
 	CodeMetricAPIUnavailable   Code = "MS407"
 	CodeStaleCondition         Code = "MS408"
 	CodeInvalidSelector        Code = "MS409"
+	CodeNoPodSelector          Code = "MS410"
 )
 
 // Check is the registry entry of a code. Message is the fmt template of the
@@ -173,9 +174,11 @@ var Checks = map[Code]Check{
 	CodeMetricAPIUnavailable: {SeverityError, "metrics API the HPA reads is unavailable",
 		"the HPA reads %s from the %s metrics API, which is unavailable: %s"},
 	CodeStaleCondition: {SeverityWarning, "HPA condition predates the metrics being served",
-		"the HPA's ScalingActive=False condition is from the controller's last sync: the metrics API serves every metric of this HPA now, and the condition clears on its next"},
-	CodeInvalidSelector: {SeverityError, "External metric's selector is invalid",
-		"the selector of external metric %s is invalid: %v"},
+		"the HPA's ScalingActive=False condition is from the controller's last sync: doctor sent the controller's own request for every metric of this HPA and each returned values, so the condition clears on its next"},
+	CodeInvalidSelector: {SeverityError, "metric's selector is invalid",
+		"the selector of %s metric %s is invalid: %v"},
+	CodeNoPodSelector: {SeverityError, "scale target's pod selector is unknown",
+		"the HPA controller reads Pods metric %s for the pods its scale target %s %s selects, but that selector cannot be read: %s"},
 }
 
 // newFinding builds a finding of a registered code: its severity and title

@@ -15,10 +15,13 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/scale"
 	"k8s.io/client-go/tools/pager"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
@@ -197,7 +200,7 @@ func hpaEvents(ctx context.Context, c kubernetes.Interface, ns string) map[strin
 // Collected is everything doctor reads before it judges: the HPAs in scope,
 // the APIServices, the adapter's chain (adapter, config, Prometheus,
 // simulated discovery), and the sources the walk reads lazily, behind small
-// interfaces, with one request per (namespace, resource, metric).
+// interfaces, with one request per distinct request of the HPA controller.
 type Collected struct {
 	Now time.Time
 	// SeriesWindow is how far back the walk looks for series the
@@ -232,6 +235,9 @@ type Targets interface {
 	// PodsOf returns the Running pods of a scale target, and whether the
 	// target exists.
 	PodsOf(ctx context.Context, namespace string, ref autoscalingv2.CrossVersionObjectReference) ([]corev1.Pod, bool, error)
+	// PodSelector is the scale target's pod selector, as its scale
+	// subresource states it.
+	PodSelector(ctx context.Context, namespace string, ref autoscalingv2.CrossVersionObjectReference) (labels.Selector, error)
 	// ObjectExists reports whether an Object metric's described object
 	// exists.
 	ObjectExists(ctx context.Context, namespace string, ref autoscalingv2.CrossVersionObjectReference) (bool, error)
@@ -280,17 +286,21 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 		in.AdapterServiceAccount, in.Denied = adapterDenied(ctx, env.Client, ch.Adapter, ch.Discovery)
 	}
 
-	api := newLiveAPI(ctx, env.Client.Discovery().RESTClient(), customSvc)
-	api.prefetch(ctx, hpas, env.Mapper, 8)
-	in.Mapper = env.Mapper
-	in.API = api
-	in.External = newLiveExternalAPI(env.Rest, externalSvc)
-	in.Prometheus = &livePrometheus{conn: ch.Prometheus, series: map[string][]prom.Series{}, queries: map[string]queryResult{}}
 	meta, err := metadata.NewForConfig(env.Rest)
 	if err != nil {
 		return nil, err
 	}
-	in.Targets = newTargets(env.Client, meta, env.Mapper, ns, hpas)
+	tg := newTargets(env.Client, meta, env.Mapper, ns, hpas)
+	if tg.scales, err = scale.NewForConfig(env.Rest, env.Mapper, dynamic.LegacyAPIPathResolverFunc, scale.NewDiscoveryScaleKindResolver(env.Discovery)); err != nil {
+		return nil, err
+	}
+	in.Targets = tg
+	api := newLiveAPI(ctx, env.Client.Discovery().RESTClient(), env.Rest, env.Mapper, customSvc)
+	api.prefetch(ctx, hpas, tg, env.Mapper, 8)
+	in.Mapper = env.Mapper
+	in.API = api
+	in.External = newLiveExternalAPI(env.Rest, externalSvc)
+	in.Prometheus = &livePrometheus{conn: ch.Prometheus, series: map[string][]prom.Series{}, queries: map[string]queryResult{}}
 	if needEvents(hpas) {
 		in.Events = hpaEvents(ctx, env.Client, ns)
 	}

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"errors"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -91,15 +92,6 @@ func neededResources(hpas []autoscalingv2.HorizontalPodAutoscaler, mapper apimet
 	return out
 }
 
-func scalingActive(h *autoscalingv2.HorizontalPodAutoscaler) bool {
-	for _, c := range h.Status.Conditions {
-		if c.Type == autoscalingv2.ScalingActive {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
-
 // Diagnose judges what Collect read: the plumbing checks, then for every
 // metric of every HPA the walk prometheus → rule → api → hpa up to the first
 // broken link. It reads nothing but what in holds and its sources.
@@ -187,7 +179,18 @@ func (w *walker) walkHPA(ctx context.Context, h *autoscalingv2.HorizontalPodAuto
 					break
 				}
 			}
-			mr = w.walkMetric(ctx, h, spec, target{pods: readyOnly(pods)})
+			t := target{pods: readyOnly(pods), running: []string{}}
+			for _, p := range pods {
+				t.running = append(t.running, p.Name)
+			}
+			switch {
+			case spec.Type != autoscalingv2.PodsMetricSourceType:
+			case found:
+				t.selector, t.selectorErr = targets.PodSelector(ctx, h.Namespace, h.Spec.ScaleTargetRef)
+			default:
+				t.selectorErr = errors.New("the scale target does not exist")
+			}
+			mr = w.walkMetric(ctx, h, spec, t)
 		case autoscalingv2.ExternalMetricSourceType:
 			mr = w.walkExternal(ctx, h, spec)
 		default:

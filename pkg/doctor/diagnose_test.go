@@ -10,6 +10,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 
@@ -29,6 +30,15 @@ type fakeTargets map[string][]corev1.Pod
 func (f fakeTargets) PodsOf(_ context.Context, ns string, ref autoscalingv2.CrossVersionObjectReference) ([]corev1.Pod, bool, error) {
 	pods, ok := f[ns+"/"+ref.Kind+"/"+ref.Name]
 	return pods, ok, nil
+}
+
+// PodSelector selects app=<name>, as a Deployment of the scale target's
+// name would.
+func (f fakeTargets) PodSelector(_ context.Context, ns string, ref autoscalingv2.CrossVersionObjectReference) (labels.Selector, error) {
+	if _, ok := f[ns+"/"+ref.Kind+"/"+ref.Name]; !ok {
+		return nil, errors.New("no such target")
+	}
+	return labels.SelectorFromSet(labels.Set{"app": ref.Name}), nil
 }
 
 func (fakeTargets) ObjectExists(context.Context, string, autoscalingv2.CrossVersionObjectReference) (bool, error) {
@@ -61,7 +71,7 @@ func collected(t *testing.T, p *fakeProm, api *fakeAPI, rules string) *Collected
 func TestDiagnoseDecidesExit(t *testing.T) {
 	healthyAPI := func() *fakeAPI {
 		return &fakeAPI{listed: map[string]bool{"pods/MessageMetrics": true},
-			values: map[string]*cmv1beta1MetricValueList{"default/pods/MessageMetrics": values("Pod", "interlok-1", "150")}}
+			values: map[string]*cmv1beta2MetricValueList{"default/pods/MessageMetrics": values("Pod", "interlok-1", "150")}}
 	}
 	cases := []struct {
 		name       string
@@ -108,6 +118,67 @@ func TestDiagnoseDecidesExit(t *testing.T) {
 			}
 			for _, code := range c.wantCodes {
 				mustFinding(t, all, code)
+			}
+		})
+	}
+}
+
+// An HPA's FailedGetPodsMetric is explained away as stale (MS408) only when
+// doctor sent the controller's own request, metric selector and pod
+// selector included, and got values: a selector that matches no series
+// leaves the HPA broken (exit 1) even though the metric without the
+// selector has a value.
+func TestStaleOnlyWhenTheControllersRequestAnswers(t *testing.T) {
+	const base = "/apis/custom.metrics.k8s.io/v1beta1/namespaces/default/pods/*/MessageMetrics?labelSelector=app%3Dinterlok"
+	for _, c := range []struct {
+		job        string
+		wantErrors bool
+		want       string
+	}{
+		{job: "nope", wantErrors: true, want: "MS401"},
+		{job: "interlok", wantErrors: false, want: "MS408"},
+	} {
+		t.Run(c.job, func(t *testing.T) {
+			p := &fakeProm{ok: true, series: []prom.Series{series("MessageMetrics{job=interlok,k8s_namespace=default,k8s_pod_name=interlok-1}")}}
+			// The adapter answers the metric without a selector and with
+			// job=interlok; job=nope matches no series.
+			api := &fakeAPI{listed: map[string]bool{"pods/MessageMetrics": true}, values: map[string]*cmv1beta2MetricValueList{
+				base: values("Pod", "interlok-1", "150"),
+				base + "&metricLabelSelector=job%3Dinterlok": values("Pod", "interlok-1", "150"),
+			}}
+			in := collected(t, p, api, defaultRules(t)+strings.TrimPrefix(interlokRule, "\n"))
+			h, _ := podsHPA("MessageMetrics")
+			h.Spec.ScaleTargetRef.Name = "interlok"
+			h.Spec.Metrics[0].Pods.Metric.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"job": c.job}}
+			h.Status.CurrentReplicas = 1
+			h.Status.Conditions = []autoscalingv2.HorizontalPodAutoscalerCondition{{Type: autoscalingv2.ScalingActive, Status: corev1.ConditionFalse, Reason: "FailedGetPodsMetric",
+				Message: "the HPA was unable to compute the replica count: unable to get metric MessageMetrics: no metrics returned from custom metrics API"}}
+			in.HPAs = []autoscalingv2.HorizontalPodAutoscaler{*h}
+			in.Targets = fakeTargets{"default/Deployment/interlok": runningPods("interlok-1")}
+			r, err := Diagnose(context.Background(), in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hr := r.HPAs[0]
+			record(t, hr.Findings)
+			record(t, hr.Metrics[0].Findings)
+			want := base + "&metricLabelSelector=job%3D" + c.job
+			if len(api.asked) != 1 || api.asked[0] != want {
+				t.Fatalf("requests %q, want the controller's %s", api.asked, want)
+			}
+			if r.HasErrors() != c.wantErrors || hr.Metrics[0].Healthy {
+				t.Fatalf("errors %v (want %v), metric healthy %v; findings %s / %s", r.HasErrors(), c.wantErrors, hr.Metrics[0].Healthy, codes(hr.Findings), codes(hr.Metrics[0].Findings))
+			}
+			f := mustFinding(t, hr.Findings, c.want)
+			if c.want == "MS408" && !strings.Contains(strings.Join(f.Evidence, "\n"), "GET "+want+" returned values") {
+				t.Fatalf("MS408's evidence does not name the request: %q", f.Evidence)
+			}
+			if c.want == "MS401" {
+				nv := mustFinding(t, hr.Metrics[0].Findings, "MS302")
+				ev := strings.Join(nv.Evidence, "\n")
+				if !strings.Contains(ev, "GET "+want) || !strings.Contains(ev, "query: ") || !strings.Contains(ev, "matches 0 of the 1 series") {
+					t.Fatalf("MS302's evidence should name the request, the query with the selector and the mismatch:\n%s", ev)
+				}
 			}
 		})
 	}

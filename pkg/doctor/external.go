@@ -9,7 +9,6 @@ import (
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 	emv1beta1 "k8s.io/metrics/pkg/apis/external_metrics/v1beta1"
@@ -17,6 +16,7 @@ import (
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
+	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
 	"github.com/metricscale/kubectl-metricscale/pkg/quantity"
 	"github.com/metricscale/kubectl-metricscale/pkg/rules"
 	"github.com/metricscale/kubectl-metricscale/pkg/similar"
@@ -27,8 +27,8 @@ import (
 type ExternalAPI interface {
 	// Available reports whether the API answers, and why not.
 	Available() (bool, string)
-	// Values returns the metric's values in namespace for selector.
-	Values(ctx context.Context, namespace, metric string, selector labels.Selector) (*emv1beta1.ExternalMetricValueList, error)
+	// Values sends the HPA controller's request for an External metric.
+	Values(ctx context.Context, req hpareq.Request) (*emv1beta1.ExternalMetricValueList, error)
 }
 
 // liveExternalAPI asks the API server, once per (namespace, metric,
@@ -69,47 +69,42 @@ func newLiveExternalAPI(cfg *rest.Config, svc APIService) *liveExternalAPI {
 
 func (a *liveExternalAPI) Available() (bool, string) { return a.available, a.why }
 
-func (a *liveExternalAPI) Values(ctx context.Context, ns, metric string, sel labels.Selector) (*emv1beta1.ExternalMetricValueList, error) {
-	key := ns + "/" + metric + "?" + sel.String()
+func (a *liveExternalAPI) Values(_ context.Context, req hpareq.Request) (*emv1beta1.ExternalMetricValueList, error) {
+	key := req.Path()
 	if r, ok := a.cache[key]; ok {
 		return r.list, r.err
 	}
-	list, err := a.client.NamespacedMetrics(ns).List(metric, sel)
+	list, err := req.External(a.client)
 	a.cache[key] = externalResult{list, err}
 	return list, err
 }
 
-// walkExternal diagnoses an External metric of an HPA: the external
-// metrics API, the externalRules entry that should serve the metric, the
-// series in Prometheus.
+// walkExternal diagnoses an External metric of an HPA: the HPA controller's
+// request to the external metrics API (healthy only when it returns
+// values), the externalRules entry that should serve the metric, the series
+// in Prometheus.
 func (w *walker) walkExternal(ctx context.Context, hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec) MetricReport {
 	obj := "HorizontalPodAutoscaler " + hpa.Namespace + "/" + hpa.Name
 	metric := spec.External.Metric.Name
 	mr := MetricReport{Type: string(spec.Type), Name: metric, Target: targetString(spec.External.Target)}
-	sel := labels.Everything()
-	if spec.External.Metric.Selector != nil {
-		s, err := metav1.LabelSelectorAsSelector(spec.External.Metric.Selector)
-		if err != nil {
-			mr.Chain = chain(LinkUnknown, LinkUnknown, LinkUnknown, LinkBroken)
-			mr.Findings = append(mr.Findings, newFinding(CodeInvalidSelector, obj, metric, err))
-			return mr
-		}
-		sel = s
-	}
-	link := hpaLink(hpa)
-	if cur, ok := controllerValue(hpa, spec); ok && link == LinkOK {
-		mr.Current, mr.Healthy = decodeString(cur), true
-		mr.Chain = chain(LinkOK, LinkOK, LinkOK, LinkOK)
+	if _, err := metav1.LabelSelectorAsSelector(spec.External.Metric.Selector); err != nil {
+		mr.Chain = chain(LinkUnknown, LinkUnknown, LinkUnknown, LinkBroken)
+		mr.Findings = append(mr.Findings, newFinding(CodeInvalidSelector, obj, spec.Type, metric, err))
 		return mr
 	}
+	req, err := hpareq.For(hpa, spec, nil, w.mapper)
+	if err != nil {
+		return mr
+	}
+	sel := req.MetricSelector
+	link := hpaLink(hpa)
 	if w.ext == nil {
+		// Not asked: the HPA's own word, never "healthy".
 		mr.Chain = []Link{{LinkHPA, link}}
-		mr.Healthy = link == LinkOK
 		return mr
 	}
 	var list *emv1beta1.ExternalMetricValueList
-	var err error
-	apiEvidence := fmt.Sprintf("GET /apis/external.metrics.k8s.io/v1beta1/namespaces/%s/%s?labelSelector=%s: ", hpa.Namespace, metric, sel.String())
+	apiEvidence := req.String() + ": "
 	if ok, why := w.ext.Available(); !ok {
 		if w.disc == nil || hasExternalRules(w.disc) || !w.prom.OK() {
 			mr.Chain = chain(LinkUnknown, LinkUnknown, LinkBroken, LinkBroken)
@@ -121,7 +116,7 @@ func (w *walker) walkExternal(ctx context.Context, hpa *autoscalingv2.Horizontal
 		apiEvidence = "the external metrics API is unavailable (" + why + "): prometheus-adapter serves it only when its config has externalRules, and it has none"
 		err = errors.New(why)
 	} else {
-		list, err = w.ext.Values(ctx, hpa.Namespace, metric, sel)
+		list, err = w.ext.Values(ctx, req)
 		if err != nil {
 			apiEvidence += apierr.Message(err)
 		} else {
@@ -134,6 +129,7 @@ func (w *walker) walkExternal(ctx context.Context, hpa *autoscalingv2.Horizontal
 			sum += it.Value.AsApproximateFloat64()
 		}
 		mr.Current = quantity.Format(sum)
+		mr.Request = req.Path()
 		mr.Chain = chain(LinkOK, LinkOK, LinkOK, link)
 		mr.Healthy = link == LinkOK
 		return mr

@@ -16,6 +16,8 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	emv1beta1 "k8s.io/metrics/pkg/apis/external_metrics/v1beta1"
 	emfake "k8s.io/metrics/pkg/client/external_metrics/fake"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
 )
 
 type fakeExternal struct {
@@ -26,8 +28,9 @@ type fakeExternal struct {
 }
 
 func (e *fakeExternal) Available() (bool, string) { return e.down == "", e.down }
-func (e *fakeExternal) Values(_ context.Context, ns, metric string, sel labels.Selector) (*emv1beta1.ExternalMetricValueList, error) {
-	e.asked = append(e.asked, ns+"/"+metric+"?"+sel.String())
+func (e *fakeExternal) Values(_ context.Context, req hpareq.Request) (*emv1beta1.ExternalMetricValueList, error) {
+	ns, metric := req.Namespace, req.Metric
+	e.asked = append(e.asked, ns+"/"+metric+"?"+req.MetricSelector.String())
 	if e.err != nil {
 		return nil, e.err
 	}
@@ -77,19 +80,22 @@ func TestWalkExternal(t *testing.T) {
 		current  string
 		check    func(t *testing.T, mr MetricReport, e *fakeExternal)
 	}{
-		{name: "the controller read it: trusted, no request", series: []string{"queue_depth{namespace=default}"}, rules: queueRule,
-			ext: &fakeExternal{}, status: true, chain: "prometheus ✔ → rule ✔ → api ✔ → hpa ✔", current: "42",
-			check: func(t *testing.T, _ MetricReport, e *fakeExternal) {
-				if len(e.asked) != 0 {
-					t.Fatalf("asked the API %v", e.asked)
+		{name: "the controller's status is not trusted: its request returns nothing", series: []string{"queue_depth{namespace=default}"}, rules: queueRule,
+			ext: &fakeExternal{}, status: true, want: "MS307", chain: "prometheus ✔ → rule ✔ → api ✘ → hpa ✘",
+			check: func(t *testing.T, mr MetricReport, e *fakeExternal) {
+				if len(e.asked) != 1 || mr.Request != "" {
+					t.Fatalf("asked the API %v; request %q", e.asked, mr.Request)
 				}
 			}},
 		{name: "served: the sum of the values", rules: queueRule, series: []string{"queue_depth{namespace=default}"},
 			ext:      &fakeExternal{values: map[string]*emv1beta1.ExternalMetricValueList{"default/queue_depth": externalValues("20", "2500m")}},
 			selector: map[string]string{"queue": "orders"}, chain: "prometheus ✔ → rule ✔ → api ✔ → hpa ✔", current: "22.5",
-			check: func(t *testing.T, _ MetricReport, e *fakeExternal) {
+			check: func(t *testing.T, mr MetricReport, e *fakeExternal) {
 				if len(e.asked) != 1 || e.asked[0] != "default/queue_depth?queue=orders" {
 					t.Fatalf("asked %v", e.asked)
+				}
+				if mr.Request != "/apis/external.metrics.k8s.io/v1beta1/namespaces/default/queue_depth?labelSelector=queue%3Dorders" {
+					t.Fatalf("request %q", mr.Request)
 				}
 			}},
 		{name: "the external API is unavailable though externalRules exist", rules: queueRule, series: []string{"queue_depth{namespace=default}"},
@@ -200,13 +206,16 @@ func TestLiveExternalAPICachesPerRequest(t *testing.T) {
 	})
 	a := &liveExternalAPI{client: f, available: true, cache: map[string]externalResult{}}
 	orders := labels.SelectorFromSet(labels.Set{"queue": "orders"})
+	req := func(ns string, sel labels.Selector) hpareq.Request {
+		return hpareq.Request{Type: autoscalingv2.ExternalMetricSourceType, Namespace: ns, Metric: "queue_depth", MetricSelector: sel}
+	}
 	for i := 0; i < 3; i++ {
-		if _, err := a.Values(context.Background(), "default", "queue_depth", orders); err != nil {
+		if _, err := a.Values(context.Background(), req("default", orders)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	_, _ = a.Values(context.Background(), "default", "queue_depth", labels.Everything())
-	_, _ = a.Values(context.Background(), "other", "queue_depth", orders)
+	_, _ = a.Values(context.Background(), req("default", labels.Everything()))
+	_, _ = a.Values(context.Background(), req("other", orders))
 	if n := len(f.Actions()); n != 3 {
 		t.Fatalf("%d requests for 3 distinct (namespace, metric, selector), want 3", n)
 	}

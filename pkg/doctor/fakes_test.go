@@ -13,11 +13,12 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	cmv1beta1 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta1"
+	cmv1beta2 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta2"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 	"sigs.k8s.io/prometheus-adapter/pkg/config"
 	"sigs.k8s.io/yaml"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate/simulatetest"
 )
@@ -94,7 +95,8 @@ func (p *fakeProm) MetricNames(context.Context) ([]string, error) {
 type fakeAPI struct {
 	down   string
 	listed map[string]bool
-	values map[string]*cmv1beta1.MetricValueList
+	values map[string]*cmv1beta2.MetricValueList
+	asked  []string // the paths of the requests sent
 }
 
 func (a *fakeAPI) Available() (bool, string) { return a.down == "", a.down }
@@ -108,17 +110,24 @@ func (a *fakeAPI) ListedNames(r string) []string {
 	}
 	return out
 }
-func (a *fakeAPI) Values(_ context.Context, ns, r, m string) (*cmv1beta1.MetricValueList, error) {
-	if v, ok := a.values[ns+"/"+r+"/"+m]; ok {
+
+// Values answers a request from values by its path, or, for a request
+// without a metric selector, by namespace/resource/metric.
+func (a *fakeAPI) Values(_ context.Context, req hpareq.Request) (*cmv1beta2.MetricValueList, error) {
+	a.asked = append(a.asked, req.Path())
+	if v, ok := a.values[req.Path()]; ok {
 		return v, nil
 	}
-	return &cmv1beta1.MetricValueList{}, nil
+	if v, ok := a.values[req.Namespace+"/"+req.Resource.Resource+"/"+req.Metric]; ok && req.MetricSelector.Empty() {
+		return v, nil
+	}
+	return &cmv1beta2.MetricValueList{}, nil
 }
 
-func values(kind string, kv ...string) *cmv1beta1.MetricValueList {
-	l := &cmv1beta1.MetricValueList{}
+func values(kind string, kv ...string) *cmv1beta2.MetricValueList {
+	l := &cmv1beta2.MetricValueList{}
 	for i := 0; i+1 < len(kv); i += 2 {
-		l.Items = append(l.Items, cmv1beta1.MetricValue{DescribedObject: corev1.ObjectReference{Kind: kind, Name: kv[i]}, Value: resource.MustParse(kv[i+1])})
+		l.Items = append(l.Items, cmv1beta2.MetricValue{DescribedObject: corev1.ObjectReference{Kind: kind, Name: kv[i]}, Value: resource.MustParse(kv[i+1])})
 	}
 	return l
 }

@@ -88,28 +88,28 @@ func eventEvidence(events []corev1.Event, max int) []string {
 	return out
 }
 
-// settle turns MS401 into MS408, a warning, when every metric of the HPA is
-// served now: the condition is from the controller's last sync and clears on
-// its next (typically right after a rule was added). The condition and its
-// events stay as the evidence.
+// settle turns MS401 into MS408, a warning, only when doctor reproduced the
+// HPA controller's own request for every metric of the HPA (selectors
+// included) and each returned values: the condition is from the
+// controller's last sync and clears on its next (typically right after a
+// rule was added). The condition, its events and the requests that answered
+// are the evidence. A metric doctor did not request, or whose request
+// returned nothing, keeps MS401 an error.
 func settle(hr *HPAReport) {
 	if len(hr.Metrics) == 0 {
 		return
 	}
+	var answered []string
 	for _, m := range hr.Metrics {
-		served := false
-		for _, l := range m.Chain {
-			if l.Name == LinkAPI && l.Status == LinkOK {
-				served = true
-			}
-		}
-		if !served {
+		if m.Request == "" {
 			return
 		}
+		answered = append(answered, "GET "+m.Request+" returned values")
 	}
 	for i, f := range hr.Findings {
 		if f.Code == string(CodeCannotCompute) {
-			hr.Findings[i] = newFinding(CodeStaleCondition, f.Object).withEvidence(append([]string{"condition " + f.Message}, f.Evidence...)...)
+			ev := append([]string{"condition " + f.Message}, f.Evidence...)
+			hr.Findings[i] = newFinding(CodeStaleCondition, f.Object).withEvidence(append(ev, answered...)...)
 		}
 	}
 }

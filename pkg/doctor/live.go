@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -23,17 +24,21 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/scale"
 	cmv1beta1 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta1"
+	cmv1beta2 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta2"
+	custommetrics "k8s.io/metrics/pkg/client/custom_metrics"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 
-	"github.com/metricscale/kubectl-metricscale/pkg/kube"
+	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
 )
 
-// liveAPI reads the custom metrics API: discovery once, values once per
-// (namespace, resource, metric).
+// liveAPI reads the custom metrics API: discovery once, then each distinct
+// request of the HPA controller once (HPAs that make the same request share
+// it).
 type liveAPI struct {
-	rc        rest.Interface
+	client    custommetrics.CustomMetricsClient
 	available bool
 	why       string
 	listed    map[string]bool
@@ -43,12 +48,12 @@ type liveAPI struct {
 
 type valuesResult struct {
 	once sync.Once
-	list *cmv1beta1.MetricValueList
+	list *cmv1beta2.MetricValueList
 	err  error
 }
 
-func newLiveAPI(ctx context.Context, rc rest.Interface, svc APIService) *liveAPI {
-	a := &liveAPI{rc: rc, listed: map[string]bool{}, values: map[string]*valuesResult{}}
+func newLiveAPI(ctx context.Context, rc rest.Interface, cfg *rest.Config, mapper apimeta.RESTMapper, svc APIService) *liveAPI {
+	a := &liveAPI{listed: map[string]bool{}, values: map[string]*valuesResult{}}
 	if !svc.Present {
 		a.why = "no APIService " + CustomAPIService
 		return a
@@ -63,6 +68,13 @@ func newLiveAPI(ctx context.Context, rc rest.Interface, svc APIService) *liveAPI
 	}
 	var list metav1.APIResourceList
 	if err := json.Unmarshal(body, &list); err != nil {
+		a.why = err.Error()
+		return a
+	}
+	// The client takes no context: a request timeout bounds each call.
+	cfg = rest.CopyConfig(cfg)
+	cfg.Timeout = 30 * time.Second
+	if a.client, err = custommetrics.NewForVersionForConfig(cfg, mapper, cmv1beta1.SchemeGroupVersion); err != nil {
 		a.why = err.Error()
 		return a
 	}
@@ -89,8 +101,10 @@ func (a *liveAPI) ListedNames(resource string) []string {
 }
 func (a *liveAPI) Count() int { return len(a.listed) }
 
-func (a *liveAPI) Values(ctx context.Context, ns, resource, metric string) (*cmv1beta1.MetricValueList, error) {
-	key := ns + "/" + resource + "/" + metric
+// Values sends the controller's request, once per distinct request (keyed by
+// its path), even when asked concurrently.
+func (a *liveAPI) Values(_ context.Context, req hpareq.Request) (*cmv1beta2.MetricValueList, error) {
+	key := req.Path()
 	a.mu.Lock()
 	res, ok := a.values[key]
 	if !ok {
@@ -98,63 +112,58 @@ func (a *liveAPI) Values(ctx context.Context, ns, resource, metric string) (*cmv
 		a.values[key] = res
 	}
 	a.mu.Unlock()
-	// One request per key, even when asked concurrently.
 	res.once.Do(func() {
-		path := fmt.Sprintf("/apis/custom.metrics.k8s.io/v1beta1/namespaces/%s/%s/*/%s", ns, resource, metric)
-		body, err := a.rc.Get().AbsPath(path).SetHeader("Accept", "application/json").DoRaw(ctx)
-		if err != nil {
-			res.err = err
+		if a.client == nil {
+			res.err = errors.New(a.why)
 			return
 		}
-		res.list = &cmv1beta1.MetricValueList{}
-		res.err = json.Unmarshal(body, res.list)
+		res.list, res.err = req.Custom(a.client)
 	})
 	return res.list, res.err
 }
 
-// prefetch fetches the values of every listed (namespace, resource, metric)
-// the HPAs read, a few at a time, so the walk finds them cached.
-func (a *liveAPI) prefetch(ctx context.Context, hpas []autoscalingv2.HorizontalPodAutoscaler, mapper apimeta.RESTMapper, workers int) {
-	type key struct{ ns, resource, metric string }
-	seen := map[key]bool{}
-	var keys []key
-	for _, h := range hpas {
+// prefetch sends the controller's request of every listed Pods and Object
+// metric of the HPAs, a few at a time, so the walk finds them cached.
+func (a *liveAPI) prefetch(ctx context.Context, hpas []autoscalingv2.HorizontalPodAutoscaler, tg Targets, mapper apimeta.RESTMapper, workers int) {
+	seen := map[string]bool{}
+	var reqs []hpareq.Request
+	for i := range hpas {
+		h := &hpas[i]
 		for _, m := range h.Spec.Metrics {
-			k := key{ns: h.Namespace}
-			switch m.Type {
-			case autoscalingv2.PodsMetricSourceType:
-				k.resource, k.metric = "pods", m.Pods.Metric.Name
-			case autoscalingv2.ObjectMetricSourceType:
-				gr, err := kube.ResourceFor(mapper, m.Object.DescribedObject.APIVersion, m.Object.DescribedObject.Kind)
-				if err != nil {
-					continue // the walk reports the unknown kind
-				}
-				k.resource, k.metric = gr.Resource, m.Object.Metric.Name
-			default:
+			if m.Type != autoscalingv2.PodsMetricSourceType && m.Type != autoscalingv2.ObjectMetricSourceType {
 				continue
 			}
-			if _, read := controllerValue(&h, m); read && scalingActive(&h) {
-				continue // the walk trusts the controller's own reading
+			var podSel labels.Selector
+			if m.Type == autoscalingv2.PodsMetricSourceType {
+				sel, err := tg.PodSelector(ctx, h.Namespace, h.Spec.ScaleTargetRef)
+				if err != nil {
+					continue // the walk reports it
+				}
+				podSel = sel
 			}
-			if a.Listed(k.resource, k.metric) && !seen[k] {
-				seen[k] = true
-				keys = append(keys, k)
+			req, err := hpareq.For(h, m, podSel, mapper)
+			if err != nil {
+				continue // the walk reports it
+			}
+			if a.Listed(req.Resource.Resource, req.Metric) && !seen[req.Path()] {
+				seen[req.Path()] = true
+				reqs = append(reqs, req)
 			}
 		}
 	}
-	work := make(chan key)
+	work := make(chan hpareq.Request)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for k := range work {
-				_, _ = a.Values(ctx, k.ns, k.resource, k.metric)
+			for r := range work {
+				_, _ = a.Values(ctx, r)
 			}
 		}()
 	}
-	for _, k := range keys {
-		work <- k
+	for _, r := range reqs {
+		work <- r
 	}
 	close(work)
 	wg.Wait()
@@ -230,11 +239,16 @@ type targets struct {
 	pods    map[string][]targetPod
 	loaded  map[string]bool
 	objects map[string]bool
+	// selectors are the wanted targets' pod selectors, as their scale
+	// subresource states them (status.selector is the workload's
+	// spec.selector); scales reads the subresource of other kinds.
+	selectors map[string]labels.Selector
+	scales    scale.ScalesGetter
 }
 
 func newTargets(c kubernetes.Interface, meta metadata.Interface, mapper apimeta.RESTMapper, scope string, hpas []autoscalingv2.HorizontalPodAutoscaler) *targets {
 	t := &targets{c: c, meta: meta, mapper: mapper, scope: scope, wanted: map[string]bool{}, found: map[string]bool{}, pods: map[string][]targetPod{},
-		loaded: map[string]bool{}, objects: map[string]bool{}}
+		loaded: map[string]bool{}, objects: map[string]bool{}, selectors: map[string]labels.Selector{}}
 	for i := range hpas {
 		ref := hpas[i].Spec.ScaleTargetRef
 		t.wanted[ref.Kind+"/"+hpas[i].Namespace+"/"+ref.Name] = true
@@ -264,6 +278,7 @@ func (t *targets) load(ctx context.Context, ns string) error {
 		t.found[key] = true
 		if s, err := metav1.LabelSelectorAsSelector(sel); err == nil {
 			selectors[namespace] = append(selectors[namespace], podSelector{key, s})
+			t.selectors[key] = s
 		}
 	}
 	err := eachItem(ctx, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
@@ -321,6 +336,39 @@ func (t *targets) PodsOf(ctx context.Context, ns string, ref autoscalingv2.Cross
 		out = append(out, p.pod(ns))
 	}
 	return out, t.found[key], nil
+}
+
+// PodSelector is the scale target's pod selector as the HPA controller reads
+// it: the status.selector of its scale subresource.
+func (t *targets) PodSelector(ctx context.Context, ns string, ref autoscalingv2.CrossVersionObjectReference) (labels.Selector, error) {
+	if err := t.load(ctx, ns); err != nil {
+		return nil, err
+	}
+	key := ref.Kind + "/" + ns + "/" + ref.Name
+	if s, ok := t.selectors[key]; ok {
+		return s, nil
+	}
+	if ref.Kind == "Deployment" || ref.Kind == "StatefulSet" || t.scales == nil {
+		return nil, fmt.Errorf("%s %s has no pod selector", ref.Kind, ref.Name)
+	}
+	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	if err != nil {
+		return nil, err
+	}
+	m, err := t.mapper.RESTMapping(schema.GroupKind{Group: gv.Group, Kind: ref.Kind}, gv.Version)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := t.scales.Scales(ns).Get(ctx, m.Resource.GroupResource(), ref.Name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("reading the scale of %s %s: %w", ref.Kind, ref.Name, err)
+	}
+	s, err := labels.Parse(sc.Status.Selector)
+	if err != nil {
+		return nil, fmt.Errorf("the scale of %s %s: selector %q: %w", ref.Kind, ref.Name, sc.Status.Selector, err)
+	}
+	t.selectors[key] = s
+	return s, nil
 }
 
 // targetPod is what doctor keeps of a Running pod of a scale target.

@@ -27,7 +27,7 @@ func goldenReport(t *testing.T) *Report {
 		p.series = append(p.series, series(s))
 	}
 	api := &fakeAPI{listed: map[string]bool{"services/prom_fake_value": true, "pods/prom_fake_value": true, "namespaces/prom_fake_value": true},
-		values: map[string]*cmv1beta1MetricValueList{"default/services/prom_fake_value": values("Service", "prom-fake", "102312m")}}
+		values: map[string]*cmv1beta2MetricValueList{"default/services/prom_fake_value": values("Service", "prom-fake", "102312m")}}
 	in := collected(t, p, api, defaultRules(t))
 
 	h, _ := podsHPA("MessageMetrics")

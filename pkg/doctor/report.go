@@ -116,7 +116,10 @@ type MetricReport struct {
 	Object string `json:"object,omitempty"` // Kind/name for Object metrics
 	Target string `json:"target"`           // "100 (AverageValue)"
 	// Current is the value the HPA reads, decoded (102312m → 102.312).
-	Current  string    `json:"current,omitempty"`
+	Current string `json:"current,omitempty"`
+	// Request is the HPA controller's request for the metric (its path),
+	// set when doctor sent it and it returned values.
+	Request  string    `json:"request,omitempty"`
 	Chain    []Link    `json:"chain"`
 	Healthy  bool      `json:"healthy"`
 	Findings []Finding `json:"findings"`

@@ -13,13 +13,16 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	cmv1beta1 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta1"
+	cmv1beta2 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta2"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 	"sigs.k8s.io/prometheus-adapter/pkg/config"
 	"sigs.k8s.io/yaml"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
+	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/pkg/quantity"
 	"github.com/metricscale/kubectl-metricscale/pkg/rules"
@@ -37,9 +40,9 @@ type MetricsAPI interface {
 	ListedNames(resource string) []string
 	// Count is how many resource/metric pairs discovery lists.
 	Count() int
-	// Values returns the values of metric for every object of resource in
-	// namespace (one request per namespace, resource and metric).
-	Values(ctx context.Context, namespace, resource, metric string) (*cmv1beta1.MetricValueList, error)
+	// Values sends the HPA controller's request (one request per distinct
+	// request, whichever HPAs make it).
+	Values(ctx context.Context, req hpareq.Request) (*cmv1beta2.MetricValueList, error)
 }
 
 // Prometheus is the view of Prometheus the walk needs.
@@ -72,7 +75,14 @@ type walker struct {
 
 // target is the HPA's scale target as the walk needs it.
 type target struct {
-	pods []corev1.Pod // Running pods of the scale target
+	pods []corev1.Pod // Ready pods of the scale target
+	// running names all its Running pods: the adapter queries every pod
+	// the selector matches, Ready or not (nil: the Ready ones).
+	running []string
+	// selector is its pod selector (the scale subresource's
+	// status.selector); selectorErr says why it is unknown.
+	selector    labels.Selector
+	selectorErr error
 }
 
 func chain(prom, rule, api, hpa LinkStatus) []Link {
@@ -80,17 +90,19 @@ func chain(prom, rule, api, hpa LinkStatus) []Link {
 }
 
 // walkMetric diagnoses one custom (Pods or Object) metric of an HPA: it
-// stops at the first broken link and names its cause.
+// sends the HPA controller's own request (metric selector and pod selector
+// included), stops at the first broken link and names its cause. The metric
+// is healthy only when that request returned values.
 func (w *walker) walkMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec, t target) MetricReport {
 	obj := "HorizontalPodAutoscaler " + hpa.Namespace + "/" + hpa.Name
 	mr := MetricReport{Type: string(spec.Type)}
-	var gr schema.GroupResource
 	var names []string // the objects whose values the HPA reads
+	var sel *metav1.LabelSelector
 	switch spec.Type {
 	case autoscalingv2.PodsMetricSourceType:
 		mr.Name = spec.Pods.Metric.Name
 		mr.Target = targetString(spec.Pods.Target)
-		gr = schema.GroupResource{Resource: "pods"}
+		sel = spec.Pods.Metric.Selector
 		for _, p := range t.pods {
 			names = append(names, p.Name)
 		}
@@ -98,18 +110,40 @@ func (w *walker) walkMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPo
 		mr.Name = spec.Object.Metric.Name
 		mr.Target = targetString(spec.Object.Target)
 		mr.Object = spec.Object.DescribedObject.Kind + "/" + spec.Object.DescribedObject.Name
+		sel = spec.Object.Metric.Selector
 		ref := spec.Object.DescribedObject
-		var err error
-		if gr, err = kube.ResourceFor(w.mapper, ref.APIVersion, ref.Kind); err != nil {
+		if _, err := kube.ResourceFor(w.mapper, ref.APIVersion, ref.Kind); err != nil {
 			mr.Chain = chain(LinkUnknown, LinkUnknown, LinkUnknown, LinkBroken)
 			mr.Findings = []Finding{describedObjectMissing(hpa, spec)}
 			return mr
 		}
-		names = []string{spec.Object.DescribedObject.Name}
 	default:
 		return mr
 	}
 	metric := mr.Name
+	if _, err := metav1.LabelSelectorAsSelector(sel); err != nil {
+		mr.Chain = chain(LinkUnknown, LinkUnknown, LinkUnknown, LinkBroken)
+		mr.Findings = append(mr.Findings, newFinding(CodeInvalidSelector, obj, spec.Type, metric, err))
+		return mr
+	}
+	if spec.Type == autoscalingv2.PodsMetricSourceType && t.selector == nil {
+		why := "unknown"
+		if t.selectorErr != nil {
+			why = t.selectorErr.Error()
+		}
+		mr.Chain = chain(LinkUnknown, LinkUnknown, LinkUnknown, LinkBroken)
+		ref := hpa.Spec.ScaleTargetRef
+		mr.Findings = append(mr.Findings, newFinding(CodeNoPodSelector, obj, metric, ref.Kind, ref.Name, why))
+		return mr
+	}
+	req, err := hpareq.For(hpa, spec, t.selector, w.mapper)
+	if err != nil {
+		return mr // every cause is reported above
+	}
+	if spec.Type == autoscalingv2.ObjectMetricSourceType {
+		names = []string{req.Name}
+	}
+	gr := req.Resource
 	ns := hpa.Namespace
 	hpaLink := hpaLink(hpa)
 
@@ -119,27 +153,14 @@ func (w *walker) walkMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPo
 		return mr
 	}
 
-	// The controller itself read the metric on its last sync: the whole chain
-	// works, and asking the API again would only cost a request per HPA.
-	if cur, ok := controllerValue(hpa, spec); ok && hpaLink == LinkOK && w.api.Listed(gr.Resource, metric) {
-		mr.Current = cur
-		mr.Chain = chain(LinkOK, LinkOK, LinkOK, LinkOK)
-		mr.Findings = append(mr.Findings, w.seriesChecks(ctx, obj, spec.Type, gr, metric, names)...)
-		if strings.HasSuffix(cur, "m") {
-			mr.Findings = append(mr.Findings, newFinding(CodeMilliQuantity, obj, metric, cur, decodeString(cur)))
-		}
-		mr.Current = decodeString(cur)
-		mr.Healthy = !hasErrors(mr.Findings)
-		return mr
-	}
-
 	if w.api.Listed(gr.Resource, metric) {
-		list, err := w.api.Values(ctx, ns, gr.Resource, metric)
-		var items []cmv1beta1.MetricValue
+		list, err := w.api.Values(ctx, req)
+		var items []cmv1beta2.MetricValue
 		if err == nil {
 			items = itemsFor(list, names)
 		}
 		if len(items) > 0 {
+			mr.Request = req.Path()
 			mr.Current = currentValue(spec.Type, items)
 			mr.Findings = append(mr.Findings, w.valueChecks(ctx, obj, spec.Type, gr, ns, metric, names, items)...)
 			mr.Chain = chain(LinkOK, LinkOK, LinkOK, hpaLink)
@@ -148,7 +169,11 @@ func (w *walker) walkMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPo
 		}
 		// Listed, but nothing for the target's objects: find out why from the query.
 		mr.Chain = chain(LinkOK, LinkOK, LinkBroken, LinkBroken)
-		mr.Findings = append(mr.Findings, w.noValues(ctx, obj, gr, ns, metric, names, list, err)...)
+		queried := names
+		if spec.Type == autoscalingv2.PodsMetricSourceType && t.running != nil {
+			queried = t.running
+		}
+		mr.Findings = append(mr.Findings, w.noValues(ctx, obj, req, names, queried, list, err)...)
 		return mr
 	}
 
@@ -291,21 +316,24 @@ func (w *walker) withRuleFix(f Finding, series []prom.Series, seriesName string,
 	return f.withFix(Fix{Description: fmt.Sprintf("the series carry no label that names a %s (looked for %s): export one, or relabel in Prometheus", strings.TrimSuffix(gr.Resource, "s"), strings.Join(rules.ResourceLabels[gr.Resource], ", "))})
 }
 
-// noValues explains a listed metric that returns nothing for the target.
-func (w *walker) noValues(ctx context.Context, obj string, gr schema.GroupResource, ns, metric string, names []string, list *cmv1beta1.MetricValueList, apiErr error) []Finding {
+// noValues explains a listed metric whose request returns nothing for the
+// target's objects (names); queried are the objects the adapter's query is
+// about.
+func (w *walker) noValues(ctx context.Context, obj string, req hpareq.Request, names, queried []string, list *cmv1beta2.MetricValueList, apiErr error) []Finding {
+	gr, ns, metric := req.Resource, req.Namespace, req.Metric
 	objects := strings.Join(names, ", ")
 	if len(names) == 0 {
-		objects = "the scale target's pods (it has no Running pods)"
+		objects = "the scale target's pods (it has no Ready pods)"
 	}
 	f := newFinding(CodeNoValue, obj, metric, gr.Resource, objects, ns)
 	if apiErr != nil {
-		f = f.withEvidence("GET " + valuesPath(ns, gr.Resource, metric) + ": " + apiErr.Error())
+		f = f.withEvidence(req.String() + ": " + apierr.Message(apiErr))
 	} else if list != nil {
 		var got []string
 		for _, it := range list.Items {
 			got = append(got, it.DescribedObject.Name)
 		}
-		f = f.withEvidence(fmt.Sprintf("GET %s returned %d items: %s", valuesPath(ns, gr.Resource, metric), len(list.Items), strings.Join(got, ", ")))
+		f = f.withEvidence(fmt.Sprintf("%s returned %d items: %s", req, len(list.Items), strings.Join(got, ", ")))
 	}
 	if len(names) == 0 {
 		return []Finding{f}
@@ -332,19 +360,13 @@ func (w *walker) noValues(ctx context.Context, obj string, gr schema.GroupResour
 			return []Finding{ef, f}
 		}
 	}
-	// The query as the adapter sends it for this HPA's objects is the
-	// evidence; what runs is the same query for every object of the
-	// resource in the namespace, once per (namespace, resource, metric),
-	// so HPAs sharing a metric share the request.
-	q, err := m.Rule.Namer.QueryForSeries(m.SeriesName, gr, ns, labels.Everything(), names...)
+	// The query the adapter runs for this request: the rule's metricsQuery
+	// for the request's objects, with the metric selector's matchers.
+	q, err := req.Query(m, req.Objects(queried))
 	if err != nil {
 		return []Finding{f.withEvidence("rendering " + m.Rule.Label() + "'s metricsQuery: " + err.Error())}
 	}
-	all, err := m.Rule.Namer.QueryForSeries(m.SeriesName, gr, ns, labels.Everything(), ".+", ".+")
-	if err != nil {
-		all = q
-	}
-	res, err := w.prom.Query(ctx, string(all))
+	res, err := w.prom.Query(ctx, string(q))
 	if err != nil {
 		return []Finding{newFinding(CodeQueryFails, obj, m.Rule.Label(), err).
 			withEvidence("query: " + string(q))}
@@ -382,13 +404,22 @@ func (w *walker) noValues(ctx context.Context, obj string, gr schema.GroupResour
 		if len(others) > 0 {
 			f = f.withEvidence(fmt.Sprintf("series of %s exist for %s=%s", m.SeriesName, label, strings.Join(others, ", ")))
 		}
+		if !req.MetricSelector.Empty() {
+			if matching := selected(series, req.MetricSelector); len(matching) < len(series) {
+				f = f.withEvidence(fmt.Sprintf("the HPA's metric selector %s matches %d of the %d series of %s", req.MetricSelector, len(matching), len(series), m.SeriesName))
+				if len(matching) == 0 {
+					f.Fix = &Fix{Description: fmt.Sprintf("fix the metric's selector in the HPA (spec.metrics[].%s.metric.selector): no series of %s carries the labels it requires", strings.ToLower(string(req.Type)), m.SeriesName)}
+					return []Finding{f}
+				}
+			}
+		}
 		f.Fix = &Fix{Description: fmt.Sprintf("make the %s of the scale target export %s (labelled %s=<name>), or fix the HPA's target so it selects the objects that do", gr.Resource, m.SeriesName, label)}
 	}
 	return []Finding{f}
 }
 
 // valueChecks looks at served values: duplicates, missing pods, milli-quantities.
-func (w *walker) valueChecks(ctx context.Context, obj string, typ autoscalingv2.MetricSourceType, gr schema.GroupResource, ns, metric string, names []string, items []cmv1beta1.MetricValue) []Finding {
+func (w *walker) valueChecks(ctx context.Context, obj string, typ autoscalingv2.MetricSourceType, gr schema.GroupResource, ns, metric string, names []string, items []cmv1beta2.MetricValue) []Finding {
 	var out []Finding
 	if typ == autoscalingv2.PodsMetricSourceType && len(items) < len(names) {
 		have := map[string]bool{}
@@ -486,44 +517,14 @@ func (w *walker) duplicates(ctx context.Context, obj string, gr schema.GroupReso
 		withFix(Fix{Description: "scrape each target once (check for overlapping jobs or ServiceMonitors), or select one job in the rule's seriesQuery"})}
 }
 
-// controllerValue is the value the HPA controller read for spec on its last
-// sync (status.currentMetrics).
-func controllerValue(hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec) (string, bool) {
-	for _, c := range hpa.Status.CurrentMetrics {
-		if c.Type != spec.Type {
-			continue
-		}
-		switch {
-		case c.Type == autoscalingv2.PodsMetricSourceType && c.Pods != nil && c.Pods.Metric.Name == spec.Pods.Metric.Name && c.Pods.Current.AverageValue != nil:
-			return c.Pods.Current.AverageValue.String(), true
-		case c.Type == autoscalingv2.ExternalMetricSourceType && c.External != nil && c.External.Metric.Name == spec.External.Metric.Name:
-			if c.External.Current.Value != nil {
-				return c.External.Current.Value.String(), true
-			}
-			if c.External.Current.AverageValue != nil {
-				return c.External.Current.AverageValue.String(), true
-			}
-		case c.Type == autoscalingv2.ObjectMetricSourceType && c.Object != nil && c.Object.Metric.Name == spec.Object.Metric.Name &&
-			c.Object.DescribedObject.Name == spec.Object.DescribedObject.Name:
-			if c.Object.Current.Value != nil {
-				return c.Object.Current.Value.String(), true
-			}
-			if c.Object.Current.AverageValue != nil {
-				return c.Object.Current.AverageValue.String(), true
-			}
-		}
-	}
-	return "", false
-}
-
 func decodeString(s string) string { return quantity.DecodeString(s) }
 
-func itemsFor(list *cmv1beta1.MetricValueList, names []string) []cmv1beta1.MetricValue {
+func itemsFor(list *cmv1beta2.MetricValueList, names []string) []cmv1beta2.MetricValue {
 	want := map[string]bool{}
 	for _, n := range names {
 		want[n] = true
 	}
-	var out []cmv1beta1.MetricValue
+	var out []cmv1beta2.MetricValue
 	if list == nil {
 		return nil
 	}
@@ -535,7 +536,7 @@ func itemsFor(list *cmv1beta1.MetricValueList, names []string) []cmv1beta1.Metri
 	return out
 }
 
-func currentValue(typ autoscalingv2.MetricSourceType, items []cmv1beta1.MetricValue) string {
+func currentValue(typ autoscalingv2.MetricSourceType, items []cmv1beta2.MetricValue) string {
 	if typ == autoscalingv2.PodsMetricSourceType && len(items) > 1 {
 		sum := 0.0
 		for _, it := range items {
@@ -567,8 +568,19 @@ func targetString(t autoscalingv2.MetricTarget) string {
 	return string(t.Type)
 }
 
-func valuesPath(ns, resource, metric string) string {
-	return fmt.Sprintf("/apis/custom.metrics.k8s.io/v1beta1/namespaces/%s/%s/*/%s", ns, resource, metric)
+// selected keeps the series whose labels the selector matches.
+func selected(series []prom.Series, sel labels.Selector) []prom.Series {
+	var out []prom.Series
+	for _, s := range series {
+		set := labels.Set{}
+		for k, v := range s.Labels {
+			set[string(k)] = string(v)
+		}
+		if sel.Matches(set) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func exportedLabels(series []prom.Series) []string {

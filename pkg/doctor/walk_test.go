@@ -11,7 +11,9 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	cmv1beta1 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	cmv1beta2 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta2"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 )
 
@@ -199,7 +201,7 @@ func TestWalkMetric(t *testing.T) {
 			rules:  interlokRule,
 			series: []string{"MessageMetrics{k8s_namespace=default,k8s_pod_name=app-1}", "MessageMetrics{k8s_namespace=default,k8s_pod_name=app-2}"},
 			api: &fakeAPI{listed: map[string]bool{"pods/MessageMetrics": true},
-				values: map[string]*cmv1beta1MetricValueList{"default/pods/MessageMetrics": values("Pod", "app-1", "102312m", "app-2", "150")}},
+				values: map[string]*cmv1beta2MetricValueList{"default/pods/MessageMetrics": values("Pod", "app-1", "102312m", "app-2", "150")}},
 			metric: "MessageMetrics",
 			want:   "MS306",
 			check: func(t *testing.T, mr MetricReport) {
@@ -216,7 +218,7 @@ func TestWalkMetric(t *testing.T) {
 			rules:  interlokRule,
 			series: []string{"MessageMetrics{k8s_namespace=default,k8s_pod_name=app-1}"},
 			api: &fakeAPI{listed: map[string]bool{"pods/MessageMetrics": true},
-				values: map[string]*cmv1beta1MetricValueList{"default/pods/MessageMetrics": values("Pod", "app-1", "150")}},
+				values: map[string]*cmv1beta2MetricValueList{"default/pods/MessageMetrics": values("Pod", "app-1", "150")}},
 			metric: "MessageMetrics",
 			want:   "MS304",
 		},
@@ -225,7 +227,7 @@ func TestWalkMetric(t *testing.T) {
 			rules:  interlokRule,
 			series: []string{"MessageMetrics{job=a,k8s_namespace=default,k8s_pod_name=app-1}", "MessageMetrics{job=b,k8s_namespace=default,k8s_pod_name=app-1}", "MessageMetrics{job=a,k8s_namespace=default,k8s_pod_name=app-2}"},
 			api: &fakeAPI{listed: map[string]bool{"pods/MessageMetrics": true},
-				values: map[string]*cmv1beta1MetricValueList{"default/pods/MessageMetrics": values("Pod", "app-1", "300", "app-2", "150")}},
+				values: map[string]*cmv1beta2MetricValueList{"default/pods/MessageMetrics": values("Pod", "app-1", "300", "app-2", "150")}},
 			metric: "MessageMetrics",
 			want:   "MS305",
 		},
@@ -253,7 +255,7 @@ func TestWalkMetric(t *testing.T) {
 			rules:     "rules:\n- seriesQuery: '{__name__=\"jobs\",namespace!=\"\",pod!=\"\"}'\n  resources: {template: <<.Resource>>}\n  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)\n",
 			series:    []string{"jobs{namespace=default,pod=other-1}"},
 			api: &fakeAPI{listed: map[string]bool{"pods/jobs": true},
-				values: map[string]*cmv1beta1MetricValueList{"default/pods/jobs": values("Pod", "other-1", "3")}},
+				values: map[string]*cmv1beta2MetricValueList{"default/pods/jobs": values("Pod", "other-1", "3")}},
 			metric: "jobs",
 			want:   "MS302",
 			check: func(t *testing.T, mr MetricReport) {
@@ -299,7 +301,7 @@ func TestWalkMetric(t *testing.T) {
 			if c.hpaKind != "" {
 				h, spec = objectHPA(c.metric, c.hpaKind, "prom-fake")
 			}
-			mr := w.walkMetric(context.Background(), h, spec, target{pods: pods})
+			mr := w.walkMetric(context.Background(), h, spec, target{pods: pods, selector: labels.Everything()})
 			record(t, mr.Findings)
 			if got := codes(mr.Findings); got != c.want {
 				for _, f := range mr.Findings {
@@ -314,7 +316,7 @@ func TestWalkMetric(t *testing.T) {
 	}
 }
 
-type cmv1beta1MetricValueList = cmv1beta1.MetricValueList
+type cmv1beta2MetricValueList = cmv1beta2.MetricValueList
 
 func TestHPAFindings(t *testing.T) {
 	cond := func(typ autoscalingv2.HorizontalPodAutoscalerConditionType, st corev1.ConditionStatus, reason, msg string) autoscalingv2.HorizontalPodAutoscalerCondition {
@@ -368,42 +370,46 @@ func findCodeIn(fs []Finding, code string) *Finding {
 	return nil
 }
 
-// When the controller read the metric on its last sync, doctor trusts it and
-// asks the API nothing; the series still tell missing pods.
-func TestWalkMetricTrustsTheController(t *testing.T) {
+// The controller's status (currentMetrics, ScalingActive=True) is not taken
+// on trust: doctor sends the controller's request, pod selector included,
+// and the metric is healthy only when that returns values.
+func TestWalkMetricAsksAsTheController(t *testing.T) {
 	p := &fakeProm{ok: true, series: []prom.Series{series("MessageMetrics{k8s_namespace=default,k8s_pod_name=app-1}")}}
-	api := &countingAPI{fakeAPI: fakeAPI{listed: map[string]bool{"pods/MessageMetrics": true}}}
-	w := newWalker(t, p, &api.fakeAPI, defaultRules(t)+strings.TrimPrefix(interlokRule, "\n"))
-	w.api = api
 	h, spec := podsHPA("MessageMetrics")
 	v := resource.MustParse("150500m")
 	h.Status.Conditions = []autoscalingv2.HorizontalPodAutoscalerCondition{{Type: autoscalingv2.ScalingActive, Status: corev1.ConditionTrue, Reason: "ValidMetricFound"}}
 	h.Status.CurrentMetrics = []autoscalingv2.MetricStatus{{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricStatus{
 		Metric: autoscalingv2.MetricIdentifier{Name: "MessageMetrics"}, Current: autoscalingv2.MetricValueStatus{AverageValue: &v}}}}
-	mr := w.walkMetric(context.Background(), h, spec, target{pods: runningPods("app-1", "app-2")})
-	record(t, mr.Findings)
-	if api.calls != 0 {
-		t.Fatalf("%d metrics API requests, want 0", api.calls)
+	const path = "/apis/custom.metrics.k8s.io/v1beta1/namespaces/default/pods/*/MessageMetrics?labelSelector=app%3Dapp"
+	tg := target{pods: runningPods("app-1", "app-2"), selector: labels.SelectorFromSet(labels.Set{"app": "app"})}
+	for _, answers := range []bool{true, false} {
+		api := &fakeAPI{listed: map[string]bool{"pods/MessageMetrics": true}, values: map[string]*cmv1beta2MetricValueList{}}
+		if answers {
+			api.values[path] = values("Pod", "app-1", "150500m")
+		}
+		w := newWalker(t, p, api, defaultRules(t)+strings.TrimPrefix(interlokRule, "\n"))
+		mr := w.walkMetric(context.Background(), h, spec, tg)
+		record(t, mr.Findings)
+		if len(api.asked) != 1 || api.asked[0] != path {
+			t.Fatalf("requests %q, want the controller's %s", api.asked, path)
+		}
+		if !answers {
+			if mr.Healthy || mr.Request != "" || codes(mr.Findings) != "MS302" {
+				t.Fatalf("no values: healthy %v request %q codes %s", mr.Healthy, mr.Request, codes(mr.Findings))
+			}
+			continue
+		}
+		if !mr.Healthy || mr.Current != "150.5" || mr.Request != path || codes(mr.Findings) != "MS304,MS306" {
+			t.Fatalf("healthy %v current %q request %q codes %s", mr.Healthy, mr.Current, mr.Request, codes(mr.Findings))
+		}
 	}
-	if !mr.Healthy || mr.Current != "150.5" || codes(mr.Findings) != "MS304,MS306" {
-		t.Fatalf("healthy %v current %q codes %s", mr.Healthy, mr.Current, codes(mr.Findings))
-	}
-}
-
-type countingAPI struct {
-	fakeAPI
-	calls int
-}
-
-func (a *countingAPI) Values(ctx context.Context, ns, r, m string) (*cmv1beta1.MetricValueList, error) {
-	a.calls++
-	return a.fakeAPI.Values(ctx, ns, r, m)
 }
 
 func TestSettleStaleCondition(t *testing.T) {
+	const path = "/apis/custom.metrics.k8s.io/v1beta1/namespaces/default/pods/*/m?labelSelector=app%3Dapp"
 	stale := func() HPAReport {
 		return HPAReport{Findings: []Finding{newFinding(CodeCannotCompute, "x", "FailedGetPodsMetric", "...")},
-			Metrics: []MetricReport{{Chain: chain(LinkOK, LinkOK, LinkOK, LinkBroken)}}}
+			Metrics: []MetricReport{{Chain: chain(LinkOK, LinkOK, LinkOK, LinkBroken), Request: path}}}
 	}
 	hr := stale()
 	settle(&hr)
@@ -411,8 +417,9 @@ func TestSettleStaleCondition(t *testing.T) {
 	if hr.Findings[0].Severity != SeverityWarning || !strings.Contains(hr.Findings[0].Message, "last sync") {
 		t.Fatalf("%+v", hr.Findings[0])
 	}
-	if f := hr.Findings[0]; f.Code != "MS408" || len(f.Evidence) == 0 || f.Evidence[0] != "condition ScalingActive=False FailedGetPodsMetric: ..." {
-		t.Fatalf("the stale condition is MS408 with the condition as evidence: %+v", f)
+	if f := hr.Findings[0]; f.Code != "MS408" || len(f.Evidence) != 2 || f.Evidence[0] != "condition ScalingActive=False FailedGetPodsMetric: ..." ||
+		f.Evidence[1] != "GET "+path+" returned values" {
+		t.Fatalf("the stale condition is MS408 with the condition and the request as evidence: %+v", f)
 	}
 	hr = stale()
 	hr.Metrics = append(hr.Metrics, MetricReport{Chain: chain(LinkOK, LinkBroken, LinkUnknown, LinkBroken)})
@@ -420,5 +427,52 @@ func TestSettleStaleCondition(t *testing.T) {
 	record(t, hr.Findings)
 	if hr.Findings[0].Severity != SeverityError {
 		t.Fatal("a metric that is not served keeps MS401 an error")
+	}
+	// An API link shown as working without the controller's request having
+	// answered (MS207: the API serves the metric under another name) is no
+	// reason to call the condition stale.
+	hr = stale()
+	hr.Metrics[0].Request = ""
+	settle(&hr)
+	if hr.Findings[0].Code != "MS401" {
+		t.Fatal("only a request that returned values makes the condition stale")
+	}
+}
+
+// A Pods metric's selector is part of the request and of the adapter's
+// query, which is about every Running pod the target selects; an invalid
+// selector is reported, and nothing is requested.
+func TestWalkMetricSelector(t *testing.T) {
+	const rule = "rules:\n- seriesQuery: '{__name__=\"jobs\",namespace!=\"\",pod!=\"\"}'\n  resources: {template: <<.Resource>>}\n  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)\n"
+	p := &fakeProm{ok: true, series: []prom.Series{series("jobs{job=a,namespace=default,pod=app-1}")}}
+	api := &fakeAPI{listed: map[string]bool{"pods/jobs": true}, values: map[string]*cmv1beta2MetricValueList{
+		"/apis/custom.metrics.k8s.io/v1beta1/namespaces/default/pods/*/jobs?labelSelector=app%3Dapp&metricLabelSelector=job%3Da": values("Pod", "app-1", "3")}}
+	w := newWalker(t, p, api, rule)
+	tg := target{pods: runningPods("app-1"), running: []string{"app-1", "app-3"}, selector: labels.SelectorFromSet(labels.Set{"app": "app"})}
+	walk := func(sel *metav1.LabelSelector) MetricReport {
+		h, spec := podsHPA("jobs")
+		spec.Pods.Metric.Selector = sel
+		h.Spec.Metrics[0] = spec
+		mr := w.walkMetric(context.Background(), h, spec, tg)
+		record(t, mr.Findings)
+		return mr
+	}
+	if mr := walk(&metav1.LabelSelector{MatchLabels: map[string]string{"job": "a"}}); !mr.Healthy || mr.Current != "3" {
+		t.Fatalf("job=a: healthy %v current %q findings %s", mr.Healthy, mr.Current, codes(mr.Findings))
+	}
+	mr := walk(&metav1.LabelSelector{MatchLabels: map[string]string{"job": "b"}})
+	if mr.Healthy || codes(mr.Findings) != "MS302" {
+		t.Fatalf("job=b: healthy %v findings %s", mr.Healthy, codes(mr.Findings))
+	}
+	if want := `sum(jobs{job="b",namespace="default",pod=~"app-1|app-3"}) by (pod)`; p.lastQ != want {
+		t.Fatalf("query\n got %s\nwant %s", p.lastQ, want)
+	}
+	if f := mr.Findings[0]; f.Fix == nil || !strings.Contains(f.Fix.Description, "pods.metric.selector") {
+		t.Fatalf("the fix should name the selector: %+v", f.Fix)
+	}
+	asked := len(api.asked)
+	mr = walk(&metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "job", Operator: "Near"}}})
+	if mr.Healthy || codes(mr.Findings) != "MS409" || len(api.asked) != asked {
+		t.Fatalf("invalid selector: healthy %v findings %s, %d requests", mr.Healthy, codes(mr.Findings), len(api.asked)-asked)
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
 	"github.com/metricscale/kubectl-metricscale/pkg/chain"
+	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
 	"github.com/metricscale/kubectl-metricscale/pkg/quantity"
@@ -263,74 +264,71 @@ func (l *Live) lastScale(h *autoscalingv2.HorizontalPodAutoscaler) (string, *tim
 	return best.Message, &bestT
 }
 
-// Poll fetches every row's values: one metrics API request and one
-// Prometheus query per (namespace, metric), shared by all rows.
+// Poll fetches every row's values: each row's metrics API request is the
+// HPA controller's (pod selector and metric selector included), and its
+// Prometheus query the one the adapter renders for that request; rows that
+// make the same request share it.
 func (l *Live) Poll(ctx context.Context) error {
 	rows := l.Rows()
-	type key struct{ ns, typ, gr, metric, selector string }
-	api := map[key]map[string]float64{}
-	apiErr := map[key]error{}
-	prom := map[key]map[string]float64{}
-	promErr := map[key]error{}
+	type result struct {
+		api, prom       map[string]float64
+		apiErr, promErr error
+	}
+	results := map[string]*result{} // by request path
 	var errs []string
 	l.ensurePrometheus(ctx)
 
-	for _, r := range rows {
-		k, gk, ok := l.valueKey(r)
-		if !ok {
-			continue
-		}
-		kk := key{r.Namespace, r.Type, k.gr, r.Metric, k.selector}
-		if _, done := api[kk]; done || apiErr[kk] != nil {
-			continue
-		}
-		vals, err := l.fetchAPI(ctx, r, gk)
-		if err != nil {
-			apiErr[kk] = err
-		} else {
-			api[kk] = vals
-		}
-		pv, perr := l.fetchPrometheus(ctx, r, k.gr)
-		if perr != nil {
-			promErr[kk] = perr
-		} else {
-			prom[kk] = pv
-		}
-	}
-
 	values := map[string]rowValues{}
+	apiFailed, apiOK, promFailed, promOK := 0, 0, 0, 0
 	for _, r := range rows {
-		k, _, ok := l.valueKey(r)
-		if !ok {
+		if !l.polled(r) {
 			values[r.Key()] = rowValues{problem: "shown by the HPA only (not a custom or external metric)"}
 			continue
 		}
-		kk := key{r.Namespace, r.Type, k.gr, r.Metric, k.selector}
-		names, nerr := l.objectsOf(ctx, r)
+		req, names, err := l.request(ctx, r)
+		if err != nil {
+			values[r.Key()] = rowValues{problem: err.Error()}
+			continue
+		}
+		res, done := results[req.Path()]
+		if !done {
+			res = &result{}
+			res.api, res.apiErr = l.fetchAPI(req)
+			res.prom, res.promErr = l.fetchPrometheus(ctx, req, req.Objects(names))
+			results[req.Path()] = res
+			if res.apiErr != nil {
+				apiFailed++
+				errs = append(errs, "metrics API: "+apierr.Message(res.apiErr))
+			} else {
+				apiOK++
+			}
+			if res.promErr != nil {
+				promFailed++
+				errs = append(errs, "Prometheus: "+res.promErr.Error())
+			} else {
+				promOK++
+			}
+		}
+		keys := req.Objects(names) // the objects the values are about
+		if req.Type == autoscalingv2.ExternalMetricSourceType {
+			keys = []string{""}
+		}
 		var v rowValues
-		if err := apiErr[kk]; err != nil {
-			v.problem = "metrics API: " + apierr.Message(err)
-		} else if nerr != nil {
-			v.problem = nerr.Error()
-		} else if f, ok := combine(api[kk], names, r.Type); ok {
+		if res.apiErr != nil {
+			v.problem = "metrics API: " + apierr.Message(res.apiErr)
+		} else if f, ok := combine(res.api, keys, r.Type); ok {
 			v.api = quantity.Format(f)
 		} else {
 			v.problem = "the metrics API returns no value for the target"
 		}
-		if err := promErr[kk]; err != nil {
+		if res.promErr != nil {
 			if v.problem == "" {
-				v.problem = "Prometheus: " + err.Error()
+				v.problem = "Prometheus: " + res.promErr.Error()
 			}
-		} else if f, ok := combine(prom[kk], names, r.Type); ok {
+		} else if f, ok := combine(res.prom, keys, r.Type); ok {
 			v.prom = quantity.Format(f)
 		}
 		values[r.Key()] = v
-	}
-	for _, e := range apiErr {
-		errs = append(errs, "metrics API: "+apierr.Message(e))
-	}
-	for _, e := range promErr {
-		errs = append(errs, "Prometheus: "+e.Error())
 	}
 	sort.Strings(errs)
 	l.mu.Lock()
@@ -350,7 +348,7 @@ func (l *Live) Poll(ctx context.Context) error {
 		l.pollErr = dedupJoin(errs)
 		// A metric that is merely missing for one row is the row's
 		// problem; only failures of a whole source are retried sooner.
-		if (len(apiErr) > 0 && len(api) == 0) || (len(promErr) > 0 && len(prom) == 0) {
+		if (apiFailed > 0 && apiOK == 0) || (promFailed > 0 && promOK == 0) {
 			return errors.New(l.pollErr)
 		}
 	}
@@ -370,27 +368,39 @@ func dedupJoin(ss []string) string {
 	return strings.Join(out, "; ")
 }
 
-type valueKey struct{ gr, selector string }
-
-// valueKey says which request serves the row: the resource for custom
-// metrics, the selector for external ones.
-func (l *Live) valueKey(r Row) (valueKey, schema.GroupKind, bool) {
-	switch r.Type {
-	case string(autoscalingv2.PodsMetricSourceType):
-		return valueKey{gr: "pods"}, schema.GroupKind{Kind: "Pod"}, true
-	case string(autoscalingv2.ObjectMetricSourceType):
-		gk := r.objectKind
-		m, err := l.env.Mapper.RESTMapping(gk)
-		if err != nil {
-			// A kind the API server does not know: the metrics client's
-			// request fails with that, and the row shows it.
-			return valueKey{gr: "kind " + gk.String()}, gk, true
-		}
-		return valueKey{gr: m.Resource.GroupResource().String()}, gk, true
-	case string(autoscalingv2.ExternalMetricSourceType):
-		return valueKey{selector: r.selector.String()}, schema.GroupKind{}, true
+// polled says whether the row's value comes from the custom or external
+// metrics API (Resource metrics are metrics-server's).
+func (l *Live) polled(r Row) bool {
+	switch r.spec.Type {
+	case autoscalingv2.PodsMetricSourceType, autoscalingv2.ObjectMetricSourceType, autoscalingv2.ExternalMetricSourceType:
+		return true
 	}
-	return valueKey{}, schema.GroupKind{}, false
+	return false
+}
+
+// request is the HPA controller's request for the row's metric, and for a
+// Pods metric the pods its scale target's selector matches.
+func (l *Live) request(ctx context.Context, r Row) (hpareq.Request, []string, error) {
+	h := l.hpa(r)
+	if h == nil {
+		return hpareq.Request{}, nil, fmt.Errorf("HPA %s/%s is gone", r.Namespace, r.HPA)
+	}
+	var sel labels.Selector
+	var names []string
+	if r.spec.Type == autoscalingv2.PodsMetricSourceType {
+		var err error
+		if sel, err = l.selector(ctx, r); err != nil {
+			return hpareq.Request{}, nil, err
+		}
+		if names, err = l.podsMatching(r.Namespace, sel); err != nil {
+			return hpareq.Request{}, nil, err
+		}
+	}
+	req, err := hpareq.For(h, r.spec, sel, l.env.Mapper)
+	if err != nil {
+		return req, nil, err
+	}
+	return req, names, nil
 }
 
 func (l *Live) hpa(r Row) *autoscalingv2.HorizontalPodAutoscaler {
@@ -401,12 +411,12 @@ func (l *Live) hpa(r Row) *autoscalingv2.HorizontalPodAutoscaler {
 	return obj.(*autoscalingv2.HorizontalPodAutoscaler)
 }
 
-// fetchAPI returns the values the metrics API serves for the row's
-// (namespace, metric), by object name ("" for external metrics).
-func (l *Live) fetchAPI(ctx context.Context, r Row, gk schema.GroupKind) (map[string]float64, error) {
+// fetchAPI sends the controller's request and returns the values by object
+// name ("" for an external metric: the sum of its values).
+func (l *Live) fetchAPI(req hpareq.Request) (map[string]float64, error) {
 	out := map[string]float64{}
-	if r.Type == string(autoscalingv2.ExternalMetricSourceType) {
-		list, err := l.em.NamespacedMetrics(r.Namespace).List(r.Metric, r.selector)
+	if req.Type == autoscalingv2.ExternalMetricSourceType {
+		list, err := req.External(l.em)
 		if err != nil {
 			return nil, err
 		}
@@ -419,7 +429,7 @@ func (l *Live) fetchAPI(ctx context.Context, r Row, gk schema.GroupKind) (map[st
 		}
 		return out, nil
 	}
-	list, err := l.cm.NamespacedMetrics(r.Namespace).GetForObjects(gk, labels.Everything(), r.Metric, labels.Everything())
+	list, err := req.Custom(l.cm)
 	if err != nil {
 		return nil, err
 	}
@@ -429,21 +439,10 @@ func (l *Live) fetchAPI(ctx context.Context, r Row, gk schema.GroupKind) (map[st
 	return out, nil
 }
 
-// objectsOf names the objects a row's value is about: the scale target's
-// pods for a Pods metric, the described object for an Object metric.
-func (l *Live) objectsOf(ctx context.Context, r Row) ([]string, error) {
-	switch r.Type {
-	case string(autoscalingv2.ObjectMetricSourceType):
-		_, name, _ := strings.Cut(r.Object, "/")
-		return []string{name}, nil
-	case string(autoscalingv2.ExternalMetricSourceType):
-		return []string{""}, nil
-	}
-	sel, err := l.selector(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	objs, err := l.pods.ByNamespace(r.Namespace).List(sel)
+// podsMatching names the pods of the namespace the selector matches, from
+// the pod informer, as the adapter lists them for the request.
+func (l *Live) podsMatching(ns string, sel labels.Selector) ([]string, error) {
+	objs, err := l.pods.ByNamespace(ns).List(sel)
 	if err != nil {
 		return nil, err
 	}
@@ -453,6 +452,7 @@ func (l *Live) objectsOf(ctx context.Context, r Row) ([]string, error) {
 			names = append(names, m.GetName())
 		}
 	}
+	sort.Strings(names)
 	return names, nil
 }
 
@@ -587,9 +587,11 @@ func (l *Live) ensurePrometheus(ctx context.Context) {
 	l.mu.Unlock()
 }
 
-// fetchPrometheus runs the rule's metricsQuery for every object of the
-// row's resource in its namespace and returns the values by object.
-func (l *Live) fetchPrometheus(ctx context.Context, r Row, gr string) (map[string]float64, error) {
+// fetchPrometheus runs the query the adapter renders for the request (the
+// rule's metricsQuery for the request's objects, with the metric
+// selector's matchers) and returns the values by object ("" for an
+// external metric).
+func (l *Live) fetchPrometheus(ctx context.Context, req hpareq.Request, objects []string) (map[string]float64, error) {
 	l.mu.Lock()
 	ps := l.prom
 	l.mu.Unlock()
@@ -600,22 +602,29 @@ func (l *Live) fetchPrometheus(ctx context.Context, r Row, gr string) (map[strin
 		return nil, errors.New("not reached yet")
 	}
 	out := map[string]float64{}
-	if r.Type == string(autoscalingv2.ExternalMetricSourceType) {
-		m := ps.disc.Served(schema.GroupResource{}, r.Metric)
-		if m == nil {
-			l.markMissing(ps, "external/"+r.Metric)
-			return out, nil
+	m := ps.disc.Served(req.Resource, req.Metric)
+	if m == nil {
+		missing := req.Resource.String() + "/" + req.Metric
+		if req.Type == autoscalingv2.ExternalMetricSourceType {
+			missing = "external/" + req.Metric
 		}
-		q, err := m.Rule.Namer.QueryForExternalSeries(m.SeriesName, r.Namespace, r.selector)
-		if err != nil {
-			return nil, err
-		}
-		res, err := ps.conn.Query(ctx, string(q))
-		if err != nil {
-			return nil, err
-		}
+		l.markMissing(ps, missing)
+		return out, nil
+	}
+	if req.Type != autoscalingv2.ExternalMetricSourceType && len(objects) == 0 {
+		return out, nil // the adapter makes no query without objects
+	}
+	q, err := req.Query(m, objects)
+	if err != nil {
+		return nil, err
+	}
+	result, err := ps.conn.Query(ctx, string(q))
+	if err != nil {
+		return nil, err
+	}
+	if req.Type == autoscalingv2.ExternalMetricSourceType {
 		sum, n := 0.0, 0
-		for _, s := range prometheus.Vector(res) {
+		for _, s := range prometheus.Vector(result) {
 			sum += float64(s.Value)
 			n++
 		}
@@ -624,21 +633,7 @@ func (l *Live) fetchPrometheus(ctx context.Context, r Row, gr string) (map[strin
 		}
 		return out, nil
 	}
-	res := schema.ParseGroupResource(gr)
-	m := ps.disc.Served(res, r.Metric)
-	if m == nil {
-		l.markMissing(ps, res.String()+"/"+r.Metric)
-		return out, nil
-	}
-	q, err := m.Rule.Namer.QueryForSeries(m.SeriesName, res, r.Namespace, labels.Everything(), ".+", ".+")
-	if err != nil {
-		return nil, err
-	}
-	label, err := m.Rule.Namer.LabelForResource(res)
-	if err != nil {
-		return nil, err
-	}
-	result, err := ps.conn.Query(ctx, string(q))
+	label, err := m.Rule.Namer.LabelForResource(req.Resource)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,8 @@
 // with the raw Prometheus value, the value the metrics API serves, the
 // target, the replicas, the HPA's conditions, its last scale event and a
 // sparkline of recent values. HPAs and events come from API watches; metric
-// values are polled once per (namespace, metric) for all rows.
+// values are polled with each row's HPA controller request, shared by the rows
+// that make the same request.
 package watch
 
 import (
@@ -16,8 +17,6 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/quantity"
 )
@@ -58,10 +57,9 @@ type Row struct {
 	// Problem says why a value is missing.
 	Problem string `json:"problem,omitempty"`
 
-	// What the polls need from the metric's spec, read once: the described
-	// object's kind (Object) and the metric's selector (External).
-	objectKind schema.GroupKind
-	selector   labels.Selector
+	// spec is the metric as the HPA states it: the polls build the HPA
+	// controller's request from it.
+	spec autoscalingv2.MetricSpec
 }
 
 // Key identifies a row across updates.
@@ -98,29 +96,22 @@ func RowsFor(h *autoscalingv2.HorizontalPodAutoscaler) []Row {
 	for _, m := range h.Spec.Metrics {
 		r := base
 		r.Type = string(m.Type)
+		r.spec = m
 		switch m.Type {
 		case autoscalingv2.PodsMetricSourceType:
 			r.Metric = m.Pods.Metric.Name
 			r.Target, r.TargetValue = target(m.Pods.Target)
+			r.Problem = selectorProblem(m.Pods.Metric.Selector)
 		case autoscalingv2.ObjectMetricSourceType:
 			r.Metric = m.Object.Metric.Name
 			r.Object = m.Object.DescribedObject.Kind + "/" + m.Object.DescribedObject.Name
-			gv, _ := schema.ParseGroupVersion(m.Object.DescribedObject.APIVersion)
-			r.objectKind = schema.GroupKind{Group: gv.Group, Kind: m.Object.DescribedObject.Kind}
 			r.Target, r.TargetValue = target(m.Object.Target)
+			r.Problem = selectorProblem(m.Object.Metric.Selector)
 		case autoscalingv2.ExternalMetricSourceType:
 			r.Metric = m.External.Metric.Name
 			r.Target, r.TargetValue = target(m.External.Target)
 			r.PerReplica = m.External.Target.AverageValue != nil
-			r.selector = labels.Everything()
-			if m.External.Metric.Selector != nil {
-				sel, err := metav1.LabelSelectorAsSelector(m.External.Metric.Selector)
-				if err != nil {
-					r.Problem = "invalid metric selector: " + err.Error()
-				} else {
-					r.selector = sel
-				}
-			}
+			r.Problem = selectorProblem(m.External.Metric.Selector)
 		case autoscalingv2.ResourceMetricSourceType:
 			r.Metric = string(m.Resource.Name)
 			r.Target, r.TargetValue = target(m.Resource.Target)
@@ -133,6 +124,15 @@ func RowsFor(h *autoscalingv2.HorizontalPodAutoscaler) []Row {
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// selectorProblem says why a metric's selector is invalid, "" when it is
+// not.
+func selectorProblem(sel *metav1.LabelSelector) string {
+	if _, err := metav1.LabelSelectorAsSelector(sel); err != nil {
+		return "invalid metric selector: " + err.Error()
+	}
+	return ""
 }
 
 func target(t autoscalingv2.MetricTarget) (string, float64) {

@@ -89,12 +89,19 @@ func TestKongScenario(t *testing.T) {
 	if !apierrors.IsNotFound(err) {
 		t.Fatalf("without a rule: want NotFound, got %v", err)
 	}
-	eventually(t, time.Minute, "HPA echo reports FailedGetObjectMetric", func(ctx context.Context) error {
-		c, err := hpaCondition(ctx, "echo", autoscalingv2.ScalingActive)
+	waitScalingInactive(t, time.Minute, "echo", "FailedGetObjectMetric")
+}
+
+// waitScalingInactive waits until the HPA controller reports
+// ScalingActive=False with reason on the HPA.
+func waitScalingInactive(t *testing.T, timeout time.Duration, hpa, reason string) {
+	t.Helper()
+	eventually(t, timeout, "HPA "+hpa+" reports "+reason, func(ctx context.Context) error {
+		c, err := hpaCondition(ctx, hpa, autoscalingv2.ScalingActive)
 		if err != nil {
 			return err
 		}
-		if c.Status != corev1.ConditionFalse || c.Reason != "FailedGetObjectMetric" {
+		if c.Status != corev1.ConditionFalse || c.Reason != reason {
 			return fmt.Errorf("ScalingActive=%s %s: %s", c.Status, c.Reason, c.Message)
 		}
 		t.Logf("ScalingActive=False %s: %s", c.Reason, c.Message)

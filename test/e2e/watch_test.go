@@ -206,8 +206,9 @@ func TestWatchTerminal(t *testing.T) {
 }
 
 // TestWatchPollsOncePerMetric: four HPAs in one namespace read the same
-// Pods metric; one poll asks the custom metrics API once for it, and the
-// scale subresource once per HPA only on the first poll.
+// Pods metric of the same scale target, so the HPA controller makes the same
+// request for each; one poll asks the custom metrics API once for them, and
+// the scale subresource once per HPA only on the first poll.
 func TestWatchPollsOncePerMetric(t *testing.T) {
 	ctx := context.Background()
 	original := adapterConfig(t)
@@ -215,8 +216,7 @@ func TestWatchPollsOncePerMetric(t *testing.T) {
 	t.Cleanup(func() { deleteBackups(t); resetInterlok(t, original) })
 	addRuleServes(t, "MessageMetrics")
 
-	// Three more HPAs on the same metric (their targets need not exist: a
-	// row without a target still shares the metric's request).
+	// Three more HPAs on the same metric and target: the same request.
 	base, err := env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Get(ctx, "interlok-autoscaler", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -226,7 +226,6 @@ func TestWatchPollsOncePerMetric(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		h := base.DeepCopy()
 		h.ObjectMeta = metav1.ObjectMeta{Name: fmt.Sprintf("interlok-copy-%d", i), Namespace: "default"}
-		h.Spec.ScaleTargetRef.Name = fmt.Sprintf("interlok-copy-%d", i)
 		h.Status = autoscalingv2.HorizontalPodAutoscalerStatus{}
 		if _, err := env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Create(ctx, h, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
@@ -273,10 +272,9 @@ func TestWatchPollsOncePerMetric(t *testing.T) {
 		return n
 	}
 	const values = "/apis/custom.metrics.k8s.io/v1beta1/namespaces/default/pods/*/MessageMetrics"
-	// Scale reads: all four targets on the first poll; then only the three
-	// missing ones, whose error is not cached (a target created later
-	// must show up).
-	wantScales := map[int]int{1: 4, 2: 3}
+	// Scale reads: one per HPA on the first poll, none on the second (the
+	// selector is kept per HPA generation).
+	wantScales := map[int]int{1: 4, 2: 0}
 	for poll := 1; poll <= 2; poll++ {
 		before, scalesBefore := count(values), count("/scale")
 		if err := live.Poll(runCtx); err != nil {
