@@ -103,6 +103,13 @@ func (w *walker) walkExternal(ctx context.Context, hpa *autoscalingv2.Horizontal
 		mr.Chain = []Link{{LinkHPA, link}}
 		return mr
 	}
+	if cur, ok := readByController(hpa, spec); ok && link == LinkOK {
+		// The controller computed replicas from it on its last sync.
+		mr.Current = decodeString(cur)
+		mr.Chain = chain(LinkOK, LinkOK, LinkOK, LinkOK)
+		mr.Healthy = true
+		return mr
+	}
 	var list *emv1beta1.ExternalMetricValueList
 	apiEvidence := req.String() + ": "
 	if ok, why := w.ext.Available(); !ok {

@@ -75,13 +75,25 @@ func TestWalkExternal(t *testing.T) {
 		promDown bool
 		selector map[string]string
 		status   bool // the controller read the metric on its last sync
+		failing  bool // ... but its ScalingActive condition is False now
 		want     string
 		chain    string
 		current  string
 		check    func(t *testing.T, mr MetricReport, e *fakeExternal)
 	}{
-		{name: "the controller's status is not trusted: its request returns nothing", series: []string{"queue_depth{namespace=default}"}, rules: queueRule,
-			ext: &fakeExternal{}, status: true, want: "MS307", chain: "prometheus ✔ → rule ✔ → api ✘ → hpa ✘",
+		// The controller computed replicas from the metric on its last sync
+		// (ScalingActive=True): its reading is taken, no request repeated.
+		{name: "the controller's own reading", series: []string{"queue_depth{namespace=default}"}, rules: queueRule,
+			ext: &fakeExternal{}, status: true, chain: "prometheus ✔ → rule ✔ → api ✔ → hpa ✔", current: "42",
+			check: func(t *testing.T, mr MetricReport, e *fakeExternal) {
+				if len(e.asked) != 0 {
+					t.Fatalf("asked the API %v", e.asked)
+				}
+			}},
+		// Without ScalingActive=True the status is not taken on trust: the
+		// controller's request is sent, and it returns nothing.
+		{name: "a failing controller's status is not trusted: its request returns nothing", series: []string{"queue_depth{namespace=default}"}, rules: queueRule,
+			ext: &fakeExternal{}, status: true, failing: true, want: "MS307", chain: "prometheus ✔ → rule ✔ → api ✘ → hpa ✘",
 			check: func(t *testing.T, mr MetricReport, e *fakeExternal) {
 				if len(e.asked) != 1 || mr.Request != "" {
 					t.Fatalf("asked the API %v; request %q", e.asked, mr.Request)
@@ -168,6 +180,9 @@ func TestWalkExternal(t *testing.T) {
 			h, spec := externalHPA("queue_depth", c.selector)
 			if c.status {
 				h.Status.Conditions = []autoscalingv2.HorizontalPodAutoscalerCondition{{Type: autoscalingv2.ScalingActive, Status: corev1.ConditionTrue, Reason: "ValidMetricFound"}}
+				if c.failing {
+					h.Status.Conditions[0] = autoscalingv2.HorizontalPodAutoscalerCondition{Type: autoscalingv2.ScalingActive, Status: corev1.ConditionFalse, Reason: "FailedGetExternalMetric"}
+				}
 				h.Status.CurrentMetrics = []autoscalingv2.MetricStatus{{Type: autoscalingv2.ExternalMetricSourceType, External: &autoscalingv2.ExternalMetricStatus{
 					Metric: autoscalingv2.MetricIdentifier{Name: "queue_depth"}, Current: autoscalingv2.MetricValueStatus{AverageValue: resource.NewQuantity(42, resource.DecimalSI)}}}}
 			} else if c.want != "" {

@@ -133,6 +133,9 @@ func (a *liveAPI) prefetch(ctx context.Context, hpas []autoscalingv2.HorizontalP
 			if m.Type != autoscalingv2.PodsMetricSourceType && m.Type != autoscalingv2.ObjectMetricSourceType {
 				continue
 			}
+			if _, read := readByController(h, m); read {
+				continue // the walk takes the controller's own reading
+			}
 			var podSel labels.Selector
 			if m.Type == autoscalingv2.PodsMetricSourceType {
 				sel, err := tg.PodSelector(ctx, h.Namespace, h.Spec.ScaleTargetRef)

@@ -11,6 +11,7 @@ import (
 	pmodel "github.com/prometheus/common/model"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -150,6 +151,20 @@ func (w *walker) walkMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPo
 	if ok, why := w.api.Available(); !ok {
 		mr.Chain = chain(LinkUnknown, LinkUnknown, LinkBroken, LinkBroken)
 		mr.Findings = append(mr.Findings, newFinding(CodeMetricAPIUnavailable, obj, metric, "custom", why))
+		return mr
+	}
+
+	// The controller computed replicas from this very metric on its last
+	// sync (ScalingActive=True, the value in status.currentMetrics): its own
+	// request answered, and repeating it would cost a request per HPA.
+	if cur, ok := readByController(hpa, spec); ok && hpaLink == LinkOK && w.api.Listed(gr.Resource, metric) {
+		mr.Chain = chain(LinkOK, LinkOK, LinkOK, LinkOK)
+		mr.Findings = append(mr.Findings, w.seriesChecks(ctx, obj, spec.Type, gr, metric, names)...)
+		if strings.HasSuffix(cur, "m") {
+			mr.Findings = append(mr.Findings, newFinding(CodeMilliQuantity, obj, metric, cur, decodeString(cur)))
+		}
+		mr.Current = decodeString(cur)
+		mr.Healthy = !hasErrors(mr.Findings)
 		return mr
 	}
 
@@ -758,4 +773,51 @@ func forObjects(v pmodel.Vector, label pmodel.LabelName, names []string) pmodel.
 		}
 	}
 	return out
+}
+
+// readByController is the metric's value as the HPA controller read it on
+// its last sync, when that sync computed replicas (ScalingActive=True): the
+// entry of status.currentMetrics for the same metric, selector and object.
+func readByController(hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec) (string, bool) {
+	if !scalingActive(hpa) {
+		return "", false
+	}
+	for _, c := range hpa.Status.CurrentMetrics {
+		if c.Type != spec.Type {
+			continue
+		}
+		var cur autoscalingv2.MetricValueStatus
+		switch {
+		case c.Type == autoscalingv2.PodsMetricSourceType && c.Pods != nil && sameMetric(c.Pods.Metric, spec.Pods.Metric):
+			cur = c.Pods.Current
+		case c.Type == autoscalingv2.ObjectMetricSourceType && c.Object != nil && sameMetric(c.Object.Metric, spec.Object.Metric) &&
+			c.Object.DescribedObject == spec.Object.DescribedObject:
+			cur = c.Object.Current
+		case c.Type == autoscalingv2.ExternalMetricSourceType && c.External != nil && sameMetric(c.External.Metric, spec.External.Metric):
+			cur = c.External.Current
+		default:
+			continue
+		}
+		switch {
+		case cur.AverageValue != nil:
+			return cur.AverageValue.String(), true
+		case cur.Value != nil:
+			return cur.Value.String(), true
+		}
+	}
+	return "", false
+}
+
+// sameMetric compares metric identifiers by name and selector.
+func sameMetric(a, b autoscalingv2.MetricIdentifier) bool {
+	return a.Name == b.Name && apiequality.Semantic.DeepEqual(a.Selector, b.Selector)
+}
+
+func scalingActive(h *autoscalingv2.HorizontalPodAutoscaler) bool {
+	for _, c := range h.Status.Conditions {
+		if c.Type == autoscalingv2.ScalingActive {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }

@@ -370,14 +370,15 @@ func findCodeIn(fs []Finding, code string) *Finding {
 	return nil
 }
 
-// The controller's status (currentMetrics, ScalingActive=True) is not taken
-// on trust: doctor sends the controller's request, pod selector included,
-// and the metric is healthy only when that returns values.
+// A status whose ScalingActive condition is failing is not taken on trust,
+// even with a value in currentMetrics: doctor sends the controller's
+// request, pod selector included, and the metric is healthy only when that
+// returns values.
 func TestWalkMetricAsksAsTheController(t *testing.T) {
 	p := &fakeProm{ok: true, series: []prom.Series{series("MessageMetrics{k8s_namespace=default,k8s_pod_name=app-1}")}}
 	h, spec := podsHPA("MessageMetrics")
 	v := resource.MustParse("150500m")
-	h.Status.Conditions = []autoscalingv2.HorizontalPodAutoscalerCondition{{Type: autoscalingv2.ScalingActive, Status: corev1.ConditionTrue, Reason: "ValidMetricFound"}}
+	h.Status.Conditions = []autoscalingv2.HorizontalPodAutoscalerCondition{{Type: autoscalingv2.ScalingActive, Status: corev1.ConditionFalse, Reason: "FailedGetPodsMetric"}}
 	h.Status.CurrentMetrics = []autoscalingv2.MetricStatus{{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricStatus{
 		Metric: autoscalingv2.MetricIdentifier{Name: "MessageMetrics"}, Current: autoscalingv2.MetricValueStatus{AverageValue: &v}}}}
 	const path = "/apis/custom.metrics.k8s.io/v1beta1/namespaces/default/pods/*/MessageMetrics?labelSelector=app%3Dapp"
@@ -399,8 +400,43 @@ func TestWalkMetricAsksAsTheController(t *testing.T) {
 			}
 			continue
 		}
-		if !mr.Healthy || mr.Current != "150.5" || mr.Request != path || codes(mr.Findings) != "MS304,MS306" {
+		// The request answers now, but the HPA's condition still fails:
+		// not healthy until its next sync (settle says it is stale).
+		if mr.Healthy || mr.Current != "150.5" || mr.Request != path || codes(mr.Findings) != "MS304,MS306" {
 			t.Fatalf("healthy %v current %q request %q codes %s", mr.Healthy, mr.Current, mr.Request, codes(mr.Findings))
+		}
+	}
+}
+
+// When the controller computed replicas from the metric on its last sync
+// (ScalingActive=True, the value in status.currentMetrics for the same
+// selector), its reading is taken: no request per HPA. A currentMetrics
+// entry for another selector is not this metric's.
+func TestWalkMetricTakesTheControllersReading(t *testing.T) {
+	p := &fakeProm{ok: true, series: []prom.Series{series("MessageMetrics{k8s_namespace=default,k8s_pod_name=app-1}")}}
+	tg := target{pods: runningPods("app-1"), selector: labels.SelectorFromSet(labels.Set{"app": "app"})}
+	v := resource.MustParse("150500m")
+	for _, sameSelector := range []bool{true, false} {
+		h, spec := podsHPA("MessageMetrics")
+		h.Status.Conditions = []autoscalingv2.HorizontalPodAutoscalerCondition{{Type: autoscalingv2.ScalingActive, Status: corev1.ConditionTrue, Reason: "ValidMetricFound"}}
+		id := autoscalingv2.MetricIdentifier{Name: "MessageMetrics"}
+		if !sameSelector {
+			id.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"job": "other"}}
+		}
+		h.Status.CurrentMetrics = []autoscalingv2.MetricStatus{{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricStatus{
+			Metric: id, Current: autoscalingv2.MetricValueStatus{AverageValue: &v}}}}
+		api := &fakeAPI{listed: map[string]bool{"pods/MessageMetrics": true}, values: map[string]*cmv1beta2MetricValueList{}}
+		w := newWalker(t, p, api, defaultRules(t)+strings.TrimPrefix(interlokRule, "\n"))
+		mr := w.walkMetric(context.Background(), h, spec, tg)
+		record(t, mr.Findings)
+		if sameSelector {
+			if len(api.asked) != 0 || !mr.Healthy || mr.Current != "150.5" || codes(mr.Findings) != "MS306" {
+				t.Fatalf("asked %q, healthy %v, current %q, codes %s", api.asked, mr.Healthy, mr.Current, codes(mr.Findings))
+			}
+			continue
+		}
+		if len(api.asked) != 1 || mr.Healthy {
+			t.Fatalf("another selector's reading was taken: asked %q, healthy %v", api.asked, mr.Healthy)
 		}
 	}
 }
