@@ -54,6 +54,23 @@ func Insert(raw string, list List, ruleYAML string) (string, error) {
 	return out, nil
 }
 
+// ParseRule reads ruleYAML (one rule: a mapping, without the leading "- ")
+// as the adapter reads an item of list.
+func ParseRule(list List, ruleYAML string) (config.DiscoveryRule, error) {
+	c, err := config.FromYAML([]byte(string(list) + ":\n" + item(ruleYAML, 0)))
+	if err != nil {
+		return config.DiscoveryRule{}, fmt.Errorf("the rule would be rejected by the adapter: %w", err)
+	}
+	rs := c.Rules
+	if list == External {
+		rs = c.ExternalRules
+	}
+	if len(rs) != 1 {
+		return config.DiscoveryRule{}, fmt.Errorf("the rule is not one mapping: %d rules read", len(rs))
+	}
+	return rs[0], nil
+}
+
 func count(c *config.MetricsDiscoveryConfig, list List) int {
 	if list == External {
 		return len(c.ExternalRules)
