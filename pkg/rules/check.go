@@ -74,8 +74,8 @@ func pointAt(text string, pos, end int, indent string) string {
 		}
 	}
 	mark := "^"
-	if end > pos+1 {
-		mark += strings.Repeat("~", len([]rune(text[pos+1:min(end, stop)])))
+	if hi := min(end, stop); hi > pos+1 {
+		mark += strings.Repeat("~", len([]rune(text[pos+1:hi])))
 	}
 	return indent + line + "\n" + indent + pad.String() + mark
 }

@@ -3,6 +3,7 @@ package rules
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -266,7 +267,7 @@ func render(req Request, p Proposal) (string, string) {
 			fmt.Fprintf(&b, "    %s: {resource: %s}\n", p.ResourceLabel, singular)
 		}
 	}
-	fmt.Fprintf(&b, "name:\n  matches: ^%s$\n  as: %q\n", quoteMeta(req.SeriesName), p.APIName)
+	fmt.Fprintf(&b, "name:\n  matches: %s\n  as: %q\n", plainOrQuoted("^"+regexp.QuoteMeta(req.SeriesName)+"$"), p.APIName)
 	metricsQuery := req.MetricsQuery
 	switch {
 	case metricsQuery != "":
@@ -304,11 +305,6 @@ func plainOrQuoted(s string) string {
 
 // shellQuote quotes s for a POSIX shell command line.
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
-func quoteMeta(s string) string {
-	return strings.NewReplacer(".", `\.`, "+", `\+`, "*", `\*`, "?", `\?`, "(", `\(`, ")", `\)`, "[", `\[`, "]", `\]`,
-		"{", `\{`, "}", `\}`, "^", `\^`, "$", `\$`, "|", `\|`).Replace(s)
-}
 
 func dedup(ss []string) []string {
 	var out []string
