@@ -78,8 +78,8 @@ func FuzzInsert(f *testing.F) {
 //   - a newline ended the last line if it had none, before the insertion;
 //   - "list:\n" went before the item, at the end, when there was no list;
 //   - the lines of an empty list ("rules: []", "rules:", "rules: ~", each
-//     with a comment or not) became "rules:" with their indentation and
-//     comments.
+//     with a comment or not), or a document that is only "~" or "null",
+//     became "rules:" with their indentation and comments.
 func insertedOnly(raw, out string, list List, rule string) error {
 	key := string(list) + ":"
 	// The indentations the item may have: those of the lines that start

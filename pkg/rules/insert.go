@@ -160,6 +160,10 @@ func splice(lines []string, doc *yaml.Node, list List, ruleYAML string, trailing
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
 		root = doc.Content[0]
 	}
+	if root != nil && root.Kind == yaml.ScalarNode && root.Tag == "!!null" && root.Value != "" {
+		// A config that is "~" or "null": the list takes its place.
+		return replaceEmpty(lines, root.Line-1, root.Line-1, list, ruleYAML), nil
+	}
 	if root == nil || root.Kind != yaml.MappingNode {
 		// An empty config: the list is the whole document.
 		return endLine(strings.Join(lines, "")) + string(list) + ":\n" + item(ruleYAML, 0), nil
@@ -208,19 +212,25 @@ func splice(lines []string, doc *yaml.Node, list List, ruleYAML string, trailing
 		return endLine(strings.Join(lines[:end], "")) + item(ruleYAML, seq.Column-1) + strings.Join(lines[end:], ""), nil
 	case (seq.Kind == yaml.SequenceNode && len(seq.Content) == 0) || (seq.Kind == yaml.ScalarNode && seq.Tag == "!!null"):
 		// "rules: []" or "rules:": replace the value with a block list.
-		first, last := key.Line-1, valueEnd(lines, seq)
-		indent := leading(lines[first])
-		head := indent + string(list) + ":"
-		for _, l := range lines[first : last+1] {
-			if c := trailingComment(l); c != "" {
-				head += " " + c
-			}
-		}
-		return strings.Join(lines[:first], "") + head + "\n" + item(ruleYAML, len([]rune(strings.TrimPrefix(indent, "\ufeff")))) + strings.Join(lines[last+1:], ""), nil
+		return replaceEmpty(lines, key.Line-1, valueEnd(lines, seq), list, ruleYAML), nil
 	case seq.Kind == yaml.SequenceNode:
 		return "", fmt.Errorf("%s is a flow list ([...]): add-rule appends to a block list, one rule per \"- \" item; rewrite it so first", list)
 	}
 	return "", fmt.Errorf("%s is a %s, not a list of rules: fix the config first", list, kindName(seq))
+}
+
+// replaceEmpty replaces lines first to last (0-based), an empty list with
+// its key or an empty document, with "list:" and the rule as its item,
+// keeping the first line's indentation and the lines' comments.
+func replaceEmpty(lines []string, first, last int, list List, ruleYAML string) string {
+	indent := leading(lines[first])
+	head := indent + string(list) + ":"
+	for _, l := range lines[first : last+1] {
+		if c := trailingComment(l); c != "" {
+			head += " " + c
+		}
+	}
+	return strings.Join(lines[:first], "") + head + "\n" + item(ruleYAML, len([]rune(strings.TrimPrefix(indent, "\ufeff")))) + strings.Join(lines[last+1:], "")
 }
 
 // leading is the BOM and spaces a line starts with.
