@@ -140,7 +140,7 @@ func parseError(query, text, sample string, err error) *QueryError {
 // matchesEmpty reports whether every matcher matches the empty string.
 func matchesEmpty(matchers []*labels.Matcher) bool {
 	for _, m := range matchers {
-		if !m.Matches("") {
+		if m != nil && !m.Matches("") {
 			return false
 		}
 	}
@@ -155,7 +155,8 @@ const sampleSeries = "series_name"
 // selects, or sampleSeries.
 func seriesName(matchers []*labels.Matcher) string {
 	for _, m := range matchers {
-		if m.Name == pmodel.MetricNameLabel && m.Type == labels.MatchEqual && m.Value != "" {
+		// The parser may return nil matchers with its error.
+		if m != nil && m.Name == pmodel.MetricNameLabel && m.Type == labels.MatchEqual && m.Value != "" {
 			return m.Value
 		}
 	}
