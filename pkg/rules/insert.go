@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 	"sigs.k8s.io/prometheus-adapter/pkg/config"
@@ -209,7 +210,7 @@ func splice(lines []string, doc *yaml.Node, list List, ruleYAML string, trailing
 		for trailing && end > 0 && isBlankOrComment(lines[end-1]) && end-1 >= seq.Content[len(seq.Content)-1].Line {
 			end--
 		}
-		return endLine(strings.Join(lines[:end], "")) + item(ruleYAML, seq.Column-1) + strings.Join(lines[end:], ""), nil
+		return endLine(strings.Join(lines[:end], "")) + item(ruleYAML, dashColumn(lines, seq)) + strings.Join(lines[end:], ""), nil
 	case (seq.Kind == yaml.SequenceNode && len(seq.Content) == 0) || (seq.Kind == yaml.ScalarNode && seq.Tag == "!!null"):
 		// "rules: []" or "rules:": replace the value with a block list.
 		return replaceEmpty(lines, key.Line-1, valueEnd(lines, seq), list, ruleYAML), nil
@@ -239,27 +240,46 @@ func leading(l string) string { return l[:len(l)-len(strings.TrimLeft(l, "\ufeff
 // valueEnd is the (0-based) line where an empty value ends: an empty flow
 // list's "]", which may be lines below its "[", or the line of a null.
 func valueEnd(lines []string, v *yaml.Node) int {
-	l := v.Line - 1
 	if v.Kind != yaml.SequenceNode {
-		return l
+		return v.Line - 1
 	}
-	// Skip to the "[", then to the "]": only blanks and comments are between.
-	col := v.Column - 1
-	open := false
-	for ; l < len(lines); l, col = l+1, 0 {
-		rs := []rune(lines[l])
-		for i := min(col, len(rs)); i < len(rs); i++ {
-			switch r := rs[i]; {
-			case !open && r == '[':
-				open = true
-			case open && r == ']':
-				return l
-			case open && r == '#':
-				i = len(rs)
-			}
+	// Only blanks and comments are between "[" and "]".
+	if l, c, ok := find(lines, v.Line-1, v.Column-1, '['); ok {
+		if l, _, ok := find(lines, l, c+1, ']'); ok {
+			return l
 		}
 	}
 	return v.Line - 1
+}
+
+// dashColumn is the (0-based) column of the "-" of a block list's first
+// item: where the list starts, or after its tag ("rules: !!seq" puts the
+// node at the tag).
+func dashColumn(lines []string, seq *yaml.Node) int {
+	if _, c, ok := find(lines, seq.Line-1, seq.Column-1, '-'); ok {
+		return c
+	}
+	return seq.Column - 1
+}
+
+// find returns the line and column (in runes, 0-based) of the first r from
+// line and col on, past a tag there and comments.
+func find(lines []string, line, col int, r rune) (int, int, bool) {
+	for ; line < len(lines); line, col = line+1, 0 {
+		rs := []rune(lines[line])
+		i := min(col, len(rs))
+		if i < len(rs) && rs[i] == '!' {
+			for i < len(rs) && !unicode.IsSpace(rs[i]) {
+				i++
+			}
+		}
+		for ; i < len(rs) && rs[i] != '#'; i++ {
+			if rs[i] == r {
+				return line, i, true
+			}
+		}
+	}
+	return 0, 0, false
 }
 
 // item renders a rule as a list item at indent.

@@ -124,6 +124,8 @@ func TestInsertEdges(t *testing.T) {
 		{"CRLF", "rules:\r\n- seriesQuery: x\r\nexternalRules: []\r\n", Custom, "rules:\r\n- seriesQuery: x\r\n" + ins + "externalRules: []\r\n"},
 		{"items indented more than two", "rules:\n  -   seriesQuery: x\n      metricsQuery: y\n", Custom, "rules:\n  -   seriesQuery: x\n      metricsQuery: y\n  " +
 			strings.ReplaceAll(strings.TrimSuffix(ins, "\n"), "\n", "\n  ") + "\n"},
+		{"a tagged list", "rules: !!seq # tagged\n  - seriesQuery: x\n", Custom, "rules: !!seq # tagged\n  - seriesQuery: x\n  " +
+			strings.ReplaceAll(strings.TrimSuffix(ins, "\n"), "\n", "\n  ") + "\n"},
 		{"a block scalar's line that looks like a comment", "rules:\n- seriesQuery: x\n  metricsQuery: |\n    sum(x)\n    # part of the query\nexternalRules: []\n", Custom,
 			"rules:\n- seriesQuery: x\n  metricsQuery: |\n    sum(x)\n    # part of the query\n" + ins + "externalRules: []\n"},
 		{"a block scalar without a final newline, new list", "rules:\n- metricsQuery: |\n   00", External,
