@@ -11,8 +11,11 @@ STATE       ?= .sandbox
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
 LDFLAGS     := -X github.com/metricscale/kubectl-metricscale/pkg/version.gitVersion=$(VERSION)
 E2E_TIMEOUT ?= 40m
+FUZZTIME    ?= 20s
+# e.g. FUZZFLAGS=-parallel=1 on a shared machine
+FUZZFLAGS   ?= -fuzzminimizetime=10s
 
-.PHONY: all build tools test unit e2e demo sandbox-up sandbox-down scenario bench clean
+.PHONY: all build tools test unit fuzz e2e demo sandbox-up sandbox-down scenario bench clean
 
 all: build
 
@@ -26,9 +29,19 @@ build: ## the plugin and the sandbox command
 tools: ## install Debian packages and build the sandbox binaries (cached)
 	@hack/tools.sh >/dev/null
 
+# The fuzz targets' seed corpora (f.Add and testdata/fuzz) run here too.
 unit:
 	$(GO) vet ./...
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/e2e)
+	$(GO) test -count=1 -shuffle=on $$($(GO) list ./... | grep -v /test/e2e)
+
+# Each fuzz target for FUZZTIME; a failing input is written under the
+# package's testdata/fuzz, where plain go test runs it from then on.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzInsert$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/rules
+	$(GO) test -run '^$$' -fuzz '^FuzzPropose$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/rules
+	$(GO) test -run '^$$' -fuzz '^FuzzCheckQueries$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/rules
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeString$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/quantity
+	$(GO) test -run '^$$' -fuzz '^FuzzParseCondition$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/watch
 
 # TestMain runs hack/tools.sh itself (installing and building on first use),
 # brings one sandbox up for the package and takes it down at the end.

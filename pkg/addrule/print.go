@@ -1,15 +1,12 @@
 package addrule
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 
-	"sigs.k8s.io/yaml"
-
+	"github.com/metricscale/kubectl-metricscale/pkg/printers"
 	"github.com/metricscale/kubectl-metricscale/pkg/rules"
 	"github.com/metricscale/kubectl-metricscale/pkg/table"
 )
@@ -143,24 +140,4 @@ func PrintOutcome(w io.Writer, r *Result) {
 }
 
 // PrintData writes v as json or yaml.
-func PrintData(w io.Writer, v any, format string) error {
-	// Queries hold < and >: keep them readable.
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return err
-	}
-	b := bytes.TrimRight(buf.Bytes(), "\n")
-	var err error
-	if format == "yaml" {
-		if b, err = yaml.JSONToYAML(b); err != nil {
-			return err
-		}
-		_, err = w.Write(b)
-		return err
-	}
-	_, err = fmt.Fprintln(w, string(b))
-	return err
-}
+func PrintData(w io.Writer, v any, format string) error { return printers.Print(w, v, format) }

@@ -1,13 +1,11 @@
 package doctor
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 
-	"sigs.k8s.io/yaml"
-
+	"github.com/metricscale/kubectl-metricscale/pkg/printers"
 	"github.com/metricscale/kubectl-metricscale/pkg/table"
 )
 
@@ -17,20 +15,8 @@ var Formats = []string{"table", "wide", "json", "yaml"}
 // Print writes the report in format.
 func Print(w io.Writer, r *Report, format string) error {
 	switch format {
-	case "json":
-		b, err := json.MarshalIndent(r, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(w, string(b))
-		return err
-	case "yaml":
-		b, err := yaml.Marshal(r)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
-		return err
+	case "json", "yaml":
+		return printers.Print(w, r, format)
 	case "table", "wide", "":
 		printTable(w, r, format == "wide")
 		return nil

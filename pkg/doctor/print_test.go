@@ -11,6 +11,8 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/printers/printerstest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -78,5 +80,17 @@ func TestPrintGolden(t *testing.T) {
 	}
 	if err := Print(&bytes.Buffer{}, r, "xml"); err == nil {
 		t.Fatal("unknown format accepted")
+	}
+}
+
+// TestPrintLiteral: doctor's JSON and YAML show queries as they are.
+func TestPrintLiteral(t *testing.T) {
+	r := &Report{Findings: []Finding{{Code: "X", Message: printerstest.Text, Fix: &Fix{YAML: printerstest.Text}}}}
+	for _, format := range []string{"json", "yaml"} {
+		var buf bytes.Buffer
+		if err := Print(&buf, r, format); err != nil {
+			t.Fatal(err)
+		}
+		printerstest.Literal(t, buf.String())
 	}
 }

@@ -16,12 +16,17 @@ func TestDecode(t *testing.T) {
 		{"333333u", "0.333"},
 		{"-1500m", "-1.5"},
 		{"0", "0"},
+		{"-100u", "0"},
+		{"1E", "1000000000000000000"},
+		{"8Ei", "9223372036854776000"},
 	} {
 		if got := Decode(resource.MustParse(c.in)); got != c.want {
 			t.Errorf("Decode(%s) = %s, want %s", c.in, got, c.want)
 		}
 	}
-	if got := DecodeString("not a quantity"); got != "not a quantity" {
-		t.Errorf("DecodeString passes other text through, got %q", got)
+	for _, s := range []string{"not a quantity", "1E1000000000000"} {
+		if got := DecodeString(s); got != s {
+			t.Errorf("DecodeString passes %q through, got %q", s, got)
+		}
 	}
 }

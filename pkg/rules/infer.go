@@ -3,6 +3,7 @@ package rules
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -150,8 +151,7 @@ func Propose(series []prom.Series, req Request) (Proposal, error) {
 			return p, fmt.Errorf("no label of the series names a namespace (looked for %s; the series have %s): name it with --namespace-label, or serve the metric cluster-wide with --namespaced=false",
 				strings.Join(NamespaceLabels, ", "), strings.Join(labelNames(series), ", "))
 		}
-		p.Command, p.YAML = render(req, p)
-		return p, nil
+		return checked(req, p)
 	}
 	if p.Resource == "" {
 		p.Resource = "pods"
@@ -184,8 +184,18 @@ func Propose(series []prom.Series, req Request) (Proposal, error) {
 		return p, fmt.Errorf("no label of the series names a %s (looked for %s; the series have %s): name it with %s",
 			what, strings.Join(looked, ", "), strings.Join(labelNames(series), ", "), flag)
 	}
+	return checked(req, p)
+}
+
+// checked renders the proposal and parses its rule as the adapter would,
+// then checks its queries with Prometheus's parser.
+func checked(req Request, p Proposal) (Proposal, error) {
 	p.Command, p.YAML = render(req, p)
-	return p, nil
+	rule, err := ParseRule(p.List(), p.YAML)
+	if err != nil {
+		return p, err
+	}
+	return p, CheckQueries(rule, p.List())
 }
 
 func labelNames(series []prom.Series) []string {
@@ -257,7 +267,7 @@ func render(req Request, p Proposal) (string, string) {
 			fmt.Fprintf(&b, "    %s: {resource: %s}\n", p.ResourceLabel, singular)
 		}
 	}
-	fmt.Fprintf(&b, "name:\n  matches: ^%s$\n  as: %q\n", quoteMeta(req.SeriesName), p.APIName)
+	fmt.Fprintf(&b, "name:\n  matches: %s\n  as: %q\n", plainOrQuoted("^"+regexp.QuoteMeta(req.SeriesName)+"$"), p.APIName)
 	metricsQuery := req.MetricsQuery
 	switch {
 	case metricsQuery != "":
@@ -295,11 +305,6 @@ func plainOrQuoted(s string) string {
 
 // shellQuote quotes s for a POSIX shell command line.
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
-func quoteMeta(s string) string {
-	return strings.NewReplacer(".", `\.`, "+", `\+`, "*", `\*`, "?", `\?`, "(", `\(`, ")", `\)`, "[", `\[`, "]", `\]`,
-		"{", `\{`, "}", `\}`, "^", `\^`, "$", `\$`, "|", `\|`).Replace(s)
-}
 
 func dedup(ss []string) []string {
 	var out []string

@@ -107,3 +107,45 @@ func TestInsertRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestInsertEdges: layouts the adapter accepts and the first splice got
+// wrong; each result is the input with the rule inserted.
+func TestInsertEdges(t *testing.T) {
+	const rule = "seriesQuery: '{__name__=\"y\"}'\nmetricsQuery: sum(y)\n"
+	const ins = "- seriesQuery: '{__name__=\"y\"}'\n  metricsQuery: sum(y)\n"
+	cases := []struct {
+		name, raw string
+		list      List
+		want      string
+	}{
+		{"empty list on the next line", "rules:\n  []\n", Custom, "rules:\n" + ins},
+		{"empty flow list over lines, with comments", "rules: [ # none\n  ]  # yet\nexternalRules: []\n", Custom,
+			"rules: # none # yet\n" + ins + "externalRules: []\n"},
+		{"CRLF", "rules:\r\n- seriesQuery: x\r\nexternalRules: []\r\n", Custom, "rules:\r\n- seriesQuery: x\r\n" + ins + "externalRules: []\r\n"},
+		{"items indented more than two", "rules:\n  -   seriesQuery: x\n      metricsQuery: y\n", Custom, "rules:\n  -   seriesQuery: x\n      metricsQuery: y\n  " +
+			strings.ReplaceAll(strings.TrimSuffix(ins, "\n"), "\n", "\n  ") + "\n"},
+		{"a tagged list", "rules: !!seq # tagged\n  - seriesQuery: x\n", Custom, "rules: !!seq # tagged\n  - seriesQuery: x\n  " +
+			strings.ReplaceAll(strings.TrimSuffix(ins, "\n"), "\n", "\n  ") + "\n"},
+		{"a block scalar's line that looks like a comment", "rules:\n- seriesQuery: x\n  metricsQuery: |\n    sum(x)\n    # part of the query\nexternalRules: []\n", Custom,
+			"rules:\n- seriesQuery: x\n  metricsQuery: |\n    sum(x)\n    # part of the query\n" + ins + "externalRules: []\n"},
+		{"a block scalar without a final newline, new list", "rules:\n- metricsQuery: |\n   00", External,
+			"externalRules:\n" + ins + "rules:\n- metricsQuery: |\n   00"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := Insert(c.raw, c.list, rule)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != c.want {
+				t.Fatalf("got:\n%q\nwant:\n%q", got, c.want)
+			}
+		})
+	}
+	if _, err := Insert("rules: [{seriesQuery: x}]\n", Custom, rule); err == nil || !strings.Contains(err.Error(), "is a flow list") {
+		t.Fatalf("err %v", err)
+	}
+	if _, err := Insert("rules:\n- metricsQuery: |\n   00", Custom, rule); err == nil || !strings.Contains(err.Error(), "add a newline at the end") {
+		t.Fatalf("err %v", err)
+	}
+}

@@ -1,7 +1,6 @@
 package watch
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -11,6 +10,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/duration"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/printers"
 	"github.com/metricscale/kubectl-metricscale/pkg/table"
 )
 
@@ -259,7 +259,6 @@ func (j *JSON) Update(now time.Time, rows []Row, status string) error {
 	if j.seen == nil {
 		j.seen = map[string]string{}
 	}
-	enc := json.NewEncoder(j.W)
 	for i := range rows {
 		r := rows[i]
 		sig := r.Signature()
@@ -267,13 +266,13 @@ func (j *JSON) Update(now time.Time, rows []Row, status string) error {
 			continue
 		}
 		j.seen[r.Key()] = sig
-		if err := enc.Encode(Event{Time: now.UTC(), Row: &r}); err != nil {
+		if err := printers.PrintLine(j.W, Event{Time: now.UTC(), Row: &r}); err != nil {
 			return err
 		}
 	}
 	if status != j.status {
 		j.status = status
-		if err := enc.Encode(Event{Time: now.UTC(), Status: &status}); err != nil {
+		if err := printers.PrintLine(j.W, Event{Time: now.UTC(), Status: &status}); err != nil {
 			return err
 		}
 	}

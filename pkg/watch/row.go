@@ -211,7 +211,10 @@ func ParseCondition(s string) (*Condition, error) {
 	if !ok {
 		return nil, fmt.Errorf("--until %q: unknown field %q (fields: %s)", s, m[1], strings.Join(ConditionFields, ", "))
 	}
-	v, _ := strconv.ParseFloat(m[3], 64)
+	v, err := strconv.ParseFloat(m[3], 64)
+	if err != nil {
+		return nil, fmt.Errorf("--until %q: %s is out of range", s, m[3])
+	}
 	op := m[2]
 	if op == "=" {
 		op = "=="
