@@ -68,7 +68,7 @@ func PrintPlan(w io.Writer, p *Plan) {
 	}
 }
 
-func flagFor(p rules.Proposal) string { return rules.ResourceFlag(p.Resource) }
+func flagFor(p rules.Proposal) string { return rules.ResourceFlag(p.Resource, p.Singular) }
 
 func sampleSummary(ss []Sample) string {
 	if len(ss) == 0 {

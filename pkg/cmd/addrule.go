@@ -17,6 +17,7 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/addrule"
 	"github.com/metricscale/kubectl-metricscale/pkg/chain"
 	"github.com/metricscale/kubectl-metricscale/pkg/configstore"
+	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/pkg/rules"
 )
 
@@ -116,7 +117,7 @@ func (o *AddRuleOptions) Complete(args []string) error {
 	req := rules.Request{SeriesName: o.Metric, As: o.APIName, NamespaceLabel: o.NamespaceLabel, SeriesQuery: o.SeriesQuery,
 		MetricsQuery: o.MetricsQuery, External: o.External, NotNamespaced: !o.Namespaced}
 	if o.PodLabel != "" {
-		req.Resource, req.ResourceLabel = "pods", o.PodLabel
+		req.Resource, req.Singular, req.ResourceLabel = "pods", "pod", o.PodLabel
 	}
 	co, cerr := o.ChainFlags.ToOptions()
 	if err := errors.Join(o.validateFlags(), cerr); err != nil {
@@ -141,9 +142,10 @@ func (o *AddRuleOptions) Complete(args []string) error {
 			continue
 		}
 		if req.ResourceLabel != "" {
-			return fmt.Errorf("--resource %s: a rule made by add-rule maps one object label (already %s=%s); write a rule with several by hand", r, req.ResourceLabel, rules.Singular(req.Resource))
+			return fmt.Errorf("--resource %s: a rule made by add-rule maps one object label (already %s=%s); write a rule with several by hand", r, req.ResourceLabel, req.Singular)
 		}
 		req.Resource, req.Group, req.ResourceLabel = plural.Resource, plural.Group, label
+		req.Singular = kube.Singular(c.Mapper, plural.GroupResource())
 	}
 	dry := configstore.DryRuns[o.DryRun]
 	o.opts = addrule.Options{Request: req, Chain: co, DryRun: dry, NoRestart: o.NoRestart, Timeout: o.Timeout,
@@ -159,6 +161,12 @@ func (o *AddRuleOptions) validateFlags() error {
 	}
 	if o.APIName != "" && !metricName.MatchString(o.APIName) {
 		errs = append(errs, fmt.Errorf("--api-name %q is not a valid metric name", o.APIName))
+	}
+	if o.SeriesQuery != "" {
+		// Checked before Prometheus is asked for the series it selects.
+		if err := rules.CheckSeriesQuery(o.SeriesQuery); err != nil {
+			errs = append(errs, fmt.Errorf("--series-query: %w", err))
+		}
 	}
 	for _, r := range o.Resources {
 		if l, res, ok := strings.Cut(r, "="); !ok || l == "" || res == "" {

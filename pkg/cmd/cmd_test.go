@@ -141,6 +141,8 @@ func TestAddRuleRefusesBadInput(t *testing.T) {
 		{"hpa without target", []string{"add-rule", "x", "--hpa", "web"}, "--hpa DEPLOYMENT and --target N go together"},
 		{"hpa with dry run", []string{"add-rule", "x", "--hpa", "web", "--target", "1", "--dry-run"}, "does not go with --dry-run"},
 		{"-A", []string{"add-rule", "x", "-A"}, "does not take -A"},
+		{"series query not PromQL", []string{"add-rule", "x", "--series-query", `{__name__="x",job=~"a(}`}, "--series-query: seriesQuery is not valid PromQL"},
+		{"series query matching everything", []string{"add-rule", "x", "--series-query", `{job=~".*"}`}, "at least one matcher that does not match the empty string"},
 		{"unknown output", append([]string{"add-rule", "x", "-o", "xml"}, unreachable...), `unknown output format "xml"`},
 		{"unreachable API server", append([]string{"add-rule", "x"}, unreachable...), "cannot reach the Kubernetes API server at https://127.0.0.1:1"},
 		{"rollback: bad dry-run", []string{"rollback", "--dry-run=maybe"}, `--dry-run="maybe"`},

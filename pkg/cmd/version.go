@@ -2,13 +2,12 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"sigs.k8s.io/yaml"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/printers"
 	"github.com/metricscale/kubectl-metricscale/pkg/version"
 )
 
@@ -46,21 +45,8 @@ func (o *VersionOptions) Validate() error {
 // Run prints the version in the chosen format.
 func (o *VersionOptions) Run(context.Context) error {
 	info := version.Get()
-	switch o.Output {
-	case "json":
-		b, err := json.MarshalIndent(info, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(o.Out, string(b))
-		return err
-	case "yaml":
-		b, err := yaml.Marshal(info)
-		if err != nil {
-			return err
-		}
-		_, err = o.Out.Write(b)
-		return err
+	if o.Output != "" {
+		return printers.Print(o.Out, info, o.Output)
 	}
 	_, err := fmt.Fprintln(o.Out, info.String())
 	return err

@@ -29,20 +29,21 @@ const (
 	CodePrometheusHTTPError       Code = "MS118"
 	CodeAdapterCannotListUnused   Code = "MS119"
 
-	CodeNoRule             Code = "MS201"
-	CodeLabelsNotMapped    Code = "MS202"
-	CodeRuleFiltersSeries  Code = "MS203"
-	CodeRuleMapsNoResource Code = "MS204"
-	CodeNoNamespaceLabel   Code = "MS205"
-	CodeExportedLabels     Code = "MS206"
-	CodeSeriesNameInHPA    Code = "MS207"
-	CodeNoSeries           Code = "MS208"
-	CodeSeriesTooOld       Code = "MS209"
-	CodeTooManyMetrics     Code = "MS210"
-	CodeOtherResource      Code = "MS211"
-	CodeConfigNotLoaded    Code = "MS212"
-	CodeRuleCollision      Code = "MS213"
-	CodeSeriesQueryFails   Code = "MS214"
+	CodeNoRule              Code = "MS201"
+	CodeLabelsNotMapped     Code = "MS202"
+	CodeRuleFiltersSeries   Code = "MS203"
+	CodeRuleMapsNoResource  Code = "MS204"
+	CodeNoNamespaceLabel    Code = "MS205"
+	CodeExportedLabels      Code = "MS206"
+	CodeSeriesNameInHPA     Code = "MS207"
+	CodeNoSeries            Code = "MS208"
+	CodeSeriesTooOld        Code = "MS209"
+	CodeTooManyMetrics      Code = "MS210"
+	CodeOtherResource       Code = "MS211"
+	CodeConfigNotLoaded     Code = "MS212"
+	CodeRuleCollision       Code = "MS213"
+	CodeSeriesQueryFails    Code = "MS214"
+	CodeMetricsQueryInvalid Code = "MS215"
 
 	CodeQueryDropsLabels Code = "MS301"
 	CodeNoValue          Code = "MS302"
@@ -142,6 +143,8 @@ var Checks = map[Code]Check{
 		"%s and %s both produce %s for %s; the adapter keeps only the later one"},
 	CodeSeriesQueryFails: {SeverityError, "a rule's seriesQuery fails in Prometheus",
 		"the seriesQuery of %s fails in Prometheus: %v; the adapter's relist fails as a whole on it (\"unable to update list of all metrics\"), so it lists no new metric"},
+	CodeMetricsQueryInvalid: {SeverityError, "a rule's metricsQuery is not valid PromQL",
+		"%s's metricsQuery is not valid PromQL, so Prometheus rejects every request for the metrics it serves: %v"},
 
 	CodeQueryDropsLabels: {SeverityError, "metricsQuery aggregates the resource labels away",
 		"%s's metricsQuery returns series without the %s label, so the adapter cannot attribute them to %s: the query aggregates the resource labels away (keep <<.LabelMatchers>> and by (<<.GroupBy>>))"},

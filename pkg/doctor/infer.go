@@ -13,10 +13,10 @@ import (
 )
 
 // proposeRule infers the rule that serves the HPA's metric name for
-// resource from the series. Where the series offer several labels for one
+// resource (singular: its singular name) from the series. Where the series offer several labels for one
 // role, it takes the first and names the others in note.
-func proposeRule(series []prom.Series, seriesName, resource, apiName string) (p rules.Proposal, note string, ok bool) {
-	req := rules.Request{SeriesName: seriesName, Resource: resource, As: apiName}
+func proposeRule(series []prom.Series, seriesName, resource, singular, apiName string) (p rules.Proposal, note string, ok bool) {
+	req := rules.Request{SeriesName: seriesName, Resource: resource, Singular: singular, As: apiName}
 	for range 2 {
 		var err error
 		p, err = rules.Propose(series, req)

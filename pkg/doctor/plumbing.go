@@ -10,9 +10,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/prometheus-adapter/pkg/config"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
+	"github.com/metricscale/kubectl-metricscale/pkg/rules"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
 )
 
@@ -125,14 +127,49 @@ func checkAdapter(a *adapter.Adapter, locateErr error, cfg *adapter.Config, cfgE
 		out = append(out, f)
 	}
 	if cfg != nil && cfg.Parsed != nil {
+		cm := "ConfigMap " + a.Namespace + "/" + a.ConfigMap
 		for i, r := range cfg.Parsed.Rules {
 			if r.Resources.Template == "" && len(r.Resources.Overrides) == 0 {
-				out = append(out, newFinding(CodeRuleMapsNoResource, "ConfigMap "+a.Namespace+"/"+a.ConfigMap, i, r.SeriesQuery).
+				out = append(out, newFinding(CodeRuleMapsNoResource, cm, i, r.SeriesQuery).
 					withFix(Fix{Description: "add resources.overrides (e.g. namespace: {resource: namespace}, pod: {resource: pod}) or resources.template: <<.Resource>>"}))
+			}
+		}
+		out = append(out, invalidMetricsQueries(cm, cfg.Parsed.Rules, rules.Custom)...)
+		out = append(out, invalidMetricsQueries(cm, cfg.Parsed.ExternalRules, rules.External)...)
+	}
+	return out
+}
+
+// invalidMetricsQueries parses each rule's metricsQuery, rendered as the
+// adapter renders it, with Prometheus's own parser. The adapter accepts such
+// a rule at start-up (the template is fine) and fails only when an HPA asks
+// for its metric; a seriesQuery that Prometheus rejects is MS214, from the
+// relist itself.
+func invalidMetricsQueries(cm string, list []config.DiscoveryRule, which rules.List) []Finding {
+	var out []Finding
+	for i, r := range list {
+		var qe *rules.QueryError
+		for _, err := range unjoin(rules.CheckQueries(r, which)) {
+			if errors.As(err, &qe) && qe.Query == "metricsQuery" {
+				label := (&simulate.Rule{Index: i, External: which == rules.External}).Label()
+				out = append(out, newFinding(CodeMetricsQueryInvalid, cm, label, qe.Err).
+					withEvidence(strings.Split(qe.Error(), "\n")...).
+					withFix(Fix{Description: fmt.Sprintf("correct the metricsQuery of %s in %s where the parser stops, then restart the adapter", label, cm)}))
 			}
 		}
 	}
 	return out
+}
+
+// unjoin lists the errors errors.Join put together (err itself otherwise).
+func unjoin(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 var helmValuesShape = regexp.MustCompile(`(?m)^rules:\s*\n(\s+)(default|custom|existing|external|resource):`)

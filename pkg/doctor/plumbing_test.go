@@ -86,6 +86,25 @@ func TestCheckAdapter(t *testing.T) {
 		}},
 		{"rule without resources", adapterFixture(true), "rules:\n- seriesQuery: '{__name__=\"x\"}'\n  metricsQuery: x\n", "MS204", nil},
 		{"healthy", adapterFixture(true), "rules: []\n", "", nil},
+		// The chart's default rules all render to valid PromQL.
+		{"default rules", adapterFixture(true), defaultRules(t), "", nil},
+		{"metricsQuery not valid PromQL", adapterFixture(true), defaultRules(t) + strings.TrimPrefix(`
+- seriesQuery: '{__name__="MessageMetrics",k8s_namespace!=""}'
+  resources: {overrides: {k8s_namespace: {resource: namespace}, k8s_pod_name: {resource: pod}}}
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>
+externalRules:
+- seriesQuery: '{__name__="queue_depth"}'
+  resources: {namespaced: false}
+  metricsQuery: rate(<<.Series>>{<<.LabelMatchers>>})
+`, "\n"), "MS215,MS215", func(t *testing.T, fs []Finding) {
+			if fs[0].Object != "ConfigMap monitoring/prometheus-adapter" || !strings.HasPrefix(fs[0].Message, "rules[6]'s metricsQuery") ||
+				!strings.HasPrefix(fs[1].Message, "externalRules[0]'s metricsQuery") {
+				t.Fatalf("%s / %s / %s", fs[0].Object, fs[0].Message, fs[1].Message)
+			}
+			if ev := strings.Join(fs[0].Evidence, "\n"); !strings.Contains(ev, "^") || !strings.Contains(ev, "by (k8s_pod_name") {
+				t.Fatalf("evidence does not point into the rendered query:\n%s", ev)
+			}
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

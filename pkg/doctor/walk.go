@@ -320,7 +320,7 @@ func (w *walker) notServed(ctx context.Context, obj string, gr schema.GroupResou
 }
 
 func (w *walker) withRuleFix(f Finding, series []prom.Series, seriesName string, gr schema.GroupResource, apiName string) Finding {
-	if p, note, ok := proposeRule(series, seriesName, gr.Resource, apiName); ok {
+	if p, note, ok := proposeRule(series, seriesName, gr.Resource, kube.Singular(w.mapper, gr), apiName); ok {
 		return f.withFix(Fix{
 			Description: fmt.Sprintf("add a rule that maps %s to the namespace and %s to %s%s (add-rule writes it into the adapter ConfigMap and restarts the adapter; or paste the YAML under rules: and restart it)",
 				orNone(p.NamespaceLabel), p.ResourceLabel, gr.Resource, note),

@@ -88,14 +88,9 @@ func pointAt(text string, pos, end int, indent string) string {
 // or both queries' errors joined.
 func CheckQueries(rule config.DiscoveryRule, list List) error {
 	var errs []error
-	matchers, err := parser.ParseMetricSelector(rule.SeriesQuery)
-	switch {
-	case err != nil:
-		errs = append(errs, parseError("seriesQuery", rule.SeriesQuery, "", err))
-	case matchesEmpty(matchers):
-		// Prometheus's series API refuses such a match[].
-		errs = append(errs, &QueryError{Query: "seriesQuery", Rendered: rule.SeriesQuery, Pos: -1, End: -1,
-			Err: errors.New("a series selector must contain at least one matcher that does not match the empty string")})
+	matchers, qerr := parseSeriesQuery(rule.SeriesQuery)
+	if qerr != nil {
+		errs = append(errs, qerr)
 	}
 	rendered, sample, err := renderQuery(rule, list, seriesName(matchers))
 	switch {
@@ -107,6 +102,28 @@ func CheckQueries(rule config.DiscoveryRule, list List) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// CheckSeriesQuery parses a seriesQuery as the series selector the adapter
+// sends to /api/v1/series; nil or a *QueryError.
+func CheckSeriesQuery(q string) error {
+	if _, err := parseSeriesQuery(q); err != nil {
+		return err
+	}
+	return nil
+}
+
+func parseSeriesQuery(q string) ([]*labels.Matcher, *QueryError) {
+	matchers, err := parser.ParseMetricSelector(q)
+	switch {
+	case err != nil:
+		return nil, parseError("seriesQuery", q, "", err)
+	case matchesEmpty(matchers):
+		// Prometheus's series API refuses such a match[].
+		return matchers, &QueryError{Query: "seriesQuery", Rendered: q, Pos: -1, End: -1,
+			Err: errors.New("a series selector must contain at least one matcher that does not match the empty string")}
+	}
+	return matchers, nil
 }
 
 // RenderMetricsQuery renders the metricsQuery of rule, a rule of list, as

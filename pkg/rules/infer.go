@@ -37,7 +37,10 @@ type Request struct {
 	// that a label of the series names. Unused for external rules.
 	Resource string
 	// Group is the resource's API group ("" for the core group).
-	Group          string
+	Group string
+	// Singular is the resource's singular name as the API server's
+	// RESTMapper gives it (ingresses → ingress, endpoints → endpoints).
+	Singular       string
 	As             string // the API metric name; default: SeriesName, without _total for a counter
 	NamespaceLabel string
 	ResourceLabel  string
@@ -54,8 +57,8 @@ type Request struct {
 type Proposal struct {
 	NamespaceLabel, ResourceLabel string
 	// Resource is the plural resource the metric is served for ("" for an
-	// external rule).
-	Resource string
+	// external rule), and Singular its singular name.
+	Resource, Singular string
 	External bool
 	// Alternatives are other labels that could name the resource.
 	Alternatives []string
@@ -84,24 +87,30 @@ func (e *Ambiguous) Error() string {
 	return fmt.Sprintf("the series carry several labels that could be meant: %s; choose one with %s", strings.Join(e.Choices, ", "), e.Flag)
 }
 
-// ResourceFlag is the add-rule flag that names the label of resource.
-func ResourceFlag(resource string) string {
+// ResourceFlag is the add-rule flag that names the label of a resource whose
+// singular name is singular.
+func ResourceFlag(resource, singular string) string {
 	if resource == "pods" {
 		return "--pod-label"
 	}
-	return "--resource LABEL=" + Singular(resource)
+	return "--resource LABEL=" + singular
 }
 
-// Singular is the singular of a plural resource name, as kubectl prints it
-// (ingresses → ingress, policies → policy, pods → pod).
-func Singular(plural string) string {
-	switch {
-	case strings.HasSuffix(plural, "sses"), strings.HasSuffix(plural, "ches"), strings.HasSuffix(plural, "shes"), strings.HasSuffix(plural, "xes"):
-		return strings.TrimSuffix(plural, "es")
-	case strings.HasSuffix(plural, "ies"):
-		return strings.TrimSuffix(plural, "ies") + "y"
+// inferredSingular names the resources Propose infers by themselves, as
+// kubectl prints them; any other resource's singular comes with the
+// request, from the API server's RESTMapper.
+var inferredSingular = map[string]string{"pods": "pod", "services": "service", "deployments": "deployment"}
+
+// singular is resource's singular name: the request's (the RESTMapper's) for
+// its resource, else the inferred resources' own, else the resource itself.
+func (req Request) singular(resource string) string {
+	if req.Singular != "" && resource == req.Resource {
+		return req.Singular
 	}
-	return strings.TrimSuffix(plural, "s")
+	if s, ok := inferredSingular[resource]; ok {
+		return s
+	}
+	return resource
 }
 
 // Propose infers a rule from the series of req.SeriesName. A name ending in
@@ -165,7 +174,7 @@ func Propose(series []prom.Series, req Request) (Proposal, error) {
 		}
 	}
 	if p.ResourceLabel == "" {
-		if p.ResourceLabel, p.Alternatives, err = pick(ResourceLabels[p.Resource], ResourceFlag(p.Resource)); err != nil {
+		if p.ResourceLabel, p.Alternatives, err = pick(ResourceLabels[p.Resource], ResourceFlag(p.Resource, req.singular(p.Resource))); err != nil {
 			return p, err
 		}
 	}
@@ -177,7 +186,8 @@ func Propose(series []prom.Series, req Request) (Proposal, error) {
 				looked = append(looked, ResourceLabels[r]...)
 			}
 		}
-		what, flag := Singular(p.Resource), ResourceFlag(p.Resource)
+		what := req.singular(p.Resource)
+		flag := ResourceFlag(p.Resource, what)
 		if req.Resource == "" {
 			what, flag = "pod, service or deployment", "--pod-label LABEL or --resource LABEL=RESOURCE (e.g. --resource svc_name=service)"
 		}
@@ -190,6 +200,9 @@ func Propose(series []prom.Series, req Request) (Proposal, error) {
 // checked renders the proposal and parses its rule as the adapter would,
 // then checks its queries with Prometheus's parser.
 func checked(req Request, p Proposal) (Proposal, error) {
+	if !p.External {
+		p.Singular = req.singular(p.Resource)
+	}
 	p.Command, p.YAML = render(req, p)
 	rule, err := ParseRule(p.List(), p.YAML)
 	if err != nil {
@@ -210,7 +223,6 @@ func labelNames(series []prom.Series) []string {
 }
 
 func render(req Request, p Proposal) (string, string) {
-	singular := Singular(p.Resource)
 	args := []string{"kubectl metricscale add-rule " + req.SeriesName}
 	if p.APIName != strings.TrimSuffix(req.SeriesName, "_total") {
 		args = append(args, "--api-name "+p.APIName)
@@ -229,7 +241,7 @@ func render(req Request, p Proposal) (string, string) {
 	case p.Resource == "pods":
 		args = append(args, "--pod-label "+p.ResourceLabel)
 	default:
-		args = append(args, fmt.Sprintf("--resource %s=%s", p.ResourceLabel, singular))
+		args = append(args, fmt.Sprintf("--resource %s=%s", p.ResourceLabel, p.Singular))
 	}
 	if req.SeriesQuery != "" {
 		args = append(args, "--series-query "+shellQuote(req.SeriesQuery))
@@ -262,9 +274,9 @@ func render(req Request, p Proposal) (string, string) {
 			fmt.Fprintf(&b, "    %s: {resource: namespace}\n", p.NamespaceLabel)
 		}
 		if p.ResourceLabel != "" && req.Group != "" {
-			fmt.Fprintf(&b, "    %s: {group: %s, resource: %s}\n", p.ResourceLabel, req.Group, singular)
+			fmt.Fprintf(&b, "    %s: {group: %s, resource: %s}\n", p.ResourceLabel, req.Group, p.Singular)
 		} else if p.ResourceLabel != "" {
-			fmt.Fprintf(&b, "    %s: {resource: %s}\n", p.ResourceLabel, singular)
+			fmt.Fprintf(&b, "    %s: {resource: %s}\n", p.ResourceLabel, p.Singular)
 		}
 	}
 	fmt.Fprintf(&b, "name:\n  matches: %s\n  as: %q\n", plainOrQuoted("^"+regexp.QuoteMeta(req.SeriesName)+"$"), p.APIName)

@@ -429,10 +429,24 @@ func TestProposeCounter(t *testing.T) {
 	}
 }
 
-func TestSingular(t *testing.T) {
-	for plural, want := range map[string]string{"pods": "pod", "services": "service", "ingresses": "ingress", "networkpolicies": "networkpolicy", "deployments": "deployment", "statefulsets": "statefulset", "boxes": "box"} {
-		if got := Singular(plural); got != want {
-			t.Errorf("Singular(%s) = %s, want %s", plural, got, want)
+// The singular in the add-rule command is the RESTMapper's (from the
+// request), or the inferred resources' own: never made by hand.
+func TestProposeSingular(t *testing.T) {
+	cases := []struct {
+		req  Request
+		want string
+	}{
+		{Request{SeriesName: "hits", Resource: "ingresses", Group: "networking.k8s.io", Singular: "ingress", ResourceLabel: "ingress"}, "--resource ingress=ingress"},
+		{Request{SeriesName: "hits", Resource: "endpoints", Singular: "endpoints", ResourceLabel: "ingress"}, "--resource ingress=endpoints"},
+		{Request{SeriesName: "hits", Resource: "services", ResourceLabel: "ingress"}, "--resource ingress=service"},
+	}
+	for _, c := range cases {
+		p, err := Propose([]prom.Series{series("hits", "namespace=a", "ingress=web")}, c.req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(p.Command, c.want) {
+			t.Errorf("command %q, want %q", p.Command, c.want)
 		}
 	}
 }
@@ -440,7 +454,7 @@ func TestSingular(t *testing.T) {
 // TestProposeGroupResource: a resource of an API group is mapped with its
 // group, and the adapter's parser accepts it.
 func TestProposeGroupResource(t *testing.T) {
-	p, err := Propose([]prom.Series{series("backlog", "namespace=a", "statefulset=db")}, Request{SeriesName: "backlog", Resource: "statefulsets", Group: "apps", ResourceLabel: "statefulset"})
+	p, err := Propose([]prom.Series{series("backlog", "namespace=a", "statefulset=db")}, Request{SeriesName: "backlog", Resource: "statefulsets", Group: "apps", Singular: "statefulset", ResourceLabel: "statefulset"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -129,3 +129,27 @@ func TestWatchStopsOnCtrlC(t *testing.T) {
 		t.Fatalf("exit %d, want 1 naming the condition:\n%s", code, out)
 	}
 }
+
+// TestAddRuleRefusesInvalidPromQL: a --metrics-query that is not valid
+// PromQL once rendered is refused with the parser's error and its position
+// before anything is written (exit 2, the config and its backups as they
+// were).
+func TestAddRuleRefusesInvalidPromQL(t *testing.T) {
+	original := adapterConfig(t)
+	applyScenario(t, "interlok")
+	t.Cleanup(func() { deleteBackups(t); resetInterlok(t, original) })
+	before := len(backups(t))
+	out, errOut, code := runCmd(t, "add-rule", "MessageMetrics", "--metrics-query", "sum(<<.Series>>{<<.LabelMatchers>>")
+	if code != 2 {
+		t.Fatalf("exit %d, want 2:\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "metricsQuery is not valid PromQL") || !strings.Contains(errOut, "^") {
+		t.Fatalf("the error does not show the parser's message and position:\n%s", errOut)
+	}
+	if got := adapterConfig(t); got != original {
+		t.Fatalf("the config changed:\n%s", got)
+	}
+	if n := len(backups(t)); n != before {
+		t.Fatalf("%d backups, want %d", n, before)
+	}
+}
