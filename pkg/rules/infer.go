@@ -59,7 +59,7 @@ type Proposal struct {
 	// Resource is the plural resource the metric is served for ("" for an
 	// external rule), and Singular its singular name.
 	Resource, Singular string
-	External bool
+	External           bool
 	// Alternatives are other labels that could name the resource.
 	Alternatives []string
 	Counter      bool
