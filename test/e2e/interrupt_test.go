@@ -139,7 +139,15 @@ func TestAddRuleRefusesInvalidPromQL(t *testing.T) {
 	applyScenario(t, "interlok")
 	t.Cleanup(func() { deleteBackups(t); resetInterlok(t, original) })
 	before := len(backups(t))
-	out, errOut, code := runCmd(t, "add-rule", "MessageMetrics", "--metrics-query", "sum(<<.Series>>{<<.LabelMatchers>>")
+	var out, errOut string
+	var code int
+	eventually(t, time.Minute, "Prometheus has the pushed series", func(context.Context) error {
+		out, errOut, code = runCmd(t, "add-rule", "MessageMetrics", "--metrics-query", "sum(<<.Series>>{<<.LabelMatchers>>")
+		if strings.Contains(errOut, "Prometheus has no series") {
+			return errors.New(strings.TrimSpace(errOut))
+		}
+		return nil
+	})
 	if code != 2 {
 		t.Fatalf("exit %d, want 2:\n%s%s", code, out, errOut)
 	}
