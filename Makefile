@@ -37,8 +37,9 @@ e2e: build
 
 test: unit e2e
 
+# KWOK_NODES=N registers N kwok nodes (1,000 pods each) instead of two.
 sandbox-up: build
-	@$(BIN)/sandbox up --state-dir $(STATE) --bin-dir $$(hack/tools.sh)
+	@$(BIN)/sandbox up --state-dir $(STATE) --bin-dir $$(hack/tools.sh) $(if $(KWOK_NODES),--kwok-nodes $(KWOK_NODES))
 
 sandbox-down:
 	@$(GO) build -o $(BIN)/sandbox ./hack/sandbox && $(BIN)/sandbox down --state-dir $(STATE)

@@ -17,7 +17,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 )
 
@@ -73,11 +72,7 @@ func LoadScenario(dir, name string) (*Scenario, error) {
 // Apply creates the scenario's objects in the sandbox, waits for its
 // Deployments, and pushes its metrics. Progress goes to out.
 func (s *Scenario) Apply(ctx context.Context, info Info, out io.Writer) error {
-	cfg, err := clientcmd.BuildConfigFromFlags("", info.Kubeconfig)
-	if err != nil {
-		return err
-	}
-	client, err := kubernetes.NewForConfig(cfg)
+	cfg, client, err := info.Client()
 	if err != nil {
 		return err
 	}
