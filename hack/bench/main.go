@@ -190,8 +190,9 @@ func measure(ctx context.Context, f *fleet, info sandbox.Info, cfg *rest.Config,
 	// HPAs are created the controller has not read them all yet, and doctor
 	// would walk every chain against an adapter busy with the controller's
 	// first reads. The steady state is what is measured.
-	// The HPA controller reads about 20 requests/s: a few per HPA.
-	if err := waitSettled(ctx, client, hpas, f.bound(2*time.Minute, 200*time.Millisecond, hpas)); err != nil {
+	// The HPA controller (20 requests/s, a few per HPA) reads about five
+	// HPAs a second, each in turn: every HPA is read again after the push.
+	if err := waitSettled(ctx, client, hpas, f.bound(3*time.Minute, 300*time.Millisecond, hpas)); err != nil {
 		if ctx.Err() != nil {
 			return res, err
 		}
