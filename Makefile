@@ -50,8 +50,9 @@ e2e: build
 
 test: unit e2e
 
+# KWOK_NODES=N registers N kwok nodes (1,000 pods each) instead of two.
 sandbox-up: build
-	@$(BIN)/sandbox up --state-dir $(STATE) --bin-dir $$(hack/tools.sh)
+	@$(BIN)/sandbox up --state-dir $(STATE) --bin-dir $$(hack/tools.sh) $(if $(KWOK_NODES),--kwok-nodes $(KWOK_NODES))
 
 sandbox-down:
 	@$(GO) build -o $(BIN)/sandbox ./hack/sandbox && $(BIN)/sandbox down --state-dir $(STATE)
@@ -66,5 +67,7 @@ demo: sandbox-up
 clean:
 	rm -rf $(BIN)
 
+# BENCH_FLAGS='--sizes 1000,5000' measures each size; bench removes what it
+# created at the end (--keep leaves the namespaces for a later run).
 bench: build sandbox-up ## doctor -A on 1,000 HPAs in 200 namespaces, beside kubectl describe hpa -A
-	$(GO) run ./hack/bench --state-dir $(STATE) --plugin $(BIN)/kubectl-metricscale
+	$(GO) run ./hack/bench --state-dir $(STATE) --plugin $(BIN)/kubectl-metricscale $(BENCH_FLAGS)

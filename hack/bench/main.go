@@ -1,8 +1,10 @@
 // Command bench measures `kubectl metricscale doctor -A` on a cluster with
 // many HPAs, beside `kubectl describe hpa -A` on the same cluster: wall time,
-// requests to the API server and Prometheus, and peak memory. It runs
-// against the sandbox (make bench starts it) and prints figures; it asserts
-// nothing.
+// CPU time, requests to the API server and Prometheus, and peak memory, at
+// one or more sizes (--sizes 1000,5000), then the time add-rule takes. It
+// runs against the sandbox (make bench starts it), prints figures and
+// asserts nothing; at the end it removes what it created (unless --keep),
+// also on failure or interrupt.
 package main
 
 import (
@@ -15,47 +17,102 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
 	"sort"
+	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
-	"k8s.io/utils/ptr"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/doctor"
 	"github.com/metricscale/kubectl-metricscale/test/sandbox"
 )
 
+// options are bench's flags.
+type options struct {
+	state, plugin string
+	sizes         []int // HPA counts to measure, ascending
+	perNS, runs   int
+	keep          bool
+	waitScale     float64
+	// profileDir (BENCH_CPUPROFILE): write a CPU profile of doctor, run
+	// in-process, for each size
+	profileDir string
+}
+
 func main() {
-	state := flag.String("state-dir", ".sandbox", "sandbox state directory")
-	plugin := flag.String("plugin", "bin/kubectl-metricscale", "the plugin binary")
-	namespaces := flag.Int("namespaces", 200, "namespaces to create")
-	perNS := flag.Int("hpas-per-namespace", 5, "HPAs (and Deployments) per namespace")
-	runs := flag.Int("runs", 3, "timed runs of each command (the median is reported)")
+	var o options
+	flag.StringVar(&o.state, "state-dir", ".sandbox", "sandbox state directory")
+	flag.StringVar(&o.plugin, "plugin", "bin/kubectl-metricscale", "the plugin binary")
+	namespaces := flag.Int("namespaces", 200, "namespaces to create (without --sizes)")
+	sizes := flag.String("sizes", "", "HPA counts to measure, comma-separated (e.g. 1000,5000), each in COUNT/hpas-per-namespace namespaces")
+	flag.IntVar(&o.perNS, "hpas-per-namespace", 5, "HPAs (and Deployments) per namespace")
+	flag.IntVar(&o.runs, "runs", 3, "timed runs of each command (the median is reported)")
+	flag.BoolVar(&o.keep, "keep", false, "leave the bench namespaces (and the kwok nodes it registered) for a later run to reuse")
+	flag.Float64Var(&o.waitScale, "wait-scale", 1, "multiply every wait's bound by this (a slow machine)")
 	flag.Parse()
-	if err := run(*state, *plugin, *namespaces, *perNS, *runs); err != nil {
+	var err error
+	o.sizes, err = parseSizes(*sizes, *namespaces, o.perNS)
+	if err == nil && (o.runs < 1 || o.waitScale <= 0) {
+		err = fmt.Errorf("--runs must be at least 1 and --wait-scale above 0")
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	o.profileDir = os.Getenv("BENCH_CPUPROFILE")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err = run(ctx, stop, o)
+	stop()
+	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintln(os.Stderr, "bench: interrupted")
+		}
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(state, plugin string, namespaces, perNS, runs int) error {
-	ctx := context.Background()
-	info, err := sandbox.ReadInfo(state)
+func parseSizes(list string, namespaces, perNS int) ([]int, error) {
+	if perNS < 1 {
+		return nil, fmt.Errorf("--hpas-per-namespace must be at least 1")
+	}
+	if list == "" {
+		return []int{namespaces * perNS}, nil
+	}
+	var sizes []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < perNS || n%perNS != 0 {
+			return nil, fmt.Errorf("--sizes: %q is not a multiple of --hpas-per-namespace (%d)", f, perNS)
+		}
+		sizes = append(sizes, n)
+	}
+	sort.Ints(sizes)
+	return sizes, nil
+}
+
+// run measures each size, then add-rule. Whatever happens (an error, an
+// interrupt), it then removes what it created unless --keep: the add-rule
+// changes, the pushed metrics, the bench namespaces and the kwok nodes it
+// registered. stopSignals restores the default signal handling, so that a
+// second interrupt during the clean-up ends bench at once.
+func run(ctx context.Context, stopSignals func(), o options) (err error) {
+	info, err := sandbox.ReadInfo(o.state)
 	if err != nil {
 		return err
 	}
@@ -65,30 +122,80 @@ func run(state, plugin string, namespaces, perNS, runs int) error {
 	}
 	cfg.QPS, cfg.Burst = 200, 400
 	client := kubernetes.NewForConfigOrDie(cfg)
+	f := &fleet{client: client, perNS: o.perNS, waitScale: o.waitScale}
+	ar := &addRuleBench{info: info, client: client, plugin: o.plugin}
+	pushed := false
+	defer func() {
+		if ctx.Err() != nil {
+			fmt.Println("\ninterrupted: cleaning up (interrupt again to stop at once and leave what is left)")
+		} else {
+			fmt.Println("\ncleaning up")
+		}
+		stopSignals()
+		cctx := context.Background()
+		errs := []error{err, ar.undo(cctx)}
+		if pushed {
+			errs = append(errs, sandbox.DeleteMetrics(cctx, info.PushgatewayURL, "bench", nil))
+		}
+		if o.keep {
+			kept := "the bench namespaces"
+			if len(f.addedNodes) > 0 {
+				kept += " and the kwok nodes " + strings.Join(f.addedNodes, ", ")
+			}
+			fmt.Printf("kept %s (--keep): a later run of the same shape reuses them\n", kept)
+		} else {
+			errs = append(errs, f.remove(cctx))
+		}
+		err = errors.Join(errs...)
+	}()
 
-	start := time.Now()
-	fmt.Printf("creating %d namespaces with %d Deployments and HPAs each ...\n", namespaces, perNS)
-	if err := populate(ctx, client, namespaces, perNS); err != nil {
-		return err
+	var results []sizeResult
+	var pods []corev1.Pod
+	for _, hpas := range o.sizes {
+		fmt.Printf("\n=== %d HPAs in %d namespaces\n", hpas, hpas/o.perNS)
+		if pods, err = f.ensure(ctx, hpas/o.perNS); err != nil {
+			return err
+		}
+		pushed = true
+		r, err := measure(ctx, f, info, cfg, client, o, hpas, pods)
+		if err != nil {
+			return err
+		}
+		results = append(results, r)
 	}
-	fmt.Printf("  created in %.1fs; waiting for %d pods to be Running\n", time.Since(start).Seconds(), namespaces*perNS)
-	pods, err := waitPods(ctx, client, namespaces*perNS)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("  pods Running after %.1fs; pushing bench_requests for each pod\n", time.Since(start).Seconds())
+	printScale(results, o.runs)
+	return ar.run(ctx, pods[0], o.runs)
+}
+
+// sizeResult is what measure found at one size.
+type sizeResult struct {
+	hpas, namespaces int
+	doc, desc        runResult
+}
+
+// measure pushes bench_requests for every bench pod, waits until the adapter
+// serves it and the HPA controller has read it, then measures doctor -A
+// (in-process for the request count, as a command for time and memory)
+// beside kubectl describe hpa -A.
+func measure(ctx context.Context, f *fleet, info sandbox.Info, cfg *rest.Config, client kubernetes.Interface, o options, hpas int, pods []corev1.Pod) (sizeResult, error) {
+	res := sizeResult{hpas: hpas, namespaces: hpas / o.perNS}
+	fmt.Printf("pushing %s for each of the %d pods\n", benchMetric, len(pods))
 	if err := push(ctx, info.PushgatewayURL, pods); err != nil {
-		return err
+		return res, err
 	}
-	fmt.Println("  waiting for the adapter to list pods/bench_requests ...")
-	if err := waitListed(ctx, client, "pods/bench_requests"); err != nil {
-		return err
+	if err := waitListed(ctx, client, "pods/"+benchMetric, f.bound(3*time.Minute, 0, 0)); err != nil {
+		return res, err
 	}
-	// Right after the HPAs are created the controller has not read them all
-	// yet, and doctor would walk every chain against an adapter busy with the
-	// controller's first reads. The steady state is what is measured.
-	fmt.Println("  waiting for the HPA controller to read every bench HPA's metric ...")
-	if err := waitSettled(ctx, client, namespaces*perNS); err != nil {
+	// doctor trusts the controller's own reading of a metric; right after the
+	// HPAs are created the controller has not read them all yet, and doctor
+	// would walk every chain against an adapter busy with the controller's
+	// first reads. The steady state is what is measured.
+	// The HPA controller (20 requests/s, a few per HPA) reads about five
+	// HPAs a second, each in turn: every HPA is read again after the push.
+	if err := waitSettled(ctx, client, hpas, f.bound(3*time.Minute, 300*time.Millisecond, hpas)); err != nil {
+		if ctx.Err() != nil {
+			return res, err
+		}
 		fmt.Println("  " + err.Error() + ": measuring anyway")
 	}
 
@@ -105,33 +212,40 @@ func run(state, plugin string, namespaces, perNS, runs int) error {
 		Mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))}
 	promBefore, err := promRequests(ctx, info.PrometheusURL)
 	if err != nil {
-		return err
+		return res, err
 	}
 	rep, err := doctor.Run(ctx, env, doctor.Options{AllNamespaces: true})
 	if err != nil {
-		return err
+		return res, err
 	}
 	promAfter, _ := promRequests(ctx, info.PrometheusURL)
+	if o.profileDir != "" {
+		if err := profileDoctor(ctx, env, filepath.Join(o.profileDir, fmt.Sprintf("doctor-%d.pprof", hpas)), o.runs); err != nil {
+			return res, err
+		}
+	}
 
 	env1 := append(os.Environ(), "KUBECONFIG="+info.Kubeconfig)
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
-		return err
+		return res, err
 	}
-	doc, err := timed(runs, env1, plugin, "doctor", "-A")
+	bound := f.bound(3*time.Minute, 200*time.Millisecond, hpas)
+	doc, err := timed(ctx, o.runs, bound, env1, o.plugin, "doctor", "-A")
 	if err != nil {
-		return err
+		return res, err
 	}
-	desc, err := timed(runs, env1, kubectl, "describe", "hpa", "-A")
+	desc, err := timed(ctx, o.runs, bound, env1, kubectl, "describe", "hpa", "-A")
 	if err != nil {
-		return err
+		return res, err
 	}
+	res.doc, res.desc = doc, desc
 	fmt.Printf("\n%d HPAs in %d namespaces, %d metrics (%d healthy), %d findings (errors %d, warnings %d)\n",
-		rep.Summary.HPAs, namespaces, rep.Summary.Metrics, rep.Summary.Healthy, rep.Summary.Errors+rep.Summary.Warnings+rep.Summary.Infos, rep.Summary.Errors, rep.Summary.Warnings)
-	fmt.Printf("%-32s %10s %14s %12s\n", "command", "wall (s)", "peak RSS (MB)", "requests")
-	fmt.Printf("%-32s %10.2f %14.1f %12s\n", "kubectl metricscale doctor -A", doc.wall.Seconds(), mb(doc.hwm), fmt.Sprintf("%d API + %d Prometheus", apiRequests.Load(), int(promAfter-promBefore)))
-	fmt.Printf("%-32s %10.2f %14.1f %12s\n", "kubectl describe hpa -A", desc.wall.Seconds(), mb(desc.hwm), "-")
-	fmt.Printf("(wall: median of %d runs; peak RSS: the largest VmHWM of the runs, read from /proc/PID/status while each runs)\n", runs)
+		rep.Summary.HPAs, res.namespaces, rep.Summary.Metrics, rep.Summary.Healthy, rep.Summary.Errors+rep.Summary.Warnings+rep.Summary.Infos, rep.Summary.Errors, rep.Summary.Warnings)
+	fmt.Printf("%-32s %10s %10s %14s %12s\n", "command", "wall (s)", "CPU (s)", "peak RSS (MB)", "requests")
+	fmt.Printf("%-32s %10.2f %10.2f %14.1f %12s\n", "kubectl metricscale doctor -A", doc.wall.Seconds(), doc.cpu.Seconds(), mb(doc.hwm), fmt.Sprintf("%d API + %d Prometheus", apiRequests.Load(), int(promAfter-promBefore)))
+	fmt.Printf("%-32s %10.2f %10.2f %14.1f %12s\n", "kubectl describe hpa -A", desc.wall.Seconds(), desc.cpu.Seconds(), mb(desc.hwm), "-")
+	fmt.Printf("(wall, CPU: medians of %d runs; CPU = user + sys from the child's rusage; peak RSS: the largest VmHWM of the runs, read from /proc/PID/status while each runs)\n", o.runs)
 	fmt.Printf("(wait4 ru_maxrss, not used: doctor %.1f, describe %.1f MB; a child started with vfork, as Go starts commands, inherits\n"+
 		" the parent's peak Rss into it at exec, and bench's own peak was %.1f MB)\n", mb(doc.maxRSS), mb(desc.maxRSS), mb(max(doc.parentHWM, desc.parentHWM)))
 
@@ -154,96 +268,64 @@ func run(state, plugin string, namespaces, perNS, runs int) error {
 		fmt.Printf("  transparent huge pages: %s\n", strings.TrimSpace(string(thp)))
 	}
 	fmt.Printf("\ndoctor / describe wall time: %.2f (target <= 0.20); doctor peak RSS %.1f MB (target <= 80)\n", doc.wall.Seconds()/desc.wall.Seconds(), mb(doc.hwm))
-	return benchAddRule(ctx, info, client, plugin, pods[0], runs)
+	return res, nil
+}
+
+// printScale prints each size's figures side by side and how doctor's CPU
+// time grows from the smallest size to each larger one.
+func printScale(results []sizeResult, runs int) {
+	if len(results) < 2 {
+		return
+	}
+	fmt.Printf("\nScale (medians of %d runs; CPU = user + sys from the child's rusage; peak RSS = largest VmHWM):\n", runs)
+	fmt.Printf("%6s %11s  %-32s %10s %10s %14s\n", "HPAs", "namespaces", "command", "wall (s)", "CPU (s)", "peak RSS (MB)")
+	for _, r := range results {
+		for _, c := range []struct {
+			name string
+			res  runResult
+		}{{"kubectl metricscale doctor -A", r.doc}, {"kubectl describe hpa -A", r.desc}} {
+			fmt.Printf("%6d %11d  %-32s %10.2f %10.2f %14.1f\n", r.hpas, r.namespaces, c.name, c.res.wall.Seconds(), c.res.cpu.Seconds(), mb(c.res.hwm))
+		}
+	}
+	base := results[0]
+	for _, r := range results[1:] {
+		fmt.Printf("doctor CPU %d/%d HPAs: %.2f× (goal <= 2×); describe CPU: %.2f×; doctor wall: %.2f×, peak RSS: %.2f×\n",
+			r.hpas, base.hpas, r.doc.cpu.Seconds()/base.doc.cpu.Seconds(), r.desc.cpu.Seconds()/base.desc.cpu.Seconds(),
+			r.doc.wall.Seconds()/base.doc.wall.Seconds(), float64(r.doc.hwm)/float64(base.doc.hwm))
+	}
+}
+
+// profileDoctor writes a CPU profile of doctor -A run in-process runs times
+// (with its table printed to nowhere, as the command prints it).
+func profileDoctor(ctx context.Context, env doctor.Env, path string, runs int) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	if err := pprof.StartCPUProfile(out); err != nil {
+		return err
+	}
+	defer pprof.StopCPUProfile()
+	for range runs {
+		rep, err := doctor.Run(ctx, env, doctor.Options{AllNamespaces: true})
+		if err != nil {
+			return err
+		}
+		if err := doctor.Print(io.Discard, rep, "table"); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("  CPU profile of %d in-process doctor -A runs: %s\n", runs, path)
+	return nil
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-func populate(ctx context.Context, c kubernetes.Interface, namespaces, perNS int) error {
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	var firstErr error
-	var mu sync.Mutex
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				if err := populateNamespace(ctx, c, fmt.Sprintf("bench-%03d", i), perNS); err != nil {
-					mu.Lock()
-					firstErr = err
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for i := range namespaces {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	return firstErr
-}
-
-func populateNamespace(ctx context.Context, c kubernetes.Interface, ns string, perNS int) error {
-	create := func(err error) error {
-		if apierrors.IsAlreadyExists(err) {
-			return nil
-		}
-		return err
-	}
-	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); create(err) != nil {
-		return err
-	}
-	for k := range perNS {
-		name := fmt.Sprintf("app-%d", k)
-		labels := map[string]string{"app": name}
-		dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-			Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1), Selector: &metav1.LabelSelector{MatchLabels: labels},
-				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
-					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "bench:latest"}}}}}}
-		if _, err := c.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); create(err) != nil {
-			return err
-		}
-		hpa := &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-			Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
-				ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: name},
-				MinReplicas:    ptr.To[int32](1), MaxReplicas: 3,
-				Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricSource{
-					Metric: autoscalingv2.MetricIdentifier{Name: "bench_requests"},
-					Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: resource.NewQuantity(100, resource.DecimalSI)}}}}}}
-		if _, err := c.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, hpa, metav1.CreateOptions{}); create(err) != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func waitPods(ctx context.Context, c kubernetes.Interface, want int) ([]corev1.Pod, error) {
-	deadline := time.Now().Add(10 * time.Minute)
-	for {
-		list, err := c.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return nil, err
-		}
-		var running []corev1.Pod
-		for _, p := range list.Items {
-			if strings.HasPrefix(p.Namespace, "bench-") && p.Status.Phase == corev1.PodRunning {
-				running = append(running, p)
-			}
-		}
-		if len(running) >= want {
-			return running, nil
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("only %d of %d pods Running", len(running), want)
-		}
-		fmt.Printf("    %d/%d pods Running\n", len(running), want)
-		time.Sleep(5 * time.Second)
-	}
-}
 
 func push(ctx context.Context, url string, pods []corev1.Pod) error {
 	sort.Slice(pods, func(i, j int) bool { return pods[i].Namespace+pods[i].Name < pods[j].Namespace+pods[j].Name })
@@ -255,47 +337,41 @@ func push(ctx context.Context, url string, pods []corev1.Pod) error {
 	return sandbox.PushMetrics(ctx, url, "bench", nil, b.String())
 }
 
-func waitListed(ctx context.Context, c kubernetes.Interface, name string) error {
-	deadline := time.Now().Add(3 * time.Minute)
-	for time.Now().Before(deadline) {
+func waitListed(ctx context.Context, c kubernetes.Interface, name string, bound time.Duration) error {
+	return waitFor(ctx, "the custom metrics API to list "+name, bound, 2*time.Second, func(ctx context.Context) (bool, string, error) {
 		body, err := c.Discovery().RESTClient().Get().AbsPath("/apis/custom.metrics.k8s.io/v1beta1").DoRaw(ctx)
-		if err == nil && strings.Contains(string(body), `"`+name+`"`) {
-			return nil
+		if err != nil {
+			return false, "", err
 		}
-		time.Sleep(2 * time.Second)
-	}
-	return fmt.Errorf("%s not listed by the custom metrics API", name)
+		if strings.Contains(string(body), `"`+name+`"`) {
+			return true, name + " listed", nil
+		}
+		return false, name + " not listed", nil
+	}, nil)
 }
 
 // waitSettled waits until the HPA controller has read the metric of every
 // bench HPA (ScalingActive=True and a current value).
-func waitSettled(ctx context.Context, c kubernetes.Interface, want int) error {
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
-		list, err := c.AutoscalingV2().HorizontalPodAutoscalers("").List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return err
-		}
-		settled := 0
-		for _, h := range list.Items {
-			if !strings.HasPrefix(h.Namespace, "bench-") || len(h.Status.CurrentMetrics) == 0 {
-				continue
+func waitSettled(ctx context.Context, c kubernetes.Interface, want int, bound time.Duration) error {
+	return waitFor(ctx, fmt.Sprintf("the HPA controller to read the metric of %d bench HPAs", want), bound, 10*time.Second,
+		func(ctx context.Context) (bool, string, error) {
+			list, err := c.AutoscalingV2().HorizontalPodAutoscalers("").List(ctx, metav1.ListOptions{LabelSelector: benchSelector})
+			if err != nil {
+				return false, "", err
 			}
-			for _, cond := range h.Status.Conditions {
-				if cond.Type == autoscalingv2.ScalingActive && cond.Status == corev1.ConditionTrue {
-					settled++
+			settled := 0
+			for _, h := range list.Items {
+				if len(h.Status.CurrentMetrics) == 0 {
+					continue
+				}
+				for _, cond := range h.Status.Conditions {
+					if cond.Type == autoscalingv2.ScalingActive && cond.Status == corev1.ConditionTrue {
+						settled++
+					}
 				}
 			}
-		}
-		if settled >= want {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("only %d of %d HPAs read their metric after 5 minutes", settled, want)
-		}
-		fmt.Printf("    %d/%d HPAs read their metric\n", settled, want)
-		time.Sleep(10 * time.Second)
-	}
+			return settled >= want, fmt.Sprintf("%d/%d HPAs read their metric", settled, want), nil
+		}, nil)
 }
 
 // promRequests sums Prometheus's own API request counter.
@@ -329,6 +405,7 @@ func mb(kB int64) float64 { return float64(kB) / 1024 }
 // runResult is what timed measures of one command.
 type runResult struct {
 	wall      time.Duration  // median
+	cpu       time.Duration  // median of user + sys (rusage)
 	hwm       int64          // kB, the largest VmHWM of the runs
 	maxRSS    int64          // kB, the largest wait4 maxrss of the runs
 	parentHWM int64          // kB, bench's own peak Rss when it started a run
@@ -339,24 +416,29 @@ type runResult struct {
 }
 
 // timed runs a command runs times with GODEBUG=gctrace=1 (stderr is kept
-// for the heap figures), sampling its memory while it runs.
-func timed(runs int, env []string, path string, args ...string) (runResult, error) {
+// for the heap figures), sampling its memory while it runs; each run is
+// bounded by bound.
+func timed(ctx context.Context, runs int, bound time.Duration, env []string, path string, args ...string) (runResult, error) {
 	var res runResult
 	var err error
 	if res.cache, err = inspectPageCache(path); err != nil {
 		res.cache.Unknown = err.Error()
 	}
 	env = withGCTrace(env)
-	var walls []time.Duration
-	for range runs {
+	what := strings.Join(append([]string{filepath.Base(path)}, args...), " ")
+	fmt.Printf("  timing %s: %d runs, each bounded by %s\n", what, runs, bound.Round(time.Second))
+	var walls, cpus []time.Duration
+	for i := range runs {
 		var stderr bytes.Buffer
-		cmd := exec.Command(path, args...)
+		rctx, cancel := context.WithTimeout(ctx, bound)
+		cmd := exec.CommandContext(rctx, path, args...)
 		cmd.Env, cmd.Stdout, cmd.Stderr = env, io.Discard, &stderr
 		if self, err := os.ReadFile("/proc/self/status"); err == nil {
 			res.parentHWM = max(res.parentHWM, statusField(self, "VmHWM:"))
 		}
 		start := time.Now()
 		if err := cmd.Start(); err != nil {
+			cancel()
 			return res, err
 		}
 		stop := make(chan struct{})
@@ -365,16 +447,28 @@ func timed(runs int, env []string, path string, args ...string) (runResult, erro
 		wall := time.Since(start)
 		close(stop)
 		peak := <-peakc
+		timedOut := rctx.Err() != nil
+		cancel()
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		if timedOut {
+			return res, fmt.Errorf("%s did not finish within %s (run %d of %d)", what, bound.Round(time.Second), i+1, runs)
+		}
 		if err != nil {
 			var exit *exec.ExitError
 			if !errors.As(err, &exit) || exit.ExitCode() > 1 {
-				return res, fmt.Errorf("%s %v: %w\n%s", path, args, err, withoutGCTrace(stderr.String()))
+				return res, fmt.Errorf("%s: %w\n%s", what, err, withoutGCTrace(stderr.String()))
 			}
 		}
 		walls = append(walls, wall)
+		var cpu time.Duration
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			res.maxRSS = max(res.maxRSS, ru.Maxrss)
+			cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		}
+		cpus = append(cpus, cpu)
+		fmt.Printf("    run %d: %.2fs wall, %.2fs CPU, peak RSS %.1f MB\n", i+1, wall.Seconds(), cpu.Seconds(), mb(peak.hwm))
 		res.samples += peak.samples
 		res.hwm = max(res.hwm, peak.hwm)
 		if peak.at.Rss > res.peak.at.Rss {
@@ -383,9 +477,14 @@ func timed(runs int, env []string, path string, args ...string) (runResult, erro
 		g := parseGCTrace(stderr.Bytes())
 		res.gc = gcStats{HeapAtGC: max(res.gc.HeapAtGC, g.HeapAtGC), Live: max(res.gc.Live, g.Live), Goal: max(res.gc.Goal, g.Goal), GCs: max(res.gc.GCs, g.GCs)}
 	}
-	sort.Slice(walls, func(i, j int) bool { return walls[i] < walls[j] })
-	res.wall = walls[len(walls)/2]
+	res.wall, res.cpu = median(walls), median(cpus)
 	return res, nil
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
 }
 
 func withGCTrace(env []string) []string {

@@ -7,9 +7,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -43,6 +45,7 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().StringVar(&binDir, "bin-dir", defaultBinDir(), "Directory with the tool binaries (printed by hack/tools.sh)")
 
 	var timeout time.Duration
+	var kwokNodes int
 	up := &cobra.Command{
 		Use:   "up",
 		Short: "Start the sandbox and return when it is ready; prints the env to source",
@@ -58,12 +61,19 @@ func newRoot() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if kwokNodes > sandbox.DefaultKwokNodes {
+				if err := addKwokNodes(cmd.Context(), cmd.OutOrStdout(), info, kwokNodes); err != nil {
+					return err
+				}
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "\nsandbox ready after %.1fs; to use it:\n  source %s\n\n%s", time.Since(start).Seconds(),
 				filepath.Join(info.StateDir, "env"), info.Env())
 			return nil
 		},
 	}
 	up.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "Give up (and stop everything) if not ready by then")
+	up.Flags().IntVar(&kwokNodes, "kwok-nodes", sandbox.DefaultKwokNodes,
+		fmt.Sprintf("kwok nodes for application pods (%d pods each); more are added to a running sandbox", sandbox.KwokNodePods))
 
 	run := &cobra.Command{
 		Use:    "run",
@@ -120,4 +130,20 @@ func newRoot() *cobra.Command {
 
 	root.AddCommand(up, run, down, scenario)
 	return root
+}
+
+// addKwokNodes makes sure the sandbox has at least n kwok nodes.
+func addKwokNodes(ctx context.Context, out io.Writer, info sandbox.Info, n int) error {
+	_, client, err := info.Client()
+	if err != nil {
+		return err
+	}
+	added, err := sandbox.EnsureKwokNodes(ctx, client, n, time.Minute)
+	if err != nil {
+		return err
+	}
+	if len(added) > 0 {
+		fmt.Fprintf(out, "registered kwok nodes %s: %d kwok nodes, %d pods\n", strings.Join(added, ", "), n, n*sandbox.KwokNodePods)
+	}
+	return nil
 }

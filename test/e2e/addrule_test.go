@@ -88,6 +88,7 @@ func waitReplicas(t *testing.T, ns, name string, want int32) {
 // the chain healthy and the HPA controller scales interlok from 1 to 2.
 // Running it again changes nothing; rollback restores the config.
 func TestAddRuleInterlok(t *testing.T) {
+	needSandbox(t)
 	original := adapterConfig(t)
 	applyScenario(t, "interlok")
 	t.Cleanup(func() { deleteBackups(t); resetInterlok(t, original) })
@@ -153,6 +154,7 @@ func TestAddRuleInterlok(t *testing.T) {
 // serve it for Service prom-fake (an Object metric), and doctor reports the
 // nginx HPA healthy.
 func TestAddRulePromFakeService(t *testing.T) {
+	needSandbox(t)
 	if _, err := env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Get(context.Background(), "nginx", metav1.GetOptions{}); err != nil {
 		applyScenario(t, "promfake")
 	}
@@ -206,6 +208,7 @@ rules:
 // the name without _total, writes an HPA with --hpa, and the HPA
 // controller scales the Deployment from 1 to 2.
 func TestAddRuleCounter(t *testing.T) {
+	needSandbox(t)
 	ctx := context.Background()
 	original := adapterConfig(t)
 	const name = "orders"
@@ -282,6 +285,7 @@ func TestAddRuleCounter(t *testing.T) {
 // back, restarts the adapter again and exits 1 with the pod's last words;
 // the adapter then serves the metrics it served before, and only them.
 func TestAddRuleRestoresWhenAdapterFails(t *testing.T) {
+	needSandbox(t)
 	original := adapterConfig(t)
 	applyScenario(t, "interlok")
 	t.Cleanup(func() {
@@ -329,6 +333,7 @@ func TestAddRuleRestoresWhenAdapterFails(t *testing.T) {
 // again to the newer config, and both changes survive. The backup holds
 // exactly what was replaced.
 func TestConfigStoreConcurrentWriter(t *testing.T) {
+	needSandbox(t)
 	ctx := context.Background()
 	const name = "concurrent-writer"
 	_ = env.client.CoreV1().ConfigMaps("default").Delete(ctx, name, metav1.DeleteOptions{})
@@ -396,6 +401,7 @@ func TestConfigStoreConcurrentWriter(t *testing.T) {
 // chain healthy, and the HPA controller scales worker up (90 messages, 30
 // per replica).
 func TestAddRuleExternal(t *testing.T) {
+	needSandbox(t)
 	ctx := context.Background()
 	original := adapterConfig(t)
 	applyScenario(t, "queue")

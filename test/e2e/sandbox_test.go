@@ -15,6 +15,7 @@ import (
 // shared one, with a kube-apiserver that exits at once: `up` must exit
 // non-zero, print that component's log tail, and leave no process running.
 func TestSandboxUpReportsAFailingComponent(t *testing.T) {
+	needSandbox(t)
 	if env.toolsDir == "" {
 		t.Skip("needs the tool binaries (reusing a sandbox via METRICSCALE_SANDBOX)")
 	}

@@ -34,6 +34,7 @@ func hpaCondition(ctx context.Context, name string, typ autoscalingv2.Horizontal
 // served by the chart's default rules (the series carry namespace, service
 // and pod labels), and the HPA controller reads it.
 func TestPromFakeScenario(t *testing.T) {
+	needSandbox(t)
 	applyScenario(t, "promfake")
 	cm := customMetricsClient(t)
 	svc := schema.GroupKind{Kind: "Service"}
@@ -63,6 +64,7 @@ func TestPromFakeScenario(t *testing.T) {
 // namespace/service labels to exported_*, no rule produces the HPA's metric,
 // and the HPA controller reports FailedGetObjectMetric.
 func TestKongScenario(t *testing.T) {
+	needSandbox(t)
 	applyScenario(t, "kong")
 	pc, err := promapi.NewClient(promapi.Config{Address: env.info.PrometheusURL})
 	if err != nil {

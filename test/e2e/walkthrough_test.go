@@ -87,6 +87,7 @@ func restartDeployment(t *testing.T, ns, name string) {
 // it until the guide's rule is added and the adapter restarted, then it serves
 // 150 for the pod and the real HPA controller scales interlok from 1 to 2.
 func TestInterlokWalkthrough(t *testing.T) {
+	needSandbox(t)
 	ctx := context.Background()
 	original := adapterConfig(t)
 	applyScenario(t, "interlok")
@@ -229,6 +230,7 @@ func resetInterlok(t *testing.T, original string) {
 // adapter restarted, the real adapter serves the metric, doctor reports the
 // chain healthy (exit 0) and the HPA controller scales to 2.
 func TestDoctorInterlok(t *testing.T) {
+	needSandbox(t)
 	original := adapterConfig(t)
 	applyScenario(t, "interlok")
 	t.Cleanup(func() { resetInterlok(t, original) })
@@ -275,6 +277,7 @@ const kongBrokenRule = `- seriesQuery: '{__name__=~"^kong_upstream_latency_ms_(s
 // labels (MS206) and prints the corrected rule, which makes the real adapter
 // serve the metric for Service echo.
 func TestDoctorKong(t *testing.T) {
+	needSandbox(t)
 	if _, err := env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Get(context.Background(), "echo", metav1.GetOptions{}); err != nil {
 		applyScenario(t, "kong")
 	}
@@ -297,6 +300,7 @@ func TestDoctorKong(t *testing.T) {
 // served for pods but not for the Service; doctor says so (MS211) and its
 // rule makes the real adapter serve it for the Service.
 func TestDoctorPromFake(t *testing.T) {
+	needSandbox(t)
 	if _, err := env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Get(context.Background(), "nginx", metav1.GetOptions{}); err != nil {
 		applyScenario(t, "promfake")
 	}
@@ -324,6 +328,7 @@ func TestDoctorPromFake(t *testing.T) {
 // scaled to zero, so the host agent stops the process) and expects the
 // aggregation layer to report FailedDiscoveryCheck; then it brings it back.
 func TestAdapterDownMakesAPIServiceUnavailable(t *testing.T) {
+	needSandbox(t)
 	ctx := context.Background()
 	agg := aggregator.NewForConfigOrDie(env.rest)
 	scale := func(n int32) {

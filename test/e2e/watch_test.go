@@ -63,6 +63,7 @@ func addRuleServes(t *testing.T, args ...string) {
 // 100 and the replicas going from 1 to 2. Then 50 is pushed and the JSON
 // stream shows the value fall.
 func TestWatchInterlok(t *testing.T) {
+	needSandbox(t)
 	original := adapterConfig(t)
 	applyScenario(t, "interlok")
 	t.Cleanup(func() { deleteBackups(t); resetInterlok(t, original) })
@@ -140,6 +141,7 @@ func TestWatchInterlok(t *testing.T) {
 // screen: one title, one header, the HPA's row with its values, redrawn in
 // place rather than scrolled.
 func TestWatchTerminal(t *testing.T) {
+	needSandbox(t)
 	if _, err := exec.LookPath("tmux"); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("tmux is not installed (hack/tools.sh installs it)")
@@ -210,6 +212,7 @@ func TestWatchTerminal(t *testing.T) {
 // request for each; one poll asks the custom metrics API once for them, and
 // the scale subresource once per HPA only on the first poll.
 func TestWatchPollsOncePerMetric(t *testing.T) {
+	needSandbox(t)
 	ctx := context.Background()
 	original := adapterConfig(t)
 	applyScenario(t, "interlok")

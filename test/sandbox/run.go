@@ -11,9 +11,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/util/retry"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 )
@@ -31,6 +32,17 @@ type Info struct {
 func (i Info) Env() string {
 	return fmt.Sprintf("export KUBECONFIG=%s\nexport PROMETHEUS_URL=%s\nexport PUSHGATEWAY_URL=%s\nexport METRICSCALE_SANDBOX=%s\n",
 		i.Kubeconfig, i.PrometheusURL, i.PushgatewayURL, i.StateDir)
+}
+
+// Client returns the REST config and a clientset for the sandbox's admin
+// kubeconfig.
+func (i Info) Client() (*rest.Config, kubernetes.Interface, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", i.Kubeconfig)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	return cfg, client, err
 }
 
 // ReadInfo loads the description of the sandbox in stateDir.
@@ -148,68 +160,31 @@ func (s *stack) boot(ctx context.Context) error {
 }
 
 // createNodes registers the host node (runs the monitoring pods for real) and
-// two kwok nodes (application pods), and clears the not-ready taint that
-// admission puts on new nodes, which only the node lifecycle controller
-// would otherwise remove.
+// DefaultKwokNodes kwok nodes (application pods); EnsureKwokNodes adds more.
 func (s *stack) createNodes(ctx context.Context) error {
-	capacity := corev1.ResourceList{
-		corev1.ResourceCPU:    resource.MustParse("32"),
-		corev1.ResourceMemory: resource.MustParse("64Gi"),
-		corev1.ResourcePods:   resource.MustParse("1000"),
-	}
-	nodes := []*corev1.Node{{
+	host, err := registerNode(ctx, s.client, &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: HostNode, Labels: map[string]string{
 			"kubernetes.io/hostname": HostNode, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", hostNodeLabel: "true"}},
 		Spec: corev1.NodeSpec{Taints: []corev1.Taint{{Key: hostNodeLabel, Value: "true", Effect: corev1.TaintEffectNoSchedule}}},
-	}}
-	for i := range 2 {
-		name := fmt.Sprintf("kwok-node-%d", i)
-		nodes = append(nodes, &corev1.Node{ObjectMeta: metav1.ObjectMeta{
-			Name:        name,
-			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake"},
-			Labels:      map[string]string{"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "type": "kwok"},
-		}})
+	})
+	if err != nil {
+		return err
 	}
-	for _, n := range nodes {
-		n.Status = corev1.NodeStatus{Capacity: capacity, Allocatable: capacity}
-		created, err := s.client.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
-		if err != nil {
+	now := metav1.Now()
+	capacity := nodeCapacity()
+	host.Status = corev1.NodeStatus{
+		Capacity: capacity, Allocatable: capacity,
+		Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady",
+			Message: "the sandbox host agent runs this node's pods as host processes", LastHeartbeatTime: now, LastTransitionTime: now}},
+		Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}, {Type: corev1.NodeHostName, Address: HostNode}},
+		NodeInfo:  corev1.NodeSystemInfo{KubeletVersion: KubernetesVersion, OperatingSystem: "linux", Architecture: "amd64", ContainerRuntimeVersion: "sandbox://host"},
+	}
+	if _, err := s.client.CoreV1().Nodes().UpdateStatus(ctx, host, metav1.UpdateOptions{}); err != nil {
+		return err
+	}
+	for i := range DefaultKwokNodes {
+		if _, err := registerNode(ctx, s.client, kwokNode(kwokNodeName(i))); err != nil {
 			return err
-		}
-		// kwok updates its nodes concurrently: re-read on conflict.
-		err = retry.RetryOnConflict(retry.DefaultBackoff, func() error {
-			node, err := s.client.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			var keep []corev1.Taint
-			for _, t := range node.Spec.Taints {
-				if t.Key != corev1.TaintNodeNotReady {
-					keep = append(keep, t)
-				}
-			}
-			node.Spec.Taints = keep
-			updated, err := s.client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{})
-			if err == nil {
-				created = updated
-			}
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		if n.Name == HostNode {
-			now := metav1.Now()
-			created.Status = corev1.NodeStatus{
-				Capacity: capacity, Allocatable: capacity,
-				Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady",
-					Message: "the sandbox host agent runs this node's pods as host processes", LastHeartbeatTime: now, LastTransitionTime: now}},
-				Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}, {Type: corev1.NodeHostName, Address: HostNode}},
-				NodeInfo:  corev1.NodeSystemInfo{KubeletVersion: KubernetesVersion, OperatingSystem: "linux", Architecture: "amd64", ContainerRuntimeVersion: "sandbox://host"},
-			}
-			if _, err := s.client.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
-				return err
-			}
 		}
 	}
 	return nil

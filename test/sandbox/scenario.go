@@ -17,7 +17,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 )
 
@@ -73,11 +72,7 @@ func LoadScenario(dir, name string) (*Scenario, error) {
 // Apply creates the scenario's objects in the sandbox, waits for its
 // Deployments, and pushes its metrics. Progress goes to out.
 func (s *Scenario) Apply(ctx context.Context, info Info, out io.Writer) error {
-	cfg, err := clientcmd.BuildConfigFromFlags("", info.Kubeconfig)
-	if err != nil {
-		return err
-	}
-	client, err := kubernetes.NewForConfig(cfg)
+	cfg, client, err := info.Client()
 	if err != nil {
 		return err
 	}
@@ -156,6 +151,18 @@ func renderString(tmpl string, data any) (string, error) {
 // PushMetrics replaces the metrics of one Pushgateway group (HTTP PUT), the
 // way client libraries push.
 func PushMetrics(ctx context.Context, pushgatewayURL, job string, grouping map[string]string, body string) error {
+	if !strings.HasSuffix(body, "\n") {
+		body += "\n"
+	}
+	return pushgatewayRequest(ctx, http.MethodPut, pushgatewayURL, job, grouping, body)
+}
+
+// DeleteMetrics deletes one Pushgateway group (HTTP DELETE).
+func DeleteMetrics(ctx context.Context, pushgatewayURL, job string, grouping map[string]string) error {
+	return pushgatewayRequest(ctx, http.MethodDelete, pushgatewayURL, job, grouping, "")
+}
+
+func pushgatewayRequest(ctx context.Context, method, pushgatewayURL, job string, grouping map[string]string, body string) error {
 	path := "/metrics/job/" + url.PathEscape(job)
 	keys := make([]string, 0, len(grouping))
 	for k := range grouping {
@@ -165,22 +172,19 @@ func PushMetrics(ctx context.Context, pushgatewayURL, job string, grouping map[s
 	for _, k := range keys {
 		path += "/" + url.PathEscape(k) + "/" + url.PathEscape(grouping[k])
 	}
-	if !strings.HasSuffix(body, "\n") {
-		body += "\n"
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, strings.TrimRight(pushgatewayURL, "/")+path, strings.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(pushgatewayURL, "/")+path, strings.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "text/plain; version=0.0.4")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("pushing to %s: %w", req.URL, err)
+		return fmt.Errorf("%s %s: %w", method, req.URL, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return fmt.Errorf("pushing to %s: HTTP %d: %s", req.URL, resp.StatusCode, strings.TrimSpace(string(msg)))
+		return fmt.Errorf("%s %s: HTTP %d: %s", method, req.URL, resp.StatusCode, strings.TrimSpace(string(msg)))
 	}
 	return nil
 }
