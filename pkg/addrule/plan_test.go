@@ -7,27 +7,17 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 	"sigs.k8s.io/prometheus-adapter/pkg/config"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/kube/kubetest"
 	"github.com/metricscale/kubectl-metricscale/pkg/rules"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate/simulatetest"
 )
 
 var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-
-func testMapper() meta.RESTMapper {
-	m := meta.NewDefaultRESTMapper(nil)
-	m.Add(schema.GroupVersionKind{Version: "v1", Kind: "Pod"}, meta.RESTScopeNamespace)
-	m.Add(schema.GroupVersionKind{Version: "v1", Kind: "Service"}, meta.RESTScopeNamespace)
-	m.Add(schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}, meta.RESTScopeRoot)
-	return m
-}
-
-// series builds a prom.Series from "name{a=b,c=d}".
 
 // fakeSource answers series queries from a fixed set of series.
 type fakeSource = simulatetest.Source
@@ -68,7 +58,7 @@ func newPlan(t *testing.T, src fakeSource, req rules.Request) *Plan {
 	} else {
 		alone.Rules = []config.DiscoveryRule{p.rule}
 	}
-	after := simulate.Run(context.Background(), src, alone, testMapper(), time.Hour, now)
+	after := simulate.Run(context.Background(), src, alone, kubetest.DiscoveryMapper(), time.Hour, now)
 	if len(after.Rules) != 1 || after.Rules[0].BuildError != nil {
 		t.Fatalf("the rule does not build: %+v", after.Rules)
 	}
@@ -183,7 +173,7 @@ func TestCheckExisting(t *testing.T) {
 				}
 			}
 			current := parseConfig(t, c.config(p))
-			before := simulate.Run(context.Background(), src, current, testMapper(), time.Hour, now)
+			before := simulate.Run(context.Background(), src, current, kubetest.DiscoveryMapper(), time.Hour, now)
 			for _, b := range c.before {
 				res, metric, _ := strings.Cut(b, "/")
 				if before.Served(schema.ParseGroupResource(res), metric) == nil {
@@ -219,7 +209,7 @@ func TestCheckExistingPartly(t *testing.T) {
 	p := newPlan(t, src, rules.Request{SeriesName: "queue_depth"})
 	p.Produces = append(p.Produces, Produced{Metric: "queue_depth", Resource: "services", SeriesName: "queue_depth"})
 	current := parseConfig(t, "rules:\n"+rule(`{__name__="queue_depth"}`, podRes, "queue_depth", "max(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)"))
-	before := simulate.Run(context.Background(), src, current, testMapper(), time.Hour, now)
+	before := simulate.Run(context.Background(), src, current, kubetest.DiscoveryMapper(), time.Hour, now)
 	if err := p.checkExisting(before, current); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"k8s.io/client-go/rest"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/chain"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 )
 
@@ -39,4 +40,15 @@ func (g *GlobalOptions) clients() (*kube.Clients, string, error) {
 		return nil, "", err
 	}
 	return c, namespace, nil
+}
+
+// completeChain reads the adapter flag group and builds the clients, as
+// every command that works on the chain completes.
+func (g *GlobalOptions) completeChain(f *chain.Flags) (chain.Options, *kube.Clients, string, error) {
+	co, err := f.ToOptions()
+	if err != nil {
+		return co, nil, "", err
+	}
+	c, namespace, err := g.clients()
+	return co, c, namespace, err
 }

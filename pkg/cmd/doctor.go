@@ -60,15 +60,11 @@ Exit status: 0 no error found, 1 errors found, 2 doctor could not run.`,
 // Complete reads the flags and builds the clients from kubectl's flags.
 func (o *DoctorOptions) Complete(args []string) error {
 	o.HPANames = args
-	var err error
-	if o.chain, err = o.ChainFlags.ToOptions(); err != nil {
-		return err
-	}
-	c, namespace, err := o.clients()
+	co, c, namespace, err := o.completeChain(o.ChainFlags)
 	if err != nil {
 		return err
 	}
-	o.namespace, o.env = namespace, *c
+	o.chain, o.namespace, o.env = co, namespace, *c
 	return nil
 }
 

@@ -64,15 +64,11 @@ step further back, and restarts the adapter. --list shows the backups.`,
 
 // Complete reads the flags and builds the clients.
 func (o *RollbackOptions) Complete([]string) error {
-	var err error
-	if o.chain, err = o.ChainFlags.ToOptions(); err != nil {
-		return err
-	}
-	c, _, err := o.clients()
+	co, c, _, err := o.completeChain(o.ChainFlags)
 	if err != nil {
 		return err
 	}
-	o.env = *c
+	o.chain, o.env = co, *c
 	return nil
 }
 

@@ -85,18 +85,15 @@ Exit status with --until: 0 when the condition holds for every HPA metric shown,
 // source and the printer.
 func (o *WatchOptions) Complete(args []string) error {
 	o.HPANames = args
-	var err error
-	if o.chain, err = o.ChainFlags.ToOptions(); err != nil {
+	co, c, namespace, err := o.completeChain(o.ChainFlags)
+	if err != nil {
 		return err
 	}
+	o.chain = co
 	if o.Until != "" {
 		if o.until, err = watch.ParseCondition(o.Until); err != nil {
 			return err
 		}
-	}
-	c, namespace, err := o.clients()
-	if err != nil {
-		return err
 	}
 	live, err := watch.NewLive(*c, watch.Options{
 		Namespace: namespace, AllNamespaces: o.AllNamespaces, HPANames: o.HPANames, Chain: o.chain,

@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 
-	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 )
 
 // otherMetric reports Resource and ContainerResource metrics (served by

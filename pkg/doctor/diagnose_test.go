@@ -11,11 +11,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
 	adapterchain "github.com/metricscale/kubectl-metricscale/pkg/chain"
+	"github.com/metricscale/kubectl-metricscale/pkg/kube/kubetest"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
 )
@@ -60,10 +60,10 @@ func collected(t *testing.T, p *fakeProm, api *fakeAPI, rules string) *Collected
 			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}}}}
 	ch := &adapterchain.Chain{Adapter: a, Config: &adapter.Config{Parsed: cfg}, PrometheusURL: adapterPromURL, PrometheusSource: adapterchain.SourceAdapter,
 		Prometheus: &prometheus.Connection{URL: adapterPromURL, Via: prometheus.ViaServiceProxy, Status: 200}, Window: time.Minute}
-	ch.Discovery = simulate.Run(context.Background(), p, cfg, testMapper(), 10*time.Minute, now)
+	ch.Discovery = simulate.Run(context.Background(), p, cfg, kubetest.DiscoveryMapper(), 10*time.Minute, now)
 	return &Collected{Now: now, SeriesWindow: time.Hour, ServerMinor: -1,
 		APIServices: []APIService{{Name: CustomAPIService, Present: true, Available: true, Reason: "Passed", Service: "monitoring/prometheus-adapter"}, {Name: ExternalAPIService}, {Name: ResourceAPIService}},
-		Chain:       ch, Mapper: testMapper(), API: api, Prometheus: p, Targets: fakeTargets{}}
+		Chain:       ch, Mapper: kubetest.DiscoveryMapper(), API: api, Prometheus: p, Targets: fakeTargets{}}
 }
 
 // Diagnose decides doctor's exit code (HasErrors): a chain that serves the

@@ -9,32 +9,20 @@ import (
 	pmodel "github.com/prometheus/common/model"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	cmv1beta2 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta2"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 	"sigs.k8s.io/prometheus-adapter/pkg/config"
 	"sigs.k8s.io/yaml"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
+	"github.com/metricscale/kubectl-metricscale/pkg/kube/kubetest"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate/simulatetest"
 )
 
 var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-
-func testMapper() meta.RESTMapper {
-	m := meta.NewDefaultRESTMapper([]schema.GroupVersion{{Version: "v1"}, {Group: "apps", Version: "v1"}})
-	m.Add(schema.GroupVersionKind{Version: "v1", Kind: "Pod"}, meta.RESTScopeNamespace)
-	m.Add(schema.GroupVersionKind{Version: "v1", Kind: "Service"}, meta.RESTScopeNamespace)
-	m.Add(schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}, meta.RESTScopeRoot)
-	m.Add(schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, meta.RESTScopeNamespace)
-	return m
-}
-
-// series builds a prom.Series from "name{a=b,c=d}".
 
 var series = simulatetest.Series
 
@@ -185,9 +173,9 @@ func newWalker(t *testing.T, p *fakeProm, api *fakeAPI, rules string) *walker {
 	t.Helper()
 	var disc *simulate.Discovery
 	if rules != "" {
-		disc = simulate.Run(context.Background(), p, loadRules(t, rules), testMapper(), 10*time.Minute, now)
+		disc = simulate.Run(context.Background(), p, loadRules(t, rules), kubetest.DiscoveryMapper(), 10*time.Minute, now)
 	}
-	return &walker{api: api, prom: p, disc: disc, mapper: testMapper(), maxAge: 10 * time.Minute, now: now, adapterRef: "monitoring/prometheus-adapter", seriesWindow: time.Hour}
+	return &walker{api: api, prom: p, disc: disc, mapper: kubetest.DiscoveryMapper(), maxAge: 10 * time.Minute, now: now, adapterRef: "monitoring/prometheus-adapter", seriesWindow: time.Hour}
 }
 
 func mustFinding(t *testing.T, fs []Finding, code string) Finding {

@@ -11,9 +11,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	metadatafake "k8s.io/client-go/metadata/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/kube/kubetest"
-	k8stesting "k8s.io/client-go/testing"
 )
 
 func benchHPA(ns, name, kind, target string) autoscalingv2.HorizontalPodAutoscaler {

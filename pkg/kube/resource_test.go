@@ -3,9 +3,9 @@ package kube
 import (
 	"testing"
 
-	"github.com/metricscale/kubectl-metricscale/pkg/kube/kubetest"
-
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/kube/kubetest"
 )
 
 func TestResourceFor(t *testing.T) {
