@@ -84,6 +84,7 @@ func interruptAfter(t *testing.T, marker string, args ...string) (string, int) {
 // previous config back (byte for byte, no backup left), restarts the adapter
 // with it and exits 1 saying so.
 func TestAddRuleInterruptedRestores(t *testing.T) {
+	needSandbox(t)
 	original := adapterConfig(t)
 	applyScenario(t, "interlok")
 	t.Cleanup(func() { deleteBackups(t); resetInterlok(t, original) })
@@ -120,6 +121,7 @@ func TestAddRuleInterruptedRestores(t *testing.T) {
 // TestWatchStopsOnCtrlC: watch without --until ends with exit 0 on Ctrl-C;
 // with --until it exits 1, since the condition never held.
 func TestWatchStopsOnCtrlC(t *testing.T) {
+	needSandbox(t)
 	applyScenario(t, "interlok")
 	if out, code := interruptAfter(t, "interlok-autoscaler", "watch", "-n", "default", "--interval", "1s"); code != 0 {
 		t.Fatalf("exit %d, want 0:\n%s", code, out)
@@ -135,6 +137,7 @@ func TestWatchStopsOnCtrlC(t *testing.T) {
 // before anything is written (exit 2, the config and its backups as they
 // were).
 func TestAddRuleRefusesInvalidPromQL(t *testing.T) {
+	needSandbox(t)
 	original := adapterConfig(t)
 	applyScenario(t, "interlok")
 	t.Cleanup(func() { deleteBackups(t); resetInterlok(t, original) })

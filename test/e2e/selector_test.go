@@ -32,6 +32,7 @@ func setPodsMetricSelector(t *testing.T, job string) {
 // With job=interlok the chain is healthy and the report's request carries
 // the selector.
 func TestDoctorMetricSelector(t *testing.T) {
+	needSandbox(t)
 	original := adapterConfig(t)
 	applyScenario(t, "interlok")
 	t.Cleanup(func() { deleteBackups(t); resetInterlok(t, original) })
