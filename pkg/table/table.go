@@ -6,27 +6,40 @@ import (
 	"fmt"
 	"io"
 	"strings"
-
-	"github.com/olekukonko/tablewriter"
+	"text/tabwriter"
 )
 
-// Render writes header and rows to w, each line prefixed with indent.
+// Render writes header and rows to w, each line prefixed with indent. Like
+// kubectl's printers it aligns with a tabwriter: columns are as wide as
+// their widest cell (in runes) and two spaces apart.
 func Render(w io.Writer, indent string, header []string, rows [][]string) {
 	var b strings.Builder
-	t := tablewriter.NewWriter(&b)
-	t.SetHeader(header)
-	t.SetAutoWrapText(false)
-	t.SetAutoFormatHeaders(true)
-	t.SetBorder(false)
-	t.SetHeaderLine(false)
-	t.SetColumnSeparator("")
-	t.SetTablePadding("  ")
-	t.SetNoWhiteSpace(true)
-	t.SetAlignment(tablewriter.ALIGN_LEFT)
-	t.SetHeaderAlignment(tablewriter.ALIGN_LEFT)
-	t.AppendBulk(rows)
-	t.Render()
-	for _, line := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
-		fmt.Fprintln(w, indent+strings.TrimRight(line, " "))
+	tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
+	line := make([]string, 0, len(header))
+	for _, h := range header {
+		line = append(line, headerCell(h))
 	}
+	fmt.Fprintln(tw, strings.Join(line, "\t"))
+	for _, r := range rows {
+		line = line[:0]
+		for _, c := range r {
+			line = append(line, oneLine.Replace(c))
+		}
+		fmt.Fprintln(tw, strings.Join(line, "\t"))
+	}
+	_ = tw.Flush()
+	for _, l := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
+		fmt.Fprintln(w, indent+strings.TrimRight(l, " "))
+	}
+}
+
+// oneLine keeps a cell in its column: a tab or newline in it would break
+// the alignment.
+var oneLine = strings.NewReplacer("\t", " ", "\n", " ")
+
+// headerCell is a column title as kubectl prints it: upper case, words
+// apart.
+func headerCell(h string) string {
+	h = strings.TrimSpace(strings.NewReplacer("_", " ", ".", " ").Replace(h))
+	return strings.ToUpper(h)
 }
