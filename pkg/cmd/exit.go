@@ -57,6 +57,11 @@ func runOptions(o options) func(*cobra.Command, []string) error {
 		if err := o.Validate(); err != nil {
 			return &ExitError{Code: ExitCannotRun, Err: err}
 		}
-		return o.Run(cmd.Context())
+		err := o.Run(cmd.Context())
+		if errors.Is(err, context.Canceled) && cmd.Context().Err() != nil {
+			// Ctrl-C: the request it cut short is not the failure to report.
+			return &ExitError{Code: ExitCode(err), Err: errors.New("interrupted")}
+		}
+		return err
 	}
 }

@@ -25,11 +25,24 @@ type request struct {
 	gaveUp bool
 }
 
+// serverMode says what the recording server does with the first request.
+type serverMode int
+
+const (
+	// answer with 403, then cancel the command's context.
+	answer serverMode = iota
+	// holdFirst holds it for up to a minute, or until the client gives up
+	// on it; then it cancels the command's context.
+	holdFirst
+	// interruptFirst cancels the command's context (Ctrl-C) while it holds
+	// the request.
+	interruptFirst
+)
+
 // recordingServer answers every request with 403 and records the first
-// one; then it cancels the command's context, so that every command stops
-// at once whatever it does on errors. With hold, it holds the first request
-// for up to a minute, or until the client gives up on it.
-func recordingServer(t *testing.T, cancel context.CancelFunc, hold bool) (*httptest.Server, func() *request) {
+// one; it cancels the command's context then (mode says when), so that
+// every command stops at once whatever it does on errors.
+func recordingServer(t *testing.T, cancel context.CancelFunc, mode serverMode) (*httptest.Server, func() *request) {
 	t.Helper()
 	var mu sync.Mutex
 	var first *request
@@ -41,7 +54,10 @@ func recordingServer(t *testing.T, cancel context.CancelFunc, hold bool) (*httpt
 			first = &request{path: r.URL.Path, query: r.URL.RawQuery, header: r.Header.Clone()}
 		}
 		mu.Unlock()
-		if isFirst && hold {
+		if isFirst && mode == interruptFirst {
+			cancel()
+		}
+		if isFirst && mode != answer {
 			select {
 			case <-r.Context().Done():
 			case <-time.After(time.Minute):
@@ -122,7 +138,7 @@ func TestGlobalFlagsReachTheClient(t *testing.T) {
 		name  string
 		flags func(kubeconfig, server string) []string
 		check func(t *testing.T, r *request, namespaced bool)
-		hold  bool
+		mode  serverMode
 	}
 	bearer := func(token string) func(*testing.T, *request, bool) {
 		return func(t *testing.T, r *request, _ bool) {
@@ -138,24 +154,24 @@ func TestGlobalFlagsReachTheClient(t *testing.T) {
 				if ns && !strings.Contains(r.path, "/namespaces/ns-b/") {
 					t.Errorf("path %s is not in the context's namespace ns-b", r.path)
 				}
-			}, false},
-		{"--cluster --user", func(kc, _ string) []string { return []string{"--kubeconfig", kc, "--cluster", "b", "--user", "b"} }, bearer("token-b"), false},
+			}, answer},
+		{"--cluster --user", func(kc, _ string) []string { return []string{"--kubeconfig", kc, "--cluster", "b", "--user", "b"} }, bearer("token-b"), answer},
 		{"--server --token", func(kc, srv string) []string {
 			return []string{"--kubeconfig", kc, "--server", srv, "--token", "flag-token", "--insecure-skip-tls-verify"}
-		}, bearer("flag-token"), false},
+		}, bearer("flag-token"), answer},
 		{"--as --as-group --as-uid", func(kc, _ string) []string {
 			return []string{"--kubeconfig", kc, "--context", "b", "--as", "probe-viewer", "--as-group", "viewers", "--as-uid", "uid-1"}
 		}, func(t *testing.T, r *request, _ bool) {
 			if r.header.Get("Impersonate-User") != "probe-viewer" || r.header.Get("Impersonate-Group") != "viewers" || r.header.Get("Impersonate-Uid") != "uid-1" {
 				t.Errorf("impersonation headers %v", r.header)
 			}
-		}, false},
+		}, answer},
 		{"-n", func(kc, _ string) []string { return []string{"--kubeconfig", kc, "--context", "b", "-n", "team-a"} },
 			func(t *testing.T, r *request, ns bool) {
 				if ns && !strings.Contains(r.path, "/namespaces/team-a/") {
 					t.Errorf("path %s is not in namespace team-a", r.path)
 				}
-			}, false},
+			}, answer},
 		// The server holds the first request for a minute: only the
 		// flag's timeout ends it sooner.
 		{"--request-timeout", func(kc, _ string) []string {
@@ -164,14 +180,14 @@ func TestGlobalFlagsReachTheClient(t *testing.T) {
 			if !r.gaveUp {
 				t.Errorf("the client waited for the held request: --request-timeout did not reach it")
 			}
-		}, true},
+		}, holdFirst},
 	}
 	for cmdName, args := range commands {
 		for _, fc := range cases {
 			t.Run(cmdName+"/"+fc.name, func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 				defer cancel()
-				srv, first := recordingServer(t, cancel, fc.hold)
+				srv, first := recordingServer(t, cancel, fc.mode)
 				streams, _, _, _ := genericiooptions.NewTestIOStreams()
 				root := NewCmdMetricscale(streams)
 				root.SetArgs(append(append([]string{}, args...), fc.flags(kubeconfig(t, srv.URL), srv.URL)...))
@@ -186,5 +202,24 @@ func TestGlobalFlagsReachTheClient(t *testing.T) {
 				fc.check(t, r, namespaced[cmdName])
 			})
 		}
+	}
+}
+
+// A command cut short by Ctrl-C says it was interrupted, not that the API
+// server cannot be reached.
+func TestInterruptedCommandSaysSo(t *testing.T) {
+	for _, args := range [][]string{{"doctor"}, {"add-rule", "queue_depth"}, {"rollback", "--list"}} {
+		t.Run(args[0], func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			srv, _ := recordingServer(t, cancel, interruptFirst)
+			streams, _, _, _ := genericiooptions.NewTestIOStreams()
+			root := NewCmdMetricscale(streams)
+			root.SetArgs(append(args, "--kubeconfig", kubeconfig(t, srv.URL), "--context", "b"))
+			err := root.ExecuteContext(ctx)
+			if err == nil || err.Error() != "interrupted" || ExitCode(err) != ExitCannotRun {
+				t.Fatalf("err %v (exit %d), want exit 2 saying it was interrupted", err, ExitCode(err))
+			}
+		})
 	}
 }
