@@ -430,7 +430,7 @@ func (a *liveAPI) prefetch(ctx context.Context, hpas []autoscalingv2.HorizontalP
 			if err != nil {
 				continue // the walk reports it
 			}
-			if a.Listed(req.Resource.Resource, req.Metric) && !seen[req.Path()] {
+			if a.Listed(req.Resource.String(), req.Metric) && !seen[req.Path()] {
 				seen[req.Path()] = true
 				reqs = append(reqs, req)
 			}

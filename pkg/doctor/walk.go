@@ -35,7 +35,8 @@ import (
 type MetricsAPI interface {
 	// Available reports whether the API answers, and why not.
 	Available() (bool, string)
-	// Listed reports whether discovery lists resource/metric.
+	// Listed reports whether discovery lists resource/metric; a resource
+	// of an API group comes with it (deployments.apps), as the adapter lists it.
 	Listed(resource, metric string) bool
 	// ListedNames returns the metric names listed for resource.
 	ListedNames(resource string) []string
@@ -157,7 +158,7 @@ func (w *walker) walkMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPo
 	// The controller computed replicas from this very metric on its last
 	// sync (ScalingActive=True, the value in status.currentMetrics): its own
 	// request answered, and repeating it would cost a request per HPA.
-	if cur, ok := readByController(hpa, spec); ok && hpaLink == LinkOK && w.api.Listed(gr.Resource, metric) {
+	if cur, ok := readByController(hpa, spec); ok && hpaLink == LinkOK && w.api.Listed(gr.String(), metric) {
 		mr.Chain = chain(LinkOK, LinkOK, LinkOK, LinkOK)
 		mr.Findings = append(mr.Findings, w.seriesChecks(ctx, obj, spec.Type, gr, metric, names)...)
 		if strings.HasSuffix(cur, "m") {
@@ -168,7 +169,7 @@ func (w *walker) walkMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPo
 		return mr
 	}
 
-	if w.api.Listed(gr.Resource, metric) {
+	if w.api.Listed(gr.String(), metric) {
 		list, err := w.api.Values(ctx, req)
 		var items []cmv1beta2.MetricValue
 		if err == nil {
@@ -220,7 +221,7 @@ func hpaLink(hpa *autoscalingv2.HorizontalPodAutoscaler) LinkStatus {
 // notServed explains why the API does not list the metric for the resource.
 func (w *walker) notServed(ctx context.Context, obj string, gr schema.GroupResource, ns, metric string, mr *MetricReport) []Finding {
 	var out []Finding
-	listed := w.api.ListedNames(gr.Resource)
+	listed := w.api.ListedNames(gr.String())
 	apiMissing := newFinding(CodeNotServed, obj, "custom", metric, gr.Resource, similarNote(similar.Nearest(metric, listed, 3)))
 	if !w.prom.OK() || w.disc == nil {
 		mr.Chain[0].Status = LinkUnknown

@@ -512,3 +512,22 @@ func TestWalkMetricSelector(t *testing.T) {
 		t.Fatalf("invalid selector: healthy %v findings %s, %d requests", mr.Healthy, codes(mr.Findings), len(api.asked)-asked)
 	}
 }
+
+// An Object metric on a Deployment: the adapter lists it with its group
+// (deployments.apps/backlog) and the controller asks for
+// /namespaces/NS/deployments.apps/NAME/backlog; doctor finds it listed and
+// asks the same.
+func TestWalkMetricGroupResource(t *testing.T) {
+	p := &fakeProm{ok: true, series: []prom.Series{series("backlog{namespace=default,deployment=worker}")}}
+	h, spec := objectHPA("backlog", "Deployment", "worker")
+	spec.Object.DescribedObject.APIVersion = "apps/v1"
+	h.Spec.Metrics[0] = spec
+	const path = "/apis/custom.metrics.k8s.io/v1beta1/namespaces/default/deployments.apps/worker/backlog"
+	api := &fakeAPI{listed: map[string]bool{"deployments.apps/backlog": true}, values: map[string]*cmv1beta2MetricValueList{path: values("Deployment", "worker", "7")}}
+	w := newWalker(t, p, api, defaultRules(t))
+	mr := w.walkMetric(context.Background(), h, spec, target{})
+	record(t, mr.Findings)
+	if len(api.asked) != 1 || api.asked[0] != path || mr.Current != "7" || mr.Request != path {
+		t.Fatalf("asked %q, current %q, request %q, findings %s", api.asked, mr.Current, mr.Request, codes(mr.Findings))
+	}
+}
