@@ -208,7 +208,7 @@ func measure(ctx context.Context, f *fleet, info sandbox.Info, cfg *rest.Config,
 	})
 	cc := kubernetes.NewForConfigOrDie(&counted)
 	dc := discovery.NewDiscoveryClientForConfigOrDie(&counted)
-	env := doctor.Env{Rest: &counted, Client: cc, Aggregator: aggregator.NewForConfigOrDie(&counted),
+	env := doctor.Env{Rest: &counted, Client: cc, Aggregator: aggregator.NewForConfigOrDie(&counted), Discovery: dc,
 		Mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))}
 	promBefore, err := promRequests(ctx, info.PrometheusURL)
 	if err != nil {

@@ -114,7 +114,9 @@ func Prepare(ctx context.Context, env Env, o Options) (*Plan, error) {
 	req := o.Request
 	co := o.Chain
 	co.External = req.External
-	ch := chain.Load(ctx, &env, co, chain.StageDiscovery, now())
+	// The relist of the current config waits until the rule is inferred:
+	// a metric without series stops add-rule before it.
+	ch := chain.Load(ctx, &env, co, chain.StagePrometheus, now())
 	if a := ch.Adapter; a != nil && a.ConfigMap == "" {
 		return nil, fmt.Errorf("the adapter %s/%s reads --config=%s, which does not come from a ConfigMap volume: add the rule to that file by hand", a.Namespace, a.Name, a.ConfigPath)
 	}
@@ -165,7 +167,7 @@ func Prepare(ctx context.Context, env Env, o Options) (*Plan, error) {
 
 	// What the adapter serves today (the chain's relist), and what the new
 	// rule alone would.
-	before := ch.Discovery
+	before := ch.Relist(ctx, env.Mapper, now())
 	alone := &config.MetricsDiscoveryConfig{}
 	if prop.External {
 		alone.ExternalRules = []config.DiscoveryRule{p.rule}

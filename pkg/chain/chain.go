@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"time"
 
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+
 	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
@@ -109,10 +111,21 @@ func Load(ctx context.Context, c *kube.Clients, o Options, upTo Stage, now time.
 			ch.Prometheus = prometheus.Connect(ctx, c.Rest, c.Client, ch.PrometheusURL)
 		}
 	}
-	if upTo >= StageDiscovery && ch.Parsed() && ch.PrometheusOK() {
-		ch.Discovery = simulate.Run(ctx, ch.Prometheus, ch.Config.Parsed, c.Mapper, ch.Window, now)
+	if upTo >= StageDiscovery {
+		ch.Discovery = ch.Relist(ctx, c.Mapper, now)
 	}
 	return ch
+}
+
+// Relist simulates one relist of the adapter's rules on the live series,
+// with the adapter's own naming code: the discovery stage, for a caller
+// that loaded the chain only up to Prometheus and needs it later. Nil when
+// the config did not parse or Prometheus did not answer.
+func (ch *Chain) Relist(ctx context.Context, mapper apimeta.RESTMapper, now time.Time) *simulate.Discovery {
+	if !ch.Parsed() || !ch.PrometheusOK() {
+		return nil
+	}
+	return simulate.Run(ctx, ch.Prometheus, ch.Config.Parsed, mapper, ch.Window, now)
 }
 
 // Parsed reports whether the config was read and the adapter's parser

@@ -2,7 +2,6 @@ package doctor
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -21,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
@@ -37,6 +37,7 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
 	adapterchain "github.com/metricscale/kubectl-metricscale/pkg/chain"
 	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
+	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
 )
@@ -299,12 +300,13 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 	if err != nil {
 		return nil, err
 	}
-	tg := newTargets(env.Client, meta, env.Mapper, ns, hpas)
-	if tg.scales, err = scale.NewForConfig(env.Rest, env.Mapper, dynamic.LegacyAPIPathResolverFunc, scale.NewDiscoveryScaleKindResolver(env.Discovery)); err != nil {
+	scales, err := scale.NewForConfig(env.Rest, env.Mapper, dynamic.LegacyAPIPathResolverFunc, scale.NewDiscoveryScaleKindResolver(env.Discovery))
+	if err != nil {
 		return nil, err
 	}
+	tg := newTargets(env.Client, meta, scales, env.Mapper, ns, hpas)
 	in.Targets = tg
-	api := newLiveAPI(ctx, env.Client.Discovery().RESTClient(), env.Rest, env.Mapper, customSvc)
+	api := newLiveAPI(env.Discovery, env.Rest, env.Mapper, customSvc)
 	api.prefetch(ctx, hpas, tg, env.Mapper, 8)
 	in.Mapper = env.Mapper
 	in.API = api
@@ -334,23 +336,18 @@ type valuesResult struct {
 	err  error
 }
 
-func newLiveAPI(ctx context.Context, rc rest.Interface, cfg *rest.Config, mapper apimeta.RESTMapper, svc APIService) *liveAPI {
+func newLiveAPI(disc discovery.DiscoveryInterface, cfg *rest.Config, mapper apimeta.RESTMapper, svc APIService) *liveAPI {
 	a := &liveAPI{listed: map[string]bool{}, values: map[string]*valuesResult{}}
 	if !svc.Present {
 		a.why = "no APIService " + CustomAPIService
 		return a
 	}
-	body, err := rc.Get().AbsPath("/apis/custom.metrics.k8s.io/v1beta1").SetHeader("Accept", "application/json").DoRaw(ctx)
+	list, err := disc.ServerResourcesForGroupVersion(cmv1beta1.SchemeGroupVersion.String())
 	if err != nil {
 		a.why = err.Error()
 		if !svc.Available {
 			a.why = fmt.Sprintf("APIService Available=False %s: %s", svc.Reason, svc.Message)
 		}
-		return a
-	}
-	var list metav1.APIResourceList
-	if err := json.Unmarshal(body, &list); err != nil {
-		a.why = err.Error()
 		return a
 	}
 	// The client takes no context: a request timeout bounds each call.
@@ -531,8 +528,8 @@ type targets struct {
 	scales    scale.ScalesGetter
 }
 
-func newTargets(c kubernetes.Interface, meta metadata.Interface, mapper apimeta.RESTMapper, scope string, hpas []autoscalingv2.HorizontalPodAutoscaler) *targets {
-	t := &targets{c: c, meta: meta, mapper: mapper, scope: scope, wanted: map[string]bool{}, found: map[string]bool{}, pods: map[string][]targetPod{},
+func newTargets(c kubernetes.Interface, meta metadata.Interface, scales scale.ScalesGetter, mapper apimeta.RESTMapper, scope string, hpas []autoscalingv2.HorizontalPodAutoscaler) *targets {
+	t := &targets{c: c, meta: meta, scales: scales, mapper: mapper, scope: scope, wanted: map[string]bool{}, found: map[string]bool{}, pods: map[string][]targetPod{},
 		loaded: map[string]bool{}, objects: map[string]bool{}, selectors: map[string]labels.Selector{}}
 	for i := range hpas {
 		ref := hpas[i].Spec.ScaleTargetRef
@@ -636,21 +633,9 @@ func (t *targets) PodSelector(ctx context.Context, ns string, ref autoscalingv2.
 	if ref.Kind == "Deployment" || ref.Kind == "StatefulSet" || t.scales == nil {
 		return nil, fmt.Errorf("%s %s has no pod selector", ref.Kind, ref.Name)
 	}
-	gv, err := schema.ParseGroupVersion(ref.APIVersion)
-	if err != nil {
-		return nil, err
-	}
-	m, err := t.mapper.RESTMapping(schema.GroupKind{Group: gv.Group, Kind: ref.Kind}, gv.Version)
-	if err != nil {
-		return nil, err
-	}
-	sc, err := t.scales.Scales(ns).Get(ctx, m.Resource.GroupResource(), ref.Name, metav1.GetOptions{})
+	s, err := kube.ScaleSelector(ctx, t.scales, t.mapper, ns, ref)
 	if err != nil {
 		return nil, fmt.Errorf("reading the scale of %s %s: %w", ref.Kind, ref.Name, err)
-	}
-	s, err := labels.Parse(sc.Status.Selector)
-	if err != nil {
-		return nil, fmt.Errorf("the scale of %s %s: selector %q: %w", ref.Kind, ref.Name, sc.Status.Selector, err)
 	}
 	t.selectors[key] = s
 	return s, nil

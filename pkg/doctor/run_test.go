@@ -50,7 +50,7 @@ func TestTargetsKeepScaleTargetPods(t *testing.T) {
 	)
 	hpas := []autoscalingv2.HorizontalPodAutoscaler{benchHPA("a", "web", "Deployment", "web"), benchHPA("b", "db", "StatefulSet", "db"),
 		benchHPA("b", "gone", "Deployment", "gone"), benchHPA("b", "rs", "ReplicaSet", "rs")}
-	tg := newTargets(c, nil, nil, "", hpas)
+	tg := newTargets(c, nil, nil, nil, "", hpas)
 	ctx := context.Background()
 
 	pods, found, err := tg.PodsOf(ctx, "a", hpas[0].Spec.ScaleTargetRef)
@@ -95,7 +95,7 @@ func TestTargetsKeepScaleTargetPods(t *testing.T) {
 // Without any scale target that exists, pods are not listed at all.
 func TestTargetsNoPodListWithoutTargets(t *testing.T) {
 	c := fake.NewSimpleClientset(workloadPod("a", "web-1", map[string]string{"app": "web"}, corev1.PodRunning, corev1.ConditionTrue))
-	tg := newTargets(c, nil, nil, "a", []autoscalingv2.HorizontalPodAutoscaler{benchHPA("a", "web", "Deployment", "web")})
+	tg := newTargets(c, nil, nil, nil, "a", []autoscalingv2.HorizontalPodAutoscaler{benchHPA("a", "web", "Deployment", "web")})
 	if _, found, err := tg.PodsOf(context.Background(), "a", autoscalingv2.CrossVersionObjectReference{Kind: "Deployment", Name: "web"}); found || err != nil {
 		t.Fatalf("found %v, err %v", found, err)
 	}
@@ -178,7 +178,7 @@ func TestObjectExistsThroughTheRESTMapper(t *testing.T) {
 		obj("policy.example.com/v1", "TrafficPolicy", "a", "p1"),
 		obj("v1", "Namespace", "", "a"),
 	)
-	tg := newTargets(fake.NewClientset(), meta, kubetest.DiscoveryMapper(), "a", nil)
+	tg := newTargets(fake.NewClientset(), meta, nil, kubetest.DiscoveryMapper(), "a", nil)
 	cases := []struct {
 		apiVersion, kind, name string
 		want                   bool

@@ -15,7 +15,6 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/metadata"
@@ -290,11 +289,12 @@ func (l *Live) Poll(ctx context.Context) error {
 			values[r.Key()] = rowValues{problem: err.Error()}
 			continue
 		}
+		objects := req.Objects(names) // the objects the values are about
 		res, done := results[req.Path()]
 		if !done {
 			res = &result{}
 			res.api, res.apiErr = l.fetchAPI(req)
-			res.prom, res.promErr = l.fetchPrometheus(ctx, req, req.Objects(names))
+			res.prom, res.promErr = l.fetchPrometheus(ctx, req, objects)
 			results[req.Path()] = res
 			if res.apiErr != nil {
 				apiFailed++
@@ -309,7 +309,7 @@ func (l *Live) Poll(ctx context.Context) error {
 				promOK++
 			}
 		}
-		keys := req.Objects(names) // the objects the values are about
+		keys := objects
 		if req.Type == autoscalingv2.ExternalMetricSourceType {
 			keys = []string{""}
 		}
@@ -470,24 +470,9 @@ func (l *Live) selector(ctx context.Context, r Row) (labels.Selector, error) {
 	if ok && e.generation == h.Generation && e.err == nil {
 		return e.selector, nil
 	}
-	ref := h.Spec.ScaleTargetRef
-	gv, err := schema.ParseGroupVersion(ref.APIVersion)
-	if err != nil {
-		return nil, err
-	}
-	m, err := l.env.Mapper.RESTMapping(schema.GroupKind{Group: gv.Group, Kind: ref.Kind}, gv.Version)
-	if err != nil {
-		return nil, fmt.Errorf("scale target %s: %v", r.ScaleTarget, err)
-	}
-	s, err := l.scales.Scales(h.Namespace).Get(ctx, m.Resource.GroupResource(), ref.Name, metav1.GetOptions{})
-	if err == nil {
-		var sel labels.Selector
-		if sel, err = labels.Parse(s.Status.Selector); err == nil {
-			e = selectorEntry{generation: h.Generation, selector: sel}
-		}
-	}
-	if err != nil {
-		e = selectorEntry{generation: h.Generation, err: fmt.Errorf("scale target %s: %s", r.ScaleTarget, apierr.Message(err))}
+	e = selectorEntry{generation: h.Generation}
+	if e.selector, e.err = kube.ScaleSelector(ctx, l.scales, l.env.Mapper, h.Namespace, h.Spec.ScaleTargetRef); e.err != nil {
+		e.err = fmt.Errorf("scale target %s: %s", r.ScaleTarget, apierr.Message(e.err))
 	}
 	l.mu.Lock()
 	l.selectors[key] = e

@@ -89,9 +89,7 @@ func waitReplicas(t *testing.T, ns, name string, want int32) {
 // Running it again changes nothing; rollback restores the config.
 func TestAddRuleInterlok(t *testing.T) {
 	needSandbox(t)
-	original := adapterConfig(t)
-	applyScenario(t, "interlok")
-	t.Cleanup(func() { deleteBackups(t); resetInterlok(t, original) })
+	original := interlok(t)
 
 	f, _ := waitForFinding(t, "interlok-autoscaler", "MS201")
 	args := strings.Fields(strings.TrimPrefix(f.Fix.Command, "kubectl metricscale "))

@@ -85,9 +85,7 @@ func interruptAfter(t *testing.T, marker string, args ...string) (string, int) {
 // with it and exits 1 saying so.
 func TestAddRuleInterruptedRestores(t *testing.T) {
 	needSandbox(t)
-	original := adapterConfig(t)
-	applyScenario(t, "interlok")
-	t.Cleanup(func() { deleteBackups(t); resetInterlok(t, original) })
+	original := interlok(t)
 
 	out, code := interruptAfter(t, "wrote ConfigMap", "add-rule", "MessageMetrics")
 	t.Logf("%s", out)
@@ -138,9 +136,7 @@ func TestWatchStopsOnCtrlC(t *testing.T) {
 // were).
 func TestAddRuleRefusesInvalidPromQL(t *testing.T) {
 	needSandbox(t)
-	original := adapterConfig(t)
-	applyScenario(t, "interlok")
-	t.Cleanup(func() { deleteBackups(t); resetInterlok(t, original) })
+	original := interlok(t)
 	before := len(backups(t))
 	var out, errOut string
 	var code int

@@ -33,9 +33,7 @@ func setPodsMetricSelector(t *testing.T, job string) {
 // the selector.
 func TestDoctorMetricSelector(t *testing.T) {
 	needSandbox(t)
-	original := adapterConfig(t)
-	applyScenario(t, "interlok")
-	t.Cleanup(func() { deleteBackups(t); resetInterlok(t, original) })
+	interlok(t)
 	pushInterlok(t, 150)
 	addRuleServes(t, "MessageMetrics")
 	waitHealthy(t, "interlok-autoscaler", "150")

@@ -89,9 +89,7 @@ func restartDeployment(t *testing.T, ns, name string) {
 func TestInterlokWalkthrough(t *testing.T) {
 	needSandbox(t)
 	ctx := context.Background()
-	original := adapterConfig(t)
-	applyScenario(t, "interlok")
-	t.Cleanup(func() { resetInterlok(t, original) })
+	interlok(t)
 
 	pods, err := sandbox.WaitDeploymentReady(ctx, env.client, "default/interlok", time.Minute, testWriter{t})
 	if err != nil {
@@ -198,6 +196,17 @@ func hpaConditions(hpa *autoscalingv2.HorizontalPodAutoscaler) string {
 
 // resetInterlok undoes the walkthrough: the adapter's original config, no
 // interlok objects, no pushed MessageMetrics, no metric in the API.
+// interlok applies the Interlok scenario for one test, and afterwards puts
+// back the adapter's config as it was (returned), deletes add-rule's backups
+// and the scenario's objects and pushed metrics.
+func interlok(t *testing.T) string {
+	t.Helper()
+	original := adapterConfig(t)
+	applyScenario(t, "interlok")
+	t.Cleanup(func() { deleteBackups(t); resetInterlok(t, original) })
+	return original
+}
+
 func resetInterlok(t *testing.T, original string) {
 	ctx := context.Background()
 	if adapterConfig(t) != original {
@@ -231,9 +240,7 @@ func resetInterlok(t *testing.T, original string) {
 // chain healthy (exit 0) and the HPA controller scales to 2.
 func TestDoctorInterlok(t *testing.T) {
 	needSandbox(t)
-	original := adapterConfig(t)
-	applyScenario(t, "interlok")
-	t.Cleanup(func() { resetInterlok(t, original) })
+	original := interlok(t)
 
 	f, rep := waitForFinding(t, "interlok-autoscaler", "MS201")
 	if chain := doctor.ChainPicture(rep.HPAs[0].Metrics[0].Chain); chain != "prometheus ✔ → rule ✘ → api · → hpa ✘" {

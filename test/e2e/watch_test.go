@@ -64,9 +64,7 @@ func addRuleServes(t *testing.T, args ...string) {
 // stream shows the value fall.
 func TestWatchInterlok(t *testing.T) {
 	needSandbox(t)
-	original := adapterConfig(t)
-	applyScenario(t, "interlok")
-	t.Cleanup(func() { deleteBackups(t); resetInterlok(t, original) })
+	interlok(t)
 	pushInterlok(t, 150)
 	if dep, err := env.client.AppsV1().Deployments("default").Get(context.Background(), "interlok", metav1.GetOptions{}); err != nil || *dep.Spec.Replicas != 1 {
 		t.Fatalf("interlok should start with 1 replica: %v", err)
@@ -148,9 +146,7 @@ func TestWatchTerminal(t *testing.T) {
 		}
 		t.Skip("tmux is not installed")
 	}
-	original := adapterConfig(t)
-	applyScenario(t, "interlok")
-	t.Cleanup(func() { deleteBackups(t); resetInterlok(t, original) })
+	interlok(t)
 	addRuleServes(t, "MessageMetrics")
 	bin := pluginBinary(t)
 	session := fmt.Sprintf("metricscale-e2e-%d", os.Getpid())
@@ -214,9 +210,7 @@ func TestWatchTerminal(t *testing.T) {
 func TestWatchPollsOncePerMetric(t *testing.T) {
 	needSandbox(t)
 	ctx := context.Background()
-	original := adapterConfig(t)
-	applyScenario(t, "interlok")
-	t.Cleanup(func() { deleteBackups(t); resetInterlok(t, original) })
+	interlok(t)
 	addRuleServes(t, "MessageMetrics")
 
 	// Three more HPAs on the same metric and target: the same request.
