@@ -251,6 +251,8 @@ type Targets interface {
 	// ObjectExists reports whether an Object metric's described object
 	// exists.
 	ObjectExists(ctx context.Context, namespace string, ref autoscalingv2.CrossVersionObjectReference) (bool, error)
+	// Exists reports whether an object of a resource exists.
+	Exists(ctx context.Context, gr schema.GroupResource, namespace, name string) (bool, error)
 }
 
 // Collect reads the cluster for doctor: the HPAs, the APIServices, the
@@ -458,6 +460,7 @@ type livePrometheus struct {
 	series  map[string][]prom.Series
 	queries map[string]queryResult
 	names   []string
+	targets []prometheus.Target
 }
 
 func (p *livePrometheus) OK() bool { return p.conn != nil && p.conn.OK() }
@@ -504,6 +507,20 @@ func (p *livePrometheus) MetricNames(ctx context.Context) ([]string, error) {
 		p.names = names
 	}
 	return names, err
+}
+
+// Targets lists Prometheus's active scrape targets, once.
+func (p *livePrometheus) Targets(ctx context.Context) ([]prometheus.Target, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.targets == nil {
+		t, err := p.conn.Targets(ctx)
+		if err != nil {
+			return nil, err
+		}
+		p.targets = t
+	}
+	return p.targets, nil
 }
 
 // targets resolves the HPAs' scale targets to their pods, listing pods and
@@ -660,15 +677,26 @@ func (p targetPod) pod(ns string) corev1.Pod {
 // ObjectExists checks a described object, of any kind the API server
 // knows (a kind it does not know has no objects).
 func (t *targets) ObjectExists(ctx context.Context, ns string, ref autoscalingv2.CrossVersionObjectReference) (bool, error) {
-	key := ns + "/" + ref.APIVersion + "/" + ref.Kind + "/" + ref.Name
-	if v, ok := t.objects[key]; ok {
-		return v, nil
-	}
-	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	gr, err := kube.ResourceFor(t.mapper, ref.APIVersion, ref.Kind)
 	if err != nil {
 		return false, nil
 	}
-	m, err := t.mapper.RESTMapping(schema.GroupKind{Group: gv.Group, Kind: ref.Kind})
+	return t.Exists(ctx, gr, ns, ref.Name)
+}
+
+// Exists reads an object's metadata once; a resource the API server does
+// not serve has no objects.
+func (t *targets) Exists(ctx context.Context, gr schema.GroupResource, ns, name string) (bool, error) {
+	key := gr.String() + "/" + ns + "/" + name
+	if v, ok := t.objects[key]; ok {
+		return v, nil
+	}
+	gvk, err := t.mapper.KindFor(gr.WithVersion(""))
+	if err != nil {
+		t.objects[key] = false
+		return false, nil
+	}
+	m, err := t.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil {
 		t.objects[key] = false
 		return false, nil
@@ -677,7 +705,7 @@ func (t *targets) ObjectExists(ctx context.Context, ns string, ref autoscalingv2
 	if m.Scope.Name() == apimeta.RESTScopeNameRoot {
 		get = t.meta.Resource(m.Resource)
 	}
-	_, err = get.Get(ctx, ref.Name, metav1.GetOptions{})
+	_, err = get.Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		t.objects[key] = false
 		return false, nil

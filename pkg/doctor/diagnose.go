@@ -134,7 +134,7 @@ func Diagnose(ctx context.Context, in *Collected) (*Report, error) {
 	r.Inventory.ServedMetrics = in.API.Count()
 
 	w := &walker{api: in.API, ext: in.External, prom: in.Prometheus, disc: ch.Discovery, mapper: in.Mapper, maxAge: ch.Window, now: in.Now,
-		adapterRef: adapterRef, seriesWindow: in.SeriesWindow}
+		adapterRef: adapterRef, seriesWindow: in.SeriesWindow, targets: in.Targets}
 	for i := range in.HPAs {
 		hr, err := w.walkHPA(ctx, &in.HPAs[i], in.Targets, in.Events)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
@@ -43,6 +44,25 @@ func (f fakeTargets) PodSelector(_ context.Context, ns string, ref autoscalingv2
 
 func (fakeTargets) ObjectExists(context.Context, string, autoscalingv2.CrossVersionObjectReference) (bool, error) {
 	return true, nil
+}
+
+// Exists finds a pod among the pods of every target of its namespace; other
+// objects exist.
+func (f fakeTargets) Exists(_ context.Context, gr schema.GroupResource, ns, name string) (bool, error) {
+	if gr.Resource != "pods" {
+		return true, nil
+	}
+	for key, pods := range f {
+		if !strings.HasPrefix(key, ns+"/") {
+			continue
+		}
+		for _, p := range pods {
+			if p.Name == name {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 const adapterPromURL = "http://prometheus-server.monitoring.svc:80/"

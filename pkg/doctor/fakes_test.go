@@ -18,6 +18,7 @@ import (
 
 	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube/kubetest"
+	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate/simulatetest"
 )
@@ -35,7 +36,10 @@ type fakeProm struct {
 	queries map[string]prom.QueryResult
 	qerr    error
 	lastQ   string
+	targets []prometheus.Target
 }
+
+func (p *fakeProm) Targets(context.Context) ([]prometheus.Target, error) { return p.targets, nil }
 
 // Series implements simulate.SeriesSource over the series in the window.
 func (p *fakeProm) Series(ctx context.Context, since time.Time, sels ...prom.Selector) ([]prom.Series, error) {
@@ -175,7 +179,8 @@ func newWalker(t *testing.T, p *fakeProm, api *fakeAPI, rules string) *walker {
 	if rules != "" {
 		disc = simulate.Run(context.Background(), p, loadRules(t, rules), kubetest.DiscoveryMapper(), 10*time.Minute, now)
 	}
-	return &walker{api: api, prom: p, disc: disc, mapper: kubetest.DiscoveryMapper(), maxAge: 10 * time.Minute, now: now, adapterRef: "monitoring/prometheus-adapter", seriesWindow: time.Hour}
+	return &walker{api: api, prom: p, disc: disc, mapper: kubetest.DiscoveryMapper(), maxAge: 10 * time.Minute, now: now, adapterRef: "monitoring/prometheus-adapter", seriesWindow: time.Hour,
+		targets: fakeTargets{"default/Deployment/app": runningPods("app-1", "app-2")}}
 }
 
 func mustFinding(t *testing.T, fs []Finding, code string) Finding {

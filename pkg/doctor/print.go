@@ -118,7 +118,9 @@ func printFindings(w io.Writer, fs []Finding, wide bool) {
 		if f.Fix != nil {
 			fmt.Fprintf(w, "                fix: %s\n", f.Fix.Description)
 			if f.Fix.Command != "" {
-				fmt.Fprintf(w, "                  $ %s\n", f.Fix.Command)
+				for _, c := range strings.Split(f.Fix.Command, "\n") {
+					fmt.Fprintf(w, "                  $ %s\n", c)
+				}
 			}
 			if f.Fix.YAML != "" {
 				for _, l := range strings.Split(strings.TrimRight(f.Fix.YAML, "\n"), "\n") {

@@ -146,6 +146,7 @@ type Finding struct {
 // Fix is what to do: a command to run, and/or YAML to apply or paste.
 type Fix struct {
 	Description string `json:"description"`
-	Command     string `json:"command,omitempty"`
+	// Command is one command per line.
+	Command string `json:"command,omitempty"`
 	YAML        string `json:"yaml,omitempty"`
 }

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -25,6 +26,7 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
 	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
+	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
 	"github.com/metricscale/kubectl-metricscale/pkg/quantity"
 	"github.com/metricscale/kubectl-metricscale/pkg/rules"
 	"github.com/metricscale/kubectl-metricscale/pkg/similar"
@@ -54,6 +56,8 @@ type Prometheus interface {
 	SeriesNamed(ctx context.Context, name string, since time.Time) ([]prom.Series, error)
 	Query(ctx context.Context, q string) (prom.QueryResult, error)
 	MetricNames(ctx context.Context) ([]string, error)
+	// Targets lists the active scrape targets.
+	Targets(ctx context.Context) ([]prometheus.Target, error)
 }
 
 // walker holds what every metric walk shares.
@@ -73,6 +77,16 @@ type walker struct {
 	// seriesCounts caches seriesPerObject by series name and label: every
 	// HPA reading the metric asks for the same counts.
 	seriesCounts map[string]map[string]int
+	// targets looks up the objects series name (nil: not looked up).
+	targets Targets
+}
+
+// exists reports whether an object of a resource exists.
+func (w *walker) exists(ctx context.Context, gr schema.GroupResource, ns, name string) (bool, error) {
+	if w.targets == nil {
+		return false, errors.New("objects are not looked up")
+	}
+	return w.targets.Exists(ctx, gr, ns, name)
 }
 
 // target is the HPA's scale target as the walk needs it.
@@ -189,7 +203,11 @@ func (w *walker) walkMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPo
 		if spec.Type == autoscalingv2.PodsMetricSourceType && t.running != nil {
 			queried = t.running
 		}
-		mr.Findings = append(mr.Findings, w.noValues(ctx, obj, req, names, queried, list, err)...)
+		reads := "the pods of " + hpa.Spec.ScaleTargetRef.Kind + "/" + hpa.Spec.ScaleTargetRef.Name
+		if spec.Type == autoscalingv2.ObjectMetricSourceType {
+			reads = spec.Object.DescribedObject.Kind + "/" + spec.Object.DescribedObject.Name
+		}
+		mr.Findings = append(mr.Findings, w.noValues(ctx, obj, reads, req, names, queried, list, err)...)
 		return mr
 	}
 
@@ -334,8 +352,8 @@ func (w *walker) withRuleFix(f Finding, series []prom.Series, seriesName string,
 
 // noValues explains a listed metric whose request returns nothing for the
 // target's objects (names); queried are the objects the adapter's query is
-// about.
-func (w *walker) noValues(ctx context.Context, obj string, req hpareq.Request, names, queried []string, list *cmv1beta2.MetricValueList, apiErr error) []Finding {
+// about, reads says in words what the HPA reads.
+func (w *walker) noValues(ctx context.Context, obj, reads string, req hpareq.Request, names, queried []string, list *cmv1beta2.MetricValueList, apiErr error) []Finding {
 	gr, ns, metric := req.Resource, req.Namespace, req.Metric
 	objects := strings.Join(names, ", ")
 	if len(names) == 0 {
@@ -349,7 +367,11 @@ func (w *walker) noValues(ctx context.Context, obj string, req hpareq.Request, n
 		for _, it := range list.Items {
 			got = append(got, it.DescribedObject.Name)
 		}
-		f = f.withEvidence(fmt.Sprintf("%s returned %d items: %s", req, len(list.Items), strings.Join(got, ", ")))
+		if len(got) == 0 {
+			f = f.withEvidence(fmt.Sprintf("%s returned no items", req))
+		} else {
+			f = f.withEvidence(fmt.Sprintf("%s returned %d items: %s", req, len(list.Items), strings.Join(got, ", ")))
+		}
 	}
 	if len(names) == 0 {
 		return []Finding{f}
@@ -403,31 +425,28 @@ func (w *walker) noValues(ctx context.Context, obj string, req hpareq.Request, n
 				withFix(Fix{Description: "keep the resource labels in the query, e.g. metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)"})}
 		}
 	}
-	// Which objects do have series? That tells selector mismatch from pods
-	// that do not export (yet).
-	if series, err := w.prom.SeriesNamed(ctx, m.SeriesName, w.disc.Since); err == nil {
-		seen := map[string]bool{}
-		for _, s := range series {
-			if v := string(s.Labels[label]); v != "" {
-				seen[v] = true
-			}
-		}
-		var others []string
-		for v := range seen {
-			others = append(others, v)
-		}
-		sort.Strings(others)
-		if len(others) > 0 {
-			f = f.withEvidence(fmt.Sprintf("series of %s exist for %s=%s", m.SeriesName, label, strings.Join(others, ", ")))
-		}
+	// Which objects do the series name? Pods that are gone, objects in
+	// another namespace or of another workload tell where the data went.
+	if series, err := w.prom.SeriesNamed(ctx, m.SeriesName, w.disc.Since); err == nil && len(series) > 0 {
 		if !req.MetricSelector.Empty() {
-			if matching := selected(series, req.MetricSelector); len(matching) < len(series) {
+			matching := selected(series, req.MetricSelector)
+			if len(matching) < len(series) {
 				f = f.withEvidence(fmt.Sprintf("the HPA's metric selector %s matches %d of the %d series of %s", req.MetricSelector, len(matching), len(series), m.SeriesName))
-				if len(matching) == 0 {
-					f.Fix = &Fix{Description: fmt.Sprintf("fix the metric's selector in the HPA (spec.metrics[].%s.metric.selector): no series of %s carries the labels it requires", strings.ToLower(string(req.Type)), m.SeriesName)}
-					return []Finding{f}
-				}
 			}
+			if len(matching) == 0 {
+				f.Fix = &Fix{Description: fmt.Sprintf("fix the metric's selector in the HPA (spec.metrics[].%s.metric.selector): no series of %s carries the labels it requires", strings.ToLower(string(req.Type)), m.SeriesName)}
+				return []Finding{f}
+			}
+			series = matching
+		}
+		objs := classifySeries(ctx, w.exists, m.Rule, gr, ns, series, queried)
+		where := objs.evidence(m.SeriesName, ns, reads)
+		fix, more, ok := whereFix(ctx, w.prom, objs, m.SeriesName, ns, reads, label, names)
+		// Where the data went comes first: the request and query follow.
+		f.Evidence = append(append(where, more...), f.Evidence...)
+		if ok {
+			f.Fix = fix
+			return []Finding{f}
 		}
 		f.Fix = &Fix{Description: fmt.Sprintf("make the %s of the scale target export %s (labelled %s=<name>), or fix the HPA's target so it selects the objects that do", gr.Resource, m.SeriesName, label)}
 	}

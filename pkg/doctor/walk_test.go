@@ -260,7 +260,7 @@ func TestWalkMetric(t *testing.T) {
 			want:   "MS302",
 			check: func(t *testing.T, mr MetricReport) {
 				ev := strings.Join(mr.Findings[0].Evidence, "\n")
-				if !strings.Contains(ev, "pod=other-1") || !strings.Contains(ev, "query: sum(jobs{") {
+				if !strings.Contains(ev, "pods that do not exist in namespace default: other-1") || !strings.Contains(ev, "query: sum(jobs{") {
 					t.Fatalf("evidence:\n%s", ev)
 				}
 			},

@@ -220,3 +220,26 @@ func Vector(res prom.QueryResult) pmodel.Vector {
 	}
 	return nil
 }
+
+// Target is an active scrape target, as Prometheus's targets API gives it.
+type Target struct {
+	ScrapePool string            `json:"scrapePool"`
+	ScrapeURL  string            `json:"scrapeUrl"`
+	Labels     map[string]string `json:"labels"`
+	Health     string            `json:"health"`
+}
+
+// Targets lists Prometheus's active scrape targets.
+func (c *Connection) Targets(ctx context.Context) ([]Target, error) {
+	if c.generic == nil {
+		return nil, fmt.Errorf("Prometheus is not reachable: %s", c.Error)
+	}
+	resp, err := c.generic.Do(ctx, http.MethodGet, "/api/v1/targets", url.Values{"state": {"active"}})
+	if err != nil {
+		return nil, err
+	}
+	var data struct {
+		ActiveTargets []Target `json:"activeTargets"`
+	}
+	return data.ActiveTargets, json.Unmarshal(resp.Data, &data)
+}

@@ -104,14 +104,23 @@ func setAdapterConfig(t *testing.T, config string) {
 // deletePushGroup removes one Pushgateway group (job plus grouping labels).
 func deletePushGroup(t *testing.T, path string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodDelete, env.info.PushgatewayURL+"/metrics/"+path, nil)
+	httpDelete(t, env.info.PushgatewayURL+"/metrics/"+path)
+}
+
+// httpDelete sends DELETE to url and requires a 2xx answer.
+func httpDelete(t *testing.T, url string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodDelete, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		t.Fatalf("DELETE %s: %s", path, resp.Status)
+		t.Fatalf("DELETE %s: %s", url, resp.Status)
 	}
 }
 

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/pushgateway"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -163,16 +163,7 @@ func DeleteMetrics(ctx context.Context, pushgatewayURL, job string, grouping map
 }
 
 func pushgatewayRequest(ctx context.Context, method, pushgatewayURL, job string, grouping map[string]string, body string) error {
-	path := "/metrics/job/" + url.PathEscape(job)
-	keys := make([]string, 0, len(grouping))
-	for k := range grouping {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		path += "/" + url.PathEscape(k) + "/" + url.PathEscape(grouping[k])
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(pushgatewayURL, "/")+path, strings.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, pushgateway.GroupURL(pushgatewayURL, job, grouping), strings.NewReader(body))
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,157 @@
+package doctor
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	pmodel "github.com/prometheus/common/model"
+	"k8s.io/apimachinery/pkg/labels"
+	cmv1beta2 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta2"
+	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
+)
+
+// TestWhereTheSeriesWent: the API lists the metric but has no value for the
+// target's pods, while series exist. doctor names the objects the series
+// name, says why each does not count, and gives the fix of the class.
+func TestWhereTheSeriesWent(t *testing.T) {
+	const rule = `rules:
+- seriesQuery: '{__name__="MessageMetrics",k8s_namespace!="",k8s_pod_name!=""}'
+  resources: {overrides: {k8s_namespace: {resource: namespace}, k8s_pod_name: {resource: pod}}}
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+`
+	vec := func(lbls ...pmodel.LabelSet) prom.QueryResult {
+		v := pmodel.Vector{}
+		for _, l := range lbls {
+			v = append(v, &pmodel.Sample{Metric: pmodel.Metric(l), Value: 1})
+		}
+		return prom.QueryResult{Type: pmodel.ValVector, Vector: &v}
+	}
+	pushgateway := map[string]prom.QueryResult{
+		"push_time_seconds":      vec(pmodel.LabelSet{"__name__": "push_time_seconds", "job": "interlok", "k8s_pod_name": "app-old"}),
+		"pushgateway_build_info": vec(pmodel.LabelSet{"job": "prometheus-pushgateway", "instance": "10.0.0.9:9091"}),
+	}
+	pgTargets := []prometheus.Target{
+		{ScrapeURL: "http://10.0.0.8:9090/metrics", Labels: map[string]string{"job": "prometheus", "instance": "10.0.0.8:9090"}},
+		{ScrapeURL: "http://10.0.0.9:9091/metrics", Labels: map[string]string{"job": "prometheus-pushgateway", "instance": "10.0.0.9:9091"}},
+	}
+	for _, c := range []struct {
+		name     string
+		series   []string
+		queries  map[string]prom.QueryResult
+		targets  []prometheus.Target
+		existing fakeTargets // pods that exist beside the target's
+		evidence []string
+		fix      []string
+		command  string
+	}{
+		{
+			name:     "a Pushgateway group outlived its pod",
+			series:   []string{"MessageMetrics{job=interlok,k8s_namespace=default,k8s_pod_name=app-old}"},
+			queries:  pushgateway,
+			targets:  pgTargets,
+			evidence: []string{"name pods that do not exist in namespace default: app-old", "pushed to the Pushgateway in group /metrics/job/interlok/k8s_pod_name/app-old"},
+			fix:      []string{"outlived their pods", "push MessageMetrics from the target's current pods (app-1, app-2)", ".../metrics/job/interlok/k8s_pod_name/<name>"},
+			command:  "curl -X DELETE http://10.0.0.9:9091/metrics/job/interlok/k8s_pod_name/app-old",
+		},
+		{
+			name:   "a Pushgateway group without the pod in its grouping key",
+			series: []string{"MessageMetrics{job=interlok,k8s_namespace=default,k8s_pod_name=app-old}"},
+			queries: map[string]prom.QueryResult{
+				"push_time_seconds":      vec(pmodel.LabelSet{"job": "interlok"}),
+				"pushgateway_build_info": pushgateway["pushgateway_build_info"],
+			},
+			targets: pgTargets,
+			fix:     []string{"grouping key does not name the pod", "grouping key per object"},
+			command: "curl -X DELETE http://10.0.0.9:9091/metrics/job/interlok",
+		},
+		{
+			name:   "the Pushgateway's target labels are not part of the grouping key",
+			series: []string{"MessageMetrics{job=interlok,namespace=monitoring,k8s_namespace=default,k8s_pod_name=app-old}"},
+			queries: map[string]prom.QueryResult{
+				"push_time_seconds":      vec(pmodel.LabelSet{"job": "interlok", "namespace": "monitoring", "k8s_pod_name": "app-old"}),
+				"pushgateway_build_info": vec(pmodel.LabelSet{"job": "pgw", "instance": "10.0.0.9:9091", "namespace": "monitoring"}),
+			},
+			targets: []prometheus.Target{{ScrapeURL: "http://10.0.0.9:9091/metrics", Labels: map[string]string{"job": "pgw", "instance": "10.0.0.9:9091", "namespace": "monitoring"}}},
+			command: "curl -X DELETE http://10.0.0.9:9091/metrics/job/interlok/k8s_pod_name/app-old",
+		},
+		{
+			name:     "pushed, but Prometheus scrapes no Pushgateway it can name",
+			series:   []string{"MessageMetrics{job=interlok,k8s_namespace=default,k8s_pod_name=app-old}"},
+			queries:  map[string]prom.QueryResult{"push_time_seconds": pushgateway["push_time_seconds"]},
+			fix:      []string{"PUSHGATEWAY: the Pushgateway's address"},
+			command:  "curl -X DELETE http://PUSHGATEWAY:9091/metrics/job/interlok/k8s_pod_name/app-old",
+			evidence: []string{"do not exist in namespace default: app-old"},
+		},
+		{
+			name:     "scraped from pods that are gone, not pushed",
+			series:   []string{"MessageMetrics{job=interlok,k8s_namespace=default,k8s_pod_name=app-old}"},
+			evidence: []string{"do not exist in namespace default: app-old"},
+			fix:      []string{"their exporter went with them", "current pods (app-1, app-2) do not export MessageMetrics"},
+		},
+		{
+			name:     "series of another namespace",
+			series:   []string{"MessageMetrics{job=interlok,k8s_namespace=staging,k8s_pod_name=app-1}"},
+			evidence: []string{"name pods in other namespaces: staging/app-1"},
+			fix:      []string{"in namespace staging, where the adapter serves them, not in default", "label the series with namespace default"},
+		},
+		{
+			name:     "pods of another workload",
+			series:   []string{"MessageMetrics{job=interlok,k8s_namespace=default,k8s_pod_name=worker-1}"},
+			existing: fakeTargets{"default/Deployment/worker": runningPods("worker-1")},
+			evidence: []string{"that the HPA does not read (it reads the pods of Deployment/app): worker-1"},
+			fix:      []string{"the HPA does not read (worker-1; it reads the pods of Deployment/app)"},
+		},
+		{
+			name: "each class on its own line, gone first",
+			series: []string{
+				"MessageMetrics{job=interlok,k8s_namespace=default,k8s_pod_name=worker-1}",
+				"MessageMetrics{job=interlok,k8s_namespace=staging,k8s_pod_name=app-1}",
+				"MessageMetrics{job=interlok,k8s_namespace=default,k8s_pod_name=app-old}",
+				"MessageMetrics{job=interlok,k8s_namespace=default,k8s_pod_name=app-1}",
+			},
+			existing: fakeTargets{"default/Deployment/worker": runningPods("worker-1")},
+			evidence: []string{"do not exist in namespace default: app-old\n", "other namespaces: staging/app-1\n", "(it reads the pods of Deployment/app): worker-1\n", "name pods the HPA reads: app-1\n"},
+			fix:      []string{"their exporter went with them"},
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := &fakeProm{ok: true, queries: c.queries, targets: c.targets}
+			for _, s := range c.series {
+				p.series = append(p.series, series(s))
+			}
+			api := &fakeAPI{listed: map[string]bool{"pods/MessageMetrics": true}, values: map[string]*cmv1beta2.MetricValueList{}}
+			w := newWalker(t, p, api, rule)
+			tg := fakeTargets{"default/Deployment/app": runningPods("app-1", "app-2")}
+			for k, v := range c.existing {
+				tg[k] = v
+			}
+			w.targets = tg
+			h, spec := podsHPA("MessageMetrics")
+			mr := w.walkMetric(context.Background(), h, spec, target{pods: runningPods("app-1", "app-2"), selector: labels.Everything()})
+			f := mustFinding(t, mr.Findings, "MS302")
+			if len(mr.Findings) != 1 {
+				t.Fatalf("one finding expected, got %s", codes(mr.Findings))
+			}
+			ev := strings.Join(f.Evidence, "\n") + "\n"
+			for _, want := range c.evidence {
+				if !strings.Contains(ev, want) {
+					t.Errorf("evidence lacks %q:\n%s", want, ev)
+				}
+			}
+			if f.Fix == nil {
+				t.Fatal("no fix")
+			}
+			for _, want := range c.fix {
+				if !strings.Contains(f.Fix.Description, want) {
+					t.Errorf("fix lacks %q: %s", want, f.Fix.Description)
+				}
+			}
+			if f.Fix.Command != c.command {
+				t.Errorf("fix command %q, want %q", f.Fix.Command, c.command)
+			}
+		})
+	}
+}

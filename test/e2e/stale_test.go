@@ -1,0 +1,112 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/doctor"
+)
+
+// interlokPods are the names of the interlok Deployment's Running pods.
+func interlokPods(ctx context.Context) ([]string, error) {
+	pods, err := env.client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=interlok"})
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning {
+			names = append(names, p.Name)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// TestDoctorStalePushgatewayGroup: the Interlok guide's chain after a
+// rollout. Each pod pushed its own Pushgateway group; the pods are
+// replaced, the old groups stay, the new pods push nothing. The HPA
+// controller fails (FailedGetPodsMetric); doctor exits 1 with MS302, names
+// the old pods as gone and gives the exact DELETE of each stale group.
+// Running that fix and pushing from the new pods makes the chain healthy.
+func TestDoctorStalePushgatewayGroup(t *testing.T) {
+	needSandbox(t)
+	interlok(t)
+	// 100 is the HPA's target: it keeps its one replica, so every pod has
+	// pushed before the rollout.
+	pushInterlok(t, 100)
+	addRuleServes(t, "MessageMetrics")
+	waitHealthy(t, "interlok-autoscaler", "100")
+
+	ctx := context.Background()
+	old, err := interlokPods(ctx)
+	if err != nil || len(old) == 0 {
+		t.Fatalf("interlok pods: %v %v", old, err)
+	}
+	t.Cleanup(func() {
+		for _, p := range old {
+			deletePushGroup(t, "job/interlok/k8s_pod_name/"+p)
+		}
+	})
+	// The rollout: every pod replaced.
+	for _, p := range old {
+		if err := env.client.CoreV1().Pods("default").Delete(ctx, p, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var current []string
+	eventually(t, 2*time.Minute, "new interlok pods are Running", func(ctx context.Context) error {
+		names, err := interlokPods(ctx)
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			for _, o := range old {
+				if n == o {
+					return fmt.Errorf("old pod %s still Running", n)
+				}
+			}
+		}
+		if len(names) == 0 {
+			return fmt.Errorf("no pod Running")
+		}
+		current = names
+		return nil
+	})
+	t.Logf("pods %s replaced by %s", strings.Join(old, ", "), strings.Join(current, ", "))
+	waitScalingInactive(t, 2*time.Minute, "interlok-autoscaler", "FailedGetPodsMetric")
+
+	rep, exit := runDoctor(t, "-n", "default", "interlok-autoscaler")
+	fs := findingsOf(rep, "interlok-autoscaler")
+	f := findCode(fs, "MS302")
+	if exit != 1 || f == nil || f.Fix == nil {
+		t.Fatalf("doctor must exit 1 with MS302 and a fix; exit %d, findings %s", exit, codesOf(fs))
+	}
+	ev := strings.Join(f.Evidence, "\n")
+	t.Logf("MS302: %s\nevidence:\n%s\nfix: %s\n$ %s", f.Message, ev, f.Fix.Description, f.Fix.Command)
+	var want []string
+	for _, p := range old {
+		want = append(want, "curl -X DELETE "+env.info.PushgatewayURL+"/metrics/job/interlok/k8s_pod_name/"+p)
+	}
+	if !strings.Contains(ev, "pods that do not exist in namespace default: "+strings.Join(old, ", ")) ||
+		!strings.Contains(f.Fix.Description, "outlived their pods") || f.Fix.Command != strings.Join(want, "\n") {
+		t.Fatalf("MS302 should name the gone pods %v and delete exactly their groups:\n%s", old, strings.Join(want, "\n"))
+	}
+
+	// The fix as doctor gives it: delete each stale group, push from the
+	// current pods.
+	for _, cmd := range strings.Split(f.Fix.Command, "\n") {
+		httpDelete(t, strings.TrimPrefix(cmd, "curl -X DELETE "))
+	}
+	pushInterlok(t, 100)
+	waitHealthy(t, "interlok-autoscaler", "100")
+	rep, _ = runDoctor(t, "-n", "default", "interlok-autoscaler")
+	t.Logf("after the fix: %s", doctor.ChainPicture(rep.HPAs[0].Metrics[0].Chain))
+}
