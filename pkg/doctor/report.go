@@ -148,5 +148,5 @@ type Fix struct {
 	Description string `json:"description"`
 	// Command is one command per line.
 	Command string `json:"command,omitempty"`
-	YAML        string `json:"yaml,omitempty"`
+	YAML    string `json:"yaml,omitempty"`
 }
