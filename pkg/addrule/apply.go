@@ -22,6 +22,8 @@ import (
 
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
 	"github.com/metricscale/kubectl-metricscale/pkg/configstore"
+	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
+	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	qty "github.com/metricscale/kubectl-metricscale/pkg/quantity"
 	"github.com/metricscale/kubectl-metricscale/pkg/rollout"
 	"github.com/metricscale/kubectl-metricscale/pkg/rules"
@@ -46,6 +48,10 @@ type Result struct {
 	Served      []Sample `json:"served,omitempty"`
 	ServedAfter string   `json:"servedAfter,omitempty"`
 	HPA         string   `json:"hpa,omitempty"`
+	// HPARequest is the created HPA's own request to the metrics API, sent
+	// as the HPA controller sends it, and HPAValues its answer.
+	HPARequest string   `json:"hpaRequest,omitempty"`
+	HPAValues  []Sample `json:"hpaValues,omitempty"`
 	// HPAStanza is the metric entry of an autoscaling/v2 HPA that uses the
 	// new metric.
 	HPAStanza string `json:"hpaStanza,omitempty"`
@@ -72,7 +78,7 @@ func Apply(ctx context.Context, env Env, o Options, p *Plan, log io.Writer) (*Re
 	if p.AlreadyServedBy != "" {
 		res.NoOp = true
 		// The metric is served already: --hpa still has its HPA to write.
-		return res, withHPA(ctx, env, o, p, res)
+		return res, withHPA(ctx, env, o, p, res, log)
 	}
 	start := time.Now()
 	rule := p.Proposal.YAML
@@ -109,7 +115,7 @@ func Apply(ctx context.Context, env Env, o Options, p *Plan, log io.Writer) (*Re
 	}
 	if wr.Unchanged {
 		res.NoOp = true
-		return res, withHPA(ctx, env, o, p, res)
+		return res, withHPA(ctx, env, o, p, res, log)
 	}
 	fmt.Fprintf(log, "wrote ConfigMap %s (resourceVersion %s → %s); the previous config is kept in ConfigMap %s/%s\n",
 		p.ConfigMap, wr.ResourceVersion, wr.Written, p.Adapter.Namespace, wr.Backup)
@@ -153,20 +159,98 @@ func Apply(ctx context.Context, env Env, o Options, p *Plan, log io.Writer) (*Re
 		return res, &Failed{Result: res, Err: err}
 	}
 	res.Served, res.ServedAfter = served, time.Since(start).Round(100*time.Millisecond).String()
-	return res, withHPA(ctx, env, o, p, res)
+	return res, withHPA(ctx, env, o, p, res, log)
 }
 
-// withHPA creates the HPA --hpa asks for, once the metric is served.
-func withHPA(ctx context.Context, env Env, o Options, p *Plan, res *Result) error {
+// withHPA creates the HPA --hpa asks for, once the metric is served, and
+// sends the HPA's own request as the controller will.
+func withHPA(ctx context.Context, env Env, o Options, p *Plan, res *Result, log io.Writer) error {
 	if o.HPA == "" || o.DryRun != configstore.DryRunNone {
 		return nil
 	}
-	name, err := createHPA(ctx, env, o, p)
+	hpa, err := createHPA(ctx, env, o, p)
 	if err != nil {
 		return &Failed{Result: res, Err: err}
 	}
-	res.HPA = name
+	res.HPA = hpa.Namespace + "/" + hpa.Name
+	res.HPARequest, res.HPAValues, err = verifyHPA(ctx, env, hpa, hpaVerifyTimeout, log)
+	if err != nil {
+		return &Failed{Result: res, Err: err}
+	}
 	return nil
+}
+
+// hpaVerifyTimeout bounds the wait for the new HPA's request to answer: the
+// metric is served already, so only the target's own objects can be
+// missing.
+const hpaVerifyTimeout = 30 * time.Second
+
+// verifyHPA sends the request the HPA controller makes for the HPA's metric
+// (pkg/hpareq: the scale target's pod selector, the metric selector) until
+// it returns values, and returns the request and the values.
+func verifyHPA(ctx context.Context, env Env, hpa *autoscalingv2.HorizontalPodAutoscaler, timeout time.Duration, log io.Writer) (string, []Sample, error) {
+	spec := hpa.Spec.Metrics[0]
+	var podSel labels.Selector
+	if spec.Type == autoscalingv2.PodsMetricSourceType {
+		scales, err := env.Scales()
+		if err != nil {
+			return "", nil, err
+		}
+		if podSel, err = kube.ScaleSelector(ctx, scales, env.Mapper, hpa.Namespace, hpa.Spec.ScaleTargetRef); err != nil {
+			return "", nil, fmt.Errorf("reading the scale of %s %s: %w", hpa.Spec.ScaleTargetRef.Kind, hpa.Spec.ScaleTargetRef.Name, err)
+		}
+	}
+	req, err := hpareq.For(hpa, spec, podSel, env.Mapper)
+	if err != nil {
+		return "", nil, err
+	}
+	c, err := newMetricsClients(env)
+	if err != nil {
+		return "", nil, err
+	}
+	fmt.Fprintf(log, "sending HPA %s/%s's request as the HPA controller does: GET %s\n", hpa.Namespace, hpa.Name, req.Path())
+	deadline := time.Now().Add(timeout)
+	why := ""
+	for {
+		var out []Sample
+		if req.Type == autoscalingv2.ExternalMetricSourceType {
+			list, err := req.External(c.external)
+			if err != nil {
+				why = apierr.Message(err)
+			}
+			if list != nil {
+				for _, it := range list.Items {
+					out = append(out, Sample{Namespace: req.Namespace, Value: qty.Decode(it.Value)})
+				}
+			}
+		} else {
+			list, err := req.Custom(c.custom)
+			if err != nil {
+				why = apierr.Message(err)
+			}
+			if list != nil {
+				for _, it := range list.Items {
+					out = append(out, Sample{Namespace: req.Namespace, Resource: req.Resource.String(), Object: it.DescribedObject.Name, Value: qty.Decode(it.Value)})
+				}
+			}
+		}
+		if len(out) > 0 {
+			fmt.Fprintf(log, "  answered with %d values\n", len(out))
+			return req.Path(), out, nil
+		}
+		if why == "" {
+			why = "no value"
+		}
+		if time.Now().After(deadline) {
+			return req.Path(), nil, fmt.Errorf("the metric is served, but HPA %s/%s's own request returns %s after %s: GET %s\n  run kubectl metricscale doctor -n %s %s to see where its objects' values went",
+				hpa.Namespace, hpa.Name, why, timeout, req.Path(), hpa.Namespace, hpa.Name)
+		}
+		select {
+		case <-ctx.Done():
+			return req.Path(), nil, ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
 }
 
 // hasRule reports whether current already holds the plan's rule (the same
@@ -377,14 +461,14 @@ func hpaStanza(p *Plan) string {
 
 // createHPA writes an autoscaling/v2 HPA for Deployment o.HPA on the new
 // metric with target o.Target.
-func createHPA(ctx context.Context, env Env, o Options, p *Plan) (string, error) {
+func createHPA(ctx context.Context, env Env, o Options, p *Plan) (*autoscalingv2.HorizontalPodAutoscaler, error) {
 	target, err := resource.ParseQuantity(o.Target)
 	if err != nil {
-		return "", fmt.Errorf("--target %q is not a quantity: %w", o.Target, err)
+		return nil, fmt.Errorf("--target %q is not a quantity: %w", o.Target, err)
 	}
 	ns := o.Namespace
 	if _, err := env.Client.AppsV1().Deployments(ns).Get(ctx, o.HPA, metav1.GetOptions{}); err != nil {
-		return "", fmt.Errorf("--hpa %s: %w", o.HPA, err)
+		return nil, fmt.Errorf("--hpa %s: %w", o.HPA, err)
 	}
 	m := p.Produces[0]
 	var spec autoscalingv2.MetricSpec
@@ -406,12 +490,12 @@ func createHPA(ctx context.Context, env Env, o Options, p *Plan) (string, error)
 			}
 		}
 		if obj == "" {
-			return "", fmt.Errorf("--hpa: the series name no %s in namespace %s to scale on; write the HPA with the stanza above", m.Resource, ns)
+			return nil, fmt.Errorf("--hpa: the series name no %s in namespace %s to scale on; write the HPA with the stanza above", m.Resource, ns)
 		}
 		gr := schema.ParseGroupResource(m.Resource)
 		gvk, err := env.Mapper.KindFor(gr.WithVersion(""))
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		spec = autoscalingv2.MetricSpec{Type: autoscalingv2.ObjectMetricSourceType, Object: &autoscalingv2.ObjectMetricSource{
 			Metric:          autoscalingv2.MetricIdentifier{Name: m.Metric},
@@ -427,8 +511,9 @@ func createHPA(ctx context.Context, env Env, o Options, p *Plan) (string, error)
 			Metrics: []autoscalingv2.MetricSpec{spec},
 		},
 	}
-	if _, err := env.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, hpa, metav1.CreateOptions{}); err != nil {
-		return "", fmt.Errorf("creating HPA %s/%s: %w", ns, o.HPA, err)
+	created, err := env.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, hpa, metav1.CreateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("creating HPA %s/%s: %w", ns, o.HPA, err)
 	}
-	return ns + "/" + o.HPA, nil
+	return created, nil
 }

@@ -129,6 +129,17 @@ func PrintOutcome(w io.Writer, r *Result) {
 	}
 	if r.HPA != "" {
 		fmt.Fprintf(w, "\ncreated HPA %s on %s\n", r.HPA, p.Produces[0].Metric)
+		if r.HPARequest != "" && len(r.HPAValues) > 0 {
+			var vals []string
+			for _, v := range r.HPAValues {
+				if v.Object != "" {
+					vals = append(vals, v.Object+" = "+v.Value)
+				} else {
+					vals = append(vals, v.Value)
+				}
+			}
+			fmt.Fprintf(w, "its request, as the HPA controller sends it, answers %s\n  GET %s\n", strings.Join(vals, ", "), r.HPARequest)
+		}
 		return
 	}
 	if r.HPAStanza != "" {

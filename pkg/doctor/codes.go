@@ -44,6 +44,8 @@ const (
 	CodeRuleCollision       Code = "MS213"
 	CodeSeriesQueryFails    Code = "MS214"
 	CodeMetricsQueryInvalid Code = "MS215"
+	// MS216: the adapter's discovery window is shorter than a used series' sample interval.
+	CodeWindowShorterThanSamples Code = "MS216"
 
 	CodeQueryDropsLabels Code = "MS301"
 	CodeNoValue          Code = "MS302"
@@ -146,6 +148,8 @@ var Checks = map[Code]Check{
 	CodeMetricsQueryInvalid: {SeverityError, "a rule's metricsQuery is not valid PromQL",
 		"%s's metricsQuery is not valid PromQL, so Prometheus rejects every request for the metrics it serves: %v"},
 
+	CodeWindowShorterThanSamples: {SeverityError, "discovery window shorter than the sample interval",
+		"the adapter's discovery window (%s) is shorter than the interval between the samples of %s (%s): the metric drops out of the API on most relists, and the HPAs that read it fail until a relist lists it again"},
 	CodeQueryDropsLabels: {SeverityError, "metricsQuery aggregates the resource labels away",
 		"%s's metricsQuery returns series without the %s label, so the adapter cannot attribute them to %s: the query aggregates the resource labels away (keep <<.LabelMatchers>> and by (<<.GroupBy>>))"},
 	CodeNoValue: {SeverityError, "metric has no value for the scale target's objects",

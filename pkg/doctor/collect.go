@@ -21,7 +21,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
@@ -302,7 +301,7 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 	if err != nil {
 		return nil, err
 	}
-	scales, err := scale.NewForConfig(env.Rest, env.Mapper, dynamic.LegacyAPIPathResolverFunc, scale.NewDiscoveryScaleKindResolver(env.Discovery))
+	scales, err := env.Scales()
 	if err != nil {
 		return nil, err
 	}
@@ -466,7 +465,7 @@ type livePrometheus struct {
 func (p *livePrometheus) OK() bool { return p.conn != nil && p.conn.OK() }
 
 func (p *livePrometheus) SeriesNamed(ctx context.Context, name string, since time.Time) ([]prom.Series, error) {
-	key := name + "@" + strconv.FormatInt(since.Unix(), 10)
+	key := name + "@" + strconv.FormatInt(since.UnixMilli(), 10)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if s, ok := p.series[key]; ok {

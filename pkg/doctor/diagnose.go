@@ -142,6 +142,9 @@ func Diagnose(ctx context.Context, in *Collected) (*Report, error) {
 		}
 		r.HPAs = append(r.HPAs, hr)
 	}
+	if a != nil && ch.Discovery != nil {
+		r.Findings = append(r.Findings, checkWindow(ctx, in.Prometheus, windowCheck{window: ch.Window, relist: a.RelistInterval, adapterRef: adapterRef}, w.used)...)
+	}
 	r.summarize()
 	return r, nil
 }

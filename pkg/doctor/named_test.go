@@ -131,6 +131,7 @@ func TestWhereTheSeriesWent(t *testing.T) {
 			w.targets = tg
 			h, spec := podsHPA("MessageMetrics")
 			mr := w.walkMetric(context.Background(), h, spec, target{pods: runningPods("app-1", "app-2"), selector: labels.Everything()})
+			record(t, mr.Findings)
 			f := mustFinding(t, mr.Findings, "MS302")
 			if len(mr.Findings) != 1 {
 				t.Fatalf("one finding expected, got %s", codes(mr.Findings))

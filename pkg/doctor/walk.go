@@ -79,6 +79,36 @@ type walker struct {
 	seriesCounts map[string]map[string]int
 	// targets looks up the objects series name (nil: not looked up).
 	targets Targets
+	// used holds a series of each series name an HPA metric is served
+	// from, for the discovery window check.
+	used map[string]prom.Series
+}
+
+// noteUsed records a series of the rule that serves an HPA's metric.
+func (w *walker) noteUsed(gr schema.GroupResource, metric string) {
+	if w.disc == nil {
+		return
+	}
+	m := w.disc.Served(gr, metric)
+	if m == nil {
+		return
+	}
+	if _, ok := w.used[m.SeriesName]; ok {
+		return
+	}
+	if _, kept := m.Rule.SeriesNamed(m.SeriesName); len(kept) > 0 {
+		w.noteSeries(kept[0])
+	}
+}
+
+// noteSeries records s as the series of its name to check.
+func (w *walker) noteSeries(s prom.Series) {
+	if w.used == nil {
+		w.used = map[string]prom.Series{}
+	}
+	if _, ok := w.used[s.Name]; !ok {
+		w.used[s.Name] = s
+	}
 }
 
 // exists reports whether an object of a resource exists.
@@ -162,6 +192,7 @@ func (w *walker) walkMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPo
 	gr := req.Resource
 	ns := hpa.Namespace
 	hpaLink := hpaLink(hpa)
+	w.noteUsed(gr, metric)
 
 	if ok, why := w.api.Available(); !ok {
 		mr.Chain = chain(LinkUnknown, LinkUnknown, LinkBroken, LinkBroken)
@@ -294,6 +325,7 @@ func (w *walker) notServed(ctx context.Context, obj string, gr schema.GroupResou
 	if len(selecting) == 0 {
 		inWindow, err := w.prom.SeriesNamed(ctx, metric, w.disc.Since)
 		if err == nil && len(inWindow) == 0 {
+			w.noteSeries(all[0]) // a window shorter than the samples' interval says why
 			return append(out, newFinding(CodeSeriesTooOld, obj, metric, w.maxAge).
 				withEvidence(labelSummary(all, 3)...).
 				withFix(Fix{Description: "push or scrape the metric more often than the window, or raise --metrics-max-age on the adapter Deployment"}))
@@ -484,7 +516,7 @@ func (w *walker) valueChecks(ctx context.Context, obj string, typ autoscalingv2.
 func (w *walker) seriesChecks(ctx context.Context, obj string, typ autoscalingv2.MetricSourceType, gr schema.GroupResource, metric string, names []string) []Finding {
 	var out []Finding
 	if typ == autoscalingv2.PodsMetricSourceType {
-		if count, label, ok := w.seriesPerObject(ctx, gr, metric); ok {
+		if count, label, ok := w.seriesPerObject(gr, metric); ok {
 			var missing []string
 			for _, n := range names {
 				if count[n] == 0 {
@@ -502,7 +534,7 @@ func (w *walker) seriesChecks(ctx context.Context, obj string, typ autoscalingv2
 
 // seriesPerObject counts the series of the metric's rule per object name,
 // once per series name and label (callers only read the counts).
-func (w *walker) seriesPerObject(ctx context.Context, gr schema.GroupResource, metric string) (map[string]int, string, bool) {
+func (w *walker) seriesPerObject(gr schema.GroupResource, metric string) (map[string]int, string, bool) {
 	if w.disc == nil || !w.prom.OK() {
 		return nil, "", false
 	}
@@ -518,10 +550,9 @@ func (w *walker) seriesPerObject(ctx context.Context, gr schema.GroupResource, m
 	if count, ok := w.seriesCounts[key]; ok {
 		return count, string(label), true
 	}
-	series, err := w.prom.SeriesNamed(ctx, m.SeriesName, w.disc.Since)
-	if err != nil {
-		return nil, "", false
-	}
+	// The series the simulated relist kept for the rule: what the adapter
+	// serves, without listing them again.
+	_, series := m.Rule.SeriesNamed(m.SeriesName)
 	count := map[string]int{}
 	for _, s := range series {
 		count[string(s.Labels[label])]++
@@ -534,7 +565,7 @@ func (w *walker) seriesPerObject(ctx context.Context, gr schema.GroupResource, m
 }
 
 func (w *walker) duplicates(ctx context.Context, obj string, gr schema.GroupResource, metric string, names []string) []Finding {
-	count, label, ok := w.seriesPerObject(ctx, gr, metric)
+	count, label, ok := w.seriesPerObject(gr, metric)
 	if !ok {
 		return nil
 	}

@@ -227,6 +227,9 @@ type Target struct {
 	ScrapeURL  string            `json:"scrapeUrl"`
 	Labels     map[string]string `json:"labels"`
 	Health     string            `json:"health"`
+	// ScrapeInterval is a duration ("30s"); Prometheus 2.x of late
+	// releases and 3.x give it.
+	ScrapeInterval string `json:"scrapeInterval"`
 }
 
 // Targets lists Prometheus's active scrape targets.

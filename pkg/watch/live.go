@@ -15,7 +15,6 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
@@ -142,8 +141,7 @@ func NewLive(env Env, o Options) (*Live, error) {
 		ef.Start(stop)
 		mf.Start(stop)
 	}
-	resolver := scale.NewDiscoveryScaleKindResolver(env.Discovery)
-	if l.scales, err = scale.NewForConfig(env.Rest, env.Mapper, dynamic.LegacyAPIPathResolverFunc, resolver); err != nil {
+	if l.scales, err = env.Scales(); err != nil {
 		return nil, err
 	}
 	// The metrics clients take no context: a request timeout keeps a hung

@@ -266,7 +266,8 @@ func TestAddRuleCounter(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("add-rule: exit %d", code)
 	}
-	for _, want := range []string{"orders_processed_total ends in _total", "rate(", "labels k8s_namespace → namespace, k8s_pod_name → pod", "created HPA default/orders"} {
+	for _, want := range []string{"orders_processed_total ends in _total", "rate(", "labels k8s_namespace → namespace, k8s_pod_name → pod", "created HPA default/orders",
+		"its request, as the HPA controller sends it, answers orders-", "GET /apis/custom.metrics.k8s.io/v1beta1/namespaces/default/pods/*/orders_processed?labelSelector=app%3Dorders"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("add-rule output lacks %q", want)
 		}

@@ -33,10 +33,7 @@ func setPodsMetricSelector(t *testing.T, job string) {
 // the selector.
 func TestDoctorMetricSelector(t *testing.T) {
 	needSandbox(t)
-	interlok(t)
-	pushInterlok(t, 150)
-	addRuleServes(t, "MessageMetrics")
-	waitHealthy(t, "interlok-autoscaler", "150")
+	healthyInterlok(t, 150)
 
 	setPodsMetricSelector(t, "nope")
 	waitScalingInactive(t, 2*time.Minute, "interlok-autoscaler", "FailedGetPodsMetric")

@@ -38,12 +38,9 @@ func interlokPods(ctx context.Context) ([]string, error) {
 // Running that fix and pushing from the new pods makes the chain healthy.
 func TestDoctorStalePushgatewayGroup(t *testing.T) {
 	needSandbox(t)
-	interlok(t)
 	// 100 is the HPA's target: it keeps its one replica, so every pod has
 	// pushed before the rollout.
-	pushInterlok(t, 100)
-	addRuleServes(t, "MessageMetrics")
-	waitHealthy(t, "interlok-autoscaler", "100")
+	healthyInterlok(t, 100)
 
 	ctx := context.Background()
 	old, err := interlokPods(ctx)

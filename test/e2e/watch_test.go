@@ -40,6 +40,16 @@ func pushInterlok(t *testing.T, value int) {
 	}
 }
 
+// healthyInterlok sets the Interlok scenario up with its pod pushing value,
+// the rule added and the chain healthy.
+func healthyInterlok(t *testing.T, value int) {
+	t.Helper()
+	interlok(t)
+	pushInterlok(t, value)
+	addRuleServes(t, "MessageMetrics")
+	waitHealthy(t, "interlok-autoscaler", fmt.Sprint(value))
+}
+
 // addRuleServes runs add-rule until it gets past its checks (exit 2 wrote
 // nothing: the series may not be scraped yet) and requires it to serve.
 func addRuleServes(t *testing.T, args ...string) {

@@ -1,0 +1,116 @@
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	pmodel "github.com/prometheus/common/model"
+	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
+)
+
+// maxWindowChecks bounds the series names whose sample interval is read.
+const maxWindowChecks = 10
+
+// windowCheck is what checkWindow needs of the adapter: its discovery
+// window and the flags that set it.
+type windowCheck struct {
+	window     time.Duration // --metrics-max-age, else --metrics-relist-interval
+	relist     time.Duration
+	adapterRef string // namespace/name
+}
+
+// checkWindow compares the adapter's discovery window with the interval
+// between the samples of each series name the HPAs use. The relist lists
+// only series with a sample since now-window: a window shorter than the
+// interval drops a metric from the API on every relist that falls more
+// than a window after a sample, and the HPA fails until the next relist
+// lists it again. It is judged only after asking Prometheus whether it
+// lists a series by its samples (a backend that lists every series it
+// holds never drops one this way): the series API with a start just after
+// the series' newest sample.
+func checkWindow(ctx context.Context, p Prometheus, c windowCheck, used map[string]prom.Series) []Finding {
+	if p == nil || !p.OK() || len(used) == 0 || c.window <= 0 {
+		return nil
+	}
+	targets, err := p.Targets(ctx)
+	if err != nil {
+		return nil
+	}
+	var slowest time.Duration
+	for _, t := range targets {
+		if d, err := time.ParseDuration(t.ScrapeInterval); err == nil && d > slowest {
+			slowest = d
+		}
+	}
+	if c.window >= slowest {
+		return nil // no job is scraped less often than the window
+	}
+	names := make([]string, 0, len(used))
+	for n := range used {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(names) > maxWindowChecks {
+		names = names[:maxWindowChecks]
+	}
+	obj := "Deployment " + c.adapterRef
+	var out []Finding
+	for _, name := range names {
+		s := used[name]
+		interval, newest, n, ok := sampleInterval(ctx, p, s, 10*slowest)
+		if !ok || c.window >= interval {
+			continue
+		}
+		after, err := p.SeriesNamed(ctx, name, newest.Add(time.Millisecond))
+		if err != nil || containsSeries(after, s) {
+			continue // listed without a sample in the window: no drop-outs here
+		}
+		maxAge := 2 * interval
+		if c.relist > maxAge {
+			maxAge = c.relist
+		}
+		out = append(out, newFinding(CodeWindowShorterThanSamples, obj, c.window, name, interval).
+			withEvidence(
+				fmt.Sprintf("%s: %d samples, one every %s", seriesString(s), n, interval),
+				fmt.Sprintf("Prometheus's series API with start just after its newest sample (%s) does not list it: series are listed by their samples", newest.UTC().Format(time.RFC3339Nano)),
+				fmt.Sprintf("so a relist lists %s only when it falls within %s of a sample: about %d%% of relists", name, c.window, int(100*c.window/interval)),
+			).
+			withFix(Fix{Description: fmt.Sprintf("give the adapter a discovery window of at least twice the sample interval: add --metrics-max-age=%s to its args (the relist interval can stay %s)", maxAge, c.relist),
+				Command: fmt.Sprintf("kubectl -n %s edit deployment %s", refNamespace(c.adapterRef), refName(c.adapterRef))}))
+	}
+	return out
+}
+
+// sampleInterval reads the raw samples of one series over span and returns
+// the median interval between them, the newest sample's time and the
+// sample count.
+func sampleInterval(ctx context.Context, p Prometheus, s prom.Series, span time.Duration) (time.Duration, time.Time, int, bool) {
+	if span > time.Hour {
+		span = time.Hour
+	}
+	res, err := p.Query(ctx, fmt.Sprintf("%s[%s]", seriesString(s), pmodel.Duration(span)))
+	if err != nil || res.Matrix == nil || len(*res.Matrix) == 0 {
+		return 0, time.Time{}, 0, false
+	}
+	samples := (*res.Matrix)[0].Values
+	if len(samples) < 3 {
+		return 0, time.Time{}, len(samples), false
+	}
+	gaps := make([]time.Duration, 0, len(samples)-1)
+	for i := 1; i < len(samples); i++ {
+		gaps = append(gaps, samples[i].Timestamp.Time().Sub(samples[i-1].Timestamp.Time()))
+	}
+	sort.Slice(gaps, func(i, j int) bool { return gaps[i] < gaps[j] })
+	return gaps[len(gaps)/2], samples[len(samples)-1].Timestamp.Time(), len(samples), true
+}
+
+func containsSeries(list []prom.Series, s prom.Series) bool {
+	for _, x := range list {
+		if x.Name == s.Name && x.Labels.Equal(s.Labels) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,88 @@
+package doctor
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	pmodel "github.com/prometheus/common/model"
+	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
+)
+
+// windowProm serves raw samples of one series every interval up to newest,
+// and lists the series from a start after newest only when listsAll.
+type windowProm struct {
+	fakeProm
+	interval time.Duration
+	newest   time.Time
+	listsAll bool
+	asked    []string
+}
+
+func (p *windowProm) Query(_ context.Context, q string) (prom.QueryResult, error) {
+	p.asked = append(p.asked, q)
+	var vals []pmodel.SamplePair
+	for i := 9; i >= 0; i-- {
+		vals = append(vals, pmodel.SamplePair{Timestamp: pmodel.TimeFromUnixNano(p.newest.Add(-time.Duration(i) * p.interval).UnixNano()), Value: 1})
+	}
+	m := pmodel.Matrix{&pmodel.SampleStream{Values: vals}}
+	return prom.QueryResult{Type: pmodel.ValMatrix, Matrix: &m}, nil
+}
+
+func (p *windowProm) SeriesNamed(_ context.Context, name string, since time.Time) ([]prom.Series, error) {
+	if since.After(p.newest) && !p.listsAll {
+		return nil, nil
+	}
+	return p.series, nil
+}
+
+func TestCheckWindow(t *testing.T) {
+	s := series("MessageMetrics{k8s_namespace=default,k8s_pod_name=app-1}")
+	for _, c := range []struct {
+		name           string
+		window, scrape time.Duration
+		samples        time.Duration
+		listsAll       bool
+		want           string // "" none
+		queries        int    // queries sent to Prometheus
+	}{
+		{name: "window shorter than the samples' interval, series listed by their samples", window: 2 * time.Second, scrape: 5 * time.Second, samples: 5 * time.Second,
+			want: "MS216", queries: 1},
+		{name: "a backend that lists every series it holds never drops one", window: 2 * time.Second, scrape: 5 * time.Second, samples: 5 * time.Second, listsAll: true,
+			queries: 1},
+		{name: "every job scraped within the window: nothing read", window: time.Minute, scrape: 30 * time.Second, samples: 5 * time.Minute},
+		{name: "pushed rarely, though the scrape is frequent: measured from the samples", window: 10 * time.Second, scrape: 15 * time.Second, samples: 2 * time.Minute,
+			want: "MS216", queries: 1},
+		{name: "samples within the window", window: 10 * time.Second, scrape: 15 * time.Second, samples: 5 * time.Second, queries: 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := &windowProm{fakeProm: fakeProm{ok: true, series: []prom.Series{s},
+				targets: []prometheus.Target{{ScrapeInterval: "1s"}, {ScrapeInterval: pmodel.Duration(c.scrape).String()}}},
+				interval: c.samples, newest: now.Add(-time.Second), listsAll: c.listsAll}
+			fs := checkWindow(context.Background(), p, windowCheck{window: c.window, relist: c.window, adapterRef: "monitoring/prometheus-adapter"},
+				map[string]prom.Series{"MessageMetrics": s})
+			record(t, fs)
+			if codes(fs) != c.want {
+				t.Fatalf("findings %s, want %q", codes(fs), c.want)
+			}
+			if len(p.asked) != c.queries {
+				t.Fatalf("%d queries, want %d: %v", len(p.asked), c.queries, p.asked)
+			}
+			if c.want == "" {
+				return
+			}
+			f := fs[0]
+			if !strings.Contains(f.Message, "("+c.window.String()+")") || !strings.Contains(f.Message, "("+c.samples.String()+")") ||
+				!strings.Contains(f.Fix.Description, "--metrics-max-age="+(2*c.samples).String()) ||
+				f.Fix.Command != "kubectl -n monitoring edit deployment prometheus-adapter" {
+				t.Fatalf("finding: %+v\nfix: %+v", f, *f.Fix)
+			}
+			if !strings.Contains(strings.Join(f.Evidence, "\n"), `MessageMetrics{k8s_namespace="default",k8s_pod_name="app-1"}: 10 samples, one every `+c.samples.String()) {
+				t.Fatalf("evidence: %v", f.Evidence)
+			}
+		})
+	}
+}
