@@ -445,4 +445,8 @@ func TestAddRuleExternal(t *testing.T) {
 		}
 		return nil
 	})
+
+	// The External metric's selector reaches the adapter's query: queue
+	// nope matches no series, queue orders does.
+	selectorFails(t, "worker", "external", "queue", "nope", "orders", "FailedGetExternalMetric", "MS307", "labelSelector", "")
 }

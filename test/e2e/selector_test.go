@@ -13,15 +13,53 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/doctor"
 )
 
+// setMetricSelector sets the metric selector of the first metric of HPA
+// default/hpa, of type source (pods, object, external), to label=value.
+func setMetricSelector(t *testing.T, hpa, source, label, value string) {
+	t.Helper()
+	patch := fmt.Sprintf(`[{"op":"add","path":"/spec/metrics/0/%s/metric/selector","value":{"matchLabels":{%q:%q}}}]`, source, label, value)
+	if _, err := env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Patch(context.Background(), hpa,
+		types.JSONPatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // setPodsMetricSelector sets the metric selector of interlok-autoscaler's
 // Pods metric to job=<job>.
 func setPodsMetricSelector(t *testing.T, job string) {
 	t.Helper()
-	patch := fmt.Sprintf(`[{"op":"add","path":"/spec/metrics/0/pods/metric/selector","value":{"matchLabels":{"job":%q}}}]`, job)
-	if _, err := env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Patch(context.Background(), "interlok-autoscaler",
-		types.JSONPatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
-		t.Fatal(err)
+	setMetricSelector(t, "interlok-autoscaler", "pods", "job", job)
+}
+
+// selectorFails sets a metric selector no series matches on HPA
+// default/hpa's first metric, waits for the HPA controller to fail with
+// reason, and requires doctor to exit 1 with code, whose evidence names
+// the controller's request with the selector (query is how the request
+// carries it); then a matching selector makes the chain healthy again with
+// the value want ("" any: an AverageValue falls as the HPA scales up).
+func selectorFails(t *testing.T, hpa, source, label, nope, match, reason, code, query, want string) {
+	t.Helper()
+	setMetricSelector(t, hpa, source, label, nope)
+	t.Cleanup(func() {
+		patch := fmt.Sprintf(`[{"op":"remove","path":"/spec/metrics/0/%s/metric/selector"}]`, source)
+		_, _ = env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Patch(context.Background(), hpa, types.JSONPatchType, []byte(patch), metav1.PatchOptions{})
+	})
+	waitScalingInactive(t, 2*time.Minute, hpa, reason)
+	rep, exit := runDoctor(t, "-n", "default", hpa)
+	fs := findingsOf(rep, hpa)
+	m := rep.HPAs[0].Metrics[0]
+	t.Logf("doctor with %s=%s: exit %d, chain %s, findings %s", label, nope, exit, doctor.ChainPicture(m.Chain), codesOf(fs))
+	f := findCode(fs, code)
+	if exit != 1 || m.Healthy || f == nil || findCode(fs, "MS408") != nil {
+		t.Fatalf("doctor must exit 1 with %s and no MS408; exit %d, healthy %v, findings %s", code, exit, m.Healthy, codesOf(fs))
 	}
+	ev := strings.Join(f.Evidence, "\n")
+	t.Logf("%s evidence:\n%s", code, ev)
+	if !strings.Contains(ev, query+"="+label+"%3D"+nope) {
+		t.Fatalf("%s's evidence should name the controller's request with %s=%s%%3D%s:\n%s", code, query, label, nope, ev)
+	}
+	setMetricSelector(t, hpa, source, label, match)
+	waitHealthy(t, hpa, want)
 }
 
 // TestDoctorMetricSelector: the HPA controller passes a Pods metric's

@@ -329,6 +329,10 @@ func TestDoctorPromFake(t *testing.T) {
 	}
 	setAdapterConfig(t, podsOnly+fix.YAML)
 	waitHealthy(t, "nginx", "10")
+
+	// The Object metric's selector reaches the adapter's query: endpoint
+	// nope matches no series, endpoint web does.
+	selectorFails(t, "nginx", "object", "endpoint", "nope", "web", "FailedGetObjectMetric", "MS302", "metricLabelSelector", "10")
 }
 
 // TestAdapterDownMakesAPIServiceUnavailable stops the adapter (its Deployment
