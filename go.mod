@@ -3,6 +3,7 @@ module github.com/metricscale/kubectl-metricscale
 go 1.24.0
 
 require (
+	github.com/grafana/grafana-foundation-sdk/go v0.0.22
 	github.com/pmezard/go-difflib v1.0.1-0.20181226105442-5d4384ee4fb2
 	github.com/prometheus/client_golang v1.22.0
 	github.com/prometheus/common v0.62.0
