@@ -14,7 +14,7 @@ import (
 var sampleValues = strings.NewReplacer(
 	"$namespace", "default",
 	"$hpa", "interlok-autoscaler",
-	"$__rate_interval", "1m",
+	"$__rate_interval", "5m", // at least four scrape intervals, as Grafana makes it
 	"$__interval", "15s",
 	"$__range", "1h",
 )
