@@ -20,7 +20,7 @@ func desiredSet(t *testing.T) Desired {
 		DataSources: []DataSource{{UID: "prom-main", Name: "Prometheus", URL: "http://127.0.0.1:19090", IsDefault: true,
 			JSONData: map[string]any{"httpMethod": "POST", "timeInterval": "30s"}}},
 		// Child before parent: Converge creates the parent first.
-		Folders: []Folder{{UID: "ms-hpa", Title: "HPAs", ParentUID: "ms"}, {UID: "ms", Title: "metricscale"}},
+		Folders:    []Folder{{UID: "ms-hpa", Title: "HPAs", ParentUID: "ms"}, {UID: "ms", Title: "metricscale"}},
 		Dashboards: []Dashboard{{UID: "metricscale-overview", FolderUID: "ms", Body: raw}},
 	}
 }

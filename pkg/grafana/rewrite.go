@@ -12,9 +12,11 @@ import (
 // `datasource` of type prometheus (panels, targets, templating, annotations)
 // and every reference to an exported dashboard's input (`${DS_PROMETHEUS}`,
 // declared in `__inputs` with pluginId prometheus, or undeclared) becomes
-// {"type":"prometheus","uid":uid}. `__inputs` and `__requires` are removed:
-// they describe an export, not a saved dashboard. References to other data
-// source types (Grafana's own annotations, Loki, -- Mixed --) are kept.
+// {"type":"prometheus","uid":uid}. `__requires` and the prometheus entries
+// of `__inputs` are removed: they describe an export, not a saved
+// dashboard. References to other data source types (Grafana's own
+// annotations, Loki, -- Mixed --) are kept, and so are their inputs, which
+// still say what those references are (and keep a second rewrite a no-op).
 func RewriteDatasources(dashboard []byte, uid string) ([]byte, error) {
 	if uid == "" {
 		return nil, errors.New("no data source uid to point the dashboard at")
@@ -24,7 +26,7 @@ func RewriteDatasources(dashboard []byte, uid string) ([]byte, error) {
 		return nil, err
 	}
 	inputs := inputPlugins(body)
-	delete(body, "__inputs")
+	dropPrometheusInputs(body)
 	delete(body, "__requires")
 	want := datasourceRef(uid)
 	rewriteRefs(body, func(ref any) (any, bool) {
@@ -103,6 +105,21 @@ func inputPlugins(body map[string]any) map[string]string {
 		}
 	}
 	return out
+}
+
+func dropPrometheusInputs(body map[string]any) {
+	list, _ := body["__inputs"].([]any)
+	var kept []any
+	for _, in := range list {
+		if m, _ := in.(map[string]any); m["pluginId"] != "prometheus" {
+			kept = append(kept, in)
+		}
+	}
+	if len(kept) == 0 {
+		delete(body, "__inputs")
+		return
+	}
+	body["__inputs"] = kept
 }
 
 func isPrometheusRef(ref any, inputs map[string]string) bool {
