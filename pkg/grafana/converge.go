@@ -1,0 +1,379 @@
+package grafana
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/grafana/grafana-openapi-client-go/models"
+)
+
+// Kind of a Grafana object.
+type Kind string
+
+const (
+	KindDataSource Kind = "datasource"
+	KindFolder     Kind = "folder"
+	KindDashboard  Kind = "dashboard"
+)
+
+// Verb is what Converge did (or, in a dry run, would do) to an object.
+type Verb string
+
+const (
+	Created   Verb = "created"
+	Updated   Verb = "updated"
+	Unchanged Verb = "unchanged"
+	// Skipped: not written on purpose; Reason says why (managed by
+	// provisioning files, or an existing object used instead).
+	Skipped Verb = "skipped"
+	// Failed: Grafana refused this object; Reason has its message.
+	Failed Verb = "failed"
+)
+
+// Action is the outcome for one desired object.
+type Action struct {
+	Object string // title or name
+	// UID is the object's uid in Grafana: for a data source Grafana already
+	// had under another uid, that uid (dashboards are pointed at it).
+	UID    string
+	Kind   Kind
+	Action Verb
+	Folder string // the folder a dashboard or nested folder is in
+	URL    string // link in Grafana, when known
+	Reason string
+	Diff   string // unified diff of the normalised JSON, live → desired
+}
+
+// Options of a Converge run.
+type Options struct {
+	// DryRun reads and compares but writes nothing; the actions are those
+	// a real run would take.
+	DryRun bool
+	// Message is the dashboards' version-history note.
+	Message string
+}
+
+// Converge makes Grafana hold the desired objects: data sources, then
+// folders, then dashboards. Each is read by uid, compared, and written only
+// when it differs, so a second run writes nothing. Objects Grafana manages
+// from provisioning files are skipped, never forced. A Prometheus data
+// source Grafana already has at the same URL under another uid is used
+// instead of a duplicate, and the desired dashboards are pointed at it.
+//
+// The error is non-nil when nothing more can be done: the credentials are
+// refused (ErrUnauthorized, ErrForbidden), Grafana is unreachable, ctx ended,
+// or the desired objects are invalid (then nothing is sent). The actions
+// taken until then are returned with it. A refusal of one object is a
+// Failed action, and the run goes on.
+func Converge(ctx context.Context, c *Client, want Desired, opts Options) ([]Action, error) {
+	dashboards, err := want.validate()
+	if err != nil {
+		return nil, err
+	}
+	if opts.Message == "" {
+		opts.Message = "metricscale"
+	}
+	cv := &converger{
+		c: c, opts: opts,
+		folderIDs:    map[string]int64{},
+		folderTitles: map[string]string{},
+		substitutes:  map[string]string{},
+	}
+	for _, f := range want.Folders {
+		cv.folderTitles[f.UID] = f.Title
+	}
+	var actions []Action
+	run := func(a Action, err error) error {
+		actions = append(actions, a)
+		return err
+	}
+	for _, ds := range want.DataSources {
+		if err := run(cv.dataSource(ctx, ds.withDefaults())); err != nil {
+			return actions, err
+		}
+	}
+	for _, f := range parentsFirst(want.Folders) {
+		if err := run(cv.folder(ctx, f)); err != nil {
+			return actions, err
+		}
+	}
+	for _, d := range dashboards {
+		if err := run(cv.dashboard(ctx, d)); err != nil {
+			return actions, err
+		}
+	}
+	return actions, nil
+}
+
+type converger struct {
+	c    *Client
+	opts Options
+	// folderIDs: numeric ids of folders read or created (Grafana 7.5 saves by id).
+	folderIDs    map[string]int64
+	folderTitles map[string]string
+	// substitutes: desired data source uid → the uid Grafana already has.
+	substitutes map[string]string
+	listed      []*models.DataSourceListItemDTO
+	hasListed   bool
+}
+
+// outcome ends an action on err: a Failed action, and the error itself when
+// no further call can succeed.
+func outcome(a Action, err error) (Action, error) {
+	a.Action, a.Reason = Failed, err.Error()
+	if stopsEverything(err) {
+		return a, err
+	}
+	return a, nil
+}
+
+func (cv *converger) dataSource(ctx context.Context, want DataSource) (Action, error) {
+	a := Action{Object: want.Name, UID: want.UID, Kind: KindDataSource}
+	live, err := cv.c.DataSource(ctx, want.UID)
+	if errors.Is(err, ErrNotFound) {
+		return cv.addDataSource(ctx, want, a)
+	}
+	if err != nil {
+		return outcome(a, err)
+	}
+	cmp := CompareDataSource(live, want)
+	a.Diff = cmp.Diff
+	switch {
+	case live.ReadOnly:
+		a.Action, a.Reason = Skipped, "provisioned from files (read-only in Grafana): change its provisioning file instead"
+		return a, nil
+	case cmp.Equal:
+		a.Action = Unchanged
+		return a, nil
+	case cv.opts.DryRun:
+		a.Action = Updated
+		return a, nil
+	}
+	_, err = cv.c.UpdateDataSource(ctx, want.UID, updateDataSource(live, want))
+	if errors.Is(err, ErrReadOnly) {
+		a.Action, a.Reason = Skipped, "provisioned from files (Grafana answered: "+messageOf(err)+"): change its provisioning file instead"
+		return a, nil
+	}
+	if err != nil {
+		return outcome(a, err)
+	}
+	a.Action = Updated
+	return a, nil
+}
+
+func (cv *converger) addDataSource(ctx context.Context, want DataSource, a Action) (Action, error) {
+	if !cv.hasListed {
+		list, err := cv.c.DataSources(ctx)
+		if err != nil {
+			return outcome(a, err)
+		}
+		cv.listed, cv.hasListed = list, true
+	}
+	for _, other := range cv.listed {
+		if want.Type == "prometheus" && other.Type == "prometheus" && sameURL(other.URL, want.URL) {
+			cv.substitutes[want.UID] = other.UID
+			a.UID, a.Action = other.UID, Skipped
+			a.Reason = fmt.Sprintf("Grafana already has Prometheus data source %q (uid %s) at %s: using it instead of adding a duplicate", other.Name, other.UID, other.URL)
+			return a, nil
+		}
+	}
+	for _, other := range cv.listed {
+		if other.Name == want.Name {
+			a.Action = Failed
+			a.Reason = fmt.Sprintf("Grafana has another data source named %q (uid %s, %s): give this one another name", other.Name, other.UID, other.URL)
+			return a, nil
+		}
+	}
+	a.Diff = CompareDataSource(nil, want).Diff
+	if !cv.opts.DryRun {
+		_, err := cv.c.CreateDataSource(ctx, &models.AddDataSourceCommand{
+			UID: want.UID, Name: want.Name, Type: want.Type, URL: want.URL,
+			Access: models.DsAccess(want.Access), IsDefault: want.IsDefault, JSONData: want.JSONData,
+		})
+		if err != nil {
+			return outcome(a, err)
+		}
+	}
+	a.Action = Created
+	return a, nil
+}
+
+// updateDataSource starts from what Grafana has (a PUT clears what it does
+// not name) and sets the fields metricscale manages.
+func updateDataSource(live *models.DataSource, want DataSource) *models.UpdateDataSourceCommand {
+	jsonData := map[string]any{}
+	if have, ok := live.JSONData.(map[string]any); ok {
+		for k, v := range have {
+			jsonData[k] = v
+		}
+	}
+	for k, v := range want.JSONData {
+		jsonData[k] = v
+	}
+	return &models.UpdateDataSourceCommand{
+		UID: want.UID, Name: want.Name, Type: want.Type, URL: want.URL,
+		Access: models.DsAccess(want.Access), IsDefault: want.IsDefault, JSONData: jsonData,
+		BasicAuth: live.BasicAuth, BasicAuthUser: live.BasicAuthUser, Database: live.Database,
+		User: live.User, WithCredentials: live.WithCredentials,
+		Version: live.Version, // Grafana answers 409 if it changed since
+	}
+}
+
+func sameURL(a, b string) bool {
+	return strings.TrimSuffix(a, "/") == strings.TrimSuffix(b, "/")
+}
+
+func (cv *converger) folder(ctx context.Context, want Folder) (Action, error) {
+	a := Action{Object: want.Title, UID: want.UID, Kind: KindFolder, Folder: cv.folderName(want.ParentUID)}
+	live, err := cv.c.Folder(ctx, want.UID)
+	if errors.Is(err, ErrNotFound) {
+		a.Action, a.Diff = Created, CompareFolder(nil, want).Diff
+		if cv.opts.DryRun {
+			return a, nil
+		}
+		created, err := cv.c.CreateFolder(ctx, want.UID, want.Title, want.ParentUID)
+		if err != nil {
+			return outcome(a, err)
+		}
+		cv.folderIDs[want.UID], a.URL = created.ID, cv.c.Link(created.URL)
+		return a, nil
+	}
+	if err != nil {
+		return outcome(a, err)
+	}
+	cv.folderIDs[want.UID], a.URL = live.ID, cv.c.Link(live.URL)
+	cmp := CompareFolder(live, want)
+	if cmp.Equal {
+		a.Action = Unchanged
+		return a, nil
+	}
+	a.Diff = cmp.Diff
+	if live.ParentUID != want.ParentUID {
+		// Moving a folder moves everything in it and its permissions: a
+		// person decides that, not a provisioning run.
+		a.Reason = fmt.Sprintf("not moved: Grafana has it under %q; move it by hand if it should be under %q", live.ParentUID, want.ParentUID)
+	}
+	switch {
+	case live.Title == want.Title:
+		a.Action = Skipped
+		return a, nil
+	case cv.opts.DryRun:
+		a.Action = Updated
+		return a, nil
+	}
+	if _, err := cv.c.RenameFolder(ctx, want.UID, want.Title, live.Version); err != nil {
+		return outcome(a, err)
+	}
+	a.Action = Updated
+	return a, nil
+}
+
+func (cv *converger) folderName(uid string) string {
+	if title, ok := cv.folderTitles[uid]; ok {
+		return title
+	}
+	return uid
+}
+
+// folderID is the numeric id of a folder, read once when no step read it yet.
+func (cv *converger) folderID(ctx context.Context, uid string) (int64, error) {
+	if uid == "" {
+		return 0, nil
+	}
+	if id, ok := cv.folderIDs[uid]; ok {
+		return id, nil
+	}
+	f, err := cv.c.Folder(ctx, uid)
+	if err != nil {
+		return 0, err
+	}
+	cv.folderIDs[uid] = f.ID
+	return f.ID, nil
+}
+
+func (cv *converger) dashboard(ctx context.Context, want dashboardToSave) (Action, error) {
+	body := want.body
+	for from, to := range cv.substitutes {
+		retargetDatasource(body, from, to)
+	}
+	a := Action{Object: want.Title, UID: want.UID, Kind: KindDashboard, Folder: cv.folderName(want.FolderUID)}
+	save := DashboardSave{Body: body, FolderUID: want.FolderUID, Message: cv.opts.Message}
+
+	live, err := cv.c.Dashboard(ctx, want.UID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		a.Action, a.Diff = Created, CompareDashboard(nil, body).Diff
+	case err != nil:
+		return outcome(a, err)
+	default:
+		a.URL = cv.c.Link(live.Meta.URL)
+		inFolder, err := cv.inFolder(ctx, live.Meta, want.FolderUID)
+		if err != nil {
+			return outcome(a, err)
+		}
+		if want.FolderUID == "" { // keep the folder Grafana has it in
+			save.FolderUID, save.FolderID = live.Meta.FolderUID, live.Meta.FolderID
+			a.Folder = live.Meta.FolderTitle
+		}
+		cmp := CompareDashboard(live.Body, body)
+		a.Diff = cmp.Diff
+		if !inFolder {
+			a.Reason = fmt.Sprintf("moved from folder %q", live.Meta.FolderTitle)
+		}
+		switch {
+		case live.Meta.Provisioned:
+			a.Action, a.Reason = Skipped, "provisioned from files: change its provisioning file instead"
+			return a, nil
+		case cmp.Equal && inFolder:
+			a.Action = Unchanged
+			return a, nil
+		}
+		// Replace what Grafana has, whatever its version: the content was
+		// just compared, so this runs only when it differs.
+		a.Action, save.Overwrite = Updated, true
+	}
+	if cv.opts.DryRun {
+		return a, nil
+	}
+	if save.FolderID == 0 {
+		if save.FolderID, err = cv.folderID(ctx, save.FolderUID); err != nil {
+			return outcome(a, err)
+		}
+	}
+	saved, err := cv.c.SaveDashboard(ctx, save)
+	if errors.Is(err, ErrProvisioned) {
+		a.Action, a.Reason = Skipped, "provisioned from files (Grafana answered: "+messageOf(err)+"): change its provisioning file instead"
+		return a, nil
+	}
+	if err != nil {
+		return outcome(a, err)
+	}
+	a.URL = cv.c.Link(saved.URL)
+	return a, nil
+}
+
+// inFolder reports whether a stored dashboard is in the folder wanted
+// (always, when none is wanted). Grafana 7.5's meta has only the folder id.
+func (cv *converger) inFolder(ctx context.Context, meta models.DashboardMeta, folderUID string) (bool, error) {
+	switch {
+	case folderUID == "" || meta.FolderUID == folderUID:
+		return true, nil
+	case meta.FolderUID != "" || meta.FolderID == 0:
+		return false, nil
+	}
+	id, err := cv.folderID(ctx, folderUID)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return id == meta.FolderID, err
+}
+
+func messageOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Message != "" {
+		return e.Message
+	}
+	return err.Error()
+}

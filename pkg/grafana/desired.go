@@ -1,0 +1,165 @@
+package grafana
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Desired is what Grafana should have after Converge.
+type Desired struct {
+	DataSources []DataSource
+	// Folders are created parents first, whatever their order here.
+	Folders    []Folder
+	Dashboards []Dashboard
+}
+
+// DataSource is a data source metricscale manages.
+type DataSource struct {
+	UID  string
+	Name string
+	// Type is the plugin id; "prometheus" when empty.
+	Type string
+	URL  string
+	// Access is "proxy" (Grafana's server queries it) when empty.
+	Access    string
+	IsDefault bool
+	// JSONData holds the jsonData keys metricscale sets; others Grafana
+	// has are kept and not compared.
+	JSONData map[string]any
+}
+
+func (d DataSource) withDefaults() DataSource {
+	if d.Type == "" {
+		d.Type = "prometheus"
+	}
+	if d.Access == "" {
+		d.Access = "proxy"
+	}
+	return d
+}
+
+// Folder is a folder metricscale manages.
+type Folder struct {
+	UID   string
+	Title string
+	// ParentUID nests the folder (Grafana 11+); empty for the root.
+	ParentUID string
+}
+
+// Dashboard is a dashboard metricscale manages.
+type Dashboard struct {
+	// UID identifies it; taken from Body when empty.
+	UID string
+	// Title replaces the body's title when set.
+	Title string
+	// FolderUID is its folder; empty keeps the folder Grafana has it in
+	// (the root for a new one).
+	FolderUID string
+	// Body is the dashboard JSON (see RewriteDatasources for exports).
+	Body []byte
+}
+
+// maxUIDLength is Grafana's limit; longer uids answer 400.
+const maxUIDLength = 40
+
+// dashboardToSave is a Dashboard checked and decoded.
+type dashboardToSave struct {
+	Dashboard
+	body map[string]any
+}
+
+// validate checks everything before the first request, so bad input costs
+// no call and writes nothing.
+func (d Desired) validate() ([]dashboardToSave, error) {
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	checkUID := func(kind, uid string, seen map[string]bool) {
+		switch {
+		case uid == "":
+			bad("a %s has no uid", kind)
+		case len(uid) > maxUIDLength:
+			bad("%s uid %q is longer than Grafana's %d characters", kind, uid, maxUIDLength)
+		case seen[uid]:
+			bad("%s uid %q is given twice", kind, uid)
+		}
+		seen[uid] = true
+	}
+
+	seen := map[string]bool{}
+	for _, ds := range d.DataSources {
+		checkUID("data source", ds.UID, seen)
+		if ds.Name == "" {
+			bad("data source %q has no name", ds.UID)
+		}
+		if ds.URL == "" {
+			bad("data source %q has no URL", ds.UID)
+		}
+	}
+	seen = map[string]bool{}
+	for _, f := range d.Folders {
+		checkUID("folder", f.UID, seen)
+		if f.Title == "" {
+			bad("folder %q has no title", f.UID)
+		}
+	}
+	seen = map[string]bool{}
+	var out []dashboardToSave
+	for i, db := range d.Dashboards {
+		body, err := decodeDashboard(db.Body)
+		if err != nil {
+			bad("dashboard %d (%s): %v", i+1, db.UID, err)
+			continue
+		}
+		bodyUID, _ := body["uid"].(string)
+		switch {
+		case db.UID == "":
+			db.UID = bodyUID
+		case bodyUID != "" && bodyUID != db.UID:
+			bad("dashboard %q: its JSON says uid %q; give one uid", db.UID, bodyUID)
+		}
+		checkUID("dashboard", db.UID, seen)
+		if db.Title == "" {
+			db.Title, _ = body["title"].(string)
+		}
+		if strings.TrimSpace(db.Title) == "" {
+			bad("dashboard %q has no title", db.UID)
+		}
+		body["uid"], body["title"] = db.UID, db.Title
+		// The numeric id is Grafana's own (another Grafana's id would name
+		// another dashboard or none); the version is Grafana's counter.
+		body["id"] = nil
+		delete(body, "version")
+		out = append(out, dashboardToSave{Dashboard: db, body: body})
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("nothing was sent to Grafana; fix the desired objects:\n  %s", strings.Join(problems, "\n  "))
+	}
+	return out, nil
+}
+
+// parentsFirst orders folders so that a parent in the set comes before its children.
+func parentsFirst(folders []Folder) []Folder {
+	byUID := map[string]Folder{}
+	for _, f := range folders {
+		byUID[f.UID] = f
+	}
+	var out []Folder
+	placed := map[string]bool{}
+	var place func(f Folder, depth int)
+	place = func(f Folder, depth int) {
+		if placed[f.UID] || depth > len(folders) { // depth: a cycle ends here
+			return
+		}
+		if parent, ok := byUID[f.ParentUID]; ok {
+			place(parent, depth+1)
+		}
+		if !placed[f.UID] {
+			placed[f.UID] = true
+			out = append(out, f)
+		}
+	}
+	for _, f := range folders {
+		place(f, 0)
+	}
+	return out
+}

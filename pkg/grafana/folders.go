@@ -1,0 +1,43 @@
+package grafana
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/grafana/grafana-openapi-client-go/client/folders"
+	"github.com/grafana/grafana-openapi-client-go/models"
+)
+
+// Folder returns the folder with this uid (GET /api/folders/UID).
+func (c *Client) Folder(ctx context.Context, uid string) (*models.Folder, error) {
+	params := folders.NewGetFolderByUIDParams().WithContext(ctx).WithTimeout(c.timeout).WithFolderUID(uid)
+	ok, err := c.api.Folders.GetFolderByUIDWithParams(params, readErrors)
+	if err != nil {
+		return nil, c.fail(fmt.Sprintf("get folder %q", uid), err)
+	}
+	return ok.Payload, nil
+}
+
+// CreateFolder creates a folder (POST /api/folders), nested under
+// parentUID when it is not empty; 409 when the uid is taken.
+func (c *Client) CreateFolder(ctx context.Context, uid, title, parentUID string) (*models.Folder, error) {
+	cmd := &models.CreateFolderCommand{UID: uid, Title: title, ParentUID: parentUID}
+	params := folders.NewCreateFolderParams().WithContext(ctx).WithTimeout(c.timeout).WithBody(cmd)
+	ok, err := c.api.Folders.CreateFolderWithParams(params, readErrors)
+	if err != nil {
+		return nil, c.fail(fmt.Sprintf("create folder %q", uid), err)
+	}
+	return ok.Payload, nil
+}
+
+// RenameFolder sets a folder's title (PUT /api/folders/UID). version is the
+// one read: a folder changed since answers 412 ErrVersionMismatch.
+func (c *Client) RenameFolder(ctx context.Context, uid, title string, version int64) (*models.Folder, error) {
+	cmd := &models.UpdateFolderCommand{Title: title, Version: version}
+	params := folders.NewUpdateFolderParams().WithContext(ctx).WithTimeout(c.timeout).WithFolderUID(uid).WithBody(cmd)
+	ok, err := c.api.Folders.UpdateFolderWithParams(params, readErrors)
+	if err != nil {
+		return nil, c.fail(fmt.Sprintf("rename folder %q", uid), err)
+	}
+	return ok.Payload, nil
+}
