@@ -22,7 +22,6 @@ func (s *Server) renderFolder(f *folder) map[string]any {
 	out := map[string]any{"id": f.id, "uid": f.uid, "title": f.title, "url": s.folderURL(f), "hasAcl": false,
 		"canSave": true, "canEdit": true, "canAdmin": true, "version": f.version}
 	if s.current() {
-		out["canDelete"] = true
 		if f.parentUID != "" {
 			out["parentUid"] = f.parentUID
 		}
