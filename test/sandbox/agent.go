@@ -372,7 +372,13 @@ func (c *containerRun) containerID() string {
 	return fmt.Sprintf("sandbox://%d", c.proc.cmd.Process.Pid)
 }
 
-var serviceURL = regexp.MustCompile(`^(https?://)([a-z0-9-]+)\.([a-z0-9-]+)\.svc(\.cluster\.local)?(:\d+)?(/.*)?$`)
+// serviceHost is an in-cluster Service's DNS name: name, namespace.
+const serviceHost = `([a-z0-9-]+)\.([a-z0-9-]+)\.svc(?:\.cluster\.local)?`
+
+var (
+	serviceURL  = regexp.MustCompile(`^(https?://)` + serviceHost + `(:\d+)?(/.*)?$`)
+	serviceAddr = regexp.MustCompile(`^` + serviceHost + `:(\d+)$`)
+)
 
 // hostArgs rewrites the container args for the host: paths under a volume
 // mount point into the pod's volume directory, and URLs of in-cluster
@@ -399,8 +405,8 @@ func (a *hostAgent) hostArgs(c *containerRun) []string {
 			}
 		}
 		if m := serviceURL.FindStringSubmatch(val); m != nil {
-			if host, ok := a.resolveService(m[3], m[2], strings.TrimPrefix(m[5], ":")); ok {
-				val = m[1] + host + m[6]
+			if host, ok := a.resolveService(m[3], m[2], strings.TrimPrefix(m[4], ":")); ok {
+				val = m[1] + host + m[5]
 			}
 		}
 		if hasEq {
@@ -454,6 +460,20 @@ func (a *hostAgent) resolveService(ns, name, port string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// resolveAddr maps the address of an in-cluster Service (name.ns.svc:port)
+// to loopback as resolveService does; any other address is returned as is.
+// The Grafana emulator's data source proxy dials through it.
+func (a *hostAgent) resolveAddr(hostPort string) (string, error) {
+	m := serviceAddr.FindStringSubmatch(hostPort)
+	if m == nil {
+		return hostPort, nil
+	}
+	if host, ok := a.resolveService(m[2], m[1], m[3]); ok {
+		return host, nil
+	}
+	return "", fmt.Errorf("no Service %s in namespace %s serves port %s", m[1], m[2], m[3])
 }
 
 // adapterHostArgs gives the adapter what a pod gets from its ServiceAccount

@@ -25,13 +25,21 @@ type Info struct {
 	Kubeconfig     string `json:"kubeconfig"`
 	PrometheusURL  string `json:"prometheusURL"`
 	PushgatewayURL string `json:"pushgatewayURL"`
-	Ports          Ports  `json:"ports"`
+	// The Grafana API emulator: its URL, admin user and the file holding
+	// the admin password (never the password itself).
+	GrafanaURL          string `json:"grafanaURL"`
+	GrafanaUser         string `json:"grafanaUser"`
+	GrafanaPasswordFile string `json:"grafanaPasswordFile"`
+	Ports               Ports  `json:"ports"`
 }
 
-// Env renders the shell export lines of .sandbox/env.
+// Env renders the shell export lines of .sandbox/env. GRAFANA_PASSWORD is
+// read from its file when the env is sourced, so the env (which `up`
+// prints) holds no secret.
 func (i Info) Env() string {
-	return fmt.Sprintf("export KUBECONFIG=%s\nexport PROMETHEUS_URL=%s\nexport PUSHGATEWAY_URL=%s\nexport METRICSCALE_SANDBOX=%s\n",
-		i.Kubeconfig, i.PrometheusURL, i.PushgatewayURL, i.StateDir)
+	return fmt.Sprintf("export KUBECONFIG=%s\nexport PROMETHEUS_URL=%s\nexport PUSHGATEWAY_URL=%s\nexport METRICSCALE_SANDBOX=%s\n"+
+		"export GRAFANA_URL=%s\nexport GRAFANA_USER=%s\nexport GRAFANA_PASSWORD=\"$(cat '%s')\"\n",
+		i.Kubeconfig, i.PrometheusURL, i.PushgatewayURL, i.StateDir, i.GrafanaURL, i.GrafanaUser, i.GrafanaPasswordFile)
 }
 
 // Client returns the REST config and a clientset for the sandbox's admin
@@ -64,7 +72,7 @@ const (
 
 // stateEntries are what a previous run left in the state directory; `run`
 // starts from a clean slate and removes only these.
-var stateEntries = []string{"etcd", "pods", "pki", "logs", "run", "sandbox.json", "env", progressFile,
+var stateEntries = []string{"etcd", "pods", "pki", "logs", "run", "sandbox.json", "env", grafanaPasswordFile, progressFile,
 	"admin.kubeconfig", "controller-manager.kubeconfig", "scheduler.kubeconfig"}
 
 // Run is the supervisor: it starts the whole stack, reports progress, writes
@@ -132,6 +140,7 @@ func (s *stack) boot(ctx context.Context) error {
 		{"nodes", s.createNodes},
 		{"monitoring stack (Prometheus, Pushgateway, prometheus-adapter)", s.startMonitoring},
 		{"custom metrics API", s.waitMetricsAPI},
+		{"Grafana (API emulator)", s.startGrafana},
 	}
 	for _, st := range steps {
 		t := time.Now()
@@ -142,11 +151,14 @@ func (s *stack) boot(ctx context.Context) error {
 		s.progress("  done in %.1fs", time.Since(t).Seconds())
 	}
 	info := Info{
-		StateDir:       s.cfg.StateDir,
-		Kubeconfig:     s.pki.AdminKubeconfig,
-		PrometheusURL:  fmt.Sprintf("http://127.0.0.1:%d", s.ports.Prometheus),
-		PushgatewayURL: fmt.Sprintf("http://127.0.0.1:%d", s.ports.Pushgateway),
-		Ports:          s.ports,
+		StateDir:            s.cfg.StateDir,
+		Kubeconfig:          s.pki.AdminKubeconfig,
+		PrometheusURL:       fmt.Sprintf("http://127.0.0.1:%d", s.ports.Prometheus),
+		PushgatewayURL:      fmt.Sprintf("http://127.0.0.1:%d", s.ports.Pushgateway),
+		GrafanaURL:          s.grafana,
+		GrafanaUser:         GrafanaUser,
+		GrafanaPasswordFile: s.path(grafanaPasswordFile),
+		Ports:               s.ports,
 	}
 	b, _ := json.MarshalIndent(info, "", "  ")
 	if err := os.WriteFile(s.path("sandbox.json"), b, 0o644); err != nil {

@@ -183,3 +183,25 @@ func TestMovePorts(t *testing.T) {
 		t.Fatalf("got  %q\nwant %q", got, want)
 	}
 }
+
+func TestResolveAddr(t *testing.T) {
+	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	_ = idx.Add(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "prometheus-server", Namespace: "monitoring"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "localhost"}})
+	a := &hostAgent{svcs: corelisters.NewServiceLister(idx), pods: corelisters.NewPodLister(cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{}))}
+	tests := []struct {
+		in, want string
+		wantErr  bool
+	}{
+		{"prometheus-server.monitoring.svc:9090", "localhost:9090", false},
+		{"prometheus-server.monitoring.svc.cluster.local:9090", "localhost:9090", false},
+		{"127.0.0.1:9090", "127.0.0.1:9090", false},
+		{"missing.monitoring.svc:9090", "", true},
+	}
+	for _, tt := range tests {
+		got, err := a.resolveAddr(tt.in)
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("resolveAddr(%q) = %q, %v; want %q, error %v", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}

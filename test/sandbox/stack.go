@@ -41,6 +41,7 @@ type Config struct {
 type Ports struct {
 	Etcd, EtcdPeer, APIServer, ControllerManager, Scheduler, Kwok int
 	Prometheus, Pushgateway, Adapter                              int
+	Grafana                                                       int // the Grafana API emulator
 }
 
 // stack is a running sandbox.
@@ -53,6 +54,7 @@ type stack struct {
 	rest     *rest.Config
 	started  time.Time
 	agent    *hostAgent
+	grafana  string // the Grafana emulator's base URL
 	progress func(format string, args ...any)
 }
 
@@ -90,11 +92,11 @@ func freePorts(n int) ([]int, error) {
 }
 
 func (s *stack) allocatePorts() error {
-	p, err := freePorts(9)
+	p, err := freePorts(10)
 	if err != nil {
 		return fmt.Errorf("finding free loopback ports: %w", err)
 	}
-	s.ports = Ports{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]}
+	s.ports = Ports{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9]}
 	return nil
 }
 
