@@ -80,6 +80,9 @@ build kubernetes kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-m
 build kubernetes kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler "$kld"
 build adapter prometheus-adapter sigs.k8s.io/prometheus-adapter/cmd/adapter
 build kwok kwok sigs.k8s.io/kwok/cmd/kwok
+# kube-state-metrics stamps its version through prometheus/common, as its Makefile does.
+build kube-state-metrics kube-state-metrics k8s.io/kube-state-metrics/v2 \
+  "-X github.com/prometheus/common/version.Version=v2.16.0 -X github.com/prometheus/common/version.Branch=release-2.16"
 kwok_stages
 ln -sfn "$(command -v prometheus)" "$bindir/prometheus"
 ln -sfn "$(command -v prometheus-pushgateway)" "$bindir/prometheus-pushgateway"

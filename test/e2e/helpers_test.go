@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	promapi "github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/util/retry"
@@ -99,6 +102,24 @@ func setAdapterConfig(t *testing.T, config string) {
 	if _, err := sandbox.WaitDeploymentReady(ctx, env.client, "monitoring/prometheus-adapter", 2*time.Minute, testWriter{t}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// promVector runs an instant query on the sandbox's Prometheus; a result
+// that is not a vector is an error.
+func promVector(ctx context.Context, query string) (model.Vector, error) {
+	pc, err := promapi.NewClient(promapi.Config{Address: env.info.PrometheusURL})
+	if err != nil {
+		return nil, err
+	}
+	v, _, err := promv1.NewAPI(pc).Query(ctx, query, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", query, err)
+	}
+	vec, ok := v.(model.Vector)
+	if !ok {
+		return nil, fmt.Errorf("%s: want a vector, got %s", query, v.Type())
+	}
+	return vec, nil
 }
 
 // deletePushGroup removes one Pushgateway group (job plus grouping labels).

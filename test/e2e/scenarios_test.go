@@ -6,9 +6,6 @@ import (
 	"testing"
 	"time"
 
-	promapi "github.com/prometheus/client_golang/api"
-	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
-	"github.com/prometheus/common/model"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -66,19 +63,13 @@ func TestPromFakeScenario(t *testing.T) {
 func TestKongScenario(t *testing.T) {
 	needSandbox(t)
 	applyScenario(t, "kong")
-	pc, err := promapi.NewClient(promapi.Config{Address: env.info.PrometheusURL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	prom := promv1.NewAPI(pc)
 	eventually(t, time.Minute, "Prometheus stores the Kong counters with exported_* labels", func(ctx context.Context) error {
-		v, _, err := prom.Query(ctx, `kong_upstream_latency_ms_count`, time.Now())
+		vec, err := promVector(ctx, `kong_upstream_latency_ms_count`)
 		if err != nil {
 			return err
 		}
-		vec, _ := v.(model.Vector)
 		if len(vec) != 1 {
-			return fmt.Errorf("want 1 series, got %v", v)
+			return fmt.Errorf("want 1 series, got %v", vec)
 		}
 		m := vec[0].Metric
 		if m["exported_namespace"] != "default" || m["exported_service"] != "echo" || m["namespace"] != "kong" || m["service"] != "kong-proxy" {
@@ -87,7 +78,7 @@ func TestKongScenario(t *testing.T) {
 		return nil
 	})
 	cm := customMetricsClient(t)
-	_, err = cm.NamespacedMetrics("default").GetForObject(schema.GroupKind{Kind: "Service"}, "echo", "kong_upstream_latency_ms_60s_average", labels.Everything())
+	_, err := cm.NamespacedMetrics("default").GetForObject(schema.GroupKind{Kind: "Service"}, "echo", "kong_upstream_latency_ms_60s_average", labels.Everything())
 	if !apierrors.IsNotFound(err) {
 		t.Fatalf("without a rule: want NotFound, got %v", err)
 	}

@@ -8,9 +8,6 @@ import (
 	"testing"
 	"time"
 
-	promapi "github.com/prometheus/client_golang/api"
-	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
-	"github.com/prometheus/common/model"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -100,19 +97,13 @@ func TestInterlokWalkthrough(t *testing.T) {
 	}
 	pod := pods[0].Name
 
-	pc, err := promapi.NewClient(promapi.Config{Address: env.info.PrometheusURL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	prom := promv1.NewAPI(pc)
 	eventually(t, time.Minute, "Prometheus stores MessageMetrics with the pushed labels", func(ctx context.Context) error {
-		v, _, err := prom.Query(ctx, `MessageMetrics{k8s_namespace="default"}`, time.Now())
+		vec, err := promVector(ctx, `MessageMetrics{k8s_namespace="default"}`)
 		if err != nil {
 			return err
 		}
-		vec, _ := v.(model.Vector)
 		if len(vec) != 1 {
-			return fmt.Errorf("want 1 series, got %v", v)
+			return fmt.Errorf("want 1 series, got %v", vec)
 		}
 		if got := string(vec[0].Metric["k8s_pod_name"]); got != pod {
 			return fmt.Errorf("k8s_pod_name = %q, want %q", got, pod)

@@ -55,7 +55,8 @@ type runtime struct {
 // runtimes maps an image repository (without tag) to how it runs here.
 var runtimes = map[string]runtime{
 	"registry.k8s.io/prometheus-adapter/prometheus-adapter":  {binary: "prometheus-adapter", hostArgs: adapterHostArgs},
-	"quay.io/prometheus/prometheus":                          {binary: "prometheus"},
+	"registry.k8s.io/kube-state-metrics/kube-state-metrics":  {binary: "kube-state-metrics", hostArgs: kubeStateMetricsHostArgs},
+	"quay.io/prometheus/prometheus":                          {binary: "prometheus", hostArgs: prometheusHostArgs},
 	"quay.io/prometheus/pushgateway":                         {binary: "prometheus-pushgateway"},
 	"quay.io/prometheus-operator/prometheus-config-reloader": {reloader: true},
 	"jimmidyson/configmap-reload":                            {reloader: true},
@@ -476,13 +477,13 @@ func (a *hostAgent) resolveAddr(hostPort string) (string, error) {
 	return "", fmt.Errorf("no Service %s in namespace %s serves port %s", m[1], m[2], m[3])
 }
 
-// adapterHostArgs gives the adapter what a pod gets from its ServiceAccount
-// mount: a kubeconfig with a token bound to the pod, so the adapter has
-// exactly the RBAC permissions of its ServiceAccount. It binds to loopback.
-func adapterHostArgs(a *hostAgent, pr *podRun) ([]string, error) {
+// serviceAccountToken is what kubelet mounts into a pod for its
+// ServiceAccount: a token bound to the pod, so that the process has exactly
+// the RBAC permissions of that ServiceAccount, and loses them with the pod.
+func (a *hostAgent) serviceAccountToken(pr *podRun) (serviceAccount, token string, err error) {
 	pod, err := a.pods.Pods(pr.namespace).Get(pr.name)
 	if err != nil {
-		return nil, err
+		return "", "", err
 	}
 	sa := pod.Spec.ServiceAccountName
 	if sa == "" {
@@ -495,13 +496,71 @@ func adapterHostArgs(a *hostAgent, pr *podRun) ([]string, error) {
 		},
 	}, metav1.CreateOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("requesting a token for ServiceAccount %s/%s: %w", pr.namespace, sa, err)
+		return "", "", fmt.Errorf("requesting a token for ServiceAccount %s/%s: %w", pr.namespace, sa, err)
+	}
+	return sa, tr.Status.Token, nil
+}
+
+// serviceAccountKubeconfig stands for in-cluster config: a kubeconfig for
+// the API server with the pod's ServiceAccount token.
+func (a *hostAgent) serviceAccountKubeconfig(pr *podRun) (string, error) {
+	_, token, err := a.serviceAccountToken(pr)
+	if err != nil {
+		return "", err
 	}
 	kc := filepath.Join(pr.dir, "serviceaccount.kubeconfig")
-	if err := writeKubeconfig(kc, a.s.rest.Host, a.s.pki.CA, clientcmdapi.AuthInfo{Token: tr.Status.Token}); err != nil {
+	return kc, writeKubeconfig(kc, a.s.rest.Host, a.s.pki.CA, clientcmdapi.AuthInfo{Token: token})
+}
+
+// adapterHostArgs gives the adapter its ServiceAccount's kubeconfig for
+// listing and for delegated authentication and authorization, and binds it
+// to loopback.
+func adapterHostArgs(a *hostAgent, pr *podRun) ([]string, error) {
+	kc, err := a.serviceAccountKubeconfig(pr)
+	if err != nil {
 		return nil, err
 	}
 	return []string{"--bind-address=127.0.0.1", "--lister-kubeconfig=" + kc, "--authentication-kubeconfig=" + kc, "--authorization-kubeconfig=" + kc}, nil
+}
+
+// kubeStateMetricsHostArgs gives kube-state-metrics its ServiceAccount's
+// kubeconfig (in a pod it uses in-cluster config) and binds both of its
+// listeners, which default to every address, to loopback.
+func kubeStateMetricsHostArgs(a *hostAgent, pr *podRun) ([]string, error) {
+	kc, err := a.serviceAccountKubeconfig(pr)
+	if err != nil {
+		return nil, err
+	}
+	return []string{"--kubeconfig=" + kc, "--host=127.0.0.1", "--telemetry-host=127.0.0.1"}, nil
+}
+
+// prometheusHostArgs writes the pod's ServiceAccount token where the
+// sandbox's prometheus.yml reads it (TemplateData.ServiceAccountTokenFile),
+// as a chart's Prometheus reads the token kubelet mounts: scrapes of
+// endpoints that authorize through the API server (the adapter's /metrics)
+// carry it. Prometheus reads the file on each scrape, so a new pod's token
+// replaces the old one's without a reload. It adds no flags.
+func prometheusHostArgs(a *hostAgent, pr *podRun) ([]string, error) {
+	sa, token, err := a.serviceAccountToken(pr)
+	if err != nil {
+		return nil, err
+	}
+	f := serviceAccountTokenFile(a.s.cfg.StateDir, pr.namespace, sa)
+	if err := os.MkdirAll(filepath.Dir(f), 0o700); err != nil {
+		return nil, err
+	}
+	// Write then rename: Prometheus may be reading the file for a scrape.
+	if err := os.WriteFile(f+".tmp", []byte(token), 0o600); err != nil {
+		return nil, err
+	}
+	return nil, os.Rename(f+".tmp", f)
+}
+
+// serviceAccountTokenFile is where the host agent keeps the token of a
+// ServiceAccount for processes that read it from a file named in their
+// configuration rather than in their flags.
+func serviceAccountTokenFile(stateDir, namespace, serviceAccount string) string {
+	return filepath.Join(stateDir, "serviceaccounts", namespace, serviceAccount, "token")
 }
 
 // probe runs the container's HTTP readiness probe once; a container without

@@ -35,6 +35,14 @@ type TemplateData struct {
 	Ports          Ports
 	PrometheusURL  string
 	PushgatewayURL string
+	StateDir       string
+}
+
+// ServiceAccountTokenFile is the host path of a ServiceAccount's token for
+// configuration files that name a token file (prometheus.yml's
+// credentials_file), where a pod would name kubelet's mount.
+func (d TemplateData) ServiceAccountTokenFile(namespace, serviceAccount string) string {
+	return serviceAccountTokenFile(d.StateDir, namespace, serviceAccount)
 }
 
 // Render executes a manifest template. `include NAME` renders another file of

@@ -72,7 +72,7 @@ const (
 
 // stateEntries are what a previous run left in the state directory; `run`
 // starts from a clean slate and removes only these.
-var stateEntries = []string{"etcd", "pods", "pki", "logs", "run", "sandbox.json", "env", grafanaPasswordFile, progressFile,
+var stateEntries = []string{"etcd", "pods", "pki", "serviceaccounts", "logs", "run", "sandbox.json", "env", grafanaPasswordFile, progressFile,
 	"admin.kubeconfig", "controller-manager.kubeconfig", "scheduler.kubeconfig"}
 
 // Run is the supervisor: it starts the whole stack, reports progress, writes
@@ -118,7 +118,7 @@ func Run(ctx context.Context, cfg Config) error {
 }
 
 func (s *stack) boot(ctx context.Context) error {
-	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kwok-stages.yaml", "prometheus", "prometheus-pushgateway", "prometheus-adapter"} {
+	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kwok-stages.yaml", "prometheus", "prometheus-pushgateway", "prometheus-adapter", "kube-state-metrics"} {
 		if _, err := os.Stat(s.bin(b)); err != nil {
 			return fmt.Errorf("missing %s in %s: run hack/tools.sh (make tools) first", b, s.cfg.BinDir)
 		}
@@ -138,7 +138,7 @@ func (s *stack) boot(ctx context.Context) error {
 		{"kube-apiserver", s.startAPIServer},
 		{"controllers (kube-controller-manager, kube-scheduler, kwok)", s.startControllers},
 		{"nodes", s.createNodes},
-		{"monitoring stack (Prometheus, Pushgateway, prometheus-adapter)", s.startMonitoring},
+		{"monitoring stack (Prometheus, Pushgateway, prometheus-adapter, kube-state-metrics)", s.startMonitoring},
 		{"custom metrics API", s.waitMetricsAPI},
 		{"Grafana (API emulator)", s.startGrafana},
 	}
@@ -207,6 +207,7 @@ func (s *stack) templateData() TemplateData {
 		Ports:          s.ports,
 		PrometheusURL:  fmt.Sprintf("http://127.0.0.1:%d", s.ports.Prometheus),
 		PushgatewayURL: fmt.Sprintf("http://127.0.0.1:%d", s.ports.Pushgateway),
+		StateDir:       s.cfg.StateDir,
 	}
 }
 
@@ -235,7 +236,7 @@ func (s *stack) startMonitoring(ctx context.Context) error {
 	if _, err := ap.Apply(ctx, manifests); err != nil {
 		return err
 	}
-	for _, d := range []string{"prometheus-server", "prometheus-pushgateway", "prometheus-adapter"} {
+	for _, d := range []string{"prometheus-server", "prometheus-pushgateway", "prometheus-adapter", "kube-state-metrics"} {
 		t := time.Now()
 		if err := s.poll(ctx, 90*time.Second, "deployment monitoring/"+d, func() (bool, string) {
 			dep, err := s.client.AppsV1().Deployments("monitoring").Get(ctx, d, metav1.GetOptions{})

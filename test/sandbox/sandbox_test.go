@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 
@@ -94,7 +95,7 @@ func TestBuiltinManifestsRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := Render(files, "monitoring.yaml", TemplateData{Ports: Ports{Prometheus: 19090, Pushgateway: 19091, Adapter: 16443}})
+	out, err := Render(files, "monitoring.yaml", TemplateData{Ports: Ports{Prometheus: 19090, Pushgateway: 19091, Adapter: 16443, KubeStateMetrics: 18080, KubeStateMetricsTelemetry: 18081}, StateDir: "/state"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +114,7 @@ func TestBuiltinManifestsRender(t *testing.T) {
 			}
 		}
 	}
-	want := map[string]int{"Namespace": 1, "ConfigMap": 2, "Deployment": 3, "Service": 3, "ServiceAccount": 1, "ClusterRole": 2, "ClusterRoleBinding": 3, "RoleBinding": 1, "APIService": 1}
+	want := map[string]int{"Namespace": 1, "ConfigMap": 2, "Deployment": 4, "Service": 4, "ServiceAccount": 3, "ClusterRole": 4, "ClusterRoleBinding": 5, "RoleBinding": 1, "APIService": 1}
 	if !reflect.DeepEqual(kinds, want) {
 		t.Fatalf("kinds %v, want %v", kinds, want)
 	}
@@ -130,9 +131,101 @@ func TestBuiltinManifestsRender(t *testing.T) {
 	if len(cfg.Rules) != 6 || !strings.Contains(cfg.Rules[0].SeriesQuery, `container_name!="POD"`) {
 		t.Fatalf("want the 6 default rules, got %+v", cfg.Rules)
 	}
-	if !strings.Contains(string(out), "--web.listen-address=127.0.0.1:19090") || !strings.Contains(string(out), "port: 16443") {
+	if !strings.Contains(string(out), "--web.listen-address=127.0.0.1:19090") || !strings.Contains(string(out), "port: 16443") ||
+		!strings.Contains(string(out), "--port=18080") || !strings.Contains(string(out), "--telemetry-port=18081") {
 		t.Fatal("ports not rendered")
 	}
+	jobs := scrapeJobs(t, configMapKey(t, out, "prometheus-server", "prometheus.yml"))
+	if got, want := sortedKeys(jobs), []string{"kube-state-metrics", "prometheus", "prometheus-adapter", "prometheus-pushgateway"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("scrape jobs %v, want %v", got, want)
+	}
+	checkMonitoringJobs(t, jobs)
+}
+
+// scrapeJob is the part of a prometheus.yml scrape config these tests read.
+// (Prometheus's own config package would pull every cloud SDK into the
+// module for a test.)
+type scrapeJob struct {
+	JobName     string `json:"job_name"`
+	HonorLabels bool   `json:"honor_labels"`
+	Scheme      string `json:"scheme"`
+	TLSConfig   struct {
+		InsecureSkipVerify bool `json:"insecure_skip_verify"`
+	} `json:"tls_config"`
+	Authorization *struct {
+		CredentialsFile string `json:"credentials_file"`
+	} `json:"authorization"`
+	StaticConfigs []struct {
+		Targets []string `json:"targets"`
+	} `json:"static_configs"`
+}
+
+func (j *scrapeJob) targets() []string {
+	var out []string
+	for _, sc := range j.StaticConfigs {
+		out = append(out, sc.Targets...)
+	}
+	return out
+}
+
+// checkMonitoringJobs checks how Prometheus scrapes the monitoring stack
+// (ports as TestBuiltinManifestsRender renders them).
+func checkMonitoringJobs(t *testing.T, jobs map[string]*scrapeJob) {
+	t.Helper()
+	if ksm := jobs["kube-state-metrics"]; ksm == nil || !ksm.HonorLabels || !reflect.DeepEqual(ksm.targets(), []string{"127.0.0.1:18080"}) {
+		t.Errorf("kube-state-metrics job: want honor_labels and target 127.0.0.1:18080, got %+v", ksm)
+	}
+	adapter := jobs["prometheus-adapter"]
+	if adapter == nil {
+		t.Fatal("no prometheus-adapter job")
+	}
+	if adapter.Scheme != "https" || !adapter.TLSConfig.InsecureSkipVerify || adapter.Authorization == nil ||
+		adapter.Authorization.CredentialsFile != serviceAccountTokenFile("/state", "monitoring", "prometheus-server") ||
+		!reflect.DeepEqual(adapter.targets(), []string{"127.0.0.1:16443"}) {
+		t.Errorf("prometheus-adapter job: want https to 127.0.0.1:16443 without verifying its self-signed certificate, with the prometheus-server ServiceAccount's token; got %+v", adapter)
+	}
+}
+
+// scrapeJobs parses the scrape configs of a prometheus.yml, strictly.
+func scrapeJobs(t *testing.T, promYML string) map[string]*scrapeJob {
+	t.Helper()
+	var cfg struct {
+		ScrapeConfigs []*scrapeJob `json:"scrape_configs"`
+	}
+	// Not strict: the jobs have fields this test does not read.
+	if err := yaml.Unmarshal([]byte(promYML), &cfg); err != nil {
+		t.Fatalf("prometheus.yml does not parse: %v\n%s", err, promYML)
+	}
+	jobs := map[string]*scrapeJob{}
+	for _, sc := range cfg.ScrapeConfigs {
+		if jobs[sc.JobName] != nil {
+			t.Errorf("prometheus.yml: job %s twice", sc.JobName)
+		}
+		jobs[sc.JobName] = sc
+	}
+	return jobs
+}
+
+// configMapKey returns one key of the named ConfigMap among rendered manifests.
+func configMapKey(t *testing.T, manifests []byte, name, key string) string {
+	t.Helper()
+	for _, doc := range strings.Split(string(manifests), "\n---\n") {
+		var cm corev1.ConfigMap
+		if err := yaml.Unmarshal([]byte(doc), &cm); err == nil && cm.Kind == "ConfigMap" && cm.Name == name {
+			return cm.Data[key]
+		}
+	}
+	t.Fatalf("no ConfigMap %s in the manifests", name)
+	return ""
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func TestReadNewLines(t *testing.T) {
@@ -161,8 +254,14 @@ func TestScenariosLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Render(map[string]string{"m": s.manifests}, "m", TemplateData{Ports: Ports{Prometheus: 1, Pushgateway: 2}}); err != nil {
+		out, err := s.render(TemplateData{Ports: Ports{Prometheus: 19090, Pushgateway: 19091, Adapter: 16443, KubeStateMetrics: 18080, KubeStateMetricsTelemetry: 18081}, StateDir: "/state"})
+		if err != nil {
 			t.Fatalf("%s: %v", name, err)
+		}
+		// A scenario that replaces prometheus.yml keeps the monitoring
+		// stack's own scrape jobs.
+		if strings.Contains(string(out), "prometheus.yml:") {
+			checkMonitoringJobs(t, scrapeJobs(t, configMapKey(t, out, "prometheus-server", "prometheus.yml")))
 		}
 		for _, p := range s.Pushes {
 			if _, err := renderString(p.Body, PushTarget{Namespace: "default", Pod: "p-1"}); err != nil {

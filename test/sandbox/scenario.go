@@ -69,6 +69,18 @@ func LoadScenario(dir, name string) (*Scenario, error) {
 	return s, nil
 }
 
+// render executes manifests.yaml; it can include the sandbox's own manifest
+// files (a scenario that replaces prometheus.yml keeps the monitoring stack's
+// scrape jobs with `include "scrape-monitoring.yml"`).
+func (s *Scenario) render(data TemplateData) ([]byte, error) {
+	files, err := builtinManifests()
+	if err != nil {
+		return nil, err
+	}
+	files["manifests.yaml"] = s.manifests
+	return Render(files, "manifests.yaml", data)
+}
+
 // Apply creates the scenario's objects in the sandbox, waits for its
 // Deployments, and pushes its metrics. Progress goes to out.
 func (s *Scenario) Apply(ctx context.Context, info Info, out io.Writer) error {
@@ -76,8 +88,7 @@ func (s *Scenario) Apply(ctx context.Context, info Info, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	data := TemplateData{Ports: info.Ports, PrometheusURL: info.PrometheusURL, PushgatewayURL: info.PushgatewayURL}
-	manifests, err := Render(map[string]string{"manifests.yaml": s.manifests}, "manifests.yaml", data)
+	manifests, err := s.render(TemplateData{Ports: info.Ports, PrometheusURL: info.PrometheusURL, PushgatewayURL: info.PushgatewayURL, StateDir: info.StateDir})
 	if err != nil {
 		return err
 	}

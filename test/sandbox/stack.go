@@ -41,7 +41,10 @@ type Config struct {
 type Ports struct {
 	Etcd, EtcdPeer, APIServer, ControllerManager, Scheduler, Kwok int
 	Prometheus, Pushgateway, Adapter                              int
-	Grafana                                                       int // the Grafana API emulator
+	// kube-state-metrics: --port (the metrics of objects) and
+	// --telemetry-port (its own metrics, /readyz).
+	KubeStateMetrics, KubeStateMetricsTelemetry int
+	Grafana                                     int // the Grafana API emulator
 }
 
 // stack is a running sandbox.
@@ -92,11 +95,11 @@ func freePorts(n int) ([]int, error) {
 }
 
 func (s *stack) allocatePorts() error {
-	p, err := freePorts(10)
+	p, err := freePorts(12)
 	if err != nil {
 		return fmt.Errorf("finding free loopback ports: %w", err)
 	}
-	s.ports = Ports{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9]}
+	s.ports = Ports{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11]}
 	return nil
 }
 
