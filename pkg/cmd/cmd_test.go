@@ -58,20 +58,6 @@ func TestVersionRejectsUnknownOutput(t *testing.T) {
 	}
 }
 
-func TestPlannedCommandsFailLoudly(t *testing.T) {
-	for _, name := range []string{"grafana"} {
-		t.Run(name, func(t *testing.T) {
-			out, _, err := execute(name, "some-arg", "-n", "default")
-			if ExitCode(err) != ExitCannotRun {
-				t.Fatalf("exit code %d, want %d (err %v)", ExitCode(err), ExitCannotRun, err)
-			}
-			if !strings.Contains(err.Error(), "not implemented") || out != "" {
-				t.Fatalf("err %q, out %q", err, out)
-			}
-		})
-	}
-}
-
 func TestGlobalFlags(t *testing.T) {
 	streams, _, _, _ := genericiooptions.NewTestIOStreams()
 	root := NewCmdMetricscale(streams)

@@ -43,7 +43,7 @@ controller), names the broken link and writes the fix.`,
 		NewCmdAddRule(g, streams),
 		NewCmdRollback(g, streams),
 		NewCmdWatch(g, streams),
-		newCmdPlanned(g, "grafana", "Provision Grafana data sources and dashboards for autoscaling"),
+		NewCmdGrafana(g, streams),
 	)
 	return cmd
 }

@@ -84,8 +84,8 @@ func (c *Client) Link(path string) string {
 
 // Requests counts what the client sent so far, for reports and benchmarks.
 type Requests struct {
-	Reads  int64 // GET and HEAD
-	Writes int64 // everything else
+	Reads  int64 `json:"reads"`  // GET and HEAD
+	Writes int64 `json:"writes"` // everything else
 }
 
 // Requests returns the counts so far.

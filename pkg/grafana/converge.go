@@ -34,16 +34,16 @@ const (
 
 // Action is the outcome for one desired object.
 type Action struct {
-	Object string // title or name
+	Object string `json:"object"` // title or name
 	// UID is the object's uid in Grafana: for a data source Grafana already
 	// had under another uid, that uid (dashboards are pointed at it).
-	UID    string
-	Kind   Kind
-	Action Verb
-	Folder string // the folder a dashboard or nested folder is in
-	URL    string // link in Grafana, when known
-	Reason string
-	Diff   string // unified diff of the normalised JSON, live → desired
+	UID    string `json:"uid"`
+	Kind   Kind   `json:"kind"`
+	Action Verb   `json:"action"`
+	Folder string `json:"folder,omitempty"` // the folder a dashboard or nested folder is in
+	URL    string `json:"url,omitempty"`    // link in Grafana, when known
+	Reason string `json:"reason,omitempty"`
+	Diff   string `json:"diff,omitempty"` // unified diff of the normalised JSON, live → desired
 }
 
 // Options of a Converge run.
