@@ -5,8 +5,16 @@
 set -euo pipefail
 state=${1:-.sandbox}
 root=$(cd "$(dirname "$0")/.." && pwd)
+# A Grafana given in the environment wins over the sandbox's emulator.
+given_grafana=${GRAFANA_URL:-}
+given_user=${GRAFANA_USER:-}
+given_password=${GRAFANA_PASSWORD:-}
 # shellcheck disable=SC1091
 source "$state/env"
+if [ -n "$given_grafana" ]; then
+  GRAFANA_URL=$given_grafana GRAFANA_USER=$given_user GRAFANA_PASSWORD=$given_password
+  export GRAFANA_URL GRAFANA_USER GRAFANA_PASSWORD
+fi
 export PATH="$root/bin:$PATH"
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
@@ -54,4 +62,9 @@ run kubectl get pods -l app=interlok
 
 step "doctor again: the chain is healthy"
 run kubectl metricscale doctor interlok-autoscaler
+
+step "Grafana: the data source, the autoscaling dashboards and the HPA's metric as the adapter computes it"
+# The sandbox's Grafana API emulator (its env file), or the Grafana of
+# GRAFANA_URL (with GRAFANA_TOKEN or GRAFANA_USER/GRAFANA_PASSWORD).
+run kubectl metricscale grafana provision -n default --from-cluster
 printf '\nThe sandbox keeps running: source %s/env to use it; make sandbox-down stops it.\n' "$state"
