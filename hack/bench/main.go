@@ -164,7 +164,11 @@ func run(ctx context.Context, stopSignals func(), o options) (err error) {
 		results = append(results, r)
 	}
 	printScale(results, o.runs)
-	return ar.run(ctx, pods[0], o.runs)
+	if err := ar.run(ctx, pods[0], o.runs); err != nil {
+		return err
+	}
+	_, _, err = benchProvision(ctx)
+	return err
 }
 
 // sizeResult is what measure found at one size.

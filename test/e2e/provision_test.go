@@ -197,6 +197,12 @@ func TestGrafanaProvision(t *testing.T) {
 	}
 	var before struct{ Meta struct{ Version int } }
 	grafanaGet(t, env.info.GrafanaURL, "/api/dashboards/uid/metricscale-hpa-metrics", &before)
+	// --dry-run shows the change and writes nothing.
+	out, _, code = provision(t, "-n", "default", "--from-cluster", "--dry-run")
+	if code != 0 || !strings.Contains(out, "would be updated") || !strings.Contains(out, "dry run, nothing written") ||
+		!strings.Contains(out, "+++ desired/dashboards/metricscale-hpa-metrics.json") || !strings.Contains(out, " 0 writes)") {
+		t.Fatalf("--dry-run: exit %d, want the update shown with its diff and 0 writes", code)
+	}
 	out, _, code = provision(t, "-n", "default", "--from-cluster", "-o", "json")
 	third := parseProvision(t, out)
 	var after struct{ Meta struct{ Version int } }
