@@ -88,6 +88,9 @@ type hostAgent struct {
 	runs    map[types.UID]*podRun
 	proxies map[int32]*portProxy // declared container port → proxy to Ready pods
 	kick    chan struct{}
+	// cancel ends run, which closes stopped: stopAll waits for it.
+	cancel  context.CancelFunc
+	stopped chan struct{}
 	factory informers.SharedInformerFactory
 }
 
@@ -120,7 +123,8 @@ type containerRun struct {
 }
 
 func newHostAgent(s *stack) *hostAgent {
-	return &hostAgent{s: s, client: s.client, runs: map[types.UID]*podRun{}, proxies: map[int32]*portProxy{}, kick: make(chan struct{}, 1)}
+	return &hostAgent{s: s, client: s.client, runs: map[types.UID]*podRun{}, proxies: map[int32]*portProxy{}, kick: make(chan struct{}, 1),
+		stopped: make(chan struct{})}
 }
 
 func (a *hostAgent) trigger() {
@@ -133,6 +137,7 @@ func (a *hostAgent) trigger() {
 // run watches pods on HostNode, ConfigMaps and Services, and reconciles once a
 // second and on every change until ctx ends.
 func (a *hostAgent) run(ctx context.Context) {
+	defer close(a.stopped)
 	a.factory = informers.NewSharedInformerFactoryWithOptions(a.client, 0)
 	podFactory := informers.NewSharedInformerFactoryWithOptions(a.client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", HostNode).String()
@@ -315,6 +320,9 @@ func (a *hostAgent) syncContainer(ctx context.Context, c *containerRun) {
 // moved to a private port (in the args that end in it), so that several pods
 // of one image can run side by side behind the port proxy.
 func (a *hostAgent) start(ctx context.Context, c *containerRun) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("the sandbox is stopping: %w", ctx.Err())
+	}
 	args := a.hostArgs(c)
 	if c.ports == nil && len(c.spec.Ports) > 0 {
 		private, err := freePorts(len(c.spec.Ports))
@@ -660,6 +668,16 @@ func (a *hostAgent) remove(uid types.UID) {
 }
 
 func (a *hostAgent) stopAll() {
+	// The reconcile loop must be over first: a pass still running would
+	// restart a container stopped here (or by sandbox down), and that
+	// process would outlive the sandbox.
+	if a.cancel != nil {
+		a.cancel()
+		select {
+		case <-a.stopped:
+		case <-time.After(30 * time.Second):
+		}
+	}
 	for uid := range a.runs {
 		a.remove(uid)
 	}

@@ -213,7 +213,9 @@ func (s *stack) templateData() TemplateData {
 
 func (s *stack) startMonitoring(ctx context.Context) error {
 	s.agent = newHostAgent(s)
-	go s.agent.run(ctx)
+	actx, cancel := context.WithCancel(ctx)
+	s.agent.cancel = cancel
+	go s.agent.run(actx)
 	files, err := builtinManifests()
 	if err != nil {
 		return err
