@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	pmodel "github.com/prometheus/common/model"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/labels"
 	cmv1beta2 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta2"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
@@ -154,5 +157,42 @@ func TestWhereTheSeriesWent(t *testing.T) {
 				t.Errorf("fix command %q, want %q", f.Fix.Command, c.command)
 			}
 		})
+	}
+}
+
+// TestSomePodsMissingWhereTheSeriesWent: the controller reads the metric
+// (one pod has a series), the other pod has none while a pod that is gone
+// still has its Pushgateway group: MS304 names it and the DELETE.
+func TestSomePodsMissingWhereTheSeriesWent(t *testing.T) {
+	const rule = `rules:
+- seriesQuery: '{__name__="MessageMetrics",k8s_namespace!="",k8s_pod_name!=""}'
+  resources: {overrides: {k8s_namespace: {resource: namespace}, k8s_pod_name: {resource: pod}}}
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+`
+	vec := func(l pmodel.LabelSet) prom.QueryResult {
+		v := pmodel.Vector{&pmodel.Sample{Metric: pmodel.Metric(l), Value: 1}}
+		return prom.QueryResult{Type: pmodel.ValVector, Vector: &v}
+	}
+	p := &fakeProm{ok: true, series: []prom.Series{
+		series("MessageMetrics{job=interlok,k8s_namespace=default,k8s_pod_name=app-1}"),
+		series("MessageMetrics{job=interlok,k8s_namespace=default,k8s_pod_name=app-old}"),
+	}, queries: map[string]prom.QueryResult{
+		"push_time_seconds":      vec(pmodel.LabelSet{"job": "interlok", "k8s_pod_name": "app-old"}),
+		"pushgateway_build_info": vec(pmodel.LabelSet{"job": "pgw", "instance": "10.0.0.9:9091"}),
+	}, targets: []prometheus.Target{{ScrapeURL: "http://10.0.0.9:9091/metrics", Labels: map[string]string{"job": "pgw", "instance": "10.0.0.9:9091"}}}}
+	w := newWalker(t, p, &fakeAPI{listed: map[string]bool{"pods/MessageMetrics": true}}, rule)
+	h, spec := podsHPA("MessageMetrics")
+	v := resource.MustParse("100")
+	h.Status.Conditions = []autoscalingv2.HorizontalPodAutoscalerCondition{{Type: autoscalingv2.ScalingActive, Status: corev1.ConditionTrue, Reason: "ValidMetricFound"}}
+	h.Status.CurrentMetrics = []autoscalingv2.MetricStatus{{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricStatus{
+		Metric: autoscalingv2.MetricIdentifier{Name: "MessageMetrics"}, Current: autoscalingv2.MetricValueStatus{AverageValue: &v}}}}
+	mr := w.walkMetric(context.Background(), h, spec, target{pods: runningPods("app-1", "app-2"), selector: labels.Everything()})
+	record(t, mr.Findings)
+	f := mustFinding(t, mr.Findings, "MS304")
+	ev := strings.Join(f.Evidence, "\n")
+	if !strings.Contains(ev, "no series with label k8s_pod_name for: app-2") || !strings.Contains(ev, "do not exist in namespace default: app-old") ||
+		f.Fix == nil || f.Fix.Command != "curl -X DELETE http://10.0.0.9:9091/metrics/job/interlok/k8s_pod_name/app-old" ||
+		!strings.Contains(f.Fix.Description, "current pods (app-2)") {
+		t.Fatalf("MS304: %s\nfix: %+v", ev, f.Fix)
 	}
 }

@@ -205,7 +205,7 @@ func (w *walker) walkMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPo
 	// request answered, and repeating it would cost a request per HPA.
 	if cur, ok := readByController(hpa, spec); ok && hpaLink == LinkOK && w.api.Listed(gr.String(), metric) {
 		mr.Chain = chain(LinkOK, LinkOK, LinkOK, LinkOK)
-		mr.Findings = append(mr.Findings, w.seriesChecks(ctx, obj, spec.Type, gr, metric, names)...)
+		mr.Findings = append(mr.Findings, w.seriesChecks(ctx, obj, hpa, spec.Type, gr, metric, names)...)
 		if strings.HasSuffix(cur, "m") {
 			mr.Findings = append(mr.Findings, newFinding(CodeMilliQuantity, obj, metric, cur, decodeString(cur)))
 		}
@@ -512,8 +512,9 @@ func (w *walker) valueChecks(ctx context.Context, obj string, typ autoscalingv2.
 }
 
 // seriesChecks judges a metric the controller reads from the series alone:
-// target pods without series, and several series per object.
-func (w *walker) seriesChecks(ctx context.Context, obj string, typ autoscalingv2.MetricSourceType, gr schema.GroupResource, metric string, names []string) []Finding {
+// target pods without series (and where the metric's series went), and
+// several series per object.
+func (w *walker) seriesChecks(ctx context.Context, obj string, hpa *autoscalingv2.HorizontalPodAutoscaler, typ autoscalingv2.MetricSourceType, gr schema.GroupResource, metric string, names []string) []Finding {
 	var out []Finding
 	if typ == autoscalingv2.PodsMetricSourceType {
 		if count, label, ok := w.seriesPerObject(gr, metric); ok {
@@ -524,12 +525,37 @@ func (w *walker) seriesChecks(ctx context.Context, obj string, typ autoscalingv2
 				}
 			}
 			if len(missing) > 0 {
-				out = append(out, newFinding(CodeSomePodsMissing, obj, metric, "series", len(names)-len(missing), len(names)).
-					withEvidence(fmt.Sprintf("no series with label %s for: %s", label, strings.Join(missing, ", "))))
+				f := newFinding(CodeSomePodsMissing, obj, metric, "series", len(names)-len(missing), len(names)).
+					withEvidence(fmt.Sprintf("no series with label %s for: %s", label, strings.Join(missing, ", ")))
+				out = append(out, w.whereWent(ctx, f, hpa, gr, metric, names, missing))
 			}
 		}
 	}
 	return append(out, w.duplicates(ctx, obj, gr, metric, names)...)
+}
+
+// whereWent adds to f, a finding about target pods without series, the
+// objects the metric's series do name and the fix of their class (a stale
+// Pushgateway group, pods of another namespace or workload).
+func (w *walker) whereWent(ctx context.Context, f Finding, hpa *autoscalingv2.HorizontalPodAutoscaler, gr schema.GroupResource, metric string, names, missing []string) Finding {
+	m := w.disc.Served(gr, metric)
+	if m == nil {
+		return f
+	}
+	label, err := m.Rule.Namer.LabelForResource(gr)
+	if err != nil {
+		return f
+	}
+	_, kept := m.Rule.SeriesNamed(m.SeriesName)
+	reads := "the pods of " + hpa.Spec.ScaleTargetRef.Kind + "/" + hpa.Spec.ScaleTargetRef.Name
+	objs := classifySeries(ctx, w.exists, m.Rule, gr, hpa.Namespace, kept, names)
+	fix, more, ok := whereFix(ctx, w.prom, objs, m.SeriesName, hpa.Namespace, reads, label, missing)
+	if !ok {
+		return f
+	}
+	f.Evidence = append(append(f.Evidence, objs.evidence(m.SeriesName, hpa.Namespace, reads)...), more...)
+	f.Fix = fix
+	return f
 }
 
 // seriesPerObject counts the series of the metric's rule per object name,
