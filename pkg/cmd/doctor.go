@@ -19,6 +19,7 @@ type DoctorOptions struct {
 	genericiooptions.IOStreams
 
 	Output     string
+	Summary    bool
 	ChainFlags *chain.Flags
 	HPANames   []string
 
@@ -32,6 +33,9 @@ const doctorExample = `  # every HPA in the current namespace
 
   # one HPA, as JSON for a script
   kubectl metricscale doctor interlok-autoscaler -n default -o json
+
+  # a fleet: the findings grouped by cause, one fix each
+  kubectl metricscale doctor -A --summary
 
   # every HPA in the cluster, with Prometheus reached at a URL of your choice
   kubectl metricscale doctor -A --prometheus-url http://localhost:9090`
@@ -53,6 +57,7 @@ Exit status: 0 no error found, 1 errors found, 2 doctor could not run.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.Output, "output", "o", "table", "Output format: "+strings.Join(doctor.Formats, ", "))
+	f.BoolVar(&o.Summary, "summary", false, "Print only the findings grouped by cause (code, metric, how many HPAs, in which namespaces, one fix) and the counts; -o json carries the causes always")
 	o.ChainFlags.AddFlags(f)
 	return cmd
 }
@@ -73,6 +78,9 @@ func (o *DoctorOptions) Validate() error {
 	if !slices.Contains(doctor.Formats, o.Output) {
 		return fmt.Errorf("unknown output format %q: use one of %s", o.Output, strings.Join(doctor.Formats, ", "))
 	}
+	if o.Summary && o.Output != "table" {
+		return fmt.Errorf("--summary is a table output: -o %s carries the causes in its causes field", o.Output)
+	}
 	if o.AllNamespaces && len(o.HPANames) > 0 {
 		return fmt.Errorf("HPA names and -A do not go together: name HPAs in one namespace with -n, or use -A alone")
 	}
@@ -87,7 +95,9 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return &ExitError{Code: ExitCannotRun, Err: err}
 	}
-	if err := doctor.Print(o.Out, rep, o.Output); err != nil {
+	if o.Summary {
+		doctor.PrintSummary(o.Out, rep)
+	} else if err := doctor.Print(o.Out, rep, o.Output); err != nil {
 		return &ExitError{Code: ExitCannotRun, Err: err}
 	}
 	if rep.HasErrors() {

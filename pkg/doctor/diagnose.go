@@ -42,6 +42,7 @@ func (r *Report) summarize() {
 		}
 	}
 	count(r.Findings)
+	r.Causes = causes(r.HPAs)
 	r.Summary.HPAs = len(r.HPAs)
 	for _, h := range r.HPAs {
 		count(h.Findings)

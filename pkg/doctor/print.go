@@ -3,6 +3,7 @@ package doctor
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/printers"
@@ -101,7 +102,11 @@ func printTable(w io.Writer, r *Report, wide bool) {
 			printFindings(w, fs, wide)
 		}
 	}
-	s := r.Summary
+	printCauses(w, r.Causes)
+	printCounts(w, r.Summary)
+}
+
+func printCounts(w io.Writer, s Summary) {
 	fmt.Fprintf(w, "\n%d HPAs, %d metrics, %d healthy; %d errors, %d warnings, %d notes\n", s.HPAs, s.Metrics, s.Healthy, s.Errors, s.Warnings, s.Infos)
 }
 
@@ -129,4 +134,59 @@ func printFindings(w io.Writer, fs []Finding, wide bool) {
 			}
 		}
 	}
+}
+
+// PrintSummary is the table output reduced to the findings not tied to an
+// HPA, the causes and the counts (doctor --summary).
+func PrintSummary(w io.Writer, r *Report) {
+	if len(r.Findings) > 0 {
+		printFindings(w, r.Findings, false)
+	}
+	if len(r.Causes) > 0 {
+		printCausesTable(w, r.Causes)
+	}
+	printCounts(w, r.Summary)
+}
+
+// printCauses ends the table: the findings grouped by cause, each with one
+// fix, when a cause touches more than one HPA.
+func printCauses(w io.Writer, cs []Cause) {
+	many := false
+	for _, c := range cs {
+		many = many || c.HPAs > 1
+	}
+	if many {
+		printCausesTable(w, cs)
+	}
+}
+
+func printCausesTable(w io.Writer, cs []Cause) {
+	fmt.Fprintln(w, "\nCAUSES")
+	var rows [][]string
+	for _, c := range cs {
+		rows = append(rows, []string{c.Code, string(c.Severity), orDash(c.Metric), strconv.Itoa(c.HPAs), namespacesString(c.Namespaces), c.Title})
+	}
+	table.Render(w, "  ", []string{"code", "severity", "metric", "hpas", "namespaces", "cause"}, rows)
+	for _, c := range cs {
+		if c.Fix == nil {
+			continue
+		}
+		more := ""
+		if c.Fixes > 1 {
+			more = fmt.Sprintf(" (one of %d fixes, each naming its HPA's objects)", c.Fixes)
+		}
+		fmt.Fprintf(w, "  fix %s %s%s: %s\n", c.Code, orDash(c.Metric), more, c.Fix.Description)
+		if c.Fix.Command != "" && c.Fixes <= 1 {
+			for _, l := range strings.Split(c.Fix.Command, "\n") {
+				fmt.Fprintf(w, "      $ %s\n", l)
+			}
+		}
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -38,6 +38,8 @@ type Report struct {
 	Findings   []Finding   `json:"findings"` // not tied to one HPA metric: APIServices, adapter, Prometheus, config
 	HPAs       []HPAReport `json:"hpas"`
 	Summary    Summary     `json:"summary"`
+	// Causes groups the HPAs' findings by code and metric.
+	Causes []Cause `json:"causes"`
 }
 
 // Summary counts findings by severity over the whole report.

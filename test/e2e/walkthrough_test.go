@@ -242,6 +242,12 @@ func TestDoctorInterlok(t *testing.T) {
 		t.Fatalf("fix command %q, want %q", fix.Command, want)
 	}
 	t.Logf("doctor's fix:\n$ %s\n%s", fix.Command, fix.YAML)
+	// --summary: the same cause, grouped, with its one fix.
+	out, _, code := runCmd(t, "doctor", "-n", "default", "--summary")
+	t.Logf("doctor --summary (exit %d):\n%s", code, out)
+	if code != 1 || !strings.Contains(out, "CAUSES") || !strings.Contains(out, "MS201") || !strings.Contains(out, "$ "+fix.Command) || strings.Contains(out, "HPA default/") {
+		t.Fatalf("doctor --summary: exit %d, want the causes with MS201 and its command, and no per-HPA section", code)
+	}
 
 	setAdapterConfig(t, strings.TrimRight(original, "\n")+"\n"+fix.YAML)
 	waitHealthy(t, "interlok-autoscaler", "150")
