@@ -479,6 +479,10 @@ func (p *livePrometheus) SeriesNamed(ctx context.Context, name string, since tim
 	return s, nil
 }
 
+func (p *livePrometheus) SeriesBetween(ctx context.Context, name string, start, end time.Time) ([]prom.Series, error) {
+	return p.conn.SeriesBetween(ctx, start, end, prom.Selector(fmt.Sprintf("{__name__=%q}", name)))
+}
+
 func (p *livePrometheus) Query(ctx context.Context, q string) (prom.QueryResult, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -98,7 +98,7 @@ func (w *walker) walkExternal(ctx context.Context, hpa *autoscalingv2.Horizontal
 	}
 	sel := req.MetricSelector
 	link := hpaLink(hpa)
-	w.noteUsed(schema.GroupResource{}, metric)
+	w.noteUsed(ctx, schema.GroupResource{}, metric)
 	if w.ext == nil {
 		// Not asked: the HPA's own word, never "healthy".
 		mr.Chain = []Link{{LinkHPA, link}}

@@ -47,6 +47,11 @@ func (p *fakeProm) Series(ctx context.Context, since time.Time, sels ...prom.Sel
 }
 
 func (p *fakeProm) OK() bool { return p.ok }
+
+// SeriesBetween lists the series of a name in the window, as of start.
+func (p *fakeProm) SeriesBetween(ctx context.Context, name string, start, _ time.Time) ([]prom.Series, error) {
+	return p.SeriesNamed(ctx, name, start)
+}
 func (p *fakeProm) SeriesNamed(_ context.Context, name string, since time.Time) ([]prom.Series, error) {
 	var out []prom.Series
 	pool := p.series

@@ -54,6 +54,9 @@ type Prometheus interface {
 	OK() bool
 	// SeriesNamed lists the series called name since a time.
 	SeriesNamed(ctx context.Context, name string, since time.Time) ([]prom.Series, error)
+	// SeriesBetween lists the series of a name with a sample between start
+	// and end, uncached.
+	SeriesBetween(ctx context.Context, name string, start, end time.Time) ([]prom.Series, error)
 	Query(ctx context.Context, q string) (prom.QueryResult, error)
 	MetricNames(ctx context.Context) ([]string, error)
 	// Targets lists the active scrape targets.
@@ -79,35 +82,51 @@ type walker struct {
 	seriesCounts map[string]map[string]int
 	// targets looks up the objects series name (nil: not looked up).
 	targets Targets
-	// used holds a series of each series name an HPA metric is served
+	// used holds a few series of each series name an HPA metric is served
 	// from, for the discovery window check.
-	used map[string]prom.Series
+	used map[string][]prom.Series
 }
 
 // noteUsed records a series of the rule that serves an HPA's metric.
-func (w *walker) noteUsed(gr schema.GroupResource, metric string) {
+func (w *walker) noteUsed(ctx context.Context, gr schema.GroupResource, metric string) {
 	if w.disc == nil {
 		return
 	}
 	m := w.disc.Served(gr, metric)
 	if m == nil {
+		// The simulated relist did not list it now, although the API may
+		// (a window shorter than the samples' interval does just that):
+		// the series of the metric's own name, if any, over the longer
+		// window.
+		if _, ok := w.used[metric]; !ok && w.prom.OK() {
+			if all, err := w.prom.SeriesNamed(ctx, metric, w.now.Add(-w.seriesWindow)); err == nil {
+				w.noteSeries(all)
+			}
+		}
 		return
 	}
 	if _, ok := w.used[m.SeriesName]; ok {
 		return
 	}
-	if _, kept := m.Rule.SeriesNamed(m.SeriesName); len(kept) > 0 {
-		w.noteSeries(kept[0])
-	}
+	_, kept := m.Rule.SeriesNamed(m.SeriesName)
+	w.noteSeries(kept)
 }
 
-// noteSeries records s as the series of its name to check.
-func (w *walker) noteSeries(s prom.Series) {
-	if w.used == nil {
-		w.used = map[string]prom.Series{}
+// usedCandidates is how many series of a name the window check may read
+// before one has samples enough (series of gone objects have none).
+const usedCandidates = 5
+
+// noteSeries records the first few of series (all of one name) for the
+// window check, once per name.
+func (w *walker) noteSeries(series []prom.Series) {
+	if len(series) == 0 {
+		return
 	}
-	if _, ok := w.used[s.Name]; !ok {
-		w.used[s.Name] = s
+	if w.used == nil {
+		w.used = map[string][]prom.Series{}
+	}
+	if _, ok := w.used[series[0].Name]; !ok {
+		w.used[series[0].Name] = series[:min(len(series), usedCandidates)]
 	}
 }
 
@@ -192,7 +211,7 @@ func (w *walker) walkMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPo
 	gr := req.Resource
 	ns := hpa.Namespace
 	hpaLink := hpaLink(hpa)
-	w.noteUsed(gr, metric)
+	w.noteUsed(ctx, gr, metric)
 
 	if ok, why := w.api.Available(); !ok {
 		mr.Chain = chain(LinkUnknown, LinkUnknown, LinkBroken, LinkBroken)
@@ -324,8 +343,10 @@ func (w *walker) notServed(ctx context.Context, obj string, gr schema.GroupResou
 	}
 	if len(selecting) == 0 {
 		inWindow, err := w.prom.SeriesNamed(ctx, metric, w.disc.Since)
+		// A window shorter than the samples' interval says why the relist
+		// saw none of them (or saw them only now).
+		w.noteSeries(all)
 		if err == nil && len(inWindow) == 0 {
-			w.noteSeries(all[0]) // a window shorter than the samples' interval says why
 			return append(out, newFinding(CodeSeriesTooOld, obj, metric, w.maxAge).
 				withEvidence(labelSummary(all, 3)...).
 				withFix(Fix{Description: "push or scrape the metric more often than the window, or raise --metrics-max-age on the adapter Deployment"}))

@@ -188,6 +188,15 @@ func (c *Connection) Series(ctx context.Context, start time.Time, selectors ...p
 	return c.client.Series(ctx, pmodel.Interval{Start: pmodel.TimeFromUnixNano(start.UnixNano())}, selectors...)
 }
 
+// SeriesBetween lists the series matching selectors with a sample between
+// start and end.
+func (c *Connection) SeriesBetween(ctx context.Context, start, end time.Time, selectors ...prom.Selector) ([]prom.Series, error) {
+	if c.client == nil {
+		return nil, fmt.Errorf("Prometheus is not reachable: %s", c.Error)
+	}
+	return c.client.Series(ctx, pmodel.Interval{Start: pmodel.TimeFromUnixNano(start.UnixNano()), End: pmodel.TimeFromUnixNano(end.UnixNano())}, selectors...)
+}
+
 // Query runs an instant query.
 func (c *Connection) Query(ctx context.Context, q string) (prom.QueryResult, error) {
 	if c.client == nil {

@@ -38,8 +38,7 @@ func interlokPods(ctx context.Context) ([]string, error) {
 // Running that fix and pushing from the new pods makes the chain healthy.
 func TestDoctorStalePushgatewayGroup(t *testing.T) {
 	needSandbox(t)
-	// 100 is the HPA's target: it keeps its one replica, so every pod has
-	// pushed before the rollout.
+	// 100 is the HPA's target: the replicas stay as they are.
 	healthyInterlok(t, 100)
 
 	ctx := context.Background()
@@ -47,6 +46,25 @@ func TestDoctorStalePushgatewayGroup(t *testing.T) {
 	if err != nil || len(old) == 0 {
 		t.Fatalf("interlok pods: %v %v", old, err)
 	}
+	// Every pod of the moment has pushed, and Prometheus has its series,
+	// before the rollout (the scenario may have scaled to two pods).
+	pushInterlok(t, 100)
+	eventually(t, time.Minute, "Prometheus has every old pod's series", func(ctx context.Context) error {
+		v, err := promVector(ctx, `count by (k8s_pod_name) (MessageMetrics{k8s_namespace="default"})`)
+		if err != nil {
+			return err
+		}
+		have := map[string]bool{}
+		for _, s := range v {
+			have[string(s.Metric["k8s_pod_name"])] = true
+		}
+		for _, p := range old {
+			if !have[p] {
+				return fmt.Errorf("no series for %s", p)
+			}
+		}
+		return nil
+	})
 	t.Cleanup(func() {
 		for _, p := range old {
 			deletePushGroup(t, "job/interlok/k8s_pod_name/"+p)
