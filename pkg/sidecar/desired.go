@@ -220,3 +220,40 @@ func gunzip(raw []byte) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// FolderRef is a folder Grafana already has.
+type FolderRef struct{ UID, Title string }
+
+// AdoptFolders puts dashboards into a root folder Grafana already has with
+// the wanted title (made by hand, or by file provisioning under the sidecar
+// this one replaces) instead of a second folder of that name; 7.5 would
+// refuse the second anyway. An adopted folder is used, never renamed. A
+// folder Grafana has under the derived uid stays as it is.
+func AdoptFolders(d grafana.Desired, existing []FolderRef) grafana.Desired {
+	byUID := map[string]bool{}
+	for _, f := range existing {
+		byUID[f.UID] = true
+	}
+	// The smallest uid wins among folders of one title, so every pass adopts the same.
+	sorted := slices.Clone(existing)
+	slices.SortFunc(sorted, func(a, b FolderRef) int { return strings.Compare(a.UID, b.UID) })
+	adopted := map[string]string{}
+	var folders []grafana.Folder
+	for _, f := range d.Folders {
+		if !byUID[f.UID] {
+			if i := slices.IndexFunc(sorted, func(e FolderRef) bool { return strings.EqualFold(e.Title, f.Title) }); i >= 0 {
+				adopted[f.UID] = sorted[i].UID
+				continue
+			}
+		}
+		folders = append(folders, f)
+	}
+	out := grafana.Desired{DataSources: d.DataSources, Folders: folders}
+	for _, db := range d.Dashboards {
+		if uid, ok := adopted[db.FolderUID]; ok {
+			db.FolderUID = uid
+		}
+		out.Dashboards = append(out.Dashboards, db)
+	}
+	return out
+}

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/grafana"
 )
 
 var folderAnnotations = []string{"grafana_folder", "k8s-sidecar-target-directory"}
@@ -144,5 +146,45 @@ func TestBuildPlanStable(t *testing.T) {
 		if len(d.UID) > maxUID {
 			t.Errorf("uid %q longer than %d", d.UID, maxUID)
 		}
+	}
+}
+
+func TestAdoptFolders(t *testing.T) {
+	teamA := derivedUID("folder", "Team A")
+	want := grafana.Desired{
+		Folders:    []grafana.Folder{{UID: teamA, Title: "Team A"}, {UID: "new", Title: "New"}},
+		Dashboards: []grafana.Dashboard{{UID: "a", FolderUID: teamA}, {UID: "n", FolderUID: "new"}, {UID: "g"}},
+	}
+	tests := []struct {
+		name     string
+		existing []FolderRef
+		folders  []string // uids still to converge
+		into     map[string]string
+	}{
+		{"nothing in Grafana: both made", nil, []string{teamA, "new"}, map[string]string{"a": teamA, "n": "new", "g": ""}},
+		{"the derived uid exists: kept", []FolderRef{{UID: teamA, Title: "renamed"}, {UID: "x", Title: "Team A"}}, []string{teamA, "new"}, map[string]string{"a": teamA, "n": "new", "g": ""}},
+		{"same title, any case: adopted, the smallest uid", []FolderRef{{UID: "zz", Title: "Team A"}, {UID: "hand", Title: "team a"}}, []string{"new"}, map[string]string{"a": "hand", "n": "new", "g": ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := AdoptFolders(want, tt.existing)
+			var folders []string
+			for _, f := range got.Folders {
+				folders = append(folders, f.UID)
+			}
+			into := map[string]string{}
+			for _, d := range got.Dashboards {
+				into[d.UID] = d.FolderUID
+			}
+			if d := cmp.Diff(tt.folders, folders); d != "" {
+				t.Errorf("folders (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff(tt.into, into); d != "" {
+				t.Errorf("dashboards' folders (-want +got):\n%s", d)
+			}
+		})
+	}
+	if want.Dashboards[0].FolderUID != teamA {
+		t.Error("AdoptFolders changed its input")
 	}
 }

@@ -153,11 +153,29 @@ func (s *Sidecar) sources() []Source {
 	return out
 }
 
-// pass converges Grafana with the cached objects once: dashboards and
-// folders through grafana.Converge, then the deletion of dashboards it owns
-// that no object gives any more.
+// pass runs one converge and records its outcome: metrics, readiness, and
+// on failure a retry with back-off.
 func (s *Sidecar) pass(ctx context.Context) {
 	start := s.now()
+	plan, err := s.converge(ctx)
+	s.metrics.duration.Observe(s.now().Sub(start).Seconds())
+	s.metrics.passes.Inc()
+	if err != nil {
+		s.failed(ctx, err)
+		return
+	}
+	s.mu.Lock()
+	s.previous, s.ready, s.retry = plan.UIDs, true, s.cfg.RetryMin
+	s.mu.Unlock()
+	s.grafanaUp()
+	s.metrics.lastSuccess.SetToCurrentTime()
+}
+
+// converge makes Grafana hold the cached objects' dashboards: folders and
+// dashboards through grafana.Converge (into a root folder Grafana already
+// has with the wanted title, when there is one), then the deletion of the
+// dashboards it owns that no key gives any more.
+func (s *Sidecar) converge(ctx context.Context) (Plan, error) {
 	sources := s.sources()
 	s.mu.Lock()
 	plan := BuildPlan(sources, s.cfg.FolderAnnotations, s.previous)
@@ -165,7 +183,25 @@ func (s *Sidecar) pass(ctx context.Context) {
 	s.reportPlan(plan)
 	s.metrics.observePlan(sources, plan)
 
-	actions, err := grafana.Converge(ctx, s.grafana, plan.Desired, grafana.Options{OwnerTag: s.cfg.OwnerTag, Message: "metricscale-sidecar"})
+	roots, err := s.grafana.RootFolders(ctx)
+	if err != nil {
+		return plan, err
+	}
+	existing := make([]FolderRef, 0, len(roots))
+	for _, f := range roots {
+		existing = append(existing, FolderRef{UID: f.UID, Title: f.Title})
+	}
+	actions, err := grafana.Converge(ctx, s.grafana, AdoptFolders(plan.Desired, existing),
+		grafana.Options{OwnerTag: s.cfg.OwnerTag, Message: "metricscale-sidecar"})
+	s.reportActions(ctx, plan, actions)
+	if err != nil {
+		return plan, err
+	}
+	return plan, s.prune(ctx, plan)
+}
+
+// reportActions logs every write and refusal (not what was unchanged) and counts them.
+func (s *Sidecar) reportActions(ctx context.Context, plan Plan, actions []grafana.Action) {
 	keyOf := map[string]Key{}
 	for k, uid := range plan.UIDs {
 		keyOf[uid] = k
@@ -196,20 +232,6 @@ func (s *Sidecar) pass(ctx context.Context) {
 	}
 	s.metrics.dashboards.WithLabelValues("foreign").Set(float64(foreign))
 	s.metrics.dashboards.WithLabelValues("refused").Set(float64(failed))
-	if err == nil {
-		err = s.prune(ctx, plan)
-	}
-	s.metrics.duration.Observe(s.now().Sub(start).Seconds())
-	s.metrics.passes.Inc()
-	if err != nil {
-		s.failed(ctx, err)
-		return
-	}
-	s.mu.Lock()
-	s.previous, s.ready, s.retry = plan.UIDs, true, s.cfg.RetryMin
-	s.mu.Unlock()
-	s.grafanaUp()
-	s.metrics.lastSuccess.SetToCurrentTime()
 }
 
 // prune deletes the dashboards carrying the owner tag that no key gives.

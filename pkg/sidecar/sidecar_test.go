@@ -39,7 +39,13 @@ func start(t *testing.T, cfg Config) *running {
 	emu := grafanaemu.New(grafanaemu.Options{AdminUser: "admin", AdminPassword: "pw"})
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
-	g, err := grafana.New(grafana.Config{URL: srv.URL, Credentials: grafana.BasicCredentials("admin", "pw")})
+	return startWith(t, cfg, srv.URL, emu)
+}
+
+// startWith runs a sidecar against the Grafana at url.
+func startWith(t *testing.T, cfg Config, url string, emu *grafanaemu.Server) *running {
+	t.Helper()
+	g, err := grafana.New(grafana.Config{URL: url, Credentials: grafana.BasicCredentials("admin", "pw")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,5 +218,43 @@ func TestSidecarHealth(t *testing.T) {
 	s.grafanaUp()
 	if code() != http.StatusOK {
 		t.Errorf("not healthy once Grafana is back: %v", s.Problems())
+	}
+}
+
+func TestSidecarAdoptsAFolderOfTheSameTitle(t *testing.T) {
+	ctx := context.Background()
+	r := start(t, testConfig())
+	if _, err := r.grafana.CreateFolder(ctx, "by-hand", "Team B", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.kube.CoreV1().ConfigMaps("team").Create(ctx, dashboardConfigMap("cm", "Team B", map[string]string{"b.json": `{"uid":"b","title":"B"}`}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r.eventually(t, "dashboard b in Grafana", func() bool { return r.dashboard("b") != nil })
+	if uid := r.dashboard("b").Meta.FolderUID; uid != "by-hand" {
+		t.Errorf("dashboard b is in folder %q, want the existing by-hand", uid)
+	}
+	roots, err := r.grafana.RootFolders(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(roots) != 1 {
+		t.Errorf("Grafana has %d root folders, want the one made by hand", len(roots))
+	}
+}
+
+func TestSidecarUnhealthyWhileGrafanaIsDown(t *testing.T) {
+	down := httptest.NewServer(http.NotFoundHandler())
+	url := down.URL
+	down.Close() // nothing listens there any more
+	cfg := testConfig()
+	cfg.GrafanaDown = 100 * time.Millisecond
+	r := startWith(t, cfg, url, nil)
+	r.eventually(t, "unhealthy: Grafana unreachable", func() bool {
+		p := r.sidecar.Problems()
+		return len(p) == 1 && strings.HasPrefix(p[0], "Grafana unreachable for ")
+	})
+	if r.sidecar.Ready() {
+		t.Error("ready without a pass")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/metricscale/kubectl-metricscale/test/grafanaemu"
@@ -113,5 +114,26 @@ func TestDeleteProvisionedDashboard(t *testing.T) {
 	}}})
 	if err := c.DeleteDashboard(context.Background(), "file"); !errors.Is(err, ErrProvisioned) {
 		t.Errorf("delete of a provisioned dashboard = %v, want ErrProvisioned", err)
+	}
+}
+
+func TestRootFolders(t *testing.T) {
+	ctx := context.Background()
+	c, _ := emulated(t, grafanaemu.Options{})
+	for _, f := range []Folder{{UID: "a", Title: "A"}, {UID: "b", Title: "B"}, {UID: "child", Title: "C", ParentUID: "a"}} {
+		if _, err := c.CreateFolder(ctx, f.UID, f.Title, f.ParentUID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := c.RootFolders(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uids []string
+	for _, f := range got {
+		uids = append(uids, f.UID+"="+f.Title)
+	}
+	if strings.Join(uids, ",") != "a=A,b=B" {
+		t.Errorf("root folders: %v, want a=A,b=B", uids)
 	}
 }
