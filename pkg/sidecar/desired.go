@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/types"
+
 	"github.com/metricscale/kubectl-metricscale/pkg/grafana"
 )
 
@@ -21,6 +23,7 @@ type Source struct {
 	Kind        string // "ConfigMap" or "Secret"
 	Namespace   string
 	Name        string
+	UID         types.UID
 	Annotations map[string]string
 	// Data holds every key: a ConfigMap's data and binaryData, a Secret's data.
 	Data map[string][]byte

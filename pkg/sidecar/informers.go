@@ -147,7 +147,7 @@ func (in *informer) sources() []Source {
 	for _, obj := range in.inf.GetStore().List() {
 		switch o := obj.(type) {
 		case *corev1.ConfigMap:
-			s := Source{Kind: KindConfigMap, Namespace: o.Namespace, Name: o.Name, Annotations: o.Annotations, Data: map[string][]byte{}}
+			s := Source{Kind: KindConfigMap, Namespace: o.Namespace, Name: o.Name, UID: o.UID, Annotations: o.Annotations, Data: map[string][]byte{}}
 			for k, v := range o.Data {
 				s.Data[k] = []byte(v)
 			}
@@ -156,7 +156,7 @@ func (in *informer) sources() []Source {
 			}
 			out = append(out, s)
 		case *corev1.Secret:
-			out = append(out, Source{Kind: KindSecret, Namespace: o.Namespace, Name: o.Name, Annotations: o.Annotations, Data: o.Data})
+			out = append(out, Source{Kind: KindSecret, Namespace: o.Namespace, Name: o.Name, UID: o.UID, Annotations: o.Annotations, Data: o.Data})
 		}
 	}
 	return out

@@ -52,6 +52,8 @@ type Sidecar struct {
 	informers []*informer
 	kicks     kicker
 	metrics   *metrics
+	kube      kubernetes.Interface
+	events    *events // set by Run
 
 	mu               sync.Mutex
 	previous         map[Key]string  // key → uid of the last plan
@@ -67,7 +69,7 @@ func New(kube kubernetes.Interface, g *grafana.Client, cfg Config, log *slog.Log
 	if cfg.OwnerTag == "" {
 		return nil, errors.New("sidecar: an owner tag is required: it is how the sidecar knows what it may delete")
 	}
-	s := &Sidecar{cfg: cfg, grafana: g, log: log, now: time.Now, kicks: newKicker(), metrics: newMetrics(),
+	s := &Sidecar{cfg: cfg, grafana: g, log: log, now: time.Now, kicks: newKicker(), metrics: newMetrics(), kube: kube,
 		previous: map[Key]string{}, reported: map[string]bool{}, retry: cfg.RetryMin}
 	namespaces := cfg.Namespaces
 	if len(namespaces) == 0 {
@@ -87,6 +89,8 @@ func New(kube kubernetes.Interface, g *grafana.Client, cfg Config, log *slog.Log
 
 // Run watches and converges until ctx ends.
 func (s *Sidecar) Run(ctx context.Context) error {
+	s.events = newEvents(ctx, s.kube)
+	defer s.events.shutdown()
 	var synced []cache.InformerSynced
 	for _, in := range s.informers {
 		go in.inf.RunWithContext(ctx)
@@ -180,6 +184,7 @@ func (s *Sidecar) converge(ctx context.Context) (Plan, error) {
 	s.mu.Lock()
 	plan := BuildPlan(sources, s.cfg.FolderAnnotations, s.previous)
 	s.mu.Unlock()
+	s.events.objects(sources)
 	s.reportPlan(plan)
 	s.metrics.observePlan(sources, plan)
 
@@ -217,7 +222,9 @@ func (s *Sidecar) reportActions(ctx context.Context, plan Plan, actions []grafan
 			failed++
 		}
 		attrs := []any{"kind", a.Kind, "uid", a.UID, "title", a.Object, "action", a.Action}
-		if k, ok := keyOf[a.UID]; ok && a.Kind == grafana.KindDashboard {
+		k, fromKey := keyOf[a.UID]
+		fromKey = fromKey && a.Kind == grafana.KindDashboard
+		if fromKey {
 			attrs = append(attrs, "source", k.String())
 		}
 		if a.Reason != "" {
@@ -229,6 +236,14 @@ func (s *Sidecar) reportActions(ctx context.Context, plan Plan, actions []grafan
 		}
 		s.log.Log(ctx, level, "grafana", attrs...)
 		s.metrics.action(string(a.Kind), string(a.Action))
+		if fromKey {
+			switch a.Action {
+			case grafana.Foreign:
+				s.events.warn(k, ReasonForeignDashboard, a.Reason)
+			case grafana.Failed:
+				s.events.warn(k, ReasonRefused, a.Reason)
+			}
+		}
 	}
 	s.metrics.dashboards.WithLabelValues("foreign").Set(float64(foreign))
 	s.metrics.dashboards.WithLabelValues("refused").Set(float64(failed))
@@ -276,6 +291,7 @@ func (s *Sidecar) reportPlan(p Plan) {
 		seen[line] = true
 		if !s.reported[line] {
 			s.log.Warn("skipped", "source", pr.Key.String(), "reason", pr.Message)
+			s.events.warn(pr.Key, ReasonInvalidDashboard, pr.Message)
 		}
 	}
 	for _, n := range p.Notes {

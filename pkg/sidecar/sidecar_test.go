@@ -13,6 +13,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/grafana"
@@ -86,7 +87,8 @@ func (r *running) dashboard(uid string) *grafana.StoredDashboard {
 }
 
 func dashboardConfigMap(name, folder string, data map[string]string) *corev1.ConfigMap {
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: name, Labels: map[string]string{"grafana_dashboard": "1"}}, Data: data}
+	// The fake API server sets no uid; Events need one.
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: name, UID: types.UID(name + "-uid"), Labels: map[string]string{"grafana_dashboard": "1"}}, Data: data}
 	if folder != "" {
 		cm.Annotations = map[string]string{"grafana_folder": folder}
 	}
@@ -107,7 +109,7 @@ func TestSidecarConverges(t *testing.T) {
 	}), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.kube.CoreV1().Secrets("team").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "s",
+	if _, err := r.kube.CoreV1().Secrets("team").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "s", UID: "s-uid",
 		Labels: map[string]string{"grafana_dashboard": "1"}}, Data: map[string][]byte{"s.json": []byte(`{"uid":"s","title":"from a Secret"}`)}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +132,7 @@ func TestSidecarConverges(t *testing.T) {
 	}
 
 	// A broken key keeps the dashboard it gave.
-	if _, err := r.kube.CoreV1().Secrets("team").Update(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "s",
+	if _, err := r.kube.CoreV1().Secrets("team").Update(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "s", UID: "s-uid",
 		Labels: map[string]string{"grafana_dashboard": "1"}}, Data: map[string][]byte{"s.json": []byte(`{"uid":"s",`)}}, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -139,6 +141,22 @@ func TestSidecarConverges(t *testing.T) {
 	if r.dashboard("s") == nil {
 		t.Error("a key that stopped parsing lost its dashboard")
 	}
+
+	// Events say why on the objects: the clash and the broken key, without the Secret's contents.
+	r.eventually(t, "Events on the ConfigMap and the Secret", func() bool {
+		list, err := r.kube.CoreV1().Events("team").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false
+		}
+		got := map[string]bool{}
+		for _, e := range list.Items {
+			if strings.Contains(e.Message, `"s",`) {
+				t.Errorf("an Event shows the Secret's contents: %s", e.Message)
+			}
+			got[e.InvolvedObject.Kind+"/"+e.InvolvedObject.Name+" "+e.Reason] = e.InvolvedObject.UID != ""
+		}
+		return got["ConfigMap/cm "+ReasonForeignDashboard] && got["Secret/s "+ReasonInvalidDashboard]
+	})
 
 	// Health and metrics.
 	if p := r.sidecar.Problems(); len(p) != 0 {

@@ -67,6 +67,21 @@ func storedDashboard(t *testing.T, uid string) *struct {
 	return &d
 }
 
+// waitDashboard waits up to 10s for Grafana to have (or not have) the dashboard.
+func waitDashboard(t *testing.T, uid string, present bool) {
+	t.Helper()
+	what := "dashboard " + uid + " in Grafana"
+	if !present {
+		what = "dashboard " + uid + " gone from Grafana"
+	}
+	eventually(t, 10*time.Second, what, func(context.Context) error {
+		if (storedDashboard(t, uid) != nil) != present {
+			return fmt.Errorf("not yet")
+		}
+		return nil
+	})
+}
+
 // dashboardSaves counts POST /api/dashboards/db at the emulator so far.
 func dashboardSaves(t *testing.T) int {
 	t.Helper()
@@ -161,8 +176,9 @@ func startSidecar(t *testing.T, ns string, args ...string) *runningSidecar {
 // TestSidecarConvergesFromConfigMaps: a labelled ConfigMap becomes a
 // dashboard in the folder its annotation names; a burst of 20 updates is a
 // handful of passes; a dashboard deleted in Grafana comes back at resync; a
-// foreign dashboard with the same uid is left alone; the ConfigMap deleted,
-// the dashboard is gone.
+// foreign dashboard with the same uid is left alone; a labelled Secret is a
+// dashboard until deleted; the ConfigMap relabelled or deleted, its
+// dashboard is gone.
 func TestSidecarConvergesFromConfigMaps(t *testing.T) {
 	needSandbox(t)
 	ctx := context.Background()
@@ -199,18 +215,13 @@ func TestSidecarConvergesFromConfigMaps(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	sc := startSidecar(t, ns, "--resync", "3s", "--owner-tag", "e2e-sidecar-"+suffix)
+	sc := startSidecar(t, ns, "--resync", "3s", "--owner-tag", "e2e-sidecar-"+suffix, "--resource", "both")
 
 	start := time.Now()
 	if _, err := cms.Create(ctx, dashboardsOf("Mine v0"), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "the dashboard in Grafana", func(context.Context) error {
-		if d := storedDashboard(t, uid); d == nil {
-			return fmt.Errorf("no dashboard %s", uid)
-		}
-		return nil
-	})
+	waitDashboard(t, uid, true)
 	t.Logf("ConfigMap → dashboard in %s", time.Since(start).Round(time.Millisecond))
 	if d := storedDashboard(t, uid); d.Meta.FolderTitle != folder {
 		t.Errorf("the dashboard is in folder %q, want %q", d.Meta.FolderTitle, folder)
@@ -224,6 +235,14 @@ func TestSidecarConvergesFromConfigMaps(t *testing.T) {
 	if n := sc.metric(t, `metricscale_sidecar_dashboards{state="foreign"}`); n != 1 {
 		t.Errorf("foreign dashboards metric = %v, want 1", n)
 	}
+
+	eventually(t, 10*time.Second, "a ForeignDashboard Event on the ConfigMap", func(ctx context.Context) error {
+		list, err := env.client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=ConfigMap,involvedObject.name=dashboards,reason=ForeignDashboard"})
+		if err == nil && len(list.Items) == 0 {
+			err = fmt.Errorf("no Event yet")
+		}
+		return err
+	})
 
 	// A burst of 20 updates: a handful of passes and saves, not 20.
 	passes, saves := sc.metric(t, "metricscale_sidecar_converge_passes_total"), dashboardSaves(t)
@@ -272,19 +291,39 @@ func TestSidecarConvergesFromConfigMaps(t *testing.T) {
 		t.Errorf("a no-op resync saved %d dashboards, want 0", n)
 	}
 
-	// The ConfigMap deleted: its dashboard goes; the foreign one stays.
-	if err := cms.Delete(ctx, "dashboards", metav1.DeleteOptions{}); err != nil {
+	// A labelled Secret is a dashboard too; deleted, its dashboard goes.
+	secretUID := "e2e-secret-" + suffix
+	secrets := env.client.CoreV1().Secrets(ns)
+	if _, err := secrets.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "dashboard", Namespace: ns, Labels: map[string]string{"grafana_dashboard": "1"}},
+		Data: map[string][]byte{"s.json": []byte(fmt.Sprintf(`{"uid":%q,"title":"from a Secret"}`, secretUID))}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "the dashboard deleted", func(context.Context) error {
-		if storedDashboard(t, uid) != nil {
-			return fmt.Errorf("dashboard %s still there", uid)
-		}
-		return nil
-	})
+	t.Cleanup(func() { grafanaDo(t, http.MethodDelete, "/api/dashboards/uid/"+secretUID, nil) })
+	waitDashboard(t, secretUID, true)
+	if err := secrets.Delete(ctx, "dashboard", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitDashboard(t, secretUID, false)
+
+	// The ConfigMap's label removed: its dashboard goes; the foreign one stays.
+	unlabelled := dashboardsOf("Mine v20")
+	unlabelled.Labels = nil
+	if _, err := cms.Update(ctx, unlabelled, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitDashboard(t, uid, false)
 	if storedDashboard(t, foreignUID) == nil {
 		t.Error("the foreign dashboard was deleted")
 	}
+	// Labelled again, then deleted: back, then gone.
+	if _, err := cms.Update(ctx, dashboardsOf("Mine v21"), metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitDashboard(t, uid, true)
+	if err := cms.Delete(ctx, "dashboards", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitDashboard(t, uid, false)
 	if code, body, err := sc.get("/healthz"); err != nil || code != http.StatusOK {
 		t.Errorf("/healthz: %d %s %v", code, body, err)
 	}
