@@ -59,9 +59,14 @@ type Options struct {
 	MaxWait          time.Duration
 	WatchSilence     time.Duration
 	GrafanaDown      time.Duration
+	LeaderElect      bool
+	LeaseNamespace   string
+	LeaseName        string
+	LeaseDuration    time.Duration
 
 	getenv   func(string) string
 	readFile func(string) ([]byte, error)
+	hostname func() (string, error)
 	flags    *pflag.FlagSet
 
 	config Config
@@ -74,7 +79,8 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 		FolderAnnotation: "grafana_folder", OwnerTag: "metricscale-sidecar", Listen: ":8080",
 		Resync: 10 * time.Minute, Quiet: 300 * time.Millisecond, MaxWait: 5 * time.Second,
 		WatchSilence: 15 * time.Minute, GrafanaDown: 5 * time.Minute,
-		getenv: os.Getenv, readFile: os.ReadFile}
+		LeaseName: "metricscale-sidecar", LeaseDuration: 15 * time.Second,
+		getenv: os.Getenv, readFile: os.ReadFile, hostname: os.Hostname}
 }
 
 // NewCmdSidecar returns the metricscale-sidecar command.
@@ -129,6 +135,10 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.MaxWait, "max-delay", o.MaxWait, "and at the latest this long after the first change of a burst")
 	fs.DurationVar(&o.WatchSilence, "watch-silence", o.WatchSilence, "/healthz fails when a watch has not heard from the API server for longer (watches renew every 5 to 10 minutes)")
 	fs.DurationVar(&o.GrafanaDown, "grafana-down", o.GrafanaDown, "/healthz fails when Grafana has been unreachable for longer")
+	fs.BoolVar(&o.LeaderElect, "leader-elect", false, "run several replicas: only the holder of a Lease converges, another takes over within --leader-elect-lease-duration")
+	fs.StringVar(&o.LeaseNamespace, "leader-elect-namespace", "", "the Lease's namespace (default: the pod's own, else the first namespace watched)")
+	fs.StringVar(&o.LeaseName, "leader-elect-lease-name", o.LeaseName, "the Lease's name")
+	fs.DurationVar(&o.LeaseDuration, "leader-elect-lease-duration", o.LeaseDuration, "how long a replica waits before taking over from a leader that stopped renewing")
 }
 
 // fromEnv sets *v from the environment when the flag was not given.
@@ -149,12 +159,15 @@ func (o *Options) Complete() error {
 	o.fromEnv(&o.Resource, "resource", EnvResource)
 	o.fromEnv(&o.FolderAnnotation, "folder-annotation", EnvFolderAnnotation)
 	o.fromEnv(&o.GrafanaURL, "grafana-url", grafana.EnvURL)
+	ownNamespace := ""
+	if own, err := o.readFile(serviceAccountNamespace); err == nil {
+		ownNamespace = strings.TrimSpace(string(own))
+	}
 	if o.Namespace == "" {
-		own, err := o.readFile(serviceAccountNamespace)
-		if err != nil {
+		if ownNamespace == "" {
 			return fmt.Errorf("no namespace to watch: give --namespace or set $%s (a namespace, a comma-separated list, or ALL); outside a pod there is no own namespace to default to", EnvNamespace)
 		}
-		o.Namespace = strings.TrimSpace(string(own))
+		o.Namespace = ownNamespace
 	}
 	o.creds = grafana.CredentialsFromEnv(o.getenv)
 
@@ -179,11 +192,39 @@ func (o *Options) Complete() error {
 	case "both":
 		o.config.Kinds = []string{KindConfigMap, KindSecret}
 	}
+	if o.LeaderElect {
+		if err := o.completeLeaderElection(ownNamespace); err != nil {
+			return err
+		}
+	}
 	if o.LabelValue == "" {
 		o.config.Selector = o.Label
 	} else {
 		o.config.Selector = o.Label + "=" + o.LabelValue
 	}
+	return nil
+}
+
+// completeLeaderElection names the Lease and this replica: the pod's name
+// (its hostname) and the process id, so two processes on one host differ.
+func (o *Options) completeLeaderElection(ownNamespace string) error {
+	ns := o.LeaseNamespace
+	if ns == "" {
+		ns = ownNamespace
+	}
+	if ns == "" && len(o.config.Namespaces) > 0 {
+		ns = o.config.Namespaces[0]
+	}
+	if ns == "" {
+		return errors.New("--leader-elect: give --leader-elect-namespace (watching ALL outside a pod names no namespace for the Lease)")
+	}
+	host, err := o.hostname()
+	if err != nil {
+		return fmt.Errorf("--leader-elect: no identity for this replica: %w", err)
+	}
+	d := o.LeaseDuration
+	o.config.LeaderElection = &LeaderElection{Namespace: ns, Name: o.LeaseName, Identity: fmt.Sprintf("%s_%d", host, os.Getpid()),
+		LeaseDuration: d, RenewDeadline: d * 2 / 3, RetryPeriod: d / 7}
 	return nil
 }
 
@@ -214,6 +255,11 @@ func (o *Options) Validate() error {
 	for name, d := range map[string]time.Duration{"--debounce": o.Quiet, "--max-delay": o.MaxWait, "--watch-silence": o.WatchSilence, "--grafana-down": o.GrafanaDown} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s %s: must be positive", name, d))
+		}
+	}
+	if le := o.config.LeaderElection; le != nil {
+		if err := le.validate(); err != nil {
+			errs = append(errs, fmt.Errorf("--leader-elect-lease-duration %s, --leader-elect-lease-name %q: %w", o.LeaseDuration, o.LeaseName, err))
 		}
 	}
 	if o.Resync < 0 {

@@ -29,6 +29,7 @@ func TestOptions(t *testing.T) {
 		env     map[string]string
 		ownNS   string // the pod's namespace file; none when empty
 		want    Config
+		lease   string // namespace/name, when leader election is on
 		wantErr string
 	}{{
 		name:  "the chart's defaults, in the pod's own namespace",
@@ -48,6 +49,24 @@ func TestOptions(t *testing.T) {
 		args: []string{"--namespace", "x", "--label", "l", "--folder-annotation", "k8s-sidecar-target-directory"},
 		env:  with(map[string]string{"NAMESPACE": "ALL", "LABEL": "dash"}),
 		want: Config{Namespaces: []string{"x"}, Selector: "l", Kinds: []string{KindConfigMap}, FolderAnnotations: []string{"k8s-sidecar-target-directory"}},
+	}, {
+		name:  "leader election: the Lease in the first namespace watched",
+		args:  []string{"--leader-elect"},
+		env:   with(map[string]string{"NAMESPACE": "a,b"}),
+		want:  Config{Namespaces: []string{"a", "b"}, Selector: "grafana_dashboard", Kinds: []string{KindConfigMap}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
+		lease: "a/metricscale-sidecar",
+	}, {
+		name:  "leader election: the Lease in the pod's own namespace",
+		args:  []string{"--leader-elect", "--leader-elect-lease-name", "l"},
+		env:   with(map[string]string{"NAMESPACE": "ALL"}),
+		ownNS: "monitoring",
+		want:  Config{Selector: "grafana_dashboard", Kinds: []string{KindConfigMap}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
+		lease: "monitoring/l",
+	}, {
+		name:    "leader election watching ALL outside a pod",
+		args:    []string{"--leader-elect"},
+		env:     with(map[string]string{"NAMESPACE": "ALL"}),
+		wantErr: "--leader-elect: give --leader-elect-namespace (watching ALL outside a pod names no namespace for the Lease)",
 	}, {
 		name:    "no namespace outside a pod",
 		env:     grafanaEnv,
@@ -72,6 +91,7 @@ func TestOptions(t *testing.T) {
 			var errOut bytes.Buffer
 			o := NewOptions(genericiooptions.IOStreams{Out: &errOut, ErrOut: &errOut})
 			o.getenv = func(k string) string { return tt.env[k] }
+			o.hostname = func() (string, error) { return "pod-0", nil }
 			o.readFile = func(string) ([]byte, error) {
 				if tt.ownNS == "" {
 					return nil, errors.New("no such file")
@@ -102,6 +122,16 @@ func TestOptions(t *testing.T) {
 			got := Config{Namespaces: o.config.Namespaces, Selector: o.config.Selector, Kinds: o.config.Kinds, FolderAnnotations: o.config.FolderAnnotations}
 			if d := cmp.Diff(tt.want, got); d != "" {
 				t.Errorf("config (-want +got):\n%s", d)
+			}
+			lease := ""
+			if le := o.config.LeaderElection; le != nil {
+				lease = le.Namespace + "/" + le.Name
+				if !strings.HasPrefix(le.Identity, "pod-0_") || le.validate() != nil {
+					t.Errorf("leader election %+v: identity not pod-0_PID or invalid durations", le)
+				}
+			}
+			if lease != tt.lease {
+				t.Errorf("lease %q, want %q", lease, tt.lease)
 			}
 		})
 	}

@@ -17,6 +17,7 @@ type metrics struct {
 	dashboards  *prometheus.GaugeVec
 	lastSuccess prometheus.Gauge
 	duration    prometheus.Histogram
+	leader      prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -32,9 +33,10 @@ func newMetrics() *metrics {
 		dashboards: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "dashboards",
 			Help: "Dashboards of the last pass by state: desired, invalid (a key that gives none), foreign (uid taken by a dashboard not written by this sidecar), refused (by Grafana)."}, []string{"state"}),
 		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "last_success_timestamp_seconds", Help: "When a pass last converged everything it could."}),
+		leader:      prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "leader", Help: "1 while this replica converges (holds the Lease, or runs without leader election), else 0."}),
 		duration:    prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "converge_duration_seconds", Help: "Duration of converge passes.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}),
 	}
-	m.registry.MustRegister(m.passes, m.errors, m.actions, m.objects, m.dashboards, m.lastSuccess, m.duration)
+	m.registry.MustRegister(m.passes, m.errors, m.actions, m.objects, m.dashboards, m.lastSuccess, m.duration, m.leader)
 	return m
 }
 

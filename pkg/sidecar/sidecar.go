@@ -41,6 +41,8 @@ type Config struct {
 	WatchSilence time.Duration
 	// GrafanaDown: Grafana unreachable for longer makes /healthz fail.
 	GrafanaDown time.Duration
+	// LeaderElection, when set, makes only the Lease holder converge.
+	LeaderElection *LeaderElection
 }
 
 // Sidecar keeps Grafana's dashboards converged with labelled objects.
@@ -60,7 +62,9 @@ type Sidecar struct {
 	reported         map[string]bool // problems and notes already logged
 	grafanaDownSince time.Time
 	grafanaError     string
-	ready            bool
+	ready            bool // a full pass succeeded
+	synced           bool // every informer synced
+	leading          bool
 	retry            time.Duration
 }
 
@@ -68,6 +72,11 @@ type Sidecar struct {
 func New(kube kubernetes.Interface, g *grafana.Client, cfg Config, log *slog.Logger) (*Sidecar, error) {
 	if cfg.OwnerTag == "" {
 		return nil, errors.New("sidecar: an owner tag is required: it is how the sidecar knows what it may delete")
+	}
+	if cfg.LeaderElection != nil {
+		if err := cfg.LeaderElection.validate(); err != nil {
+			return nil, err
+		}
 	}
 	s := &Sidecar{cfg: cfg, grafana: g, log: log, now: time.Now, kicks: newKicker(), metrics: newMetrics(), kube: kube,
 		previous: map[Key]string{}, reported: map[string]bool{}, retry: cfg.RetryMin}
@@ -100,8 +109,22 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
 		return ctx.Err()
 	}
+	s.mu.Lock()
+	s.synced = true
+	s.mu.Unlock()
+	if s.cfg.LeaderElection != nil {
+		return s.runElected(ctx, *s.cfg.LeaderElection, s.lead)
+	}
+	s.setLeading(true)
+	s.lead(ctx)
+	return ctx.Err()
+}
+
+// lead converges until ctx ends: a first pass once Grafana answers, then
+// one per burst of changes and one per resync period.
+func (s *Sidecar) lead(ctx context.Context) {
 	if err := s.waitForGrafana(ctx); err != nil {
-		return err
+		return
 	}
 	if s.cfg.Resync > 0 {
 		go func() {
@@ -119,7 +142,6 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	}
 	s.kicks.kick()
 	coalesce(ctx, s.kicks, s.cfg.Quiet, s.cfg.MaxWait, s.pass)
-	return nil
 }
 
 func (s *Sidecar) describeInformers() string {
@@ -353,11 +375,14 @@ func (s *Sidecar) Problems() []string {
 	return out
 }
 
-// Ready reports whether a full pass has succeeded.
+// Ready reports whether a full pass has succeeded, or, for a replica
+// standing by under leader election, whether its caches are synced (a
+// follower is ready to take over; reporting it unready would also make the
+// Grafana pod it runs beside unready).
 func (s *Sidecar) Ready() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.ready
+	return s.ready || (s.cfg.LeaderElection != nil && !s.leading && s.synced)
 }
 
 // Handler serves /healthz, /readyz and /metrics.
