@@ -93,6 +93,7 @@ func dashboardSaves(t *testing.T) int {
 // runningSidecar is bin/metricscale-sidecar started by a test.
 type runningSidecar struct {
 	addr string
+	cmd  *exec.Cmd
 	mu   sync.Mutex
 	logs bytes.Buffer
 }
@@ -153,6 +154,7 @@ func startSidecar(t *testing.T, ns string, args ...string) *runningSidecar {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	s.cmd = cmd
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
@@ -326,5 +328,77 @@ func TestSidecarConvergesFromConfigMaps(t *testing.T) {
 	waitDashboard(t, uid, false)
 	if code, body, err := sc.get("/healthz"); err != nil || code != http.StatusOK {
 		t.Errorf("/healthz: %d %s %v", code, body, err)
+	}
+}
+
+// TestSidecarLeaderElection: two replicas with --leader-elect; the leader
+// is killed (no chance to release its Lease) and the other applies a new
+// change within the lease duration.
+func TestSidecarLeaderElection(t *testing.T) {
+	needSandbox(t)
+	ctx := context.Background()
+	suffix := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	ns := "sidecar-le-" + suffix
+	if _, err := env.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	uids := []string{"e2e-le-a-" + suffix, "e2e-le-b-" + suffix}
+	t.Cleanup(func() {
+		_ = env.client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
+		for _, uid := range uids {
+			grafanaDo(t, http.MethodDelete, "/api/dashboards/uid/"+uid, nil)
+		}
+	})
+	const lease = 4 * time.Second
+	args := []string{"--leader-elect", "--leader-elect-lease-duration", lease.String(), "--owner-tag", "e2e-le-" + suffix}
+	replicas := []*runningSidecar{startSidecar(t, ns, args...), startSidecar(t, ns, args...)}
+	var leader, follower *runningSidecar
+	eventually(t, 2*lease, "one leader", func(context.Context) error {
+		leader, follower = nil, nil
+		for _, r := range replicas {
+			if r.metric(t, "metricscale_sidecar_leader") == 1 {
+				if leader != nil {
+					return fmt.Errorf("two leaders")
+				}
+				leader = r
+			} else {
+				follower = r
+			}
+		}
+		if leader == nil {
+			return fmt.Errorf("no leader yet")
+		}
+		return nil
+	})
+	cms := env.client.CoreV1().ConfigMaps(ns)
+	labelled := func(name, uid string) *corev1.ConfigMap {
+		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"grafana_dashboard": "1"}},
+			Data: map[string]string{"d.json": fmt.Sprintf(`{"uid":%q,"title":%q}`, uid, uid)}}
+	}
+	if _, err := cms.Create(ctx, labelled("a", uids[0]), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitDashboard(t, uids[0], true)
+
+	if err := leader.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := cms.Create(ctx, labelled("b", uids[1]), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*lease+5*time.Second, "the other replica applied the change", func(context.Context) error {
+		if storedDashboard(t, uids[1]) == nil {
+			return fmt.Errorf("not yet")
+		}
+		return nil
+	})
+	// The lease expires at most one lease duration after the last renewal;
+	// then a retry period, one debounce and a pass (slow machine: 3s).
+	if took := time.Since(start); took > lease+3*time.Second {
+		t.Errorf("the change arrived %s after the leader was killed, want within the lease duration %s and a pass", took.Round(time.Millisecond), lease)
+	}
+	if follower.metric(t, "metricscale_sidecar_leader") != 1 {
+		t.Error("the change arrived but the other replica does not say it leads")
 	}
 }
