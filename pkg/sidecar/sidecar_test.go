@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,7 +15,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/grafana"
 	"github.com/metricscale/kubectl-metricscale/test/grafanaemu"
@@ -51,7 +54,15 @@ func startWith(t *testing.T, cfg Config, url string, emu *grafanaemu.Server) *ru
 		t.Fatal(err)
 	}
 	kube := fake.NewClientset()
-	s, err := New(kube, g, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	// The fake API server drops what changes between an informer's list
+	// and its watch (a real one replays it from the list's resourceVersion):
+	// the test changes objects only once every watch is open.
+	watches := make(chan struct{}, 16)
+	kube.PrependWatchReactor("*", func(k8stesting.Action) (bool, watch.Interface, error) {
+		watches <- struct{}{}
+		return false, nil, nil
+	})
+	s, err := New(kube, g, cfg, slog.New(slog.NewTextHandler(testLog{t}, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,6 +75,13 @@ func startWith(t *testing.T, cfg Config, url string, emu *grafanaemu.Server) *ru
 			t.Errorf("Run: %v", err)
 		}
 	})
+	for range s.informers {
+		select {
+		case <-watches:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the informers opened no watch in 5s")
+		}
+	}
 	return &running{kube: kube, grafana: g, emu: emu, sidecar: s}
 }
 
@@ -162,24 +180,21 @@ func TestSidecarConverges(t *testing.T) {
 	if p := r.sidecar.Problems(); len(p) != 0 {
 		t.Errorf("unhealthy: %v", p)
 	}
-	rec := httptest.NewRecorder()
-	r.sidecar.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	metrics := r.scrape()
 	for _, want := range []string{
 		`metricscale_sidecar_actions_total{action="deleted",kind="dashboard"} 1`,
 		`metricscale_sidecar_dashboards{state="foreign"} 1`,
 		`metricscale_sidecar_dashboards{state="invalid"} 1`,
 		`metricscale_sidecar_objects{kind="Secret"} 1`,
 	} {
-		if !strings.Contains(rec.Body.String(), want) {
+		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics has no %s", want)
 		}
 	}
 }
 
 func (r *running) passes() int {
-	rec := httptest.NewRecorder()
-	r.sidecar.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	for _, line := range strings.Split(rec.Body.String(), "\n") {
+	for _, line := range strings.Split(r.scrape(), "\n") {
 		if v, ok := strings.CutPrefix(line, "metricscale_sidecar_converge_passes_total "); ok {
 			var n int
 			_, _ = fmt.Sscan(v, &n)
@@ -275,4 +290,77 @@ func TestSidecarUnhealthyWhileGrafanaIsDown(t *testing.T) {
 	if r.sidecar.Ready() {
 		t.Error("ready without a pass")
 	}
+}
+
+// Grafana stops, three ConfigMaps change meanwhile, Grafana comes back
+// empty (no persistence): everything is back within one back-off step.
+func TestSidecarCatchesUpWithAGrafanaRestartedEmpty(t *testing.T) {
+	ctx := context.Background()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	serve := func(l net.Listener) *http.Server {
+		srv := &http.Server{Handler: grafanaemu.New(grafanaemu.Options{AdminUser: "admin", AdminPassword: "pw"})}
+		go func() { _ = srv.Serve(l) }()
+		return srv
+	}
+	srv := serve(l)
+	r := startWith(t, testConfig(), "http://"+addr, nil)
+	cms := r.kube.CoreV1().ConfigMaps("team")
+	for _, name := range []string{"a", "b", "c"} {
+		if _, err := cms.Create(ctx, dashboardConfigMap(name, "F", map[string]string{"d.json": `{"uid":"` + name + `","title":"` + name + ` v1"}`}), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.eventually(t, "three dashboards", func() bool { return r.dashboard("a") != nil && r.dashboard("b") != nil && r.dashboard("c") != nil })
+
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a", "b", "c"} {
+		if _, err := cms.Update(ctx, dashboardConfigMap(name, "F", map[string]string{"d.json": `{"uid":"` + name + `","title":"` + name + ` v2"}`}), metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.eventually(t, "a failed pass while Grafana is down", func() bool {
+		return strings.Contains(r.scrape(), "metricscale_sidecar_converge_errors_total 1")
+	})
+	l, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv = serve(l)
+	t.Cleanup(func() { _ = srv.Close() })
+	start := time.Now()
+	r.eventually(t, "the three dashboards back, changed, in their folder", func() bool {
+		for _, name := range []string{"a", "b", "c"} {
+			d := r.dashboard(name)
+			if d == nil || d.Body["title"] != name+" v2" || d.Meta.FolderTitle != "F" {
+				return false
+			}
+		}
+		return true
+	})
+	// RetryMax is 200ms: one back-off step, one debounce and one pass.
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("caught up after %s, want within one back-off step", took)
+	}
+}
+
+// scrape is the sidecar's /metrics text.
+func (r *running) scrape() string {
+	rec := httptest.NewRecorder()
+	r.sidecar.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	return rec.Body.String()
+}
+
+// testLog sends the sidecar's log to the test's, shown when it fails.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Helper()
+	l.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
 }
