@@ -188,3 +188,32 @@ func TestAdoptFolders(t *testing.T) {
 		t.Error("AdoptFolders changed its input")
 	}
 }
+
+// FuzzBuildPlan: whatever a key holds, every key gives a dashboard or a
+// problem, uids are unique and within Grafana's limit, and nothing panics.
+func FuzzBuildPlan(f *testing.F) {
+	f.Add([]byte(`{"uid":"a","title":"A"}`), []byte(`{"title":"B"}`), "Team")
+	f.Add([]byte(`{"uid":"a","title":"A"}`), []byte(`{"uid":"a","title":"again"}`), "/tmp/x/")
+	f.Add([]byte{0x1f, 0x8b, 0x08}, []byte(`null`), "")
+	f.Add([]byte(`{"uid":42,"title":[]}`), []byte(`{"title":"  "}`), ".")
+	f.Fuzz(func(t *testing.T, one, two []byte, folder string) {
+		src := Source{Kind: KindSecret, Namespace: "ns", Name: "s", Annotations: map[string]string{"grafana_folder": folder},
+			Data: map[string][]byte{"one": one, "two": two}}
+		p := BuildPlan([]Source{src}, folderAnnotations, nil)
+		if n := len(p.Desired.Dashboards) + len(p.Problems); n != 2 {
+			t.Fatalf("%d dashboards and problems for 2 keys: %+v", n, p)
+		}
+		seen := map[string]bool{}
+		for _, d := range p.Desired.Dashboards {
+			if d.UID == "" || len(d.UID) > maxUID || seen[d.UID] {
+				t.Fatalf("bad or repeated uid %q", d.UID)
+			}
+			seen[d.UID] = true
+		}
+		for _, fo := range p.Desired.Folders {
+			if fo.Title == "" || len(fo.UID) > maxUID {
+				t.Fatalf("bad folder %+v", fo)
+			}
+		}
+	})
+}
