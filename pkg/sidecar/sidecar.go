@@ -96,7 +96,7 @@ func New(kube kubernetes.Interface, g *grafana.Client, cfg Config, log *slog.Log
 	return s, nil
 }
 
-// Run watches and converges until ctx ends.
+// Run watches and converges until ctx ends, which is a clean stop (nil).
 func (s *Sidecar) Run(ctx context.Context) error {
 	s.events = newEvents(ctx, s.kube)
 	defer s.events.shutdown()
@@ -107,7 +107,7 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	}
 	s.log.Info("watching", "objects", s.describeInformers(), "selector", s.cfg.Selector)
 	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
-		return ctx.Err()
+		return nil // only ctx ends the wait
 	}
 	s.mu.Lock()
 	s.synced = true
@@ -117,7 +117,7 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	}
 	s.setLeading(true)
 	s.lead(ctx)
-	return ctx.Err()
+	return nil
 }
 
 // lead converges until ctx ends: a first pass once Grafana answers, then

@@ -92,10 +92,20 @@ func dashboardSaves(t *testing.T) int {
 
 // runningSidecar is bin/metricscale-sidecar started by a test.
 type runningSidecar struct {
-	addr string
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	logs bytes.Buffer
+	addr   string
+	cmd    *exec.Cmd
+	killed bool
+	mu     sync.Mutex
+	logs   bytes.Buffer
+}
+
+// kill ends the sidecar with SIGKILL: no chance to release anything.
+func (s *runningSidecar) kill(t *testing.T) {
+	t.Helper()
+	s.killed = true
+	if err := s.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (s *runningSidecar) Write(p []byte) (int, error) {
@@ -157,7 +167,9 @@ func startSidecar(t *testing.T, ns string, args ...string) *runningSidecar {
 	s.cmd = cmd
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
+		if err := cmd.Wait(); err != nil && !s.killed {
+			t.Errorf("the sidecar did not stop cleanly on SIGTERM: %v", err)
+		}
 		if t.Failed() {
 			t.Logf("sidecar log:\n%s", s.logs.String())
 		}
@@ -380,9 +392,7 @@ func TestSidecarLeaderElection(t *testing.T) {
 	}
 	waitDashboard(t, uids[0], true)
 
-	if err := leader.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
+	leader.kill(t)
 	start := time.Now()
 	if _, err := cms.Create(ctx, labelled("b", uids[1]), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
