@@ -22,8 +22,9 @@ all: build
 # The plugin is linked statically (no cgo), as plugins are shipped: it runs
 # on any Linux, and a static binary maps a third less memory than a dynamic
 # one with its symbol tables.
-build: ## the plugin and the sandbox command
+build: ## the plugin, the sidecar and the sandbox command
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/kubectl-metricscale ./cmd/kubectl-metricscale
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/metricscale-sidecar ./cmd/metricscale-sidecar
 	$(GO) build -o $(BIN)/sandbox ./hack/sandbox
 
 # The dashboards' JSON under dashboards/ is generated from pkg/dashboards;
@@ -48,6 +49,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeString$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/quantity
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCondition$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/watch
 	$(GO) test -run '^$$' -fuzz '^FuzzRewriteDatasources$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/grafana
+	$(GO) test -run '^$$' -fuzz '^FuzzBuildPlan$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/sidecar
 
 # TestMain runs hack/tools.sh itself (installing and building on first use),
 # brings one sandbox up for the package and takes it down at the end.

@@ -26,10 +26,10 @@ import (
 // Environment variables grafana provision reads: where Grafana is and the
 // credentials, which are never taken as flag values.
 const (
-	envGrafanaURL      = "GRAFANA_URL"
-	envGrafanaToken    = "GRAFANA_TOKEN"
-	envGrafanaUser     = "GRAFANA_USER"
-	envGrafanaPassword = "GRAFANA_PASSWORD"
+	envGrafanaURL      = grafana.EnvURL
+	envGrafanaToken    = grafana.EnvToken
+	envGrafanaUser     = grafana.EnvUser
+	envGrafanaPassword = grafana.EnvPassword
 )
 
 // NewCmdGrafana returns `kubectl metricscale grafana`.
@@ -132,13 +132,9 @@ func (o *GrafanaProvisionOptions) Complete([]string) error {
 	if o.GrafanaURL == "" {
 		o.GrafanaURL = o.getenv(envGrafanaURL)
 	}
-	if token := o.getenv(envGrafanaToken); token != "" {
-		o.creds = grafana.TokenCredentials(token)
-	} else if user, pass := o.getenv(envGrafanaUser), o.getenv(envGrafanaPassword); pass != "" && o.GrafanaSecret == "" {
-		if user == "" {
-			user = "admin"
-		}
-		o.creds = grafana.BasicCredentials(user, pass)
+	// A token wins; --grafana-secret wins over a user and password.
+	if o.getenv(envGrafanaToken) != "" || o.GrafanaSecret == "" {
+		o.creds = grafana.CredentialsFromEnv(o.getenv)
 	}
 	return nil
 }

@@ -354,3 +354,25 @@ func TestModernDashboardRoundTrip(t *testing.T) {
 		t.Errorf("meta = %+v", got.Meta)
 	}
 }
+
+func TestCredentialsFromEnv(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"nothing", map[string]string{}, "no credentials"},
+		{"token wins", map[string]string{EnvToken: testToken, EnvUser: "u", EnvPassword: testPassword}, "service-account token"},
+		{"user and password", map[string]string{EnvUser: "u", EnvPassword: testPassword}, "basic auth as user u"},
+		{"password alone: admin", map[string]string{EnvPassword: testPassword}, "basic auth as user admin"},
+		{"user alone: nothing", map[string]string{EnvUser: "u"}, "no credentials"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := CredentialsFromEnv(func(k string) string { return tt.env[k] }).Describe()
+			if got != tt.want {
+				t.Errorf("Describe() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

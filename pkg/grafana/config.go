@@ -146,3 +146,29 @@ func (cfg Config) tlsConfig() (*tls.Config, error) {
 	tc.RootCAs = pool
 	return tc, nil
 }
+
+// Environment variables that say where Grafana is and how to sign in. The
+// secrets are read only from here, never from flags (a flag value shows in
+// the process list).
+const (
+	EnvURL      = "GRAFANA_URL"
+	EnvToken    = "GRAFANA_TOKEN"    // a service-account token
+	EnvUser     = "GRAFANA_USER"     // admin when empty
+	EnvPassword = "GRAFANA_PASSWORD" // with EnvUser
+)
+
+// CredentialsFromEnv reads $GRAFANA_TOKEN, or else $GRAFANA_USER and
+// $GRAFANA_PASSWORD; zero Credentials when neither is set.
+func CredentialsFromEnv(getenv func(string) string) Credentials {
+	if token := getenv(EnvToken); token != "" {
+		return TokenCredentials(token)
+	}
+	if pass := getenv(EnvPassword); pass != "" {
+		user := getenv(EnvUser)
+		if user == "" {
+			user = "admin"
+		}
+		return BasicCredentials(user, pass)
+	}
+	return Credentials{}
+}

@@ -30,6 +30,9 @@ const (
 	Skipped Verb = "skipped"
 	// Failed: Grafana refused this object; Reason has its message.
 	Failed Verb = "failed"
+	// Foreign: not written because Grafana has another object under this
+	// uid that the run does not own (Options.OwnerTag); Reason names it.
+	Foreign Verb = "foreign"
 )
 
 // Action is the outcome for one desired object.
@@ -53,6 +56,11 @@ type Options struct {
 	DryRun bool
 	// Message is the dashboards' version-history note.
 	Message string
+	// OwnerTag, when set, is added to the tags of every dashboard written,
+	// and a dashboard Grafana has under the same uid without it is left
+	// alone (Foreign): a writer that deletes what it owns must never take
+	// over what someone else made.
+	OwnerTag string
 }
 
 // Converge makes Grafana hold the desired objects: data sources, then
@@ -100,6 +108,9 @@ func Converge(ctx context.Context, c *Client, want Desired, opts Options) ([]Act
 		}
 	}
 	for _, d := range dashboards {
+		if opts.OwnerTag != "" {
+			addTag(d.body, opts.OwnerTag)
+		}
 		if err := run(cv.dashboard(ctx, d)); err != nil {
 			return actions, err
 		}
@@ -309,6 +320,12 @@ func (cv *converger) dashboard(ctx context.Context, want dashboardToSave) (Actio
 		return outcome(a, err)
 	default:
 		a.URL = cv.c.Link(live.Meta.URL)
+		if cv.opts.OwnerTag != "" && !hasTag(live.Body, cv.opts.OwnerTag) {
+			title, _ := live.Body["title"].(string)
+			a.Action = Foreign
+			a.Reason = fmt.Sprintf("Grafana already has dashboard %q under this uid without the %q tag (not written by this owner): left alone; give one of them another uid", title, cv.opts.OwnerTag)
+			return a, nil
+		}
 		inFolder, err := cv.inFolder(ctx, live.Meta, want.FolderUID)
 		if err != nil {
 			return outcome(a, err)
@@ -376,4 +393,24 @@ func messageOf(err error) string {
 		return e.Message
 	}
 	return err.Error()
+}
+
+// hasTag reports whether a dashboard body's tags include tag.
+func hasTag(body map[string]any, tag string) bool {
+	tags, _ := body["tags"].([]any)
+	for _, t := range tags {
+		if t == tag {
+			return true
+		}
+	}
+	return false
+}
+
+// addTag appends tag to a dashboard body's tags unless it is there.
+func addTag(body map[string]any, tag string) {
+	if hasTag(body, tag) {
+		return
+	}
+	tags, _ := body["tags"].([]any)
+	body["tags"] = append(tags, tag)
 }

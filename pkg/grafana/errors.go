@@ -17,7 +17,7 @@ var (
 	ErrNotFound        = errors.New("not found")           // 404
 	ErrConflict        = errors.New("conflict")            // 409, and 412 name-exists (Grafana < 11.3)
 	ErrVersionMismatch = errors.New("version mismatch")    // 412 version-mismatch
-	ErrProvisioned     = errors.New("provisioned")         // 400 "Cannot save provisioned dashboard"
+	ErrProvisioned     = errors.New("provisioned")         // 400 on saving or deleting a dashboard provisioned from files
 	ErrUnreachable     = errors.New("Grafana unreachable") // no HTTP answer
 )
 
@@ -78,7 +78,8 @@ func (e *Error) Is(target error) bool {
 	case ErrVersionMismatch:
 		return e.Status == http.StatusPreconditionFailed && e.Reason != "name-exists"
 	case ErrProvisioned:
-		return e.Status == http.StatusBadRequest && strings.Contains(msg, "provisioned dashboard")
+		// Save: "Cannot save provisioned dashboard"; delete: "... because it was provisioned".
+		return e.Status == http.StatusBadRequest && (strings.Contains(msg, "provisioned dashboard") || strings.Contains(msg, "was provisioned"))
 	case ErrUnreachable:
 		return e.Status == 0 && !errors.Is(e.Err, context.Canceled)
 	}

@@ -18,6 +18,35 @@ func (c *Client) Folder(ctx context.Context, uid string) (*models.Folder, error)
 	return ok.Payload, nil
 }
 
+// folderPage is how many folders one GET /api/folders asks for (Grafana's
+// default); maxFolderPages bounds the paging (a server that ignores page
+// would otherwise repeat the first page forever).
+const (
+	folderPage     = 1000
+	maxFolderPages = 100
+)
+
+// RootFolders lists the folders at the top of the tree (GET /api/folders,
+// page by page); on Grafana before nested folders, every folder.
+func (c *Client) RootFolders(ctx context.Context) ([]*models.FolderSearchHit, error) {
+	var out []*models.FolderSearchHit
+	limit := int64(folderPage)
+	for page := int64(1); ; page++ {
+		params := folders.NewGetFoldersParams().WithContext(ctx).WithTimeout(c.timeout).WithLimit(&limit).WithPage(&page)
+		ok, err := c.api.Folders.GetFolders(params, readErrors)
+		if err != nil {
+			return nil, c.fail("list folders", err)
+		}
+		out = append(out, ok.Payload...)
+		if len(ok.Payload) < folderPage {
+			return out, nil
+		}
+		if page == maxFolderPages {
+			return nil, fmt.Errorf("grafana: list folders: more than %d pages of %d", maxFolderPages, folderPage)
+		}
+	}
+}
+
 // CreateFolder creates a folder (POST /api/folders), nested under
 // parentUID when it is not empty; 409 when the uid is taken.
 func (c *Client) CreateFolder(ctx context.Context, uid, title, parentUID string) (*models.Folder, error) {

@@ -1,0 +1,305 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/grafana"
+)
+
+// Environment variables k8s-sidecar's users already set, read when the
+// matching flag is not given.
+const (
+	EnvLabel            = "LABEL"
+	EnvLabelValue       = "LABEL_VALUE"
+	EnvNamespace        = "NAMESPACE" // one, a comma-separated list, or ALL
+	EnvResource         = "RESOURCE"  // configmap, secret or both
+	EnvFolderAnnotation = "FOLDER_ANNOTATION"
+)
+
+// targetDirectoryAnnotation is k8s-sidecar's own folder annotation, always
+// read after the configured one.
+const targetDirectoryAnnotation = "k8s-sidecar-target-directory"
+
+// serviceAccountNamespace is where a pod reads its own namespace.
+const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+// Options of metricscale-sidecar.
+type Options struct {
+	genericiooptions.IOStreams
+
+	Kubeconfig       string
+	Label            string
+	LabelValue       string
+	Namespace        string
+	Resource         string
+	FolderAnnotation string
+	GrafanaURL       string
+	CAFile           string
+	Insecure         bool
+	OwnerTag         string
+	Listen           string
+	Resync           time.Duration
+	Quiet            time.Duration
+	MaxWait          time.Duration
+	WatchSilence     time.Duration
+	GrafanaDown      time.Duration
+	LeaderElect      bool
+	LeaseNamespace   string
+	LeaseName        string
+	LeaseDuration    time.Duration
+
+	getenv   func(string) string
+	readFile func(string) ([]byte, error)
+	hostname func() (string, error)
+	flags    *pflag.FlagSet
+
+	config Config
+	creds  grafana.Credentials
+}
+
+// NewOptions returns the defaults (the Grafana chart's) reading the real environment.
+func NewOptions(streams genericiooptions.IOStreams) *Options {
+	return &Options{IOStreams: streams, Label: "grafana_dashboard", Resource: "configmap",
+		FolderAnnotation: "grafana_folder", OwnerTag: "metricscale-sidecar", Listen: ":8080",
+		Resync: 10 * time.Minute, Quiet: 300 * time.Millisecond, MaxWait: 5 * time.Second,
+		WatchSilence: 15 * time.Minute, GrafanaDown: 5 * time.Minute,
+		LeaseName: "metricscale-sidecar", LeaseDuration: 15 * time.Second,
+		getenv: os.Getenv, readFile: os.ReadFile, hostname: os.Hostname}
+}
+
+// NewCmdSidecar returns the metricscale-sidecar command.
+func NewCmdSidecar(streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewOptions(streams)
+	cmd := &cobra.Command{
+		Use:   "metricscale-sidecar",
+		Short: "Keep Grafana's dashboards converged with labelled ConfigMaps and Secrets",
+		Long: `metricscale-sidecar watches ConfigMaps (and Secrets) labelled as the Grafana chart's
+dashboard sidecar expects and converges Grafana through its HTTP API: every key is a
+dashboard's JSON (plain or gzip), put in the folder its object's annotation names.
+It writes only what differs, tags what it writes, deletes only what it tagged, and
+leaves a dashboard it did not write alone.
+
+Grafana's URL and credentials come from the environment: $GRAFANA_URL, and
+$GRAFANA_TOKEN or $GRAFANA_USER with $GRAFANA_PASSWORD. k8s-sidecar's LABEL,
+LABEL_VALUE, NAMESPACE (one, a comma-separated list, or ALL), RESOURCE and
+FOLDER_ANNOTATION are read when the matching flag is not given.`,
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(c.Context())
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// AddFlags declares the flags on fs.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	o.flags = fs
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, else the pod's service account)")
+	fs.StringVar(&o.Label, "label", o.Label, "label that marks dashboard objects ($"+EnvLabel+")")
+	fs.StringVar(&o.LabelValue, "label-value", "", "the label's value; any value when empty ($"+EnvLabelValue+")")
+	fs.StringVar(&o.Namespace, "namespace", "", "namespace to watch, a comma-separated list, or ALL (default: the pod's own; $"+EnvNamespace+")")
+	fs.StringVar(&o.Resource, "resource", o.Resource, "configmap, secret or both ($"+EnvResource+")")
+	fs.StringVar(&o.FolderAnnotation, "folder-annotation", o.FolderAnnotation, "annotation naming a dashboard's folder; "+targetDirectoryAnnotation+" is read too ($"+EnvFolderAnnotation+")")
+	fs.StringVar(&o.GrafanaURL, "grafana-url", "", "Grafana's URL (default $"+grafana.EnvURL+")")
+	fs.StringVar(&o.CAFile, "grafana-ca-file", "", "PEM file of the CAs that sign Grafana's certificate")
+	fs.BoolVar(&o.Insecure, "grafana-insecure-skip-tls-verify", false, "do not check Grafana's certificate")
+	fs.StringVar(&o.OwnerTag, "owner-tag", o.OwnerTag, "tag on the dashboards this sidecar writes; it deletes only dashboards with it (give each sidecar sharing a Grafana its own)")
+	fs.StringVar(&o.Listen, "listen-address", o.Listen, "address of /healthz, /readyz and /metrics")
+	fs.DurationVar(&o.Resync, "resync", o.Resync, "period of a full pass that repairs changes made in Grafana; 0 turns it off")
+	fs.DurationVar(&o.Quiet, "debounce", o.Quiet, "a pass runs once changes stopped for this long")
+	fs.DurationVar(&o.MaxWait, "max-delay", o.MaxWait, "and at the latest this long after the first change of a burst")
+	fs.DurationVar(&o.WatchSilence, "watch-silence", o.WatchSilence, "/healthz fails when a watch has not heard from the API server for longer (watches renew every 5 to 10 minutes)")
+	fs.DurationVar(&o.GrafanaDown, "grafana-down", o.GrafanaDown, "/healthz fails when Grafana has been unreachable for longer")
+	fs.BoolVar(&o.LeaderElect, "leader-elect", false, "run several replicas: only the holder of a Lease converges, another takes over within --leader-elect-lease-duration")
+	fs.StringVar(&o.LeaseNamespace, "leader-elect-namespace", "", "the Lease's namespace (default: the pod's own, else the first namespace watched)")
+	fs.StringVar(&o.LeaseName, "leader-elect-lease-name", o.LeaseName, "the Lease's name")
+	fs.DurationVar(&o.LeaseDuration, "leader-elect-lease-duration", o.LeaseDuration, "how long a replica waits before taking over from a leader that stopped renewing")
+}
+
+// fromEnv sets *v from the environment when the flag was not given.
+func (o *Options) fromEnv(v *string, flag, env string) {
+	if o.flags != nil && o.flags.Changed(flag) {
+		return
+	}
+	if s := strings.TrimSpace(o.getenv(env)); s != "" {
+		*v = s
+	}
+}
+
+// Complete reads the environment where flags were not given.
+func (o *Options) Complete() error {
+	o.fromEnv(&o.Label, "label", EnvLabel)
+	o.fromEnv(&o.LabelValue, "label-value", EnvLabelValue)
+	o.fromEnv(&o.Namespace, "namespace", EnvNamespace)
+	o.fromEnv(&o.Resource, "resource", EnvResource)
+	o.fromEnv(&o.FolderAnnotation, "folder-annotation", EnvFolderAnnotation)
+	o.fromEnv(&o.GrafanaURL, "grafana-url", grafana.EnvURL)
+	ownNamespace := ""
+	if own, err := o.readFile(serviceAccountNamespace); err == nil {
+		ownNamespace = strings.TrimSpace(string(own))
+	}
+	if o.Namespace == "" {
+		if ownNamespace == "" {
+			return fmt.Errorf("no namespace to watch: give --namespace or set $%s (a namespace, a comma-separated list, or ALL); outside a pod there is no own namespace to default to", EnvNamespace)
+		}
+		o.Namespace = ownNamespace
+	}
+	o.creds = grafana.CredentialsFromEnv(o.getenv)
+
+	o.config = Config{
+		OwnerTag: o.OwnerTag, Resync: o.Resync, Quiet: o.Quiet, MaxWait: o.MaxWait,
+		RetryMin: time.Second, RetryMax: time.Minute,
+		WatchSilence: o.WatchSilence, GrafanaDown: o.GrafanaDown,
+		FolderAnnotations: slices.Compact([]string{o.FolderAnnotation, targetDirectoryAnnotation}),
+	}
+	if !strings.EqualFold(o.Namespace, "ALL") {
+		for _, ns := range strings.Split(o.Namespace, ",") {
+			if ns = strings.TrimSpace(ns); ns != "" && !slices.Contains(o.config.Namespaces, ns) {
+				o.config.Namespaces = append(o.config.Namespaces, ns)
+			}
+		}
+	}
+	switch strings.ToLower(o.Resource) {
+	case "configmap":
+		o.config.Kinds = []string{KindConfigMap}
+	case "secret":
+		o.config.Kinds = []string{KindSecret}
+	case "both":
+		o.config.Kinds = []string{KindConfigMap, KindSecret}
+	}
+	if o.LeaderElect {
+		if err := o.completeLeaderElection(ownNamespace); err != nil {
+			return err
+		}
+	}
+	if o.LabelValue == "" {
+		o.config.Selector = o.Label
+	} else {
+		o.config.Selector = o.Label + "=" + o.LabelValue
+	}
+	return nil
+}
+
+// completeLeaderElection names the Lease and this replica: the pod's name
+// (its hostname) and the process id, so two processes on one host differ.
+func (o *Options) completeLeaderElection(ownNamespace string) error {
+	ns := o.LeaseNamespace
+	if ns == "" {
+		ns = ownNamespace
+	}
+	if ns == "" && len(o.config.Namespaces) > 0 {
+		ns = o.config.Namespaces[0]
+	}
+	if ns == "" {
+		return errors.New("--leader-elect: give --leader-elect-namespace (watching ALL outside a pod names no namespace for the Lease)")
+	}
+	host, err := o.hostname()
+	if err != nil {
+		return fmt.Errorf("--leader-elect: no identity for this replica: %w", err)
+	}
+	d := o.LeaseDuration
+	o.config.LeaderElection = &LeaderElection{Namespace: ns, Name: o.LeaseName, Identity: fmt.Sprintf("%s_%d", host, os.Getpid()),
+		LeaseDuration: d, RenewDeadline: d * 2 / 3, RetryPeriod: d / 7}
+	return nil
+}
+
+// Validate checks everything before anything is watched or written.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.config.Kinds == nil {
+		errs = append(errs, fmt.Errorf("--resource / $%s %q: use configmap, secret or both", EnvResource, o.Resource))
+	}
+	if _, err := labels.Parse(o.config.Selector); err != nil || strings.TrimSpace(o.Label) == "" || strings.ContainsAny(o.Label+o.LabelValue, ",!=()") {
+		errs = append(errs, fmt.Errorf("--label %q / --label-value %q: not a label name and value", o.Label, o.LabelValue))
+	}
+	if !strings.EqualFold(o.Namespace, "ALL") && len(o.config.Namespaces) == 0 {
+		errs = append(errs, fmt.Errorf("--namespace / $%s %q: name a namespace, a comma-separated list, or ALL", EnvNamespace, o.Namespace))
+	}
+	if o.GrafanaURL == "" {
+		errs = append(errs, fmt.Errorf("no Grafana URL: set $%s or give --grafana-url", grafana.EnvURL))
+	}
+	if o.creds.IsZero() {
+		errs = append(errs, fmt.Errorf("no Grafana credentials: set $%s (a service-account token), or $%s and $%s", grafana.EnvToken, grafana.EnvUser, grafana.EnvPassword))
+	}
+	if o.CAFile != "" && o.Insecure {
+		errs = append(errs, errors.New("--grafana-ca-file and --grafana-insecure-skip-tls-verify: give one"))
+	}
+	if strings.TrimSpace(o.OwnerTag) == "" {
+		errs = append(errs, errors.New("--owner-tag: the sidecar needs a tag to know what it may delete"))
+	}
+	for name, d := range map[string]time.Duration{"--debounce": o.Quiet, "--max-delay": o.MaxWait, "--watch-silence": o.WatchSilence, "--grafana-down": o.GrafanaDown} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s %s: must be positive", name, d))
+		}
+	}
+	if le := o.config.LeaderElection; le != nil {
+		if err := le.validate(); err != nil {
+			errs = append(errs, fmt.Errorf("--leader-elect-lease-duration %s, --leader-elect-lease-name %q: %w", o.LeaseDuration, o.LeaseName, err))
+		}
+	}
+	if o.Resync < 0 {
+		errs = append(errs, fmt.Errorf("--resync %s: give a period, or 0 for none", o.Resync))
+	}
+	return errors.Join(errs...)
+}
+
+// Run watches and converges until ctx ends.
+func (o *Options) Run(ctx context.Context) error {
+	log := slog.New(slog.NewJSONHandler(o.ErrOut, nil))
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = o.Kubeconfig
+	restConfig, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return fmt.Errorf("cannot reach the API server: %w", err)
+	}
+	kube, err := kubernetes.NewForConfig(restConfig)
+	if err != nil {
+		return err
+	}
+	g, err := grafana.New(grafana.Config{URL: o.GrafanaURL, Credentials: o.creds, CAFile: o.CAFile, InsecureSkipTLSVerify: o.Insecure})
+	if err != nil {
+		return err
+	}
+	s, err := New(kube, g, o.config, log)
+	if err != nil {
+		return err
+	}
+	listener, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return fmt.Errorf("--listen-address %s: %w", o.Listen, err)
+	}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(listener) }()
+	log.Info("serving /healthz, /readyz and /metrics", "address", listener.Addr().String(), "grafana", g.URL(), "credentials", o.creds.Describe())
+	defer func() {
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	return s.Run(ctx)
+}

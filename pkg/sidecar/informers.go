@@ -1,0 +1,163 @@
+package sidecar
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+)
+
+// Resource kinds a sidecar watches.
+const (
+	KindConfigMap = "ConfigMap"
+	KindSecret    = "Secret"
+)
+
+// informer caches the labelled objects of one kind in one namespace (all
+// when empty) and remembers when the API server last answered it: the list,
+// the start of a watch, and every event or bookmark on it. A watch that
+// broke and cannot be re-established stops these answers, which is what
+// /healthz reports.
+type informer struct {
+	kind      string
+	namespace string
+	inf       cache.SharedIndexInformer
+
+	mu          sync.Mutex
+	lastContact time.Time
+	lastError   string
+	now         func() time.Time
+}
+
+func newInformer(cs kubernetes.Interface, kind, namespace, selector string, onChange func(), now func() time.Time) (*informer, error) {
+	in := &informer{kind: kind, namespace: namespace, now: now}
+	switch kind {
+	case KindConfigMap:
+		in.inf = cache.NewSharedIndexInformer(listWatch[*corev1.ConfigMapList](in, cs.CoreV1().ConfigMaps(namespace), selector), &corev1.ConfigMap{}, 0, cache.Indexers{})
+	case KindSecret:
+		in.inf = cache.NewSharedIndexInformer(listWatch[*corev1.SecretList](in, cs.CoreV1().Secrets(namespace), selector), &corev1.Secret{}, 0, cache.Indexers{})
+	default:
+		return nil, fmt.Errorf("unknown kind %q", kind)
+	}
+	// Only what a dashboard needs is cached.
+	if err := in.inf.SetTransform(func(obj any) (any, error) {
+		if m, ok := obj.(metav1.Object); ok {
+			m.SetManagedFields(nil)
+		}
+		return obj, nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := in.inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
+		in.mu.Lock()
+		in.lastError = err.Error()
+		in.mu.Unlock()
+		cache.DefaultWatchErrorHandler(ctx, r, err)
+	}); err != nil {
+		return nil, err
+	}
+	kick := func(any) { onChange() }
+	if _, err := in.inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    kick,
+		UpdateFunc: func(_, _ any) { onChange() },
+		DeleteFunc: kick,
+	}); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// listAndWatch is the part of a typed client an informer uses.
+type listAndWatch[L runtime.Object] interface {
+	List(context.Context, metav1.ListOptions) (L, error)
+	Watch(context.Context, metav1.ListOptions) (watch.Interface, error)
+}
+
+// listWatch lists and watches with the label selector on the server, so
+// only labelled objects reach the cache, and records every answer.
+func listWatch[L runtime.Object](in *informer, api listAndWatch[L], selector string) *cache.ListWatch {
+	return &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.LabelSelector = selector
+			obj, err := api.List(ctx, o)
+			if err != nil {
+				return nil, err
+			}
+			in.heard()
+			return obj, nil
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.LabelSelector = selector
+			w, err := api.Watch(ctx, o)
+			if err != nil {
+				return nil, err
+			}
+			in.heard()
+			return watch.Filter(w, func(e watch.Event) (watch.Event, bool) {
+				if e.Type != watch.Error {
+					in.heard()
+				}
+				return e, true
+			}), nil
+		},
+	}
+}
+
+func (in *informer) heard() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.lastContact, in.lastError = in.now(), ""
+}
+
+// String names the informer for logs and /healthz, e.g. "ConfigMaps in monitoring".
+func (in *informer) String() string {
+	if in.namespace == "" {
+		return in.kind + "s in all namespaces"
+	}
+	return in.kind + "s in " + in.namespace
+}
+
+// problem says why the informer is unhealthy, or "" when it is not.
+func (in *informer) problem(silence time.Duration) string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	last := ""
+	if in.lastError != "" {
+		last = " (last error: " + in.lastError + ")"
+	}
+	switch {
+	case !in.inf.HasSynced():
+		return in.String() + ": not synced yet" + last
+	case in.now().Sub(in.lastContact) > silence:
+		return fmt.Sprintf("%s: no answer from the API server for %s%s", in, in.now().Sub(in.lastContact).Round(time.Second), last)
+	}
+	return ""
+}
+
+// sources are the cached objects.
+func (in *informer) sources() []Source {
+	var out []Source
+	for _, obj := range in.inf.GetStore().List() {
+		switch o := obj.(type) {
+		case *corev1.ConfigMap:
+			s := Source{Kind: KindConfigMap, Namespace: o.Namespace, Name: o.Name, UID: o.UID, Annotations: o.Annotations, Data: map[string][]byte{}}
+			for k, v := range o.Data {
+				s.Data[k] = []byte(v)
+			}
+			for k, v := range o.BinaryData {
+				s.Data[k] = v
+			}
+			out = append(out, s)
+		case *corev1.Secret:
+			out = append(out, Source{Kind: KindSecret, Namespace: o.Namespace, Name: o.Name, UID: o.UID, Annotations: o.Annotations, Data: o.Data})
+		}
+	}
+	return out
+}

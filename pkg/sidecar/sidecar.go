@@ -1,0 +1,407 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/grafana"
+)
+
+// Config is what a Sidecar watches and how it converges.
+type Config struct {
+	// Namespaces to watch; empty watches all.
+	Namespaces []string
+	// Selector is the server-side label selector of dashboard objects.
+	Selector string
+	// Kinds to watch: KindConfigMap, KindSecret or both.
+	Kinds []string
+	// FolderAnnotations name the folder; the first present wins.
+	FolderAnnotations []string
+	// OwnerTag marks the dashboards this sidecar writes; it deletes only those.
+	OwnerTag string
+	// Resync is the period of a full pass that repairs drift in Grafana; 0 is off.
+	Resync time.Duration
+	// Quiet and MaxWait coalesce changes: a pass runs once no change came
+	// for Quiet, or MaxWait after the first change of a burst.
+	Quiet, MaxWait time.Duration
+	// RetryMin and RetryMax bound the back-off after a failed pass.
+	RetryMin, RetryMax time.Duration
+	// WatchSilence: an informer that has not heard from the API server for
+	// longer is unhealthy. Watches are renewed every 5 to 10 minutes, so
+	// more than 10 minutes never flags a quiet but healthy watch.
+	WatchSilence time.Duration
+	// GrafanaDown: Grafana unreachable for longer makes /healthz fail.
+	GrafanaDown time.Duration
+	// LeaderElection, when set, makes only the Lease holder converge.
+	LeaderElection *LeaderElection
+}
+
+// Sidecar keeps Grafana's dashboards converged with labelled objects.
+type Sidecar struct {
+	cfg       Config
+	grafana   *grafana.Client
+	log       *slog.Logger
+	now       func() time.Time
+	informers []*informer
+	kicks     kicker
+	metrics   *metrics
+	kube      kubernetes.Interface
+	events    *events // set by Run
+
+	mu               sync.Mutex
+	previous         map[Key]string  // key → uid of the last plan
+	reported         map[string]bool // problems and notes already logged
+	grafanaDownSince time.Time
+	grafanaError     string
+	ready            bool // a full pass succeeded
+	synced           bool // every informer synced
+	leading          bool
+	retry            time.Duration
+}
+
+// New builds a sidecar; Run starts it.
+func New(kube kubernetes.Interface, g *grafana.Client, cfg Config, log *slog.Logger) (*Sidecar, error) {
+	if cfg.OwnerTag == "" {
+		return nil, errors.New("sidecar: an owner tag is required: it is how the sidecar knows what it may delete")
+	}
+	if cfg.LeaderElection != nil {
+		if err := cfg.LeaderElection.validate(); err != nil {
+			return nil, err
+		}
+	}
+	s := &Sidecar{cfg: cfg, grafana: g, log: log, now: time.Now, kicks: newKicker(), metrics: newMetrics(), kube: kube,
+		previous: map[Key]string{}, reported: map[string]bool{}, retry: cfg.RetryMin}
+	namespaces := cfg.Namespaces
+	if len(namespaces) == 0 {
+		namespaces = []string{""}
+	}
+	for _, ns := range namespaces {
+		for _, kind := range cfg.Kinds {
+			in, err := newInformer(kube, kind, ns, cfg.Selector, s.kicks.kick, s.now)
+			if err != nil {
+				return nil, err
+			}
+			s.informers = append(s.informers, in)
+		}
+	}
+	return s, nil
+}
+
+// Run watches and converges until ctx ends, which is a clean stop (nil).
+func (s *Sidecar) Run(ctx context.Context) error {
+	s.events = newEvents(ctx, s.kube)
+	defer s.events.shutdown()
+	var synced []cache.InformerSynced
+	for _, in := range s.informers {
+		go in.inf.RunWithContext(ctx)
+		synced = append(synced, in.inf.HasSynced)
+	}
+	s.log.Info("watching", "objects", s.describeInformers(), "selector", s.cfg.Selector)
+	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
+		return nil // only ctx ends the wait
+	}
+	s.mu.Lock()
+	s.synced = true
+	s.mu.Unlock()
+	if s.cfg.LeaderElection != nil {
+		return s.runElected(ctx, *s.cfg.LeaderElection, s.lead)
+	}
+	s.setLeading(true)
+	s.lead(ctx)
+	return nil
+}
+
+// lead converges until ctx ends: a first pass once Grafana answers, then
+// one per burst of changes and one per resync period.
+func (s *Sidecar) lead(ctx context.Context) {
+	if err := s.waitForGrafana(ctx); err != nil {
+		return
+	}
+	if s.cfg.Resync > 0 {
+		go func() {
+			t := time.NewTicker(s.cfg.Resync)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					s.kicks.kick()
+				}
+			}
+		}()
+	}
+	s.kicks.kick()
+	coalesce(ctx, s.kicks, s.cfg.Quiet, s.cfg.MaxWait, s.pass)
+}
+
+func (s *Sidecar) describeInformers() string {
+	var names []string
+	for _, in := range s.informers {
+		names = append(names, in.String())
+	}
+	return strings.Join(names, ", ")
+}
+
+// waitForGrafana polls /api/health with back-off until Grafana answers.
+func (s *Sidecar) waitForGrafana(ctx context.Context) error {
+	for wait := s.cfg.RetryMin; ; wait = min(2*wait, s.cfg.RetryMax) {
+		h, err := s.grafana.Health(ctx)
+		if err == nil {
+			s.grafanaUp()
+			s.log.Info("Grafana is up", "url", s.grafana.URL(), "version", h.Version)
+			return nil
+		}
+		s.grafanaFailed(err)
+		s.log.Warn("waiting for Grafana", "url", s.grafana.URL(), "error", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (s *Sidecar) sources() []Source {
+	var out []Source
+	for _, in := range s.informers {
+		out = append(out, in.sources()...)
+	}
+	return out
+}
+
+// pass runs one converge and records its outcome: metrics, readiness, and
+// on failure a retry with back-off.
+func (s *Sidecar) pass(ctx context.Context) {
+	start := s.now()
+	plan, err := s.converge(ctx)
+	s.metrics.duration.Observe(s.now().Sub(start).Seconds())
+	s.metrics.passes.Inc()
+	if err != nil {
+		s.failed(ctx, err)
+		return
+	}
+	s.mu.Lock()
+	s.previous, s.ready, s.retry = plan.UIDs, true, s.cfg.RetryMin
+	s.mu.Unlock()
+	s.grafanaUp()
+	s.metrics.lastSuccess.SetToCurrentTime()
+}
+
+// converge makes Grafana hold the cached objects' dashboards: folders and
+// dashboards through grafana.Converge (into a root folder Grafana already
+// has with the wanted title, when there is one), then the deletion of the
+// dashboards it owns that no key gives any more.
+func (s *Sidecar) converge(ctx context.Context) (Plan, error) {
+	sources := s.sources()
+	s.mu.Lock()
+	plan := BuildPlan(sources, s.cfg.FolderAnnotations, s.previous)
+	s.mu.Unlock()
+	s.events.objects(sources)
+	s.reportPlan(plan)
+	s.metrics.observePlan(sources, plan)
+
+	roots, err := s.grafana.RootFolders(ctx)
+	if err != nil {
+		return plan, err
+	}
+	existing := make([]FolderRef, 0, len(roots))
+	for _, f := range roots {
+		existing = append(existing, FolderRef{UID: f.UID, Title: f.Title})
+	}
+	actions, err := grafana.Converge(ctx, s.grafana, AdoptFolders(plan.Desired, existing),
+		grafana.Options{OwnerTag: s.cfg.OwnerTag, Message: "metricscale-sidecar"})
+	s.reportActions(ctx, plan, actions)
+	if err != nil {
+		return plan, err
+	}
+	return plan, s.prune(ctx, plan)
+}
+
+// reportActions logs every write and refusal (not what was unchanged) and counts them.
+func (s *Sidecar) reportActions(ctx context.Context, plan Plan, actions []grafana.Action) {
+	keyOf := map[string]Key{}
+	for k, uid := range plan.UIDs {
+		keyOf[uid] = k
+	}
+	foreign, failed := 0, 0
+	for _, a := range actions {
+		switch a.Action {
+		case grafana.Unchanged:
+			continue
+		case grafana.Foreign:
+			foreign++
+		case grafana.Failed:
+			failed++
+		}
+		attrs := []any{"kind", a.Kind, "uid", a.UID, "title", a.Object, "action", a.Action}
+		k, fromKey := keyOf[a.UID]
+		fromKey = fromKey && a.Kind == grafana.KindDashboard
+		if fromKey {
+			attrs = append(attrs, "source", k.String())
+		}
+		if a.Reason != "" {
+			attrs = append(attrs, "reason", a.Reason)
+		}
+		level := slog.LevelInfo
+		if a.Action == grafana.Failed || a.Action == grafana.Foreign {
+			level = slog.LevelWarn
+		}
+		s.log.Log(ctx, level, "grafana", attrs...)
+		s.metrics.action(string(a.Kind), string(a.Action))
+		if fromKey {
+			switch a.Action {
+			case grafana.Foreign:
+				s.events.warn(k, ReasonForeignDashboard, a.Reason)
+			case grafana.Failed:
+				s.events.warn(k, ReasonRefused, a.Reason)
+			}
+		}
+	}
+	s.metrics.dashboards.WithLabelValues("foreign").Set(float64(foreign))
+	s.metrics.dashboards.WithLabelValues("refused").Set(float64(failed))
+}
+
+// prune deletes the dashboards carrying the owner tag that no key gives.
+func (s *Sidecar) prune(ctx context.Context, plan Plan) error {
+	owned, err := s.grafana.DashboardsByTag(ctx, s.cfg.OwnerTag)
+	if err != nil {
+		return err
+	}
+	desired := map[string]bool{}
+	for _, d := range plan.Desired.Dashboards {
+		desired[d.UID] = true
+	}
+	for _, ref := range owned {
+		if desired[ref.UID] || plan.Keep[ref.UID] {
+			continue
+		}
+		err := s.grafana.DeleteDashboard(ctx, ref.UID)
+		switch {
+		case errors.Is(err, grafana.ErrNotFound):
+			continue
+		case errors.Is(err, grafana.ErrProvisioned):
+			s.log.Warn("grafana", "kind", grafana.KindDashboard, "uid", ref.UID, "title", ref.Title, "action", "kept",
+				"reason", "no labelled object gives it any more, but Grafana manages it from provisioning files")
+			continue
+		case err != nil:
+			return err
+		}
+		s.log.Info("grafana", "kind", grafana.KindDashboard, "uid", ref.UID, "title", ref.Title, "action", "deleted",
+			"reason", "no labelled object gives it any more")
+		s.metrics.action(string(grafana.KindDashboard), "deleted")
+	}
+	return nil
+}
+
+// reportPlan logs each problem and derived uid once, not on every pass.
+func (s *Sidecar) reportPlan(p Plan) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := map[string]bool{}
+	for _, pr := range p.Problems {
+		line := pr.Key.String() + ": " + pr.Message
+		seen[line] = true
+		if !s.reported[line] {
+			s.log.Warn("skipped", "source", pr.Key.String(), "reason", pr.Message)
+			s.events.warn(pr.Key, ReasonInvalidDashboard, pr.Message)
+		}
+	}
+	for _, n := range p.Notes {
+		line := n.Key.String() + ": " + n.Message
+		seen[line] = true
+		if !s.reported[line] {
+			s.log.Info("derived uid", "source", n.Key.String(), "reason", n.Message)
+		}
+	}
+	s.reported = seen
+}
+
+// failed counts a failed pass and schedules another with back-off.
+func (s *Sidecar) failed(ctx context.Context, err error) {
+	s.metrics.errors.Inc()
+	if errors.Is(err, grafana.ErrUnreachable) {
+		s.grafanaFailed(err)
+	}
+	s.mu.Lock()
+	wait := s.retry
+	s.retry = min(2*s.retry, s.cfg.RetryMax)
+	s.mu.Unlock()
+	if ctx.Err() != nil {
+		return
+	}
+	s.log.Error("converge failed", "error", err, "retry_in", wait)
+	time.AfterFunc(wait, s.kicks.kick)
+}
+
+func (s *Sidecar) grafanaFailed(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.grafanaDownSince.IsZero() {
+		s.grafanaDownSince = s.now()
+	}
+	s.grafanaError = err.Error()
+}
+
+func (s *Sidecar) grafanaUp() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.grafanaDownSince, s.grafanaError = time.Time{}, ""
+}
+
+// Problems are the reasons /healthz fails: an informer not synced or not
+// heard from, Grafana unreachable for too long. None when healthy.
+func (s *Sidecar) Problems() []string {
+	var out []string
+	for _, in := range s.informers {
+		if p := in.problem(s.cfg.WatchSilence); p != "" {
+			out = append(out, p)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.grafanaDownSince.IsZero() && s.now().Sub(s.grafanaDownSince) > s.cfg.GrafanaDown {
+		out = append(out, fmt.Sprintf("Grafana unreachable for %s: %s", s.now().Sub(s.grafanaDownSince).Round(time.Second), s.grafanaError))
+	}
+	return out
+}
+
+// Ready reports whether a full pass has succeeded, or, for a replica
+// standing by under leader election, whether its caches are synced (a
+// follower is ready to take over; reporting it unready would also make the
+// Grafana pod it runs beside unready).
+func (s *Sidecar) Ready() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ready || (s.cfg.LeaderElection != nil && !s.leading && s.synced)
+}
+
+// Handler serves /healthz, /readyz and /metrics.
+func (s *Sidecar) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if problems := s.Problems(); len(problems) > 0 {
+			http.Error(w, strings.Join(problems, "\n"), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if !s.Ready() {
+			http.Error(w, "no full converge yet", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.Handle("GET /metrics", s.metrics.handler())
+	return mux
+}
