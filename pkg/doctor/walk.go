@@ -116,6 +116,26 @@ func (w *walker) noteUsed(ctx context.Context, gr schema.GroupResource, metric s
 // before one has samples enough (series of gone objects have none).
 const usedCandidates = 5
 
+// selectingRule is the first custom rule whose seriesQuery selects one of
+// series.
+func selectingRule(rs []*simulate.Rule, series []prom.Series) *simulate.Rule {
+	for _, r := range rs {
+		if r.External || r.BuildError != nil {
+			continue
+		}
+		for _, s := range series {
+			lbls := make(map[string]string, len(s.Labels))
+			for k, v := range s.Labels {
+				lbls[string(k)] = string(v)
+			}
+			if rules.Selects(r.Rule.SeriesQuery, s.Name, lbls) {
+				return r
+			}
+		}
+	}
+	return nil
+}
+
 // noteSeries records the first few of series (all of one name) for the
 // window check, once per name.
 func (w *walker) noteSeries(series []prom.Series) {
@@ -346,10 +366,17 @@ func (w *walker) notServed(ctx context.Context, obj string, gr schema.GroupResou
 		// A window shorter than the samples' interval says why the relist
 		// saw none of them (or saw them only now).
 		w.noteSeries(all)
+		tooOld := newFinding(CodeSeriesTooOld, obj, metric, w.maxAge).
+			withEvidence(labelSummary(all, 3)...).
+			withFix(Fix{Description: "push or scrape the metric more often than the window, or raise --metrics-max-age on the adapter Deployment"})
 		if err == nil && len(inWindow) == 0 {
-			return append(out, newFinding(CodeSeriesTooOld, obj, metric, w.maxAge).
-				withEvidence(labelSummary(all, 3)...).
-				withFix(Fix{Description: "push or scrape the metric more often than the window, or raise --metrics-max-age on the adapter Deployment"}))
+			return append(out, tooOld)
+		}
+		// A sample came in after the simulated relist: if a rule selects
+		// the series, the relist missed them only because they were older
+		// than its window then. No rule is missing.
+		if r := selectingRule(w.disc.Rules, inWindow); r != nil {
+			return append(out, tooOld.withEvidence(fmt.Sprintf("%s selects them, but the simulated relist a moment before saw none in its window of %s", r.Label(), w.maxAge)))
 		}
 		f := newFinding(CodeNoRule, obj, len(all), metric, "rule's seriesQuery").
 			withEvidence(labelSummary(all, 3)...)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	pmodel "github.com/prometheus/common/model"
+	"k8s.io/apimachinery/pkg/labels"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
@@ -108,5 +109,25 @@ func TestCheckWindow(t *testing.T) {
 				t.Fatalf("evidence: %v", f.Evidence)
 			}
 		})
+	}
+}
+
+// TestWalkMetricRelistMissedBySamples: the simulated relist saw no series
+// of the metric, a sample came in a moment later, and a rule does select
+// it: the series were older than the window then (MS209), no rule is
+// missing (no MS201), and the window check gets them.
+func TestWalkMetricRelistMissedBySamples(t *testing.T) {
+	p := &fakeProm{ok: true}
+	w := newWalker(t, p, &fakeAPI{listed: map[string]bool{}}, defaultRules(t)+strings.TrimPrefix(interlokRule, "\n"))
+	p.series = []prom.Series{series("MessageMetrics{k8s_namespace=default,k8s_pod_name=app-1}")}
+	h, spec := podsHPA("MessageMetrics")
+	mr := w.walkMetric(context.Background(), h, spec, target{pods: runningPods("app-1"), selector: labels.Everything()})
+	record(t, mr.Findings)
+	f := mustFinding(t, mr.Findings, "MS209")
+	if codes(mr.Findings) != "MS209" || !strings.Contains(strings.Join(f.Evidence, "\n"), "selects them, but the simulated relist a moment before saw none") {
+		t.Fatalf("findings %s: %v", codes(mr.Findings), f.Evidence)
+	}
+	if len(w.used["MessageMetrics"]) != 1 {
+		t.Fatalf("the window check does not get the series: %v", w.used)
 	}
 }

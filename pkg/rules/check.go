@@ -279,3 +279,23 @@ func (c *sampleConverter) LabelForResource(gr schema.GroupResource) (pmodel.Labe
 	}
 	return "", fmt.Errorf("no label for resource %s", gr)
 }
+
+// Selects reports whether seriesQuery, as the adapter sends it to the
+// series API, selects the series name{labels}: every matcher holds (a label
+// the series lacks is the empty string, as in Prometheus).
+func Selects(seriesQuery, name string, lbls map[string]string) bool {
+	matchers, err := parseSeriesQuery(seriesQuery)
+	if err != nil {
+		return false
+	}
+	for _, m := range matchers {
+		v := lbls[m.Name]
+		if m.Name == labels.MetricName {
+			v = name
+		}
+		if !m.Matches(v) {
+			return false
+		}
+	}
+	return true
+}

@@ -137,3 +137,22 @@ func TestParseRule(t *testing.T) {
 	}
 	var _ config.DiscoveryRule = r
 }
+
+func TestSelects(t *testing.T) {
+	lbls := map[string]string{"k8s_namespace": "default", "k8s_pod_name": "p-1"}
+	for _, c := range []struct {
+		query string
+		want  bool
+	}{
+		{`{__name__="MessageMetrics",k8s_namespace!="",k8s_pod_name!=""}`, true},
+		{`MessageMetrics{k8s_namespace!=""}`, true},
+		{`{__name__=~"^container_.*",namespace!=""}`, false},
+		{`{__name__="MessageMetrics",namespace!=""}`, false},
+		{`{__name__="MessageMetrics",k8s_pod_name=~"p-.*"}`, true},
+		{`{__name__="MessageMetrics"`, false},
+	} {
+		if got := Selects(c.query, "MessageMetrics", lbls); got != c.want {
+			t.Errorf("Selects(%s) = %v, want %v", c.query, got, c.want)
+		}
+	}
+}
