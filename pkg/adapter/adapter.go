@@ -276,11 +276,50 @@ func (a *Adapter) LoadConfig(ctx context.Context, client kubernetes.Interface) (
 func (a *Adapter) ReadyPods() int {
 	n := 0
 	for _, p := range a.Pods {
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue && p.DeletionTimestamp == nil {
-				n++
-			}
+		if podReady(p) {
+			n++
 		}
 	}
 	return n
+}
+
+// ConfigLoaded reports whether every Ready pod of the adapter started after
+// the last write of its ConfigMap cm: the adapter reads its config only at
+// start-up, so then the running adapters have that config. changed is the
+// time of that write (its managedFields' newest, else its creation).
+func (a *Adapter) ConfigLoaded(cm *corev1.ConfigMap) (loaded bool, changed time.Time) {
+	if cm == nil {
+		return false, changed
+	}
+	changed = cm.CreationTimestamp.Time
+	for _, f := range cm.ManagedFields {
+		if f.Time != nil && f.Time.After(changed) {
+			changed = f.Time.Time
+		}
+	}
+	ready := 0
+	for _, p := range a.Pods {
+		if !podReady(p) {
+			continue
+		}
+		ready++
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.Name == a.Container.Name && (cs.State.Running == nil || !cs.State.Running.StartedAt.After(changed)) {
+				return false, changed
+			}
+		}
+	}
+	return ready > 0, changed
+}
+
+func podReady(p corev1.Pod) bool {
+	if p.DeletionTimestamp != nil {
+		return false
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }

@@ -46,6 +46,7 @@ const (
 	CodeMetricsQueryInvalid Code = "MS215"
 	// MS216: the adapter's discovery window is shorter than a used series' sample interval.
 	CodeWindowShorterThanSamples Code = "MS216"
+	CodeNotListedYet             Code = "MS217"
 
 	CodeQueryDropsLabels Code = "MS301"
 	CodeNoValue          Code = "MS302"
@@ -150,6 +151,8 @@ var Checks = map[Code]Check{
 
 	CodeWindowShorterThanSamples: {SeverityError, "discovery window shorter than the sample interval",
 		"the adapter's discovery window (%s) is shorter than the interval between the samples of %s (%s): the metric drops out of the API on most relists, and the HPAs that read it fail until a relist lists it again"},
+	CodeNotListedYet: {SeverityWarning, "the loaded config serves the metric, the adapter has not listed it",
+		"the adapter runs its current config (its pods started after the ConfigMap's last change, %s), which serves %s for %s by %s, but the API does not list it: its last relist did not see the series of %s"},
 	CodeQueryDropsLabels: {SeverityError, "metricsQuery aggregates the resource labels away",
 		"%s's metricsQuery returns series without the %s label, so the adapter cannot attribute them to %s: the query aggregates the resource labels away (keep <<.LabelMatchers>> and by (<<.GroupBy>>))"},
 	CodeNoValue: {SeverityError, "metric has no value for the scale target's objects",

@@ -136,6 +136,10 @@ func Diagnose(ctx context.Context, in *Collected) (*Report, error) {
 
 	w := &walker{api: in.API, ext: in.External, prom: in.Prometheus, disc: ch.Discovery, mapper: in.Mapper, maxAge: ch.Window, now: in.Now,
 		adapterRef: adapterRef, seriesWindow: in.SeriesWindow, targets: in.Targets}
+	if a != nil && cfg != nil {
+		w.configLoaded, w.configChanged = a.ConfigLoaded(cfg.ConfigMap)
+		w.relist = a.RelistInterval
+	}
 	for i := range in.HPAs {
 		hr, err := w.walkHPA(ctx, &in.HPAs[i], in.Targets, in.Events)
 		if err != nil {

@@ -82,6 +82,11 @@ type walker struct {
 	seriesCounts map[string]map[string]int
 	// targets looks up the objects series name (nil: not looked up).
 	targets Targets
+	// configLoaded: the adapter's Ready pods all started after its
+	// ConfigMap's last change (configChanged); relist is its interval.
+	configLoaded  bool
+	configChanged time.Time
+	relist        time.Duration
 	// used holds a few series of each series name an HPA metric is served
 	// from, for the discovery window check.
 	used map[string][]prom.Series
@@ -285,6 +290,16 @@ func (w *walker) walkMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPo
 	if w.disc != nil {
 		if m := w.disc.Served(gr, metric); m != nil {
 			mr.Chain = chain(LinkOK, LinkOK, LinkBroken, LinkBroken)
+			if w.configLoaded {
+				// Restarting would not load anything new: the relist did
+				// not see the series (they came after it, or were older
+				// than its window then).
+				_, kept := m.Rule.SeriesNamed(m.SeriesName)
+				w.noteSeries(kept)
+				mr.Findings = append(mr.Findings, newFinding(CodeNotListedYet, obj, w.configChanged.UTC().Format(time.RFC3339), metric, gr.Resource, m.Rule.Label(), m.SeriesName).
+					withFix(Fix{Description: fmt.Sprintf("wait one relist (--metrics-relist-interval %s); if the metric stays unlisted or comes and goes, its series are older than the adapter's window (%s) at its relists: see MS216, or raise --metrics-max-age", w.relist, w.maxAge)}))
+				return mr
+			}
 			mr.Findings = append(mr.Findings, newFinding(CodeConfigNotLoaded, obj, metric, gr.Resource, m.Rule.Label(), m.SeriesName).
 				withFix(Fix{Description: "restart the adapter so it reads its ConfigMap again (it reads it only at start-up), then wait one relist interval",
 					Command: fmt.Sprintf("kubectl rollout restart deployment/%s -n %s", refName(w.adapterRef), refNamespace(w.adapterRef))}))

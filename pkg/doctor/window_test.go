@@ -131,3 +131,20 @@ func TestWalkMetricRelistMissedBySamples(t *testing.T) {
 		t.Fatalf("the window check does not get the series: %v", w.used)
 	}
 }
+
+// TestWalkMetricLoadedConfigNotListed: the current config serves the
+// metric and the adapter's pods started after the ConfigMap last changed:
+// restarting loads nothing new (MS217, not MS212), and the window check
+// gets the series.
+func TestWalkMetricLoadedConfigNotListed(t *testing.T) {
+	p := &fakeProm{ok: true, series: []prom.Series{series("MessageMetrics{k8s_namespace=default,k8s_pod_name=app-1}")}}
+	w := newWalker(t, p, &fakeAPI{listed: map[string]bool{}}, defaultRules(t)+strings.TrimPrefix(interlokRule, "\n"))
+	w.configLoaded, w.configChanged, w.relist = true, now.Add(-time.Hour), 10*time.Second
+	h, spec := podsHPA("MessageMetrics")
+	mr := w.walkMetric(context.Background(), h, spec, target{pods: runningPods("app-1"), selector: labels.Everything()})
+	record(t, mr.Findings)
+	f := mustFinding(t, mr.Findings, "MS217")
+	if codes(mr.Findings) != "MS217" || !strings.Contains(f.Fix.Description, "wait one relist (--metrics-relist-interval 10s)") || len(w.used["MessageMetrics"]) != 1 {
+		t.Fatalf("findings %s, fix %+v, used %v", codes(mr.Findings), f.Fix, w.used)
+	}
+}
