@@ -87,9 +87,9 @@ type walker struct {
 	configLoaded  bool
 	configChanged time.Time
 	relist        time.Duration
-	// used holds a few series of each series name an HPA metric is served
-	// from, for the discovery window check.
-	used map[string][]prom.Series
+	// used holds each series name an HPA metric is served from, for the
+	// discovery window check.
+	used map[string]bool
 }
 
 // noteUsed records a series of the rule that serves an HPA's metric.
@@ -117,9 +117,17 @@ func (w *walker) noteUsed(ctx context.Context, gr schema.GroupResource, metric s
 	w.noteSeries(kept)
 }
 
-// usedCandidates is how many series of a name the window check may read
-// before one has samples enough (series of gone objects have none).
-const usedCandidates = 5
+// noteSeries records the name of series (all of one name) for the window
+// check.
+func (w *walker) noteSeries(series []prom.Series) {
+	if len(series) == 0 {
+		return
+	}
+	if w.used == nil {
+		w.used = map[string]bool{}
+	}
+	w.used[series[0].Name] = true
+}
 
 // selectingRule is the first custom rule whose seriesQuery selects one of
 // series.
@@ -139,20 +147,6 @@ func selectingRule(rs []*simulate.Rule, series []prom.Series) *simulate.Rule {
 		}
 	}
 	return nil
-}
-
-// noteSeries records the first few of series (all of one name) for the
-// window check, once per name.
-func (w *walker) noteSeries(series []prom.Series) {
-	if len(series) == 0 {
-		return
-	}
-	if w.used == nil {
-		w.used = map[string][]prom.Series{}
-	}
-	if _, ok := w.used[series[0].Name]; !ok {
-		w.used[series[0].Name] = series[:min(len(series), usedCandidates)]
-	}
 }
 
 // exists reports whether an object of a resource exists.

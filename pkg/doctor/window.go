@@ -30,7 +30,7 @@ type windowCheck struct {
 // lists a series by its samples (a backend that lists every series it
 // holds never drops one this way): the series API with a start just after
 // the series' newest sample.
-func checkWindow(ctx context.Context, p Prometheus, c windowCheck, used map[string][]prom.Series) []Finding {
+func checkWindow(ctx context.Context, p Prometheus, c windowCheck, used map[string]bool) []Finding {
 	if p == nil || !p.OK() || len(used) == 0 || c.window <= 0 {
 		return nil
 	}
@@ -58,23 +58,13 @@ func checkWindow(ctx context.Context, p Prometheus, c windowCheck, used map[stri
 	obj := "Deployment " + c.adapterRef
 	var out []Finding
 	for _, name := range names {
-		// The first candidate with samples enough: a series of a gone
-		// object has none left.
-		var s prom.Series
-		var interval time.Duration
-		var newest time.Time
-		var n int
-		ok := false
-		for _, cand := range used[name] {
-			if interval, newest, n, ok = sampleInterval(ctx, p, cand, 10*slowest); ok {
-				s = cand
-				break
-			}
-		}
+		// The series of the name with the most samples: series of gone
+		// objects have none left.
+		s, interval, newest, n, ok := sampleInterval(ctx, p, name, 10*slowest)
 		if !ok || c.window >= interval {
 			continue
 		}
-		if !listedBySamples(ctx, p, name, s, &interval, &newest, &n, 10*slowest) {
+		if !listedBySamples(ctx, p, s, &interval, &newest, &n, 10*slowest) {
 			continue // listed without a sample in the window: no drop-outs here
 		}
 		maxAge := 2 * interval
@@ -102,15 +92,15 @@ const probeAttempts = 3
 // sample and before the next one: a backend that lists series by their
 // samples does not return it. One answer without s is enough; the sample
 // figures are those of the probe that decided.
-func listedBySamples(ctx context.Context, p Prometheus, name string, s prom.Series, interval *time.Duration, newest *time.Time, n *int, span time.Duration) bool {
+func listedBySamples(ctx context.Context, p Prometheus, s prom.Series, interval *time.Duration, newest *time.Time, n *int, span time.Duration) bool {
 	for attempt := 0; attempt < probeAttempts; attempt++ {
 		if attempt > 0 {
 			var ok bool
-			if *interval, *newest, *n, ok = sampleInterval(ctx, p, s, span); !ok {
+			if _, *interval, *newest, *n, ok = sampleInterval(ctx, p, seriesString(s), span); !ok {
 				return false
 			}
 		}
-		after, err := p.SeriesBetween(ctx, name, newest.Add(time.Millisecond), newest.Add(*interval/2))
+		after, err := p.SeriesBetween(ctx, s.Name, newest.Add(time.Millisecond), newest.Add(*interval/2))
 		if err != nil {
 			return false
 		}
@@ -121,27 +111,42 @@ func listedBySamples(ctx context.Context, p Prometheus, name string, s prom.Seri
 	return false
 }
 
-// sampleInterval reads the raw samples of one series over span and returns
-// the median interval between them, the newest sample's time and the
-// sample count.
-func sampleInterval(ctx context.Context, p Prometheus, s prom.Series, span time.Duration) (time.Duration, time.Time, int, bool) {
+// sampleInterval reads the raw samples over span of the series selector
+// selects and, for the one with the most samples, returns it, the median
+// interval between its samples, the newest sample's time and their count.
+func sampleInterval(ctx context.Context, p Prometheus, selector string, span time.Duration) (prom.Series, time.Duration, time.Time, int, bool) {
+	var s prom.Series
 	if span > time.Hour {
 		span = time.Hour
 	}
-	res, err := p.Query(ctx, fmt.Sprintf("%s[%s]", seriesString(s), pmodel.Duration(span)))
+	res, err := p.Query(ctx, fmt.Sprintf("%s[%s]", selector, pmodel.Duration(span)))
 	if err != nil || res.Matrix == nil || len(*res.Matrix) == 0 {
-		return 0, time.Time{}, 0, false
+		return s, 0, time.Time{}, 0, false
 	}
-	samples := (*res.Matrix)[0].Values
-	if len(samples) < 3 {
-		return 0, time.Time{}, len(samples), false
+	best := (*res.Matrix)[0]
+	for _, st := range *res.Matrix {
+		if len(st.Values) > len(best.Values) {
+			best = st
+		}
+	}
+	s.Labels = pmodel.LabelSet{}
+	for k, v := range best.Metric {
+		if k == pmodel.MetricNameLabel {
+			s.Name = string(v)
+			continue
+		}
+		s.Labels[k] = v
+	}
+	samples := best.Values
+	if len(samples) < 3 || s.Name == "" {
+		return s, 0, time.Time{}, len(samples), false
 	}
 	gaps := make([]time.Duration, 0, len(samples)-1)
 	for i := 1; i < len(samples); i++ {
 		gaps = append(gaps, samples[i].Timestamp.Time().Sub(samples[i-1].Timestamp.Time()))
 	}
 	sort.Slice(gaps, func(i, j int) bool { return gaps[i] < gaps[j] })
-	return gaps[len(gaps)/2], samples[len(samples)-1].Timestamp.Time(), len(samples), true
+	return s, gaps[len(gaps)/2], samples[len(samples)-1].Timestamp.Time(), len(samples), true
 }
 
 func containsSeries(list []prom.Series, s prom.Series) bool {
