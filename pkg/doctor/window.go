@@ -64,9 +64,11 @@ func checkWindow(ctx context.Context, p Prometheus, c windowCheck, used map[stri
 		if !ok || c.window >= interval {
 			continue
 		}
-		if !listedBySamples(ctx, p, s, &interval, &newest, &n, 10*slowest) {
+		bySamples, f := listedBySamples(ctx, p, s, sampleFigures{interval, newest, n}, 10*slowest)
+		if !bySamples {
 			continue // listed without a sample in the window: no drop-outs here
 		}
+		interval, newest, n = f.interval, f.newest, f.count
 		maxAge := 2 * interval
 		if c.relist > maxAge {
 			maxAge = c.relist
@@ -88,27 +90,34 @@ func checkWindow(ctx context.Context, p Prometheus, c windowCheck, used map[stri
 // the newest sample and the probe makes one answer look otherwise.
 const probeAttempts = 3
 
+// sampleFigures is what the raw samples of one series say.
+type sampleFigures struct {
+	interval time.Duration
+	newest   time.Time
+	count    int
+}
+
 // listedBySamples asks the series API for s with a window after its newest
 // sample and before the next one: a backend that lists series by their
-// samples does not return it. One answer without s is enough; the sample
-// figures are those of the probe that decided.
-func listedBySamples(ctx context.Context, p Prometheus, s prom.Series, interval *time.Duration, newest *time.Time, n *int, span time.Duration) bool {
+// samples does not return it. One answer without s is enough; it returns
+// the figures of the probe that decided.
+func listedBySamples(ctx context.Context, p Prometheus, s prom.Series, f sampleFigures, span time.Duration) (bool, sampleFigures) {
 	for attempt := 0; attempt < probeAttempts; attempt++ {
 		if attempt > 0 {
 			var ok bool
-			if _, *interval, *newest, *n, ok = sampleInterval(ctx, p, seriesString(s), span); !ok {
-				return false
+			if _, f.interval, f.newest, f.count, ok = sampleInterval(ctx, p, seriesString(s), span); !ok {
+				return false, f
 			}
 		}
-		after, err := p.SeriesBetween(ctx, s.Name, newest.Add(time.Millisecond), newest.Add(*interval/2))
+		after, err := p.SeriesBetween(ctx, s.Name, f.newest.Add(time.Millisecond), f.newest.Add(f.interval/2))
 		if err != nil {
-			return false
+			return false, f
 		}
 		if !containsSeries(after, s) {
-			return true
+			return true, f
 		}
 	}
-	return false
+	return false, f
 }
 
 // sampleInterval reads the raw samples over span of the series selector
