@@ -67,4 +67,30 @@ step "Grafana: the data source, the autoscaling dashboards and the HPA's metric 
 # The sandbox's Grafana API emulator (its env file), or the Grafana of
 # GRAFANA_URL (with GRAFANA_TOKEN or GRAFANA_USER/GRAFANA_PASSWORD).
 run kubectl metricscale grafana provision -n default --from-cluster
+step "Grafana's sidecar: a ConfigMap labelled grafana_dashboard, in any namespace, becomes a dashboard"
+# metricscale-sidecar runs in namespace monitoring from deploy/sidecar (two
+# replicas, one converging), as the Grafana chart runs its sidecar; it
+# writes into the sandbox's Grafana emulator.
+run kubectl get pods -n monitoring -l app.kubernetes.io/name=metricscale-sidecar
+manifest='apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: team-dashboard
+  labels: {grafana_dashboard: "1"}
+  annotations: {grafana_folder: Team}
+data:
+  team.json: |
+    {"uid": "demo-team", "title": "Team dashboard", "panels": []}'
+printf '$ kubectl apply -f - <<EOF\n%s\nEOF\n' "$manifest"
+kubectl apply -f - <<<"$manifest"
+out=$( (
+  source "$state/env"
+  for _ in $(seq 20); do
+    out=$(curl -s -u "$GRAFANA_USER:$GRAFANA_PASSWORD" "$GRAFANA_URL/api/dashboards/uid/demo-team")
+    case $out in *'"folderTitle":"Team"'*) break ;; esac
+    sleep 0.5
+  done
+  echo "$out"
+))
+printf '$ curl -s -u "$GRAFANA_USER:$GRAFANA_PASSWORD" "$GRAFANA_URL/api/dashboards/uid/demo-team"   # the sandbox emulator\n%s\n' "$out"
 printf '\nThe sandbox keeps running: source %s/env to use it; make sandbox-down stops it.\n' "$state"

@@ -38,11 +38,22 @@ func defaultBinDir() string {
 	return filepath.Join(cache, "metricscale", "bin")
 }
 
+// defaultProjectBinDir is the directory of this command: make build puts
+// it beside the project's other binaries.
+func defaultProjectBinDir() string {
+	self, err := os.Executable()
+	if err != nil {
+		return "bin"
+	}
+	return filepath.Dir(self)
+}
+
 func newRoot() *cobra.Command {
-	var stateDir, binDir string
+	var stateDir, binDir, projectBinDir string
 	root := &cobra.Command{Use: "sandbox", Short: "A real custom-metrics autoscaling stack on loopback", SilenceUsage: true, SilenceErrors: true}
 	root.PersistentFlags().StringVar(&stateDir, "state-dir", ".sandbox", "Directory for the sandbox's data, logs, PIDs and env file")
 	root.PersistentFlags().StringVar(&binDir, "bin-dir", defaultBinDir(), "Directory with the tool binaries (printed by hack/tools.sh)")
+	root.PersistentFlags().StringVar(&projectBinDir, "project-bin-dir", defaultProjectBinDir(), "Directory with the project's binaries (make build's bin/): metricscale-sidecar runs from there")
 
 	var timeout time.Duration
 	var kwokNodes int
@@ -56,7 +67,7 @@ func newRoot() *cobra.Command {
 				return err
 			}
 			start := time.Now()
-			info, err := sandbox.Up(cmd.Context(), sandbox.Config{StateDir: stateDir, BinDir: binDir, Progress: cmd.OutOrStdout()},
+			info, err := sandbox.Up(cmd.Context(), sandbox.Config{StateDir: stateDir, BinDir: binDir, ProjectBinDir: projectBinDir, Progress: cmd.OutOrStdout()},
 				[]string{self, "run"}, timeout)
 			if err != nil {
 				return err
@@ -83,7 +94,7 @@ func newRoot() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
-			return sandbox.Run(ctx, sandbox.Config{StateDir: stateDir, BinDir: binDir})
+			return sandbox.Run(ctx, sandbox.Config{StateDir: stateDir, BinDir: binDir, ProjectBinDir: projectBinDir})
 		},
 	}
 

@@ -30,6 +30,10 @@ const (
 	EnvNamespace        = "NAMESPACE" // one, a comma-separated list, or ALL
 	EnvResource         = "RESOURCE"  // configmap, secret or both
 	EnvFolderAnnotation = "FOLDER_ANNOTATION"
+	// EnvPodNamespace is the pod's own namespace from the downward API
+	// (the Lease's default namespace); the ServiceAccount's namespace file
+	// otherwise.
+	EnvPodNamespace = "POD_NAMESPACE"
 )
 
 // targetDirectoryAnnotation is k8s-sidecar's own folder annotation, always
@@ -159,8 +163,10 @@ func (o *Options) Complete() error {
 	o.fromEnv(&o.Resource, "resource", EnvResource)
 	o.fromEnv(&o.FolderAnnotation, "folder-annotation", EnvFolderAnnotation)
 	o.fromEnv(&o.GrafanaURL, "grafana-url", grafana.EnvURL)
-	ownNamespace := ""
-	if own, err := o.readFile(serviceAccountNamespace); err == nil {
+	// The pod's own namespace: the downward API's POD_NAMESPACE when the
+	// Deployment sets it, else the ServiceAccount's mounted namespace file.
+	ownNamespace := strings.TrimSpace(o.getenv(EnvPodNamespace))
+	if own, err := o.readFile(serviceAccountNamespace); err == nil && ownNamespace == "" {
 		ownNamespace = strings.TrimSpace(string(own))
 	}
 	if o.Namespace == "" {

@@ -63,6 +63,13 @@ func TestOptions(t *testing.T) {
 		want:  Config{Selector: "grafana_dashboard", Kinds: []string{KindConfigMap}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
 		lease: "monitoring/l",
 	}, {
+		name:  "leader election: the pod's namespace from the downward API",
+		args:  []string{"--leader-elect"},
+		env:   with(map[string]string{"NAMESPACE": "ALL", "POD_NAMESPACE": "grafana"}),
+		ownNS: "monitoring",
+		want:  Config{Selector: "grafana_dashboard", Kinds: []string{KindConfigMap}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
+		lease: "grafana/metricscale-sidecar",
+	}, {
 		name:    "leader election watching ALL outside a pod",
 		args:    []string{"--leader-elect"},
 		env:     with(map[string]string{"NAMESPACE": "ALL"}),

@@ -82,7 +82,7 @@ func run(m *testing.M) int {
 			return 1
 		}
 		start := time.Now()
-		up := exec.Command(sbin, "up", "--state-dir", stateDir, "--bin-dir", binDir)
+		up := exec.Command(sbin, "up", "--state-dir", stateDir, "--bin-dir", binDir, "--project-bin-dir", filepath.Join(env.repo, "bin"))
 		up.Stdout, up.Stderr = os.Stdout, os.Stderr
 		err = up.Run()
 		defer func() {

@@ -25,19 +25,27 @@ func grafanaGet(t *testing.T, base, path string, v any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest(http.MethodGet, strings.TrimRight(base, "/")+path, nil)
-	req.SetBasicAuth(env.info.GrafanaUser, pass)
+	if err := grafanaAs(grafanaTarget{base, env.info.GrafanaUser, pass}, path, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// grafanaAs GETs path from g as its admin and decodes the JSON into v.
+func grafanaAs(g grafanaTarget, path string, v any) error {
+	req, _ := http.NewRequest(http.MethodGet, strings.TrimRight(g.url, "/")+path, nil)
+	req.SetBasicAuth(g.user, g.password)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", path, resp.Status)
+		return fmt.Errorf("GET %s: %s", path, resp.Status)
 	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		t.Fatalf("GET %s: %v", path, err)
+		return fmt.Errorf("GET %s: %w", path, err)
 	}
+	return nil
 }
 
 // panelQueries are the PromQL expressions of every panel of a dashboard

@@ -144,6 +144,26 @@ func (s *runningSidecar) metric(t *testing.T, name string) float64 {
 // the test's end stops it with SIGTERM and prints its log on failure.
 func startSidecar(t *testing.T, ns string, args ...string) *runningSidecar {
 	t.Helper()
+	pass, err := env.info.GrafanaPassword()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startSidecarFor(t, ns, grafanaTarget{env.info.GrafanaURL, env.info.GrafanaUser, pass}, args...)
+}
+
+// grafanaTarget is a Grafana (the sandbox's emulator, or one a test runs)
+// and its admin login.
+type grafanaTarget struct{ url, user, password string }
+
+// testDashboardLabel is the label of the dashboards of the sidecars tests
+// start themselves: the sandbox's own sidecar watches grafana_dashboard in
+// every namespace, and two sidecars must not write the same objects.
+const testDashboardLabel = "e2e_dashboard"
+
+// startSidecarFor runs bin/metricscale-sidecar on namespace ns against g,
+// watching testDashboardLabel unless args give --label.
+func startSidecarFor(t *testing.T, ns string, g grafanaTarget, args ...string) *runningSidecar {
+	t.Helper()
 	bin := filepath.Join(env.repo, "bin", "metricscale-sidecar")
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("%s: %v (run make build first)", bin, err)
@@ -154,12 +174,9 @@ func startSidecar(t *testing.T, ns string, args ...string) *runningSidecar {
 	}
 	s := &runningSidecar{addr: l.Addr().String()}
 	l.Close()
-	pass, err := env.info.GrafanaPassword()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, append([]string{"--kubeconfig", env.info.Kubeconfig, "--listen-address", s.addr}, args...)...)
-	cmd.Env = append(os.Environ(), "NAMESPACE="+ns, "GRAFANA_URL="+env.info.GrafanaURL, "GRAFANA_USER="+env.info.GrafanaUser, "GRAFANA_PASSWORD="+pass)
+	pass := g.password
+	cmd := exec.Command(bin, append([]string{"--kubeconfig", env.info.Kubeconfig, "--listen-address", s.addr, "--label", testDashboardLabel}, args...)...)
+	cmd.Env = append(os.Environ(), "NAMESPACE="+ns, "GRAFANA_URL="+g.url, "GRAFANA_USER="+g.user, "GRAFANA_PASSWORD="+pass)
 	cmd.Stdout, cmd.Stderr = s, s
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -216,7 +233,7 @@ func TestSidecarConvergesFromConfigMaps(t *testing.T) {
 	dashboardsOf := func(title string) *corev1.ConfigMap {
 		return &corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{Name: "dashboards", Namespace: ns,
-				Labels: map[string]string{"grafana_dashboard": "1"}, Annotations: map[string]string{"grafana_folder": folder}},
+				Labels: map[string]string{testDashboardLabel: "1"}, Annotations: map[string]string{"grafana_folder": folder}},
 			Data: map[string]string{
 				"mine.json":  fmt.Sprintf(`{"uid":%q,"title":%q,"panels":[]}`, uid, title),
 				"clash.json": fmt.Sprintf(`{"uid":%q,"title":"not the foreign one"}`, foreignUID),
@@ -308,7 +325,7 @@ func TestSidecarConvergesFromConfigMaps(t *testing.T) {
 	// A labelled Secret is a dashboard too; deleted, its dashboard goes.
 	secretUID := "e2e-secret-" + suffix
 	secrets := env.client.CoreV1().Secrets(ns)
-	if _, err := secrets.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "dashboard", Namespace: ns, Labels: map[string]string{"grafana_dashboard": "1"}},
+	if _, err := secrets.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "dashboard", Namespace: ns, Labels: map[string]string{testDashboardLabel: "1"}},
 		Data: map[string][]byte{"s.json": []byte(fmt.Sprintf(`{"uid":%q,"title":"from a Secret"}`, secretUID))}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -384,7 +401,7 @@ func TestSidecarLeaderElection(t *testing.T) {
 	})
 	cms := env.client.CoreV1().ConfigMaps(ns)
 	labelled := func(name, uid string) *corev1.ConfigMap {
-		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"grafana_dashboard": "1"}},
+		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{testDashboardLabel: "1"}},
 			Data: map[string]string{"d.json": fmt.Sprintf(`{"uid":%q,"title":%q}`, uid, uid)}}
 	}
 	if _, err := cms.Create(ctx, labelled("a", uids[0]), metav1.CreateOptions{}); err != nil {

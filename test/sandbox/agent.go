@@ -50,6 +50,9 @@ type runtime struct {
 	// reloader marks configmap-reload: no process; the agent POSTs its
 	// --webhook-url whenever its --volume-dir changes.
 	reloader bool
+	// project marks the project's own binaries (Config.ProjectBinDir), not
+	// a tool's.
+	project bool
 }
 
 // runtimes maps an image repository (without tag) to how it runs here.
@@ -60,6 +63,7 @@ var runtimes = map[string]runtime{
 	"quay.io/prometheus/pushgateway":                         {binary: "prometheus-pushgateway"},
 	"quay.io/prometheus-operator/prometheus-config-reloader": {reloader: true},
 	"jimmidyson/configmap-reload":                            {reloader: true},
+	"metricscale-sidecar":                                    {binary: "metricscale-sidecar", hostArgs: sidecarHostArgs, project: true},
 }
 
 func imageRepo(image string) string {
@@ -342,14 +346,21 @@ func (a *hostAgent) start(ctx context.Context, c *containerRun) error {
 		}
 		args = append(args, extra...)
 	}
+	env, err := a.containerEnv(c)
+	if err != nil {
+		return err
+	}
 	name := fmt.Sprintf("%s-%s", c.rt.binary, c.pod.uid[:8])
 	bin := a.s.bin(c.rt.binary)
+	if c.rt.project {
+		bin = filepath.Join(a.s.cfg.ProjectBinDir, c.rt.binary)
+	}
 	if msg, ok := takeFault(a.s.cfg.StateDir, c.rt.binary); ok {
 		// A forced failure: this start runs a process that prints the
 		// message and exits 1, as a binary that cannot start would.
 		bin, args = "/bin/sh", []string{"-c", `echo "$0" >&2; exit 1`, msg}
 	}
-	p, err := startProcess(a.s.cfg.StateDir, name, bin, args, nil)
+	p, err := startProcess(a.s.cfg.StateDir, name, bin, args, env)
 	if err != nil {
 		return err
 	}
@@ -413,11 +424,7 @@ func (a *hostAgent) hostArgs(c *containerRun) []string {
 				break
 			}
 		}
-		if m := serviceURL.FindStringSubmatch(val); m != nil {
-			if host, ok := a.resolveService(m[3], m[2], strings.TrimPrefix(m[4], ":")); ok {
-				val = m[1] + host + m[5]
-			}
-		}
+		val = a.rewriteServiceURL(val)
 		if hasEq {
 			out = append(out, flag+"="+val)
 		} else {
@@ -430,6 +437,67 @@ func (a *hostAgent) hostArgs(c *containerRun) []string {
 		out = out[1:]
 	}
 	return out
+}
+
+// rewriteServiceURL turns the URL of an in-cluster Service into the
+// loopback address that serves it here; any other value is returned as is.
+func (a *hostAgent) rewriteServiceURL(val string) string {
+	if m := serviceURL.FindStringSubmatch(val); m != nil {
+		if host, ok := a.resolveService(m[3], m[2], strings.TrimPrefix(m[4], ":")); ok {
+			return m[1] + host + m[5]
+		}
+	}
+	return val
+}
+
+// containerEnv is the container's environment as kubelet builds it: plain
+// values (Service URLs rewritten as in args), Secret and ConfigMap keys, and
+// the pod fields of the downward API. A missing Secret or key fails the
+// start, as kubelet's CreateContainerConfigError does. Values are never
+// logged.
+func (a *hostAgent) containerEnv(c *containerRun) ([]string, error) {
+	var out []string
+	for _, e := range c.spec.Env {
+		val := a.rewriteServiceURL(e.Value)
+		switch src := e.ValueFrom; {
+		case src == nil:
+		case src.SecretKeyRef != nil:
+			sec, err := a.client.CoreV1().Secrets(c.pod.namespace).Get(context.Background(), src.SecretKeyRef.Name, metav1.GetOptions{})
+			if err != nil {
+				return nil, fmt.Errorf("env %s: secret %q: %w", e.Name, src.SecretKeyRef.Name, err)
+			}
+			b, ok := sec.Data[src.SecretKeyRef.Key]
+			if !ok {
+				return nil, fmt.Errorf("env %s: couldn't find key %s in Secret %s/%s", e.Name, src.SecretKeyRef.Key, c.pod.namespace, src.SecretKeyRef.Name)
+			}
+			val = string(b)
+		case src.ConfigMapKeyRef != nil:
+			cm, err := a.cms.ConfigMaps(c.pod.namespace).Get(src.ConfigMapKeyRef.Name)
+			if err != nil {
+				return nil, fmt.Errorf("env %s: configmap %q: %w", e.Name, src.ConfigMapKeyRef.Name, err)
+			}
+			v, ok := cm.Data[src.ConfigMapKeyRef.Key]
+			if !ok {
+				return nil, fmt.Errorf("env %s: couldn't find key %s in ConfigMap %s/%s", e.Name, src.ConfigMapKeyRef.Key, c.pod.namespace, src.ConfigMapKeyRef.Name)
+			}
+			val = v
+		case src.FieldRef != nil:
+			switch src.FieldRef.FieldPath {
+			case "metadata.name":
+				val = c.pod.name
+			case "metadata.namespace":
+				val = c.pod.namespace
+			case "spec.nodeName":
+				val = HostNode
+			default:
+				return nil, fmt.Errorf("env %s: the sandbox host does not provide field %s", e.Name, src.FieldRef.FieldPath)
+			}
+		default:
+			return nil, fmt.Errorf("env %s: the sandbox host does not provide this valueFrom", e.Name)
+		}
+		out = append(out, e.Name+"="+val)
+	}
+	return out, nil
 }
 
 // resolveService does for a host process what cluster DNS and kube-proxy do
@@ -562,6 +630,26 @@ func prometheusHostArgs(a *hostAgent, pr *podRun) ([]string, error) {
 		return nil, err
 	}
 	return nil, os.Rename(f+".tmp", f)
+}
+
+// sidecarHostArgs gives metricscale-sidecar its ServiceAccount's kubeconfig
+// (in a pod it uses in-cluster config) and its listener on the private port
+// of its declared one, on loopback: several replicas run side by side.
+func sidecarHostArgs(a *hostAgent, pr *podRun) ([]string, error) {
+	kc, err := a.serviceAccountKubeconfig(pr)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"--kubeconfig=" + kc}
+	for _, c := range pr.containers {
+		if c.rt.binary != "metricscale-sidecar" {
+			continue
+		}
+		for _, private := range c.ports {
+			args = append(args, fmt.Sprintf("--listen-address=127.0.0.1:%d", private))
+		}
+	}
+	return args, nil
 }
 
 // serviceAccountTokenFile is where the host agent keeps the token of a

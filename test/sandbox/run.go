@@ -141,6 +141,7 @@ func (s *stack) boot(ctx context.Context) error {
 		{"monitoring stack (Prometheus, Pushgateway, prometheus-adapter, kube-state-metrics)", s.startMonitoring},
 		{"custom metrics API", s.waitMetricsAPI},
 		{"Grafana (API emulator)", s.startGrafana},
+		{"Grafana's sidecar (metricscale-sidecar, two replicas)", s.startSidecar},
 	}
 	for _, st := range steps {
 		t := time.Now()

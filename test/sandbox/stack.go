@@ -31,9 +31,12 @@ const (
 
 // Config says where the sandbox keeps its state and finds its binaries.
 type Config struct {
-	StateDir string    // everything the sandbox writes: data, logs, PIDs, env
-	BinDir   string    // tool binaries (hack/tools.sh prints this directory)
-	Progress io.Writer // one line per step
+	StateDir string // everything the sandbox writes: data, logs, PIDs, env
+	BinDir   string // tool binaries (hack/tools.sh prints this directory)
+	// ProjectBinDir holds the project's own binaries (make build's bin/):
+	// the sandbox runs metricscale-sidecar from there as Grafana's sidecar.
+	ProjectBinDir string
+	Progress      io.Writer // one line per step
 }
 
 // Ports are the loopback ports the sandbox's processes listen on, chosen free

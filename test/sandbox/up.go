@@ -33,6 +33,9 @@ func Up(ctx context.Context, cfg Config, self []string, timeout time.Duration) (
 		return Info{}, err
 	}
 	cfg.StateDir = abs
+	if cfg.ProjectBinDir, err = filepath.Abs(cfg.ProjectBinDir); err != nil {
+		return Info{}, err
+	}
 	out := cfg.Progress
 	if out == nil {
 		out = io.Discard
@@ -60,7 +63,7 @@ func Up(ctx context.Context, cfg Config, self []string, timeout time.Duration) (
 		return Info{}, err
 	}
 	defer logFile.Close()
-	args := append(append([]string{}, self[1:]...), "--state-dir", abs, "--bin-dir", cfg.BinDir)
+	args := append(append([]string{}, self[1:]...), "--state-dir", abs, "--bin-dir", cfg.BinDir, "--project-bin-dir", cfg.ProjectBinDir)
 	cmd := exec.Command(self[0], args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Dir = abs
