@@ -62,6 +62,7 @@ type Options struct {
 	Quiet            time.Duration
 	MaxWait          time.Duration
 	WatchSilence     time.Duration
+	APIDown          time.Duration
 	GrafanaDown      time.Duration
 	LeaderElect      bool
 	LeaseNamespace   string
@@ -82,7 +83,7 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 	return &Options{IOStreams: streams, Label: "grafana_dashboard", Resource: "configmap",
 		FolderAnnotation: "grafana_folder", OwnerTag: "metricscale-sidecar", Listen: ":8080",
 		Resync: 10 * time.Minute, Quiet: 300 * time.Millisecond, MaxWait: 5 * time.Second,
-		WatchSilence: 15 * time.Minute, GrafanaDown: 5 * time.Minute,
+		WatchSilence: 15 * time.Minute, APIDown: time.Minute, GrafanaDown: 5 * time.Minute,
 		LeaseName: "metricscale-sidecar", LeaseDuration: 15 * time.Second,
 		getenv: os.Getenv, readFile: os.ReadFile, hostname: os.Hostname}
 }
@@ -138,6 +139,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.Quiet, "debounce", o.Quiet, "a pass runs once changes stopped for this long")
 	fs.DurationVar(&o.MaxWait, "max-delay", o.MaxWait, "and at the latest this long after the first change of a burst")
 	fs.DurationVar(&o.WatchSilence, "watch-silence", o.WatchSilence, "/healthz fails when a watch has not heard from the API server for longer (watches renew every 5 to 10 minutes)")
+	fs.DurationVar(&o.APIDown, "api-server-down", o.APIDown, "/healthz fails when every list and watch has failed for longer (the API server down or refusing)")
 	fs.DurationVar(&o.GrafanaDown, "grafana-down", o.GrafanaDown, "/healthz fails when Grafana has been unreachable for longer")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", false, "run several replicas: only the holder of a Lease converges, another takes over within --leader-elect-lease-duration")
 	fs.StringVar(&o.LeaseNamespace, "leader-elect-namespace", "", "the Lease's namespace (default: the pod's own, else the first namespace watched)")
@@ -180,7 +182,7 @@ func (o *Options) Complete() error {
 	o.config = Config{
 		OwnerTag: o.OwnerTag, Resync: o.Resync, Quiet: o.Quiet, MaxWait: o.MaxWait,
 		RetryMin: time.Second, RetryMax: time.Minute,
-		WatchSilence: o.WatchSilence, GrafanaDown: o.GrafanaDown,
+		WatchSilence: o.WatchSilence, APIDown: o.APIDown, GrafanaDown: o.GrafanaDown,
 		FolderAnnotations: slices.Compact([]string{o.FolderAnnotation, targetDirectoryAnnotation}),
 	}
 	if !strings.EqualFold(o.Namespace, "ALL") {
@@ -258,7 +260,7 @@ func (o *Options) Validate() error {
 	if strings.TrimSpace(o.OwnerTag) == "" {
 		errs = append(errs, errors.New("--owner-tag: the sidecar needs a tag to know what it may delete"))
 	}
-	for name, d := range map[string]time.Duration{"--debounce": o.Quiet, "--max-delay": o.MaxWait, "--watch-silence": o.WatchSilence, "--grafana-down": o.GrafanaDown} {
+	for name, d := range map[string]time.Duration{"--debounce": o.Quiet, "--max-delay": o.MaxWait, "--watch-silence": o.WatchSilence, "--api-server-down": o.APIDown, "--grafana-down": o.GrafanaDown} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s %s: must be positive", name, d))
 		}

@@ -33,7 +33,10 @@ type informer struct {
 	mu          sync.Mutex
 	lastContact time.Time
 	lastError   string
-	now         func() time.Time
+	// failingSince is the first error since the last answer: a list or
+	// watch the API server refused or never answered.
+	failingSince time.Time
+	now          func() time.Time
 }
 
 func newInformer(cs kubernetes.Interface, kind, namespace, selector string, onChange func(), now func() time.Time) (*informer, error) {
@@ -56,9 +59,7 @@ func newInformer(cs kubernetes.Interface, kind, namespace, selector string, onCh
 		return nil, err
 	}
 	if err := in.inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
-		in.mu.Lock()
-		in.lastError = err.Error()
-		in.mu.Unlock()
+		in.failed(err)
 		cache.DefaultWatchErrorHandler(ctx, r, err)
 	}); err != nil {
 		return nil, err
@@ -113,7 +114,17 @@ func listWatch[L runtime.Object](in *informer, api listAndWatch[L], selector str
 func (in *informer) heard() {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	in.lastContact, in.lastError = in.now(), ""
+	in.lastContact, in.lastError, in.failingSince = in.now(), "", time.Time{}
+}
+
+// failed records a list or watch that failed.
+func (in *informer) failed(err error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.lastError = err.Error()
+	if in.failingSince.IsZero() {
+		in.failingSince = in.now()
+	}
 }
 
 // String names the informer for logs and /healthz, e.g. "ConfigMaps in monitoring".
@@ -124,8 +135,10 @@ func (in *informer) String() string {
 	return in.kind + "s in " + in.namespace
 }
 
-// problem says why the informer is unhealthy, or "" when it is not.
-func (in *informer) problem(silence time.Duration) string {
+// problem says why the informer is unhealthy, or "" when it is not: not
+// synced, no answer for longer than silence (a watch gone quiet), or only
+// errors for longer than failing (the API server down or refusing).
+func (in *informer) problem(silence, failing time.Duration) string {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	last := ""
@@ -135,6 +148,8 @@ func (in *informer) problem(silence time.Duration) string {
 	switch {
 	case !in.inf.HasSynced():
 		return in.String() + ": not synced yet" + last
+	case !in.failingSince.IsZero() && in.now().Sub(in.failingSince) > failing:
+		return fmt.Sprintf("%s: the API server has failed every list and watch for %s%s", in, in.now().Sub(in.failingSince).Round(time.Second), last)
 	case in.now().Sub(in.lastContact) > silence:
 		return fmt.Sprintf("%s: no answer from the API server for %s%s", in, in.now().Sub(in.lastContact).Round(time.Second), last)
 	}

@@ -39,6 +39,9 @@ type Config struct {
 	// longer is unhealthy. Watches are renewed every 5 to 10 minutes, so
 	// more than 10 minutes never flags a quiet but healthy watch.
 	WatchSilence time.Duration
+	// APIDown: an informer whose lists and watches have only failed for
+	// longer (the API server down, restarting, or refusing) is unhealthy.
+	APIDown time.Duration
 	// GrafanaDown: Grafana unreachable for longer makes /healthz fail.
 	GrafanaDown time.Duration
 	// LeaderElection, when set, makes only the Lease holder converge.
@@ -363,7 +366,7 @@ func (s *Sidecar) grafanaUp() {
 func (s *Sidecar) Problems() []string {
 	var out []string
 	for _, in := range s.informers {
-		if p := in.problem(s.cfg.WatchSilence); p != "" {
+		if p := in.problem(s.cfg.WatchSilence, s.cfg.APIDown); p != "" {
 			out = append(out, p)
 		}
 	}

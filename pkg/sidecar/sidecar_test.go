@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,7 +28,7 @@ func testConfig() Config {
 	return Config{Namespaces: []string{"team"}, Selector: "grafana_dashboard", Kinds: []string{KindConfigMap, KindSecret},
 		FolderAnnotations: []string{"grafana_folder"}, OwnerTag: "metricscale-sidecar",
 		Quiet: 20 * time.Millisecond, MaxWait: 200 * time.Millisecond, RetryMin: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond,
-		WatchSilence: time.Minute, GrafanaDown: time.Minute}
+		WatchSilence: time.Minute, APIDown: 30 * time.Second, GrafanaDown: time.Minute}
 }
 
 // running is a sidecar against a fake API server and a Grafana emulator.
@@ -238,6 +239,19 @@ func TestSidecarHealth(t *testing.T) {
 	now = now.Add(cfg.WatchSilence + time.Second)
 	if p := s.Problems(); len(p) != len(s.informers) || !strings.Contains(p[0], "no answer from the API server for 1m1s") {
 		t.Errorf("after a silent watch: %v", p)
+	}
+	now = time.Unix(1000, 0)
+	for _, in := range s.informers {
+		in.heard()
+		in.failed(errors.New("dial tcp 127.0.0.1:6443: connect: connection refused"))
+	}
+	now = now.Add(cfg.APIDown)
+	if p := s.Problems(); len(p) != 0 {
+		t.Errorf("unhealthy after failing for exactly --api-server-down: %v", p)
+	}
+	now = now.Add(time.Second)
+	if p := s.Problems(); len(p) != len(s.informers) || !strings.Contains(p[0], "the API server has failed every list and watch for 31s (last error: dial tcp") {
+		t.Errorf("after the API server failed for longer than --api-server-down: %v", p)
 	}
 	now = time.Unix(1000, 0)
 	s.grafanaFailed(grafana.ErrUnreachable)

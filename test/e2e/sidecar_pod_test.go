@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -249,4 +250,101 @@ func TestSidecarGrafanaRestartedEmpty(t *testing.T) {
 	if code, body, err := sc.get("/healthz"); err != nil || code != http.StatusOK {
 		t.Errorf("/healthz after Grafana is back: %d %s %v", code, body, err)
 	}
+}
+
+// TestSidecarAPIServerRestart: kube-apiserver killed and restarted by the
+// sandbox's supervisor (as kubelet restarts a static pod): the sidecar's
+// /healthz fails while every list and watch fails, recovers when the API
+// server is back, and a change made as it comes back arrives; the
+// sandbox's own sidecar pods converge afterwards too.
+func TestSidecarAPIServerRestart(t *testing.T) {
+	needSandbox(t)
+	ctx := context.Background()
+	suffix := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	ns := "sidecar-apiserver-" + suffix
+	uid := "e2e-apiserver-" + suffix
+	podUID := "e2e-apiserver-pods-" + suffix
+	if _, err := env.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = env.client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
+		for _, u := range []string{uid, podUID} {
+			grafanaDo(t, http.MethodDelete, "/api/dashboards/uid/"+u, nil)
+		}
+	})
+	cms := env.client.CoreV1().ConfigMaps(ns)
+	dashboard := func(title string) *corev1.ConfigMap {
+		return &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: "d", Namespace: ns, Labels: map[string]string{testDashboardLabel: "1"}},
+			Data:       map[string]string{"d.json": fmt.Sprintf(`{"uid":%q,"title":%q}`, uid, title)},
+		}
+	}
+	if _, err := cms.Create(ctx, dashboard("before"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sc := startSidecar(t, ns, "--owner-tag", "e2e-apiserver-"+suffix, "--api-server-down", "2s")
+	waitDashboard(t, uid, true)
+
+	b, err := os.ReadFile(filepath.Join(env.info.StateDir, "run", "kube-apiserver.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	eventually(t, 30*time.Second, "the sidecar's /healthz failing while the API server is down", func(context.Context) error {
+		code, body, err := sc.get("/healthz")
+		if err != nil {
+			return err
+		}
+		if code == http.StatusOK {
+			return fmt.Errorf("/healthz still 200")
+		}
+		if !strings.Contains(body, "the API server has failed every list and watch") {
+			return fmt.Errorf("/healthz %d for another reason: %s", code, body)
+		}
+		t.Logf("/healthz %d: %s", code, strings.TrimSpace(body))
+		return nil
+	})
+	eventually(t, 120*time.Second, "kube-apiserver back (restarted by the supervisor)", func(ctx context.Context) error {
+		_, err := env.client.CoreV1().ConfigMaps(ns).Get(ctx, "d", metav1.GetOptions{})
+		return err
+	})
+	t.Logf("the API server answered again %s after it was killed", time.Since(killed).Round(time.Millisecond))
+	if _, err := cms.Update(ctx, dashboard("after"), metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "the change made as the API server came back in Grafana", func(context.Context) error {
+		if d := storedDashboard(t, uid); d == nil || d.Dashboard["title"] != "after" {
+			return fmt.Errorf("not yet")
+		}
+		return nil
+	})
+	eventually(t, 60*time.Second, "the sidecar's /healthz recovered", func(context.Context) error {
+		code, body, err := sc.get("/healthz")
+		if err == nil && code != http.StatusOK {
+			err = fmt.Errorf("/healthz %d: %s", code, body)
+		}
+		return err
+	})
+
+	// The sandbox's sidecar pods (their lease renewals failed meanwhile).
+	if _, err := cms.Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "pods", Namespace: ns, Labels: map[string]string{"grafana_dashboard": "1"}},
+		Data:       map[string]string{"d.json": fmt.Sprintf(`{"uid":%q,"title":"pods"}`, podUID)},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 90*time.Second, "the sandbox's sidecar pods converging after the restart", func(context.Context) error {
+		if storedDashboard(t, podUID) == nil {
+			return fmt.Errorf("not yet")
+		}
+		return nil
+	})
 }

@@ -3,8 +3,8 @@ package sandbox
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"

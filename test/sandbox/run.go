@@ -112,6 +112,7 @@ func Run(ctx context.Context, cfg Config) error {
 		s.progress("%s: %s", failedMarker, strings.ReplaceAll(err.Error(), "\n", "\n  "))
 		return err
 	}
+	s.keepControlPlaneUp(ctx)
 	<-ctx.Done()
 	s.progress("stopping")
 	return nil

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -55,7 +56,9 @@ type stack struct {
 	cfg      Config
 	ports    Ports
 	pki      pkiFiles
+	mu       sync.Mutex // guards procs once keepControlPlaneUp runs
 	procs    []*process
+	keepers  sync.WaitGroup // keepControlPlaneUp's goroutines
 	client   kubernetes.Interface
 	rest     *rest.Config
 	started  time.Time
@@ -306,11 +309,59 @@ func (s *stack) startControllers(ctx context.Context) error {
 	return s.waitHealthy(ctx, kwok, fmt.Sprintf("http://127.0.0.1:%d/healthz", s.ports.Kwok), http.DefaultClient, 60*time.Second)
 }
 
-// stopAll stops every process in reverse start order.
+// restartDelay is how long a control-plane process that exited stays
+// down before it is started again.
+const restartDelay = 5 * time.Second
+
+// keepControlPlaneUp restarts any control-plane process that exits while
+// the sandbox runs (killed by a test, or kube-controller-manager ending on
+// a lost leader Lease during an API server outage), after restartDelay
+// and with the same arguments, as kubelet restarts static pods. It returns
+// at once; the goroutines end with ctx.
+func (s *stack) keepControlPlaneUp(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.procs {
+		s.keepers.Add(1)
+		go func() {
+			defer s.keepers.Done()
+			for {
+				s.mu.Lock()
+				p := s.procs[i]
+				s.mu.Unlock()
+				select {
+				case <-ctx.Done():
+					return
+				case <-p.done:
+				}
+				s.progress("%s exited (%v); restarting it in %s", p.name, p.exitErr, restartDelay)
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(restartDelay):
+				}
+				np, err := startProcess(s.cfg.StateDir, p.name, p.cmd.Path, p.cmd.Args[1:], nil)
+				if err != nil {
+					s.progress("restarting %s: %v", p.name, err)
+					return
+				}
+				s.mu.Lock()
+				s.procs[i] = np
+				s.mu.Unlock()
+			}
+		}()
+	}
+}
+
+// stopAll stops every process in reverse start order, once nothing
+// restarts them any more.
 func (s *stack) stopAll() {
+	s.keepers.Wait()
 	if s.agent != nil {
 		s.agent.stopAll()
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for i := len(s.procs) - 1; i >= 0; i-- {
 		s.procs[i].stop(10 * time.Second)
 	}
