@@ -89,9 +89,9 @@ var validUID = regexp.MustCompile(`^[a-zA-Z0-9\-_]*$`)
 // hints answer fields older files used or that the format has but this
 // reader does not provision.
 var hints = map[string]string{
-	"password":          `"password" was removed from the format: put it under secureJsonData.password`,
-	"basicAuthPassword": `"basicAuthPassword" was removed from the format: put it under secureJsonData.basicAuthPassword`,
-	"correlations":      `"correlations" are not provisioned from data source objects: remove them, or provision them from Grafana's own files`,
+	"password":           `"password" was removed from the format: put it under secureJsonData.password`,
+	"basicAuthPassword":  `"basicAuthPassword" was removed from the format: put it under secureJsonData.basicAuthPassword`,
+	"correlations":       `"correlations" are not provisioned from data source objects: remove them, or provision them from Grafana's own files`,
 	"delete_datasources": `"delete_datasources" is apiVersion 0's name: use deleteDatasources`,
 }
 
