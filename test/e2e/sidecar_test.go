@@ -250,13 +250,7 @@ func TestSidecarConvergesFromConfigMaps(t *testing.T) {
 		t.Errorf("foreign dashboards metric = %v, want 1", n)
 	}
 
-	eventually(t, 10*time.Second, "a ForeignDashboard Event on the ConfigMap", func(ctx context.Context) error {
-		list, err := env.client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=ConfigMap,involvedObject.name=dashboards,reason=ForeignDashboard"})
-		if err == nil && len(list.Items) == 0 {
-			err = fmt.Errorf("no Event yet")
-		}
-		return err
-	})
+	waitEvent(t, ns, "ConfigMap", "dashboards", "ForeignDashboard")
 
 	// A burst of 20 updates: a handful of passes and saves, not 20.
 	passes, saves := sc.metric(t, "metricscale_sidecar_converge_passes_total"), dashboardSaves(t)
