@@ -50,21 +50,38 @@ func normalizeDashboard(body map[string]any) map[string]any {
 
 // CompareDataSource compares only the fields metricscale sets: uid, name,
 // type, url, access, isDefault and the jsonData keys it sets (Grafana and
-// people may add others).
+// people may add others). An Exact data source is compared whole: its
+// credentials' fields, all of jsonData, and which of its secrets Grafana
+// holds (secureJsonFields; their values are never returned).
 func CompareDataSource(live *models.DataSource, want DataSource) Comparison {
 	want = want.withDefaults()
 	var have map[string]any
 	if live != nil {
 		liveJSON, _ := canonical(live.JSONData).(map[string]any)
-		subset := map[string]any{}
-		for k := range want.JSONData {
-			if v, ok := liveJSON[k]; ok {
-				subset[k] = v
+		subset := liveJSON
+		if !want.Exact {
+			subset = map[string]any{}
+			for k := range want.JSONData {
+				if v, ok := liveJSON[k]; ok {
+					subset[k] = v
+				}
 			}
 		}
 		have = dataSourceView(live.UID, live.Name, live.Type, live.URL, string(live.Access), live.IsDefault, subset)
+		if want.Exact {
+			var held []string
+			for _, k := range want.SecureJSONData.Keys() {
+				if live.SecureJSONFields[k] {
+					held = append(held, k)
+				}
+			}
+			exactView(have, live.BasicAuth, live.BasicAuthUser, live.User, live.Database, live.WithCredentials, held)
+		}
 	}
 	wantView := dataSourceView(want.UID, want.Name, want.Type, want.URL, want.Access, want.IsDefault, want.JSONData)
+	if want.Exact {
+		exactView(wantView, want.BasicAuth, want.BasicAuthUser, want.User, want.Database, want.WithCredentials, want.SecureJSONData.Keys())
+	}
 	return compare("datasources/"+want.UID+".json", live != nil, have, wantView)
 }
 
@@ -74,6 +91,16 @@ func dataSourceView(uid, name, typ, url, access string, isDefault bool, jsonData
 		view["jsonData"] = canonical(jsonData)
 	}
 	return view
+}
+
+// exactView adds the fields only an Exact data source manages; secure
+// lists the names of the secrets, never their values.
+func exactView(view map[string]any, basicAuth bool, basicAuthUser, user, database string, withCredentials bool, secure []string) {
+	view["basicAuth"], view["basicAuthUser"], view["user"] = basicAuth, basicAuthUser, user
+	view["database"], view["withCredentials"] = database, withCredentials
+	if len(secure) > 0 {
+		view["secureJsonFields"] = canonical(secure)
+	}
 }
 
 // CompareFolder compares a folder's title and parent.

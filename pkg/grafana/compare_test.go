@@ -103,3 +103,35 @@ func TestCompareFolder(t *testing.T) {
 		})
 	}
 }
+
+func TestCompareExactDataSource(t *testing.T) {
+	want := DataSource{UID: "l", Name: "Loki", Type: "loki", Access: "proxy", Exact: true, BasicAuth: true, BasicAuthUser: "u",
+		JSONData: map[string]any{"maxLines": 10}, SecureJSONData: Secrets{"basicAuthPassword": "s3cret"}}
+	live := func(edit func(ds *models.DataSource)) *models.DataSource {
+		ds := &models.DataSource{UID: "l", Name: "Loki", Type: "loki", Access: "proxy", BasicAuth: true, BasicAuthUser: "u",
+			JSONData: map[string]any{"maxLines": 10}, SecureJSONFields: map[string]bool{"basicAuthPassword": true, "other": true}, ID: 2, Version: 3}
+		edit(ds)
+		return ds
+	}
+	tests := []struct {
+		name  string
+		live  *models.DataSource
+		equal bool
+		line  string
+	}{
+		{"same; a secret Grafana has besides is not compared", live(func(*models.DataSource) {}), true, ""},
+		{"a jsonData key added in Grafana", live(func(ds *models.DataSource) { ds.JSONData.(map[string]any)["x"] = 1 }), false, `-    "x": 1`},
+		{"a secret missing in Grafana", live(func(ds *models.DataSource) { ds.SecureJSONFields = nil }), false, `+  "secureJsonFields": [`},
+		{"basic auth off", live(func(ds *models.DataSource) { ds.BasicAuth = false }), false, `-  "basicAuth": false`},
+		{"user", live(func(ds *models.DataSource) { ds.User = "x" }), false, `-  "user": "x"`},
+		{"database", live(func(ds *models.DataSource) { ds.Database = "db" }), false, `-  "database": "db"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := CompareDataSource(tt.live, want)
+			if got.Equal != tt.equal || !strings.Contains(got.Diff, tt.line) || strings.Contains(got.Diff, "s3cret") {
+				t.Errorf("Equal %v (want %v), diff lacks %q or shows the secret:\n%s", got.Equal, tt.equal, tt.line, got.Diff)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package grafana
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -62,6 +63,13 @@ func (c Credentials) Describe() string {
 	default:
 		return "no credentials"
 	}
+}
+
+// digestKey is the key of digests only the holder of these credentials can
+// make or check (secretsDigest).
+func (c Credentials) digestKey() []byte {
+	sum := sha256.Sum256([]byte("metricscale digest\x00" + c.token + "\x00" + c.user + "\x00" + c.password))
+	return sum[:]
 }
 
 // String hides the secret.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/grafana/grafana-openapi-client-go/models"
@@ -56,12 +57,22 @@ type Options struct {
 	DryRun bool
 	// Message is the dashboards' version-history note.
 	Message string
-	// OwnerTag, when set, is added to the tags of every dashboard written,
-	// and a dashboard Grafana has under the same uid without it is left
-	// alone (Foreign): a writer that deletes what it owns must never take
-	// over what someone else made.
+	// OwnerTag, when set, is added to the tags of every dashboard written
+	// and set as jsonData[DataSourceOwnerKey] of every data source written
+	// (data sources have no tags), and a dashboard or data source Grafana
+	// has under the same uid without it is left alone (Foreign): a writer
+	// that deletes what it owns must never take over what someone else made.
 	OwnerTag string
 }
+
+// jsonData keys metricscale sets on the data sources it writes.
+const (
+	// DataSourceOwnerKey holds Options.OwnerTag.
+	DataSourceOwnerKey = "metricscaleOwner"
+	// SecureDigestKey holds the digest of the secrets last written
+	// (DataSource.SecureJSONData).
+	SecureDigestKey = "metricscaleSecureDigest"
+)
 
 // Converge makes Grafana hold the desired objects: data sources, then
 // folders, then dashboards. Each is read by uid, compared, and written only
@@ -98,7 +109,7 @@ func Converge(ctx context.Context, c *Client, want Desired, opts Options) ([]Act
 		return err
 	}
 	for _, ds := range want.DataSources {
-		if err := run(cv.dataSource(ctx, ds.withDefaults())); err != nil {
+		if err := run(cv.dataSource(ctx, cv.marked(ds.withDefaults()))); err != nil {
 			return actions, err
 		}
 	}
@@ -140,6 +151,27 @@ func outcome(a Action, err error) (Action, error) {
 	return a, nil
 }
 
+// marked is want with the jsonData markers: the owner tag, and the digest
+// of its secrets (which changes when one of them does, so comparing
+// jsonData tells when to write them again).
+func (cv *converger) marked(want DataSource) DataSource {
+	if cv.opts.OwnerTag == "" && len(want.SecureJSONData) == 0 {
+		return want
+	}
+	jsonData := maps.Clone(want.JSONData)
+	if jsonData == nil {
+		jsonData = map[string]any{}
+	}
+	if cv.opts.OwnerTag != "" {
+		jsonData[DataSourceOwnerKey] = cv.opts.OwnerTag
+	}
+	if len(want.SecureJSONData) > 0 {
+		jsonData[SecureDigestKey] = cv.c.secretsDigest(want.UID, want.SecureJSONData)
+	}
+	want.JSONData = jsonData
+	return want
+}
+
 func (cv *converger) dataSource(ctx context.Context, want DataSource) (Action, error) {
 	a := Action{Object: want.Name, UID: want.UID, Kind: KindDataSource}
 	live, err := cv.c.DataSource(ctx, want.UID)
@@ -148,6 +180,11 @@ func (cv *converger) dataSource(ctx context.Context, want DataSource) (Action, e
 	}
 	if err != nil {
 		return outcome(a, err)
+	}
+	if owner, _ := jsonDataOf(live)[DataSourceOwnerKey].(string); cv.opts.OwnerTag != "" && owner != cv.opts.OwnerTag {
+		a.Action = Foreign
+		a.Reason = fmt.Sprintf("Grafana already has data source %q (%s) under this uid without jsonData.%s %q (not written by this owner): left alone; give one of them another uid", live.Name, live.Type, DataSourceOwnerKey, cv.opts.OwnerTag)
+		return a, nil
 	}
 	cmp := CompareDataSource(live, want)
 	a.Diff = cmp.Diff
@@ -174,6 +211,11 @@ func (cv *converger) dataSource(ctx context.Context, want DataSource) (Action, e
 	return a, nil
 }
 
+func jsonDataOf(live *models.DataSource) map[string]any {
+	m, _ := live.JSONData.(map[string]any)
+	return m
+}
+
 func (cv *converger) addDataSource(ctx context.Context, want DataSource, a Action) (Action, error) {
 	if !cv.hasListed {
 		list, err := cv.c.DataSources(ctx)
@@ -183,7 +225,7 @@ func (cv *converger) addDataSource(ctx context.Context, want DataSource, a Actio
 		cv.listed, cv.hasListed = list, true
 	}
 	for _, other := range cv.listed {
-		if want.Type == "prometheus" && other.Type == "prometheus" && sameURL(other.URL, want.URL) {
+		if !want.Exact && want.Type == "prometheus" && other.Type == "prometheus" && sameURL(other.URL, want.URL) {
 			cv.substitutes[want.UID] = other.UID
 			a.UID, a.Action = other.UID, Skipped
 			a.Reason = fmt.Sprintf("Grafana already has Prometheus data source %q (uid %s) at %s: using it instead of adding a duplicate", other.Name, other.UID, other.URL)
@@ -202,6 +244,8 @@ func (cv *converger) addDataSource(ctx context.Context, want DataSource, a Actio
 		_, err := cv.c.CreateDataSource(ctx, &models.AddDataSourceCommand{
 			UID: want.UID, Name: want.Name, Type: want.Type, URL: want.URL,
 			Access: models.DsAccess(want.Access), IsDefault: want.IsDefault, JSONData: want.JSONData,
+			BasicAuth: want.BasicAuth, BasicAuthUser: want.BasicAuthUser, User: want.User, Database: want.Database,
+			WithCredentials: want.WithCredentials, SecureJSONData: want.SecureJSONData,
 		})
 		if err != nil {
 			return outcome(a, err)
@@ -211,25 +255,31 @@ func (cv *converger) addDataSource(ctx context.Context, want DataSource, a Actio
 	return a, nil
 }
 
-// updateDataSource starts from what Grafana has (a PUT clears what it does
-// not name) and sets the fields metricscale manages.
+// updateDataSource is the PUT body, which replaces every field (a field
+// it leaves empty is cleared). An Exact data source is written as wanted,
+// its secrets with it; otherwise what Grafana has is the start and the
+// fields metricscale manages are set.
 func updateDataSource(live *models.DataSource, want DataSource) *models.UpdateDataSourceCommand {
-	jsonData := map[string]any{}
-	if have, ok := live.JSONData.(map[string]any); ok {
-		for k, v := range have {
-			jsonData[k] = v
-		}
-	}
-	for k, v := range want.JSONData {
-		jsonData[k] = v
-	}
-	return &models.UpdateDataSourceCommand{
+	cmd := &models.UpdateDataSourceCommand{
 		UID: want.UID, Name: want.Name, Type: want.Type, URL: want.URL,
-		Access: models.DsAccess(want.Access), IsDefault: want.IsDefault, JSONData: jsonData,
-		BasicAuth: live.BasicAuth, BasicAuthUser: live.BasicAuthUser, Database: live.Database,
-		User: live.User, WithCredentials: live.WithCredentials,
+		Access: models.DsAccess(want.Access), IsDefault: want.IsDefault,
 		Version: live.Version, // Grafana answers 409 if it changed since
 	}
+	if want.Exact {
+		cmd.JSONData, cmd.SecureJSONData = want.JSONData, want.SecureJSONData
+		cmd.BasicAuth, cmd.BasicAuthUser, cmd.User = want.BasicAuth, want.BasicAuthUser, want.User
+		cmd.Database, cmd.WithCredentials = want.Database, want.WithCredentials
+		return cmd
+	}
+	jsonData := maps.Clone(jsonDataOf(live))
+	if jsonData == nil {
+		jsonData = map[string]any{}
+	}
+	maps.Copy(jsonData, want.JSONData)
+	cmd.JSONData = jsonData
+	cmd.BasicAuth, cmd.BasicAuthUser, cmd.Database = live.BasicAuth, live.BasicAuthUser, live.Database
+	cmd.User, cmd.WithCredentials = live.User, live.WithCredentials
+	return cmd
 }
 
 func sameURL(a, b string) bool {

@@ -2,6 +2,9 @@ package grafana
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 
 	"github.com/grafana/grafana-openapi-client-go/client/datasources"
@@ -49,4 +52,55 @@ func (c *Client) UpdateDataSource(ctx context.Context, uid string, cmd *models.U
 		return nil, c.fail(fmt.Sprintf("update data source %q", uid), err)
 	}
 	return ok.Payload.Datasource, nil
+}
+
+// DeleteDataSource deletes the data source with this uid (DELETE
+// /api/datasources/uid/UID); 404 ErrNotFound when it is already gone, 403
+// ErrReadOnly when provisioning files manage it.
+func (c *Client) DeleteDataSource(ctx context.Context, uid string) error {
+	params := datasources.NewDeleteDataSourceByUIDParams().WithContext(ctx).WithTimeout(c.timeout).WithUID(uid)
+	if _, err := c.api.Datasources.DeleteDataSourceByUIDWithParams(params, readErrors); err != nil {
+		return c.fail(fmt.Sprintf("delete data source %q", uid), err)
+	}
+	return nil
+}
+
+// DataSourceRef is a data source as the list names it, with the owner
+// marker (jsonData[DataSourceOwnerKey]) of whoever wrote it.
+type DataSourceRef struct {
+	UID, Name, Type string
+	Owner           string
+	ReadOnly        bool // provisioned from files (Grafana 7.5 lists it; current Grafana does not)
+}
+
+// DataSourceRefs lists every data source of the organisation with its owner marker.
+func (c *Client) DataSourceRefs(ctx context.Context) ([]DataSourceRef, error) {
+	list, err := c.DataSources(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]DataSourceRef, 0, len(list))
+	for _, d := range list {
+		ref := DataSourceRef{UID: d.UID, Name: d.Name, Type: d.Type, ReadOnly: d.ReadOnly}
+		if jsonData, ok := d.JSONData.(map[string]any); ok {
+			ref.Owner, _ = jsonData[DataSourceOwnerKey].(string)
+		}
+		out = append(out, ref)
+	}
+	return out, nil
+}
+
+// secretsDigest is an HMAC of a data source's secrets keyed by this
+// client's credentials: it changes when a secret does, and tells nothing
+// about the secrets to whoever reads jsonData without those credentials.
+func (c *Client) secretsDigest(uid string, secrets Secrets) string {
+	mac := hmac.New(sha256.New, c.creds.digestKey())
+	mac.Write([]byte(uid))
+	for _, k := range secrets.Keys() {
+		mac.Write([]byte{0})
+		mac.Write([]byte(k))
+		mac.Write([]byte{0})
+		mac.Write([]byte(secrets[k]))
+	}
+	return hex.EncodeToString(mac.Sum(nil))
 }

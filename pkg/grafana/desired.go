@@ -2,6 +2,8 @@ package grafana
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -24,9 +26,39 @@ type DataSource struct {
 	Access    string
 	IsDefault bool
 	// JSONData holds the jsonData keys metricscale sets; others Grafana
-	// has are kept and not compared.
+	// has are kept and not compared (all of it when Exact).
 	JSONData map[string]any
+
+	// Exact: the data source is complete, as a provisioning file gives it.
+	// The fields below and the whole jsonData are compared and written
+	// (what it leaves empty is cleared in Grafana), and no data source
+	// Grafana has at the same URL is used in its place. Without it only
+	// the fields above are managed and Grafana's other fields are kept.
+	Exact           bool
+	BasicAuth       bool
+	BasicAuthUser   string
+	User            string
+	Database        string
+	WithCredentials bool
+	// SecureJSONData are its secrets (passwords, tokens). Grafana stores
+	// them encrypted and never returns them, so they are written on
+	// create, when a key is missing in Grafana, or when their digest
+	// (jsonData[SecureDigestKey], an HMAC keyed by the client's own
+	// credentials) differs; a secret changed in Grafana's UI is not seen.
+	SecureJSONData Secrets
 }
+
+// Secrets are secureJsonData values; printing them shows only their keys.
+type Secrets map[string]string
+
+// Keys are the secrets' names, sorted.
+func (s Secrets) Keys() []string { return slices.Sorted(maps.Keys(s)) }
+
+// String hides the values.
+func (s Secrets) String() string { return "secrets" + fmt.Sprint(s.Keys()) }
+
+// Format hides the values from every verb.
+func (s Secrets) Format(f fmt.State, _ rune) { fmt.Fprint(f, s.String()) }
 
 func (d DataSource) withDefaults() DataSource {
 	if d.Type == "" {
@@ -91,7 +123,7 @@ func (d Desired) validate() ([]dashboardToSave, error) {
 		if ds.Name == "" {
 			bad("data source %q has no name", ds.UID)
 		}
-		if ds.URL == "" {
+		if ds.URL == "" && !ds.Exact { // an exact one is as its file says: some types have no URL
 			bad("data source %q has no URL", ds.UID)
 		}
 	}

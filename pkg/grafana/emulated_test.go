@@ -3,9 +3,12 @@ package grafana
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/grafana/grafana-openapi-client-go/models"
 
 	"github.com/metricscale/kubectl-metricscale/test/grafanaemu"
 )
@@ -135,5 +138,111 @@ func TestRootFolders(t *testing.T) {
 	}
 	if strings.Join(uids, ",") != "a=A,b=B" {
 		t.Errorf("root folders: %v, want a=A,b=B", uids)
+	}
+}
+
+// An exact data source with secrets, written with an owner tag: created
+// with its secrets, unchanged without a write, its secrets written again
+// only when one changes or Grafana lacks one; a foreign data source under
+// its uid is left alone.
+func TestConvergeExactDataSource(t *testing.T) {
+	ctx := context.Background()
+	c, emu := emulated(t, grafanaemu.Options{})
+	if _, err := c.CreateDataSource(ctx, &models.AddDataSourceCommand{UID: "taken", Name: "by hand", Type: "loki", URL: "http://loki"}); err != nil {
+		t.Fatal(err)
+	}
+	loki := DataSource{UID: "loki", Name: "Loki", Type: "loki", URL: "http://loki:3100", Exact: true,
+		BasicAuth: true, BasicAuthUser: "reader", JSONData: map[string]any{"maxLines": 1000},
+		SecureJSONData: Secrets{"basicAuthPassword": "s3cret"}}
+	clash := DataSource{UID: "taken", Name: "mine", Type: "tempo", URL: "http://tempo", Exact: true}
+	opts := Options{OwnerTag: "owner"}
+	run := func(want ...DataSource) string {
+		t.Helper()
+		actions, err := Converge(ctx, c, Desired{DataSources: want}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range actions {
+			if strings.Contains(a.Diff+a.Reason, "s3cret") || strings.Contains(a.Diff+a.Reason, "n3w") {
+				t.Errorf("an action shows a secret: %+v", a)
+			}
+		}
+		return verbs(actions)
+	}
+	secret := func() string {
+		v, _ := emu.DataSourceSecret("loki", "basicAuthPassword")
+		return v
+	}
+
+	if got := run(loki, clash); got != "datasource/loki=created datasource/taken=foreign" {
+		t.Fatalf("first run: %s", got)
+	}
+	live, err := c.DataSource(ctx, "loki")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jsonData := live.JSONData.(map[string]any)
+	if jsonData[DataSourceOwnerKey] != "owner" || jsonData[SecureDigestKey] == nil || !live.BasicAuth || live.BasicAuthUser != "reader" || secret() != "s3cret" {
+		t.Errorf("created: %+v, secret %q", live, secret())
+	}
+	if strings.Contains(fmt.Sprint(jsonData[SecureDigestKey]), "s3cret") {
+		t.Error("the digest shows the secret")
+	}
+	if other, _ := c.DataSource(ctx, "taken"); other.Name != "by hand" {
+		t.Errorf("the foreign data source was overwritten: %+v", other)
+	}
+
+	emu.ResetStats()
+	if got := run(loki); got != "datasource/loki=unchanged" || emu.Stats().Writes != 0 {
+		t.Errorf("second run: %s, %d writes", got, emu.Stats().Writes)
+	}
+
+	changed := loki
+	changed.SecureJSONData = Secrets{"basicAuthPassword": "n3w"}
+	if got := run(changed); got != "datasource/loki=updated" || secret() != "n3w" {
+		t.Errorf("changed secret: %s, Grafana holds %q", got, secret())
+	}
+
+	// A field the file does not set is cleared; jsonData is replaced whole.
+	plain := loki
+	plain.SecureJSONData, plain.BasicAuth, plain.BasicAuthUser, plain.JSONData = changed.SecureJSONData, false, "", nil
+	if got := run(plain); got != "datasource/loki=updated" {
+		t.Errorf("fields removed: %s", got)
+	}
+	live, _ = c.DataSource(ctx, "loki")
+	if live.BasicAuth || live.BasicAuthUser != "" || live.JSONData.(map[string]any)["maxLines"] != nil {
+		t.Errorf("after removing fields: %+v", live)
+	}
+	emu.ResetStats()
+	if got := run(plain); got != "datasource/loki=unchanged" || emu.Stats().Writes != 0 {
+		t.Errorf("again: %s, %d writes", got, emu.Stats().Writes)
+	}
+
+	refs, err := c.DataSourceRefs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owners := map[string]string{}
+	for _, r := range refs {
+		owners[r.UID] = r.Owner
+	}
+	if owners["loki"] != "owner" || owners["taken"] != "" {
+		t.Errorf("owners = %v", owners)
+	}
+	if err := c.DeleteDataSource(ctx, "loki"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteDataSource(ctx, "loki"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("second delete = %v, want ErrNotFound", err)
+	}
+}
+
+func TestSecretsHideTheirValues(t *testing.T) {
+	s := Secrets{"password": "s3cret"}
+	ds := DataSource{UID: "x", SecureJSONData: s}
+	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s %q", s, ds, ds, s, s)} {
+		if strings.Contains(out, "s3cret") {
+			t.Errorf("printed: %s", out)
+		}
 	}
 }

@@ -34,6 +34,11 @@ const (
 	// (the Lease's default namespace); the ServiceAccount's namespace file
 	// otherwise.
 	EnvPodNamespace = "POD_NAMESPACE"
+	// k8s-sidecar takes one LABEL per process and the Grafana chart runs
+	// one per kind; this process watches both, so the data sources' label
+	// has names of its own.
+	EnvDataSourceLabel      = "DATASOURCE_LABEL"
+	EnvDataSourceLabelValue = "DATASOURCE_LABEL_VALUE"
 )
 
 // targetDirectoryAnnotation is k8s-sidecar's own folder annotation, always
@@ -50,6 +55,8 @@ type Options struct {
 	Kubeconfig       string
 	Label            string
 	LabelValue       string
+	DataSourceLabel  string
+	DataSourceValue  string
 	Namespace        string
 	Resource         string
 	FolderAnnotation string
@@ -80,7 +87,7 @@ type Options struct {
 
 // NewOptions returns the defaults (the Grafana chart's) reading the real environment.
 func NewOptions(streams genericiooptions.IOStreams) *Options {
-	return &Options{IOStreams: streams, Label: "grafana_dashboard", Resource: "configmap",
+	return &Options{IOStreams: streams, Label: "grafana_dashboard", DataSourceLabel: "grafana_datasource", Resource: "configmap",
 		FolderAnnotation: "grafana_folder", OwnerTag: "metricscale-sidecar", Listen: ":8080",
 		Resync: 10 * time.Minute, Quiet: 300 * time.Millisecond, MaxWait: 5 * time.Second,
 		WatchSilence: 15 * time.Minute, APIDown: time.Minute, GrafanaDown: 5 * time.Minute,
@@ -93,17 +100,21 @@ func NewCmdSidecar(streams genericiooptions.IOStreams) *cobra.Command {
 	o := NewOptions(streams)
 	cmd := &cobra.Command{
 		Use:   "metricscale-sidecar",
-		Short: "Keep Grafana's dashboards converged with labelled ConfigMaps and Secrets",
+		Short: "Keep Grafana's dashboards and data sources converged with labelled ConfigMaps and Secrets",
 		Long: `metricscale-sidecar watches ConfigMaps (and Secrets) labelled as the Grafana chart's
-dashboard sidecar expects and converges Grafana through its HTTP API: every key is a
-dashboard's JSON (plain or gzip), put in the folder its object's annotation names.
-It writes only what differs, tags what it writes, deletes only what it tagged, and
-leaves a dashboard it did not write alone.
+dashboard and data source sidecars expect and converges Grafana through its HTTP API:
+every key of a dashboard object is a dashboard's JSON (plain or gzip), put in the
+folder its object's annotation names (team/payments: nested folders on Grafana 11
+and later); every key of a data source object is a data source provisioning file
+(apiVersion 1). It writes only what differs, marks what it writes (a dashboard tag,
+a jsonData key of a data source), deletes only what it marked, and leaves what it
+did not write alone.
 
 Grafana's URL and credentials come from the environment: $GRAFANA_URL, and
 $GRAFANA_TOKEN or $GRAFANA_USER with $GRAFANA_PASSWORD. k8s-sidecar's LABEL,
 LABEL_VALUE, NAMESPACE (one, a comma-separated list, or ALL), RESOURCE and
-FOLDER_ANNOTATION are read when the matching flag is not given.`,
+FOLDER_ANNOTATION are read when the matching flag is not given, and so are
+DATASOURCE_LABEL and DATASOURCE_LABEL_VALUE.`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -127,6 +138,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, else the pod's service account)")
 	fs.StringVar(&o.Label, "label", o.Label, "label that marks dashboard objects ($"+EnvLabel+")")
 	fs.StringVar(&o.LabelValue, "label-value", "", "the label's value; any value when empty ($"+EnvLabelValue+")")
+	fs.StringVar(&o.DataSourceLabel, "datasource-label", o.DataSourceLabel, "label that marks data source objects; empty turns data sources off ($"+EnvDataSourceLabel+")")
+	fs.StringVar(&o.DataSourceValue, "datasource-label-value", "", "the data source label's value; any value when empty ($"+EnvDataSourceLabelValue+")")
 	fs.StringVar(&o.Namespace, "namespace", "", "namespace to watch, a comma-separated list, or ALL (default: the pod's own; $"+EnvNamespace+")")
 	fs.StringVar(&o.Resource, "resource", o.Resource, "configmap, secret or both ($"+EnvResource+")")
 	fs.StringVar(&o.FolderAnnotation, "folder-annotation", o.FolderAnnotation, "annotation naming a dashboard's folder; "+targetDirectoryAnnotation+" is read too ($"+EnvFolderAnnotation+")")
@@ -161,6 +174,8 @@ func (o *Options) fromEnv(v *string, flag, env string) {
 func (o *Options) Complete() error {
 	o.fromEnv(&o.Label, "label", EnvLabel)
 	o.fromEnv(&o.LabelValue, "label-value", EnvLabelValue)
+	o.fromEnv(&o.DataSourceLabel, "datasource-label", EnvDataSourceLabel)
+	o.fromEnv(&o.DataSourceValue, "datasource-label-value", EnvDataSourceLabelValue)
 	o.fromEnv(&o.Namespace, "namespace", EnvNamespace)
 	o.fromEnv(&o.Resource, "resource", EnvResource)
 	o.fromEnv(&o.FolderAnnotation, "folder-annotation", EnvFolderAnnotation)
@@ -205,12 +220,25 @@ func (o *Options) Complete() error {
 			return err
 		}
 	}
-	if o.LabelValue == "" {
-		o.config.Selector = o.Label
-	} else {
-		o.config.Selector = o.Label + "=" + o.LabelValue
+	o.config.Selector = selector(o.Label, o.LabelValue)
+	if o.DataSourceLabel != "" {
+		o.config.DataSourceSelector = selector(o.DataSourceLabel, o.DataSourceValue)
 	}
 	return nil
+}
+
+// selector is the label selector of a label and value (any value when empty).
+func selector(label, value string) string {
+	if value == "" {
+		return label
+	}
+	return label + "=" + value
+}
+
+// badLabel reports whether a label and value make no equality selector.
+func badLabel(label, value string) bool {
+	_, err := labels.Parse(selector(label, value))
+	return err != nil || strings.TrimSpace(label) == "" || strings.ContainsAny(label+value, ",!=()")
 }
 
 // completeLeaderElection names the Lease and this replica: the pod's name
@@ -242,8 +270,15 @@ func (o *Options) Validate() error {
 	if o.config.Kinds == nil {
 		errs = append(errs, fmt.Errorf("--resource / $%s %q: use configmap, secret or both", EnvResource, o.Resource))
 	}
-	if _, err := labels.Parse(o.config.Selector); err != nil || strings.TrimSpace(o.Label) == "" || strings.ContainsAny(o.Label+o.LabelValue, ",!=()") {
+	if badLabel(o.Label, o.LabelValue) {
 		errs = append(errs, fmt.Errorf("--label %q / --label-value %q: not a label name and value", o.Label, o.LabelValue))
+	}
+	switch {
+	case o.DataSourceLabel == "":
+	case badLabel(o.DataSourceLabel, o.DataSourceValue):
+		errs = append(errs, fmt.Errorf("--datasource-label %q / --datasource-label-value %q: not a label name and value (give --datasource-label= to turn data sources off)", o.DataSourceLabel, o.DataSourceValue))
+	case o.config.DataSourceSelector == o.config.Selector:
+		errs = append(errs, fmt.Errorf("--label and --datasource-label select the same objects (%s): a key cannot be both a dashboard and a data source file; give data sources their own label", o.config.Selector))
 	}
 	if !strings.EqualFold(o.Namespace, "ALL") && len(o.config.Namespaces) == 0 {
 		errs = append(errs, fmt.Errorf("--namespace / $%s %q: name a namespace, a comma-separated list, or ALL", EnvNamespace, o.Namespace))

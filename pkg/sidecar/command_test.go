@@ -35,39 +35,39 @@ func TestOptions(t *testing.T) {
 		name:  "the chart's defaults, in the pod's own namespace",
 		env:   grafanaEnv,
 		ownNS: "monitoring\n",
-		want:  Config{Namespaces: []string{"monitoring"}, Selector: "grafana_dashboard", Kinds: []string{KindConfigMap}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
+		want:  Config{Namespaces: []string{"monitoring"}, Selector: "grafana_dashboard", DataSourceSelector: "grafana_datasource", Kinds: []string{KindConfigMap}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
 	}, {
 		name: "k8s-sidecar's environment",
 		env:  with(map[string]string{"LABEL": "dash", "LABEL_VALUE": "1", "NAMESPACE": "a, b,a", "RESOURCE": "both", "FOLDER_ANNOTATION": "folder"}),
-		want: Config{Namespaces: []string{"a", "b"}, Selector: "dash=1", Kinds: []string{KindConfigMap, KindSecret}, FolderAnnotations: []string{"folder", "k8s-sidecar-target-directory"}},
+		want: Config{Namespaces: []string{"a", "b"}, Selector: "dash=1", DataSourceSelector: "grafana_datasource", Kinds: []string{KindConfigMap, KindSecret}, FolderAnnotations: []string{"folder", "k8s-sidecar-target-directory"}},
 	}, {
 		name: "ALL watches every namespace",
 		env:  with(map[string]string{"NAMESPACE": "ALL", "RESOURCE": "secret"}),
-		want: Config{Selector: "grafana_dashboard", Kinds: []string{KindSecret}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
+		want: Config{Selector: "grafana_dashboard", DataSourceSelector: "grafana_datasource", Kinds: []string{KindSecret}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
 	}, {
 		name: "flags win over the environment",
 		args: []string{"--namespace", "x", "--label", "l", "--folder-annotation", "k8s-sidecar-target-directory"},
 		env:  with(map[string]string{"NAMESPACE": "ALL", "LABEL": "dash"}),
-		want: Config{Namespaces: []string{"x"}, Selector: "l", Kinds: []string{KindConfigMap}, FolderAnnotations: []string{"k8s-sidecar-target-directory"}},
+		want: Config{Namespaces: []string{"x"}, Selector: "l", DataSourceSelector: "grafana_datasource", Kinds: []string{KindConfigMap}, FolderAnnotations: []string{"k8s-sidecar-target-directory"}},
 	}, {
 		name:  "leader election: the Lease in the first namespace watched",
 		args:  []string{"--leader-elect"},
 		env:   with(map[string]string{"NAMESPACE": "a,b"}),
-		want:  Config{Namespaces: []string{"a", "b"}, Selector: "grafana_dashboard", Kinds: []string{KindConfigMap}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
+		want:  Config{Namespaces: []string{"a", "b"}, Selector: "grafana_dashboard", DataSourceSelector: "grafana_datasource", Kinds: []string{KindConfigMap}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
 		lease: "a/metricscale-sidecar",
 	}, {
 		name:  "leader election: the Lease in the pod's own namespace",
 		args:  []string{"--leader-elect", "--leader-elect-lease-name", "l"},
 		env:   with(map[string]string{"NAMESPACE": "ALL"}),
 		ownNS: "monitoring",
-		want:  Config{Selector: "grafana_dashboard", Kinds: []string{KindConfigMap}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
+		want:  Config{Selector: "grafana_dashboard", DataSourceSelector: "grafana_datasource", Kinds: []string{KindConfigMap}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
 		lease: "monitoring/l",
 	}, {
 		name:  "leader election: the pod's namespace from the downward API",
 		args:  []string{"--leader-elect"},
 		env:   with(map[string]string{"NAMESPACE": "ALL", "POD_NAMESPACE": "grafana"}),
 		ownNS: "monitoring",
-		want:  Config{Selector: "grafana_dashboard", Kinds: []string{KindConfigMap}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
+		want:  Config{Selector: "grafana_dashboard", DataSourceSelector: "grafana_datasource", Kinds: []string{KindConfigMap}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
 		lease: "grafana/metricscale-sidecar",
 	}, {
 		name:    "leader election watching ALL outside a pod",
@@ -83,6 +83,25 @@ func TestOptions(t *testing.T) {
 		args:    []string{"--namespace", "x", "--resource", "pods", "--label", "a=b"},
 		env:     grafanaEnv,
 		wantErr: "--resource / $RESOURCE \"pods\": use configmap, secret or both\n--label \"a=b\" / --label-value \"\": not a label name and value",
+	}, {
+		name: "the data sources' label from the environment",
+		env:  with(map[string]string{"NAMESPACE": "x", "DATASOURCE_LABEL": "ds", "DATASOURCE_LABEL_VALUE": "yes"}),
+		want: Config{Namespaces: []string{"x"}, Selector: "grafana_dashboard", DataSourceSelector: "ds=yes", Kinds: []string{KindConfigMap}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
+	}, {
+		name: "an empty data source label turns data sources off",
+		args: []string{"--namespace", "x", "--datasource-label="},
+		env:  with(map[string]string{"DATASOURCE_LABEL": "ds"}),
+		want: Config{Namespaces: []string{"x"}, Selector: "grafana_dashboard", Kinds: []string{KindConfigMap}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
+	}, {
+		name:    "one label for dashboards and data sources",
+		args:    []string{"--namespace", "x", "--label", "grafana", "--datasource-label", "grafana"},
+		env:     grafanaEnv,
+		wantErr: "--label and --datasource-label select the same objects (grafana): a key cannot be both a dashboard and a data source file; give data sources their own label",
+	}, {
+		name:    "a bad data source label",
+		args:    []string{"--namespace", "x", "--datasource-label", "a!"},
+		env:     grafanaEnv,
+		wantErr: `--datasource-label "a!" / --datasource-label-value "": not a label name and value (give --datasource-label= to turn data sources off)`,
 	}, {
 		name:    "no Grafana",
 		args:    []string{"--namespace", "x"},
@@ -126,7 +145,7 @@ func TestOptions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := Config{Namespaces: o.config.Namespaces, Selector: o.config.Selector, Kinds: o.config.Kinds, FolderAnnotations: o.config.FolderAnnotations}
+			got := Config{Namespaces: o.config.Namespaces, Selector: o.config.Selector, DataSourceSelector: o.config.DataSourceSelector, Kinds: o.config.Kinds, FolderAnnotations: o.config.FolderAnnotations}
 			if d := cmp.Diff(tt.want, got); d != "" {
 				t.Errorf("config (-want +got):\n%s", d)
 			}

@@ -44,10 +44,13 @@ type Problem struct {
 	Message string
 }
 
-// Note is something worth a log line that is not a problem (a derived uid).
+// Note is something worth a log line that is not a problem: a derived
+// uid, or with Reason a warning also recorded as an Event (a nested folder
+// Grafana cannot make).
 type Note struct {
 	Key     Key
 	Message string
+	Reason  string
 }
 
 // Plan is the desired state built from the cached objects.
@@ -71,9 +74,10 @@ const maxDashboardBytes = 16 << 20
 
 // BuildPlan turns the cached objects into the dashboards and folders
 // Grafana should have. It is a pure function of its input: the same
-// objects in any order give the same plan. previous is the key → uid map
-// of the last plan; it keeps the dashboards of keys that stopped parsing.
-func BuildPlan(sources []Source, folderAnnotations []string, previous map[Key]string) Plan {
+// objects in any order give the same plan. nested says whether Grafana has
+// nested folders (11 and later). previous is the key → uid map of the last
+// plan; it keeps the dashboards of keys that stopped parsing.
+func BuildPlan(sources []Source, folderAnnotations []string, nested bool, previous map[Key]string) Plan {
 	p := Plan{UIDs: map[Key]string{}, Keep: map[string]bool{}}
 	type candidate struct {
 		key       Key
@@ -82,14 +86,18 @@ func BuildPlan(sources []Source, folderAnnotations []string, previous map[Key]st
 	var candidates []candidate
 	folders := map[string]grafana.Folder{}
 	for _, src := range sources {
+		chain, flattened := folderChain(folderPath(src.Annotations, folderAnnotations), nested)
 		folderUID := ""
-		if title := folderTitle(src.Annotations, folderAnnotations); title != "" {
-			f := grafana.Folder{UID: derivedUID("folder", title), Title: title}
+		for _, f := range chain {
 			folders[f.UID] = f
 			folderUID = f.UID
 		}
 		for key, raw := range src.Data {
 			k := Key{Kind: src.Kind, Namespace: src.Namespace, Name: src.Name, Key: key}
+			if flattened {
+				p.Notes = append(p.Notes, Note{Key: k, Reason: ReasonNestedFolder,
+					Message: fmt.Sprintf("Grafana before 11 has no nested folders: the dashboard goes into the root folder %q instead", chain[0].Title)})
+			}
 			d, derived, err := dashboardOf(k, raw)
 			if err != nil {
 				p.Problems = append(p.Problems, Problem{Key: k, Message: err.Error()})
@@ -135,20 +143,52 @@ func compareKeys(a, b Key) int {
 	return 0
 }
 
-// folderTitle is the folder the first annotation present names. A path
-// (k8s-sidecar's target directories) names its last element: nested
-// folders are not made yet.
-func folderTitle(annotations map[string]string, names []string) string {
+// folderPath is the folder the first annotation present names, as path
+// elements. A relative path (team/payments) names nested folders; an
+// absolute one is a directory on the Grafana pod's disk, where k8s-sidecar
+// would write the file, and names its last element.
+func folderPath(annotations map[string]string, names []string) []string {
 	for _, name := range names {
 		v := strings.TrimSpace(annotations[name])
 		if v == "" {
 			continue
 		}
-		if title := path.Base(strings.TrimRight(v, "/")); title != "/" && title != "." {
-			return title
+		if strings.HasPrefix(v, "/") {
+			if title := path.Base(v); title != "/" {
+				return []string{title}
+			}
+			continue
+		}
+		var elems []string
+		for _, e := range strings.Split(path.Clean(v), "/") {
+			if e = strings.TrimSpace(e); e != "" && e != "." {
+				elems = append(elems, e)
+			}
+		}
+		if len(elems) > 0 {
+			return elems
 		}
 	}
-	return ""
+	return nil
+}
+
+// folderChain is the folders of a path, root first, each uid derived from
+// the path down to it (a root folder's from its title alone). Without
+// nested folders a longer path is one root folder titled by the whole path
+// (flattened), under a uid of its own, so that once Grafana nests folders
+// the tree is made beside it rather than the flat folder being renamed.
+func folderChain(elems []string, nested bool) (chain []grafana.Folder, flattened bool) {
+	if len(elems) > 1 && !nested {
+		title := strings.Join(elems, "/")
+		return []grafana.Folder{{UID: derivedUID("folder", title), Title: title}}, true
+	}
+	parent := ""
+	for i, title := range elems {
+		f := grafana.Folder{UID: derivedUID("folder", elems[:i+1]...), Title: title, ParentUID: parent}
+		chain = append(chain, f)
+		parent = f.UID
+	}
+	return chain, false
 }
 
 // derivedUID is a stable uid for something that has none: a prefix and a
@@ -227,8 +267,8 @@ func gunzip(raw []byte) ([]byte, error) {
 // FolderRef is a folder Grafana already has.
 type FolderRef struct{ UID, Title string }
 
-// AdoptFolders puts dashboards into a root folder Grafana already has with
-// the wanted title (made by hand, or by file provisioning under the sidecar
+// AdoptFolders puts dashboards (and nested folders) into a root folder
+// Grafana already has with the wanted title (made by hand, or by file provisioning under the sidecar
 // this one replaces) instead of a second folder of that name; 7.5 would
 // refuse the second anyway. An adopted folder is used, never renamed. A
 // folder Grafana has under the derived uid stays as it is.
@@ -241,13 +281,21 @@ func AdoptFolders(d grafana.Desired, existing []FolderRef) grafana.Desired {
 	sorted := slices.Clone(existing)
 	slices.SortFunc(sorted, func(a, b FolderRef) int { return strings.Compare(a.UID, b.UID) })
 	adopted := map[string]string{}
+	for _, f := range d.Folders {
+		if f.ParentUID != "" || byUID[f.UID] {
+			continue
+		}
+		if i := slices.IndexFunc(sorted, func(e FolderRef) bool { return strings.EqualFold(e.Title, f.Title) }); i >= 0 {
+			adopted[f.UID] = sorted[i].UID
+		}
+	}
 	var folders []grafana.Folder
 	for _, f := range d.Folders {
-		if !byUID[f.UID] {
-			if i := slices.IndexFunc(sorted, func(e FolderRef) bool { return strings.EqualFold(e.Title, f.Title) }); i >= 0 {
-				adopted[f.UID] = sorted[i].UID
-				continue
-			}
+		if _, ok := adopted[f.UID]; ok {
+			continue
+		}
+		if uid, ok := adopted[f.ParentUID]; ok {
+			f.ParentUID = uid
 		}
 		folders = append(folders, f)
 	}

@@ -3,6 +3,7 @@ package sidecar
 import (
 	"bytes"
 	"compress/gzip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -122,7 +123,7 @@ func TestBuildPlan(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := summarise(BuildPlan(tt.sources, folderAnnotations, tt.previous))
+			got := summarise(BuildPlan(tt.sources, folderAnnotations, true, tt.previous))
 			if d := cmp.Diff(tt.want, got); d != "" {
 				t.Errorf("plan (-want +got):\n%s", d)
 			}
@@ -134,8 +135,8 @@ func TestBuildPlan(t *testing.T) {
 func TestBuildPlanStable(t *testing.T) {
 	a := configMap("a", "cm", map[string]string{"grafana_folder": "F"}, map[string]string{"1.json": `{"title":"one"}`, "2.json": `{"uid":"two","title":"two"}`})
 	b := configMap("b", "cm", map[string]string{"grafana_folder": "G"}, map[string]string{"1.json": `{"title":"one"}`})
-	p1 := BuildPlan([]Source{a, b}, folderAnnotations, nil)
-	p2 := BuildPlan([]Source{b, a}, folderAnnotations, nil)
+	p1 := BuildPlan([]Source{a, b}, folderAnnotations, true, nil)
+	p2 := BuildPlan([]Source{b, a}, folderAnnotations, true, nil)
 	if d := cmp.Diff(p1, p2); d != "" {
 		t.Errorf("order changed the plan:\n%s", d)
 	}
@@ -149,21 +150,76 @@ func TestBuildPlanStable(t *testing.T) {
 	}
 }
 
+// TestBuildPlanNestedFolders: a relative path is a tree of folders on
+// Grafana 11 and later, one root folder named by the whole path (with a
+// warning per key) before; an absolute path names its last element.
+func TestBuildPlanNestedFolders(t *testing.T) {
+	team, payments := derivedUID("folder", "team"), derivedUID("folder", "team", "payments")
+	flat := derivedUID("folder", "team/payments")
+	one := func(folder string) []Source {
+		return []Source{configMap("ns", "cm", map[string]string{"grafana_folder": folder}, map[string]string{"a.json": `{"uid":"a","title":"A"}`})}
+	}
+	tests := []struct {
+		name    string
+		sources []Source
+		nested  bool
+		folders []grafana.Folder // sorted by uid
+		into    string
+		notes   []string
+	}{
+		{"nested", one("team/payments"), true, sortedFolders(grafana.Folder{UID: team, Title: "team"}, grafana.Folder{UID: payments, Title: "payments", ParentUID: team}), payments, nil},
+		{"spaces, empty and dot elements dropped", one(" team//./payments/ "), true, sortedFolders(grafana.Folder{UID: team, Title: "team"}, grafana.Folder{UID: payments, Title: "payments", ParentUID: team}), payments, nil},
+		{"a root folder keeps the uid it had before nesting", one("team"), true, []grafana.Folder{{UID: team, Title: "team"}}, team, nil},
+		{"Grafana 7.5: one root folder named by the path", one("team/payments"), false, []grafana.Folder{{UID: flat, Title: "team/payments"}}, flat,
+			[]string{`NestedFolder: Grafana before 11 has no nested folders: the dashboard goes into the root folder "team/payments" instead`}},
+		{"an absolute path is a directory: its last element", one("/tmp/dashboards/team/"), true, []grafana.Folder{{UID: team, Title: "team"}}, team, nil},
+		{"two objects share a parent", []Source{
+			configMap("ns", "a", map[string]string{"grafana_folder": "team/payments"}, map[string]string{"a.json": `{"uid":"a","title":"A"}`}),
+			configMap("ns", "b", map[string]string{"grafana_folder": "team"}, map[string]string{"b.json": `{"uid":"b","title":"B"}`}),
+		}, true, sortedFolders(grafana.Folder{UID: team, Title: "team"}, grafana.Folder{UID: payments, Title: "payments", ParentUID: team}), payments, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := BuildPlan(tt.sources, folderAnnotations, tt.nested, nil)
+			if d := cmp.Diff(tt.folders, p.Desired.Folders); d != "" {
+				t.Errorf("folders (-want +got):\n%s", d)
+			}
+			if got := p.Desired.Dashboards[0].FolderUID; p.Desired.Dashboards[0].UID != "a" || got != tt.into {
+				t.Errorf("dashboard a in %q, want %q", got, tt.into)
+			}
+			var notes []string
+			for _, n := range p.Notes {
+				notes = append(notes, n.Reason+": "+n.Message)
+			}
+			if d := cmp.Diff(tt.notes, notes); d != "" {
+				t.Errorf("notes (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func sortedFolders(fs ...grafana.Folder) []grafana.Folder {
+	slices.SortFunc(fs, func(a, b grafana.Folder) int { return strings.Compare(a.UID, b.UID) })
+	return fs
+}
+
 func TestAdoptFolders(t *testing.T) {
 	teamA := derivedUID("folder", "Team A")
 	want := grafana.Desired{
-		Folders:    []grafana.Folder{{UID: teamA, Title: "Team A"}, {UID: "new", Title: "New"}},
-		Dashboards: []grafana.Dashboard{{UID: "a", FolderUID: teamA}, {UID: "n", FolderUID: "new"}, {UID: "g"}},
+		Folders:    []grafana.Folder{{UID: teamA, Title: "Team A"}, {UID: "new", Title: "New"}, {UID: "child", Title: "Child", ParentUID: teamA}},
+		Dashboards: []grafana.Dashboard{{UID: "a", FolderUID: teamA}, {UID: "n", FolderUID: "new"}, {UID: "g"}, {UID: "c", FolderUID: "child"}},
 	}
 	tests := []struct {
 		name     string
 		existing []FolderRef
 		folders  []string // uids still to converge
 		into     map[string]string
+		parent   string // of the nested folder
 	}{
-		{"nothing in Grafana: both made", nil, []string{teamA, "new"}, map[string]string{"a": teamA, "n": "new", "g": ""}},
-		{"the derived uid exists: kept", []FolderRef{{UID: teamA, Title: "renamed"}, {UID: "x", Title: "Team A"}}, []string{teamA, "new"}, map[string]string{"a": teamA, "n": "new", "g": ""}},
-		{"same title, any case: adopted, the smallest uid", []FolderRef{{UID: "zz", Title: "Team A"}, {UID: "hand", Title: "team a"}}, []string{"new"}, map[string]string{"a": "hand", "n": "new", "g": ""}},
+		{"nothing in Grafana: all made", nil, []string{teamA, "new", "child"}, map[string]string{"a": teamA, "n": "new", "g": "", "c": "child"}, teamA},
+		{"the derived uid exists: kept", []FolderRef{{UID: teamA, Title: "renamed"}, {UID: "x", Title: "Team A"}}, []string{teamA, "new", "child"}, map[string]string{"a": teamA, "n": "new", "g": "", "c": "child"}, teamA},
+		{"same title, any case: adopted, the smallest uid", []FolderRef{{UID: "zz", Title: "Team A"}, {UID: "hand", Title: "team a"}}, []string{"new", "child"}, map[string]string{"a": "hand", "n": "new", "g": "", "c": "child"}, "hand"},
+		{"a nested folder is never adopted by a root folder of its title", []FolderRef{{UID: "root-child", Title: "Child"}}, []string{teamA, "new", "child"}, map[string]string{"a": teamA, "n": "new", "g": "", "c": "child"}, teamA},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,6 +227,9 @@ func TestAdoptFolders(t *testing.T) {
 			var folders []string
 			for _, f := range got.Folders {
 				folders = append(folders, f.UID)
+				if f.UID == "child" && f.ParentUID != tt.parent {
+					t.Errorf("the nested folder's parent is %q, want %q", f.ParentUID, tt.parent)
+				}
 			}
 			into := map[string]string{}
 			for _, d := range got.Dashboards {
@@ -192,14 +251,15 @@ func TestAdoptFolders(t *testing.T) {
 // FuzzBuildPlan: whatever a key holds, every key gives a dashboard or a
 // problem, uids are unique and within Grafana's limit, and nothing panics.
 func FuzzBuildPlan(f *testing.F) {
-	f.Add([]byte(`{"uid":"a","title":"A"}`), []byte(`{"title":"B"}`), "Team")
-	f.Add([]byte(`{"uid":"a","title":"A"}`), []byte(`{"uid":"a","title":"again"}`), "/tmp/x/")
-	f.Add([]byte{0x1f, 0x8b, 0x08}, []byte(`null`), "")
-	f.Add([]byte(`{"uid":42,"title":[]}`), []byte(`{"title":"  "}`), ".")
-	f.Fuzz(func(t *testing.T, one, two []byte, folder string) {
+	f.Add([]byte(`{"uid":"a","title":"A"}`), []byte(`{"title":"B"}`), "Team", true)
+	f.Add([]byte(`{"uid":"a","title":"A"}`), []byte(`{"uid":"a","title":"again"}`), "/tmp/x/", true)
+	f.Add([]byte{0x1f, 0x8b, 0x08}, []byte(`null`), "", false)
+	f.Add([]byte(`{"uid":42,"title":[]}`), []byte(`{"title":"  "}`), ".", true)
+	f.Add([]byte(`{"title":"A"}`), []byte(`{"title":"B"}`), "team/../a//b/ ", false)
+	f.Fuzz(func(t *testing.T, one, two []byte, folder string, nested bool) {
 		src := Source{Kind: KindSecret, Namespace: "ns", Name: "s", Annotations: map[string]string{"grafana_folder": folder},
 			Data: map[string][]byte{"one": one, "two": two}}
-		p := BuildPlan([]Source{src}, folderAnnotations, nil)
+		p := BuildPlan([]Source{src}, folderAnnotations, nested, nil)
 		if n := len(p.Desired.Dashboards) + len(p.Problems); n != 2 {
 			t.Fatalf("%d dashboards and problems for 2 keys: %+v", n, p)
 		}
@@ -210,9 +270,21 @@ func FuzzBuildPlan(f *testing.F) {
 			}
 			seen[d.UID] = true
 		}
+		folders := map[string]grafana.Folder{}
 		for _, fo := range p.Desired.Folders {
-			if fo.Title == "" || len(fo.UID) > maxUID {
-				t.Fatalf("bad folder %+v", fo)
+			if fo.Title == "" || len(fo.UID) > maxUID || (!nested && fo.ParentUID != "") {
+				t.Fatalf("bad folder %+v (nested %v)", fo, nested)
+			}
+			folders[fo.UID] = fo
+		}
+		for _, fo := range p.Desired.Folders {
+			if _, ok := folders[fo.ParentUID]; fo.ParentUID != "" && !ok {
+				t.Fatalf("folder %+v has a parent the plan lacks", fo)
+			}
+		}
+		for _, d := range p.Desired.Dashboards {
+			if _, ok := folders[d.FolderUID]; d.FolderUID != "" && !ok {
+				t.Fatalf("dashboard %s in a folder the plan lacks", d.UID)
 			}
 		}
 	})

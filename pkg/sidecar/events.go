@@ -11,11 +11,15 @@ import (
 	"k8s.io/client-go/tools/record"
 )
 
-// Event reasons on a ConfigMap or Secret whose key gives no dashboard.
+// Event reasons on a ConfigMap or Secret whose key gives no dashboard or
+// data source, or not quite the one asked for.
 const (
-	ReasonInvalidDashboard = "InvalidDashboard" // the key does not parse, has no title, or clashes with another key
-	ReasonForeignDashboard = "ForeignDashboard" // Grafana has a dashboard with its uid that the sidecar did not write
-	ReasonRefused          = "GrafanaRefused"   // Grafana refused the dashboard
+	ReasonInvalidDashboard  = "InvalidDashboard"  // the key does not parse, has no title, or clashes with another key
+	ReasonForeignDashboard  = "ForeignDashboard"  // Grafana has a dashboard with its uid that the sidecar did not write
+	ReasonRefused           = "GrafanaRefused"    // Grafana refused the dashboard or data source
+	ReasonInvalidDataSource = "InvalidDataSource" // the key is not a valid data source file, or clashes with another key
+	ReasonForeignDataSource = "ForeignDataSource" // Grafana has a data source with its uid (or a name it deletes) that the sidecar did not write
+	ReasonNestedFolder      = "NestedFolder"      // Grafana before 11 has no nested folders: the dashboard went into a flat one
 )
 
 // events records Events on the objects a problem comes from, so that

@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
@@ -28,7 +29,12 @@ const (
 type informer struct {
 	kind      string
 	namespace string
-	inf       cache.SharedIndexInformer
+	// dataSources: its objects are data source files, not dashboards.
+	dataSources bool
+	// selector is checked again on the cached objects: an object whose
+	// label went is not wanted, whatever event brought the change.
+	selector labels.Selector
+	inf      cache.SharedIndexInformer
 
 	mu          sync.Mutex
 	lastContact time.Time
@@ -40,7 +46,11 @@ type informer struct {
 }
 
 func newInformer(cs kubernetes.Interface, kind, namespace, selector string, onChange func(), now func() time.Time) (*informer, error) {
-	in := &informer{kind: kind, namespace: namespace, now: now}
+	sel, err := labels.Parse(selector)
+	if err != nil {
+		return nil, fmt.Errorf("label selector %q: %w", selector, err)
+	}
+	in := &informer{kind: kind, namespace: namespace, now: now, selector: sel}
 	switch kind {
 	case KindConfigMap:
 		in.inf = cache.NewSharedIndexInformer(listWatch[*corev1.ConfigMapList](in, cs.CoreV1().ConfigMaps(namespace), selector), &corev1.ConfigMap{}, 0, cache.Indexers{})
@@ -127,12 +137,17 @@ func (in *informer) failed(err error) {
 	}
 }
 
-// String names the informer for logs and /healthz, e.g. "ConfigMaps in monitoring".
+// String names the informer for logs and /healthz, e.g. "ConfigMaps in
+// monitoring" or "ConfigMaps (data sources) in all namespaces".
 func (in *informer) String() string {
-	if in.namespace == "" {
-		return in.kind + "s in all namespaces"
+	what := in.kind + "s"
+	if in.dataSources {
+		what += " (data sources)"
 	}
-	return in.kind + "s in " + in.namespace
+	if in.namespace == "" {
+		return what + " in all namespaces"
+	}
+	return what + " in " + in.namespace
 }
 
 // problem says why the informer is unhealthy, or "" when it is not: not
@@ -160,6 +175,9 @@ func (in *informer) problem(silence, failing time.Duration) string {
 func (in *informer) sources() []Source {
 	var out []Source
 	for _, obj := range in.inf.GetStore().List() {
+		if m, ok := obj.(metav1.Object); !ok || !in.selector.Matches(labels.Set(m.GetLabels())) {
+			continue
+		}
 		switch o := obj.(type) {
 		case *corev1.ConfigMap:
 			s := Source{Kind: KindConfigMap, Namespace: o.Namespace, Name: o.Name, UID: o.UID, Annotations: o.Annotations, Data: map[string][]byte{}}

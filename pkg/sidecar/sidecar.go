@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -22,6 +26,10 @@ type Config struct {
 	Namespaces []string
 	// Selector is the server-side label selector of dashboard objects.
 	Selector string
+	// DataSourceSelector selects data source objects (every key a
+	// provisioning file); empty turns data sources off: none is written
+	// or deleted.
+	DataSourceSelector string
 	// Kinds to watch: KindConfigMap, KindSecret or both.
 	Kinds []string
 	// FolderAnnotations name the folder; the first present wins.
@@ -61,14 +69,16 @@ type Sidecar struct {
 	events    *events // set by Run
 
 	mu               sync.Mutex
-	previous         map[Key]string  // key → uid of the last plan
-	reported         map[string]bool // problems and notes already logged
+	previous         map[Key]string   // key → uid of the last plan
+	previousDS       map[Key][]string // key → data source uids of the last plan
+	reported         map[string]bool  // problems and notes already logged
 	grafanaDownSince time.Time
 	grafanaError     string
 	ready            bool // a full pass succeeded
 	synced           bool // every informer synced
 	leading          bool
 	retry            time.Duration
+	refusedDeletions map[string]bool // deleteDatasources entries reported as not deleted
 }
 
 // New builds a sidecar; Run starts it.
@@ -82,7 +92,7 @@ func New(kube kubernetes.Interface, g *grafana.Client, cfg Config, log *slog.Log
 		}
 	}
 	s := &Sidecar{cfg: cfg, grafana: g, log: log, now: time.Now, kicks: newKicker(), metrics: newMetrics(), kube: kube,
-		previous: map[Key]string{}, reported: map[string]bool{}, retry: cfg.RetryMin}
+		previous: map[Key]string{}, previousDS: map[Key][]string{}, reported: map[string]bool{}, retry: cfg.RetryMin}
 	namespaces := cfg.Namespaces
 	if len(namespaces) == 0 {
 		namespaces = []string{""}
@@ -94,6 +104,15 @@ func New(kube kubernetes.Interface, g *grafana.Client, cfg Config, log *slog.Log
 				return nil, err
 			}
 			s.informers = append(s.informers, in)
+			if cfg.DataSourceSelector == "" {
+				continue
+			}
+			ds, err := newInformer(kube, kind, ns, cfg.DataSourceSelector, s.kicks.kick, s.now)
+			if err != nil {
+				return nil, err
+			}
+			ds.dataSources = true
+			s.informers = append(s.informers, ds)
 		}
 	}
 	return s, nil
@@ -108,7 +127,7 @@ func (s *Sidecar) Run(ctx context.Context) error {
 		go in.inf.RunWithContext(ctx)
 		synced = append(synced, in.inf.HasSynced)
 	}
-	s.log.Info("watching", "objects", s.describeInformers(), "selector", s.cfg.Selector)
+	s.log.Info("watching", "objects", s.describeInformers(), "selector", s.cfg.Selector, "datasource_selector", s.cfg.DataSourceSelector)
 	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
 		return nil // only ctx ends the wait
 	}
@@ -174,10 +193,13 @@ func (s *Sidecar) waitForGrafana(ctx context.Context) error {
 	}
 }
 
-func (s *Sidecar) sources() []Source {
+// sources are the cached dashboard objects, or data source objects.
+func (s *Sidecar) sources(dataSources bool) []Source {
 	var out []Source
 	for _, in := range s.informers {
-		out = append(out, in.sources()...)
+		if in.dataSources == dataSources {
+			out = append(out, in.sources()...)
+		}
 	}
 	return out
 }
@@ -186,7 +208,7 @@ func (s *Sidecar) sources() []Source {
 // on failure a retry with back-off.
 func (s *Sidecar) pass(ctx context.Context) {
 	start := s.now()
-	plan, err := s.converge(ctx)
+	plan, dsPlan, err := s.converge(ctx)
 	s.metrics.duration.Observe(s.now().Sub(start).Seconds())
 	s.metrics.passes.Inc()
 	if err != nil {
@@ -194,7 +216,7 @@ func (s *Sidecar) pass(ctx context.Context) {
 		return
 	}
 	s.mu.Lock()
-	s.previous, s.ready, s.retry = plan.UIDs, true, s.cfg.RetryMin
+	s.previous, s.previousDS, s.ready, s.retry = plan.UIDs, dsPlan.UIDs, true, s.cfg.RetryMin
 	s.mu.Unlock()
 	s.grafanaUp()
 	s.metrics.lastSuccess.SetToCurrentTime()
@@ -203,39 +225,87 @@ func (s *Sidecar) pass(ctx context.Context) {
 // converge makes Grafana hold the cached objects' dashboards: folders and
 // dashboards through grafana.Converge (into a root folder Grafana already
 // has with the wanted title, when there is one), then the deletion of the
-// dashboards it owns that no key gives any more.
-func (s *Sidecar) converge(ctx context.Context) (Plan, error) {
-	sources := s.sources()
+// dashboards it owns that no key gives any more; then the same for data
+// sources, in a run of their own: credentials that may not write data
+// sources (an Editor's) hold no dashboard back.
+func (s *Sidecar) converge(ctx context.Context) (Plan, DataSourcePlan, error) {
+	sources, dsSources := s.sources(false), s.sources(true)
+	health, err := s.grafana.Health(ctx)
+	if err != nil {
+		return Plan{}, DataSourcePlan{}, err
+	}
 	s.mu.Lock()
-	plan := BuildPlan(sources, s.cfg.FolderAnnotations, s.previous)
+	plan := BuildPlan(sources, s.cfg.FolderAnnotations, nestedFolders(health.Version), s.previous)
+	dsPlan := BuildDataSourcePlan(dsSources, s.previousDS)
 	s.mu.Unlock()
-	s.events.objects(sources)
-	s.reportPlan(plan)
-	s.metrics.observePlan(sources, plan)
+	s.events.objects(append(slices.Clone(sources), dsSources...))
+	s.reportPlan(plan, dsPlan)
+	s.metrics.observePlan(sources, dsSources, plan, dsPlan)
 
 	roots, err := s.grafana.RootFolders(ctx)
 	if err != nil {
-		return plan, err
+		return plan, dsPlan, err
 	}
 	existing := make([]FolderRef, 0, len(roots))
 	for _, f := range roots {
 		existing = append(existing, FolderRef{UID: f.UID, Title: f.Title})
 	}
-	actions, err := grafana.Converge(ctx, s.grafana, AdoptFolders(plan.Desired, existing),
-		grafana.Options{OwnerTag: s.cfg.OwnerTag, Message: "metricscale-sidecar"})
-	s.reportActions(ctx, plan, actions)
+	opts := grafana.Options{OwnerTag: s.cfg.OwnerTag, Message: "metricscale-sidecar"}
+	actions, err := grafana.Converge(ctx, s.grafana, AdoptFolders(plan.Desired, existing), opts)
+	s.reportActions(ctx, plan.dashboardKeys(), actions, s.metrics.dashboards)
 	if err != nil {
-		return plan, err
+		return plan, dsPlan, err
 	}
-	return plan, s.prune(ctx, plan)
+	if err := s.prune(ctx, plan); err != nil {
+		return plan, dsPlan, err
+	}
+	if s.cfg.DataSourceSelector == "" {
+		return plan, dsPlan, nil
+	}
+	actions, err = grafana.Converge(ctx, s.grafana, grafana.Desired{DataSources: dsPlan.DataSources}, opts)
+	s.reportActions(ctx, dsPlan.dataSourceKeys(), actions, s.metrics.dataSources)
+	if err != nil {
+		return plan, dsPlan, err
+	}
+	return plan, dsPlan, s.pruneDataSources(ctx, dsPlan)
 }
 
-// reportActions logs every write and refusal (not what was unchanged) and counts them.
-func (s *Sidecar) reportActions(ctx context.Context, plan Plan, actions []grafana.Action) {
-	keyOf := map[string]Key{}
-	for k, uid := range plan.UIDs {
-		keyOf[uid] = k
+// nestedFolders reports whether a Grafana of this version nests folders
+// (11 and later; an unreadable version is taken as current).
+func nestedFolders(version string) bool {
+	major, err := strconv.Atoi(strings.SplitN(version, ".", 2)[0])
+	return err != nil || major >= 11
+}
+
+// objectKeys maps the uids of a plan's objects of one kind to the keys that give them.
+type objectKeys struct {
+	kind grafana.Kind
+	keys map[string]Key
+}
+
+func (p Plan) dashboardKeys() objectKeys {
+	o := objectKeys{kind: grafana.KindDashboard, keys: map[string]Key{}}
+	for k, uid := range p.UIDs {
+		o.keys[uid] = k
 	}
+	return o
+}
+
+func (p DataSourcePlan) dataSourceKeys() objectKeys {
+	o := objectKeys{kind: grafana.KindDataSource, keys: map[string]Key{}}
+	for k, uids := range p.UIDs {
+		for _, uid := range uids {
+			o.keys[uid] = k
+		}
+	}
+	return o
+}
+
+// reportActions logs every write and refusal (not what was unchanged),
+// counts them, records an Event on the object of a foreign or refused
+// dashboard or data source, and sets the foreign and refused gauges of its kind.
+func (s *Sidecar) reportActions(ctx context.Context, from objectKeys, actions []grafana.Action, states *prometheus.GaugeVec) {
+	foreignReason := map[grafana.Kind]string{grafana.KindDashboard: ReasonForeignDashboard, grafana.KindDataSource: ReasonForeignDataSource}[from.kind]
 	foreign, failed := 0, 0
 	for _, a := range actions {
 		switch a.Action {
@@ -247,8 +317,8 @@ func (s *Sidecar) reportActions(ctx context.Context, plan Plan, actions []grafan
 			failed++
 		}
 		attrs := []any{"kind", a.Kind, "uid", a.UID, "title", a.Object, "action", a.Action}
-		k, fromKey := keyOf[a.UID]
-		fromKey = fromKey && a.Kind == grafana.KindDashboard
+		k, fromKey := from.keys[a.UID]
+		fromKey = fromKey && a.Kind == from.kind
 		if fromKey {
 			attrs = append(attrs, "source", k.String())
 		}
@@ -264,14 +334,14 @@ func (s *Sidecar) reportActions(ctx context.Context, plan Plan, actions []grafan
 		if fromKey {
 			switch a.Action {
 			case grafana.Foreign:
-				s.events.warn(k, ReasonForeignDashboard, a.Reason)
+				s.events.warn(k, foreignReason, a.Reason)
 			case grafana.Failed:
 				s.events.warn(k, ReasonRefused, a.Reason)
 			}
 		}
 	}
-	s.metrics.dashboards.WithLabelValues("foreign").Set(float64(foreign))
-	s.metrics.dashboards.WithLabelValues("refused").Set(float64(failed))
+	states.WithLabelValues("foreign").Set(float64(foreign))
+	states.WithLabelValues("refused").Set(float64(failed))
 }
 
 // prune deletes the dashboards carrying the owner tag that no key gives.
@@ -306,25 +376,97 @@ func (s *Sidecar) prune(ctx context.Context, plan Plan) error {
 	return nil
 }
 
-// reportPlan logs each problem and derived uid once, not on every pass.
-func (s *Sidecar) reportPlan(p Plan) {
+// pruneDataSources deletes the data sources carrying the owner marker that
+// no key gives, and those a deleteDatasources names if the sidecar wrote
+// them; one it did not write is left alone and reported (never delete what
+// it did not create).
+func (s *Sidecar) pruneDataSources(ctx context.Context, plan DataSourcePlan) error {
+	refs, err := s.grafana.DataSourceRefs(ctx)
+	if err != nil {
+		return err
+	}
+	desired := map[string]bool{}
+	for _, ds := range plan.DataSources {
+		desired[ds.UID] = true
+	}
+	byName := map[string]grafana.DataSourceRef{}
+	for _, ref := range refs {
+		byName[ref.Name] = ref
+		if ref.Owner != s.cfg.OwnerTag || desired[ref.UID] || plan.Keep[ref.UID] {
+			continue
+		}
+		if err := s.deleteDataSource(ctx, ref, "no labelled object gives it any more"); err != nil {
+			return err
+		}
+	}
+	refused := map[string]bool{}
+	for _, d := range plan.Deletions {
+		ref, ok := byName[d.Name]
+		if !ok || ref.Owner == s.cfg.OwnerTag { // gone, or deleted above
+			continue
+		}
+		line := d.Key.String() + ": " + d.Name
+		refused[line] = true
+		if s.refusedDeletions[line] {
+			continue // reported already
+		}
+		msg := fmt.Sprintf("deleteDatasources names data source %q (uid %s), which this sidecar did not create (no jsonData.%s %q): left alone; delete it in Grafana if it should go",
+			d.Name, ref.UID, grafana.DataSourceOwnerKey, s.cfg.OwnerTag)
+		s.log.Warn("grafana", "kind", grafana.KindDataSource, "uid", ref.UID, "title", d.Name, "action", "kept", "source", d.Key.String(), "reason", msg)
+		s.events.warn(d.Key, ReasonForeignDataSource, msg)
+	}
+	s.refusedDeletions = refused
+	return nil
+}
+
+func (s *Sidecar) deleteDataSource(ctx context.Context, ref grafana.DataSourceRef, reason string) error {
+	err := s.grafana.DeleteDataSource(ctx, ref.UID)
+	switch {
+	case errors.Is(err, grafana.ErrNotFound):
+		return nil
+	case errors.Is(err, grafana.ErrReadOnly):
+		s.log.Warn("grafana", "kind", grafana.KindDataSource, "uid", ref.UID, "title", ref.Name, "action", "kept",
+			"reason", reason+", but Grafana manages it from provisioning files")
+		return nil
+	case err != nil:
+		return err
+	}
+	s.log.Info("grafana", "kind", grafana.KindDataSource, "uid", ref.UID, "title", ref.Name, "action", "deleted", "reason", reason)
+	s.metrics.action(string(grafana.KindDataSource), "deleted")
+	return nil
+}
+
+// reportPlan logs each problem and note once, not on every pass, and
+// records an Event for each problem and each note with a reason.
+func (s *Sidecar) reportPlan(p Plan, dp DataSourcePlan) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	seen := map[string]bool{}
-	for _, pr := range p.Problems {
-		line := pr.Key.String() + ": " + pr.Message
-		seen[line] = true
-		if !s.reported[line] {
-			s.log.Warn("skipped", "source", pr.Key.String(), "reason", pr.Message)
-			s.events.warn(pr.Key, ReasonInvalidDashboard, pr.Message)
+	problems := func(list []Problem, reason string) {
+		for _, pr := range list {
+			line := pr.Key.String() + ": " + pr.Message
+			seen[line] = true
+			if !s.reported[line] {
+				s.log.Warn("skipped", "source", pr.Key.String(), "reason", pr.Message)
+				s.events.warn(pr.Key, reason, pr.Message)
+			}
 		}
 	}
-	for _, n := range p.Notes {
+	problems(p.Problems, ReasonInvalidDashboard)
+	problems(dp.Problems, ReasonInvalidDataSource)
+	for _, n := range append(slices.Clone(p.Notes), dp.Notes...) {
 		line := n.Key.String() + ": " + n.Message
-		seen[line] = true
-		if !s.reported[line] {
-			s.log.Info("derived uid", "source", n.Key.String(), "reason", n.Message)
+		if seen[line] || s.reported[line] {
+			seen[line] = true
+			continue
 		}
+		seen[line] = true
+		if n.Reason == "" {
+			s.log.Info("derived uid", "source", n.Key.String(), "reason", n.Message)
+			continue
+		}
+		s.log.Warn("note", "source", n.Key.String(), "reason", n.Message)
+		s.events.warn(n.Key, n.Reason, n.Message)
 	}
 	s.reported = seen
 }

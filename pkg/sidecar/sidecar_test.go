@@ -186,7 +186,7 @@ func TestSidecarConverges(t *testing.T) {
 		`metricscale_sidecar_actions_total{action="deleted",kind="dashboard"} 1`,
 		`metricscale_sidecar_dashboards{state="foreign"} 1`,
 		`metricscale_sidecar_dashboards{state="invalid"} 1`,
-		`metricscale_sidecar_objects{kind="Secret"} 1`,
+		`metricscale_sidecar_objects{holds="dashboards",kind="Secret"} 1`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics has no %s", want)

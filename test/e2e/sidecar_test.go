@@ -158,10 +158,14 @@ type grafanaTarget struct{ url, user, password string }
 // testDashboardLabel is the label of the dashboards of the sidecars tests
 // start themselves: the sandbox's own sidecar watches grafana_dashboard in
 // every namespace, and two sidecars must not write the same objects.
-const testDashboardLabel = "e2e_dashboard"
+const (
+	testDashboardLabel  = "e2e_dashboard"
+	testDataSourceLabel = "e2e_datasource"
+)
 
 // startSidecarFor runs bin/metricscale-sidecar on namespace ns against g,
-// watching testDashboardLabel unless args give --label.
+// watching testDashboardLabel and testDataSourceLabel unless args give
+// --label or --datasource-label.
 func startSidecarFor(t *testing.T, ns string, g grafanaTarget, args ...string) *runningSidecar {
 	t.Helper()
 	bin := filepath.Join(env.repo, "bin", "metricscale-sidecar")
@@ -175,7 +179,7 @@ func startSidecarFor(t *testing.T, ns string, g grafanaTarget, args ...string) *
 	s := &runningSidecar{addr: l.Addr().String()}
 	l.Close()
 	pass := g.password
-	cmd := exec.Command(bin, append([]string{"--kubeconfig", env.info.Kubeconfig, "--listen-address", s.addr, "--label", testDashboardLabel}, args...)...)
+	cmd := exec.Command(bin, append([]string{"--kubeconfig", env.info.Kubeconfig, "--listen-address", s.addr, "--label", testDashboardLabel, "--datasource-label", testDataSourceLabel}, args...)...)
 	cmd.Env = append(os.Environ(), "NAMESPACE="+ns, "GRAFANA_URL="+g.url, "GRAFANA_USER="+g.user, "GRAFANA_PASSWORD="+pass)
 	cmd.Stdout, cmd.Stderr = s, s
 	if err := cmd.Start(); err != nil {
@@ -267,13 +271,7 @@ func TestSidecarConvergesFromConfigMaps(t *testing.T) {
 		t.Errorf("foreign dashboards metric = %v, want 1", n)
 	}
 
-	eventually(t, 10*time.Second, "a ForeignDashboard Event on the ConfigMap", func(ctx context.Context) error {
-		list, err := env.client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=ConfigMap,involvedObject.name=dashboards,reason=ForeignDashboard"})
-		if err == nil && len(list.Items) == 0 {
-			err = fmt.Errorf("no Event yet")
-		}
-		return err
-	})
+	waitEvent(t, ns, "ConfigMap", "dashboards", "ForeignDashboard")
 
 	// A burst of 20 updates: a handful of passes and saves, not 20.
 	passes, saves := sc.metric(t, "metricscale_sidecar_converge_passes_total"), dashboardSaves(t)

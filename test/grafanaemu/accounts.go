@@ -114,13 +114,7 @@ func (s *Server) loadProvisionedDataSources() {
 		if s.store.dataSourceByName(str(fields["name"])) != nil {
 			continue
 		}
-		var secure []string
-		if sj, ok := fields["secureJsonData"].(map[string]any); ok {
-			for k := range sj {
-				secure = append(secure, k)
-			}
-		}
-		s.addDataSource(fields, secure, true)
+		s.addDataSource(fields, secretsOf(fields), true)
 	}
 }
 

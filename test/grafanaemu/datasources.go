@@ -28,7 +28,7 @@ func (s *Server) renderDataSource(d *dataSource) map[string]any {
 	out := s.dataSourceDefaults()
 	maps.Copy(out, d.fields)
 	secure := map[string]any{}
-	for _, k := range d.secure {
+	for k := range d.secure {
 		secure[k] = true
 	}
 	maps.Copy(out, map[string]any{"id": d.id, "uid": d.uid, "orgId": 1, "version": d.version,
@@ -93,19 +93,40 @@ func (s *Server) getDataSource(w http.ResponseWriter, r *http.Request, _ *sessio
 	writeJSON(w, http.StatusOK, s.renderDataSource(d))
 }
 
-// dataSourceBody reads a create or update request: the fields to keep, the
-// names of its secure fields, and the version it was read at (0: none).
-func dataSourceBody(r *http.Request) (fields map[string]any, secure []string, version int64, err error) {
+// dataSourceBody reads a create or update request: the fields to keep, its
+// secure fields, and the version it was read at (0: none).
+func dataSourceBody(r *http.Request) (fields map[string]any, secure map[string]string, version int64, err error) {
 	if err := decode(r, &fields); err != nil {
 		return nil, nil, 0, err
-	}
-	if sj, ok := fields["secureJsonData"].(map[string]any); ok {
-		secure = slices.Sorted(maps.Keys(sj))
 	}
 	if v, ok := fields["version"].(json.Number); ok {
 		version, _ = v.Int64()
 	}
-	return fields, secure, version, nil
+	return fields, secretsOf(fields), version, nil
+}
+
+// secretsOf is a request's secureJsonData.
+func secretsOf(fields map[string]any) map[string]string {
+	out := map[string]string{}
+	if sj, ok := fields["secureJsonData"].(map[string]any); ok {
+		for k, v := range sj {
+			out[k] = str(v)
+		}
+	}
+	return out
+}
+
+// DataSourceSecret is the secret a data source holds under key, as Grafana
+// would decrypt it for its proxy; its API never returns it. For tests.
+func (s *Server) DataSourceSecret(uid, key string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.store.dataSourceByUID(uid)
+	if d == nil {
+		return "", false
+	}
+	v, ok := d.secure[key]
+	return v, ok
 }
 
 func keepFields(fields map[string]any) map[string]any {
@@ -144,7 +165,7 @@ func (s *Server) createDataSource(w http.ResponseWriter, r *http.Request, _ *ses
 }
 
 // addDataSource stores a new data source; the caller holds s.mu.
-func (s *Server) addDataSource(fields map[string]any, secure []string, readOnly bool) *dataSource {
+func (s *Server) addDataSource(fields map[string]any, secure map[string]string, readOnly bool) *dataSource {
 	s.store.lastDSID++
 	uid := str(fields["uid"])
 	if uid == "" {
@@ -193,11 +214,8 @@ func (s *Server) updateDataSource(w http.ResponseWriter, r *http.Request, _ *ses
 		return
 	}
 	d.fields = keepFields(fields)
-	for _, k := range secure {
-		if !slices.Contains(d.secure, k) {
-			d.secure = append(d.secure, k)
-		}
-	}
+	// Secrets not sent are kept, as Grafana keeps them.
+	maps.Copy(d.secure, secure)
 	d.version++
 	s.keepOneDefault(d)
 	writeJSON(w, http.StatusOK, map[string]any{"datasource": s.renderDataSource(d), "id": d.id, "message": "Datasource updated", "name": d.name()})

@@ -27,9 +27,9 @@ type dataSource struct {
 	id       int64
 	uid      string
 	version  int64
-	readOnly bool           // provisioned
-	fields   map[string]any // as saved, secrets removed
-	secure   []string       // names of the secureJsonData keys saved
+	readOnly bool              // provisioned
+	fields   map[string]any    // as saved, secrets removed
+	secure   map[string]string // secureJsonData saved (Grafana encrypts them and never returns them)
 }
 
 func (d *dataSource) name() string { return str(d.fields["name"]) }
