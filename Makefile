@@ -50,6 +50,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCondition$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/watch
 	$(GO) test -run '^$$' -fuzz '^FuzzRewriteDatasources$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/grafana
 	$(GO) test -run '^$$' -fuzz '^FuzzBuildPlan$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/sidecar
+	$(GO) test -run '^$$' -fuzz '^FuzzRefused$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/apierr
 
 # TestMain runs hack/tools.sh itself (installing and building on first use),
 # brings one sandbox up for the package and takes it down at the end.
