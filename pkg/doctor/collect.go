@@ -34,6 +34,7 @@ import (
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
+	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
 	adapterchain "github.com/metricscale/kubectl-metricscale/pkg/chain"
 	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
@@ -237,6 +238,44 @@ type Collected struct {
 	External   ExternalAPI
 	Prometheus Prometheus
 	Targets    Targets
+
+	// refused is the first request the live sources were refused.
+	refused *refusals
+}
+
+// refusals keeps the first request the API server refused doctor for want
+// of permission. Doctor then stops with that one refusal, worded with the
+// role to apply, instead of reporting each refused request as a broken link
+// of the chain. Reads doctor can do without (events, the adapter's RBAC,
+// described objects) are not noted.
+type refusals struct {
+	mu    sync.Mutex
+	first error
+}
+
+// note keeps err if it is the first refusal.
+func (r *refusals) note(err error) {
+	if r == nil || err == nil {
+		return
+	}
+	if _, ok := apierr.Refused(err); !ok {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.first == nil {
+		r.first = apierr.Denied(err, apierr.ReadOnlyRole)
+	}
+}
+
+// err is the first refusal, worded; nil when there was none.
+func (r *refusals) err() error {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.first
 }
 
 // Targets resolves what the HPAs point at.
@@ -275,11 +314,11 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 		if !errors.As(err, &status) {
 			return nil, fmt.Errorf("cannot reach the Kubernetes API server at %s (check --kubeconfig, --context, --server): %w", env.Rest.Host, err)
 		}
-		return nil, err
+		return nil, apierr.Denied(err, apierr.ReadOnlyRole)
 	}
 	in.HPAs = hpas
 	if in.APIServices, err = apiServices(ctx, env.Aggregator); err != nil {
-		return nil, fmt.Errorf("reading APIServices: %w", err)
+		return nil, apierr.Denied(fmt.Errorf("reading APIServices: %w", err), apierr.ReadOnlyRole)
 	}
 	customSvc, externalSvc := in.APIServices[0], in.APIServices[1]
 
@@ -287,6 +326,13 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 	co.ServiceNamespace, co.ServiceName = refNamespace(customSvc.Service), refName(customSvc.Service)
 	ch := adapterchain.Load(ctx, &env, co, adapterchain.StageDiscovery, in.Now)
 	in.Chain = ch
+	// An adapter doctor may not read is not a broken adapter.
+	in.refused = &refusals{}
+	in.refused.note(ch.AdapterErr)
+	in.refused.note(ch.ConfigErr)
+	if err := in.refused.err(); err != nil {
+		return nil, err
+	}
 	if v, err := env.Client.Discovery().ServerVersion(); err == nil {
 		in.ServerMinor, _ = strconv.Atoi(strings.TrimRight(v.Minor, "+"))
 	}
@@ -306,12 +352,19 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 		return nil, err
 	}
 	tg := newTargets(env.Client, meta, scales, env.Mapper, ns, hpas)
+	tg.refused = in.refused
 	in.Targets = tg
 	api := newLiveAPI(env.Discovery, env.Rest, env.Mapper, customSvc)
+	api.refused = in.refused
 	api.prefetch(ctx, hpas, tg, env.Mapper, 8)
+	if err := in.refused.err(); err != nil {
+		return nil, err
+	}
 	in.Mapper = env.Mapper
 	in.API = api
-	in.External = newLiveExternalAPI(env.Rest, externalSvc)
+	ext := newLiveExternalAPI(env.Rest, externalSvc)
+	ext.refused = in.refused
+	in.External = ext
 	in.Prometheus = &livePrometheus{conn: ch.Prometheus, series: map[string][]prom.Series{}, queries: map[string]queryResult{}}
 	if needEvents(hpas) {
 		in.Events = hpaEvents(ctx, env.Client, ns)
@@ -324,6 +377,7 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 // it).
 type liveAPI struct {
 	client    custommetrics.CustomMetricsClient
+	refused   *refusals
 	available bool
 	why       string
 	listed    map[string]bool
@@ -398,6 +452,7 @@ func (a *liveAPI) Values(_ context.Context, req hpareq.Request) (*cmv1beta2.Metr
 			return
 		}
 		res.list, res.err = req.Custom(a.client)
+		a.refused.note(res.err)
 	})
 	return res.list, res.err
 }
@@ -546,6 +601,7 @@ type targets struct {
 	// spec.selector); scales reads the subresource of other kinds.
 	selectors map[string]labels.Selector
 	scales    scale.ScalesGetter
+	refused   *refusals
 }
 
 func newTargets(c kubernetes.Interface, meta metadata.Interface, scales scale.ScalesGetter, mapper apimeta.RESTMapper, scope string, hpas []autoscalingv2.HorizontalPodAutoscaler) *targets {
@@ -591,6 +647,7 @@ func (t *targets) load(ctx context.Context, ns string) error {
 		return nil
 	})
 	if err != nil {
+		t.refused.note(err)
 		return fmt.Errorf("listing deployments: %w", err)
 	}
 	_ = eachItem(ctx, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
@@ -616,6 +673,7 @@ func (t *targets) load(ctx context.Context, ns string) error {
 			return nil
 		})
 		if err != nil {
+			t.refused.note(err)
 			return fmt.Errorf("listing pods: %w", err)
 		}
 	}
@@ -655,6 +713,7 @@ func (t *targets) PodSelector(ctx context.Context, ns string, ref autoscalingv2.
 	}
 	s, err := kube.ScaleSelector(ctx, t.scales, t.mapper, ns, ref)
 	if err != nil {
+		t.refused.note(err)
 		return nil, fmt.Errorf("reading the scale of %s %s: %w", ref.Kind, ref.Name, err)
 	}
 	t.selectors[key] = s

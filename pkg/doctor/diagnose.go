@@ -9,6 +9,7 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 )
 
@@ -143,9 +144,12 @@ func Diagnose(ctx context.Context, in *Collected) (*Report, error) {
 	for i := range in.HPAs {
 		hr, err := w.walkHPA(ctx, &in.HPAs[i], in.Targets, in.Events)
 		if err != nil {
-			return nil, err
+			return nil, apierr.Denied(err, apierr.ReadOnlyRole)
 		}
 		r.HPAs = append(r.HPAs, hr)
+	}
+	if err := in.refused.err(); err != nil {
+		return nil, err
 	}
 	if a != nil && ch.Discovery != nil {
 		r.Findings = append(r.Findings, checkWindow(ctx, in.Prometheus, windowCheck{window: ch.Window, relist: a.RelistInterval, adapterRef: adapterRef}, w.used)...)

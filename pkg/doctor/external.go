@@ -35,6 +35,7 @@ type ExternalAPI interface {
 // selector): HPAs that share an external metric share the request.
 type liveExternalAPI struct {
 	client    externalmetrics.ExternalMetricsClient
+	refused   *refusals
 	available bool
 	why       string
 	cache     map[string]externalResult
@@ -75,6 +76,7 @@ func (a *liveExternalAPI) Values(_ context.Context, req hpareq.Request) (*emv1be
 		return r.list, r.err
 	}
 	list, err := req.External(a.client)
+	a.refused.note(err)
 	a.cache[key] = externalResult{list, err}
 	return list, err
 }

@@ -270,7 +270,11 @@ func (s *stack) startControllers(ctx context.Context) error {
 		"--kubeconfig="+f.KCMKubeconfig,
 		"--authentication-kubeconfig="+f.KCMKubeconfig, "--authorization-kubeconfig="+f.KCMKubeconfig,
 		"--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", s.ports.ControllerManager),
-		"--controllers=deployment,replicaset,horizontalpodautoscaling,serviceaccount,serviceaccount-token,namespace,garbagecollector,root-ca-cert-publisher",
+		// What a chain of HPAs needs, plus clusterrole-aggregation, which
+		// every cluster runs: without it view, edit and admin are empty.
+		// The rest stay off: kwok and the agent play the nodes, and the
+		// Services are ExternalName (no endpoints to keep).
+		"--controllers=deployment,replicaset,horizontalpodautoscaling,serviceaccount,serviceaccount-token,namespace,garbagecollector,root-ca-cert-publisher,clusterrole-aggregation",
 		// Per-controller ServiceAccounts, as kubeadm and managed clusters run
 		// it: the HPA controller acts as kube-system:horizontal-pod-autoscaler.
 		"--use-service-account-credentials=true",

@@ -1,0 +1,282 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/doctor"
+	"github.com/metricscale/kubectl-metricscale/test/grafanaemu"
+)
+
+// kubectl runs the kubectl of the machine as the sandbox's admin: the
+// commands docs/install.md tells people to run.
+func kubectl(t *testing.T, args ...string) {
+	t.Helper()
+	c := exec.Command("kubectl", append([]string{"--kubeconfig", env.info.Kubeconfig}, args...)...)
+	out, err := c.CombinedOutput()
+	t.Logf("$ kubectl %s\n%s", strings.Join(args, " "), out)
+	if err != nil {
+		t.Fatalf("kubectl %s: %v", strings.Join(args, " "), err)
+	}
+}
+
+// can asks the API server whether user may do attr.
+func can(t *testing.T, user string, attr authorizationv1.ResourceAttributes) bool {
+	t.Helper()
+	sar, err := env.client.AuthorizationV1().SubjectAccessReviews().Create(context.Background(), &authorizationv1.SubjectAccessReview{
+		Spec: authorizationv1.SubjectAccessReviewSpec{User: user, ResourceAttributes: &attr}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sar.Status.Allowed
+}
+
+// TestViewListsHPAs: the controller-manager aggregates the default roles,
+// as in every cluster: a user bound to view may list HPAs.
+func TestViewListsHPAs(t *testing.T) {
+	needSandbox(t)
+	name := "e2e-view-" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	kubectl(t, "create", "clusterrolebinding", name, "--clusterrole=view", "--user="+name)
+	t.Cleanup(func() {
+		_ = env.client.RbacV1().ClusterRoleBindings().Delete(context.Background(), name, metav1.DeleteOptions{})
+	})
+	eventually(t, 30*time.Second, "view grants list on HPAs", func(ctx context.Context) error {
+		if !can(t, name, authorizationv1.ResourceAttributes{Verb: "list", Group: "autoscaling", Resource: "horizontalpodautoscalers", Namespace: "default"}) {
+			return fmt.Errorf("denied")
+		}
+		return nil
+	})
+}
+
+// TestLeastPrivilegeRoles: the roles of deploy/rbac (the YAML
+// docs/install.md shows), applied and bound with the commands it gives, are
+// enough for each command, run as a ServiceAccount bound only to them
+// (kubectl's --as): doctor and watch with the read-only ClusterRole,
+// add-rule and rollback with it and the adapter-config Role, grafana
+// provision --grafana-secret with it and the grafana-secret Role. A
+// ServiceAccount bound to the read-only role without its metrics API rules
+// gets exit 2 and one message naming the permission, not a stack of 403s.
+func TestLeastPrivilegeRoles(t *testing.T) {
+	needSandbox(t)
+	ctx := context.Background()
+	original := interlok(t)
+	dir := filepath.Join(env.repo, "deploy", "rbac")
+	suffix := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	ns := "rbac-" + suffix
+	if _, err := env.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var bindings []string
+	t.Cleanup(func() {
+		ctx := context.Background()
+		for _, b := range bindings {
+			_ = env.client.RbacV1().ClusterRoleBindings().Delete(ctx, b, metav1.DeleteOptions{})
+		}
+		_ = env.client.RbacV1().ClusterRoles().Delete(ctx, "metricscale-read-only", metav1.DeleteOptions{})
+		_ = env.client.RbacV1().ClusterRoles().Delete(ctx, "e2e-no-metrics-"+suffix, metav1.DeleteOptions{})
+		_ = env.client.RbacV1().Roles("monitoring").Delete(ctx, "metricscale-adapter-config", metav1.DeleteOptions{})
+		_ = env.client.RbacV1().RoleBindings("monitoring").Delete(ctx, "metricscale-adapter-config-"+ns+"-writer", metav1.DeleteOptions{})
+		_ = env.client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
+	})
+	as := func(sa string) string { return "--as=system:serviceaccount:" + ns + ":" + sa }
+	for _, sa := range []string{"reader", "writer", "provisioner", "no-metrics"} {
+		kubectl(t, "create", "serviceaccount", sa, "-n", ns)
+	}
+	// As docs/install.md says: the roles, then one binding per person.
+	kubectl(t, "apply", "-f", filepath.Join(dir, "read-only.yaml"))
+	kubectl(t, "apply", "-n", "monitoring", "-f", filepath.Join(dir, "adapter-config.yaml"))
+	kubectl(t, "apply", "-n", ns, "-f", filepath.Join(dir, "grafana-secret.yaml"))
+	for _, sa := range []string{"reader", "writer", "provisioner"} {
+		b := "metricscale-read-only-" + ns + "-" + sa
+		bindings = append(bindings, b)
+		kubectl(t, "create", "clusterrolebinding", b, "--clusterrole=metricscale-read-only", "--serviceaccount="+ns+":"+sa)
+	}
+	kubectl(t, "create", "rolebinding", "metricscale-adapter-config-"+ns+"-writer", "-n", "monitoring",
+		"--role=metricscale-adapter-config", "--serviceaccount="+ns+":writer")
+	kubectl(t, "create", "rolebinding", "metricscale-grafana-secret-provisioner", "-n", ns,
+		"--role=metricscale-grafana-secret", "--serviceaccount="+ns+":provisioner")
+	// The read-only role without the metrics APIs.
+	raw, err := os.ReadFile(filepath.Join(dir, "read-only.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ro rbacv1.ClusterRole
+	if err := yaml.UnmarshalStrict(raw, &ro); err != nil {
+		t.Fatal(err)
+	}
+	noMetrics := rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "e2e-no-metrics-" + suffix}}
+	for _, r := range ro.Rules {
+		if g := r.APIGroups[0]; g != "custom.metrics.k8s.io" && g != "external.metrics.k8s.io" {
+			noMetrics.Rules = append(noMetrics.Rules, r)
+		}
+	}
+	if len(noMetrics.Rules) != len(ro.Rules)-2 {
+		t.Fatalf("read-only.yaml has not one rule per metrics API: %+v", ro.Rules)
+	}
+	if _, err := env.client.RbacV1().ClusterRoles().Create(ctx, &noMetrics, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	b := "e2e-no-metrics-" + ns
+	bindings = append(bindings, b)
+	kubectl(t, "create", "clusterrolebinding", b, "--clusterrole="+noMetrics.Name, "--serviceaccount="+ns+":no-metrics")
+
+	// Least privilege: what they must not do.
+	for _, c := range []struct {
+		sa   string
+		attr authorizationv1.ResourceAttributes
+	}{
+		{"reader", authorizationv1.ResourceAttributes{Verb: "update", Resource: "configmaps", Namespace: "monitoring"}},
+		{"reader", authorizationv1.ResourceAttributes{Verb: "get", Resource: "secrets", Namespace: "monitoring"}},
+		{"writer", authorizationv1.ResourceAttributes{Verb: "update", Resource: "configmaps", Namespace: "default"}},
+		{"writer", authorizationv1.ResourceAttributes{Verb: "delete", Group: "apps", Resource: "deployments", Namespace: "monitoring"}},
+		{"provisioner", authorizationv1.ResourceAttributes{Verb: "get", Resource: "secrets", Namespace: ns, Name: "other"}},
+		{"provisioner", authorizationv1.ResourceAttributes{Verb: "list", Resource: "secrets", Namespace: ns}},
+	} {
+		if can(t, "system:serviceaccount:"+ns+":"+c.sa, c.attr) {
+			t.Errorf("%s may %s %s %s in %s: more than it needs", c.sa, c.attr.Verb, c.attr.Resource, c.attr.Name, c.attr.Namespace)
+		}
+	}
+
+	// An HPA whose metric the adapter lists but the controller cannot read
+	// (no series has the selected label): doctor asks the metrics API for
+	// it, as the controller does.
+	metric := listedPodsMetric(t)
+	unreadable(t, ns, metric)
+
+	// doctor as the reader: it reads the chain and finds what is broken,
+	// without one refused request.
+	waitForFinding(t, "interlok-autoscaler", "MS201")
+	for _, scope := range [][]string{{"-n", "default"}, {"-n", ns}, {"-A"}} {
+		out, errOut, code := runCmd(t, append([]string{as("reader"), "doctor", "-o", "json"}, scope...)...)
+		if code != 1 || strings.Contains(strings.ToLower(out+errOut), "forbidden") {
+			t.Fatalf("doctor %v as the reader: exit %d (want 1, findings)\n%s%s", scope, code, out, errOut)
+		}
+		var rep doctor.Report
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		if scope[0] == "-n" && scope[1] == "default" && findCode(findingsOf(&rep, "interlok-autoscaler"), "MS201") == nil {
+			t.Fatalf("doctor as the reader does not find MS201: %s", codesOf(findingsOf(&rep, "interlok-autoscaler")))
+		}
+	}
+
+	// doctor without the metrics APIs: exit 2, one message that names the
+	// permission and the role.
+	out, errOut, code := runCmd(t, as("no-metrics"), "doctor", "-n", ns)
+	t.Logf("doctor without the metrics APIs (exit %d):\n%s%s", code, out, errOut)
+	want := fmt.Sprintf("cannot get pods/%s in API group custom.metrics.k8s.io, in namespace %s: Forbidden for \"system:serviceaccount:%s:no-metrics\"", metric, ns, ns)
+	if code != 2 || !strings.Contains(errOut, want) || !strings.Contains(errOut, "kubectl apply -f deploy/rbac/read-only.yaml") ||
+		strings.Count(errOut, "Forbidden") != 1 || out != "" {
+		t.Fatalf("want exit 2, no report, and one message with %q", want)
+	}
+
+	// add-rule as the writer: the rule is written, the adapter restarted,
+	// the metric served.
+	out, errOut, code = runCmd(t, as("writer"), "add-rule", "MessageMetrics", "--namespace-label", "k8s_namespace", "--pod-label", "k8s_pod_name")
+	t.Logf("add-rule as the writer (exit %d):\n%s%s", code, out, errOut)
+	if code != 0 || !strings.Contains(out, "the metrics API serves MessageMetrics") {
+		t.Fatalf("add-rule as the writer: exit %d", code)
+	}
+
+	// watch as the reader: a bounded run that ends when the value is in.
+	out, errOut, code = runCmd(t, as("reader"), "watch", "interlok-autoscaler", "-n", "default", "--interval", "2s",
+		"--until", "value>=150", "--timeout", "2m", "-o", "json")
+	if code != 0 || strings.Contains(strings.ToLower(out+errOut), "forbidden") {
+		t.Fatalf("watch as the reader: exit %d\n%s%s", code, out, errOut)
+	}
+
+	// rollback as the writer: the original config is back, its backup gone.
+	out, errOut, code = runCmd(t, as("writer"), "rollback")
+	t.Logf("rollback as the writer (exit %d):\n%s%s", code, out, errOut)
+	if code != 0 || adapterConfig(t) != original || len(backups(t)) != 0 {
+		t.Fatalf("rollback as the writer: exit %d", code)
+	}
+
+	// grafana provision --grafana-secret as the provisioner, against an
+	// emulated Grafana of its own.
+	const pass = "e2e-rbac-password"
+	srv := httptest.NewServer(grafanaemu.New(grafanaemu.Options{AdminUser: "admin", AdminPassword: pass}))
+	t.Cleanup(srv.Close)
+	if _, err := env.client.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "grafana"},
+		Data: map[string][]byte{"admin-user": []byte("admin"), "admin-password": []byte(pass)}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"GRAFANA_URL", "GRAFANA_USER", "GRAFANA_PASSWORD", "GRAFANA_TOKEN"} {
+		t.Setenv(k, "")
+	}
+	out, errOut, code = runCmd(t, as("provisioner"), "grafana", "provision", "--grafana-url", srv.URL, "--grafana-secret", ns+"/grafana", "-o", "json")
+	t.Logf("grafana provision as the provisioner (exit %d):\n%s", code, errOut)
+	if code != 0 || strings.Contains(out+errOut, pass) {
+		t.Fatalf("grafana provision --grafana-secret as the provisioner: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, a := range parseProvision(t, out).Actions {
+		if a.Action != "created" {
+			t.Fatalf("%s %s %s, want created", a.Kind, a.Object, a.Action)
+		}
+	}
+}
+
+// listedPodsMetric is a metric the custom metrics API lists for pods.
+func listedPodsMetric(t *testing.T) string {
+	t.Helper()
+	var metric string
+	eventually(t, time.Minute, "the custom metrics API lists a pods metric", func(ctx context.Context) error {
+		names, err := listedMetrics(ctx)
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			if m, ok := strings.CutPrefix(n, "pods/"); ok {
+				metric = m
+				return nil
+			}
+		}
+		return fmt.Errorf("none among %d", len(names))
+	})
+	return metric
+}
+
+// unreadable creates, in ns, a Deployment and an HPA on metric with a
+// metric selector no series matches: the controller's request returns no
+// value, so doctor asks the metrics API itself.
+func unreadable(t *testing.T, ns, metric string) {
+	t.Helper()
+	ctx := context.Background()
+	labels := map[string]string{"app": "unreadable"}
+	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "unreadable", Namespace: ns},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr.To(int32(1)), Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
+				Containers: []corev1.Container{{Name: "app", Image: "registry.example/app:1"}},
+			}}}}
+	if _, err := env.client.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	hpa := &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: "unreadable", Namespace: ns},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{MinReplicas: ptr.To(int32(1)), MaxReplicas: 2,
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "unreadable"},
+			Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricSource{
+				Metric: autoscalingv2.MetricIdentifier{Name: metric, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"metricscale-e2e": "no-such-series"}}},
+				Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: ptr.To(resource.MustParse("1"))}}}}}}
+	if _, err := env.client.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, hpa, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
