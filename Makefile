@@ -80,4 +80,4 @@ clean:
 # BENCH_FLAGS='--sizes 1000,5000' measures each size; bench removes what it
 # created at the end (--keep leaves the namespaces for a later run).
 bench: build sandbox-up ## doctor -A on 1,000 HPAs in 200 namespaces, beside kubectl describe hpa -A
-	$(GO) run ./hack/bench --state-dir $(STATE) --plugin $(BIN)/kubectl-metricscale $(BENCH_FLAGS)
+	$(GO) run ./hack/bench --state-dir $(STATE) --plugin $(BIN)/kubectl-metricscale --sidecar $(BIN)/metricscale-sidecar $(BENCH_FLAGS)

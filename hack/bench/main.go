@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,6 +50,8 @@ type options struct {
 	perNS, runs   int
 	keep          bool
 	waitScale     float64
+	sidecar       string   // the metricscale-sidecar binary
+	parts         []string // which benches run: doctor, add-rule, grafana, sidecar
 	// profileDir (BENCH_CPUPROFILE): write a CPU profile of doctor, run
 	// in-process, for each size
 	profileDir string
@@ -58,6 +61,8 @@ func main() {
 	var o options
 	flag.StringVar(&o.state, "state-dir", ".sandbox", "sandbox state directory")
 	flag.StringVar(&o.plugin, "plugin", "bin/kubectl-metricscale", "the plugin binary")
+	flag.StringVar(&o.sidecar, "sidecar", "bin/metricscale-sidecar", "the sidecar binary")
+	parts := flag.String("parts", strings.Join(allParts, ","), "the benches to run, comma-separated: "+strings.Join(allParts, ", "))
 	namespaces := flag.Int("namespaces", 200, "namespaces to create (without --sizes)")
 	sizes := flag.String("sizes", "", "HPA counts to measure, comma-separated (e.g. 1000,5000), each in COUNT/hpas-per-namespace namespaces")
 	flag.IntVar(&o.perNS, "hpas-per-namespace", 5, "HPAs (and Deployments) per namespace")
@@ -69,6 +74,9 @@ func main() {
 	o.sizes, err = parseSizes(*sizes, *namespaces, o.perNS)
 	if err == nil && (o.runs < 1 || o.waitScale <= 0) {
 		err = fmt.Errorf("--runs must be at least 1 and --wait-scale above 0")
+	}
+	if err == nil {
+		o.parts, err = parseParts(*parts)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -85,6 +93,28 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// allParts are the benches, in the order they run.
+var allParts = []string{"doctor", "add-rule", "grafana", "sidecar"}
+
+// parseParts reads --parts: known names, in allParts' order.
+func parseParts(list string) ([]string, error) {
+	want := map[string]bool{}
+	for _, p := range strings.Split(list, ",") {
+		p = strings.TrimSpace(p)
+		if !slices.Contains(allParts, p) {
+			return nil, fmt.Errorf("--parts: %q is not a bench; give some of %s", p, strings.Join(allParts, ", "))
+		}
+		want[p] = true
+	}
+	var out []string
+	for _, p := range allParts {
+		if want[p] {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }
 
 func parseSizes(list string, namespaces, perNS int) ([]int, error) {
@@ -151,6 +181,9 @@ func run(ctx context.Context, stopSignals func(), o options) (err error) {
 
 	var results []sizeResult
 	var pods []corev1.Pod
+	if !slices.Contains(o.parts, "doctor") && !slices.Contains(o.parts, "add-rule") {
+		o.sizes = nil
+	}
 	for _, hpas := range o.sizes {
 		fmt.Printf("\n=== %d HPAs in %d namespaces\n", hpas, hpas/o.perNS)
 		if pods, err = f.ensure(ctx, hpas/o.perNS); err != nil {
@@ -163,12 +196,26 @@ func run(ctx context.Context, stopSignals func(), o options) (err error) {
 		}
 		results = append(results, r)
 	}
-	printScale(results, o.runs)
-	if err := ar.run(ctx, pods[0], o.runs); err != nil {
-		return err
+	if slices.Contains(o.parts, "doctor") {
+		printScale(results, o.runs)
 	}
-	_, _, err = benchProvision(ctx)
-	return err
+	if slices.Contains(o.parts, "add-rule") {
+		if err := ar.run(ctx, pods[0], o.runs); err != nil {
+			return err
+		}
+	}
+	if slices.Contains(o.parts, "grafana") {
+		if _, _, err := benchProvision(ctx); err != nil {
+			return err
+		}
+	}
+	if slices.Contains(o.parts, "sidecar") {
+		sb := &sidecarBench{info: info, client: client, bin: o.sidecar}
+		if err := sb.run(ctx, o.waitScale); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sizeResult is what measure found at one size.

@@ -221,12 +221,7 @@ func (o *GrafanaProvisionOptions) Run(ctx context.Context) error {
 		return cannot(err)
 	}
 	actions, err := grafana.Converge(ctx, c, want, grafana.Options{DryRun: o.DryRun, Message: "kubectl metricscale grafana provision"})
-	for _, a := range actions {
-		if !o.DryRun {
-			a.Diff = "" // what was written is in Grafana; the diff is for a dry run
-		}
-		rep.Actions = append(rep.Actions, a)
-	}
+	rep.Actions = append(rep.Actions, actions...) // diffs in a dry run only
 	rep.Requests = c.Requests()
 	if perr := o.print(rep); perr != nil {
 		return cannot(perr)

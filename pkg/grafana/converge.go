@@ -47,7 +47,7 @@ type Action struct {
 	Folder string `json:"folder,omitempty"` // the folder a dashboard or nested folder is in
 	URL    string `json:"url,omitempty"`    // link in Grafana, when known
 	Reason string `json:"reason,omitempty"`
-	Diff   string `json:"diff,omitempty"` // unified diff of the normalised JSON, live → desired
+	Diff   string `json:"diff,omitempty"` // in a dry run: unified diff of the normalised JSON, live → desired
 }
 
 // Options of a Converge run.
@@ -119,14 +119,20 @@ func Converge(ctx context.Context, c *Client, want Desired, opts Options) ([]Act
 		}
 	}
 	for _, d := range dashboards {
-		if opts.OwnerTag != "" {
-			addTag(d.body, opts.OwnerTag)
-		}
 		if err := run(cv.dashboard(ctx, d)); err != nil {
 			return actions, err
 		}
 	}
 	return actions, nil
+}
+
+// diff is what an Action carries of a comparison: its diff in a dry run
+// only (a real run's is in Grafana; a large set would hold every one).
+func (cv *converger) diff(c Comparison) string {
+	if cv.opts.DryRun {
+		return c.Diff
+	}
+	return ""
 }
 
 type converger struct {
@@ -187,7 +193,7 @@ func (cv *converger) dataSource(ctx context.Context, want DataSource) (Action, e
 		return a, nil
 	}
 	cmp := CompareDataSource(live, want)
-	a.Diff = cmp.Diff
+	a.Diff = cv.diff(cmp)
 	switch {
 	case live.ReadOnly:
 		a.Action, a.Reason = Skipped, "provisioned from files (read-only in Grafana): change its provisioning file instead"
@@ -239,7 +245,9 @@ func (cv *converger) addDataSource(ctx context.Context, want DataSource, a Actio
 			return a, nil
 		}
 	}
-	a.Diff = CompareDataSource(nil, want).Diff
+	if cv.opts.DryRun {
+		a.Diff = CompareDataSource(nil, want).Diff
+	}
 	if !cv.opts.DryRun {
 		_, err := cv.c.CreateDataSource(ctx, &models.AddDataSourceCommand{
 			UID: want.UID, Name: want.Name, Type: want.Type, URL: want.URL,
@@ -290,7 +298,10 @@ func (cv *converger) folder(ctx context.Context, want Folder) (Action, error) {
 	a := Action{Object: want.Title, UID: want.UID, Kind: KindFolder, Folder: cv.folderName(want.ParentUID)}
 	live, err := cv.c.Folder(ctx, want.UID)
 	if errors.Is(err, ErrNotFound) {
-		a.Action, a.Diff = Created, CompareFolder(nil, want).Diff
+		a.Action = Created
+		if cv.opts.DryRun {
+			a.Diff = CompareFolder(nil, want).Diff
+		}
 		if cv.opts.DryRun {
 			return a, nil
 		}
@@ -310,7 +321,7 @@ func (cv *converger) folder(ctx context.Context, want Folder) (Action, error) {
 		a.Action = Unchanged
 		return a, nil
 	}
-	a.Diff = cmp.Diff
+	a.Diff = cv.diff(cmp)
 	if live.ParentUID != want.ParentUID {
 		// Moving a folder moves everything in it and its permissions: a
 		// person decides that, not a provisioning run.
@@ -355,17 +366,26 @@ func (cv *converger) folderID(ctx context.Context, uid string) (int64, error) {
 }
 
 func (cv *converger) dashboard(ctx context.Context, want dashboardToSave) (Action, error) {
-	body := want.body
+	a := Action{Object: want.Title, UID: want.UID, Kind: KindDashboard, Folder: cv.folderName(want.FolderUID)}
+	body, err := want.body()
+	if err != nil { // validate read the same bytes: not reached
+		return outcome(a, err)
+	}
+	if cv.opts.OwnerTag != "" {
+		addTag(body, cv.opts.OwnerTag)
+	}
 	for from, to := range cv.substitutes {
 		retargetDatasource(body, from, to)
 	}
-	a := Action{Object: want.Title, UID: want.UID, Kind: KindDashboard, Folder: cv.folderName(want.FolderUID)}
 	save := DashboardSave{Body: body, FolderUID: want.FolderUID, Message: cv.opts.Message}
 
 	live, err := cv.c.Dashboard(ctx, want.UID)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		a.Action, a.Diff = Created, CompareDashboard(nil, body).Diff
+		a.Action = Created
+		if cv.opts.DryRun {
+			a.Diff = CompareDashboard(nil, body).Diff
+		}
 	case err != nil:
 		return outcome(a, err)
 	default:
@@ -385,7 +405,7 @@ func (cv *converger) dashboard(ctx context.Context, want dashboardToSave) (Actio
 			a.Folder = live.Meta.FolderTitle
 		}
 		cmp := CompareDashboard(live.Body, body)
-		a.Diff = cmp.Diff
+		a.Diff = cv.diff(cmp)
 		if !inFolder {
 			a.Reason = fmt.Sprintf("moved from folder %q", live.Meta.FolderTitle)
 		}

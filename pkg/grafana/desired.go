@@ -94,10 +94,24 @@ type Dashboard struct {
 // maxUIDLength is Grafana's limit; longer uids answer 400.
 const maxUIDLength = 40
 
-// dashboardToSave is a Dashboard checked and decoded.
+// dashboardToSave is a Dashboard checked, with its uid and title settled.
+// Its JSON is decoded only when it is converged (body), so a large set
+// holds one decoded dashboard at a time, not all of them.
 type dashboardToSave struct {
 	Dashboard
-	body map[string]any
+}
+
+// body decodes the dashboard with the settled uid and title, and without
+// Grafana's own id and version (another Grafana's id would name another
+// dashboard or none; the version is Grafana's counter).
+func (d dashboardToSave) body() (map[string]any, error) {
+	body, err := decodeDashboard(d.Body)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard %s: %w", d.UID, err)
+	}
+	body["uid"], body["title"], body["id"] = d.UID, d.Title, nil
+	delete(body, "version")
+	return body, nil
 }
 
 // validate checks everything before the first request, so bad input costs
@@ -137,12 +151,11 @@ func (d Desired) validate() ([]dashboardToSave, error) {
 	seen = map[string]bool{}
 	var out []dashboardToSave
 	for i, db := range d.Dashboards {
-		body, err := decodeDashboard(db.Body)
+		bodyUID, bodyTitle, err := peekDashboard(db.Body)
 		if err != nil {
 			bad("dashboard %d (%s): %v", i+1, db.UID, err)
 			continue
 		}
-		bodyUID, _ := body["uid"].(string)
 		switch {
 		case db.UID == "":
 			db.UID = bodyUID
@@ -151,17 +164,12 @@ func (d Desired) validate() ([]dashboardToSave, error) {
 		}
 		checkUID("dashboard", db.UID, seen)
 		if db.Title == "" {
-			db.Title, _ = body["title"].(string)
+			db.Title = bodyTitle
 		}
 		if strings.TrimSpace(db.Title) == "" {
 			bad("dashboard %q has no title", db.UID)
 		}
-		body["uid"], body["title"] = db.UID, db.Title
-		// The numeric id is Grafana's own (another Grafana's id would name
-		// another dashboard or none); the version is Grafana's counter.
-		body["id"] = nil
-		delete(body, "version")
-		out = append(out, dashboardToSave{Dashboard: db, body: body})
+		out = append(out, dashboardToSave{Dashboard: db})
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("nothing was sent to Grafana; fix the desired objects:\n  %s", strings.Join(problems, "\n  "))

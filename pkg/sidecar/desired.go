@@ -210,11 +210,12 @@ func dashboardOf(k Key, raw []byte) (d grafana.Dashboard, derived bool, err erro
 		UID   *string `json:"uid"`
 		Title *string `json:"title"`
 	}
-	var object map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &object); err != nil || object == nil {
+	err = json.Unmarshal(raw, &body)
+	var typ *json.UnmarshalTypeError
+	switch {
+	case err == nil && bytes.Equal(bytes.TrimSpace(raw), []byte("null")), err != nil && !(errors.As(err, &typ) && typ.Field != ""):
 		return d, false, fmt.Errorf("not a dashboard: %s; every key of a dashboard object must be a dashboard's JSON object", jsonProblem(err))
-	}
-	if err := json.Unmarshal(raw, &body); err != nil {
+	case err != nil:
 		return d, false, fmt.Errorf("not a dashboard: %s", jsonProblem(err))
 	}
 	if body.Title == nil || strings.TrimSpace(*body.Title) == "" {

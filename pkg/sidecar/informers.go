@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"time"
+	"unsafe"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -63,6 +64,18 @@ func newInformer(cs kubernetes.Interface, kind, namespace, selector string, onCh
 	if err := in.inf.SetTransform(func(obj any) (any, error) {
 		if m, ok := obj.(metav1.Object); ok {
 			m.SetManagedFields(nil)
+		}
+		// A ConfigMap's text keys are kept as bytes once, here, so that
+		// every pass reads the cache's bytes instead of copying each key.
+		if cm, ok := obj.(*corev1.ConfigMap); ok && len(cm.Data) > 0 {
+			if cm.BinaryData == nil {
+				cm.BinaryData = make(map[string][]byte, len(cm.Data))
+			}
+			for k, v := range cm.Data {
+				// The string's own bytes, not a copy: the cache is read only.
+				cm.BinaryData[k] = unsafe.Slice(unsafe.StringData(v), len(v))
+			}
+			cm.Data = nil
 		}
 		return obj, nil
 	}); err != nil {
@@ -180,14 +193,9 @@ func (in *informer) sources() []Source {
 		}
 		switch o := obj.(type) {
 		case *corev1.ConfigMap:
-			s := Source{Kind: KindConfigMap, Namespace: o.Namespace, Name: o.Name, UID: o.UID, Annotations: o.Annotations, Data: map[string][]byte{}}
-			for k, v := range o.Data {
-				s.Data[k] = []byte(v)
-			}
-			for k, v := range o.BinaryData {
-				s.Data[k] = v
-			}
-			out = append(out, s)
+			// The transform moved Data into BinaryData; the bytes are the
+			// cache's, read only.
+			out = append(out, Source{Kind: KindConfigMap, Namespace: o.Namespace, Name: o.Name, UID: o.UID, Annotations: o.Annotations, Data: o.BinaryData})
 		case *corev1.Secret:
 			out = append(out, Source{Kind: KindSecret, Namespace: o.Namespace, Name: o.Name, UID: o.UID, Annotations: o.Annotations, Data: o.Data})
 		}

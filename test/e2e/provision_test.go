@@ -32,20 +32,7 @@ func grafanaGet(t *testing.T, base, path string, v any) {
 
 // grafanaAs GETs path from g as its admin and decodes the JSON into v.
 func grafanaAs(g grafanaTarget, path string, v any) error {
-	req, _ := http.NewRequest(http.MethodGet, strings.TrimRight(g.url, "/")+path, nil)
-	req.SetBasicAuth(g.user, g.password)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", path, resp.Status)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		return fmt.Errorf("GET %s: %w", path, err)
-	}
-	return nil
+	return grafanaemu.Get(g.url, g.user, g.password, path, v)
 }
 
 // panelQueries are the PromQL expressions of every panel of a dashboard
