@@ -90,26 +90,45 @@ func TestWithContext(t *testing.T) {
 // passes), and records each request's Authorization header and path.
 func heldServer(t *testing.T) (*httptest.Server, func() []string) {
 	t.Helper()
-	var mu sync.Mutex
-	var seen []string
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		seen = append(seen, r.Header.Get("Authorization")+" "+r.URL.Path)
-		mu.Unlock()
+	var seen lines
+	srv := startTLS(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.add(r.Header.Get("Authorization") + " " + r.URL.Path)
 		select {
 		case <-r.Context().Done():
 		case <-time.After(time.Minute):
 		}
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}))
+	return srv, seen.all
+}
+
+// startTLS serves h on loopback with TLS until the test ends, quiet about
+// the connections clients drop.
+func startTLS(t *testing.T, h http.Handler) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	return srv, func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), seen...)
-	}
+	return srv
+}
+
+// lines is what a test server saw, written by its handlers.
+type lines struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (l *lines) add(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seen = append(l.seen, s)
+}
+
+func (l *lines) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.seen...)
 }
 
 // doctor over two contexts of one kubeconfig: a refuses connections, b
