@@ -34,7 +34,17 @@ func TestFindPlugin(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(beside, name), []byte("x"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(beside, "kubectl_complete-metricscale"), []byte("x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	empty := t.TempDir()
+	// krew links one binary of a plugin into its bin directory: a link to
+	// this program elsewhere still finds the plugin beside what it points at.
+	linkedFrom := t.TempDir()
+	linked := filepath.Join(linkedFrom, "kubectl_complete-metricscale")
+	if err := os.Symlink(filepath.Join(beside, "kubectl_complete-metricscale"), linked); err != nil {
+		t.Fatalf("symlink: %v", err)
+	}
 	onPath := func(string) (string, error) { return "/usr/local/bin/kubectl-metricscale", nil }
 	notOnPath := func(string) (string, error) { return "", errors.New("executable file not found in $PATH") }
 	tests := []struct {
@@ -45,9 +55,10 @@ func TestFindPlugin(t *testing.T) {
 		wantErr  string
 	}{
 		{"beside wins over PATH", filepath.Join(beside, "kubectl_complete-metricscale"), onPath, filepath.Join(beside, name), ""},
-		{"PATH when not beside", filepath.Join(empty, "kubectl_complete-metricscale"), onPath, "/usr/local/bin/kubectl-metricscale", ""},
+		{"beside the link's target", linked, notOnPath, filepath.Join(beside, name), ""},
+		{"PATH when not beside", filepath.Join(empty, "other"), onPath, "/usr/local/bin/kubectl-metricscale", ""},
 		{"no executable path", "", onPath, "/usr/local/bin/kubectl-metricscale", ""},
-		{"nowhere", filepath.Join(empty, "kubectl_complete-metricscale"), notOnPath, "", "neither beside this program nor on PATH"},
+		{"nowhere", filepath.Join(empty, "other"), notOnPath, "", "neither beside this program nor on PATH"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
