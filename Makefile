@@ -22,8 +22,11 @@ all: build
 # The plugin is linked statically (no cgo), as plugins are shipped: it runs
 # on any Linux, and a static binary maps a third less memory than a dynamic
 # one with its symbol tables.
-build: ## the plugin, the sidecar and the sandbox command
+# kubectl_complete-metricscale is what kubectl (1.26 or later) runs for
+# `kubectl metricscale <TAB>`; it goes on PATH beside the plugin.
+build: ## the plugin, its completion helper, the sidecar and the sandbox command
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/kubectl-metricscale ./cmd/kubectl-metricscale
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/kubectl_complete-metricscale ./cmd/kubectl_complete-metricscale
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/metricscale-sidecar ./cmd/metricscale-sidecar
 	$(GO) build -o $(BIN)/sandbox ./hack/sandbox
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -85,7 +86,9 @@ is back) or the --hpa HPA could not be created, 2 nothing was written (bad flags
 ambiguous series, a conflicting rule, unreachable API server).`,
 		Example: addRuleExample,
 		Args:    cobra.ArbitraryArgs,
-		RunE:    runOptions(o),
+		// METRIC is a Prometheus metric name: nothing to offer from files.
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE:              runOptions(o),
 	}
 	f := cmd.Flags()
 	// Not --as: that is kubectl's global impersonation flag.
@@ -105,6 +108,10 @@ ambiguous series, a conflicting rule, unreachable API server).`,
 	f.StringVar(&o.HPA, "hpa", "", "Also create an autoscaling/v2 HPA for this Deployment (in -n's namespace) on the new metric")
 	f.StringVar(&o.Target, "target", "", "With --hpa: the target value (a quantity: 100, 500m)")
 	f.StringVarP(&o.Output, "output", "o", "text", "Output format: "+strings.Join(addrule.Formats, ", "))
+	_ = cmd.RegisterFlagCompletionFunc("output", completeValues(addrule.Formats...))
+	_ = cmd.RegisterFlagCompletionFunc("dry-run", completeValues(slices.Sorted(maps.Keys(configstore.DryRuns))...))
+	// --hpa names the Deployment the new HPA scales.
+	_ = cmd.RegisterFlagCompletionFunc("hpa", g.completeResource("deployments"))
 	return cmd
 }
 

@@ -2,7 +2,10 @@ package cmd
 
 import (
 	"fmt"
+	"reflect"
+	"time"
 
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
@@ -51,4 +54,30 @@ func (g *GlobalOptions) completeChain(f *chain.Flags) (chain.Options, *kube.Clie
 	}
 	c, namespace, err := g.clients()
 	return co, c, namespace, err
+}
+
+// withContext returns the global options as given on the command line,
+// with the kubeconfig context set to name ("" keeps --context) and, when
+// --request-timeout is not given, a request timeout of timeout. Each copy
+// builds clients of its own (ConfigFlags caches its loader, discovery and
+// RESTMapper) from the same kubeconfig loading rules, so that doctor can
+// run in several contexts at once.
+func (g *GlobalOptions) withContext(name string, timeout time.Duration) *GlobalOptions {
+	f := genericclioptions.NewConfigFlags(true)
+	// Every exported field is a flag's value (or WrapConfigFn); the
+	// unexported ones are the caches, which the copy must not share.
+	src, dst := reflect.ValueOf(g.ConfigFlags).Elem(), reflect.ValueOf(f).Elem()
+	for i := range src.NumField() {
+		if dst.Type().Field(i).IsExported() {
+			dst.Field(i).Set(src.Field(i))
+		}
+	}
+	if name != "" {
+		f.Context = &name
+	}
+	if t := f.Timeout; timeout > 0 && (t == nil || *t == "" || *t == "0") {
+		s := timeout.String()
+		f.Timeout = &s
+	}
+	return &GlobalOptions{ConfigFlags: f, AllNamespaces: g.AllNamespaces}
 }

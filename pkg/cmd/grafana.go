@@ -37,8 +37,11 @@ func NewCmdGrafana(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.
 	cmd := &cobra.Command{
 		Use:   "grafana",
 		Short: "Provision Grafana data sources and dashboards for autoscaling",
-		Args:  cobra.NoArgs,
-		RunE:  func(c *cobra.Command, _ []string) error { return c.Help() },
+		Example: `  # the data source, folder and dashboards; show what would change first
+  kubectl metricscale grafana provision --dry-run
+  kubectl metricscale grafana provision`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
 	cmd.AddCommand(NewCmdGrafanaProvision(g, streams))
 	return cmd
@@ -72,8 +75,8 @@ type GrafanaProvisionOptions struct {
 
 var provisionFormats = []string{"table", "json", "yaml"}
 
-const provisionExample = `  # with the URL and a service-account token in the environment
-  GRAFANA_URL=http://localhost:3000 GRAFANA_TOKEN=... kubectl metricscale grafana provision
+const provisionExample = `  # with Grafana's URL and a service-account token in the environment ($GRAFANA_URL, $GRAFANA_TOKEN)
+  kubectl metricscale grafana provision
 
   # the admin credentials the Grafana chart keeps in a Secret; show what would change
   kubectl metricscale grafana provision --grafana-url http://localhost:3000 --grafana-secret monitoring/grafana --dry-run
@@ -119,6 +122,7 @@ Exit status: 0 done or unchanged; 1 an object was skipped or failed; 2 provision
 	f.BoolVar(&o.DryRun, "dry-run", false, "Show what would change, with a diff per changed object; write nothing")
 	f.StringVarP(&o.Output, "output", "o", "table", "Output format: "+strings.Join(provisionFormats, ", "))
 	f.DurationVar(&o.Timeout, "grafana-timeout", 30*time.Second, "Timeout of each request to Grafana")
+	_ = cmd.RegisterFlagCompletionFunc("output", completeValues(provisionFormats...))
 	return cmd
 }
 

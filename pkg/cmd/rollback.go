@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -58,7 +59,9 @@ step further back, and restarts the adapter. --list shows the backups.`,
 	f.Lookup("dry-run").NoOptDefVal = "client"
 	f.BoolVar(&o.NoRestart, "no-restart", false, "Restore the config but do not restart the adapter")
 	f.DurationVar(&o.Timeout, "timeout", 3*time.Minute, "How long to wait for the adapter's rollout")
-	f.StringVarP(&o.Output, "output", "o", "text", "Output format of --list: text, json, yaml")
+	f.StringVarP(&o.Output, "output", "o", "text", "Output format of --list: "+strings.Join(addrule.Formats, ", "))
+	_ = cmd.RegisterFlagCompletionFunc("output", completeValues(addrule.Formats...))
+	_ = cmd.RegisterFlagCompletionFunc("dry-run", completeValues(slices.Sorted(maps.Keys(configstore.DryRuns))...))
 	return cmd
 }
 

@@ -28,6 +28,8 @@ controller), names the broken link and writes the fix.`,
 		SilenceErrors: true,
 		// kubectl runs plugins as `kubectl metricscale`; show that name in help.
 		Annotations: map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl metricscale"},
+		// completion is a command of its own, with examples.
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 	}
 	cmd.SetIn(streams.In)
 	cmd.SetOut(streams.Out)
@@ -44,6 +46,8 @@ controller), names the broken link and writes the fix.`,
 		NewCmdRollback(g, streams),
 		NewCmdWatch(g, streams),
 		NewCmdGrafana(g, streams),
+		NewCmdCompletion(streams),
 	)
+	g.registerCompletions(cmd)
 	return cmd
 }

@@ -23,10 +23,16 @@ func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version of kubectl-metricscale",
-		Args:  cobra.NoArgs,
-		RunE:  runOptions(o),
+		Example: `  # the version, one line
+  kubectl metricscale version
+
+  # the build identity (version, commit, date, Go version, platform) for a script
+  kubectl metricscale version -o json`,
+		Args: cobra.NoArgs,
+		RunE: runOptions(o),
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml (default: one line of text)")
+	_ = cmd.RegisterFlagCompletionFunc("output", completeValues("json", "yaml"))
 	return cmd
 }
 

@@ -68,8 +68,9 @@ object per change.
 
 Exit status with --until: 0 when the condition holds for every HPA metric shown, 1 when
 --timeout passes first; 2 when watch cannot run.`,
-		Example: watchExample,
-		RunE:    runOptions(o),
+		Example:           watchExample,
+		ValidArgsFunction: g.completeHPANames,
+		RunE:              runOptions(o),
 	}
 	f := cmd.Flags()
 	f.DurationVar(&o.Interval, "interval", 15*time.Second, "How often to poll the metric values (the HPA controller's default sync period is 15s)")
@@ -78,6 +79,7 @@ Exit status with --until: 0 when the condition holds for every HPA metric shown,
 	f.StringVarP(&o.Output, "output", "o", "table", "Output format: table (redrawn on a terminal, lines otherwise) or json (one object per change)")
 	f.BoolVar(&o.NoColor, "no-color", false, "No colours (also when NO_COLOR is set)")
 	o.ChainFlags.AddFlags(f)
+	_ = cmd.RegisterFlagCompletionFunc("output", completeValues(watchFormats...))
 	return cmd
 }
 

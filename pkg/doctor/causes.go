@@ -1,6 +1,8 @@
 package doctor
 
 import (
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +20,9 @@ type Cause struct {
 	Metric     string   `json:"metric,omitempty"`
 	HPAs       int      `json:"hpas"`
 	Namespaces []string `json:"namespaces"`
+	// Contexts are the kubeconfig contexts the HPAs are in (doctor over
+	// several contexts only).
+	Contexts []string `json:"contexts,omitempty"`
 	// Fix is the first finding's fix; Fixes counts the distinct fixes of
 	// the group (they differ when a fix names an HPA's own objects).
 	Fix   *Fix `json:"fix,omitempty"`
@@ -27,36 +32,55 @@ type Cause struct {
 // causes groups the HPAs' findings by code and metric, errors first, then
 // by how many HPAs they touch.
 func causes(hpas []HPAReport) []Cause {
+	return groupCauses([]contextHPAs{{hpas: hpas}})
+}
+
+// contextHPAs are the HPAs of one kubeconfig context ("" when doctor looks
+// at one cluster).
+type contextHPAs struct {
+	context string
+	hpas    []HPAReport
+}
+
+// groupCauses groups the findings of the HPAs of every context by code and
+// metric: one cause for a broken rule, however many clusters repeat it.
+func groupCauses(scopes []contextHPAs) []Cause {
 	type group struct {
 		Cause
-		hpas  map[string]bool
-		ns    map[string]bool
-		fixes map[string]bool
+		hpas     map[string]bool
+		ns       map[string]bool
+		contexts map[string]bool
+		fixes    map[string]bool
 	}
 	groups := map[string]*group{}
 	var order []string
-	add := func(h HPAReport, metric string, f Finding) {
+	add := func(context string, h HPAReport, metric string, f Finding) {
 		key := f.Code + "\x00" + metric
 		g := groups[key]
 		if g == nil {
 			g = &group{Cause: Cause{Code: f.Code, Severity: f.Severity, Title: f.Title, Metric: metric, Fix: f.Fix},
-				hpas: map[string]bool{}, ns: map[string]bool{}, fixes: map[string]bool{}}
+				hpas: map[string]bool{}, ns: map[string]bool{}, contexts: map[string]bool{}, fixes: map[string]bool{}}
 			groups[key] = g
 			order = append(order, key)
 		}
-		g.hpas[h.Namespace+"/"+h.Name] = true
+		g.hpas[context+"\x00"+h.Namespace+"/"+h.Name] = true
 		g.ns[h.Namespace] = true
+		if context != "" {
+			g.contexts[context] = true
+		}
 		if f.Fix != nil {
 			g.fixes[f.Fix.Description+"\x00"+f.Fix.Command+"\x00"+f.Fix.YAML] = true
 		}
 	}
-	for _, h := range hpas {
-		for _, f := range h.Findings {
-			add(h, "", f)
-		}
-		for _, m := range h.Metrics {
-			for _, f := range m.Findings {
-				add(h, m.Name, f)
+	for _, s := range scopes {
+		for _, h := range s.hpas {
+			for _, f := range h.Findings {
+				add(s.context, h, "", f)
+			}
+			for _, m := range h.Metrics {
+				for _, f := range m.Findings {
+					add(s.context, h, m.Name, f)
+				}
 			}
 		}
 	}
@@ -64,10 +88,7 @@ func causes(hpas []HPAReport) []Cause {
 	for _, k := range order {
 		g := groups[k]
 		g.HPAs, g.Fixes = len(g.hpas), len(g.fixes)
-		for ns := range g.ns {
-			g.Namespaces = append(g.Namespaces, ns)
-		}
-		sort.Strings(g.Namespaces)
+		g.Namespaces, g.Contexts = slices.Sorted(maps.Keys(g.ns)), slices.Sorted(maps.Keys(g.contexts))
 		out = append(out, g.Cause)
 	}
 	rank := map[Severity]int{SeverityError: 0, SeverityWarning: 1, SeverityInfo: 2}
@@ -84,10 +105,11 @@ func causes(hpas []HPAReport) []Cause {
 	return out
 }
 
-// namespacesString shows up to three namespaces and how many more.
-func namespacesString(ns []string) string {
-	if len(ns) <= 3 {
-		return strings.Join(ns, ", ")
+// shortList shows up to three names (namespaces, contexts) and how many
+// more.
+func shortList(names []string) string {
+	if len(names) <= 3 {
+		return strings.Join(names, ", ")
 	}
-	return strings.Join(ns[:3], ", ") + ", +" + strconv.Itoa(len(ns)-3)
+	return strings.Join(names[:3], ", ") + ", +" + strconv.Itoa(len(names)-3)
 }

@@ -37,6 +37,14 @@ func ChainPicture(links []Link) string {
 }
 
 func printTable(w io.Writer, r *Report, wide bool) {
+	printChainAndHPAs(w, r, wide)
+	printCauses(w, r.Causes)
+	printCounts(w, r.Summary)
+}
+
+// printChainAndHPAs is the table output up to the causes: the chain's
+// plumbing, then each HPA with its metrics and findings.
+func printChainAndHPAs(w io.Writer, r *Report, wide bool) {
 	inv := r.Inventory
 	fmt.Fprintln(w, "CHAIN")
 	for _, s := range inv.APIServices {
@@ -102,8 +110,6 @@ func printTable(w io.Writer, r *Report, wide bool) {
 			printFindings(w, fs, wide)
 		}
 	}
-	printCauses(w, r.Causes)
-	printCounts(w, r.Summary)
 }
 
 func printCounts(w io.Writer, s Summary) {
@@ -160,13 +166,28 @@ func printCauses(w io.Writer, cs []Cause) {
 	}
 }
 
+// printCausesTable prints the causes, with a contexts column when they
+// come from several kubeconfig contexts.
 func printCausesTable(w io.Writer, cs []Cause) {
 	fmt.Fprintln(w, "\nCAUSES")
+	withContexts := false
+	for _, c := range cs {
+		withContexts = withContexts || len(c.Contexts) > 0
+	}
+	header := []string{"code", "severity", "metric", "hpas", "namespaces"}
+	if withContexts {
+		header = append(header, "contexts")
+	}
+	header = append(header, "cause")
 	var rows [][]string
 	for _, c := range cs {
-		rows = append(rows, []string{c.Code, string(c.Severity), orDash(c.Metric), strconv.Itoa(c.HPAs), namespacesString(c.Namespaces), c.Title})
+		row := []string{c.Code, string(c.Severity), orDash(c.Metric), strconv.Itoa(c.HPAs), shortList(c.Namespaces)}
+		if withContexts {
+			row = append(row, shortList(c.Contexts))
+		}
+		rows = append(rows, append(row, c.Title))
 	}
-	table.Render(w, "  ", []string{"code", "severity", "metric", "hpas", "namespaces", "cause"}, rows)
+	table.Render(w, "  ", header, rows)
 	for _, c := range cs {
 		if c.Fix == nil {
 			continue

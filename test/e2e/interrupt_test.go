@@ -18,11 +18,7 @@ import (
 // a terminal, or to send it a signal).
 func pluginBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "kubectl-metricscale")
-	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(env.repo, "cmd", "kubectl-metricscale")).CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return filepath.Join(buildCommands(t, "kubectl-metricscale"), "kubectl-metricscale")
 }
 
 // interruptAfter runs the plugin, sends it SIGINT once a line of its
