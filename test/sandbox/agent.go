@@ -60,6 +60,8 @@ var runtimes = map[string]runtime{
 	"quay.io/prometheus/pushgateway":                         {binary: "prometheus-pushgateway"},
 	"quay.io/prometheus-operator/prometheus-config-reloader": {reloader: true},
 	"jimmidyson/configmap-reload":                            {reloader: true},
+	"ghcr.io/kedacore/keda":                                  {binary: "keda-operator", hostArgs: kedaOperatorHostArgs},
+	"ghcr.io/kedacore/keda-metrics-apiserver":                {binary: "keda-operator-metrics-apiserver", hostArgs: kedaMetricsAPIServerHostArgs},
 }
 
 func imageRepo(image string) string {
@@ -84,6 +86,7 @@ type hostAgent struct {
 	client  kubernetes.Interface
 	pods    corelisters.PodLister
 	cms     corelisters.ConfigMapLister
+	secrets corelisters.SecretLister
 	svcs    corelisters.ServiceLister
 	runs    map[types.UID]*podRun
 	proxies map[int32]*portProxy // declared container port → proxy to Ready pods
@@ -95,11 +98,15 @@ type hostAgent struct {
 }
 
 type podRun struct {
-	uid        types.UID
-	namespace  string
-	name       string
-	dir        string
-	mounts     map[string]string // container path → host path, per container
+	uid       types.UID
+	namespace string
+	name      string
+	dir       string
+	mounts    map[string]string // container path → host path, per container
+	// unmounted names a volume that cannot be set up yet (its Secret or
+	// ConfigMap is missing): no container starts until it can, as kubelet
+	// holds a pod in ContainerCreating.
+	unmounted  string
 	containers []*containerRun
 	started    metav1.Time
 	created    time.Time
@@ -151,8 +158,10 @@ func (a *hostAgent) run(ctx context.Context) {
 	_, _ = podInf.Informer().AddEventHandler(handler)
 	cmInf := a.factory.Core().V1().ConfigMaps()
 	_, _ = cmInf.Informer().AddEventHandler(handler)
+	secretInf := a.factory.Core().V1().Secrets()
+	_, _ = secretInf.Informer().AddEventHandler(handler)
 	svcInf := a.factory.Core().V1().Services()
-	a.pods, a.cms, a.svcs = podInf.Lister(), cmInf.Lister(), svcInf.Lister()
+	a.pods, a.cms, a.secrets, a.svcs = podInf.Lister(), cmInf.Lister(), secretInf.Lister(), svcInf.Lister()
 	podFactory.Start(ctx.Done())
 	a.factory.Start(ctx.Done())
 	podFactory.WaitForCacheSync(ctx.Done())
@@ -197,7 +206,11 @@ func (a *hostAgent) reconcile(ctx context.Context) {
 		}
 		a.syncVolumes(pr, pod)
 		for _, c := range pr.containers {
-			a.syncContainer(ctx, c)
+			if pr.unmounted != "" && c.proc == nil {
+				c.waiting = &corev1.ContainerStateWaiting{Reason: "ContainerCreating", Message: pr.unmounted}
+				continue
+			}
+			a.syncContainer(ctx, c, pod)
 		}
 		a.writeStatus(ctx, pr, pod)
 	}
@@ -237,37 +250,30 @@ func knownImages() []string {
 	return out
 }
 
-// syncVolumes writes ConfigMap volumes (again when the ConfigMap changed) and
-// records where each mount lives on the host.
+// syncVolumes writes ConfigMap and Secret volumes (again when their object
+// changed) and records where each mount lives on the host. A volume whose
+// object is missing and not optional leaves the pod unmounted, with
+// kubelet's message.
 func (a *hostAgent) syncVolumes(pr *podRun, pod *corev1.Pod) {
+	pr.unmounted = ""
 	for _, v := range pod.Spec.Volumes {
-		dir := filepath.Join(pr.dir, "volumes", v.Name)
-		if v.ConfigMap == nil {
-			continue
-		}
-		cm, err := a.cms.ConfigMaps(pod.Namespace).Get(v.ConfigMap.Name)
+		files, err := a.volumeFiles(pod.Namespace, v)
 		if err != nil {
+			if pr.unmounted == "" {
+				pr.unmounted = fmt.Sprintf("MountVolume.SetUp failed for volume %q : %v", v.Name, err)
+			}
 			continue
 		}
-		files := map[string]string{}
-		if len(v.ConfigMap.Items) > 0 {
-			for _, it := range v.ConfigMap.Items {
-				files[it.Path] = cm.Data[it.Key]
-			}
-		} else {
-			for k, val := range cm.Data {
-				files[k] = val
-			}
-		}
+		dir := filepath.Join(pr.dir, "volumes", v.Name)
 		for name, content := range files {
 			p := filepath.Join(dir, name)
-			if old, err := os.ReadFile(p); err == nil && string(old) == content {
+			if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, content) {
 				continue
 			}
 			_ = os.MkdirAll(filepath.Dir(p), 0o755)
 			// Write then rename, as kubelet's atomic writer does, so a
 			// reader never sees half a file.
-			_ = os.WriteFile(p+".tmp", []byte(content), 0o644)
+			_ = os.WriteFile(p+".tmp", content, 0o600)
 			_ = os.Rename(p+".tmp", p)
 		}
 	}
@@ -278,7 +284,56 @@ func (a *hostAgent) syncVolumes(pr *podRun, pod *corev1.Pod) {
 	}
 }
 
-func (a *hostAgent) syncContainer(ctx context.Context, c *containerRun) {
+// volumeFiles is what a ConfigMap or Secret volume holds, file name →
+// content (items select and rename keys); nil for other volumes, and for a
+// missing object of an optional volume.
+func (a *hostAgent) volumeFiles(namespace string, v corev1.Volume) (map[string][]byte, error) {
+	var (
+		data     map[string][]byte
+		items    []corev1.KeyToPath
+		optional *bool
+		err      error
+		kind     string
+		name     string
+	)
+	switch {
+	case v.ConfigMap != nil:
+		kind, name, items, optional = "configmap", v.ConfigMap.Name, v.ConfigMap.Items, v.ConfigMap.Optional
+		var cm *corev1.ConfigMap
+		if cm, err = a.cms.ConfigMaps(namespace).Get(name); err == nil {
+			data = map[string][]byte{}
+			for k, val := range cm.Data {
+				data[k] = []byte(val)
+			}
+			for k, val := range cm.BinaryData {
+				data[k] = val
+			}
+		}
+	case v.Secret != nil:
+		kind, name, items, optional = "secret", v.Secret.SecretName, v.Secret.Items, v.Secret.Optional
+		var sec *corev1.Secret
+		if sec, err = a.secrets.Secrets(namespace).Get(name); err == nil {
+			data = sec.Data
+		}
+	default:
+		return nil, nil
+	}
+	if apierrors.IsNotFound(err) && ptr.Deref(optional, false) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("%s %q not found", kind, name)
+	}
+	if len(items) == 0 {
+		return data, nil
+	}
+	files := map[string][]byte{}
+	for _, it := range items {
+		files[it.Path] = data[it.Key]
+	}
+	return files, nil
+}
+
+func (a *hostAgent) syncContainer(ctx context.Context, c *containerRun, pod *corev1.Pod) {
 	if !c.known {
 		return
 	}
@@ -307,7 +362,7 @@ func (a *hostAgent) syncContainer(ctx context.Context, c *containerRun) {
 		if time.Now().Before(c.retryAt) {
 			return
 		}
-		if err := a.start(ctx, c); err != nil {
+		if err := a.start(ctx, c, pod); err != nil {
 			c.waiting = &corev1.ContainerStateWaiting{Reason: "CreateContainerError", Message: err.Error()}
 			c.retryAt = time.Now().Add(initialBackoff)
 			return
@@ -319,7 +374,7 @@ func (a *hostAgent) syncContainer(ctx context.Context, c *containerRun) {
 // start runs the container's process. Every declared container port is
 // moved to a private port (in the args that end in it), so that several pods
 // of one image can run side by side behind the port proxy.
-func (a *hostAgent) start(ctx context.Context, c *containerRun) error {
+func (a *hostAgent) start(ctx context.Context, c *containerRun, pod *corev1.Pod) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("the sandbox is stopping: %w", ctx.Err())
 	}
@@ -349,7 +404,11 @@ func (a *hostAgent) start(ctx context.Context, c *containerRun) error {
 		// message and exits 1, as a binary that cannot start would.
 		bin, args = "/bin/sh", []string{"-c", `echo "$0" >&2; exit 1`, msg}
 	}
-	p, err := startProcess(a.s.cfg.StateDir, name, bin, args, nil)
+	env, err := containerEnv(pod, c.spec)
+	if err != nil {
+		return err
+	}
+	p, err := startProcess(a.s.cfg.StateDir, name, bin, args, env)
 	if err != nil {
 		return err
 	}
@@ -374,6 +433,36 @@ func movePorts(args []string, ports map[int32]int) []string {
 	return out
 }
 
+// containerEnv is the container's environment as kubelet builds it from
+// literal values and the pod fields a downward API reference can name.
+func containerEnv(pod *corev1.Pod, c corev1.Container) ([]string, error) {
+	var env []string
+	for _, e := range c.Env {
+		val := e.Value
+		if e.ValueFrom != nil {
+			if e.ValueFrom.FieldRef == nil {
+				return nil, fmt.Errorf("env %s: the sandbox host resolves only fieldRef references", e.Name)
+			}
+			switch e.ValueFrom.FieldRef.FieldPath {
+			case "metadata.namespace":
+				val = pod.Namespace
+			case "metadata.name":
+				val = pod.Name
+			case "spec.nodeName":
+				val = pod.Spec.NodeName
+			case "spec.serviceAccountName":
+				val = pod.Spec.ServiceAccountName
+			case "status.podIP", "status.hostIP":
+				val = "127.0.0.1"
+			default:
+				return nil, fmt.Errorf("env %s: the sandbox host cannot resolve fieldRef %s", e.Name, e.ValueFrom.FieldRef.FieldPath)
+			}
+		}
+		env = append(env, e.Name+"="+val)
+	}
+	return env, nil
+}
+
 func (c *containerRun) containerID() string {
 	if c.proc == nil {
 		return ""
@@ -390,8 +479,8 @@ var (
 )
 
 // hostArgs rewrites the container args for the host: paths under a volume
-// mount point into the pod's volume directory, and URLs of in-cluster
-// Services of type ExternalName to their external host. Anything else is
+// mount point into the pod's volume directory, and URLs and host:port
+// addresses of in-cluster Services to loopback (resolveService). Anything else is
 // passed unchanged, so a wrong URL stays wrong, as it would in a cluster.
 func (a *hostAgent) hostArgs(c *containerRun) []string {
 	var mounts []string
@@ -417,6 +506,8 @@ func (a *hostAgent) hostArgs(c *containerRun) []string {
 			if host, ok := a.resolveService(m[3], m[2], strings.TrimPrefix(m[4], ":")); ok {
 				val = m[1] + host + m[5]
 			}
+		} else if host, err := a.resolveAddr(val); err == nil {
+			val = host // name.namespace.svc:port; any other value is returned as is
 		}
 		if hasEq {
 			out = append(out, flag+"="+val)
@@ -569,6 +660,28 @@ func prometheusHostArgs(a *hostAgent, pr *podRun) ([]string, error) {
 // configuration rather than in their flags.
 func serviceAccountTokenFile(stateDir, namespace, serviceAccount string) string {
 	return filepath.Join(stateDir, "serviceaccounts", namespace, serviceAccount, "token")
+}
+
+// kedaOperatorHostArgs gives keda-operator its ServiceAccount's kubeconfig
+// (controller-runtime's --kubeconfig stands for in-cluster config).
+func kedaOperatorHostArgs(a *hostAgent, pr *podRun) ([]string, error) {
+	kc, err := a.serviceAccountKubeconfig(pr)
+	if err != nil {
+		return nil, err
+	}
+	return []string{"--kubeconfig=" + kc}, nil
+}
+
+// kedaMetricsAPIServerHostArgs gives KEDA's metrics apiserver its
+// ServiceAccount's kubeconfig for its clients and for delegated
+// authentication and authorization, and binds its secure port to loopback.
+func kedaMetricsAPIServerHostArgs(a *hostAgent, pr *podRun) ([]string, error) {
+	kc, err := a.serviceAccountKubeconfig(pr)
+	if err != nil {
+		return nil, err
+	}
+	return []string{"--bind-address=127.0.0.1", "--kubeconfig=" + kc, "--lister-kubeconfig=" + kc,
+		"--authentication-kubeconfig=" + kc, "--authorization-kubeconfig=" + kc}, nil
 }
 
 // probe runs the container's HTTP readiness probe once; a container without
