@@ -15,7 +15,7 @@ FUZZTIME    ?= 20s
 # e.g. FUZZFLAGS=-parallel=1 on a shared machine
 FUZZFLAGS   ?= -fuzzminimizetime=10s
 
-.PHONY: all build tools test unit fuzz e2e demo sandbox-up sandbox-down scenario bench clean dashboards
+.PHONY: all build tools test unit fuzz e2e demo sandbox-up sandbox-down scenario external-metrics bench clean dashboards
 
 all: build
 
@@ -73,6 +73,10 @@ sandbox-down:
 scenario: build ## make scenario NAME=interlok
 	@test -n "$(NAME)" || { echo "usage: make scenario NAME=interlok|promfake|kong"; exit 2; }
 	@$(BIN)/sandbox scenario --state-dir $(STATE) $(NAME)
+
+# Who serves external.metrics.k8s.io: TO=keda (as after a migration), adapter, none; without TO, show it.
+external-metrics: build ## make external-metrics TO=keda
+	@$(BIN)/sandbox external-metrics --state-dir $(STATE) $(TO)
 
 demo: sandbox-up
 	@hack/demo.sh $(STATE)

@@ -139,7 +139,38 @@ func newRoot() *cobra.Command {
 	}
 	scenario.Flags().StringVar(&scenarioDir, "dir", "test/e2e/scenarios", "Directory that holds the scenarios")
 
-	root.AddCommand(up, run, down, scenario)
+	external := &cobra.Command{
+		Use:   "external-metrics [adapter|keda|none]",
+		Short: "Show or switch who serves external.metrics.k8s.io (KEDA after a migration, the adapter before)",
+		Long: "Without an argument, print who serves the external metrics APIService. With one, replace its spec\n" +
+			"(keda: as KEDA's release registers it, and wait until it is Available; adapter: as the adapter's\n" +
+			"chart does; none: delete it, as in a fresh sandbox).",
+		Args:      cobra.MaximumNArgs(1),
+		ValidArgs: []string{"adapter", "keda", "none"},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			info, err := sandbox.ReadInfo(stateDir)
+			if err != nil {
+				return err
+			}
+			if len(args) == 1 {
+				if err := sandbox.SetExternalMetrics(cmd.Context(), info, sandbox.ExternalMetricsServer(args[0])); err != nil {
+					return err
+				}
+			}
+			cfg, _, err := info.Client()
+			if err != nil {
+				return err
+			}
+			current, err := sandbox.ExternalMetrics(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "external.metrics.k8s.io: %s\n", current)
+			return nil
+		},
+	}
+
+	root.AddCommand(up, run, down, scenario, external)
 	return root
 }
 

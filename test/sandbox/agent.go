@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -64,6 +65,8 @@ var runtimes = map[string]runtime{
 	"quay.io/prometheus-operator/prometheus-config-reloader": {reloader: true},
 	"jimmidyson/configmap-reload":                            {reloader: true},
 	"metricscale-sidecar":                                    {binary: "metricscale-sidecar", hostArgs: sidecarHostArgs, project: true},
+	"ghcr.io/kedacore/keda":                                  {binary: "keda-operator", hostArgs: kedaOperatorHostArgs},
+	"ghcr.io/kedacore/keda-metrics-apiserver":                {binary: "keda-operator-metrics-apiserver", hostArgs: kedaMetricsAPIServerHostArgs},
 }
 
 func imageRepo(image string) string {
@@ -88,6 +91,7 @@ type hostAgent struct {
 	client  kubernetes.Interface
 	pods    corelisters.PodLister
 	cms     corelisters.ConfigMapLister
+	secrets corelisters.SecretLister
 	svcs    corelisters.ServiceLister
 	runs    map[types.UID]*podRun
 	proxies map[int32]*portProxy // declared container port → proxy to Ready pods
@@ -99,11 +103,15 @@ type hostAgent struct {
 }
 
 type podRun struct {
-	uid        types.UID
-	namespace  string
-	name       string
-	dir        string
-	mounts     map[string]string // container path → host path, per container
+	uid       types.UID
+	namespace string
+	name      string
+	dir       string
+	mounts    map[string]string // container path → host path, per container
+	// unmounted names a volume that cannot be set up yet (its Secret or
+	// ConfigMap is missing): no container starts until it can, as kubelet
+	// holds a pod in ContainerCreating.
+	unmounted  string
 	containers []*containerRun
 	started    metav1.Time
 	created    time.Time
@@ -155,8 +163,10 @@ func (a *hostAgent) run(ctx context.Context) {
 	_, _ = podInf.Informer().AddEventHandler(handler)
 	cmInf := a.factory.Core().V1().ConfigMaps()
 	_, _ = cmInf.Informer().AddEventHandler(handler)
+	secretInf := a.factory.Core().V1().Secrets()
+	_, _ = secretInf.Informer().AddEventHandler(handler)
 	svcInf := a.factory.Core().V1().Services()
-	a.pods, a.cms, a.svcs = podInf.Lister(), cmInf.Lister(), svcInf.Lister()
+	a.pods, a.cms, a.secrets, a.svcs = podInf.Lister(), cmInf.Lister(), secretInf.Lister(), svcInf.Lister()
 	podFactory.Start(ctx.Done())
 	a.factory.Start(ctx.Done())
 	podFactory.WaitForCacheSync(ctx.Done())
@@ -201,7 +211,11 @@ func (a *hostAgent) reconcile(ctx context.Context) {
 		}
 		a.syncVolumes(pr, pod)
 		for _, c := range pr.containers {
-			a.syncContainer(ctx, c)
+			if pr.unmounted != "" && c.proc == nil {
+				c.waiting = &corev1.ContainerStateWaiting{Reason: "ContainerCreating", Message: pr.unmounted}
+				continue
+			}
+			a.syncContainer(ctx, c, pod)
 		}
 		a.writeStatus(ctx, pr, pod)
 	}
@@ -241,37 +255,30 @@ func knownImages() []string {
 	return out
 }
 
-// syncVolumes writes ConfigMap volumes (again when the ConfigMap changed) and
-// records where each mount lives on the host.
+// syncVolumes writes ConfigMap and Secret volumes (again when their object
+// changed) and records where each mount lives on the host. A volume whose
+// object is missing and not optional leaves the pod unmounted, with
+// kubelet's message.
 func (a *hostAgent) syncVolumes(pr *podRun, pod *corev1.Pod) {
+	pr.unmounted = ""
 	for _, v := range pod.Spec.Volumes {
-		dir := filepath.Join(pr.dir, "volumes", v.Name)
-		if v.ConfigMap == nil {
-			continue
-		}
-		cm, err := a.cms.ConfigMaps(pod.Namespace).Get(v.ConfigMap.Name)
+		files, err := a.volumeFiles(pod.Namespace, v)
 		if err != nil {
+			if pr.unmounted == "" {
+				pr.unmounted = fmt.Sprintf("MountVolume.SetUp failed for volume %q : %v", v.Name, err)
+			}
 			continue
 		}
-		files := map[string]string{}
-		if len(v.ConfigMap.Items) > 0 {
-			for _, it := range v.ConfigMap.Items {
-				files[it.Path] = cm.Data[it.Key]
-			}
-		} else {
-			for k, val := range cm.Data {
-				files[k] = val
-			}
-		}
+		dir := filepath.Join(pr.dir, "volumes", v.Name)
 		for name, content := range files {
 			p := filepath.Join(dir, name)
-			if old, err := os.ReadFile(p); err == nil && string(old) == content {
+			if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, content) {
 				continue
 			}
 			_ = os.MkdirAll(filepath.Dir(p), 0o755)
 			// Write then rename, as kubelet's atomic writer does, so a
 			// reader never sees half a file.
-			_ = os.WriteFile(p+".tmp", []byte(content), 0o644)
+			_ = os.WriteFile(p+".tmp", content, 0o600)
 			_ = os.Rename(p+".tmp", p)
 		}
 	}
@@ -282,7 +289,56 @@ func (a *hostAgent) syncVolumes(pr *podRun, pod *corev1.Pod) {
 	}
 }
 
-func (a *hostAgent) syncContainer(ctx context.Context, c *containerRun) {
+// volumeFiles is what a ConfigMap or Secret volume holds, file name →
+// content (items select and rename keys); nil for other volumes, and for a
+// missing object of an optional volume.
+func (a *hostAgent) volumeFiles(namespace string, v corev1.Volume) (map[string][]byte, error) {
+	var (
+		data     map[string][]byte
+		items    []corev1.KeyToPath
+		optional *bool
+		err      error
+		kind     string
+		name     string
+	)
+	switch {
+	case v.ConfigMap != nil:
+		kind, name, items, optional = "configmap", v.ConfigMap.Name, v.ConfigMap.Items, v.ConfigMap.Optional
+		var cm *corev1.ConfigMap
+		if cm, err = a.cms.ConfigMaps(namespace).Get(name); err == nil {
+			data = map[string][]byte{}
+			for k, val := range cm.Data {
+				data[k] = []byte(val)
+			}
+			for k, val := range cm.BinaryData {
+				data[k] = val
+			}
+		}
+	case v.Secret != nil:
+		kind, name, items, optional = "secret", v.Secret.SecretName, v.Secret.Items, v.Secret.Optional
+		var sec *corev1.Secret
+		if sec, err = a.secrets.Secrets(namespace).Get(name); err == nil {
+			data = sec.Data
+		}
+	default:
+		return nil, nil
+	}
+	if apierrors.IsNotFound(err) && ptr.Deref(optional, false) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("%s %q not found", kind, name)
+	}
+	if len(items) == 0 {
+		return data, nil
+	}
+	files := map[string][]byte{}
+	for _, it := range items {
+		files[it.Path] = data[it.Key]
+	}
+	return files, nil
+}
+
+func (a *hostAgent) syncContainer(ctx context.Context, c *containerRun, pod *corev1.Pod) {
 	if !c.known {
 		return
 	}
@@ -311,7 +367,7 @@ func (a *hostAgent) syncContainer(ctx context.Context, c *containerRun) {
 		if time.Now().Before(c.retryAt) {
 			return
 		}
-		if err := a.start(ctx, c); err != nil {
+		if err := a.start(ctx, c, pod); err != nil {
 			c.waiting = &corev1.ContainerStateWaiting{Reason: "CreateContainerError", Message: err.Error()}
 			c.retryAt = time.Now().Add(initialBackoff)
 			return
@@ -323,7 +379,7 @@ func (a *hostAgent) syncContainer(ctx context.Context, c *containerRun) {
 // start runs the container's process. Every declared container port is
 // moved to a private port (in the args that end in it), so that several pods
 // of one image can run side by side behind the port proxy.
-func (a *hostAgent) start(ctx context.Context, c *containerRun) error {
+func (a *hostAgent) start(ctx context.Context, c *containerRun, pod *corev1.Pod) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("the sandbox is stopping: %w", ctx.Err())
 	}
@@ -346,7 +402,11 @@ func (a *hostAgent) start(ctx context.Context, c *containerRun) error {
 		}
 		args = append(args, extra...)
 	}
-	env, err := a.containerEnv(c)
+	pod, err := a.pods.Pods(c.pod.namespace).Get(c.pod.name)
+	if err != nil {
+		return err
+	}
+	env, err := containerEnv(pod, c.spec, a, a.rewriteServiceURL)
 	if err != nil {
 		return err
 	}
@@ -401,8 +461,8 @@ var (
 )
 
 // hostArgs rewrites the container args for the host: paths under a volume
-// mount point into the pod's volume directory, and URLs of in-cluster
-// Services of type ExternalName to their external host. Anything else is
+// mount point into the pod's volume directory, and URLs and host:port
+// addresses of in-cluster Services to loopback (resolveService). Anything else is
 // passed unchanged, so a wrong URL stays wrong, as it would in a cluster.
 func (a *hostAgent) hostArgs(c *containerRun) []string {
 	var mounts []string
@@ -441,63 +501,90 @@ func (a *hostAgent) hostArgs(c *containerRun) []string {
 
 // rewriteServiceURL turns the URL of an in-cluster Service into the
 // loopback address that serves it here; any other value is returned as is.
+// A bare name.namespace.svc:port address is resolved the same way.
 func (a *hostAgent) rewriteServiceURL(val string) string {
 	if m := serviceURL.FindStringSubmatch(val); m != nil {
 		if host, ok := a.resolveService(m[3], m[2], strings.TrimPrefix(m[4], ":")); ok {
 			return m[1] + host + m[5]
 		}
+		return val
+	}
+	if host, err := a.resolveAddr(val); err == nil {
+		return host
 	}
 	return val
 }
 
+// envKeys reads the Secret and ConfigMap keys a container's env names.
+type envKeys interface {
+	secretKey(namespace, name, key string) (string, error)
+	configMapKey(namespace, name, key string) (string, error)
+}
+
 // containerEnv is the container's environment as kubelet builds it: plain
-// values (Service URLs rewritten as in args), Secret and ConfigMap keys, and
-// the pod fields of the downward API. A missing Secret or key fails the
-// start, as kubelet's CreateContainerConfigError does. Values are never
-// logged.
-func (a *hostAgent) containerEnv(c *containerRun) ([]string, error) {
+// values (rewritten, e.g. Service URLs resolved as in args), Secret and
+// ConfigMap keys, and the pod fields of the downward API. A missing Secret
+// or key fails the start, as kubelet's CreateContainerConfigError does.
+// Values are never put in errors.
+func containerEnv(pod *corev1.Pod, c corev1.Container, keys envKeys, rewrite func(string) string) ([]string, error) {
 	var out []string
-	for _, e := range c.spec.Env {
-		val := a.rewriteServiceURL(e.Value)
+	for _, e := range c.Env {
+		val := rewrite(e.Value)
+		var err error
 		switch src := e.ValueFrom; {
 		case src == nil:
 		case src.SecretKeyRef != nil:
-			sec, err := a.client.CoreV1().Secrets(c.pod.namespace).Get(context.Background(), src.SecretKeyRef.Name, metav1.GetOptions{})
-			if err != nil {
-				return nil, fmt.Errorf("env %s: secret %q: %w", e.Name, src.SecretKeyRef.Name, err)
-			}
-			b, ok := sec.Data[src.SecretKeyRef.Key]
-			if !ok {
-				return nil, fmt.Errorf("env %s: couldn't find key %s in Secret %s/%s", e.Name, src.SecretKeyRef.Key, c.pod.namespace, src.SecretKeyRef.Name)
-			}
-			val = string(b)
+			val, err = keys.secretKey(pod.Namespace, src.SecretKeyRef.Name, src.SecretKeyRef.Key)
 		case src.ConfigMapKeyRef != nil:
-			cm, err := a.cms.ConfigMaps(c.pod.namespace).Get(src.ConfigMapKeyRef.Name)
-			if err != nil {
-				return nil, fmt.Errorf("env %s: configmap %q: %w", e.Name, src.ConfigMapKeyRef.Name, err)
-			}
-			v, ok := cm.Data[src.ConfigMapKeyRef.Key]
-			if !ok {
-				return nil, fmt.Errorf("env %s: couldn't find key %s in ConfigMap %s/%s", e.Name, src.ConfigMapKeyRef.Key, c.pod.namespace, src.ConfigMapKeyRef.Name)
-			}
-			val = v
+			val, err = keys.configMapKey(pod.Namespace, src.ConfigMapKeyRef.Name, src.ConfigMapKeyRef.Key)
 		case src.FieldRef != nil:
 			switch src.FieldRef.FieldPath {
-			case "metadata.name":
-				val = c.pod.name
 			case "metadata.namespace":
-				val = c.pod.namespace
+				val = pod.Namespace
+			case "metadata.name":
+				val = pod.Name
 			case "spec.nodeName":
-				val = HostNode
+				val = pod.Spec.NodeName
+			case "spec.serviceAccountName":
+				val = pod.Spec.ServiceAccountName
+			case "status.podIP", "status.hostIP":
+				val = "127.0.0.1"
 			default:
-				return nil, fmt.Errorf("env %s: the sandbox host does not provide field %s", e.Name, src.FieldRef.FieldPath)
+				err = fmt.Errorf("the sandbox host cannot resolve fieldRef %s", src.FieldRef.FieldPath)
 			}
 		default:
-			return nil, fmt.Errorf("env %s: the sandbox host does not provide this valueFrom", e.Name)
+			err = errors.New("the sandbox host resolves value, fieldRef, secretKeyRef and configMapKeyRef only")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("env %s: %w", e.Name, err)
 		}
 		out = append(out, e.Name+"="+val)
 	}
 	return out, nil
+}
+
+func (a *hostAgent) secretKey(namespace, name, key string) (string, error) {
+	sec, err := a.client.CoreV1().Secrets(namespace).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		return "", fmt.Errorf("secret %q: %w", name, err)
+	}
+	b, ok := sec.Data[key]
+	if !ok {
+		return "", fmt.Errorf("couldn't find key %s in Secret %s/%s", key, namespace, name)
+	}
+	return string(b), nil
+}
+
+func (a *hostAgent) configMapKey(namespace, name, key string) (string, error) {
+	cm, err := a.cms.ConfigMaps(namespace).Get(name)
+	if err != nil {
+		return "", fmt.Errorf("configmap %q: %w", name, err)
+	}
+	v, ok := cm.Data[key]
+	if !ok {
+		return "", fmt.Errorf("couldn't find key %s in ConfigMap %s/%s", key, namespace, name)
+	}
+	return v, nil
 }
 
 // resolveService does for a host process what cluster DNS and kube-proxy do
@@ -657,6 +744,28 @@ func sidecarHostArgs(a *hostAgent, pr *podRun) ([]string, error) {
 // configuration rather than in their flags.
 func serviceAccountTokenFile(stateDir, namespace, serviceAccount string) string {
 	return filepath.Join(stateDir, "serviceaccounts", namespace, serviceAccount, "token")
+}
+
+// kedaOperatorHostArgs gives keda-operator its ServiceAccount's kubeconfig
+// (controller-runtime's --kubeconfig stands for in-cluster config).
+func kedaOperatorHostArgs(a *hostAgent, pr *podRun) ([]string, error) {
+	kc, err := a.serviceAccountKubeconfig(pr)
+	if err != nil {
+		return nil, err
+	}
+	return []string{"--kubeconfig=" + kc}, nil
+}
+
+// kedaMetricsAPIServerHostArgs gives KEDA's metrics apiserver its
+// ServiceAccount's kubeconfig for its clients and for delegated
+// authentication and authorization, and binds its secure port to loopback.
+func kedaMetricsAPIServerHostArgs(a *hostAgent, pr *podRun) ([]string, error) {
+	kc, err := a.serviceAccountKubeconfig(pr)
+	if err != nil {
+		return nil, err
+	}
+	return []string{"--bind-address=127.0.0.1", "--kubeconfig=" + kc, "--lister-kubeconfig=" + kc,
+		"--authentication-kubeconfig=" + kc, "--authorization-kubeconfig=" + kc}, nil
 }
 
 // probe runs the container's HTTP readiness probe once; a container without

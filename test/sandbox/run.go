@@ -15,7 +15,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 )
 
@@ -119,7 +118,8 @@ func Run(ctx context.Context, cfg Config) error {
 }
 
 func (s *stack) boot(ctx context.Context) error {
-	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kwok-stages.yaml", "prometheus", "prometheus-pushgateway", "prometheus-adapter", "kube-state-metrics"} {
+	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kwok-stages.yaml", "prometheus", "prometheus-pushgateway", "prometheus-adapter", "kube-state-metrics",
+		"keda-operator", "keda-operator-metrics-apiserver", kedaCRDs} {
 		if _, err := os.Stat(s.bin(b)); err != nil {
 			return fmt.Errorf("missing %s in %s: run hack/tools.sh (make tools) first", b, s.cfg.BinDir)
 		}
@@ -139,9 +139,14 @@ func (s *stack) boot(ctx context.Context) error {
 		{"kube-apiserver", s.startAPIServer},
 		{"controllers (kube-controller-manager, kube-scheduler, kwok)", s.startControllers},
 		{"nodes", s.createNodes},
-		{"monitoring stack (Prometheus, Pushgateway, prometheus-adapter, kube-state-metrics)", s.startMonitoring},
+		// Every host pod is created first, so that KEDA's start (the
+		// operator's certificate bootstrap costs one restart back-off)
+		// overlaps with the monitoring stack's.
+		{"host agent; manifests of the monitoring stack and KEDA (CRDs, operator, metrics apiserver)", s.applyManifests},
+		{"monitoring stack (Prometheus, Pushgateway, prometheus-adapter, kube-state-metrics)", s.waitMonitoring},
 		{"custom metrics API", s.waitMetricsAPI},
 		{"Grafana (API emulator)", s.startGrafana},
+		{"KEDA (keda-operator, keda-metrics-apiserver)", s.waitKEDA},
 		{"Grafana's sidecar (metricscale-sidecar, two replicas)", s.startSidecar},
 	}
 	for _, st := range steps {
@@ -213,19 +218,13 @@ func (s *stack) templateData() TemplateData {
 	}
 }
 
-func (s *stack) startMonitoring(ctx context.Context) error {
+// applyManifests starts the host agent and applies the monitoring stack's
+// and KEDA's manifests.
+func (s *stack) applyManifests(ctx context.Context) error {
 	s.agent = newHostAgent(s)
 	actx, cancel := context.WithCancel(ctx)
 	s.agent.cancel = cancel
 	go s.agent.run(actx)
-	files, err := builtinManifests()
-	if err != nil {
-		return err
-	}
-	manifests, err := Render(files, "monitoring.yaml", s.templateData())
-	if err != nil {
-		return err
-	}
 	// The default ServiceAccount must exist before pods can be admitted.
 	if err := s.poll(ctx, 30*time.Second, "the default ServiceAccount", func() (bool, string) {
 		_, err := s.client.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
@@ -233,17 +232,43 @@ func (s *stack) startMonitoring(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	ap, err := NewApplier(s.rest, "helm")
+	if err := s.applyBuiltin(ctx, "monitoring.yaml", "helm"); err != nil {
+		return err
+	}
+	return s.applyKEDA(ctx)
+}
+
+// applyBuiltin renders one of the sandbox's manifests and applies it as
+// fieldManager.
+func (s *stack) applyBuiltin(ctx context.Context, name, fieldManager string) error {
+	files, err := builtinManifests()
 	if err != nil {
 		return err
 	}
-	if _, err := ap.Apply(ctx, manifests); err != nil {
+	manifests, err := Render(files, name, s.templateData())
+	if err != nil {
 		return err
 	}
-	for _, d := range []string{"prometheus-server", "prometheus-pushgateway", "prometheus-adapter", "kube-state-metrics"} {
+	ap, err := NewApplier(s.rest, fieldManager)
+	if err != nil {
+		return err
+	}
+	_, err = ap.Apply(ctx, manifests)
+	return err
+}
+
+// waitMonitoring waits for the monitoring stack's Deployments.
+func (s *stack) waitMonitoring(ctx context.Context) error {
+	return s.waitDeployments(ctx, "monitoring", []string{"prometheus-server", "prometheus-pushgateway", "prometheus-adapter", "kube-state-metrics"}, 90*time.Second)
+}
+
+// waitDeployments waits until each Deployment has a ready replica, one
+// progress line each.
+func (s *stack) waitDeployments(ctx context.Context, namespace string, names []string, timeout time.Duration) error {
+	for _, d := range names {
 		t := time.Now()
-		if err := s.poll(ctx, 90*time.Second, "deployment monitoring/"+d, func() (bool, string) {
-			dep, err := s.client.AppsV1().Deployments("monitoring").Get(ctx, d, metav1.GetOptions{})
+		if err := s.poll(ctx, timeout, "deployment "+namespace+"/"+d, func() (bool, string) {
+			dep, err := s.client.AppsV1().Deployments(namespace).Get(ctx, d, metav1.GetOptions{})
 			if err != nil {
 				return false, err.Error()
 			}
@@ -264,16 +289,7 @@ func (s *stack) waitMetricsAPI(ctx context.Context) error {
 		return err
 	}
 	if err := s.poll(ctx, 60*time.Second, "APIService v1beta1.custom.metrics.k8s.io", func() (bool, string) {
-		as, err := agg.ApiregistrationV1().APIServices().Get(ctx, "v1beta1.custom.metrics.k8s.io", metav1.GetOptions{})
-		if err != nil {
-			return false, err.Error()
-		}
-		for _, c := range as.Status.Conditions {
-			if c.Type == apiregistrationv1.Available {
-				return c.Status == apiregistrationv1.ConditionTrue, c.Reason + ": " + c.Message
-			}
-		}
-		return false, "no Available condition yet"
+		return apiServiceAvailable(ctx, agg, "v1beta1.custom.metrics.k8s.io")
 	}); err != nil {
 		return err
 	}
@@ -286,6 +302,16 @@ func (s *stack) waitMetricsAPI(ctx context.Context) error {
 // poll calls cond every 250ms until it holds; on timeout the error names
 // what was awaited, its last state, and what the host pods are doing.
 func (s *stack) poll(ctx context.Context, timeout time.Duration, what string, cond func() (bool, string)) error {
+	err := pollUntil(ctx, timeout, what, cond)
+	if err != nil && ctx.Err() == nil && s.agent != nil {
+		return fmt.Errorf("%w\nhost pods:\n%s%s", err, s.agent.describeContainers(), s.agentLogTails())
+	}
+	return err
+}
+
+// pollUntil calls cond every 250ms until it holds; on timeout the error
+// names what was awaited and its last state.
+func pollUntil(ctx context.Context, timeout time.Duration, what string, cond func() (bool, string)) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		ok, state := cond()
@@ -293,12 +319,7 @@ func (s *stack) poll(ctx context.Context, timeout time.Duration, what string, co
 			return nil
 		}
 		if time.Now().After(deadline) {
-			msg := fmt.Sprintf("%s not ready after %s: %s", what, timeout, state)
-			if s.agent != nil {
-				msg += "\nhost pods:\n" + s.agent.describeContainers()
-				msg += s.agentLogTails()
-			}
-			return fmt.Errorf("%s", msg)
+			return fmt.Errorf("%s not ready after %s: %s", what, timeout, state)
 		}
 		select {
 		case <-ctx.Done():

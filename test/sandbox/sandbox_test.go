@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -71,6 +73,11 @@ func TestHostArgs(t *testing.T) {
 			name: "a selector Service resolves to its pod's port",
 			args: []string{"--push=http://pushgateway.monitoring.svc:9091/metrics"},
 			want: []string{"--push=http://127.0.0.1:41234/metrics"},
+		},
+		{
+			name: "a host:port address of a Service, as KEDA's metrics apiserver names its operator",
+			args: []string{"--metrics-service-address=prometheus-server.monitoring.svc.cluster.local:9666", "--other=thanos.monitoring.svc:9090", "--bind=127.0.0.1:80"},
+			want: []string{"--metrics-service-address=localhost:9666", "--other=thanos.monitoring.svc:9090", "--bind=127.0.0.1:80"},
 		},
 		{
 			name:    "command and separate values",
@@ -302,5 +309,206 @@ func TestResolveAddr(t *testing.T) {
 		if got != tt.want || (err != nil) != tt.wantErr {
 			t.Errorf("resolveAddr(%q) = %q, %v; want %q, error %v", tt.in, got, err, tt.want, tt.wantErr)
 		}
+	}
+}
+
+// fakeEnvKeys holds "secret|configmap/NAMESPACE/NAME/KEY" → value.
+type fakeEnvKeys map[string]string
+
+func (f fakeEnvKeys) lookup(kind, ns, name, key string) (string, error) {
+	v, ok := f[kind+"/"+ns+"/"+name+"/"+key]
+	if !ok {
+		return "", fmt.Errorf("couldn't find key %s in %s %s/%s", key, map[string]string{"secret": "Secret", "configmap": "ConfigMap"}[kind], ns, name)
+	}
+	return v, nil
+}
+
+func (f fakeEnvKeys) secretKey(ns, name, key string) (string, error) {
+	return f.lookup("secret", ns, name, key)
+}
+
+func (f fakeEnvKeys) configMapKey(ns, name, key string) (string, error) {
+	return f.lookup("configmap", ns, name, key)
+}
+
+func TestContainerEnv(t *testing.T) {
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "keda-operator-1", Namespace: "keda"},
+		Spec: corev1.PodSpec{NodeName: HostNode, ServiceAccountName: "keda-operator"}}
+	field := func(path string) *corev1.EnvVarSource {
+		return &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}
+	}
+	tests := []struct {
+		name    string
+		env     []corev1.EnvVar
+		want    []string
+		wantErr string
+	}{
+		{name: "literal values, empty ones too", env: []corev1.EnvVar{{Name: "WATCH_NAMESPACE"}, {Name: "KEDA_CLUSTER_OBJECT_NAMESPACE", Value: "keda"}},
+			want: []string{"WATCH_NAMESPACE=", "KEDA_CLUSTER_OBJECT_NAMESPACE=keda"}},
+		{name: "downward API fields", env: []corev1.EnvVar{{Name: "POD_NAMESPACE", ValueFrom: field("metadata.namespace")}, {Name: "POD_NAME", ValueFrom: field("metadata.name")},
+			{Name: "NODE", ValueFrom: field("spec.nodeName")}, {Name: "SA", ValueFrom: field("spec.serviceAccountName")}, {Name: "IP", ValueFrom: field("status.podIP")}},
+			want: []string{"POD_NAMESPACE=keda", "POD_NAME=keda-operator-1", "NODE=" + HostNode, "SA=keda-operator", "IP=127.0.0.1"}},
+		{name: "a field the host cannot give", env: []corev1.EnvVar{{Name: "UID", ValueFrom: field("metadata.uid")}}, wantErr: "cannot resolve fieldRef metadata.uid"},
+		{name: "Secret and ConfigMap keys; values rewritten", env: []corev1.EnvVar{
+			{Name: "PASSWORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "grafana"}, Key: "admin-password"}}},
+			{Name: "LEVEL", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "settings"}, Key: "level"}}},
+			{Name: "GRAFANA_URL", Value: "http://grafana.monitoring.svc"}},
+			want: []string{"PASSWORD=s3cret", "LEVEL=debug", "GRAFANA_URL=http://127.0.0.1:3000"}},
+		{name: "a missing Secret key fails the start, naming no value", env: []corev1.EnvVar{{Name: "TOKEN", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "grafana"}, Key: "token"}}}},
+			wantErr: "env TOKEN: couldn't find key token in Secret keda/grafana"},
+		{name: "a source the host cannot give", env: []corev1.EnvVar{{Name: "CPU", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.cpu"}}}},
+			wantErr: "resolves value, fieldRef, secretKeyRef and configMapKeyRef only"},
+	}
+	keys := fakeEnvKeys{"secret/keda/grafana/admin-password": "s3cret", "configmap/keda/settings/level": "debug"}
+	rewrite := func(v string) string { return strings.Replace(v, "grafana.monitoring.svc", "127.0.0.1:3000", 1) }
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := containerEnv(pod, corev1.Container{Env: tt.env}, keys, rewrite)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestVolumeFiles(t *testing.T) {
+	cms := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	_ = cms.Add(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "adapter", Namespace: "monitoring"},
+		Data: map[string]string{"config.yaml": "rules: []"}, BinaryData: map[string][]byte{"blob": {0, 1}}})
+	secrets := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	_ = secrets.Add(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "kedaorg-certs", Namespace: "keda"},
+		Data: map[string][]byte{"ca.crt": []byte("CA"), "tls.crt": []byte("CRT"), "tls.key": []byte("KEY")}})
+	a := &hostAgent{cms: corelisters.NewConfigMapLister(cms), secrets: corelisters.NewSecretLister(secrets)}
+	optional := true
+	tests := []struct {
+		name      string
+		namespace string
+		volume    corev1.VolumeSource
+		want      map[string][]byte
+		wantErr   string
+	}{
+		{name: "a ConfigMap, text and binary keys", namespace: "monitoring", volume: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "adapter"}}},
+			want: map[string][]byte{"config.yaml": []byte("rules: []"), "blob": {0, 1}}},
+		{name: "a ConfigMap's items, renamed", namespace: "monitoring", volume: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "adapter"},
+			Items: []corev1.KeyToPath{{Key: "config.yaml", Path: "conf/adapter.yaml"}}}},
+			want: map[string][]byte{"conf/adapter.yaml": []byte("rules: []")}},
+		{name: "a Secret", namespace: "keda", volume: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "kedaorg-certs"}},
+			want: map[string][]byte{"ca.crt": []byte("CA"), "tls.crt": []byte("CRT"), "tls.key": []byte("KEY")}},
+		{name: "a missing optional Secret: an empty volume", namespace: "other", volume: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "kedaorg-certs", Optional: &optional}}},
+		{name: "a missing Secret: the pod waits, as kubelet's mount fails", namespace: "other", volume: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "kedaorg-certs"}},
+			wantErr: `secret "kedaorg-certs" not found`},
+		{name: "a missing ConfigMap", namespace: "other", volume: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "adapter"}}},
+			wantErr: `configmap "adapter" not found`},
+		{name: "an emptyDir holds nothing to write", volume: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := a.volumeFiles(tt.namespace, corev1.Volume{Name: "v", VolumeSource: tt.volume})
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// KEDA's manifests render; both images run on the host, every listener is
+// on a rendered loopback port, and the external metrics APIService is not
+// among them (the adapter keeps it until SetExternalMetrics).
+func TestKEDAManifestsRender(t *testing.T) {
+	files, err := builtinManifests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ports := Ports{KEDAOperatorGRPC: 19666, KEDAOperatorMetrics: 18082, KEDAOperatorHealth: 18083, KEDAMetricsAPIServer: 16444, KEDAMetricsAPIServerMetrics: 18084}
+	out, err := Render(files, "keda.yaml", TemplateData{Ports: ports, StateDir: "/state"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	deployments := map[string]*appsv1.Deployment{}
+	for _, doc := range strings.Split(string(out), "\n---\n") {
+		var meta metav1.TypeMeta
+		if err := yaml.Unmarshal([]byte(doc), &meta); err != nil {
+			t.Fatalf("document does not parse: %v\n%s", err, doc)
+		}
+		kinds[meta.Kind]++
+		if meta.Kind == "Deployment" {
+			d := &appsv1.Deployment{}
+			if err := yaml.UnmarshalStrict([]byte(doc), d); err != nil {
+				t.Fatal(err)
+			}
+			deployments[d.Name] = d
+		}
+	}
+	want := map[string]int{"Namespace": 1, "ServiceAccount": 1, "ClusterRole": 2, "Role": 1, "ClusterRoleBinding": 3, "RoleBinding": 2, "Deployment": 2, "Service": 2}
+	if !reflect.DeepEqual(kinds, want) {
+		t.Fatalf("kinds %v, want %v", kinds, want)
+	}
+	for _, name := range kedaDeployments {
+		d := deployments[name]
+		if d == nil {
+			t.Fatalf("no Deployment %s", name)
+		}
+		c := d.Spec.Template.Spec.Containers[0]
+		if rt, ok := runtimes[imageRepo(c.Image)]; !ok || rt.binary == "" {
+			t.Errorf("%s: the host cannot run image %s", name, c.Image)
+		}
+		for _, p := range c.Ports {
+			if p.ContainerPort < 16000 {
+				t.Errorf("%s: port %s not rendered from Ports: %d", name, p.Name, p.ContainerPort)
+			}
+		}
+	}
+	for _, arg := range []string{"--metrics-service-bind-address=127.0.0.1:19666", "--health-probe-bind-address=127.0.0.1:18083", "--secure-port=16444",
+		"--metrics-service-address=keda-operator.keda.svc.cluster.local:19666", "--cert-dir=/certs"} {
+		if !strings.Contains(string(out), arg) {
+			t.Errorf("no %s in the manifests", arg)
+		}
+	}
+}
+
+func TestExternalMetricsSpec(t *testing.T) {
+	ports := Ports{Adapter: 16443, KEDAMetricsAPIServer: 16444}
+	tests := []struct {
+		to           ExternalMetricsServer
+		service      string
+		port         int32
+		skipVerify   bool
+		wantErrMatch string
+	}{
+		{to: ExternalMetricsAdapter, service: "monitoring/prometheus-adapter", port: 16443, skipVerify: true},
+		// KEDA's operator injects its CA into caBundle: no skip.
+		{to: ExternalMetricsKEDA, service: "keda/keda-metrics-apiserver", port: 16444},
+		{to: "kedaa", wantErrMatch: `unknown external metrics server "kedaa": choose one of [none adapter keda]`},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.to), func(t *testing.T) {
+			spec, err := externalMetricsSpec(tt.to, ports)
+			if tt.wantErrMatch != "" {
+				if err == nil || err.Error() != tt.wantErrMatch {
+					t.Fatalf("error %v, want %q", err, tt.wantErrMatch)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := spec.Service.Namespace + "/" + spec.Service.Name; got != tt.service || *spec.Service.Port != tt.port ||
+				spec.InsecureSkipTLSVerify != tt.skipVerify || len(spec.CABundle) != 0 || spec.Group != "external.metrics.k8s.io" || spec.Version != "v1beta1" {
+				t.Fatalf("spec %+v (service %s)", spec, got)
+			}
+		})
 	}
 }

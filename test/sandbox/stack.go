@@ -49,6 +49,12 @@ type Ports struct {
 	// --telemetry-port (its own metrics, /readyz).
 	KubeStateMetrics, KubeStateMetricsTelemetry int
 	Grafana                                     int // the Grafana API emulator
+	// KEDA: the operator's gRPC metrics service (which its metrics
+	// apiserver calls), its own /metrics and its health probes; the metrics
+	// apiserver's secure port (external.metrics.k8s.io when it is switched
+	// to KEDA) and its own /metrics.
+	KEDAOperatorGRPC, KEDAOperatorMetrics, KEDAOperatorHealth int
+	KEDAMetricsAPIServer, KEDAMetricsAPIServerMetrics         int
 }
 
 // stack is a running sandbox.
@@ -101,11 +107,17 @@ func freePorts(n int) ([]int, error) {
 }
 
 func (s *stack) allocatePorts() error {
-	p, err := freePorts(12)
+	p, err := freePorts(17)
 	if err != nil {
 		return fmt.Errorf("finding free loopback ports: %w", err)
 	}
-	s.ports = Ports{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11]}
+	s.ports = Ports{
+		Etcd: p[0], EtcdPeer: p[1], APIServer: p[2], ControllerManager: p[3], Scheduler: p[4], Kwok: p[5],
+		Prometheus: p[6], Pushgateway: p[7], Adapter: p[8],
+		KubeStateMetrics: p[9], KubeStateMetricsTelemetry: p[10], Grafana: p[11],
+		KEDAOperatorGRPC: p[12], KEDAOperatorMetrics: p[13], KEDAOperatorHealth: p[14],
+		KEDAMetricsAPIServer: p[15], KEDAMetricsAPIServerMetrics: p[16],
+	}
 	return nil
 }
 

@@ -1,0 +1,214 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
+	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
+	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
+	"k8s.io/utils/ptr"
+)
+
+// KEDA runs in every sandbox: keda-operator and its metrics apiserver are
+// pods on the host node (manifests/keda.yaml), its CRDs are the module's own
+// (hack/tools.sh copies them next to the binaries). It serves no metrics API
+// until SetExternalMetrics hands it external.metrics.k8s.io.
+const (
+	KEDANamespace = "keda"
+	// kedaCRDs is the file hack/tools.sh writes into the tools directory:
+	// config/crd/bases of the pinned github.com/kedacore/keda/v2 module.
+	kedaCRDs = "keda-crds.yaml"
+	// ExternalMetricsAPIService is the APIService the adapter and KEDA
+	// both want.
+	ExternalMetricsAPIService = "v1beta1.external.metrics.k8s.io"
+)
+
+var kedaDeployments = []string{"keda-operator", "keda-metrics-apiserver"}
+
+// applyKEDA applies KEDA's CRDs, waits until the API server serves them
+// (the operator's caches fail without them), then the KEDA manifests.
+func (s *stack) applyKEDA(ctx context.Context) error {
+	crds, err := os.ReadFile(s.bin(kedaCRDs))
+	if err != nil {
+		return err
+	}
+	ap, err := NewApplier(s.rest, "kubectl")
+	if err != nil {
+		return err
+	}
+	names, err := ap.Apply(ctx, crds)
+	if err != nil {
+		return err
+	}
+	dyn, err := dynamic.NewForConfig(s.rest)
+	if err != nil {
+		return err
+	}
+	crdResource := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	for _, kn := range names {
+		kind, name, _ := strings.Cut(kn, "/")
+		if kind != "customresourcedefinition" {
+			return fmt.Errorf("%s: want only CustomResourceDefinitions, found %s", s.bin(kedaCRDs), kn)
+		}
+		if err := s.poll(ctx, 30*time.Second, "CRD "+name+" Established", func() (bool, string) {
+			crd, err := dyn.Resource(crdResource).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
+			for _, c := range conds {
+				if c, ok := c.(map[string]any); ok && c["type"] == "Established" {
+					return c["status"] == "True", fmt.Sprint(c["message"])
+				}
+			}
+			return false, "no Established condition yet"
+		}); err != nil {
+			return err
+		}
+	}
+	return s.applyBuiltin(ctx, "keda.yaml", "kubectl")
+}
+
+// waitKEDA waits until both KEDA Deployments are ready. The operator's
+// first start creates its certificates Secret and exits; the agent restarts
+// it after kubelet's first back-off (10 s), so this step takes that long.
+func (s *stack) waitKEDA(ctx context.Context) error {
+	return s.waitDeployments(ctx, KEDANamespace, kedaDeployments, 2*time.Minute)
+}
+
+// ExternalMetricsServer names who serves external.metrics.k8s.io.
+type ExternalMetricsServer string
+
+const (
+	// ExternalMetricsNone: no APIService (a fresh sandbox).
+	ExternalMetricsNone ExternalMetricsServer = "none"
+	// ExternalMetricsAdapter: prometheus-adapter, as its chart registers it
+	// when rules.external is set.
+	ExternalMetricsAdapter ExternalMetricsServer = "adapter"
+	// ExternalMetricsKEDA: KEDA's metrics apiserver, as KEDA's release
+	// registers it (after a migration).
+	ExternalMetricsKEDA ExternalMetricsServer = "keda"
+	// ExternalMetricsOther: an APIService that points elsewhere.
+	ExternalMetricsOther ExternalMetricsServer = "other"
+)
+
+// ExternalMetricsServers are the values SetExternalMetrics accepts.
+var ExternalMetricsServers = []ExternalMetricsServer{ExternalMetricsNone, ExternalMetricsAdapter, ExternalMetricsKEDA}
+
+// externalMetricsSpec is the APIService spec each server is registered
+// with: the adapter's as its chart writes it (insecureSkipTLSVerify, a
+// self-signed certificate), KEDA's as its release does: no
+// insecureSkipTLSVerify and no caBundle, which KEDA's operator injects
+// itself (its cert rotation patches this APIService), so the aggregator
+// verifies KEDA's certificate for keda-metrics-apiserver.keda.svc.
+func externalMetricsSpec(to ExternalMetricsServer, ports Ports) (apiregistrationv1.APIServiceSpec, error) {
+	spec := apiregistrationv1.APIServiceSpec{Group: "external.metrics.k8s.io", Version: "v1beta1", GroupPriorityMinimum: 100, VersionPriority: 100}
+	switch to {
+	case ExternalMetricsAdapter:
+		spec.Service = &apiregistrationv1.ServiceReference{Namespace: "monitoring", Name: "prometheus-adapter", Port: ptr.To(int32(ports.Adapter))}
+		spec.InsecureSkipTLSVerify = true
+	case ExternalMetricsKEDA:
+		spec.Service = &apiregistrationv1.ServiceReference{Namespace: KEDANamespace, Name: "keda-metrics-apiserver", Port: ptr.To(int32(ports.KEDAMetricsAPIServer))}
+	default:
+		return spec, fmt.Errorf("unknown external metrics server %q: choose one of %v", to, ExternalMetricsServers)
+	}
+	return spec, nil
+}
+
+// ExternalMetrics reports who serves external.metrics.k8s.io in the sandbox.
+func ExternalMetrics(ctx context.Context, cfg *rest.Config) (ExternalMetricsServer, error) {
+	agg, err := aggregator.NewForConfig(cfg)
+	if err != nil {
+		return "", err
+	}
+	as, err := agg.ApiregistrationV1().APIServices().Get(ctx, ExternalMetricsAPIService, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return ExternalMetricsNone, nil
+	} else if err != nil {
+		return "", err
+	}
+	switch svc := as.Spec.Service; {
+	case svc == nil:
+		return ExternalMetricsOther, nil
+	case svc.Namespace == "monitoring" && svc.Name == "prometheus-adapter":
+		return ExternalMetricsAdapter, nil
+	case svc.Namespace == KEDANamespace && svc.Name == "keda-metrics-apiserver":
+		return ExternalMetricsKEDA, nil
+	}
+	return ExternalMetricsOther, nil
+}
+
+// SetExternalMetrics hands external.metrics.k8s.io to a server, as a
+// migration does (or takes it away with ExternalMetricsNone): the whole
+// APIService spec is replaced, so nothing of the previous owner's (KEDA's
+// injected caBundle, the adapter's insecureSkipTLSVerify) is left behind.
+// For KEDA it waits until the APIService is Available; the adapter serves
+// the group only when its config has externalRules, so that is the
+// caller's to wait for.
+func SetExternalMetrics(ctx context.Context, info Info, to ExternalMetricsServer) error {
+	cfg, _, err := info.Client()
+	if err != nil {
+		return err
+	}
+	agg, err := aggregator.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	apis := agg.ApiregistrationV1().APIServices()
+	if to == ExternalMetricsNone {
+		if err := apis.Delete(ctx, ExternalMetricsAPIService, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+		return nil
+	}
+	spec, err := externalMetricsSpec(to, info.Ports)
+	if err != nil {
+		return err
+	}
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		as, err := apis.Get(ctx, ExternalMetricsAPIService, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			_, err = apis.Create(ctx, &apiregistrationv1.APIService{ObjectMeta: metav1.ObjectMeta{Name: ExternalMetricsAPIService}, Spec: spec}, metav1.CreateOptions{})
+			return err
+		} else if err != nil {
+			return err
+		}
+		as.Spec = spec
+		_, err = apis.Update(ctx, as, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("pointing APIService %s at %s: %w", ExternalMetricsAPIService, to, err)
+	}
+	if to != ExternalMetricsKEDA {
+		return nil
+	}
+	return pollUntil(ctx, time.Minute, "APIService "+ExternalMetricsAPIService+" Available", func() (bool, string) {
+		return apiServiceAvailable(ctx, agg, ExternalMetricsAPIService)
+	})
+}
+
+// apiServiceAvailable reads an APIService's Available condition: whether
+// it holds, and its reason and message.
+func apiServiceAvailable(ctx context.Context, agg aggregator.Interface, name string) (bool, string) {
+	as, err := agg.ApiregistrationV1().APIServices().Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return false, err.Error()
+	}
+	for _, c := range as.Status.Conditions {
+		if c.Type == apiregistrationv1.Available {
+			return c.Status == apiregistrationv1.ConditionTrue, c.Reason + ": " + c.Message
+		}
+	}
+	return false, "no Available condition yet"
+}
