@@ -112,6 +112,7 @@ func listWatch[L runtime.Object](in *informer, api listAndWatch[L], selector str
 			o.LabelSelector = selector
 			obj, err := api.List(ctx, o)
 			if err != nil {
+				in.failed(err)
 				return nil, err
 			}
 			in.heard()
@@ -121,6 +122,9 @@ func listWatch[L runtime.Object](in *informer, api listAndWatch[L], selector str
 			o.LabelSelector = selector
 			w, err := api.Watch(ctx, o)
 			if err != nil {
+				// Recorded here: the reflector retries a refused watch
+				// itself, without its error handler hearing of it.
+				in.failed(err)
 				return nil, err
 			}
 			in.heard()
