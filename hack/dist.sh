@@ -18,8 +18,12 @@ cd "$root"
 
 version=${VERSION:-}
 dist=${DIST:-dist}
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+
+go build -o "$stage/krew-manifest" ./hack/krew-manifest
 # The krew manifest's platforms; krew-manifest refuses a version krew would not take.
-plugin_platforms=$(go run ./hack/krew-manifest -platforms -version "$version") || {
+plugin_platforms=$("$stage/krew-manifest" -platforms -version "$version") || {
   echo "dist: run make dist VERSION=vX.Y.Z" >&2
   exit 2
 }
@@ -46,8 +50,6 @@ done
 
 mkdir -p "$dist"
 dist=$(cd "$dist" && pwd)
-stage=$(mktemp -d)
-trap 'rm -rf "$stage"' EXIT
 
 # archive NAME OS ARCH FILE...: writes $dist/NAME_<version>_OS_ARCH.{tar.gz,zip} from $stage/OS_ARCH.
 archive() {
@@ -94,7 +96,7 @@ for p in "${sidecar_platforms[@]}"; do
 done
 
 (cd "$dist" && sha256sum "${archives[@]}" >checksums.txt)
-go run ./hack/krew-manifest -dist "$dist" -version "$version" -o "$dist/metricscale.yaml"
+"$stage/krew-manifest" -dist "$dist" -version "$version" -o "$dist/metricscale.yaml"
 
 # The krew index asks for small archives; 30 MB is this project's limit.
 limit=$((30 * 1024 * 1024)) over=0

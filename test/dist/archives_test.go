@@ -29,6 +29,7 @@ type manifest struct {
 	} `json:"metadata"`
 	Spec struct {
 		Version          string     `json:"version"`
+		Homepage         string     `json:"homepage"`
 		ShortDescription string     `json:"shortDescription"`
 		Description      string     `json:"description"`
 		Caveats          string     `json:"caveats"`
@@ -106,6 +107,9 @@ func TestManifest(t *testing.T) {
 	sums := readChecksums(t)
 	if m.APIVersion != "krew.googlecontainertools.github.com/v1alpha2" || m.Kind != "Plugin" || m.Metadata.Name != "metricscale" {
 		t.Errorf("apiVersion/kind/name = %s/%s/%s", m.APIVersion, m.Kind, m.Metadata.Name)
+	}
+	if m.Spec.Homepage != "https://github.com/metricscale/kubectl-metricscale" {
+		t.Errorf("homepage %q", m.Spec.Homepage)
 	}
 	if m.Spec.Version != testVersion {
 		t.Errorf("spec.version = %q, want %q", m.Spec.Version, testVersion)

@@ -26,6 +26,7 @@ func TestValidateManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	linuxAMD64 := "        os: linux\n        arch: amd64\n"
+	sum := readManifest(t).Spec.Platforms[0].Sha256
 	tests := []struct {
 		name     string
 		manifest string
@@ -43,9 +44,14 @@ func TestValidateManifest(t *testing.T) {
 			wantErr:  "version",
 		},
 		{
-			name:     "bin outside the archive root",
-			manifest: strings.Replace(string(good), "    bin: kubectl-metricscale\n", "    bin: ../kubectl-metricscale\n", 1),
-			wantErr:  "bin",
+			name:     "a truncated sha256",
+			manifest: strings.Replace(string(good), "sha256: "+sum, "sha256: "+sum[:12], 1),
+			wantErr:  "`sha256` value " + sum[:12] + " is not valid",
+		},
+		{
+			name:     "a name other than the file's",
+			manifest: strings.Replace(string(good), "  name: metricscale\n", "  name: metric-scale\n", 1),
+			wantErr:  `plugin should be named "metricscale"`,
 		},
 	}
 	for _, tc := range tests {
@@ -177,6 +183,13 @@ func TestKrewInstall(t *testing.T) {
 	}
 	t.Logf("kubectl metricscale version -o json:\n%s", out)
 	checkVersion(t, out, "linux/amd64")
+
+	plain := exec.Command("kubectl", "metricscale", "version")
+	plain.Env = cmd.Env
+	out, err = plain.Output()
+	if err != nil || !strings.Contains(string(out), "metricscale "+testVersion+" (commit "+env.commit) {
+		t.Errorf("kubectl metricscale version (%v): %q, want the stamped version and commit", err, out)
+	}
 
 	list := exec.Command("kubectl", "plugin", "list", "--name-only")
 	list.Env = cmd.Env
