@@ -11,11 +11,12 @@ STATE       ?= .sandbox
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
 LDFLAGS     := -X github.com/metricscale/kubectl-metricscale/pkg/version.gitVersion=$(VERSION)
 E2E_TIMEOUT ?= 40m
+DIST        ?= dist
 FUZZTIME    ?= 20s
 # e.g. FUZZFLAGS=-parallel=1 on a shared machine
 FUZZFLAGS   ?= -fuzzminimizetime=10s
 
-.PHONY: all build tools test unit fuzz e2e demo sandbox-up sandbox-down scenario external-metrics bench clean dashboards
+.PHONY: all build tools test unit fuzz e2e dist dist-test krew-template demo sandbox-up sandbox-down scenario external-metrics bench clean dashboards
 
 all: build
 
@@ -41,7 +42,7 @@ tools: ## install Debian packages and build the sandbox binaries (cached)
 # The fuzz targets' seed corpora (f.Add and testdata/fuzz) run here too.
 unit:
 	$(GO) vet ./...
-	$(GO) test -count=1 -shuffle=on $$($(GO) list ./... | grep -v /test/e2e)
+	$(GO) test -count=1 -shuffle=on $$($(GO) list ./... | grep -v -e /test/e2e -e /test/dist)
 
 # Each fuzz target for FUZZTIME; a failing input is written under the
 # package's testdata/fuzz, where plain go test runs it from then on.
@@ -61,7 +62,22 @@ fuzz:
 e2e: build
 	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) -v ./test/e2e/...
 
-test: unit e2e
+# Release archives for six platforms (and the sidecar's for linux), their
+# checksums and the krew manifest, into DIST: make dist VERSION=v0.3.0
+dist:
+	@VERSION=$(VERSION) DIST=$(DIST) hack/dist.sh
+
+# .krew.yaml, the krew-release-bot's template, from hack/krew-manifest's;
+# test/dist fails until it is rerun after a change there.
+krew-template:
+	$(GO) run ./hack/krew-manifest -release-bot -o .krew.yaml
+
+# Builds dist at a test version, validates its krew manifest with krew's own
+# validator and installs every platform's archive with the real krew, offline.
+dist-test:
+	$(GO) test -count=1 -timeout 40m -v ./test/dist/...
+
+test: unit dist-test e2e
 
 # KWOK_NODES=N registers N kwok nodes (1,000 pods each) instead of two.
 sandbox-up: build

@@ -3,6 +3,10 @@
 # binaries. Debian packages come from apt; the Kubernetes-side binaries are built
 # from the pinned modules under hack/tools/ and cached outside the checkout,
 # keyed by their go.mod/go.sum and the Go version, so a second run is instant.
+#
+#   hack/tools.sh        the sandbox's tools
+#   hack/tools.sh dist   what test/dist needs instead: krew (as kubectl-krew),
+#                        validate-krew-manifest, and wine64 for the windows binary
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,15 +16,19 @@ mkdir -p "$bindir"
 
 log() { printf '%s\n' "$*" >&2; }
 
+# install_debs [COMMAND=PACKAGE...]: the sandbox's packages, or those named.
 install_debs() {
-  local missing=()
-  command -v prometheus >/dev/null || missing+=(prometheus)
-  command -v prometheus-pushgateway >/dev/null || missing+=(prometheus-pushgateway)
-  # tmux: the terminal test of watch.
-  command -v tmux >/dev/null || missing+=(tmux)
+  local missing=() want=("$@") cp
+  if [ ${#want[@]} -eq 0 ]; then
+    # tmux: the terminal test of watch.
+    want=(prometheus=prometheus prometheus-pushgateway=prometheus-pushgateway tmux=tmux)
+  fi
+  for cp in "${want[@]}"; do
+    command -v "${cp%%=*}" >/dev/null || missing+=("${cp#*=}")
+  done
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then
-    log "metricscale: the sandbox needs the Debian packages: ${missing[*]}"
+    log "metricscale: the tests need the Debian packages: ${missing[*]}"
     log "  run as root, or install them first: sudo apt-get install -y ${missing[*]}"
     exit 3
   fi
@@ -83,6 +91,40 @@ keda_crds() {
   fi
   ln -sfn "$out" "$bindir/keda-crds.yaml"
 }
+
+# Go's windows runtime (1.22 and later) loads ProcessPrng from
+# bcryptprimitives.dll, which Debian's wine64 (8.0) lacks. hack/wine holds a
+# stand-in DLL that exports ProcessPrng over wine's own BCryptGenRandom, linked
+# with mingw's binutils; test/dist puts it into its wine prefix.
+wine_prng_dll() {
+  local src=$root/hack/wine
+  local key
+  key=$(cat "$src"/* | sha256sum | cut -c1-16)
+  local out=$cache/tools/wine-$key/bcryptprimitives.dll
+  if [ ! -s "$out" ]; then
+    local tmp
+    tmp=$(mktemp -d)
+    x86_64-w64-mingw32-dlltool -d "$src/bcrypt.def" -l "$tmp/libbcrypt.a"
+    x86_64-w64-mingw32-as -o "$tmp/processprng.o" "$src/processprng.s"
+    x86_64-w64-mingw32-ld -shared --entry DllMain -o "$tmp/bcryptprimitives.dll" \
+      "$tmp/processprng.o" "$src/bcryptprimitives.def" "$tmp/libbcrypt.a"
+    mkdir -p "$(dirname "$out")"
+    mv "$tmp/bcryptprimitives.dll" "$out"
+    rm -rf "$tmp"
+  fi
+  ln -sfn "$out" "$bindir/bcryptprimitives.dll"
+}
+
+if [ "${1:-}" = dist ]; then
+  # Debian installs wine64 outside PATH, under /usr/lib/wine.
+  PATH=$PATH:/usr/lib/wine install_debs wine64=wine64 x86_64-w64-mingw32-ld=binutils-mingw-w64-x86-64 zip=zip
+  build krew kubectl-krew sigs.k8s.io/krew/cmd/krew "-X sigs.k8s.io/krew/internal/version.gitTag=v0.4.4"
+  build krew validate-krew-manifest sigs.k8s.io/krew/cmd/validate-krew-manifest
+  ln -sfn "$(PATH=$PATH:/usr/lib/wine command -v wine64)" "$bindir/wine64"
+  wine_prng_dll
+  echo "$bindir"
+  exit 0
+fi
 
 install_debs
 

@@ -1,0 +1,96 @@
+// Package dist proves the release: TestMain builds every archive with
+// hack/dist.sh (as make dist does) at a test version, then the tests check the
+// archives, validate the krew manifest with krew's own validator, and install
+// the plugin offline with the real krew for each platform. It needs no sandbox:
+// only hack/tools.sh dist (krew, validate-krew-manifest, wine64; built or
+// installed once and cached) and kubectl.
+package dist
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testVersion is a prerelease no real release uses.
+const testVersion = "v0.0.0-test.1"
+
+var env struct {
+	repo     string
+	toolsDir string // kubectl-krew, validate-krew-manifest, wine64, bcryptprimitives.dll
+	distDir  string // hack/dist.sh's output
+	commit   string // HEAD, as dist.sh stamps it
+}
+
+func TestMain(m *testing.M) { os.Exit(run(m)) }
+
+func run(m *testing.M) int {
+	_, file, _, _ := runtime.Caller(0)
+	env.repo = filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	tmp, err := os.MkdirTemp("", "metricscale-dist-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	env.distDir = filepath.Join(tmp, "dist")
+	if err := setUp(); err != nil {
+		fmt.Fprintln(os.Stderr, "test/dist:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+func setUp() error {
+	if _, err := exec.LookPath("kubectl"); err != nil {
+		return fmt.Errorf("kubectl is not on PATH: krew runs as a kubectl plugin, install kubectl first")
+	}
+	start := time.Now()
+	out, err := command(env.repo, nil, filepath.Join(env.repo, "hack", "tools.sh"), "dist")
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 3 {
+		return fmt.Errorf("the Debian packages wine64, binutils-mingw-w64-x86-64 and zip are missing and this user cannot install them: %s", out)
+	}
+	if err != nil {
+		return fmt.Errorf("hack/tools.sh dist: %w", err)
+	}
+	env.toolsDir = strings.TrimSpace(lastLine(out))
+	fmt.Fprintf(os.Stderr, "test/dist: tools ready in %s\n", time.Since(start).Round(time.Second))
+
+	start = time.Now()
+	out, err = command(env.repo, []string{"VERSION=" + testVersion, "DIST=" + env.distDir}, filepath.Join(env.repo, "hack", "dist.sh"))
+	fmt.Fprint(os.Stderr, out)
+	if err != nil {
+		return fmt.Errorf("hack/dist.sh: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "test/dist: hack/dist.sh took %s\n", time.Since(start).Round(time.Second))
+
+	head, err := command(env.repo, nil, "git", "rev-parse", "HEAD")
+	if err != nil {
+		return fmt.Errorf("git rev-parse HEAD: %w", err)
+	}
+	env.commit = strings.TrimSpace(head)
+	return nil
+}
+
+// command runs name in dir with extra environment variables and returns its
+// standard output; its standard error goes to the test's.
+func command(dir string, extraEnv []string, name string, args ...string) (string, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), extraEnv...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	return string(out), err
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
