@@ -284,20 +284,20 @@ func (w *walker) runTrigger(ctx context.Context, soName string, index int, t ked
 	res, unreachable, err := w.keda.Query(ctx, addr, query)
 	switch {
 	case unreachable != "":
-		return LinkBroken, LinkUnknown, []Finding{newFinding(CodeTriggerServerUnreachable, obj, index, addr, unreachable).withEvidence(evidence...).
+		return LinkBroken, LinkUnknown, []Finding{newFinding(CodeTriggerServerUnreachable, obj, soName, index, addr, unreachable).withEvidence(evidence...).
 			withFix(Fix{Description: "set the trigger's serverAddress to a Prometheus URL KEDA's operator can reach (in the cluster: http://SERVICE.NAMESPACE.svc:PORT, with Prometheus's path prefix if it has one)"})}
 	case err != nil:
-		return LinkOK, LinkBroken, []Finding{newFinding(CodeTriggerQueryFails, obj, index, query, addr, err).withEvidence(evidence...).
+		return LinkOK, LinkBroken, []Finding{newFinding(CodeTriggerQueryFails, obj, soName, index, query, addr, err).withEvidence(evidence...).
 			withFix(Fix{Description: "fix the trigger's query: run it in Prometheus's UI at serverAddress until it returns one series"})}
 	}
 	vec := prometheus.Vector(res)
 	switch {
 	case len(vec) == 0:
 		ignore := t.Metadata["ignoreNullValues"] != "false"
-		return LinkOK, LinkBroken, []Finding{newFinding(CodeTriggerNoData, obj, index, query, addr, emptyResultEffect(ignore)).withEvidence(evidence...).
+		return LinkOK, LinkBroken, []Finding{newFinding(CodeTriggerNoData, obj, soName, index, query, addr, emptyResultEffect(ignore)).withEvidence(evidence...).
 			withFix(Fix{Description: "check that the series the query selects exist at serverAddress (names and label values), or wrap it in sum(...) or vector(0) if no data is a real zero"})}
 	case len(vec) > 1:
-		f := newFinding(CodeTriggerManySeries, obj, index, query, len(vec)).withEvidence(evidence...)
+		f := newFinding(CodeTriggerManySeries, obj, soName, index, query, len(vec)).withEvidence(evidence...)
 		for i, s := range vec {
 			if i == 3 {
 				f = f.withEvidence(fmt.Sprintf("... %d more", len(vec)-3))
@@ -310,7 +310,7 @@ func (w *walker) runTrigger(ctx context.Context, soName string, index int, t ked
 	value := float64(vec[0].Value)
 	activation, aerr := strconv.ParseFloat(t.Metadata["activationThreshold"], 64)
 	if aerr == nil && activation > 0 && value <= activation {
-		out = append(out, newFinding(CodeTriggerBelowActivation, obj, index, quantity.Format(value), t.Metadata["activationThreshold"]).withEvidence(evidence...))
+		out = append(out, newFinding(CodeTriggerBelowActivation, obj, soName, index, quantity.Format(value), t.Metadata["activationThreshold"]).withEvidence(evidence...))
 	}
 	return LinkOK, LinkOK, out
 }
