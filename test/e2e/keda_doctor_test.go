@@ -7,10 +7,7 @@ import (
 	"testing"
 	"time"
 
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/keda"
 )
@@ -76,27 +73,9 @@ func TestDoctorKEDAHealthy(t *testing.T) {
 // names both HPAs and the fix (MS414).
 func TestDoctorKEDAAmbiguousSelector(t *testing.T) {
 	needSandbox(t)
-	ctx := context.Background()
 	const name, queue = "twice-worker", "twice"
 	kwokDeployment(t, name)
-	existing := &autoscalingv2.HorizontalPodAutoscaler{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
-		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
-			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: name},
-			MinReplicas:    ptr.To[int32](1),
-			MaxReplicas:    4,
-			Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.ExternalMetricSourceType, External: &autoscalingv2.ExternalMetricSource{
-				Metric: autoscalingv2.MetricIdentifier{Name: "queue_messages_ready", Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"queue": queue}}},
-				Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: resource.NewQuantity(10, resource.DecimalSI)},
-			}}},
-		},
-	}
-	if _, err := env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Create(ctx, existing, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Delete(ctx, name, metav1.DeleteOptions{})
-	})
+	createQueueHPA(t, name, queue)
 	so := queueScaledObject(name, queue) // no transfer-hpa-ownership annotation
 	createScaledObject(t, so)
 	waitKEDAHPA(t, so)
