@@ -28,6 +28,8 @@ const (
 	CodeAdapterConfigUnreadable   Code = "MS117"
 	CodePrometheusHTTPError       Code = "MS118"
 	CodeAdapterCannotListUnused   Code = "MS119"
+	CodeTriggerServerUnreachable  Code = "MS120"
+	CodeExternalAPIWrongBackend   Code = "MS121"
 
 	CodeNoRule              Code = "MS201"
 	CodeLabelsNotMapped     Code = "MS202"
@@ -55,6 +57,11 @@ const (
 	CodeSeriesSummed     Code = "MS305"
 	CodeMilliQuantity    Code = "MS306"
 	CodeExternalNoValue  Code = "MS307"
+	// MS308-MS311: a KEDA prometheus trigger's query, run as KEDA runs it.
+	CodeTriggerNoData          Code = "MS308"
+	CodeTriggerManySeries      Code = "MS309"
+	CodeTriggerBelowActivation Code = "MS310"
+	CodeTriggerQueryFails      Code = "MS311"
 
 	CodeCannotCompute          Code = "MS401"
 	CodeTargetNotFound         Code = "MS402"
@@ -66,6 +73,10 @@ const (
 	CodeStaleCondition         Code = "MS408"
 	CodeInvalidSelector        Code = "MS409"
 	CodeNoPodSelector          Code = "MS410"
+	CodeScaledObjectNotReady   Code = "MS411"
+	CodeScaledObjectFallback   Code = "MS412"
+	CodeScaledObjectPaused     Code = "MS413"
+	CodeSharedScaleTarget      Code = "MS414"
 )
 
 // Check is the registry entry of a code. Message is the fmt template of the
@@ -117,6 +128,10 @@ var Checks = map[Code]Check{
 		"%s answers HTTP %d: Prometheus (or a proxy in front of it) is reachable, but fails its API requests"},
 	CodeAdapterCannotListUnused: {SeverityWarning, "adapter ServiceAccount cannot list a resource its rules map, which no HPA reads",
 		"the adapter's rules serve metrics for %s, but its ServiceAccount may not list them; no HPA in scope reads those metrics, whose requests would fail with \"unable to list matching resources\""},
+	CodeTriggerServerUnreachable: {SeverityError, "KEDA trigger's serverAddress is unreachable",
+		"ScaledObject %s: triggers[%d] queries Prometheus at serverAddress %s, which does not answer: %s"},
+	CodeExternalAPIWrongBackend: {SeverityError, "external metrics APIService points at the other backend than the HPA needs",
+		"the HPA reads its external metrics from %s, but APIService v1beta1.external.metrics.k8s.io points at Service %s; it must point at %s"},
 
 	CodeNoRule: {SeverityError, "no adapter rule selects the metric's series",
 		"Prometheus has %d series of %s, but no %s selects them, so the adapter never discovers the metric"},
@@ -167,6 +182,14 @@ var Checks = map[Code]Check{
 		"%s = %s is a Kubernetes milli-quantity: %s"},
 	CodeExternalNoValue: {SeverityError, "external metric has no value for the HPA's namespace and selector",
 		"the adapter serves external metric %s (%s, series %s), but it has no value in namespace %s for selector %q"},
+	CodeTriggerNoData: {SeverityError, "KEDA trigger's query returns no data",
+		"ScaledObject %s: triggers[%d]'s query %s returns no series at %s: %s"},
+	CodeTriggerManySeries: {SeverityError, "KEDA trigger's query returns more than one series",
+		"ScaledObject %s: triggers[%d]'s query %s returns %d series; KEDA's prometheus trigger needs exactly one and fails on more (\"returned multiple elements\")"},
+	CodeTriggerBelowActivation: {SeverityWarning, "KEDA trigger's value does not reach its activationThreshold",
+		"ScaledObject %s: triggers[%d]'s value %s is not above its activationThreshold %s: KEDA counts the trigger inactive, so the workload stays at 0 (or minReplicaCount) until it is"},
+	CodeTriggerQueryFails: {SeverityError, "KEDA trigger's query fails in Prometheus",
+		"ScaledObject %s: triggers[%d]'s query %s fails at %s: %v"},
 
 	CodeCannotCompute: {SeverityError, "HPA cannot compute replicas",
 		"ScalingActive=False %s: %s"},
@@ -189,6 +212,14 @@ var Checks = map[Code]Check{
 		"the selector of %s metric %s is invalid: %v"},
 	CodeNoPodSelector: {SeverityError, "scale target's pod selector is unknown",
 		"the HPA controller reads Pods metric %s for the pods its scale target %s %s selects, but that selector cannot be read: %s"},
+	CodeScaledObjectNotReady: {SeverityError, "ScaledObject is not Ready",
+		"Ready=False (%s): %s"},
+	CodeScaledObjectFallback: {SeverityError, "ScaledObject's fallback is active",
+		"KEDA's fallback is active: the triggers keep failing, so KEDA feeds the HPA the value that holds %d replicas (%s)"},
+	CodeScaledObjectPaused: {SeverityWarning, "ScaledObject is paused",
+		"autoscaling is paused by %s"},
+	CodeSharedScaleTarget: {SeverityError, "several HPAs scale one target",
+		"%d HPAs scale %s %s (%s): the HPA controller marks each AmbiguousSelector and scales none of them"},
 }
 
 // newFinding builds a finding of a registered code: its severity and title

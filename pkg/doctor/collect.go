@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
@@ -37,6 +38,7 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
 	adapterchain "github.com/metricscale/kubectl-metricscale/pkg/chain"
 	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
+	"github.com/metricscale/kubectl-metricscale/pkg/keda"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
@@ -74,12 +76,12 @@ func listHPAs(ctx context.Context, c kubernetes.Interface, ns string, names []st
 	return out, nil
 }
 
-// trimHPA keeps what doctor reads of an HPA: its name, spec and status. The
+// trimHPA keeps what doctor reads of an HPA: its name, owners (a ScaledObject), spec and status. The
 // rest of its metadata (managedFields above all) is left to the garbage
 // collector while the list is read.
 func trimHPA(h *autoscalingv2.HorizontalPodAutoscaler) autoscalingv2.HorizontalPodAutoscaler {
 	return autoscalingv2.HorizontalPodAutoscaler{TypeMeta: h.TypeMeta,
-		ObjectMeta: metav1.ObjectMeta{Name: h.Name, Namespace: h.Namespace, CreationTimestamp: h.CreationTimestamp},
+		ObjectMeta: metav1.ObjectMeta{Name: h.Name, Namespace: h.Namespace, CreationTimestamp: h.CreationTimestamp, OwnerReferences: h.OwnerReferences},
 		Spec:       h.Spec, Status: h.Status}
 }
 
@@ -238,6 +240,11 @@ type Collected struct {
 	External   ExternalAPI
 	Prometheus Prometheus
 	Targets    Targets
+	// KEDA reads the ScaledObjects that own HPAs and runs their triggers.
+	KEDA KEDA
+	// OtherHPAs are the namespace's HPAs not in scope, read when HPAs were
+	// named, to find those that share a scale target with one in scope.
+	OtherHPAs []autoscalingv2.HorizontalPodAutoscaler
 
 	// refused is the first request the live sources were refused.
 	refused *refusals
@@ -317,6 +324,12 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 		return nil, apierr.Denied(err, apierr.ReadOnlyRole)
 	}
 	in.HPAs = hpas
+	if len(o.HPANames) > 0 {
+		// The namespace's other HPAs, only to name those that share a scale
+		// target with one in scope (MS414); without them that check sees
+		// the HPAs in scope alone.
+		in.OtherHPAs, _ = listHPAs(ctx, env.Client, ns, nil)
+	}
 	if in.APIServices, err = apiServices(ctx, env.Aggregator); err != nil {
 		return nil, apierr.Denied(fmt.Errorf("reading APIServices: %w", err), apierr.ReadOnlyRole)
 	}
@@ -365,6 +378,13 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 	ext := newLiveExternalAPI(env.Rest, externalSvc)
 	ext.refused = in.refused
 	in.External = ext
+	dyn, err := dynamic.NewForConfig(env.Rest)
+	if err != nil {
+		return nil, err
+	}
+	kd := newLiveKEDA(keda.NewClient(dyn), env.Rest, env.Client)
+	kd.refused = in.refused
+	in.KEDA = kd
 	in.Prometheus = &livePrometheus{conn: ch.Prometheus, series: map[string][]prom.Series{}, queries: map[string]queryResult{}}
 	if needEvents(hpas) {
 		in.Events = hpaEvents(ctx, env.Client, ns)

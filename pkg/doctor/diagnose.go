@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"errors"
+	"strings"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -10,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
+	"github.com/metricscale/kubectl-metricscale/pkg/keda"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 )
 
@@ -136,7 +138,12 @@ func Diagnose(ctx context.Context, in *Collected) (*Report, error) {
 	r.Inventory.ServedMetrics = in.API.Count()
 
 	w := &walker{api: in.API, ext: in.External, prom: in.Prometheus, disc: ch.Discovery, mapper: in.Mapper, maxAge: ch.Window, now: in.Now,
-		adapterRef: adapterRef, seriesWindow: in.SeriesWindow, targets: in.Targets}
+		adapterRef: adapterRef, seriesWindow: in.SeriesWindow, targets: in.Targets, keda: in.KEDA,
+		ambiguous: ambiguousTargets(in.HPAs, in.OtherHPAs)}
+	if len(in.APIServices) > 1 {
+		w.extService, w.adapterService = in.APIServices[1].Service, in.APIServices[0].Service
+		w.extBackend = externalBackend(in.APIServices[1], in.APIServices[0], adapterRef)
+	}
 	if a != nil && cfg != nil {
 		w.configLoaded, w.configChanged = a.ConfigLoaded(cfg.ConfigMap)
 		w.relist = a.RelistInterval
@@ -179,6 +186,26 @@ func (w *walker) walkHPA(ctx context.Context, h *autoscalingv2.HorizontalPodAuto
 		}
 	}
 	hr.Findings = append(hr.Findings, hpaFindings(h, found, ready, len(pods), events[h.Namespace+"/"+h.Name]...)...)
+	owner := scaledObjectOwner(h)
+	var so *keda.ScaledObject
+	if owner != "" && w.keda != nil {
+		if so, err = w.keda.ScaledObject(ctx, h.Namespace, owner); err != nil {
+			return hr, err
+		}
+		if so != nil {
+			hr.Findings = append(hr.Findings, scaledObjectFindings(so)...)
+		}
+	}
+	if names := w.ambiguous[h.Namespace+"/"+h.Name]; len(names) > 1 {
+		// MS414 names the HPAs behind the controller's AmbiguousSelector.
+		kept := hr.Findings[:0]
+		for _, f := range hr.Findings {
+			if f.Code != string(CodeCannotCompute) || !strings.Contains(f.Message, "AmbiguousSelector") {
+				kept = append(kept, f)
+			}
+		}
+		hr.Findings = append(kept, ambiguousFinding(h, names, owner))
+	}
 	for _, spec := range h.Spec.Metrics {
 		var mr MetricReport
 		switch spec.Type {
@@ -205,6 +232,10 @@ func (w *walker) walkHPA(ctx context.Context, h *autoscalingv2.HorizontalPodAuto
 			}
 			mr = w.walkMetric(ctx, h, spec, t)
 		case autoscalingv2.ExternalMetricSourceType:
+			if so != nil {
+				mr = w.walkKEDA(ctx, h, spec, so)
+				break
+			}
 			mr = w.walkExternal(ctx, h, spec)
 		default:
 			mr = otherMetric(h, spec)

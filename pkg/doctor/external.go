@@ -94,6 +94,14 @@ func (w *walker) walkExternal(ctx context.Context, hpa *autoscalingv2.Horizontal
 		mr.Findings = append(mr.Findings, newFinding(CodeInvalidSelector, obj, spec.Type, metric, err))
 		return mr
 	}
+	if w.extBackend == backendKEDA {
+		// No ScaledObject owns this HPA: its metric is the adapter's.
+		mr.Chain = chain(LinkUnknown, LinkUnknown, LinkBroken, LinkBroken)
+		mr.Findings = append(mr.Findings, newFinding(CodeExternalAPIWrongBackend, obj, backendAdapter, w.extService, backendService(backendAdapter, w.adapterService)).
+			withEvidence("the HPA is owned by no ScaledObject, so KEDA's metrics server has no value for "+metric).
+			withFix(externalAPIServiceFix(backendAdapter, w.adapterService)))
+		return mr
+	}
 	req, err := hpareq.For(hpa, spec, nil, w.mapper)
 	if err != nil {
 		return mr

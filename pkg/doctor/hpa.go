@@ -107,7 +107,9 @@ func settle(hr *HPAReport) {
 		answered = append(answered, "GET "+m.Request+" returned values")
 	}
 	for i, f := range hr.Findings {
-		if f.Code == string(CodeCannotCompute) {
+		// AmbiguousSelector is never stale: the values answer, the
+		// controller still refuses to scale.
+		if f.Code == string(CodeCannotCompute) && !strings.Contains(f.Message, "AmbiguousSelector") {
 			ev := append([]string{"condition " + f.Message}, f.Evidence...)
 			hr.Findings[i] = newFinding(CodeStaleCondition, f.Object).withEvidence(append(ev, answered...)...)
 		}

@@ -87,6 +87,18 @@ type walker struct {
 	configLoaded  bool
 	configChanged time.Time
 	relist        time.Duration
+	// keda reads ScaledObjects and runs their triggers' queries (nil: not
+	// asked); extBackend is who serves the external metrics APIService
+	// (backendKEDA, backendAdapter or ""), extService its Service.
+	keda       KEDA
+	extBackend string
+	extService string
+	// adapterService is the adapter's Service (the custom metrics
+	// APIService's).
+	adapterService string
+	// ambiguous names, by namespace/name of an HPA, every HPA on its scale
+	// target when there is more than one.
+	ambiguous map[string][]string
 	// used holds each series name an HPA metric is served from, for the
 	// discovery window check.
 	used map[string]bool

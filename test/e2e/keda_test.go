@@ -286,27 +286,9 @@ func hpaCurrent(t *testing.T, hpaName string, want int64) {
 // neither.
 func TestKEDAAmbiguousSelector(t *testing.T) {
 	needSandbox(t)
-	ctx := context.Background()
 	const name, queue = "ambiguous-worker", "ambiguous"
 	kwokDeployment(t, name)
-	existing := &autoscalingv2.HorizontalPodAutoscaler{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
-		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
-			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: name},
-			MinReplicas:    ptr.To[int32](1),
-			MaxReplicas:    4,
-			Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.ExternalMetricSourceType, External: &autoscalingv2.ExternalMetricSource{
-				Metric: autoscalingv2.MetricIdentifier{Name: "queue_messages_ready", Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"queue": queue}}},
-				Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: resource.NewQuantity(10, resource.DecimalSI)},
-			}}},
-		},
-	}
-	if _, err := env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Create(ctx, existing, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Delete(ctx, name, metav1.DeleteOptions{})
-	})
+	createQueueHPA(t, name, queue)
 	so := queueScaledObject(name, queue) // no transfer-hpa-ownership annotation
 	createScaledObject(t, so)
 
@@ -329,4 +311,30 @@ func TestKEDAAmbiguousSelector(t *testing.T) {
 			return fmt.Errorf("conditions: %s", hpaConditions(hpa))
 		})
 	}
+}
+
+// createQueueHPA creates HPA NAME on Deployment NAME with the adapter's
+// External metric queue_messages_ready{queue=QUEUE}, 10 per replica; it
+// is deleted at the end of the test.
+func createQueueHPA(t *testing.T, name, queue string) {
+	t.Helper()
+	ctx := context.Background()
+	existing := &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: name},
+			MinReplicas:    ptr.To[int32](1),
+			MaxReplicas:    4,
+			Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.ExternalMetricSourceType, External: &autoscalingv2.ExternalMetricSource{
+				Metric: autoscalingv2.MetricIdentifier{Name: "queue_messages_ready", Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"queue": queue}}},
+				Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: resource.NewQuantity(10, resource.DecimalSI)},
+			}}},
+		},
+	}
+	if _, err := env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Create(ctx, existing, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Delete(ctx, name, metav1.DeleteOptions{})
+	})
 }
