@@ -19,6 +19,7 @@ var oneSeries = map[parser.ItemType]bool{
 // combination) is wrapped in sum(): the total the HPA works with (it
 // averages Pods values over the pods and sums External items). A query
 // that already aggregates to one series, or is a scalar, is kept as it is.
+// The adapter's text is kept byte for byte: the parser only decides.
 func Reduce(query string) (string, error) {
 	if query == "" {
 		return "", fmt.Errorf("no query to migrate")
@@ -29,15 +30,20 @@ func Reduce(query string) (string, error) {
 	}
 	switch expr.Type() {
 	case parser.ValueTypeScalar:
-		return expr.String(), nil
+		return query, nil
 	case parser.ValueTypeVector:
 	default:
 		return "", fmt.Errorf("the adapter's query %q returns a %s, not an instant vector: KEDA needs one number", query, expr.Type())
 	}
 	if singleSeries(expr) {
-		return expr.String(), nil
+		return query, nil
 	}
-	return (&parser.AggregateExpr{Op: parser.SUM, Expr: expr}).String(), nil
+	wrapped := "sum(" + query + ")"
+	if _, err := parser.ParseExpr(wrapped); err != nil {
+		// A trailing # comment, for one, swallows the parenthesis.
+		return "", fmt.Errorf("the adapter's query %q cannot be wrapped in sum(): %v", query, err)
+	}
+	return wrapped, nil
 }
 
 // singleSeries reports whether expr is an aggregation grouped by nothing.
