@@ -33,13 +33,14 @@ func scaledObjects(t *testing.T, out string) []keda.ScaledObject {
 	return list.Items
 }
 
-// TestMigrateKEDAInterlok: on the healthy Interlok chain (150 pushed, the
-// rule added by add-rule), migrate keda prints a ScaledObject that adopts
+// TestMigrateKEDAInterlok: on the healthy Interlok chain (100 pushed, the
+// target: the HPA keeps one replica while the test reads it; the rule added
+// by add-rule), migrate keda prints a ScaledObject that adopts
 // interlok-autoscaler, whose one prometheus trigger's query, run now, gives
 // the value the adapter serves (within 1%).
 func TestMigrateKEDAInterlok(t *testing.T) {
 	needSandbox(t)
-	healthyInterlok(t, 150)
+	healthyInterlok(t, 100)
 	ctx := context.Background()
 
 	out, errOut, code := runCmd(t, "migrate", "keda", "interlok-autoscaler", "-n", "default")
@@ -67,8 +68,8 @@ func TestMigrateKEDAInterlok(t *testing.T) {
 	}
 	query := tr.Metadata["query"]
 	pods, err := interlokPods(ctx)
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || len(pods) != 1 {
+		t.Fatalf("interlok pods %v: %v", pods, err)
 	}
 	if !strings.HasPrefix(query, "sum(") || !strings.Contains(query, pods[0]) {
 		t.Fatalf("query %q: want the adapter's query for pod %s, summed", query, pods[0])
