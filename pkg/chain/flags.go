@@ -60,15 +60,15 @@ func (f *Flags) ToOptions() (Options, error) {
 		}
 		if o.PrometheusURL == "" {
 			o.PrometheusSource = ""
-		} else if err := checkURL(o.PrometheusURL); err != nil {
+		} else if err := CheckURL(o.PrometheusURL); err != nil {
 			errs = append(errs, fmt.Errorf("%s %q: %v; give Prometheus's base URL, e.g. http://localhost:9090", what, Redacted(o.PrometheusURL), err))
 		}
 	}
 	return o, errors.Join(errs...)
 }
 
-// checkURL accepts an absolute http(s) URL with a host.
-func checkURL(raw string) error {
+// CheckURL accepts an absolute http(s) URL with a host.
+func CheckURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return err

@@ -127,7 +127,7 @@ func TestDynamicCompletion(t *testing.T) {
 		{"version -o", []string{"version", "-o", ""}, []string{"json", "yaml"}, ""},
 		{"grafana provision -o", []string{"grafana", "provision", "-o", ""}, []string{"table", "json", "yaml"}, ""},
 		{"completion: the shells", []string{"completion", ""}, []string{"bash", "zsh", "fish", "powershell"}, ""},
-		{"commands", []string{""}, []string{"add-rule", "completion", "doctor", "grafana", "help", "rollback", "version", "watch"}, ""},
+		{"commands", []string{""}, []string{"add-rule", "completion", "doctor", "grafana", "help", "migrate", "rollback", "version", "watch"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -45,6 +45,7 @@ controller), names the broken link and writes the fix.`,
 		NewCmdAddRule(g, streams),
 		NewCmdRollback(g, streams),
 		NewCmdWatch(g, streams),
+		NewCmdMigrate(g, streams),
 		NewCmdGrafana(g, streams),
 		NewCmdCompletion(streams),
 	)

@@ -1,0 +1,274 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/rest"
+	custommetrics "k8s.io/metrics/pkg/client/custom_metrics"
+	externalmetrics "k8s.io/metrics/pkg/client/external_metrics"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/chain"
+	"github.com/metricscale/kubectl-metricscale/pkg/keda"
+	"github.com/metricscale/kubectl-metricscale/pkg/kube"
+	"github.com/metricscale/kubectl-metricscale/pkg/migrate"
+	"github.com/metricscale/kubectl-metricscale/pkg/printers"
+	"github.com/metricscale/kubectl-metricscale/pkg/quantity"
+	"github.com/metricscale/kubectl-metricscale/pkg/table"
+)
+
+// NewCmdMigrate returns `kubectl metricscale migrate`, the parent of the
+// migrations to other autoscalers.
+func NewCmdMigrate(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Move HPAs fed by prometheus-adapter to another autoscaler, checked side by side",
+		Example: `  # the ScaledObjects that replace the adapter for every HPA of the namespace
+  kubectl metricscale migrate keda -n default`,
+	}
+	cmd.AddCommand(NewCmdMigrateKEDA(g, streams))
+	return cmd
+}
+
+// MigrateKEDAOptions plans ScaledObjects for adapter-fed HPAs.
+type MigrateKEDAOptions struct {
+	*GlobalOptions
+	genericiooptions.IOStreams
+
+	HPANames      []string
+	Output        string
+	Tolerance     float64
+	Force         bool
+	ServerAddress string
+	ChainFlags    *chain.Flags
+
+	chain     chain.Options
+	clients   *kube.Clients
+	namespace string
+}
+
+var migrateFormats = []string{"yaml", "json"}
+
+const migrateKEDAExample = `  # ScaledObjects for the HPAs of the current namespace, on stdout; the check on stderr
+  kubectl metricscale migrate keda
+
+  # one HPA, applied with kubectl once the check passed
+  kubectl metricscale migrate keda interlok-autoscaler -n default | kubectl apply -f -
+
+  # every namespace, as JSON, allowing 5% between the trigger's query and the adapter
+  kubectl metricscale migrate keda -A -o json --tolerance 0.05
+
+  # KEDA reaches Prometheus at another address than the adapter does
+  kubectl metricscale migrate keda interlok-autoscaler --server-address http://prometheus.monitoring:9090`
+
+// NewCmdMigrateKEDA returns `kubectl metricscale migrate keda`.
+func NewCmdMigrateKEDA(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &MigrateKEDAOptions{GlobalOptions: g, IOStreams: streams, ChainFlags: chain.NewFlags(true)}
+	cmd := &cobra.Command{
+		Use:   "keda [HPA_NAME...]",
+		Short: "Print the KEDA ScaledObjects that replace prometheus-adapter for HPAs, checked against the adapter",
+		Long: `migrate keda writes, for each HPA whose metrics prometheus-adapter serves (Pods, Object,
+External), a KEDA ScaledObject that adopts the HPA (annotation
+scaledobject.keda.sh/transfer-hpa-ownership and advanced.horizontalPodAutoscalerConfig.name:
+the HPA is never deleted and re-created), with its scale target, min/max replicas and behavior,
+and one prometheus trigger per metric. A trigger's query is the adapter rule's metricsQuery
+rendered for the HPA's request exactly as the adapter renders it (for a Pods metric: the pods
+the scale target's selector matches now), reduced to one number with sum() where it can return
+several series; its serverAddress is the adapter's --prometheus-url (or --server-address).
+
+Before printing, every trigger's query is run against Prometheus and compared with the value
+the adapter serves for the same request, as the HPA computes it; both and the replicas each
+gives are printed on stderr. When they differ beyond --tolerance, or a metric cannot be
+migrated (cpu/memory Resource metrics, a metric the adapter does not serve, a target type KEDA
+lacks), nothing is printed and the exit status is 2, unless --force (then only the HPAs whose
+every metric has a trigger are printed).
+
+A Pods trigger names today's pods: re-run migrate after a rollout before applying.
+Once applied, KEDA must serve external.metrics.k8s.io: move that APIService to KEDA only when
+no HPA still reads an external metric from the adapter.`,
+		Example:           migrateKEDAExample,
+		ValidArgsFunction: g.completeHPANames,
+		RunE:              runOptions(o),
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.Output, "output", "o", "yaml", "Output format: yaml (a List kubectl apply reads) or json")
+	f.Float64Var(&o.Tolerance, "tolerance", 0.01, "Largest relative difference allowed between a trigger's query and the adapter's value (0.01 = 1%)")
+	f.BoolVar(&o.Force, "force", false, "Print the ScaledObjects of the HPAs that can be migrated even when a check fails")
+	f.StringVar(&o.ServerAddress, "server-address", "", "Prometheus URL the triggers query (default: the adapter's --prometheus-url)")
+	o.ChainFlags.AddFlags(f)
+	_ = cmd.RegisterFlagCompletionFunc("output", completeValues(migrateFormats...))
+	return cmd
+}
+
+// Complete reads the flags and arguments and builds the clients.
+func (o *MigrateKEDAOptions) Complete(args []string) error {
+	o.HPANames = args
+	var err error
+	o.chain, o.clients, o.namespace, err = o.completeChain(o.ChainFlags)
+	return err
+}
+
+// Validate rejects what cannot be planned, before anything is read.
+func (o *MigrateKEDAOptions) Validate() error {
+	var errs []string
+	if !slices.Contains(migrateFormats, o.Output) {
+		errs = append(errs, fmt.Sprintf("unknown output format %q: use one of %s", o.Output, strings.Join(migrateFormats, ", ")))
+	}
+	if o.Tolerance < 0 || o.Tolerance >= 1 {
+		errs = append(errs, fmt.Sprintf("--tolerance %g: use a fraction from 0 to below 1, e.g. 0.01 for 1%%", o.Tolerance))
+	}
+	if o.AllNamespaces && len(o.HPANames) > 0 {
+		errs = append(errs, "HPA names and -A do not go together: name HPAs in one namespace with -n, or use -A alone")
+	}
+	if o.ServerAddress != "" {
+		if err := chain.CheckURL(o.ServerAddress); err != nil {
+			errs = append(errs, "--server-address: "+err.Error())
+		}
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "\n"))
+	}
+	return nil
+}
+
+// Run plans, checks, and prints the ScaledObjects.
+func (o *MigrateKEDAOptions) Run(ctx context.Context) error {
+	hpas, err := o.hpas(ctx)
+	if err != nil {
+		return &ExitError{Code: ExitCannotRun, Err: err}
+	}
+	ch := chain.Load(ctx, o.clients, o.chain, chain.StageDiscovery, time.Now())
+	if err := ch.Err(chain.StagePrometheus); err != nil {
+		return &ExitError{Code: ExitCannotRun, Err: err}
+	}
+	if ch.Discovery == nil {
+		return &ExitError{Code: ExitCannotRun, Err: errors.New("the adapter's rules could not be simulated: run kubectl metricscale doctor")}
+	}
+	server := o.ServerAddress
+	if server == "" {
+		if ch.Adapter == nil || ch.Adapter.PrometheusURL == "" {
+			return &ExitError{Code: ExitCannotRun, Err: errors.New("the adapter has no --prometheus-url for KEDA to query: pass --server-address")}
+		}
+		server = ch.Adapter.PrometheusURL
+	}
+	env, err := o.env(ch)
+	if err != nil {
+		return &ExitError{Code: ExitCannotRun, Err: err}
+	}
+	results := migrate.Collect(ctx, env, hpas, migrate.Options{ServerAddress: server}, o.Tolerance)
+	printMigrateSummary(o.ErrOut, results)
+
+	var problems []string
+	list := scaledObjectList{APIVersion: "v1", Kind: "List", Items: []*keda.ScaledObject{}}
+	for i := range results {
+		p := results[i].Problems()
+		problems = append(problems, p...)
+		if len(p) == 0 || (o.Force && results[i].Migratable()) {
+			list.Items = append(list.Items, results[i].ScaledObject)
+		}
+	}
+	if len(problems) > 0 && !o.Force {
+		return &ExitError{Code: ExitCannotRun, Err: fmt.Errorf("nothing printed, because:\n  %s\n  fix what is named, or pass --force to print the HPAs that can be migrated",
+			strings.Join(problems, "\n  "))}
+	}
+	for _, p := range problems {
+		fmt.Fprintf(o.ErrOut, "warning (--force): %s\n", p)
+	}
+	if err := printers.Print(o.Out, list, o.Output); err != nil {
+		return err
+	}
+	fmt.Fprintln(o.ErrOut, "after applying: KEDA serves the triggers' values on external.metrics.k8s.io; point that APIService at KEDA only when no other HPA reads an external metric from the adapter")
+	return nil
+}
+
+// scaledObjectList is a v1 List, which kubectl apply -f reads.
+type scaledObjectList struct {
+	APIVersion string               `json:"apiVersion"`
+	Kind       string               `json:"kind"`
+	Items      []*keda.ScaledObject `json:"items"`
+}
+
+// hpas are the HPAs named, or those of the namespace (all with -A).
+func (o *MigrateKEDAOptions) hpas(ctx context.Context) ([]autoscalingv2.HorizontalPodAutoscaler, error) {
+	api := o.clients.Client.AutoscalingV2()
+	if len(o.HPANames) > 0 {
+		var out []autoscalingv2.HorizontalPodAutoscaler
+		for _, n := range o.HPANames {
+			h, err := api.HorizontalPodAutoscalers(o.namespace).Get(ctx, n, metav1.GetOptions{})
+			if err != nil {
+				return nil, fmt.Errorf("reading HPA %s/%s: %w", o.namespace, n, err)
+			}
+			out = append(out, *h)
+		}
+		return out, nil
+	}
+	ns := o.namespace
+	if o.AllNamespaces {
+		ns = ""
+	}
+	l, err := api.HorizontalPodAutoscalers(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing HorizontalPodAutoscalers: %w", err)
+	}
+	if len(l.Items) == 0 {
+		return nil, fmt.Errorf("no HorizontalPodAutoscalers in %s: name a namespace with -n, or use -A", scopeName(ns))
+	}
+	return l.Items, nil
+}
+
+func scopeName(ns string) string {
+	if ns == "" {
+		return "any namespace"
+	}
+	return "namespace " + ns
+}
+
+// env builds the metrics clients as the HPA controller uses them.
+func (o *MigrateKEDAOptions) env(ch *chain.Chain) (migrate.Env, error) {
+	env := migrate.Env{Clients: o.clients, Chain: ch}
+	var err error
+	if env.Scales, err = o.clients.Scales(); err != nil {
+		return env, err
+	}
+	mcfg := rest.CopyConfig(o.clients.Rest)
+	mcfg.Timeout = 30 * time.Second // the metrics clients take no context
+	env.Custom = custommetrics.NewForConfig(mcfg, o.clients.Mapper, custommetrics.NewAvailableAPIsGetter(o.clients.Discovery))
+	env.External, err = externalmetrics.NewForConfig(mcfg)
+	return env, err
+}
+
+// printMigrateSummary writes one row per HPA metric: its trigger, both
+// values and the replicas each gives, or why it is not migrated.
+func printMigrateSummary(w io.Writer, results []migrate.Result) {
+	var rows [][]string
+	for _, r := range results {
+		for i, mp := range r.Metrics {
+			row := []string{r.Namespace + "/" + r.HPA, mp.Name, string(mp.Type)}
+			c := r.Checks[i]
+			switch {
+			case mp.Refused != "":
+				row = append(row, "-", "-", "-", "-", "not migrated: "+mp.Refused)
+			case c.Problem != "" && c.Adapter == 0 && c.KEDA == 0:
+				row = append(row, string(mp.MetricType)+" "+quantity.Format(mp.Threshold), "-", "-", "-", c.Problem)
+			default:
+				verdict := "ok"
+				if c.Problem != "" {
+					verdict = "differs"
+				}
+				row = append(row, string(mp.MetricType)+" "+quantity.Format(mp.Threshold), quantity.Format(c.Adapter), quantity.Format(c.KEDA),
+					fmt.Sprintf("%d → %d / %d", r.CurrentReplicas, c.AdapterReplicas, c.KEDAReplicas), fmt.Sprintf("%s (%.2f%%)", verdict, 100*c.Diff))
+			}
+			rows = append(rows, row)
+		}
+	}
+	table.Render(w, "", []string{"HPA", "METRIC", "TYPE", "TARGET", "ADAPTER", "KEDA QUERY", "REPLICAS (NOW → ADAPTER / KEDA)", "CHECK"}, rows)
+}

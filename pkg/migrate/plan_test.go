@@ -1,0 +1,206 @@
+package migrate
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/keda"
+)
+
+const server = "http://prometheus-server.monitoring.svc:9090"
+
+func hpa(metrics ...autoscalingv2.MetricSpec) *autoscalingv2.HorizontalPodAutoscaler {
+	return &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "interlok-autoscaler"},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "interlok"},
+			MinReplicas:    ptr.To[int32](1), MaxReplicas: 5, Metrics: metrics,
+			Behavior: &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr.To[int32](60)}},
+		},
+	}
+}
+
+func averageValue(v string) autoscalingv2.MetricTarget {
+	return autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: ptr.To(resource.MustParse(v))}
+}
+
+func value(v string) autoscalingv2.MetricTarget {
+	return autoscalingv2.MetricTarget{Type: autoscalingv2.ValueMetricType, Value: ptr.To(resource.MustParse(v))}
+}
+
+func podsMetric(name string, t autoscalingv2.MetricTarget) autoscalingv2.MetricSpec {
+	return autoscalingv2.MetricSpec{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricSource{Metric: autoscalingv2.MetricIdentifier{Name: name}, Target: t}}
+}
+
+func objectMetric(name string, t autoscalingv2.MetricTarget) autoscalingv2.MetricSpec {
+	return autoscalingv2.MetricSpec{Type: autoscalingv2.ObjectMetricSourceType, Object: &autoscalingv2.ObjectMetricSource{Metric: autoscalingv2.MetricIdentifier{Name: name},
+		DescribedObject: autoscalingv2.CrossVersionObjectReference{APIVersion: "v1", Kind: "Service", Name: "web"}, Target: t}}
+}
+
+func externalMetric(name string, t autoscalingv2.MetricTarget) autoscalingv2.MetricSpec {
+	return autoscalingv2.MetricSpec{Type: autoscalingv2.ExternalMetricSourceType, External: &autoscalingv2.ExternalMetricSource{Metric: autoscalingv2.MetricIdentifier{Name: name}, Target: t}}
+}
+
+func cpuMetric() autoscalingv2.MetricSpec {
+	return autoscalingv2.MetricSpec{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{Name: corev1.ResourceCPU,
+		Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr.To[int32](80)}}}
+}
+
+func TestPlanHPA(t *testing.T) {
+	type trigger struct {
+		query, threshold string
+		metricType       autoscalingv2.MetricTargetType
+	}
+	cases := []struct {
+		name     string
+		metrics  []Metric
+		triggers []trigger // nil: no ScaledObject
+		refused  []string  // per metric, "" for migrated; a substring of the reason
+	}{
+		{name: "Pods AverageValue: per-pod values summed",
+			metrics: []Metric{{Spec: podsMetric("MessageMetrics", averageValue("100")),
+				AdapterQuery: `sum(MessageMetrics{k8s_namespace="default",k8s_pod_name=~"interlok-a|interlok-b"}) by (k8s_pod_name)`}},
+			triggers: []trigger{{query: `sum(sum(MessageMetrics{k8s_namespace="default",k8s_pod_name=~"interlok-a|interlok-b"}) by (k8s_pod_name))`,
+				threshold: "100", metricType: autoscalingv2.AverageValueMetricType}},
+			refused: []string{""}},
+		{name: "Object Value, milli-quantity threshold as a float",
+			metrics: []Metric{{Spec: objectMetric("requests", value("1500m")),
+				AdapterQuery: `sum(requests{namespace="default",service="web"}) by (service)`}},
+			triggers: []trigger{{query: `sum(sum(requests{namespace="default",service="web"}) by (service))`,
+				threshold: "1.5", metricType: autoscalingv2.ValueMetricType}},
+			refused: []string{""}},
+		{name: "External AverageValue already one series: kept",
+			metrics: []Metric{{Spec: externalMetric("queue_depth", averageValue("10")),
+				AdapterQuery: `sum(queue_depth{queue="orders",namespace="default"})`}},
+			triggers: []trigger{{query: `sum(queue_depth{queue="orders",namespace="default"})`,
+				threshold: "10", metricType: autoscalingv2.AverageValueMetricType}},
+			refused: []string{""}},
+		{name: "two series without aggregation: wrapped in sum",
+			metrics: []Metric{{Spec: objectMetric("requests", value("10")),
+				AdapterQuery: `requests{namespace="default",service="web"}`}},
+			triggers: []trigger{{query: `sum(requests{namespace="default",service="web"})`,
+				threshold: "10", metricType: autoscalingv2.ValueMetricType}},
+			refused: []string{""}},
+		{name: "grouped with without(): wrapped",
+			metrics: []Metric{{Spec: externalMetric("queue_depth", value("10")),
+				AdapterQuery: `max without (instance) (queue_depth)`}},
+			triggers: []trigger{{query: `sum(max without (instance) (queue_depth))`,
+				threshold: "10", metricType: autoscalingv2.ValueMetricType}},
+			refused: []string{""}},
+		{name: "resource metric refused: no ScaledObject for the HPA",
+			metrics: []Metric{{Spec: cpuMetric()}, {Spec: podsMetric("MessageMetrics", averageValue("100")),
+				AdapterQuery: `sum(MessageMetrics{k8s_pod_name="interlok-a"}) by (k8s_pod_name)`}},
+			refused: []string{"cpu/memory triggers are out of scope", ""}},
+		{name: "metric the adapter does not serve",
+			metrics: []Metric{{Spec: podsMetric("Missing", averageValue("1")), Problem: "the adapter does not serve Missing for pods"}},
+			refused: []string{"does not serve Missing"}},
+		{name: "query that is not PromQL",
+			metrics: []Metric{{Spec: podsMetric("MessageMetrics", averageValue("1")), AdapterQuery: `sum(MessageMetrics{`}},
+			refused: []string{"not PromQL"}},
+		{name: "range vector",
+			metrics: []Metric{{Spec: externalMetric("q", value("1")), AdapterQuery: `q[5m]`}},
+			refused: []string{"not an instant vector"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := hpa()
+			for _, m := range c.metrics {
+				h.Spec.Metrics = append(h.Spec.Metrics, m.Spec)
+			}
+			p := PlanHPA(h, c.metrics, Options{ServerAddress: server})
+			for i, mp := range p.Metrics {
+				if c.refused[i] == "" && mp.Refused != "" || !strings.Contains(mp.Refused, c.refused[i]) {
+					t.Errorf("metric %d refused %q, want %q", i, mp.Refused, c.refused[i])
+				}
+			}
+			if c.triggers == nil {
+				if p.ScaledObject != nil {
+					t.Fatalf("ScaledObject %+v for an HPA with a metric left behind", p.ScaledObject)
+				}
+				return
+			}
+			so := p.ScaledObject
+			if so == nil {
+				t.Fatalf("no ScaledObject: %+v", p.Metrics)
+			}
+			var got []trigger
+			for _, tr := range so.Spec.Triggers {
+				if tr.Type != "prometheus" || tr.Metadata["serverAddress"] != server || tr.Metadata["ignoreNullValues"] != "false" {
+					t.Errorf("trigger %+v", tr)
+				}
+				got = append(got, trigger{query: tr.Metadata["query"], threshold: tr.Metadata["threshold"], metricType: tr.MetricType})
+			}
+			if d := cmp.Diff(c.triggers, got, cmp.AllowUnexported(trigger{})); d != "" {
+				t.Errorf("triggers (-want +got):\n%s", d)
+			}
+			if so.Annotations[keda.TransferHPAOwnershipAnnotation] != "true" || so.HPAName() != h.Name {
+				t.Errorf("the ScaledObject does not adopt HPA %s: annotations %v, HPA name %s", h.Name, so.Annotations, so.HPAName())
+			}
+			if *so.Spec.MinReplicaCount != 1 || *so.Spec.MaxReplicaCount != 5 || so.Spec.ScaleTargetRef.Name != "interlok" || so.Spec.ScaleTargetRef.Kind != "Deployment" {
+				t.Errorf("spec %+v", so.Spec)
+			}
+			if d := cmp.Diff(h.Spec.Behavior, so.Spec.Advanced.HorizontalPodAutoscalerConfig.Behavior); d != "" {
+				t.Errorf("behavior (-hpa +scaledobject):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestPlanHPADefaultMinIsTheHPAs(t *testing.T) {
+	h := hpa(externalMetric("q", value("1")))
+	h.Spec.MinReplicas = nil
+	p := PlanHPA(h, []Metric{{Spec: h.Spec.Metrics[0], AdapterQuery: "sum(q)"}}, Options{ServerAddress: server})
+	if got := *p.ScaledObject.Spec.MinReplicaCount; got != 1 {
+		t.Errorf("minReplicaCount %d, want the HPA's default 1 (KEDA's own default is 0)", got)
+	}
+}
+
+func TestCompare(t *testing.T) {
+	pods := MetricPlan{Name: "MessageMetrics", Type: autoscalingv2.PodsMetricSourceType, MetricType: autoscalingv2.AverageValueMetricType, Threshold: 100, PerReplica: true}
+	objectValue := MetricPlan{Name: "requests", Type: autoscalingv2.ObjectMetricSourceType, MetricType: autoscalingv2.ValueMetricType, Threshold: 10}
+	extAverage := MetricPlan{Name: "queue_depth", Type: autoscalingv2.ExternalMetricSourceType, MetricType: autoscalingv2.AverageValueMetricType, Threshold: 10, PerReplica: true}
+	cases := []struct {
+		name                  string
+		mp                    MetricPlan
+		r                     Reading
+		current               int32
+		adapter, keda         float64
+		adapterRepl, kedaRepl int32
+		problem               string
+	}{
+		{name: "Pods: the adapter's average equals the sum over the replicas", mp: pods, r: Reading{Adapter: 150, Query: 300}, current: 2,
+			adapter: 150, keda: 150, adapterRepl: 3, kedaRepl: 3},
+		{name: "Pods: a pod the query misses", mp: pods, r: Reading{Adapter: 150, Query: 150}, current: 2,
+			adapter: 150, keda: 75, adapterRepl: 3, kedaRepl: 2, problem: "50.0% apart"},
+		{name: "Object Value within tolerance", mp: objectValue, r: Reading{Adapter: 20, Query: 20.1}, current: 1,
+			adapter: 20, keda: 20.1, adapterRepl: 2, kedaRepl: 3},
+		{name: "Object Value: two series summed", mp: objectValue, r: Reading{Adapter: 20, Query: 40}, current: 1,
+			adapter: 20, keda: 40, adapterRepl: 2, kedaRepl: 4, problem: "several series"},
+		{name: "External AverageValue: both per replica, bounded by max", mp: extAverage, r: Reading{Adapter: 90, Query: 90}, current: 3,
+			adapter: 30, keda: 30, adapterRepl: 5, kedaRepl: 5},
+		{name: "the adapter serves nothing", mp: objectValue, r: Reading{AdapterErr: errors.New("not found")}, current: 1, problem: "serves no value"},
+		{name: "the query returns nothing", mp: objectValue, r: Reading{Adapter: 1, QueryErr: errors.New("no data")}, current: 1, problem: "gives no value"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := Compare(c.mp, c.r, c.current, 1, 5, 0.01)
+			if c.problem == "" && got.Problem != "" || !strings.Contains(got.Problem, c.problem) {
+				t.Fatalf("problem %q, want %q", got.Problem, c.problem)
+			}
+			if c.r.AdapterErr != nil || c.r.QueryErr != nil {
+				return
+			}
+			if got.Adapter != c.adapter || got.KEDA != c.keda || got.AdapterReplicas != c.adapterRepl || got.KEDAReplicas != c.kedaRepl {
+				t.Errorf("got %+v, want adapter %g keda %g replicas %d/%d", got, c.adapter, c.keda, c.adapterRepl, c.kedaRepl)
+			}
+		})
+	}
+}
