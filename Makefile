@@ -56,6 +56,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzBuildPlan$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/sidecar
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/datasourcefile
 	$(GO) test -run '^$$' -fuzz '^FuzzRefused$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/apierr
+	$(GO) test -run '^$$' -fuzz '^FuzzReduce$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/migrate
 	$(GO) test -run '^$$' -fuzz '^FuzzParseChecksums$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./hack/krew-manifest
 
 # TestMain runs hack/tools.sh itself (installing and building on first use),
