@@ -173,7 +173,7 @@ func krewInstall(t *testing.T, root string, environ []string, p platform) string
 func TestKrewInstall(t *testing.T) {
 	p := findPlatform(t, "linux", "amd64")
 	root, environ := krewRoot(t)
-	krewInstall(t, root, environ, p)
+	dir := krewInstall(t, root, environ, p)
 
 	cmd := exec.Command("kubectl", "metricscale", "version", "-o", "json")
 	cmd.Env = append(os.Environ(), environ...)
@@ -196,6 +196,23 @@ func TestKrewInstall(t *testing.T) {
 	names, err := list.Output()
 	if err != nil || !strings.Contains(string(names), "kubectl-metricscale") {
 		t.Errorf("kubectl plugin list does not show kubectl-metricscale (%v):\n%s", err, names)
+	}
+
+	// kubectl metricscale <TAB>: the completion helper linked onto PATH as
+	// the caveats say (krew links only the plugin); kubectl runs it with
+	// the words after "metricscale", and it runs the plugin beside its
+	// link's target. Command names need no cluster.
+	if err := os.Symlink(filepath.Join(dir, "kubectl_complete-metricscale"), filepath.Join(root, "bin", "kubectl_complete-metricscale")); err != nil {
+		t.Fatal(err)
+	}
+	complete := exec.Command("kubectl", "__complete", "metricscale", "")
+	complete.Env = cmd.Env
+	words, err := complete.Output()
+	t.Logf("kubectl __complete metricscale \"\":\n%s", words)
+	for _, want := range []string{"doctor", "add-rule", "watch", "migrate"} {
+		if err != nil || !strings.Contains(string(words), want) {
+			t.Errorf("kubectl metricscale <TAB> (%v) does not offer %q", err, want)
+		}
 	}
 }
 
