@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -30,7 +31,17 @@ func (g streamingLists) Enabled(key clientfeatures.Feature) bool {
 	return g.Gates.Enabled(key)
 }
 
+// gcPercent is the sidecar's GOGC unless the environment sets one: its live
+// heap is small (the cached objects) while a pass decodes and drops every
+// dashboard it compares, so collecting at half the default growth keeps the
+// peak under the Deployment's limit at no visible cost (500 dashboards of
+// 50 KB: 109 → 95 MB peak RSS, the same 2 s to converge; make bench).
+const gcPercent = 50
+
 func main() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(gcPercent)
+	}
 	clientfeatures.ReplaceFeatureGates(streamingLists{clientfeatures.FeatureGates()})
 	// SIGTERM (a pod's stop) ends the watches and the pass in flight.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
