@@ -49,6 +49,9 @@ type MigrateKEDAOptions struct {
 	Tolerance     float64
 	Force         bool
 	ServerAddress string
+	Apply         bool
+	Rollback      bool
+	Timeout       time.Duration
 	ChainFlags    *chain.Flags
 
 	chain     chain.Options
@@ -68,7 +71,13 @@ const migrateKEDAExample = `  # ScaledObjects for the HPAs of the current namesp
   kubectl metricscale migrate keda -A -o json --tolerance 0.05
 
   # KEDA reaches Prometheus at another address than the adapter does
-  kubectl metricscale migrate keda interlok-autoscaler --server-address http://prometheus.monitoring:9090`
+  kubectl metricscale migrate keda interlok-autoscaler --server-address http://prometheus.monitoring:9090
+
+  # create the ScaledObjects and wait until KEDA drives the HPAs
+  kubectl metricscale migrate keda interlok-autoscaler -n default --apply
+
+  # put the HPA back as it was before --apply (the same HPA object)
+  kubectl metricscale migrate keda interlok-autoscaler -n default --rollback`
 
 // NewCmdMigrateKEDA returns `kubectl metricscale migrate keda`.
 func NewCmdMigrateKEDA(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
@@ -92,6 +101,15 @@ migrated (cpu/memory Resource metrics, a metric the adapter does not serve, a ta
 lacks), nothing is printed and the exit status is 2, unless --force (then only the HPAs whose
 every metric has a trigger are printed).
 
+--apply creates the ScaledObjects once the check passed, each labelled
+app.kubernetes.io/managed-by=kubectl-metricscale and holding its HPA's spec, labels and
+annotations as JSON in annotation metricscale.io/original-hpa; then it waits (--timeout) until
+each is Ready and its HPA, now owned by it, is ScalingActive with a current value from KEDA,
+and exits 1 naming what is missing otherwise.
+--rollback [HPA...] deletes those ScaledObjects (all of the namespace, or those adopting the
+named HPAs) with propagationPolicy Orphan, so the HPA object is kept, writes the backed-up
+spec, labels and annotations back onto it, and waits until it reads its metrics again.
+
 A Pods trigger names today's pods: re-run migrate after a rollout before applying.
 Once applied, KEDA must serve external.metrics.k8s.io: move that APIService to KEDA only when
 no HPA still reads an external metric from the adapter.`,
@@ -104,6 +122,9 @@ no HPA still reads an external metric from the adapter.`,
 	f.Float64Var(&o.Tolerance, "tolerance", 0.01, "Largest relative difference allowed between a trigger's query and the adapter's value (0.01 = 1%)")
 	f.BoolVar(&o.Force, "force", false, "Print the ScaledObjects of the HPAs that can be migrated even when a check fails")
 	f.StringVar(&o.ServerAddress, "server-address", "", "Prometheus URL the triggers query (default: the adapter's --prometheus-url)")
+	f.BoolVar(&o.Apply, "apply", false, "Create the ScaledObjects (backing up each HPA on its ScaledObject) and wait until KEDA drives the HPAs")
+	f.BoolVar(&o.Rollback, "rollback", false, "Delete the ScaledObjects migrate created, keeping their HPAs, and restore each HPA's backed-up spec")
+	f.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "With --apply or --rollback: how long to wait for KEDA and the HPA controller")
 	o.ChainFlags.AddFlags(f)
 	_ = cmd.RegisterFlagCompletionFunc("output", completeValues(migrateFormats...))
 	return cmd
@@ -126,6 +147,12 @@ func (o *MigrateKEDAOptions) Validate() error {
 	if o.Tolerance < 0 || o.Tolerance >= 1 {
 		errs = append(errs, fmt.Sprintf("--tolerance %g: use a fraction from 0 to below 1, e.g. 0.01 for 1%%", o.Tolerance))
 	}
+	if o.Apply && o.Rollback {
+		errs = append(errs, "--apply and --rollback do not go together: apply, then roll back in a second run if needed")
+	}
+	if o.Timeout <= 0 {
+		errs = append(errs, fmt.Sprintf("--timeout %s: give a positive duration, e.g. 2m", o.Timeout))
+	}
 	if o.AllNamespaces && len(o.HPANames) > 0 {
 		errs = append(errs, "HPA names and -A do not go together: name HPAs in one namespace with -n, or use -A alone")
 	}
@@ -140,8 +167,12 @@ func (o *MigrateKEDAOptions) Validate() error {
 	return nil
 }
 
-// Run plans, checks, and prints the ScaledObjects.
+// Run plans, checks, and prints or applies the ScaledObjects; or rolls
+// them back.
 func (o *MigrateKEDAOptions) Run(ctx context.Context) error {
+	if o.Rollback {
+		return o.rollback(ctx)
+	}
 	hpas, err := o.hpas(ctx)
 	if err != nil {
 		return &ExitError{Code: ExitCannotRun, Err: err}
@@ -183,12 +214,60 @@ func (o *MigrateKEDAOptions) Run(ctx context.Context) error {
 	for _, p := range problems {
 		fmt.Fprintf(o.ErrOut, "warning (--force): %s\n", p)
 	}
+	if o.Apply {
+		return o.apply(ctx, list.Items)
+	}
 	if err := printers.Print(o.Out, list, o.Output); err != nil {
 		return err
 	}
-	fmt.Fprintln(o.ErrOut, "after applying: KEDA serves the triggers' values on external.metrics.k8s.io; point that APIService at KEDA only when no other HPA reads an external metric from the adapter")
+	fmt.Fprintln(o.ErrOut, apiServiceAdvice)
 	return nil
 }
+
+// apply creates the ScaledObjects and waits until KEDA drives the HPAs.
+func (o *MigrateKEDAOptions) apply(ctx context.Context, sos []*keda.ScaledObject) error {
+	if len(sos) == 0 {
+		return &ExitError{Code: ExitCannotRun, Err: errors.New("no HPA can be migrated: nothing applied")}
+	}
+	w, err := o.writer()
+	if err != nil {
+		return &ExitError{Code: ExitCannotRun, Err: err}
+	}
+	fmt.Fprintln(o.ErrOut, apiServiceAdvice)
+	if err := w.Apply(ctx, sos); err != nil {
+		return &ExitError{Code: ExitFindings, Err: err}
+	}
+	return nil
+}
+
+// rollback puts the migrated HPAs back.
+func (o *MigrateKEDAOptions) rollback(ctx context.Context) error {
+	w, err := o.writer()
+	if err != nil {
+		return &ExitError{Code: ExitCannotRun, Err: err}
+	}
+	ns := o.namespace
+	if o.AllNamespaces {
+		ns = ""
+	}
+	if err := w.Rollback(ctx, ns, o.HPANames); err != nil {
+		return &ExitError{Code: ExitFindings, Err: err}
+	}
+	fmt.Fprintln(o.ErrOut, "rolled back: once no HPA reads an external metric from KEDA, point external.metrics.k8s.io back at the adapter if an HPA reads an external metric from it")
+	return nil
+}
+
+func (o *MigrateKEDAOptions) writer() (*migrate.Writer, error) {
+	kc, err := keda.NewForConfig(o.clients.Rest)
+	if err != nil {
+		return nil, err
+	}
+	return &migrate.Writer{Client: o.clients.Client, KEDA: kc, Timeout: o.Timeout, Interval: 2 * time.Second, Out: o.Out, Progress: o.ErrOut}, nil
+}
+
+// apiServiceAdvice is the plan for the APIServices once KEDA serves the
+// triggers.
+const apiServiceAdvice = "after applying: KEDA serves the triggers' values on external.metrics.k8s.io; point that APIService at KEDA only when no other HPA reads an external metric from the adapter"
 
 // scaledObjectList is a v1 List, which kubectl apply -f reads.
 type scaledObjectList struct {
@@ -220,16 +299,9 @@ func (o *MigrateKEDAOptions) hpas(ctx context.Context) ([]autoscalingv2.Horizont
 		return nil, fmt.Errorf("listing HorizontalPodAutoscalers: %w", err)
 	}
 	if len(l.Items) == 0 {
-		return nil, fmt.Errorf("no HorizontalPodAutoscalers in %s: name a namespace with -n, or use -A", scopeName(ns))
+		return nil, fmt.Errorf("no HorizontalPodAutoscalers in %s: name a namespace with -n, or use -A", migrate.Scope(ns))
 	}
 	return l.Items, nil
-}
-
-func scopeName(ns string) string {
-	if ns == "" {
-		return "any namespace"
-	}
-	return "namespace " + ns
 }
 
 // env builds the metrics clients as the HPA controller uses them.

@@ -21,7 +21,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
@@ -378,11 +377,11 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 	ext := newLiveExternalAPI(env.Rest, externalSvc)
 	ext.refused = in.refused
 	in.External = ext
-	dyn, err := dynamic.NewForConfig(env.Rest)
+	kc, err := keda.NewForConfig(env.Rest)
 	if err != nil {
 		return nil, err
 	}
-	kd := newLiveKEDA(keda.NewClient(dyn), env.Rest, env.Client)
+	kd := newLiveKEDA(kc, env.Rest, env.Client)
 	kd.refused = in.refused
 	in.KEDA = kd
 	in.Prometheus = &livePrometheus{conn: ch.Prometheus, series: map[string][]prom.Series{}, queries: map[string]queryResult{}}

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 )
 
 // Client reads and writes ScaledObjects through the dynamic client.
@@ -17,6 +18,15 @@ type Client struct {
 
 // NewClient returns a Client over dyn.
 func NewClient(dyn dynamic.Interface) *Client { return &Client{dyn: dyn} }
+
+// NewForConfig returns a Client for the cluster cfg reaches.
+func NewForConfig(cfg *rest.Config) (*Client, error) {
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return NewClient(dyn), nil
+}
 
 // Get reads one ScaledObject.
 func (c *Client) Get(ctx context.Context, namespace, name string) (*ScaledObject, error) {
@@ -29,7 +39,13 @@ func (c *Client) Get(ctx context.Context, namespace, name string) (*ScaledObject
 
 // List reads the ScaledObjects of a namespace ("" for all).
 func (c *Client) List(ctx context.Context, namespace string) ([]ScaledObject, error) {
-	l, err := c.dyn.Resource(ScaledObjects).Namespace(namespace).List(ctx, metav1.ListOptions{})
+	return c.ListSelected(ctx, namespace, "")
+}
+
+// ListSelected reads the ScaledObjects of a namespace ("" for all) whose
+// labels match selector ("" for all).
+func (c *Client) ListSelected(ctx context.Context, namespace, selector string) ([]ScaledObject, error) {
+	l, err := c.dyn.Resource(ScaledObjects).Namespace(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		return nil, err
 	}
@@ -57,10 +73,20 @@ func (c *Client) Create(ctx context.Context, so *ScaledObject) (*ScaledObject, e
 	return FromUnstructured(created)
 }
 
-// Delete deletes a ScaledObject. KEDA's finalizer deletes the HPA it owns
-// unless that HPA's ownership was transferred back.
+// Delete deletes a ScaledObject; the garbage collector then deletes the
+// HPA it owns.
 func (c *Client) Delete(ctx context.Context, namespace, name string) error {
 	return c.dyn.Resource(ScaledObjects).Namespace(namespace).Delete(ctx, name, metav1.DeleteOptions{})
+}
+
+// DeleteOrphan deletes a ScaledObject with propagationPolicy Orphan: the
+// garbage collector removes the ScaledObject's ownerReference from the HPA
+// instead of deleting the HPA. KEDA v2.21's finalizer only stops the scale
+// loop (controllers/keda/scaledobject_finalizer.go); it never deletes the
+// HPA itself.
+func (c *Client) DeleteOrphan(ctx context.Context, namespace, name string) error {
+	orphan := metav1.DeletePropagationOrphan
+	return c.dyn.Resource(ScaledObjects).Namespace(namespace).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &orphan})
 }
 
 // FromUnstructured converts a ScaledObject read with the dynamic client;

@@ -2,6 +2,10 @@ package keda
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"reflect"
 	"testing"
@@ -10,7 +14,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 )
 
@@ -161,10 +167,47 @@ func TestClient(t *testing.T) {
 	if l, err := c.List(ctx, "other"); err != nil || len(l) != 0 {
 		t.Fatalf("List(other) = %d, %v", len(l), err)
 	}
+	labelled := *full // a shallow copy: only its name and labels change
+	labelled.Name, labelled.Labels = "labelled", map[string]string{"app.kubernetes.io/managed-by": "kubectl-metricscale"}
+	if _, err := c.Create(ctx, &labelled); err != nil {
+		t.Fatal(err)
+	}
+	for sel, want := range map[string]int{"": 2, "app.kubernetes.io/managed-by=kubectl-metricscale": 1, "app.kubernetes.io/managed-by=other": 0} {
+		if l, err := c.ListSelected(ctx, "default", sel); err != nil || len(l) != want {
+			t.Fatalf("ListSelected(%q) = %d objects, %v; want %d", sel, len(l), err, want)
+		}
+	}
 	if err := c.Delete(ctx, "default", "interlok"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Get(ctx, "default", "interlok"); err == nil {
 		t.Fatal("Get after Delete: no error")
+	}
+}
+
+// TestDeleteOrphan: the request the API server receives carries
+// propagationPolicy Orphan (the fake dynamic client drops delete options).
+func TestDeleteOrphan(t *testing.T) {
+	var got metav1.DeleteOptions
+	var path string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path = r.Method + " " + r.URL.Path
+		_ = json.NewDecoder(r.Body).Decode(&got)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"kind":"Status","apiVersion":"v1","status":"Success"}`)
+	}))
+	defer srv.Close()
+	dyn, err := dynamic.NewForConfig(&rest.Config{Host: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := NewClient(dyn).DeleteOrphan(context.Background(), "default", "interlok"); err != nil {
+		t.Fatal(err)
+	}
+	if path != "DELETE /apis/keda.sh/v1alpha1/namespaces/default/scaledobjects/interlok" {
+		t.Fatalf("request %s", path)
+	}
+	if got.PropagationPolicy == nil || *got.PropagationPolicy != metav1.DeletePropagationOrphan {
+		t.Fatalf("delete options %+v, want propagationPolicy Orphan", got)
 	}
 }
