@@ -253,7 +253,7 @@ func (o *MigrateKEDAOptions) rollback(ctx context.Context) error {
 	if err := w.Rollback(ctx, ns, o.HPANames); err != nil {
 		return &ExitError{Code: ExitFindings, Err: err}
 	}
-	fmt.Fprintln(o.ErrOut, "rolled back: once no HPA reads an external metric from KEDA, point external.metrics.k8s.io back at the adapter if an HPA reads an external metric from it")
+	fmt.Fprintln(o.ErrOut, "rolled back; external.metrics.k8s.io still points where it did: hand it back to the adapter once no ScaledObject is left, if an HPA reads an external metric from the adapter")
 	return nil
 }
 

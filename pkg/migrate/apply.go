@@ -75,7 +75,7 @@ func (w *Writer) Apply(ctx context.Context, sos []*keda.ScaledObject) error {
 			v, _ := CurrentExternal(hpa, m)
 			values = append(values, fmt.Sprintf("%s = %g", m, v))
 		}
-		fmt.Fprintf(w.Progress, "  %s: Ready; HPA %s reads %s from KEDA\n", so.Name, hpa.Name, strings.Join(values, ", "))
+		fmt.Fprintf(w.Progress, "  ScaledObject %s/%s: Ready; HPA %s reads %s from KEDA\n", so.Namespace, so.Name, hpa.Name, strings.Join(values, ", "))
 		return ""
 	})
 	if len(missing) > 0 {
@@ -165,7 +165,7 @@ func (w *Writer) Rollback(ctx context.Context, namespace string, hpaNames []stri
 		if why := AdapterServes(hpa); why != "" {
 			return why
 		}
-		fmt.Fprintf(w.Progress, "  HPA %s reads its metrics again and is ScalingActive\n", hpa.Name)
+		fmt.Fprintf(w.Progress, "  HPA %s/%s: reads its metrics again and is ScalingActive\n", hpa.Namespace, hpa.Name)
 		return ""
 	})
 	if problems := append(stuck, missing...); len(problems) > 0 {

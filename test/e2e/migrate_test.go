@@ -8,11 +8,14 @@ import (
 	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/keda"
+	"github.com/metricscale/kubectl-metricscale/pkg/migrate"
 	"github.com/metricscale/kubectl-metricscale/test/sandbox"
 )
 
@@ -151,5 +154,100 @@ func TestMigrateKEDATwoSeries(t *testing.T) {
 	out, errOut, code = runCmd(t, "migrate", "keda", "interlok-autoscaler", "-n", "default", "--force")
 	if code != 0 || len(scaledObjects(t, out)) != 1 || !strings.Contains(errOut, "warning (--force)") {
 		t.Fatalf("--force: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestMigrateKEDAApplyRollback: on the healthy Interlok chain with
+// external.metrics.k8s.io handed to KEDA, migrate keda --apply creates the
+// ScaledObject and exits 0 once KEDA drives the HPA: the ScaledObject is
+// Ready, the same HPA object (same UID) is now controlled by it and reads
+// from KEDA the value the adapter serves (within 1%); the real HPA
+// controller, fed by KEDA, scales interlok 1→2 when the guide's load (150)
+// is pushed. --rollback then leaves no ScaledObject and the same HPA with
+// its original spec (a Pods metric), read from the adapter again.
+func TestMigrateKEDAApplyRollback(t *testing.T) {
+	needSandbox(t)
+	healthyInterlok(t, 100)
+	useKEDAForExternalMetrics(t)
+	ctx := context.Background()
+	hpas := env.client.AutoscalingV2().HorizontalPodAutoscalers("default")
+	kc := kedaClient(t)
+	before, err := hpas.Get(ctx, "interlok-autoscaler", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// After a failure before the rollback: no ScaledObject may outlive
+		// the test (its HPA goes with it, as resetInterlok wants).
+		if err := kc.Delete(ctx, "default", "interlok-autoscaler"); err == nil {
+			waitGone(t, "ScaledObject interlok-autoscaler", func(ctx context.Context) error {
+				_, err := kc.Get(ctx, "default", "interlok-autoscaler")
+				return err
+			})
+		}
+	})
+
+	// KEDA's operator runs the query itself, as a host process, where the
+	// adapter's cluster DNS name for Prometheus does not resolve.
+	out, errOut, code := runCmd(t, "migrate", "keda", "interlok-autoscaler", "-n", "default", "--apply", "--server-address", env.info.PrometheusURL)
+	t.Logf("--apply stdout:\n%sstderr:\n%s", out, errOut)
+	if code != 0 {
+		t.Fatalf("migrate keda --apply: exit %d", code)
+	}
+	if !strings.Contains(out, "scaledobject.keda.sh/interlok-autoscaler created") || !strings.Contains(errOut, "Ready; HPA interlok-autoscaler reads s0-prometheus = ") ||
+		!strings.Contains(errOut, "external.metrics.k8s.io") {
+		t.Fatalf("--apply does not say what it created, what it waited for and the APIService plan")
+	}
+	so, err := kc.Get(ctx, "default", "interlok-autoscaler")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !so.IsTrue(keda.ConditionReady) || so.Labels[migrate.ManagedByLabel] != migrate.ManagedBy || so.Annotations[migrate.BackupAnnotation] == "" {
+		t.Fatalf("ScaledObject conditions %+v, labels %v, annotations %v", so.Status.Conditions, so.Labels, so.Annotations)
+	}
+	hpa, err := hpas.Get(ctx, "interlok-autoscaler", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if owner := metav1.GetControllerOf(hpa); hpa.UID != before.UID || owner == nil || owner.Kind != "ScaledObject" || owner.Name != so.Name {
+		t.Fatalf("HPA UID %s (was %s), controller %+v: want the same HPA, adopted by the ScaledObject", hpa.UID, before.UID, owner)
+	}
+	pods, err := interlokPods(ctx)
+	if err != nil || len(pods) != 1 {
+		t.Fatalf("interlok pods %v: %v", pods, err)
+	}
+	fromKEDA, ok := migrate.CurrentExternal(hpa, keda.ExternalMetricName(0, "prometheus"))
+	adapter := adapterPodValue(t, pods[0])
+	if d := fromKEDA - adapter; !ok || d > 0.01*adapter || d < -0.01*adapter {
+		t.Fatalf("the HPA reads %g from KEDA (%v), the adapter serves %g; current metrics %+v", fromKEDA, ok, adapter, hpa.Status.CurrentMetrics)
+	}
+
+	pushInterlok(t, 150)
+	waitInterlokReplicas(t, 2, "the HPA controller, fed by KEDA (150 per pod, target 100),")
+	if _, err := sandbox.WaitDeploymentReady(ctx, env.client, "default/interlok", time.Minute, testWriter{t}); err != nil {
+		t.Fatal(err)
+	}
+	pushInterlok(t, 150) // the new pod too: the adapter serves each pod's value
+
+	out, errOut, code = runCmd(t, "migrate", "keda", "interlok-autoscaler", "-n", "default", "--rollback")
+	t.Logf("--rollback stdout:\n%sstderr:\n%s", out, errOut)
+	if code != 0 {
+		t.Fatalf("migrate keda --rollback: exit %d", code)
+	}
+	if !strings.Contains(out, "horizontalpodautoscaler.autoscaling/interlok-autoscaler restored") || !strings.Contains(errOut, "reads its metrics again") {
+		t.Fatal("--rollback does not say what it restored and waited for")
+	}
+	after, err := hpas.Get(ctx, "interlok-autoscaler", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.UID != before.UID || len(after.OwnerReferences) != 0 || !apiequality.Semantic.DeepEqual(after.Spec, before.Spec) || after.Spec.Metrics[0].Type != autoscalingv2.PodsMetricSourceType {
+		t.Fatalf("after the rollback: UID %s (was %s), owners %+v, spec %+v\nwant spec %+v", after.UID, before.UID, after.OwnerReferences, after.Spec, before.Spec)
+	}
+	if !apiequality.Semantic.DeepEqual(after.Labels, before.Labels) || !apiequality.Semantic.DeepEqual(after.Annotations, before.Annotations) {
+		t.Fatalf("labels %v annotations %v, want %v %v", after.Labels, after.Annotations, before.Labels, before.Annotations)
+	}
+	if sos, err := kc.List(ctx, "default"); err != nil || len(sos) != 0 {
+		t.Fatalf("ScaledObjects after the rollback: %v, %v", sos, err)
 	}
 }

@@ -153,17 +153,7 @@ func TestInterlokWalkthrough(t *testing.T) {
 		return nil
 	})
 
-	eventually(t, 2*time.Minute, "the HPA controller scales interlok to 2 replicas", func(ctx context.Context) error {
-		dep, err := env.client.AppsV1().Deployments("default").Get(ctx, "interlok", metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		if *dep.Spec.Replicas != 2 {
-			hpa, _ := env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Get(ctx, "interlok-autoscaler", metav1.GetOptions{})
-			return fmt.Errorf("replicas %d; HPA conditions %v", *dep.Spec.Replicas, hpaConditions(hpa))
-		}
-		return nil
-	})
+	waitInterlokReplicas(t, 2, "the HPA controller")
 	ev, err := env.client.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=interlok-autoscaler,reason=SuccessfulRescale"})
 	if err != nil {
 		t.Fatal(err)
@@ -190,6 +180,22 @@ func hpaConditions(hpa *autoscalingv2.HorizontalPodAutoscaler) string {
 // interlok applies the Interlok scenario for one test, and afterwards puts
 // back the adapter's config as it was (returned), deletes add-rule's backups
 // and the scenario's objects and pushed metrics.
+// waitInterlokReplicas waits until who has scaled interlok to want.
+func waitInterlokReplicas(t *testing.T, want int32, who string) {
+	t.Helper()
+	eventually(t, 2*time.Minute, fmt.Sprintf("%s scales interlok to %d", who, want), func(ctx context.Context) error {
+		dep, err := env.client.AppsV1().Deployments("default").Get(ctx, "interlok", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if *dep.Spec.Replicas != want {
+			hpa, _ := env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Get(ctx, "interlok-autoscaler", metav1.GetOptions{})
+			return fmt.Errorf("replicas %d; HPA conditions %v", *dep.Spec.Replicas, hpaConditions(hpa))
+		}
+		return nil
+	})
+}
+
 func interlok(t *testing.T) string {
 	t.Helper()
 	original := adapterConfig(t)
@@ -251,16 +257,7 @@ func TestDoctorInterlok(t *testing.T) {
 
 	setAdapterConfig(t, strings.TrimRight(original, "\n")+"\n"+fix.YAML)
 	waitHealthy(t, "interlok-autoscaler", "150")
-	eventually(t, 2*time.Minute, "the HPA controller scales interlok to 2", func(ctx context.Context) error {
-		dep, err := env.client.AppsV1().Deployments("default").Get(ctx, "interlok", metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		if *dep.Spec.Replicas != 2 {
-			return fmt.Errorf("replicas %d", *dep.Spec.Replicas)
-		}
-		return nil
-	})
+	waitInterlokReplicas(t, 2, "the HPA controller")
 }
 
 // The Kong guide's rule, but with overrides on the plain namespace/service
