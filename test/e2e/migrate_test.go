@@ -167,6 +167,11 @@ func TestMigrateKEDATwoSeries(t *testing.T) {
 // its original spec (a Pods metric), read from the adapter again.
 func TestMigrateKEDAApplyRollback(t *testing.T) {
 	needSandbox(t)
+	// The HPA controller keeps an HPA's recommendations by namespace/name
+	// until a sync finds it deleted (every 5 s in the sandbox): an
+	// interlok-autoscaler created sooner after a test that scaled interlok
+	// to 2 inherits that 2 for its 5-minute scale-down window.
+	time.Sleep(2 * 5 * time.Second)
 	healthyInterlok(t, 100)
 	useKEDAForExternalMetrics(t)
 	ctx := context.Background()
@@ -175,6 +180,9 @@ func TestMigrateKEDAApplyRollback(t *testing.T) {
 	before, err := hpas.Get(ctx, "interlok-autoscaler", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if dep, err := env.client.AppsV1().Deployments("default").Get(ctx, "interlok", metav1.GetOptions{}); err != nil || *dep.Spec.Replicas != 1 {
+		t.Fatalf("interlok must start with 1 replica for the 1→2 check: %v", err)
 	}
 	t.Cleanup(func() {
 		// After a failure before the rollback: no ScaledObject may outlive

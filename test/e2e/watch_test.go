@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -46,6 +47,24 @@ func healthyInterlok(t *testing.T, value int) {
 	t.Helper()
 	interlok(t)
 	pushInterlok(t, value)
+	// The scenario pushed 150 first: once the rule is added, an adapter
+	// still reading 150 from Prometheus would make the HPA scale to 2, and
+	// it would not come back within the test.
+	eventually(t, time.Minute, fmt.Sprintf("Prometheus has MessageMetrics at %d", value), func(ctx context.Context) error {
+		vec, err := promVector(ctx, `MessageMetrics{k8s_namespace="default"}`)
+		if err != nil {
+			return err
+		}
+		for _, s := range vec {
+			if int(s.Value) != value {
+				return fmt.Errorf("got %v", vec)
+			}
+		}
+		if len(vec) == 0 {
+			return errors.New("no series yet")
+		}
+		return nil
+	})
 	addRuleServes(t, "MessageMetrics")
 	waitHealthy(t, "interlok-autoscaler", fmt.Sprint(value))
 }
