@@ -143,3 +143,24 @@ func TestAddRuleRefusesBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestMigrateKEDARefusesBadInput(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"apply and rollback", []string{"migrate", "keda", "--apply", "--rollback"}, "--apply and --rollback do not go together"},
+		{"no timeout", []string{"migrate", "keda", "--apply", "--timeout", "0s"}, "--timeout 0s: give a positive duration"},
+		{"tolerance", []string{"migrate", "keda", "--tolerance", "1"}, "--tolerance 1: use a fraction"},
+		{"names with -A", []string{"migrate", "keda", "--rollback", "x", "-A"}, "HPA names and -A do not go together"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, _, err := execute(c.args...)
+			if ExitCode(err) != ExitCannotRun || !strings.Contains(err.Error(), c.want) || out != "" {
+				t.Fatalf("exit %d, err %v, out %q; want exit 2 with %q", ExitCode(err), err, out, c.want)
+			}
+		})
+	}
+}
