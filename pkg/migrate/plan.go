@@ -3,7 +3,9 @@
 // deleting it), one prometheus trigger per metric whose query is the
 // adapter's own query for the HPA's request reduced to the one number KEDA
 // needs, and the check that the new query gives what the adapter serves.
-// Planning and checking are pure functions of what Collect read.
+// Planning and checking are pure functions of what Collect read. Writer
+// applies the plan (each HPA backed up on its ScaledObject) and rolls it
+// back onto the same HPA objects.
 package migrate
 
 import (
