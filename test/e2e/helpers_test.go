@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	promapi "github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/util/retry"
@@ -200,4 +202,17 @@ func waitHealthy(t *testing.T, hpa, current string) {
 		t.Logf("%s: %s = %s (target %s)", hpa, m.Name, m.Current, m.Target)
 		return nil
 	})
+}
+
+// testNamespace creates a namespace named prefix + a random suffix, deleted
+// when the test ends, and returns it with the suffix (for other names).
+func testNamespace(t *testing.T, prefix string) (ns, suffix string) {
+	t.Helper()
+	suffix = strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	ns = prefix + suffix
+	if _, err := env.client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	return ns, suffix
 }

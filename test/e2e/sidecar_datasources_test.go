@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -54,14 +53,9 @@ func waitEvent(t *testing.T, ns, kind, name, reason string) corev1.Event {
 func TestSidecarDataSources(t *testing.T) {
 	needSandbox(t)
 	ctx := context.Background()
-	suffix := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
-	ns := "sidecar-ds-" + suffix
+	ns, suffix := testNamespace(t, "sidecar-ds-")
 	promUID, lokiUID, foreignUID, typoUID := "e2e-prom-"+suffix, "e2e-loki-"+suffix, "e2e-ds-foreign-"+suffix, "e2e-typo-"+suffix
-	if _, err := env.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		_ = env.client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
 		for _, uid := range []string{promUID, lokiUID, foreignUID, typoUID} {
 			grafanaDo(t, http.MethodDelete, "/api/datasources/uid/"+uid, nil)
 		}
@@ -171,14 +165,10 @@ func TestSidecarDataSources(t *testing.T) {
 func TestSidecarNestedFolders(t *testing.T) {
 	needSandbox(t)
 	ctx := context.Background()
-	suffix := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
-	ns, uid, team := "sidecar-nested-"+suffix, "e2e-nested-"+suffix, "team-"+suffix
-	if _, err := env.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	ns, suffix := testNamespace(t, "sidecar-nested-")
+	uid, team := "e2e-nested-"+suffix, "team-"+suffix
 	var folderUIDs []string
 	t.Cleanup(func() {
-		_ = env.client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
 		grafanaDo(t, http.MethodDelete, "/api/dashboards/uid/"+uid, nil)
 		for _, f := range folderUIDs {
 			grafanaDo(t, http.MethodDelete, "/api/folders/"+f, nil)

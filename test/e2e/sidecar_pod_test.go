@@ -61,15 +61,10 @@ func TestSidecarPods(t *testing.T) {
 		}
 	}
 
-	suffix := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
-	ns := "sidecar-pods-" + suffix
+	ns, suffix := testNamespace(t, "sidecar-pods-")
 	uid := "e2e-pods-" + suffix
 	folder := "Pods " + suffix
-	if _, err := env.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		_ = env.client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
 		grafanaDo(t, http.MethodDelete, "/api/dashboards/uid/"+uid, nil)
 	})
 	cms := env.client.CoreV1().ConfigMaps(ns)
@@ -179,12 +174,7 @@ func TestSidecarGrafanaRestartedEmpty(t *testing.T) {
 	stop := startGrafana()
 	defer func() { stop() }()
 
-	suffix := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
-	ns := "sidecar-restart-" + suffix
-	if _, err := env.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	ns, suffix := testNamespace(t, "sidecar-restart-")
 	cms := env.client.CoreV1().ConfigMaps(ns)
 	dashboard := func(i int, title string) *corev1.ConfigMap {
 		return &corev1.ConfigMap{
@@ -260,15 +250,10 @@ func TestSidecarGrafanaRestartedEmpty(t *testing.T) {
 func TestSidecarAPIServerRestart(t *testing.T) {
 	needSandbox(t)
 	ctx := context.Background()
-	suffix := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
-	ns := "sidecar-apiserver-" + suffix
+	ns, suffix := testNamespace(t, "sidecar-apiserver-")
 	uid := "e2e-apiserver-" + suffix
 	podUID := "e2e-apiserver-pods-" + suffix
-	if _, err := env.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		_ = env.client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
 		for _, u := range []string{uid, podUID} {
 			grafanaDo(t, http.MethodDelete, "/api/dashboards/uid/"+u, nil)
 		}

@@ -217,14 +217,9 @@ func startSidecarFor(t *testing.T, ns string, g grafanaTarget, args ...string) *
 func TestSidecarConvergesFromConfigMaps(t *testing.T) {
 	needSandbox(t)
 	ctx := context.Background()
-	suffix := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
-	ns := "sidecar-" + suffix
+	ns, suffix := testNamespace(t, "sidecar-")
 	uid, foreignUID, folder := "e2e-sidecar-"+suffix, "e2e-foreign-"+suffix, "Sidecar "+suffix
-	if _, err := env.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		_ = env.client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
 		grafanaDo(t, http.MethodDelete, "/api/dashboards/uid/"+foreignUID, nil)
 		grafanaDo(t, http.MethodDelete, "/api/dashboards/uid/"+uid, nil)
 	})
@@ -364,14 +359,9 @@ func TestSidecarConvergesFromConfigMaps(t *testing.T) {
 func TestSidecarLeaderElection(t *testing.T) {
 	needSandbox(t)
 	ctx := context.Background()
-	suffix := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
-	ns := "sidecar-le-" + suffix
-	if _, err := env.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	ns, suffix := testNamespace(t, "sidecar-le-")
 	uids := []string{"e2e-le-a-" + suffix, "e2e-le-b-" + suffix}
 	t.Cleanup(func() {
-		_ = env.client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
 		for _, uid := range uids {
 			grafanaDo(t, http.MethodDelete, "/api/dashboards/uid/"+uid, nil)
 		}
