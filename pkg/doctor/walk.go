@@ -12,7 +12,6 @@ import (
 	pmodel "github.com/prometheus/common/model"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
 	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
+	"github.com/metricscale/kubectl-metricscale/pkg/hpastatus"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
 	"github.com/metricscale/kubectl-metricscale/pkg/quantity"
@@ -925,45 +925,15 @@ func forObjects(v pmodel.Vector, label pmodel.LabelName, names []string) pmodel.
 // its last sync, when that sync computed replicas (ScalingActive=True): the
 // entry of status.currentMetrics for the same metric, selector and object.
 func readByController(hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec) (string, bool) {
-	if !scalingActive(hpa) {
+	if !hpastatus.ScalingActive(hpa) {
 		return "", false
 	}
-	for _, c := range hpa.Status.CurrentMetrics {
-		if c.Type != spec.Type {
-			continue
-		}
-		var cur autoscalingv2.MetricValueStatus
-		switch {
-		case c.Type == autoscalingv2.PodsMetricSourceType && c.Pods != nil && sameMetric(c.Pods.Metric, spec.Pods.Metric):
-			cur = c.Pods.Current
-		case c.Type == autoscalingv2.ObjectMetricSourceType && c.Object != nil && sameMetric(c.Object.Metric, spec.Object.Metric) &&
-			c.Object.DescribedObject == spec.Object.DescribedObject:
-			cur = c.Object.Current
-		case c.Type == autoscalingv2.ExternalMetricSourceType && c.External != nil && sameMetric(c.External.Metric, spec.External.Metric):
-			cur = c.External.Current
-		default:
-			continue
-		}
-		switch {
-		case cur.AverageValue != nil:
-			return cur.AverageValue.String(), true
-		case cur.Value != nil:
-			return cur.Value.String(), true
-		}
+	switch cur := hpastatus.Current(hpa, spec); {
+	case cur == nil:
+	case cur.AverageValue != nil:
+		return cur.AverageValue.String(), true
+	case cur.Value != nil:
+		return cur.Value.String(), true
 	}
 	return "", false
-}
-
-// sameMetric compares metric identifiers by name and selector.
-func sameMetric(a, b autoscalingv2.MetricIdentifier) bool {
-	return a.Name == b.Name && apiequality.Semantic.DeepEqual(a.Selector, b.Selector)
-}
-
-func scalingActive(h *autoscalingv2.HorizontalPodAutoscaler) bool {
-	for _, c := range h.Status.Conditions {
-		if c.Type == autoscalingv2.ScalingActive {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/hpastatus"
 	"github.com/metricscale/kubectl-metricscale/pkg/keda"
 )
 
@@ -29,7 +30,7 @@ func KEDAServes(so *keda.ScaledObject, hpa *autoscalingv2.HorizontalPodAutoscale
 	}
 	var missing []string
 	for _, name := range so.Status.ExternalMetricNames {
-		if _, ok := currentValue(hpa, autoscalingv2.ExternalMetricSourceType, name); !ok {
+		if _, ok := CurrentExternal(hpa, name); !ok {
 			missing = append(missing, name)
 		}
 	}
@@ -47,7 +48,7 @@ func KEDAServes(so *keda.ScaledObject, hpa *autoscalingv2.HorizontalPodAutoscale
 func AdapterServes(hpa *autoscalingv2.HorizontalPodAutoscaler) string {
 	var missing []string
 	for _, m := range hpa.Spec.Metrics {
-		if _, ok := currentValue(hpa, m.Type, metricName(m)); !ok {
+		if _, ok := hpastatus.CurrentValue(hpa, m); !ok {
 			missing = append(missing, fmt.Sprintf("%s %s", m.Type, metricName(m)))
 		}
 	}
@@ -57,39 +58,12 @@ func AdapterServes(hpa *autoscalingv2.HorizontalPodAutoscaler) string {
 	return scalingActive(hpa)
 }
 
-// CurrentExternal is the HPA's current value of external metric name
+// CurrentExternal is the HPA's current value of its external metric name
 // (the average value when the target is AverageValue).
 func CurrentExternal(hpa *autoscalingv2.HorizontalPodAutoscaler, name string) (float64, bool) {
-	return currentValue(hpa, autoscalingv2.ExternalMetricSourceType, name)
-}
-
-// currentValue is the value status.currentMetrics reports for the Pods,
-// Object or External metric of type t and name: the average value if there is one, else the value.
-func currentValue(hpa *autoscalingv2.HorizontalPodAutoscaler, t autoscalingv2.MetricSourceType, name string) (float64, bool) {
-	for _, m := range hpa.Status.CurrentMetrics {
-		if m.Type != t {
-			continue
-		}
-		var id autoscalingv2.MetricIdentifier
-		var cur autoscalingv2.MetricValueStatus
-		switch {
-		case m.Pods != nil:
-			id, cur = m.Pods.Metric, m.Pods.Current
-		case m.Object != nil:
-			id, cur = m.Object.Metric, m.Object.Current
-		case m.External != nil:
-			id, cur = m.External.Metric, m.External.Current
-		default:
-			continue // cpu/memory metrics are never migrated
-		}
-		if id.Name != name {
-			continue
-		}
-		switch {
-		case cur.AverageValue != nil:
-			return cur.AverageValue.AsApproximateFloat64(), true
-		case cur.Value != nil:
-			return cur.Value.AsApproximateFloat64(), true
+	for _, m := range hpa.Spec.Metrics {
+		if m.External != nil && m.External.Metric.Name == name {
+			return hpastatus.CurrentValue(hpa, m)
 		}
 	}
 	return 0, false
@@ -98,10 +72,8 @@ func currentValue(hpa *autoscalingv2.HorizontalPodAutoscaler, t autoscalingv2.Me
 // scalingActive is "" when the HPA's ScalingActive condition is True,
 // else the condition.
 func scalingActive(hpa *autoscalingv2.HorizontalPodAutoscaler) string {
-	for _, c := range hpa.Status.Conditions {
-		if c.Type == autoscalingv2.ScalingActive && c.Status == corev1.ConditionTrue {
-			return ""
-		}
+	if hpastatus.ScalingActive(hpa) {
+		return ""
 	}
 	return "HPA " + hpa.Name + " not ScalingActive" + scalingActiveText(hpa)
 }
@@ -109,10 +81,8 @@ func scalingActive(hpa *autoscalingv2.HorizontalPodAutoscaler) string {
 // scalingActiveText is the HPA's ScalingActive condition when it is not
 // True, as ": reason: message".
 func scalingActiveText(hpa *autoscalingv2.HorizontalPodAutoscaler) string {
-	for _, c := range hpa.Status.Conditions {
-		if c.Type == autoscalingv2.ScalingActive && c.Status != corev1.ConditionTrue {
-			return fmt.Sprintf(" (ScalingActive %s %s: %s)", c.Status, c.Reason, c.Message)
-		}
+	if c := hpastatus.Condition(hpa, autoscalingv2.ScalingActive); c != nil && c.Status != corev1.ConditionTrue {
+		return fmt.Sprintf(" (ScalingActive %s %s: %s)", c.Status, c.Reason, c.Message)
 	}
 	return ""
 }
