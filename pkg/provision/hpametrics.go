@@ -40,6 +40,7 @@ func HPAMetrics(ctx context.Context, env *kube.Clients, disc *simulate.Discovery
 	var missing []Unrendered
 	for i := range hpas {
 		h := &hpas[i]
+		pods := &targetPods{}
 		for _, spec := range h.Spec.Metrics {
 			m := dashboards.HPAMetric{Namespace: h.Namespace, HPA: h.Name}
 			var target autoscalingv2.MetricTarget
@@ -55,7 +56,7 @@ func HPAMetrics(ctx context.Context, env *kube.Clients, disc *simulate.Discovery
 			}
 			m.Target = targetValue(target)
 			var why string
-			if m.Query, why = query(ctx, env, scales, disc, h, spec); m.Query == "" {
+			if m.Query, why = query(ctx, env, scales, disc, h, spec, pods); m.Query == "" {
 				missing = append(missing, Unrendered{Namespace: h.Namespace, HPA: h.Name, Metric: m.Metric, Reason: why})
 				continue
 			}
@@ -66,17 +67,38 @@ func HPAMetrics(ctx context.Context, env *kube.Clients, disc *simulate.Discovery
 	return out, missing, nil
 }
 
+// targetPods are an HPA's scale target's selector and Running pods, read
+// on its first Pods metric and kept for the others.
+type targetPods struct {
+	read bool
+	sel  labels.Selector
+	pods []string
+	why  string
+}
+
+func (t *targetPods) get(ctx context.Context, env *kube.Clients, scales scale.ScalesGetter, h *autoscalingv2.HorizontalPodAutoscaler) (labels.Selector, []string, string) {
+	if t.read {
+		return t.sel, t.pods, t.why
+	}
+	t.read = true
+	ref := h.Spec.ScaleTargetRef
+	var err error
+	if t.sel, err = kube.ScaleSelector(ctx, scales, env.Mapper, h.Namespace, ref); err != nil {
+		t.why = fmt.Sprintf("reading the scale of %s %s: %v", ref.Kind, ref.Name, err)
+	} else if t.pods, err = runningPods(ctx, env, h.Namespace, t.sel); err != nil {
+		t.why = "listing the target's pods: " + err.Error()
+	}
+	return t.sel, t.pods, t.why
+}
+
 // query renders the adapter's query for one metric, or says why it cannot.
-func query(ctx context.Context, env *kube.Clients, scales scale.ScalesGetter, disc *simulate.Discovery, h *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec) (string, string) {
+func query(ctx context.Context, env *kube.Clients, scales scale.ScalesGetter, disc *simulate.Discovery, h *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec, target *targetPods) (string, string) {
 	var sel labels.Selector
 	var pods []string
 	if spec.Type == autoscalingv2.PodsMetricSourceType {
-		var err error
-		if sel, err = kube.ScaleSelector(ctx, scales, env.Mapper, h.Namespace, h.Spec.ScaleTargetRef); err != nil {
-			return "", fmt.Sprintf("reading the scale of %s %s: %v", h.Spec.ScaleTargetRef.Kind, h.Spec.ScaleTargetRef.Name, err)
-		}
-		if pods, err = runningPods(ctx, env, h.Namespace, sel); err != nil {
-			return "", "listing the target's pods: " + err.Error()
+		var why string
+		if sel, pods, why = target.get(ctx, env, scales, h); why != "" {
+			return "", why
 		}
 	}
 	req, err := hpareq.For(h, spec, sel, env.Mapper)
