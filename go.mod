@@ -23,6 +23,7 @@ require (
 	k8s.io/apiserver v0.33.1
 	k8s.io/cli-runtime v0.33.1
 	k8s.io/client-go v0.33.1
+	k8s.io/component-helpers v0.33.1
 	k8s.io/kube-aggregator v0.33.1
 	k8s.io/kubectl v0.33.1
 	k8s.io/metrics v0.33.1
@@ -128,7 +129,6 @@ require (
 	gopkg.in/inf.v0 v0.9.1 // indirect
 	gopkg.in/yaml.v2 v2.4.0 // indirect
 	k8s.io/component-base v0.33.1 // indirect
-	k8s.io/component-helpers v0.33.1 // indirect
 	k8s.io/klog/v2 v2.130.1 // indirect
 	k8s.io/kube-openapi v0.0.0-20250318190949-c8a335a9a2ff // indirect
 	sigs.k8s.io/custom-metrics-apiserver v1.30.0 // indirect

@@ -13,6 +13,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/metricscale/kubectl-metricscale/deploy/rbac"
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
 )
 
@@ -104,5 +105,47 @@ func TestRoleFiles(t *testing.T) {
 	}
 	for f := range want {
 		t.Errorf("errors name %s, which does not exist", f)
+	}
+}
+
+func TestGranting(t *testing.T) {
+	tests := []struct {
+		verb, group, resource, name string
+		want                        string // the role's name, "" for none
+	}{
+		{"list", "autoscaling", "horizontalpodautoscalers", "", "metricscale-read-only"},
+		{"watch", "", "events", "", "metricscale-read-only"},
+		{"get", "apps", "deployments/scale", "interlok", "metricscale-read-only"},
+		{"get", "custom.metrics.k8s.io", "pods/MessageMetrics", "*", "metricscale-read-only"},
+		{"get", "apiregistration.k8s.io", "apiservices", "v1beta1.external.metrics.k8s.io", "metricscale-read-only"},
+		{"get", "apiregistration.k8s.io", "apiservices", "v1.apps", ""},
+		{"update", "", "configmaps", "adapter-config", "metricscale-adapter-config"},
+		{"patch", "apps", "deployments", "prometheus-adapter", "metricscale-adapter-config"},
+		{"get", "", "secrets", "grafana", "metricscale-grafana-secret"},
+		{"get", "", "secrets", "other", ""},
+		{"delete", "", "secrets", "grafana", ""},
+		{"create", "keda.sh", "scaledobjects", "", ""},
+	}
+	for _, tt := range tests {
+		got, ok := rbac.Granting(apierr.Refusal{Verb: tt.verb, Group: tt.group, Resource: tt.resource, Name: tt.name})
+		if got.Name != tt.want || ok != (tt.want != "") {
+			t.Errorf("Granting(%s %s in %q) = %q, %v; want %q", tt.verb, tt.resource, tt.group, got.Name, ok, tt.want)
+		}
+	}
+}
+
+func TestRolesAreTheFiles(t *testing.T) {
+	roles, err := rbac.Roles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("*.yaml")
+	if len(roles) != len(files) {
+		t.Fatalf("%d embedded roles, %d files", len(roles), len(files))
+	}
+	for _, r := range roles {
+		if r.Kind == "" || r.Name == "" || len(r.Rules) == 0 {
+			t.Errorf("%s: kind %q name %q, %d rules", r.File, r.Kind, r.Name, len(r.Rules))
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package apierr
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -12,9 +13,10 @@ import (
 // Refusal is a request the API server refused for want of permission, as
 // its Forbidden message names it: who asked, the verb, the resource (with
 // its subresource, "pods/MessageMetrics"), the API group and the namespace
-// ("" at the cluster scope).
+// ("" at the cluster scope); and the object's name when the status
+// details give it (a get, update or delete of one object).
 type Refusal struct {
-	User, Verb, Resource, Group, Namespace string
+	User, Verb, Resource, Group, Namespace, Name string
 }
 
 // forbidden matches the message the API server writes for a refused
@@ -51,6 +53,10 @@ func Refused(err error) (Refusal, bool) {
 		*f.to = s
 	}
 	r.Verb = m[2]
+	var st apierrors.APIStatus
+	if errors.As(err, &st) && st.Status().Details != nil {
+		r.Name = st.Status().Details.Name
+	}
 	return r, true
 }
 

@@ -5,6 +5,9 @@ import (
 	"errors"
 
 	"github.com/spf13/cobra"
+
+	"github.com/metricscale/kubectl-metricscale/deploy/rbac"
+	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
 )
 
 // Exit codes shared by all commands. doctor uses ExitFindings when it found an
@@ -62,6 +65,30 @@ func runOptions(o options) func(*cobra.Command, []string) error {
 			// Ctrl-C: the request it cut short is not the failure to report.
 			return &ExitError{Code: ExitCode(err), Err: errors.New("interrupted")}
 		}
+		return explainRefusal(err)
+	}
+}
+
+// explainRefusal turns a request the API server refused for want of
+// permission into one message: what was refused, for whom, and the role
+// of deploy/rbac that grants it with the commands that apply and bind it.
+// Errors without such a refusal, or already explained, are kept.
+func explainRefusal(err error) error {
+	var denied *apierr.DeniedError
+	if err == nil || errors.As(err, &denied) {
 		return err
 	}
+	r, ok := apierr.Refused(err)
+	if !ok {
+		return err
+	}
+	role, ok := rbac.Granting(r)
+	if !ok {
+		return err
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return &ExitError{Code: ee.Code, Err: apierr.Denied(ee.Err, role)}
+	}
+	return &ExitError{Code: ExitCannotRun, Err: apierr.Denied(err, role)}
 }

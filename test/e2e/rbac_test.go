@@ -189,6 +189,21 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 		t.Fatalf("want exit 2, no report, and one message with %q", want)
 	}
 
+	// add-rule as the reader, who may not write the adapter's config: exit
+	// 2, nothing written, and one message naming the Role that grants the
+	// write and the binding to create.
+	out, errOut, code = runCmd(t, as("reader"), "add-rule", "MessageMetrics", "--namespace-label", "k8s_namespace", "--pod-label", "k8s_pod_name")
+	t.Logf("add-rule as the reader (exit %d):\n%s%s", code, out, errOut)
+	wantBind := "kubectl create rolebinding metricscale-adapter-config-" + ns + "-reader -n monitoring --role=metricscale-adapter-config --serviceaccount=" + ns + ":reader"
+	if code != 2 || !strings.Contains(errOut, "in namespace monitoring: Forbidden for \"system:serviceaccount:"+ns+":reader\"") ||
+		!strings.Contains(errOut, "kubectl apply -n monitoring -f deploy/rbac/adapter-config.yaml") || !strings.Contains(errOut, wantBind) ||
+		strings.Count(errOut, "Forbidden") != 1 {
+		t.Fatalf("add-rule as the reader: want exit 2 and one message naming the Role metricscale-adapter-config and %q", wantBind)
+	}
+	if adapterConfig(t) != original || len(backups(t)) != 0 {
+		t.Fatal("add-rule as the reader changed the adapter's config or left a backup")
+	}
+
 	// add-rule as the writer: the rule is written, the adapter restarted,
 	// the metric served.
 	out, errOut, code = runCmd(t, as("writer"), "add-rule", "MessageMetrics", "--namespace-label", "k8s_namespace", "--pod-label", "k8s_pod_name")
