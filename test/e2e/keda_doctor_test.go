@@ -21,18 +21,32 @@ func waitKEDAHPA(t *testing.T, so *keda.ScaledObject) {
 	})
 }
 
+// queueWorker is the queue scenario on KEDA: external.metrics.k8s.io
+// handed to KEDA, queue's depth pushed (unless depth < 0: never pushed),
+// Deployment name on the kwok nodes and queueScaledObject on it, until KEDA
+// has created its HPA. All of it is undone at the end of the test.
+func queueWorker(t *testing.T, name, queue string, depth int) *keda.ScaledObject {
+	t.Helper()
+	useKEDAForExternalMetrics(t)
+	if depth >= 0 {
+		t.Cleanup(func() { deletePushGroup(t, "job/queue/queue/"+queue) })
+		pushQueueDepth(t, queue, depth)
+	}
+	kwokDeployment(t, name)
+	so := queueScaledObject(name, queue)
+	createScaledObject(t, so)
+	waitKEDAHPA(t, so)
+	return so
+}
+
 // TestDoctorKEDANoData: a ScaledObject whose query returns nothing (its
 // queue was never pushed) is diagnosed through KEDA: doctor on the HPA
 // KEDA created exits 1 and names the ScaledObject's trigger, its query and
 // its serverAddress (MS308).
 func TestDoctorKEDANoData(t *testing.T) {
 	needSandbox(t)
-	const name, queue = "silent-worker", "never-pushed"
-	useKEDAForExternalMetrics(t)
-	kwokDeployment(t, name)
-	so := queueScaledObject(name, queue)
-	createScaledObject(t, so)
-	waitKEDAHPA(t, so)
+	const name = "silent-worker"
+	so := queueWorker(t, name, "never-pushed", -1)
 
 	query := so.Spec.Triggers[0].Metadata["query"]
 	out, errOut, code := runCmd(t, "doctor", so.HPAName(), "-n", "default", "-o", "wide")
@@ -47,14 +61,8 @@ func TestDoctorKEDANoData(t *testing.T) {
 // metric healthy, with the request it sent to KEDA's metrics server.
 func TestDoctorKEDAHealthy(t *testing.T) {
 	needSandbox(t)
-	const name, queue = "healthy-worker", "healthy"
-	useKEDAForExternalMetrics(t)
-	t.Cleanup(func() { deletePushGroup(t, "job/queue/queue/"+queue) })
-	pushQueueDepth(t, queue, 5)
-	kwokDeployment(t, name)
-	so := queueScaledObject(name, queue)
-	createScaledObject(t, so)
-	waitKEDAHPA(t, so)
+	const name = "healthy-worker"
+	so := queueWorker(t, name, "healthy", 5)
 	externalValue(t, so, 5)
 	hpaCurrent(t, so.HPAName(), 5)
 

@@ -174,12 +174,7 @@ func createScaledObject(t *testing.T, so *keda.ScaledObject) {
 func TestKEDAScaledObject(t *testing.T) {
 	needSandbox(t)
 	const name, queue = "payments-worker", "payments"
-	useKEDAForExternalMetrics(t)
-	t.Cleanup(func() { deletePushGroup(t, "job/queue/queue/"+queue) })
-	pushQueueDepth(t, queue, 5)
-	kwokDeployment(t, name)
-	so := queueScaledObject(name, queue)
-	createScaledObject(t, so)
+	so := queueWorker(t, name, queue, 5)
 
 	kc := kedaClient(t)
 	var got *keda.ScaledObject
