@@ -2,14 +2,18 @@ package migrate
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/rand"
 	"sigs.k8s.io/prometheus-adapter/pkg/config"
 	"sigs.k8s.io/prometheus-adapter/pkg/naming"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube/kubetest"
 )
 
@@ -46,14 +50,8 @@ func TestPodNamePattern(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := PodNamePattern(c.kind, c.workload)
-			if c.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
-					t.Fatalf("pattern %q, error %v; want an error with %q", p, err, c.wantErr)
-				}
+			if expectedError(t, p, err, c.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if strings.ContainsAny(p, `"\`) {
 				t.Errorf("pattern %s needs quoting in PromQL", p)
@@ -127,14 +125,8 @@ func TestLastingQuery(t *testing.T) {
 				return string(q), err
 			}
 			got, err := LastingQuery(render, pattern)
-			if c.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
-					t.Fatalf("query %q, error %v; want an error with %q", got, err, c.wantErr)
-				}
-				return
-			}
-			if err != nil || got != c.want {
-				t.Fatalf("got %q, %v\nwant %q", got, err, c.want)
+			if !expectedError(t, got, err, c.wantErr) && got != c.want {
+				t.Fatalf("got %q\nwant %q", got, c.want)
 			}
 		})
 	}
@@ -143,4 +135,72 @@ func TestLastingQuery(t *testing.T) {
 			t.Fatalf("error %v, want the renderer's", err)
 		}
 	})
+}
+
+// TestLastingPodsQuery: the scale target's kind comes from the RESTMapper;
+// the pattern is used only when it selects the selector's pods exactly.
+func TestLastingPodsQuery(t *testing.T) {
+	env := Env{Clients: &kube.Clients{Mapper: kubetest.DiscoveryMapper()}}
+	render := func(names []string) (string, error) {
+		return `sum(m{pod=~"` + strings.Join(names, "|") + `"})`, nil
+	}
+	cases := []struct {
+		name               string
+		apiVersion, kind   string
+		target             string
+		namespace, current []string
+		want, wantErr      string
+	}{
+		{name: "Deployment", apiVersion: "apps/v1", kind: "Deployment", target: "web",
+			namespace: []string{"web-6c5f7d4b9-qwrtz", "web-api-6c5f7d4b9-qwrtz"}, current: []string{"web-6c5f7d4b9-qwrtz"},
+			want: `sum(m{pod=~"web-` + safeClass + `{1,10}-` + safeClass + `{5}"})`},
+		{name: "StatefulSet", apiVersion: "apps/v1", kind: "StatefulSet", target: "db",
+			namespace: []string{"db-0", "db-1"}, current: []string{"db-0", "db-1"}, want: `sum(m{pod=~"db-(0|[1-9][0-9]*)"})`},
+		{name: "another Deployment's pods match", apiVersion: "apps/v1", kind: "Deployment", target: "web",
+			namespace: []string{"web-6c5f7d4b9-qwrtz", "web-7d9f8b6c4d-x2b4c"}, current: []string{"web-6c5f7d4b9-qwrtz"}, wantErr: "matches"},
+		{name: "a bare pod with the selector's labels", apiVersion: "apps/v1", kind: "Deployment", target: "web",
+			namespace: []string{"web-6c5f7d4b9-qwrtz", "web-debug"}, current: []string{"web-6c5f7d4b9-qwrtz", "web-debug"}, wantErr: "does not match"},
+		{name: "a custom resource's pods", apiVersion: "policy.example.com/v1", kind: "TrafficPolicy", target: "web",
+			namespace: []string{"web-0"}, current: []string{"web-0"}, wantErr: "no name pattern"},
+		{name: "a kind the API server does not serve", apiVersion: "apps/v1", kind: "Nothing", target: "web",
+			namespace: []string{"web-0"}, current: []string{"web-0"}, wantErr: "the kind of Nothing web"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := hpa()
+			h.Spec.ScaleTargetRef = autoscalingv2.CrossVersionObjectReference{APIVersion: c.apiVersion, Kind: c.kind, Name: c.target}
+			got, err := lastingPodsQuery(env, h, render, c.namespace, c.current)
+			if !expectedError(t, got, err, c.wantErr) && got != c.want {
+				t.Fatalf("got %q\nwant %q", got, c.want)
+			}
+		})
+	}
+}
+
+// TestSafeClass: the class holds exactly the characters Kubernetes puts in
+// generated pod names.
+func TestSafeClass(t *testing.T) {
+	if want := "[2456789bcdfghjklmnpqrstvwxz]"; safeClass != want {
+		t.Errorf("safeClass %s, want %s", safeClass, want)
+	}
+	re := regexp.MustCompile("^" + safeClass + "+$")
+	if s := rand.String(500); !re.MatchString(s) {
+		t.Errorf("rand.String gives %q, outside %s", s, safeClass)
+	}
+}
+
+// expectedError reports whether the case wanted an error (wantErr, a
+// substring of it) and fails the test when err is not as wanted.
+func expectedError(t *testing.T, got string, err error, wantErr string) bool {
+	t.Helper()
+	if wantErr == "" {
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		return false
+	}
+	if err == nil || !strings.Contains(err.Error(), wantErr) {
+		t.Fatalf("got %q, error %v; want an error with %q", got, err, wantErr)
+	}
+	return true
 }
