@@ -90,13 +90,15 @@ External), a KEDA ScaledObject that adopts the HPA (annotation
 scaledobject.keda.sh/transfer-hpa-ownership and advanced.horizontalPodAutoscalerConfig.name:
 the HPA is never deleted and re-created), with its scale target, min/max replicas and behavior,
 and one prometheus trigger per metric. A trigger's query is the adapter rule's metricsQuery
-rendered for the HPA's request exactly as the adapter renders it (for a Pods metric: the pods
-the scale target's selector matches now), reduced to one number with sum() where it can return
+rendered for the HPA's request exactly as the adapter renders it (for a Pods metric: with the
+pod-name pattern below in place of the pods' names), reduced to one number with sum() where it can return
 several series; its serverAddress is the adapter's --prometheus-url (or --server-address).
 
 Before printing, every trigger's query is run against Prometheus and compared with the value
 the adapter serves for the same request, as the HPA computes it; both and the replicas each
-gives are printed on stderr. When they differ beyond --tolerance, or a metric cannot be
+gives (as the HPA controller counts them: within its tolerance of 10% of the target, or the
+HPA's own behavior tolerance, it keeps the current replicas) are printed on stderr. When they
+differ beyond --tolerance, or a metric cannot be
 migrated (cpu/memory Resource metrics, a metric the adapter does not serve, a target type KEDA
 lacks), nothing is printed and the exit status is 2, unless --force (then only the HPAs whose
 every metric has a trigger are printed).
@@ -110,7 +112,12 @@ and exits 1 naming what is missing otherwise.
 named HPAs) with propagationPolicy Orphan, so the HPA object is kept, writes the backed-up
 spec, labels and annotations back onto it, and waits until it reads its metrics again.
 
-A Pods trigger names today's pods: re-run migrate after a rollout before applying.
+A Pods trigger matches the scale target's pods by a name pattern that outlives rollouts
+(Deployment NAME-<pod-template-hash>-<5 characters>, StatefulSet NAME-<ordinal>, ReplicaSet
+NAME-<5 characters>), once that pattern selects exactly the pods the target's selector selects
+now; otherwise (another workload's pods match, bare pods, another kind) it names today's pods,
+and the plan says so per metric (on stderr and in annotation metricscale.io/trigger-notes):
+re-run migrate after a rollout.
 Once applied, KEDA must serve external.metrics.k8s.io: move that APIService to KEDA only when
 no HPA still reads an external metric from the adapter.`,
 		Example:           migrateKEDAExample,
@@ -343,4 +350,11 @@ func printMigrateSummary(w io.Writer, results []migrate.Result) {
 		}
 	}
 	table.Render(w, "", []string{"HPA", "METRIC", "TYPE", "TARGET", "ADAPTER", "KEDA QUERY", "REPLICAS (NOW → ADAPTER / KEDA)", "CHECK"}, rows)
+	for _, r := range results {
+		for _, mp := range r.Metrics {
+			if mp.Note != "" {
+				fmt.Fprintf(w, "note: HPA %s/%s metric %s: %s\n", r.Namespace, r.HPA, mp.Name, mp.Note)
+			}
+		}
+	}
 }

@@ -10,15 +10,30 @@ import (
 // the HPA controller's metrics client maps an Object metric's described
 // object: by group and kind, whatever the version.
 func ResourceFor(m apimeta.RESTMapper, apiVersion, kind string) (schema.GroupResource, error) {
-	gv, err := schema.ParseGroupVersion(apiVersion)
-	if err != nil {
-		return schema.GroupResource{}, err
-	}
-	mapping, err := m.RESTMapping(schema.GroupKind{Group: gv.Group, Kind: kind})
+	mapping, err := mappingFor(m, apiVersion, kind)
 	if err != nil {
 		return schema.GroupResource{}, err
 	}
 	return mapping.Resource.GroupResource(), nil
+}
+
+// KindFor is the group and kind the API server's RESTMapper knows for a
+// reference's apiVersion and kind (a scale target's, say), so callers
+// compare kinds by what the server serves, not by the reference's text.
+func KindFor(m apimeta.RESTMapper, apiVersion, kind string) (schema.GroupKind, error) {
+	mapping, err := mappingFor(m, apiVersion, kind)
+	if err != nil {
+		return schema.GroupKind{}, err
+	}
+	return mapping.GroupVersionKind.GroupKind(), nil
+}
+
+func mappingFor(m apimeta.RESTMapper, apiVersion, kind string) (*apimeta.RESTMapping, error) {
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		return nil, err
+	}
+	return m.RESTMapping(schema.GroupKind{Group: gv.Group, Kind: kind})
 }
 
 // Singular is the singular name of a resource, as kubectl prints it

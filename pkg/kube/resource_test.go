@@ -34,6 +34,10 @@ func TestResourceFor(t *testing.T) {
 			t.Errorf("ResourceFor(%s, %s) = %v, %v; want %v (error %v)", c.apiVersion, c.kind, got, err, c.want, c.wantErr)
 			continue
 		}
+		kind, err := KindFor(m, c.apiVersion, c.kind)
+		if wantKind := (schema.GroupKind{Group: c.want.Group, Kind: c.kind}); (err != nil) != c.wantErr || !c.wantErr && kind != wantKind {
+			t.Errorf("KindFor(%s, %s) = %v, %v; want %v (error %v)", c.apiVersion, c.kind, kind, err, wantKind, c.wantErr)
+		}
 		if !c.wantErr {
 			if s := Singular(m, got); s != c.singular {
 				t.Errorf("Singular(%v) = %q, want %q", got, s, c.singular)

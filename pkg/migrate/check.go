@@ -5,6 +5,7 @@ import (
 	"math"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	"k8s.io/utils/ptr"
 )
 
 // Reading is what one metric gives now on both sides.
@@ -34,10 +35,42 @@ type Check struct {
 	Problem string
 }
 
-// Compare checks a planned metric against what it reads now. current is
-// the scale target's replicas; min and max bound the replicas as the HPA
-// does; tolerance is the relative difference allowed (0.01 is 1%).
-func Compare(mp MetricPlan, r Reading, current, minReplicas, maxReplicas int32, tolerance float64) Check {
+// DefaultTolerance is the HPA controller's default
+// --horizontal-pod-autoscaler-tolerance: it keeps the current replicas
+// while the ratio of the value to the target is within 10% of 1.
+const DefaultTolerance = 0.1
+
+// Scale is what the HPA controller weighs a metric's value with, besides
+// its target: the current replicas, the HPA's bounds and its tolerances.
+type Scale struct {
+	Current, Min, Max int32
+	// UpTolerance and DownTolerance: the controller keeps Current while
+	// 1-DownTolerance <= value/target <= 1+UpTolerance.
+	UpTolerance, DownTolerance float64
+}
+
+// ScaleOf is the HPA's Scale: its status.currentReplicas, its bounds, and
+// the controller's default tolerance unless the HPA's behavior sets its
+// own (behavior.scaleUp/scaleDown.tolerance, which the API server keeps
+// only where the HPAConfigurableTolerance feature is on).
+func ScaleOf(h *autoscalingv2.HorizontalPodAutoscaler) Scale {
+	s := Scale{Current: h.Status.CurrentReplicas, Min: ptr.Deref(h.Spec.MinReplicas, 1), Max: h.Spec.MaxReplicas,
+		UpTolerance: DefaultTolerance, DownTolerance: DefaultTolerance}
+	if b := h.Spec.Behavior; b != nil {
+		if b.ScaleUp != nil && b.ScaleUp.Tolerance != nil {
+			s.UpTolerance = b.ScaleUp.Tolerance.AsApproximateFloat64()
+		}
+		if b.ScaleDown != nil && b.ScaleDown.Tolerance != nil {
+			s.DownTolerance = b.ScaleDown.Tolerance.AsApproximateFloat64()
+		}
+	}
+	return s
+}
+
+// Compare checks a planned metric against what it reads now, scaled as
+// s; tolerance is the relative difference allowed between the two values
+// (0.01 is 1%).
+func Compare(mp MetricPlan, r Reading, s Scale, tolerance float64) Check {
 	var c Check
 	if r.AdapterErr != nil {
 		c.Problem = fmt.Sprintf("the adapter serves no value for %s: %v", mp.Name, r.AdapterErr)
@@ -47,7 +80,7 @@ func Compare(mp MetricPlan, r Reading, current, minReplicas, maxReplicas int32, 
 		c.Problem = fmt.Sprintf("the trigger's query gives no value: %v", r.QueryErr)
 		return c
 	}
-	replicas := float64(max(current, 1)) // a target scaled to zero is counted as one
+	replicas := float64(max(s.Current, 1)) // a target scaled to zero is counted as one
 	c.Adapter, c.KEDA = r.Adapter, r.Query
 	if mp.PerReplica {
 		// KEDA's AverageValue: the HPA divides the query's total by the
@@ -57,8 +90,8 @@ func Compare(mp MetricPlan, r Reading, current, minReplicas, maxReplicas int32, 
 			c.Adapter = r.Adapter / replicas
 		}
 	}
-	c.AdapterReplicas = desired(c.Adapter, mp.Threshold, replicas, minReplicas, maxReplicas)
-	c.KEDAReplicas = desired(c.KEDA, mp.Threshold, replicas, minReplicas, maxReplicas)
+	c.AdapterReplicas = s.desired(c.Adapter, mp.Threshold)
+	c.KEDAReplicas = s.desired(c.KEDA, mp.Threshold)
 	c.Diff = relDiff(c.Adapter, c.KEDA)
 	if c.Diff > tolerance {
 		c.Problem = fmt.Sprintf("the trigger's query gives %g where the adapter serves %g (%.1f%% apart, tolerance %.1f%%): the query does not express what the adapter selects (for example a selector on labels the series lack, or several series where the adapter takes one)",
@@ -67,14 +100,24 @@ func Compare(mp MetricPlan, r Reading, current, minReplicas, maxReplicas int32, 
 	return c
 }
 
-// desired is the HPA controller's replica count for value against target:
-// ceil(current*value/target), bounded by min and max.
-func desired(value, target, current float64, minReplicas, maxReplicas int32) int32 {
+// desired is the HPA controller's replica count for value (per replica
+// for an average) against target (k8s.io/kubernetes
+// pkg/controller/podautoscaler/replica_calculator.go): the current
+// replicas while value/target is within the tolerances, else
+// ceil(current*value/target) (for External and Object AverageValue the
+// controller's ceil(usage/target), the same number); bounded by min and
+// max.
+func (s Scale) desired(value, target float64) int32 {
 	if target <= 0 {
-		return maxReplicas
+		return s.Max
 	}
-	n := int32(math.Ceil(current * value / target))
-	return min(max(n, minReplicas), maxReplicas)
+	current := max(s.Current, 1)
+	ratio := value / target
+	n := current
+	if ratio < 1-s.DownTolerance || ratio > 1+s.UpTolerance {
+		n = int32(math.Ceil(float64(current) * ratio))
+	}
+	return min(max(n, s.Min), s.Max)
 }
 
 func relDiff(a, b float64) float64 {

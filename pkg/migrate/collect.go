@@ -11,7 +11,6 @@ import (
 	"k8s.io/client-go/scale"
 	custommetrics "k8s.io/metrics/pkg/client/custom_metrics"
 	externalmetrics "k8s.io/metrics/pkg/client/external_metrics"
-	"k8s.io/utils/ptr"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
 	"github.com/metricscale/kubectl-metricscale/pkg/chain"
@@ -69,8 +68,7 @@ func Collect(ctx context.Context, env Env, hpas []autoscalingv2.HorizontalPodAut
 			if mp.Refused != "" {
 				continue
 			}
-			c := Compare(mp, reading(ctx, env, reqs[j], mp.Query), h.Status.CurrentReplicas,
-				ptr.Deref(h.Spec.MinReplicas, 1), h.Spec.MaxReplicas, tolerance)
+			c := Compare(mp, reading(ctx, env, reqs[j], mp.Query), ScaleOf(h), tolerance)
 			res.Checks[j] = &c
 		}
 		out = append(out, res)
@@ -84,7 +82,7 @@ func adapterQueries(ctx context.Context, env Env, h *autoscalingv2.HorizontalPod
 	metrics := make([]Metric, len(h.Spec.Metrics))
 	reqs := make([]hpareq.Request, len(h.Spec.Metrics))
 	var sel labels.Selector
-	var pods []string
+	var pods, nsPods []string
 	var selErr error
 	selRead := false
 	for i, spec := range h.Spec.Metrics {
@@ -93,7 +91,7 @@ func adapterQueries(ctx context.Context, env Env, h *autoscalingv2.HorizontalPod
 		case autoscalingv2.PodsMetricSourceType:
 			if !selRead {
 				selRead = true
-				sel, pods, selErr = targetPods(ctx, env, h)
+				sel, pods, nsPods, selErr = targetPods(ctx, env, h)
 			}
 			if selErr != nil {
 				metrics[i].Problem = selErr.Error()
@@ -118,36 +116,73 @@ func adapterQueries(ctx context.Context, env Env, h *autoscalingv2.HorizontalPod
 			metrics[i].Problem = fmt.Sprintf("the adapter does not serve %s %s: nothing to migrate (kubectl metricscale doctor %s -n %s says why)", req.Metric, what, h.Name, h.Namespace)
 			continue
 		}
-		q, err := req.Query(m, req.Objects(pods))
+		render := func(names []string) (string, error) {
+			q, err := req.Query(m, names)
+			return string(q), err
+		}
+		if req.Type == autoscalingv2.PodsMetricSourceType {
+			q, err := lastingPodsQuery(env, h, render, nsPods, pods)
+			if err == nil {
+				metrics[i].AdapterQuery = q
+				continue
+			}
+			metrics[i].Note = fmt.Sprintf("%s (%v)", TodaysPodsNote, err)
+		}
+		q, err := render(req.Objects(pods))
 		if err != nil {
 			metrics[i].Problem = err.Error()
 			continue
 		}
-		metrics[i].AdapterQuery = string(q)
+		metrics[i].AdapterQuery = q
 	}
 	return metrics, reqs
 }
 
+// lastingPodsQuery is the adapter's query for a Pods metric with the
+// scale target's pod-name pattern in place of today's pod names, once the
+// pattern selects exactly the pods the selector does now.
+func lastingPodsQuery(env Env, h *autoscalingv2.HorizontalPodAutoscaler, render func([]string) (string, error), nsPods, selected []string) (string, error) {
+	ref := h.Spec.ScaleTargetRef
+	kind, err := kube.KindFor(env.Clients.Mapper, ref.APIVersion, ref.Kind)
+	if err != nil {
+		return "", fmt.Errorf("the kind of %s %s: %v", ref.Kind, ref.Name, err)
+	}
+	pattern, err := PodNamePattern(kind, ref.Name)
+	if err != nil {
+		return "", err
+	}
+	if err := CheckPattern(pattern, nsPods, selected); err != nil {
+		return "", err
+	}
+	return LastingQuery(render, pattern)
+}
+
 // targetPods are the scale target's selector, from its scale subresource
-// as the HPA controller reads it, and the names of the pods it matches.
-func targetPods(ctx context.Context, env Env, h *autoscalingv2.HorizontalPodAutoscaler) (labels.Selector, []string, error) {
+// as the HPA controller reads it, the names of the pods it matches and
+// those of every pod of the namespace (to check a pod-name pattern
+// against); pods being deleted are left out of both.
+func targetPods(ctx context.Context, env Env, h *autoscalingv2.HorizontalPodAutoscaler) (labels.Selector, []string, []string, error) {
 	ref := h.Spec.ScaleTargetRef
 	sel, err := kube.ScaleSelector(ctx, env.Scales, env.Clients.Mapper, h.Namespace, ref)
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading the pod selector of %s %s: %v", ref.Kind, ref.Name, apierr.Message(err))
+		return nil, nil, nil, fmt.Errorf("reading the pod selector of %s %s: %v", ref.Kind, ref.Name, apierr.Message(err))
 	}
-	list, err := env.Clients.Client.CoreV1().Pods(h.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	list, err := env.Clients.Client.CoreV1().Pods(h.Namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return nil, nil, fmt.Errorf("listing the pods of %s %s: %v", ref.Kind, ref.Name, apierr.Message(err))
+		return nil, nil, nil, fmt.Errorf("listing the pods of namespace %s: %v", h.Namespace, apierr.Message(err))
 	}
-	var names []string
+	var selected, all []string
 	for _, p := range list.Items {
-		if p.DeletionTimestamp == nil {
-			names = append(names, p.Name)
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		all = append(all, p.Name)
+		if sel.Matches(labels.Set(p.Labels)) {
+			selected = append(selected, p.Name)
 		}
 	}
-	sort.Strings(names)
-	return sel, names, nil
+	sort.Strings(selected)
+	return sel, selected, all, nil
 }
 
 // reading is the metric's value from the adapter as the HPA computes it,

@@ -11,6 +11,7 @@ package migrate
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,6 +28,9 @@ type Metric struct {
 	// says why there is none.
 	AdapterQuery string
 	Problem      string
+	// Note is what the user should know about a migrated metric's
+	// trigger (that it names today's pods, and why).
+	Note string
 }
 
 // Options are the settings every plan shares.
@@ -35,6 +39,11 @@ type Options struct {
 	// adapter's --prometheus-url unless given.
 	ServerAddress string
 }
+
+// NotesAnnotation on a planned ScaledObject holds the notes on its
+// triggers, one line each ("trigger N (METRIC): NOTE"), so the YAML or
+// JSON printed, and the object applied, say them too.
+const NotesAnnotation = "metricscale.io/trigger-notes"
 
 // Plan is the migration of one HPA. ScaledObject is nil when a metric
 // cannot be migrated: KEDA rewrites the adopted HPA's metrics from its
@@ -61,6 +70,8 @@ type MetricPlan struct {
 	PerReplica bool `json:"perReplica,omitempty"`
 	// Refused says plainly why the metric cannot be migrated.
 	Refused string `json:"refused,omitempty"`
+	// Note is what to know about a migrated metric's trigger.
+	Note string `json:"note,omitempty"`
 }
 
 // Migratable reports whether every metric of the HPA has a trigger.
@@ -71,6 +82,7 @@ func (p *Plan) Migratable() bool { return p.ScaledObject != nil }
 func PlanHPA(hpa *autoscalingv2.HorizontalPodAutoscaler, metrics []Metric, o Options) Plan {
 	p := Plan{Namespace: hpa.Namespace, HPA: hpa.Name}
 	var triggers []keda.ScaleTrigger
+	var notes []string
 	ok := len(metrics) > 0
 	for _, m := range metrics {
 		mp := planMetric(m)
@@ -88,6 +100,9 @@ func PlanHPA(hpa *autoscalingv2.HorizontalPodAutoscaler, metrics []Metric, o Opt
 					"ignoreNullValues": "false",
 				},
 			})
+			if mp.Note != "" {
+				notes = append(notes, fmt.Sprintf("trigger %d (%s): %s", mp.Trigger, mp.Name, mp.Note))
+			}
 		} else {
 			ok = false
 		}
@@ -98,12 +113,16 @@ func PlanHPA(hpa *autoscalingv2.HorizontalPodAutoscaler, metrics []Metric, o Opt
 	}
 	min := ptr.Deref(hpa.Spec.MinReplicas, 1) // the HPA's default; KEDA's is 0
 	ref := hpa.Spec.ScaleTargetRef
+	annotations := map[string]string{keda.TransferHPAOwnershipAnnotation: "true"}
+	if len(notes) > 0 {
+		annotations[NotesAnnotation] = strings.Join(notes, "\n")
+	}
 	p.ScaledObject = &keda.ScaledObject{
 		TypeMeta: metav1.TypeMeta{APIVersion: keda.GroupVersion.String(), Kind: "ScaledObject"},
 		ObjectMeta: metav1.ObjectMeta{Namespace: hpa.Namespace, Name: hpa.Name,
 			// Adopt the existing HPA: KEDA takes it over instead of
 			// creating a second one on the same target.
-			Annotations: map[string]string{keda.TransferHPAOwnershipAnnotation: "true"}},
+			Annotations: annotations},
 		Spec: keda.ScaledObjectSpec{
 			ScaleTargetRef:  &keda.ScaleTarget{APIVersion: ref.APIVersion, Kind: ref.Kind, Name: ref.Name},
 			MinReplicaCount: ptr.To(min),
@@ -151,7 +170,7 @@ func planMetric(m Metric) MetricPlan {
 		mp.Refused = err.Error()
 		return mp
 	}
-	mp.Query = q
+	mp.Query, mp.Note = q, m.Note
 	return mp
 }
 

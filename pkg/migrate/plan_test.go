@@ -167,31 +167,54 @@ func TestCompare(t *testing.T) {
 	pods := MetricPlan{Name: "MessageMetrics", Type: autoscalingv2.PodsMetricSourceType, MetricType: autoscalingv2.AverageValueMetricType, Threshold: 100, PerReplica: true}
 	objectValue := MetricPlan{Name: "requests", Type: autoscalingv2.ObjectMetricSourceType, MetricType: autoscalingv2.ValueMetricType, Threshold: 10}
 	extAverage := MetricPlan{Name: "queue_depth", Type: autoscalingv2.ExternalMetricSourceType, MetricType: autoscalingv2.AverageValueMetricType, Threshold: 10, PerReplica: true}
+	extValue := MetricPlan{Name: "queue_depth", Type: autoscalingv2.ExternalMetricSourceType, MetricType: autoscalingv2.ValueMetricType, Threshold: 10}
+	scale := func(current, maxReplicas int32) Scale {
+		return Scale{Current: current, Min: 1, Max: maxReplicas, UpTolerance: DefaultTolerance, DownTolerance: DefaultTolerance}
+	}
 	cases := []struct {
 		name                  string
 		mp                    MetricPlan
 		r                     Reading
-		current               int32
+		scale                 Scale
 		adapter, keda         float64
 		adapterRepl, kedaRepl int32
 		problem               string
 	}{
-		{name: "Pods: the adapter's average equals the sum over the replicas", mp: pods, r: Reading{Adapter: 150, Query: 300}, current: 2,
+		{name: "Pods: the adapter's average equals the sum over the replicas", mp: pods, r: Reading{Adapter: 150, Query: 300}, scale: scale(2, 5),
 			adapter: 150, keda: 150, adapterRepl: 3, kedaRepl: 3},
-		{name: "Pods: a pod the query misses", mp: pods, r: Reading{Adapter: 150, Query: 150}, current: 2,
+		{name: "Pods: a pod the query misses", mp: pods, r: Reading{Adapter: 150, Query: 150}, scale: scale(2, 5),
 			adapter: 150, keda: 75, adapterRepl: 3, kedaRepl: 2, problem: "50.0% apart"},
-		{name: "Object Value within tolerance", mp: objectValue, r: Reading{Adapter: 20, Query: 20.1}, current: 1,
+		{name: "Object Value within tolerance", mp: objectValue, r: Reading{Adapter: 20, Query: 20.1}, scale: scale(1, 5),
 			adapter: 20, keda: 20.1, adapterRepl: 2, kedaRepl: 3},
-		{name: "Object Value: two series summed", mp: objectValue, r: Reading{Adapter: 20, Query: 40}, current: 1,
+		{name: "Object Value: two series summed", mp: objectValue, r: Reading{Adapter: 20, Query: 40}, scale: scale(1, 5),
 			adapter: 20, keda: 40, adapterRepl: 2, kedaRepl: 4, problem: "several series"},
-		{name: "External AverageValue: both per replica, bounded by max", mp: extAverage, r: Reading{Adapter: 90, Query: 90}, current: 3,
+		{name: "External AverageValue: both per replica, bounded by max", mp: extAverage, r: Reading{Adapter: 90, Query: 90}, scale: scale(3, 5),
 			adapter: 30, keda: 30, adapterRepl: 5, kedaRepl: 5},
-		{name: "the adapter serves nothing", mp: objectValue, r: Reading{AdapterErr: errors.New("not found")}, current: 1, problem: "serves no value"},
-		{name: "the query returns nothing", mp: objectValue, r: Reading{Adapter: 1, QueryErr: errors.New("no data")}, current: 1, problem: "gives no value"},
+		// The controller's tolerance: within 10% of the target it keeps
+		// the current replicas, on both sides.
+		{name: "Pods 5% above the target: kept (not ceil(2*1.05) = 3)", mp: pods, r: Reading{Adapter: 105, Query: 210}, scale: scale(2, 5),
+			adapter: 105, keda: 105, adapterRepl: 2, kedaRepl: 2},
+		{name: "Pods exactly 10% above: still kept", mp: pods, r: Reading{Adapter: 110, Query: 220}, scale: scale(2, 5),
+			adapter: 110, keda: 110, adapterRepl: 2, kedaRepl: 2},
+		{name: "Pods 11% above: scaled", mp: pods, r: Reading{Adapter: 111, Query: 222}, scale: scale(2, 5),
+			adapter: 111, keda: 111, adapterRepl: 3, kedaRepl: 3},
+		{name: "Pods 10% below on 10 replicas: kept (not ceil(10*0.9) = 9)", mp: pods, r: Reading{Adapter: 90, Query: 900}, scale: scale(10, 20),
+			adapter: 90, keda: 90, adapterRepl: 10, kedaRepl: 10},
+		{name: "Pods 20% below on 10 replicas: scaled down", mp: pods, r: Reading{Adapter: 80, Query: 800}, scale: scale(10, 20),
+			adapter: 80, keda: 80, adapterRepl: 8, kedaRepl: 8},
+		{name: "External AverageValue: usage/(target*replicas) = 1.05 keeps 10 (not ceil(105/10) = 11)", mp: extAverage, r: Reading{Adapter: 105, Query: 105}, scale: scale(10, 20),
+			adapter: 10.5, keda: 10.5, adapterRepl: 10, kedaRepl: 10},
+		{name: "External Value within tolerance on one side only", mp: extValue, r: Reading{Adapter: 10.9, Query: 11.2}, scale: scale(1, 5),
+			adapter: 10.9, keda: 11.2, adapterRepl: 1, kedaRepl: 2, problem: "apart"},
+		{name: "the HPA's own scale-up tolerance (1%)", mp: pods, r: Reading{Adapter: 105, Query: 210},
+			scale:   Scale{Current: 2, Min: 1, Max: 5, UpTolerance: 0.01, DownTolerance: DefaultTolerance},
+			adapter: 105, keda: 105, adapterRepl: 3, kedaRepl: 3},
+		{name: "the adapter serves nothing", mp: objectValue, r: Reading{AdapterErr: errors.New("not found")}, scale: scale(1, 5), problem: "serves no value"},
+		{name: "the query returns nothing", mp: objectValue, r: Reading{Adapter: 1, QueryErr: errors.New("no data")}, scale: scale(1, 5), problem: "gives no value"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := Compare(c.mp, c.r, c.current, 1, 5, 0.01)
+			got := Compare(c.mp, c.r, c.scale, 0.01)
 			if c.problem == "" && got.Problem != "" || !strings.Contains(got.Problem, c.problem) {
 				t.Fatalf("problem %q, want %q", got.Problem, c.problem)
 			}
@@ -202,5 +225,37 @@ func TestCompare(t *testing.T) {
 				t.Errorf("got %+v, want adapter %g keda %g replicas %d/%d", got, c.adapter, c.keda, c.adapterRepl, c.kedaRepl)
 			}
 		})
+	}
+}
+
+func TestScaleOf(t *testing.T) {
+	h := hpa()
+	h.Status.CurrentReplicas = 3
+	if got, want := ScaleOf(h), (Scale{Current: 3, Min: 1, Max: 5, UpTolerance: 0.1, DownTolerance: 0.1}); got != want {
+		t.Errorf("default tolerances: %+v, want %+v", got, want)
+	}
+	h.Spec.MinReplicas = nil
+	h.Spec.Behavior.ScaleUp = &autoscalingv2.HPAScalingRules{Tolerance: ptr.To(resource.MustParse("50m"))}
+	h.Spec.Behavior.ScaleDown.Tolerance = ptr.To(resource.MustParse("0.2"))
+	if got, want := ScaleOf(h), (Scale{Current: 3, Min: 1, Max: 5, UpTolerance: 0.05, DownTolerance: 0.2}); got != want {
+		t.Errorf("the HPA's tolerances: %+v, want %+v", got, want)
+	}
+}
+
+func TestPlanHPANotes(t *testing.T) {
+	h := hpa(podsMetric("MessageMetrics", averageValue("100")), externalMetric("q", value("1")))
+	p := PlanHPA(h, []Metric{
+		{Spec: h.Spec.Metrics[0], AdapterQuery: `sum(MessageMetrics{k8s_pod_name=~"interlok-a|interlok-b"}) by (k8s_pod_name)`, Note: TodaysPodsNote + " (a bare pod)"},
+		{Spec: h.Spec.Metrics[1], AdapterQuery: "sum(q)"},
+	}, Options{ServerAddress: server})
+	if p.Metrics[0].Note != TodaysPodsNote+" (a bare pod)" || p.Metrics[1].Note != "" {
+		t.Errorf("notes %q, %q", p.Metrics[0].Note, p.Metrics[1].Note)
+	}
+	if got, want := p.ScaledObject.Annotations[NotesAnnotation], "trigger 0 (MessageMetrics): "+TodaysPodsNote+" (a bare pod)"; got != want {
+		t.Errorf("annotation %s = %q, want %q", NotesAnnotation, got, want)
+	}
+	p = PlanHPA(h, []Metric{{Spec: h.Spec.Metrics[0], AdapterQuery: "sum(x)"}, {Spec: h.Spec.Metrics[1], AdapterQuery: "sum(q)"}}, Options{ServerAddress: server})
+	if _, ok := p.ScaledObject.Annotations[NotesAnnotation]; ok {
+		t.Errorf("annotation %s without a note: %v", NotesAnnotation, p.ScaledObject.Annotations)
 	}
 }

@@ -180,23 +180,11 @@ rules:
 
 	// The Service's value rises to 15 against a target of 10: the real HPA
 	// controller scales nginx from 1 to 2 on the Object metric add-rule made.
-	pods, err := env.client.CoreV1().Pods("default").List(context.Background(), metav1.ListOptions{LabelSelector: "app=prom-fake"})
-	if err != nil || len(pods.Items) == 0 {
-		t.Fatalf("prom-fake pods: %v", err)
-	}
-	push := func(v int) {
-		for _, p := range pods.Items {
-			body := fmt.Sprintf("# TYPE prom_fake_value gauge\nprom_fake_value{namespace=\"default\",service=\"prom-fake\",pod=%q,endpoint=\"web\"} %d\n", p.Name, v)
-			if err := sandbox.PushMetrics(context.Background(), env.info.PushgatewayURL, "prom-fake", map[string]string{"instance": p.Name}, body); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	t.Cleanup(func() { push(10) })
+	t.Cleanup(func() { pushPromFake(t, 10) })
 	if dep, _ := env.client.AppsV1().Deployments("default").Get(context.Background(), "nginx", metav1.GetOptions{}); *dep.Spec.Replicas != 1 {
 		t.Fatalf("nginx should start with 1 replica, has %d", *dep.Spec.Replicas)
 	}
-	push(15)
+	pushPromFake(t, 15)
 	waitReplicas(t, "default", "nginx", 2)
 }
 

@@ -216,3 +216,19 @@ func testNamespace(t *testing.T, prefix string) (ns, suffix string) {
 	t.Cleanup(func() { _ = env.client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
 	return ns, suffix
 }
+
+// pushPromFake pushes prom_fake_value=value for every prom-fake pod, as
+// the promfake scenario's exporter would, through the Service's labels.
+func pushPromFake(t *testing.T, value int) {
+	t.Helper()
+	pods, err := env.client.CoreV1().Pods("default").List(context.Background(), metav1.ListOptions{LabelSelector: "app=prom-fake"})
+	if err != nil || len(pods.Items) == 0 {
+		t.Fatalf("prom-fake pods: %v", err)
+	}
+	for _, p := range pods.Items {
+		body := fmt.Sprintf("# TYPE prom_fake_value gauge\nprom_fake_value{namespace=\"default\",service=\"prom-fake\",pod=%q,endpoint=\"web\"} %d\n", p.Name, value)
+		if err := sandbox.PushMetrics(context.Background(), env.info.PushgatewayURL, "prom-fake", map[string]string{"instance": p.Name}, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

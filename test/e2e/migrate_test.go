@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/yaml"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/keda"
@@ -74,25 +75,75 @@ func TestMigrateKEDAInterlok(t *testing.T) {
 	if err != nil || len(pods) != 1 {
 		t.Fatalf("interlok pods %v: %v", pods, err)
 	}
-	if !strings.HasPrefix(query, "sum(") || !strings.Contains(query, pods[0]) {
-		t.Fatalf("query %q: want the adapter's query for pod %s, summed", query, pods[0])
+	// The Deployment's pod-name pattern, not today's pod, so the trigger
+	// outlives the next rollout.
+	if !strings.HasPrefix(query, "sum(") || !strings.Contains(query, `k8s_pod_name=~"interlok-[`) || strings.Contains(query, pods[0]) {
+		t.Fatalf("query %q: want the adapter's query for interlok's pod-name pattern, summed", query)
 	}
-	// The trigger's query run now, per replica as KEDA's AverageValue is
-	// read, against the adapter's value for the pod.
-	vec, err := promVector(ctx, query)
+	if !strings.Contains(errOut, "MessageMetrics") || !strings.Contains(errOut, "ok (0.00%)") || strings.Contains(errOut, "note:") {
+		t.Fatalf("summary on stderr lacks the metric's check, or has a note:\n%s", errOut)
+	}
+	if _, ok := so.Annotations[migrate.NotesAnnotation]; ok {
+		t.Fatalf("a note on a trigger that outlives rollouts: %v", so.Annotations)
+	}
+	queryGivesAdapterValue(t, query, pods[0])
+
+	// A rollout replaces the pod: the same query reads the new pod once
+	// it pushes (the old pod's Pushgateway group deleted, as doctor's
+	// MS302 fix says).
+	patch := fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{"metricscale.io/rollout":%q}}}}}`, time.Now().Format(time.RFC3339Nano))
+	if _, err := env.client.AppsV1().Deployments("default").Patch(ctx, "interlok", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var newPod string
+	eventually(t, 2*time.Minute, "the rollout replaces interlok's pod", func(ctx context.Context) error {
+		now, err := interlokPods(ctx)
+		if err != nil {
+			return err
+		}
+		all, err := env.client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=interlok"})
+		if err != nil {
+			return err
+		}
+		if len(now) != 1 || now[0] == pods[0] || len(all.Items) != 1 {
+			return fmt.Errorf("running pods %v, %d in all", now, len(all.Items))
+		}
+		newPod = now[0]
+		return nil
+	})
+	deletePushGroup(t, "job/interlok/k8s_pod_name/"+pods[0])
+	pushInterlok(t, 100)
+	eventually(t, 2*time.Minute, "Prometheus has the new pod's value and not the old pod's", func(ctx context.Context) error {
+		vec, err := promVector(ctx, `MessageMetrics{k8s_namespace="default"}`)
+		if err != nil {
+			return err
+		}
+		if len(vec) != 1 || string(vec[0].Metric["k8s_pod_name"]) != newPod {
+			return fmt.Errorf("series %v", vec)
+		}
+		return nil
+	})
+	queryGivesAdapterValue(t, query, newPod)
+}
+
+// queryGivesAdapterValue runs a migrated trigger's query for interlok's one
+// pod and compares it with what the adapter serves for that pod.
+func queryGivesAdapterValue(t *testing.T, query, pod string) {
+	t.Helper()
+	eventually(t, time.Minute, "the adapter serves "+pod, func(ctx context.Context) error {
+		_, err := customMetricsClient(t).NamespacedMetrics("default").GetForObject(schema.GroupKind{Kind: "Pod"}, pod, "MessageMetrics", labels.Everything())
+		return err
+	})
+	vec, err := promVector(context.Background(), query)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(vec) != 1 {
 		t.Fatalf("query %s returns %d series, want 1", query, len(vec))
 	}
-	adapter := adapterPodValue(t, pods[0])
-	got := float64(vec[0].Value) / float64(len(pods))
-	if d := got - adapter; d > 0.01*adapter || d < -0.01*adapter {
-		t.Fatalf("query gives %g per replica, the adapter serves %g", got, adapter)
-	}
-	if !strings.Contains(errOut, "MessageMetrics") || !strings.Contains(errOut, "ok (0.00%)") {
-		t.Fatalf("summary on stderr lacks the metric's check:\n%s", errOut)
+	adapter := adapterPodValue(t, pod)
+	if got := float64(vec[0].Value); got < 0.99*adapter || got > 1.01*adapter {
+		t.Fatalf("query %s gives %g, the adapter serves %g for pod %s", query, got, adapter, pod)
 	}
 }
 
@@ -258,4 +309,120 @@ func TestMigrateKEDAApplyRollback(t *testing.T) {
 	if sos, err := kc.List(ctx, "default"); err != nil || len(sos) != 0 {
 		t.Fatalf("ScaledObjects after the rollback: %v, %v", sos, err)
 	}
+}
+
+// TestMigrateKEDAPromFake: the HPA walkthrough's Object metric (HPA nginx,
+// prom_fake_value on Service prom-fake, target Value 10, 10 pushed) with
+// external.metrics.k8s.io handed to KEDA. migrate keda --apply exits 0 with
+// a Value trigger; the same HPA reads from KEDA the adapter's value (within
+// 1%) and keeps its replicas; doubling the value (20) makes the HPA
+// controller, fed by KEDA, double them (1→2 from the scenario's start);
+// --rollback leaves no ScaledObject and the same HPA with its Object metric,
+// read from the adapter again.
+func TestMigrateKEDAPromFake(t *testing.T) {
+	needSandbox(t)
+	ctx := context.Background()
+	hpas := env.client.AutoscalingV2().HorizontalPodAutoscalers("default")
+	if _, err := hpas.Get(ctx, "nginx", metav1.GetOptions{}); err != nil {
+		applyScenario(t, "promfake")
+	}
+	pushPromFake(t, 10)
+	t.Cleanup(func() { pushPromFake(t, 10) })
+	waitHealthy(t, "nginx", "10")
+	useKEDAForExternalMetrics(t)
+	kc := kedaClient(t)
+	t.Cleanup(func() {
+		if err := kc.Delete(ctx, "default", "nginx"); err == nil {
+			waitGone(t, "ScaledObject nginx", func(ctx context.Context) error {
+				_, err := kc.Get(ctx, "default", "nginx")
+				return err
+			})
+			// KEDA's HPA went with it: the scenario's comes back.
+			applyScenario(t, "promfake")
+		}
+	})
+	before, err := hpas.Get(ctx, "nginx", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep, err := env.client.AppsV1().Deployments("default").Get(ctx, "nginx", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	replicas := *dep.Spec.Replicas // 1 from the scenario; more if an earlier test scaled it
+	if replicas > before.Spec.MaxReplicas/2 {
+		t.Fatalf("nginx has %d replicas: doubling them would pass maxReplicas %d", replicas, before.Spec.MaxReplicas)
+	}
+
+	out, errOut, code := runCmd(t, "migrate", "keda", "nginx", "-n", "default", "--apply", "--server-address", env.info.PrometheusURL)
+	t.Logf("--apply stdout:\n%sstderr:\n%s", out, errOut)
+	if code != 0 {
+		t.Fatalf("migrate keda --apply: exit %d", code)
+	}
+	so, err := kc.Get(ctx, "default", "nginx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(so.Spec.Triggers) != 1 || so.Spec.Triggers[0].MetricType != autoscalingv2.ValueMetricType || so.Spec.Triggers[0].Metadata["threshold"] != "10" {
+		t.Fatalf("triggers %+v: want one Value trigger, threshold 10", so.Spec.Triggers)
+	}
+	hpa, err := hpas.Get(ctx, "nginx", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if owner := metav1.GetControllerOf(hpa); hpa.UID != before.UID || owner == nil || owner.Kind != "ScaledObject" || owner.Name != so.Name {
+		t.Fatalf("HPA UID %s (was %s), controller %+v: want the same HPA, adopted by the ScaledObject", hpa.UID, before.UID, owner)
+	}
+	adapter, err := customMetricsClient(t).NamespacedMetrics("default").GetForObject(schema.GroupKind{Kind: "Service"}, "prom-fake", "prom_fake_value", labels.Everything())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := adapter.Value.AsApproximateFloat64()
+	fromKEDA, ok := migrate.CurrentExternal(hpa, keda.ExternalMetricName(0, "prometheus"))
+	if d := fromKEDA - want; !ok || d > 0.01*want || d < -0.01*want {
+		t.Fatalf("the HPA reads %g from KEDA (%v), the adapter serves %g; current metrics %+v", fromKEDA, ok, want, hpa.Status.CurrentMetrics)
+	}
+	// The HPA, fed by KEDA, keeps the replicas: its desired count is
+	// the current one.
+	eventually(t, time.Minute, "the HPA fed by KEDA settles on the current replicas", func(ctx context.Context) error {
+		h, err := hpas.Get(ctx, "nginx", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if h.Status.DesiredReplicas != replicas || h.Status.LastScaleTime != nil && h.Status.LastScaleTime.After(so.CreationTimestamp.Time) {
+			return fmt.Errorf("desired %d, last scaled %v", h.Status.DesiredReplicas, h.Status.LastScaleTime)
+		}
+		return nil
+	})
+
+	pushPromFake(t, 20)
+	waitReplicas(t, "default", "nginx", 2*replicas)
+
+	out, errOut, code = runCmd(t, "migrate", "keda", "nginx", "-n", "default", "--rollback")
+	t.Logf("--rollback stdout:\n%sstderr:\n%s", out, errOut)
+	if code != 0 {
+		t.Fatalf("migrate keda --rollback: exit %d", code)
+	}
+	after, err := hpas.Get(ctx, "nginx", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.UID != before.UID || len(after.OwnerReferences) != 0 || !apiequality.Semantic.DeepEqual(after.Spec, before.Spec) || after.Spec.Metrics[0].Type != autoscalingv2.ObjectMetricSourceType {
+		t.Fatalf("after the rollback: UID %s (was %s), owners %+v, spec %+v\nwant spec %+v", after.UID, before.UID, after.OwnerReferences, after.Spec, before.Spec)
+	}
+	if sos, err := kc.List(ctx, "default"); err != nil || len(sos) != 0 {
+		t.Fatalf("ScaledObjects after the rollback: %v, %v", sos, err)
+	}
+	eventually(t, time.Minute, "the HPA reads its Object metric from the adapter again", func(ctx context.Context) error {
+		h, err := hpas.Get(ctx, "nginx", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		for _, m := range h.Status.CurrentMetrics {
+			if m.Type == autoscalingv2.ObjectMetricSourceType && m.Object != nil && m.Object.Current.Value != nil && m.Object.Current.Value.Value() == 20 {
+				return nil
+			}
+		}
+		return fmt.Errorf("current metrics %+v", h.Status.CurrentMetrics)
+	})
 }
