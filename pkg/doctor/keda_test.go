@@ -239,21 +239,3 @@ func TestDiagnoseExternalBackendAndSharedTarget(t *testing.T) {
 		}
 	}
 }
-
-func TestExternalBackend(t *testing.T) {
-	custom := APIService{Name: CustomAPIService, Present: true, Service: "monitoring/prometheus-adapter"}
-	for svc, want := range map[string]string{
-		"keda/keda-operator-metrics-apiserver": backendKEDA,
-		"keda/keda-metrics-apiserver":          backendKEDA,
-		"monitoring/prometheus-adapter":        backendAdapter,
-		"monitoring/custom-external":           backendAdapter,
-		"other/metrics":                        "",
-	} {
-		if got := externalBackend(APIService{Name: ExternalAPIService, Present: true, Service: svc}, custom, "monitoring/prometheus-adapter"); got != want {
-			t.Errorf("%s: %q, want %q", svc, got, want)
-		}
-	}
-	if got := externalBackend(APIService{Name: ExternalAPIService}, custom, ""); got != "" {
-		t.Errorf("absent APIService: %q", got)
-	}
-}
