@@ -193,7 +193,7 @@ func (w *walker) walkHPA(ctx context.Context, h *autoscalingv2.HorizontalPodAuto
 		}
 	}
 	hr.Findings = append(hr.Findings, hpaFindings(h, found, ready, len(pods), events[h.Namespace+"/"+h.Name]...)...)
-	owner := scaledObjectOwner(h)
+	owner := keda.Owner(h)
 	var so *keda.ScaledObject
 	if owner != "" && w.keda != nil {
 		if so, err = w.keda.ScaledObject(ctx, h.Namespace, owner); err != nil {

@@ -97,16 +97,6 @@ func (k *liveKEDA) Query(ctx context.Context, serverAddress, query string) (prom
 	return res, "", err
 }
 
-// scaledObjectOwner names the ScaledObject that controls the HPA, or "".
-func scaledObjectOwner(h *autoscalingv2.HorizontalPodAutoscaler) string {
-	for _, o := range h.OwnerReferences {
-		if o.Kind == "ScaledObject" && strings.HasPrefix(o.APIVersion, keda.GroupVersion.Group+"/") {
-			return o.Name
-		}
-	}
-	return ""
-}
-
 // backendService is what the APIService should point at for backend.
 func backendService(backend apiservice.Backend, adapterService string) string {
 	if backend == apiservice.KEDA {
