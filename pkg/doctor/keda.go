@@ -178,7 +178,8 @@ func (w *walker) walkKEDA(ctx context.Context, hpa *autoscalingv2.HorizontalPodA
 	promLink, triggerLink := LinkUnknown, LinkUnknown
 	if m := kedaMetricName.FindStringSubmatch(metric); m != nil {
 		i, _ := strconv.Atoi(m[1])
-		if i < len(so.Spec.Triggers) && so.Spec.Triggers[i].Type == "prometheus" {
+		switch {
+		case i < len(so.Spec.Triggers) && so.Spec.Triggers[i].Type == "prometheus":
 			t := so.Spec.Triggers[i]
 			var fs []Finding
 			promLink, triggerLink, fs = w.runTrigger(ctx, soName, i, t)
@@ -187,6 +188,12 @@ func (w *walker) walkKEDA(ctx context.Context, hpa *autoscalingv2.HorizontalPodA
 				mr.Chain = chain(promLink, triggerLink, LinkUnknown, link)
 				return mr
 			}
+		case i < len(so.Spec.Triggers):
+			// Another scaler's source (a broker, a cloud API) is not
+			// doctor's to reach: say so, and check what KEDA serves.
+			t := so.Spec.Triggers[i]
+			mr.Findings = append(mr.Findings, newFinding(CodeTriggerNotRun, "ScaledObject "+soName, soName, i, t.Type, metric).
+				withEvidence(fmt.Sprintf("triggers[%d]: type %s, metricType %s, metadata keys %s", i, t.Type, orUnset(string(t.MetricType)), strings.Join(sortedKeys(t.Metadata), ", "))))
 		}
 	}
 
