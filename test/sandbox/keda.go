@@ -105,11 +105,11 @@ const (
 // ExternalMetricsServers are the values SetExternalMetrics accepts.
 var ExternalMetricsServers = []ExternalMetricsServer{ExternalMetricsNone, ExternalMetricsAdapter, ExternalMetricsKEDA}
 
-// externalMetricsSpec is the APIService spec each server is registered
+// ExternalMetricsSpec is the APIService spec each server is registered
 // with: the adapter's as its chart writes it (insecureSkipTLSVerify, a
 // self-signed certificate), KEDA's as its release does (apiservice.ExternalSpec,
 // which migrate keda --apply writes).
-func externalMetricsSpec(to ExternalMetricsServer, ports Ports) (apiregistrationv1.APIServiceSpec, error) {
+func ExternalMetricsSpec(to ExternalMetricsServer, ports Ports) (apiregistrationv1.APIServiceSpec, error) {
 	switch to {
 	case ExternalMetricsAdapter:
 		spec := apiservice.ExternalSpec("monitoring", "prometheus-adapter", int32(ports.Adapter))
@@ -167,7 +167,7 @@ func SetExternalMetrics(ctx context.Context, info Info, to ExternalMetricsServer
 		}
 		return nil
 	}
-	spec, err := externalMetricsSpec(to, info.Ports)
+	spec, err := ExternalMetricsSpec(to, info.Ports)
 	if err != nil {
 		return err
 	}
