@@ -154,6 +154,8 @@ func TestMigrateKEDARefusesBadInput(t *testing.T) {
 		{"no timeout", []string{"migrate", "keda", "--apply", "--timeout", "0s"}, "--timeout 0s: give a positive duration"},
 		{"tolerance", []string{"migrate", "keda", "--tolerance", "1"}, "--tolerance 1: use a fraction"},
 		{"names with -A", []string{"migrate", "keda", "--rollback", "x", "-A"}, "HPA names and -A do not go together"},
+		{"unknown output", []string{"migrate", "keda", "--apply", "-o", "name"}, `unknown output format "name": use one of yaml, json`},
+		{"KEDA Service without namespace", []string{"migrate", "keda", "--apply", "--keda-metrics-service", "keda-operator-metrics-apiserver"}, "--keda-metrics-service \"keda-operator-metrics-apiserver\": give NAMESPACE/NAME"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

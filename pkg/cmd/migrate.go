@@ -17,6 +17,7 @@ import (
 	custommetrics "k8s.io/metrics/pkg/client/custom_metrics"
 	externalmetrics "k8s.io/metrics/pkg/client/external_metrics"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/apiservice"
 	"github.com/metricscale/kubectl-metricscale/pkg/chain"
 	"github.com/metricscale/kubectl-metricscale/pkg/keda"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
@@ -52,13 +53,18 @@ type MigrateKEDAOptions struct {
 	Apply         bool
 	Rollback      bool
 	Timeout       time.Duration
-	ChainFlags    *chain.Flags
+	// KEDAMetricsService names KEDA's metrics server Service
+	// (namespace/name) when discovery by KEDA's labels fails.
+	KEDAMetricsService string
+	ChainFlags         *chain.Flags
 
 	chain     chain.Options
 	clients   *kube.Clients
 	namespace string
 }
 
+// migrateFormats are -o's values; none given prints YAML without
+// --apply/--rollback, and kubectl apply's lines with them.
 var migrateFormats = []string{"yaml", "json"}
 
 const migrateKEDAExample = `  # ScaledObjects for the HPAs of the current namespace, on stdout; the check on stderr
@@ -75,6 +81,9 @@ const migrateKEDAExample = `  # ScaledObjects for the HPAs of the current namesp
 
   # create the ScaledObjects and wait until KEDA drives the HPAs
   kubectl metricscale migrate keda interlok-autoscaler -n default --apply
+
+  # the same, printing the ScaledObjects created as the API server returns them
+  kubectl metricscale migrate keda interlok-autoscaler -n default --apply -o yaml
 
   # put the HPA back as it was before --apply (the same HPA object)
   kubectl metricscale migrate keda interlok-autoscaler -n default --rollback`
@@ -103,35 +112,57 @@ migrated (cpu/memory Resource metrics, a metric the adapter does not serve, a ta
 lacks), nothing is printed and the exit status is 2, unless --force (then only the HPAs whose
 every metric has a trigger are printed).
 
+Every run prints on stderr the plan for the metrics APIServices, made from every HPA of
+the cluster: v1beta1.custom.metrics.k8s.io stays with the adapter (KEDA serves no custom
+metrics), held by the HPAs not migrated that read Pods or Object metrics;
+v1beta1.external.metrics.k8s.io, which KEDA's HPAs read, moves to KEDA's metrics server
+unless an HPA neither migrated now nor owned by a ScaledObject reads an External metric from
+the adapter (those HPAs are named: they hold it).
+
 --apply creates the ScaledObjects once the check passed, each labelled
 app.kubernetes.io/managed-by=kubectl-metricscale and holding its HPA's spec, labels and
 annotations as JSON in annotation metricscale.io/original-hpa; then it waits (--timeout) until
 each is Ready and its HPA, now owned by it, is ScalingActive with a current value from KEDA,
-and exits 1 naming what is missing otherwise.
+and exits 1 naming what is missing otherwise. Before creating them it acts on the plan:
+when HPAs hold the external APIService it refuses with exit 2 and writes nothing (migrate
+those HPAs in the same run, or pass --force to leave the APIService alone: the migrated HPAs
+then cannot read KEDA's values); when it moves, it is pointed at KEDA's metrics server (found
+by KEDA's labels, or --keda-metrics-service) with the spec KEDA's release writes (KEDA's
+operator injects its caBundle), created if absent, its previous spec kept in annotation
+metricscale.io/original-apiservice, and --apply waits until it is Available (else puts it
+back and creates nothing). Moving it first keeps the migrated HPAs reading: each reads
+KEDA's value as soon as its ScaledObject adopts it.
 --rollback [HPA...] deletes those ScaledObjects (all of the namespace, or those adopting the
 named HPAs) with propagationPolicy Orphan, so the HPA object is kept, writes the backed-up
-spec, labels and annotations back onto it, and waits until it reads its metrics again.
+spec, labels and annotations back onto it, and waits until it reads its metrics again. Once
+no ScaledObject is left in the cluster, the external APIService goes back from its backup;
+while some are left it stays with KEDA, and the ScaledObjects that keep it are named.
+
+-o: without --apply/--rollback, the ScaledObjects as a List (yaml by default); with them,
+kubectl apply's lines by default, or with -o the ScaledObjects created (the HPAs restored)
+as the API server returns them: one object, or a List of several.
 
 A Pods trigger matches the scale target's pods by a name pattern that outlives rollouts
 (Deployment NAME-<pod-template-hash>-<5 characters>, StatefulSet NAME-<ordinal>, ReplicaSet
 NAME-<5 characters>), once that pattern selects exactly the pods the target's selector selects
 now; otherwise (another workload's pods match, bare pods, another kind) it names today's pods,
 and the plan says so per metric (on stderr and in annotation metricscale.io/trigger-notes):
-re-run migrate after a rollout.
-Once applied, KEDA must serve external.metrics.k8s.io: move that APIService to KEDA only when
-no HPA still reads an external metric from the adapter.`,
+re-run migrate after a rollout. A pattern also matches the series of pods that are gone while
+Prometheus keeps them (a Pushgateway group not deleted): push with a grouping key per pod and
+delete a pod's group when the pod goes.`,
 		Example:           migrateKEDAExample,
 		ValidArgsFunction: g.completeHPANames,
 		RunE:              runOptions(o),
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.Output, "output", "o", "yaml", "Output format: yaml (a List kubectl apply reads) or json")
+	f.StringVarP(&o.Output, "output", "o", "", "Output format: yaml or json (default: yaml; with --apply or --rollback, one line per object written)")
 	f.Float64Var(&o.Tolerance, "tolerance", 0.01, "Largest relative difference allowed between a trigger's query and the adapter's value (0.01 = 1%)")
-	f.BoolVar(&o.Force, "force", false, "Print the ScaledObjects of the HPAs that can be migrated even when a check fails")
+	f.BoolVar(&o.Force, "force", false, "Print (or apply) the ScaledObjects of the HPAs that can be migrated even when a check fails; with --apply, leave the external metrics APIService alone when HPAs hold it")
 	f.StringVar(&o.ServerAddress, "server-address", "", "Prometheus URL the triggers query (default: the adapter's --prometheus-url)")
 	f.BoolVar(&o.Apply, "apply", false, "Create the ScaledObjects (backing up each HPA on its ScaledObject) and wait until KEDA drives the HPAs")
 	f.BoolVar(&o.Rollback, "rollback", false, "Delete the ScaledObjects migrate created, keeping their HPAs, and restore each HPA's backed-up spec")
 	f.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "With --apply or --rollback: how long to wait for KEDA and the HPA controller")
+	f.StringVar(&o.KEDAMetricsService, "keda-metrics-service", "", "KEDA's metrics server Service as NAMESPACE/NAME, when it is not found by KEDA's labels")
 	o.ChainFlags.AddFlags(f)
 	_ = cmd.RegisterFlagCompletionFunc("output", completeValues(migrateFormats...))
 	return cmd
@@ -148,7 +179,7 @@ func (o *MigrateKEDAOptions) Complete(args []string) error {
 // Validate rejects what cannot be planned, before anything is read.
 func (o *MigrateKEDAOptions) Validate() error {
 	var errs []string
-	if !slices.Contains(migrateFormats, o.Output) {
+	if o.Output != "" && !slices.Contains(migrateFormats, o.Output) {
 		errs = append(errs, fmt.Sprintf("unknown output format %q: use one of %s", o.Output, strings.Join(migrateFormats, ", ")))
 	}
 	if o.Tolerance < 0 || o.Tolerance >= 1 {
@@ -162,6 +193,9 @@ func (o *MigrateKEDAOptions) Validate() error {
 	}
 	if o.AllNamespaces && len(o.HPANames) > 0 {
 		errs = append(errs, "HPA names and -A do not go together: name HPAs in one namespace with -n, or use -A alone")
+	}
+	if ns, name, ok := strings.Cut(o.KEDAMetricsService, "/"); o.KEDAMetricsService != "" && (!ok || ns == "" || name == "" || strings.Contains(name, "/")) {
+		errs = append(errs, fmt.Sprintf("--keda-metrics-service %q: give NAMESPACE/NAME, e.g. keda/keda-operator-metrics-apiserver", o.KEDAMetricsService))
 	}
 	if o.ServerAddress != "" {
 		if err := chain.CheckURL(o.ServerAddress); err != nil {
@@ -206,7 +240,7 @@ func (o *MigrateKEDAOptions) Run(ctx context.Context) error {
 	printMigrateSummary(o.ErrOut, results)
 
 	var problems []string
-	list := scaledObjectList{APIVersion: "v1", Kind: "List", Items: []*keda.ScaledObject{}}
+	list := objectList[*keda.ScaledObject]{APIVersion: "v1", Kind: "List", Items: []*keda.ScaledObject{}}
 	for i := range results {
 		p := results[i].Problems()
 		problems = append(problems, p...)
@@ -221,27 +255,63 @@ func (o *MigrateKEDAOptions) Run(ctx context.Context) error {
 	for _, p := range problems {
 		fmt.Fprintf(o.ErrOut, "warning (--force): %s\n", p)
 	}
+	plan, kedaServer, err := o.planAPIServices(ctx, ch, list.Items)
+	if err != nil && o.Apply {
+		return &ExitError{Code: ExitCannotRun, Err: fmt.Errorf("%w: nothing applied", err)}
+	} else if err != nil {
+		fmt.Fprintf(o.ErrOut, "warning: no plan for the metrics APIServices: %v\n", err)
+	} else {
+		printAPIServicePlan(o.ErrOut, plan)
+	}
 	if o.Apply {
-		return o.apply(ctx, list.Items)
+		w, err := o.writer()
+		if err != nil {
+			return &ExitError{Code: ExitCannotRun, Err: err}
+		}
+		return o.apply(ctx, w, list.Items, plan, kedaServer)
 	}
-	if err := printers.Print(o.Out, list, o.Output); err != nil {
-		return err
+	format := o.Output
+	if format == "" {
+		format = "yaml"
 	}
-	fmt.Fprintln(o.ErrOut, apiServiceAdvice)
-	return nil
+	return printers.Print(o.Out, list, format)
 }
 
-// apply creates the ScaledObjects and waits until KEDA drives the HPAs.
-func (o *MigrateKEDAOptions) apply(ctx context.Context, sos []*keda.ScaledObject) error {
+// apply acts on the APIService plan, then creates the ScaledObjects and
+// waits until KEDA drives the HPAs. The external APIService moves first:
+// the migrated HPAs then read KEDA's values as soon as their ScaledObject
+// adopts them (the other order leaves every adopted HPA without a value
+// until the move, and a move that fails after the creates leaves them so),
+// and a KEDA metrics server that never becomes Available stops the run
+// before any ScaledObject exists.
+func (o *MigrateKEDAOptions) apply(ctx context.Context, w *migrate.Writer, sos []*keda.ScaledObject, plan migrate.APIServicePlan, kedaServer func() (apiservice.KEDAMetricsServer, error)) error {
 	if len(sos) == 0 {
 		return &ExitError{Code: ExitCannotRun, Err: errors.New("no HPA can be migrated: nothing applied")}
 	}
-	w, err := o.writer()
-	if err != nil {
-		return &ExitError{Code: ExitCannotRun, Err: err}
+	ext := plan.External
+	switch {
+	case plan.KEDAUnreachable() && !o.Force:
+		return &ExitError{Code: ExitCannotRun, Err: fmt.Errorf("nothing applied: APIService %s %s", ext.Name, ext.Why)}
+	case plan.KEDAUnreachable():
+		fmt.Fprintf(o.ErrOut, "warning (--force): APIService %s is left alone (%s): the migrated HPAs cannot read KEDA's values until it points at KEDA's metrics server\n", ext.Name, ext.Service)
+	case ext.Action == migrate.APIServiceMoves:
+		server, err := kedaServer()
+		if err != nil {
+			return &ExitError{Code: ExitCannotRun, Err: fmt.Errorf("%w: nothing applied", err)}
+		}
+		if err := w.MoveExternal(ctx, server); err != nil {
+			return &ExitError{Code: ExitFindings, Err: err}
+		}
 	}
-	fmt.Fprintln(o.ErrOut, apiServiceAdvice)
-	if err := w.Apply(ctx, sos); err != nil {
+	created, err := w.Apply(ctx, sos)
+	objs := make([]any, len(created))
+	for i, so := range created {
+		objs[i] = so
+	}
+	if perr := o.printWritten(objs); perr != nil && err == nil {
+		err = perr
+	}
+	if err != nil {
 		return &ExitError{Code: ExitFindings, Err: err}
 	}
 	return nil
@@ -257,11 +327,85 @@ func (o *MigrateKEDAOptions) rollback(ctx context.Context) error {
 	if o.AllNamespaces {
 		ns = ""
 	}
-	if err := w.Rollback(ctx, ns, o.HPANames); err != nil {
+	restored, err := w.Rollback(ctx, ns, o.HPANames)
+	objs := make([]any, len(restored))
+	for i, h := range restored {
+		// The typed client drops apiVersion and kind.
+		h = h.DeepCopy()
+		h.APIVersion, h.Kind = "autoscaling/v2", "HorizontalPodAutoscaler"
+		objs[i] = h
+	}
+	if perr := o.printWritten(objs); perr != nil && err == nil {
+		err = perr
+	}
+	if err != nil {
 		return &ExitError{Code: ExitFindings, Err: err}
 	}
-	fmt.Fprintln(o.ErrOut, "rolled back; external.metrics.k8s.io still points where it did: hand it back to the adapter once no ScaledObject is left, if an HPA reads an external metric from the adapter")
 	return nil
+}
+
+// printWritten prints, with -o, the objects written as read back, as
+// kubectl apply -o does: one object alone, several as a v1 List.
+func (o *MigrateKEDAOptions) printWritten(objs []any) error {
+	if o.Output == "" || len(objs) == 0 {
+		return nil
+	}
+	if len(objs) == 1 {
+		return printers.Print(o.Out, objs[0], o.Output)
+	}
+	return printers.Print(o.Out, objectList[any]{APIVersion: "v1", Kind: "List", Items: objs}, o.Output)
+}
+
+// planAPIServices reads both metrics APIServices and every HPA of the
+// cluster, and plans the APIServices for migrating the HPAs of sos. KEDA's
+// metrics server is looked for here (its Service tells KEDA's APIService
+// apart); the error of that search matters only if the APIService moves,
+// so it is returned with the server, for apply.
+func (o *MigrateKEDAOptions) planAPIServices(ctx context.Context, ch *chain.Chain, sos []*keda.ScaledObject) (migrate.APIServicePlan, func() (apiservice.KEDAMetricsServer, error), error) {
+	server, findErr := apiservice.FindKEDAMetricsServer(ctx, o.clients.Client, o.KEDAMetricsService)
+	kedaServer := func() (apiservice.KEDAMetricsServer, error) { return server, findErr }
+	var owners apiservice.Owners
+	if findErr == nil {
+		owners.KEDAService = server.Ref()
+	}
+	if ch.Adapter != nil {
+		owners.Adapter = ch.Adapter.Namespace + "/" + ch.Adapter.Name
+	}
+	if o.clients.Aggregator == nil {
+		return migrate.APIServicePlan{}, kedaServer, errors.New("no client for the APIServices")
+	}
+	custom, external, err := migrate.ReadAPIServices(ctx, o.clients.Aggregator, owners)
+	if err != nil {
+		return migrate.APIServicePlan{}, kedaServer, err
+	}
+	all, err := o.clients.Client.AutoscalingV2().HorizontalPodAutoscalers("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return migrate.APIServicePlan{}, kedaServer, fmt.Errorf("listing the HorizontalPodAutoscalers of every namespace, to know which hold the metrics APIServices: %w", err)
+	}
+	migrating := make([]string, len(sos))
+	for i, so := range sos {
+		migrating[i] = so.Namespace + "/" + so.HPAName()
+	}
+	return migrate.PlanAPIServices(custom, external, migrate.UsesOf(all.Items), migrating), kedaServer, nil
+}
+
+// printAPIServicePlan writes one line per APIService: where it points, what
+// becomes of it and why, and the HPAs that hold it.
+func printAPIServicePlan(w io.Writer, p migrate.APIServicePlan) {
+	for _, s := range []migrate.APIServiceStep{p.Custom, p.External} {
+		where := "absent"
+		if s.Present {
+			backend := string(s.Backend)
+			if s.Backend == apiservice.Unknown {
+				backend = "another server"
+			}
+			where = s.Service + " (" + backend + ")"
+		}
+		fmt.Fprintf(w, "APIService %s, %s: %s: %s\n", s.Name, where, s.Action, s.Why)
+		if len(s.HeldBy) > 0 {
+			fmt.Fprintf(w, "  held by HPA(s): %s\n", strings.Join(s.HeldBy, ", "))
+		}
+	}
 }
 
 func (o *MigrateKEDAOptions) writer() (*migrate.Writer, error) {
@@ -269,18 +413,19 @@ func (o *MigrateKEDAOptions) writer() (*migrate.Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &migrate.Writer{Client: o.clients.Client, KEDA: kc, Timeout: o.Timeout, Interval: 2 * time.Second, Out: o.Out, Progress: o.ErrOut}, nil
+	w := &migrate.Writer{Client: o.clients.Client, KEDA: kc, Aggregator: o.clients.Aggregator, Timeout: o.Timeout, Interval: 2 * time.Second, Out: o.Out, Progress: o.ErrOut}
+	if o.Output != "" {
+		// stdout holds the objects alone; the lines go with the progress.
+		w.Out = o.ErrOut
+	}
+	return w, nil
 }
 
-// apiServiceAdvice is the plan for the APIServices once KEDA serves the
-// triggers.
-const apiServiceAdvice = "after applying: KEDA serves the triggers' values on external.metrics.k8s.io; point that APIService at KEDA only when no other HPA reads an external metric from the adapter"
-
-// scaledObjectList is a v1 List, which kubectl apply -f reads.
-type scaledObjectList struct {
-	APIVersion string               `json:"apiVersion"`
-	Kind       string               `json:"kind"`
-	Items      []*keda.ScaledObject `json:"items"`
+// objectList is a v1 List, which kubectl apply -f reads.
+type objectList[T any] struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Items      []T    `json:"items"`
 }
 
 // hpas are the HPAs named, or those of the namespace (all with -A).

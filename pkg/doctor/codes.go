@@ -62,6 +62,7 @@ const (
 	CodeTriggerManySeries      Code = "MS309"
 	CodeTriggerBelowActivation Code = "MS310"
 	CodeTriggerQueryFails      Code = "MS311"
+	CodeTriggerNotRun          Code = "MS312"
 
 	CodeCannotCompute          Code = "MS401"
 	CodeTargetNotFound         Code = "MS402"
@@ -190,6 +191,8 @@ var Checks = map[Code]Check{
 		"ScaledObject %s: triggers[%d]'s value %s is not above its activationThreshold %s: KEDA counts the trigger inactive, so the workload stays at 0 (or minReplicaCount) until it is"},
 	CodeTriggerQueryFails: {SeverityError, "KEDA trigger's query fails in Prometheus",
 		"ScaledObject %s: triggers[%d]'s query %s fails at %s: %v"},
+	CodeTriggerNotRun: {SeverityInfo, "KEDA trigger's source is not checked",
+		"ScaledObject %s: triggers[%d] is of type %s, whose source doctor does not run: the value checked is %s as KEDA's metrics server serves it"},
 
 	CodeCannotCompute: {SeverityError, "HPA cannot compute replicas",
 		"ScalingActive=False %s: %s"},

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
+	"github.com/metricscale/kubectl-metricscale/pkg/apiservice"
 	"github.com/metricscale/kubectl-metricscale/pkg/keda"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 )
@@ -142,7 +143,13 @@ func Diagnose(ctx context.Context, in *Collected) (*Report, error) {
 		ambiguous: ambiguousTargets(in.HPAs, in.OtherHPAs)}
 	if len(in.APIServices) > 1 {
 		w.extService, w.adapterService = in.APIServices[1].Service, in.APIServices[0].Service
-		w.extBackend = externalBackend(in.APIServices[1], in.APIServices[0], adapterRef)
+		if custom, ext := in.APIServices[0], in.APIServices[1]; ext.Present {
+			owners := apiservice.Owners{Adapter: adapterRef}
+			if custom.Present {
+				owners.AdapterService = custom.Service
+			}
+			w.extBackend = owners.Of(ext.Service)
+		}
 	}
 	if a != nil && cfg != nil {
 		w.configLoaded, w.configChanged = a.ConfigLoaded(cfg.ConfigMap)
@@ -186,7 +193,7 @@ func (w *walker) walkHPA(ctx context.Context, h *autoscalingv2.HorizontalPodAuto
 		}
 	}
 	hr.Findings = append(hr.Findings, hpaFindings(h, found, ready, len(pods), events[h.Namespace+"/"+h.Name]...)...)
-	owner := scaledObjectOwner(h)
+	owner := keda.Owner(h)
 	var so *keda.ScaledObject
 	if owner != "" && w.keda != nil {
 		if so, err = w.keda.ScaledObject(ctx, h.Namespace, owner); err != nil {

@@ -16,6 +16,7 @@ import (
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
+	"github.com/metricscale/kubectl-metricscale/pkg/apiservice"
 	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
 	"github.com/metricscale/kubectl-metricscale/pkg/quantity"
 	"github.com/metricscale/kubectl-metricscale/pkg/rules"
@@ -94,12 +95,12 @@ func (w *walker) walkExternal(ctx context.Context, hpa *autoscalingv2.Horizontal
 		mr.Findings = append(mr.Findings, newFinding(CodeInvalidSelector, obj, spec.Type, metric, err))
 		return mr
 	}
-	if w.extBackend == backendKEDA {
+	if w.extBackend == apiservice.KEDA {
 		// No ScaledObject owns this HPA: its metric is the adapter's.
 		mr.Chain = chain(LinkUnknown, LinkUnknown, LinkBroken, LinkBroken)
-		mr.Findings = append(mr.Findings, newFinding(CodeExternalAPIWrongBackend, obj, backendAdapter, w.extService, backendService(backendAdapter, w.adapterService)).
+		mr.Findings = append(mr.Findings, newFinding(CodeExternalAPIWrongBackend, obj, apiservice.Adapter, w.extService, backendService(apiservice.Adapter, w.adapterService)).
 			withEvidence("the HPA is owned by no ScaledObject, so KEDA's metrics server has no value for "+metric).
-			withFix(externalAPIServiceFix(backendAdapter, w.adapterService)))
+			withFix(externalAPIServiceFix(apiservice.Adapter, w.adapterService)))
 		return mr
 	}
 	req, err := hpareq.For(hpa, spec, nil, w.mapper)

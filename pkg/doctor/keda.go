@@ -18,6 +18,7 @@ import (
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
+	"github.com/metricscale/kubectl-metricscale/pkg/apiservice"
 	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
 	"github.com/metricscale/kubectl-metricscale/pkg/keda"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
@@ -96,43 +97,10 @@ func (k *liveKEDA) Query(ctx context.Context, serverAddress, query string) (prom
 	return res, "", err
 }
 
-// scaledObjectOwner names the ScaledObject that controls the HPA, or "".
-func scaledObjectOwner(h *autoscalingv2.HorizontalPodAutoscaler) string {
-	for _, o := range h.OwnerReferences {
-		if o.Kind == "ScaledObject" && strings.HasPrefix(o.APIVersion, keda.GroupVersion.Group+"/") {
-			return o.Name
-		}
-	}
-	return ""
-}
-
-// The backends of external.metrics.k8s.io doctor tells apart.
-const (
-	backendAdapter = "prometheus-adapter"
-	backendKEDA    = "KEDA"
-)
-
-// externalBackend says who serves the external metrics APIService: KEDA's
-// metrics server (its Service is named keda-…metrics-apiserver in KEDA's
-// manifests and chart), the adapter (the custom metrics APIService's
-// Service, or a Service in the adapter's namespace), or "" (unknown).
-func externalBackend(external, custom APIService, adapterRef string) string {
-	svc := external.Service
-	switch {
-	case !external.Present || svc == "":
-		return ""
-	case strings.Contains(refName(svc), "keda"):
-		return backendKEDA
-	case custom.Present && svc == custom.Service, adapterRef != "" && refNamespace(svc) == refNamespace(adapterRef):
-		return backendAdapter
-	}
-	return ""
-}
-
 // backendService is what the APIService should point at for backend.
-func backendService(backend, adapterService string) string {
-	if backend == backendKEDA {
-		return "keda/keda-operator-metrics-apiserver (KEDA's metrics server)"
+func backendService(backend apiservice.Backend, adapterService string) string {
+	if backend == apiservice.KEDA {
+		return apiservice.KEDAReleaseService + " (KEDA's metrics server)"
 	}
 	return orUnset(adapterService) + " (prometheus-adapter)"
 }
@@ -210,7 +178,8 @@ func (w *walker) walkKEDA(ctx context.Context, hpa *autoscalingv2.HorizontalPodA
 	promLink, triggerLink := LinkUnknown, LinkUnknown
 	if m := kedaMetricName.FindStringSubmatch(metric); m != nil {
 		i, _ := strconv.Atoi(m[1])
-		if i < len(so.Spec.Triggers) && so.Spec.Triggers[i].Type == "prometheus" {
+		switch {
+		case i < len(so.Spec.Triggers) && so.Spec.Triggers[i].Type == "prometheus":
 			t := so.Spec.Triggers[i]
 			var fs []Finding
 			promLink, triggerLink, fs = w.runTrigger(ctx, soName, i, t)
@@ -219,15 +188,21 @@ func (w *walker) walkKEDA(ctx context.Context, hpa *autoscalingv2.HorizontalPodA
 				mr.Chain = chain(promLink, triggerLink, LinkUnknown, link)
 				return mr
 			}
+		case i < len(so.Spec.Triggers):
+			// Another scaler's source (a broker, a cloud API) is not
+			// doctor's to reach: say so, and check what KEDA serves.
+			t := so.Spec.Triggers[i]
+			mr.Findings = append(mr.Findings, newFinding(CodeTriggerNotRun, "ScaledObject "+soName, soName, i, t.Type, metric).
+				withEvidence(fmt.Sprintf("triggers[%d]: type %s, metricType %s, metadata keys %s", i, t.Type, orUnset(string(t.MetricType)), strings.Join(sortedKeys(t.Metadata), ", "))))
 		}
 	}
 
 	// The external metrics API, which KEDA's metrics server must serve.
-	if w.extBackend == backendAdapter {
+	if w.extBackend == apiservice.Adapter {
 		mr.Chain = chain(promLink, triggerLink, LinkBroken, link)
-		mr.Findings = append(mr.Findings, newFinding(CodeExternalAPIWrongBackend, obj, backendKEDA, w.extService, backendService(backendKEDA, "")).
+		mr.Findings = append(mr.Findings, newFinding(CodeExternalAPIWrongBackend, obj, apiservice.KEDA, w.extService, backendService(apiservice.KEDA, "")).
 			withEvidence(fmt.Sprintf("the HPA is owned by ScaledObject %s and reads %s from KEDA's metrics server", soName, metric)).
-			withFix(externalAPIServiceFix(backendKEDA, "")))
+			withFix(externalAPIServiceFix(apiservice.KEDA, "")))
 		return mr
 	}
 	req, err := hpareq.For(hpa, spec, nil, w.mapper)
@@ -340,7 +315,7 @@ func externalSum(list *emv1beta1.ExternalMetricValueList) string {
 
 // externalAPIServiceFix says where external.metrics.k8s.io must point for
 // backend.
-func externalAPIServiceFix(backend, adapterService string) Fix {
+func externalAPIServiceFix(backend apiservice.Backend, adapterService string) Fix {
 	return Fix{Description: fmt.Sprintf("point APIService %s at %s: one backend serves all external metrics, so HPAs of the other one fail until they are migrated (see who it points at with the command)",
 		ExternalAPIService, backendService(backend, adapterService)),
 		Command: "kubectl get apiservice " + ExternalAPIService + " -o yaml"}

@@ -103,6 +103,9 @@ func TestDiagnoseKEDA(t *testing.T) {
 		healthy bool
 		// mention must appear in the findings' text.
 		mention []string
+		// noQuery: doctor sends no query to any Prometheus; the value
+		// checked is KEDA's (current 5).
+		noQuery bool
 	}{
 		{name: "healthy", healthy: true},
 		{name: "query returns no data", errors: true, want: []string{"MS308"},
@@ -145,6 +148,14 @@ func TestDiagnoseKEDA(t *testing.T) {
 			edit: func(in *Collected, _ *keda.ScaledObject, _ *fakeKEDA, _ *fakeExternal) {
 				in.APIServices[1].Service = "monitoring/prometheus-adapter"
 			}, mention: []string{"from KEDA", "points at Service monitoring/prometheus-adapter", kedaService, "kubectl get apiservice v1beta1.external.metrics.k8s.io"}},
+		{name: "a rabbitmq trigger: its source is not run, KEDA's value is checked", want: []string{"MS312"}, healthy: true, noQuery: true,
+			edit: func(in *Collected, so *keda.ScaledObject, _ *fakeKEDA, ext *fakeExternal) {
+				so.Spec.Triggers[0] = keda.ScaleTrigger{Type: "rabbitmq", MetricType: autoscalingv2.AverageValueMetricType,
+					Metadata: map[string]string{"queueName": "orders", "mode": "QueueLength", "value": "10"}}
+				in.HPAs[0].Spec.Metrics[0].External.Metric.Name = "s0-rabbitmq-orders"
+				ext.values = map[string]*emv1beta1.ExternalMetricValueList{"default/s0-rabbitmq-orders": externalValues("5")}
+			}, mention: []string{"triggers[0] is of type rabbitmq, whose source doctor does not run", "s0-rabbitmq-orders as KEDA's metrics server serves it",
+				"metadata keys mode, queueName, value"}},
 		{name: "KEDA serves no value", errors: true, want: []string{"MS404"},
 			edit: func(_ *Collected, _ *keda.ScaledObject, _ *fakeKEDA, ext *fakeExternal) {
 				ext.values = nil
@@ -202,6 +213,9 @@ func TestDiagnoseKEDA(t *testing.T) {
 					t.Errorf("the findings do not mention %q:\n%s", m, text)
 				}
 			}
+			if m := hr.Metrics[0]; c.noQuery && (len(k.asked) != 0 || m.Current != "5" || !strings.Contains(m.Request, "s0-rabbitmq-orders")) {
+				t.Fatalf("queries sent %q, current %q, request %q: want none sent, KEDA's value 5 read", k.asked, m.Current, m.Request)
+			}
 			if c.name == "healthy" && (len(k.asked) != 1 || k.asked[0] != promAddr+" "+queueQuery) {
 				t.Fatalf("queries sent %q, want the trigger's at its serverAddress", k.asked)
 			}
@@ -237,23 +251,5 @@ func TestDiagnoseExternalBackendAndSharedTarget(t *testing.T) {
 		if !strings.Contains(s.Message, "(app, app-copy)") {
 			t.Errorf("MS414: %s", s.Message)
 		}
-	}
-}
-
-func TestExternalBackend(t *testing.T) {
-	custom := APIService{Name: CustomAPIService, Present: true, Service: "monitoring/prometheus-adapter"}
-	for svc, want := range map[string]string{
-		"keda/keda-operator-metrics-apiserver": backendKEDA,
-		"keda/keda-metrics-apiserver":          backendKEDA,
-		"monitoring/prometheus-adapter":        backendAdapter,
-		"monitoring/custom-external":           backendAdapter,
-		"other/metrics":                        "",
-	} {
-		if got := externalBackend(APIService{Name: ExternalAPIService, Present: true, Service: svc}, custom, "monitoring/prometheus-adapter"); got != want {
-			t.Errorf("%s: %q, want %q", svc, got, want)
-		}
-	}
-	if got := externalBackend(APIService{Name: ExternalAPIService}, custom, ""); got != "" {
-		t.Errorf("absent APIService: %q", got)
 	}
 }

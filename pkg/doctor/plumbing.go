@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/prometheus-adapter/pkg/config"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
+	"github.com/metricscale/kubectl-metricscale/pkg/apiservice"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
 	"github.com/metricscale/kubectl-metricscale/pkg/rules"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
@@ -20,8 +21,8 @@ import (
 
 // The three metrics APIServices doctor inventories.
 const (
-	CustomAPIService   = "v1beta1.custom.metrics.k8s.io"
-	ExternalAPIService = "v1beta1.external.metrics.k8s.io"
+	CustomAPIService   = apiservice.Custom
+	ExternalAPIService = apiservice.External
 	ResourceAPIService = "v1beta1.metrics.k8s.io"
 )
 

@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
+	"github.com/metricscale/kubectl-metricscale/pkg/apiservice"
 	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
 	"github.com/metricscale/kubectl-metricscale/pkg/hpastatus"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
@@ -89,9 +90,9 @@ type walker struct {
 	relist        time.Duration
 	// keda reads ScaledObjects and runs their triggers' queries (nil: not
 	// asked); extBackend is who serves the external metrics APIService
-	// (backendKEDA, backendAdapter or ""), extService its Service.
+	// (apiservice.KEDA, apiservice.Adapter or Unknown), extService its Service.
 	keda       KEDA
-	extBackend string
+	extBackend apiservice.Backend
 	extService string
 	// adapterService is the adapter's Service (the custom metrics
 	// APIService's).

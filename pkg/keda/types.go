@@ -14,6 +14,7 @@ package keda
 
 import (
 	"fmt"
+	"strings"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -207,4 +208,15 @@ func (so *ScaledObject) MetricSelector() *metav1.LabelSelector {
 // s0-prometheus.
 func ExternalMetricName(i int, metric string) string {
 	return fmt.Sprintf("s%d-%s", i, metric)
+}
+
+// Owner names the ScaledObject that controls the HPA (KEDA's
+// ownerReference), or "".
+func Owner(h *autoscalingv2.HorizontalPodAutoscaler) string {
+	for _, o := range h.OwnerReferences {
+		if o.Kind == "ScaledObject" && strings.HasPrefix(o.APIVersion, GroupVersion.Group+"/") {
+			return o.Name
+		}
+	}
+	return ""
 }

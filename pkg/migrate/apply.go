@@ -14,6 +14,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 
+	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
+
 	"github.com/metricscale/kubectl-metricscale/pkg/keda"
 )
 
@@ -22,6 +24,9 @@ import (
 type Writer struct {
 	Client kubernetes.Interface
 	KEDA   *keda.Client
+	// Aggregator writes the external metrics APIService (MoveExternal, and
+	// its restore in Rollback); nil leaves it alone.
+	Aggregator aggregator.Interface
 	// Timeout bounds each wait; Interval is the time between two reads.
 	Timeout, Interval time.Duration
 	// Out gets one line per object written, as kubectl apply prints;
@@ -32,26 +37,30 @@ type Writer struct {
 // Apply creates each ScaledObject, marked as migrate's and holding its
 // HPA's backup, then waits until KEDA drives every HPA: the ScaledObject
 // Ready and the HPA, now controlled by it, ScalingActive with a current
-// value for each external metric KEDA serves.
-func (w *Writer) Apply(ctx context.Context, sos []*keda.ScaledObject) error {
+// value for each external metric KEDA serves. It returns the ScaledObjects
+// created, as last read back.
+func (w *Writer) Apply(ctx context.Context, sos []*keda.ScaledObject) ([]*keda.ScaledObject, error) {
 	var created []string
+	var latest []*keda.ScaledObject
 	for _, so := range sos {
 		hpa, err := w.Client.AutoscalingV2().HorizontalPodAutoscalers(so.Namespace).Get(ctx, so.HPAName(), metav1.GetOptions{})
 		if err != nil {
-			return w.applyFailed(created, fmt.Errorf("reading HPA %s/%s to back it up: %w", so.Namespace, so.HPAName(), err))
+			return nil, w.applyFailed(created, fmt.Errorf("reading HPA %s/%s to back it up: %w", so.Namespace, so.HPAName(), err))
 		}
 		marked, err := WithBackup(so, hpa)
 		if err != nil {
-			return w.applyFailed(created, err)
+			return nil, w.applyFailed(created, err)
 		}
-		if _, err := w.KEDA.Create(ctx, marked); err != nil {
+		readBack, err := w.KEDA.Create(ctx, marked)
+		if err != nil {
 			if apierrors.IsAlreadyExists(err) {
 				err = fmt.Errorf("ScaledObject %s/%s already exists: roll it back first (migrate keda --rollback %s -n %s) or delete it", so.Namespace, so.Name, so.HPAName(), so.Namespace)
 			} else {
 				err = fmt.Errorf("creating ScaledObject %s/%s: %w", so.Namespace, so.Name, err)
 			}
-			return w.applyFailed(created, err)
+			return nil, w.applyFailed(created, err)
 		}
+		latest = append(latest, readBack)
 		created = append(created, so.Namespace+"/"+so.Name)
 		fmt.Fprintf(w.Out, "scaledobject.keda.sh/%s created (HPA %s backed up in annotation %s)\n", so.Name, so.HPAName(), BackupAnnotation)
 	}
@@ -61,6 +70,7 @@ func (w *Writer) Apply(ctx context.Context, sos []*keda.ScaledObject) error {
 		if err != nil {
 			return err.Error()
 		}
+		latest[i] = so
 		hpa, err := w.Client.AutoscalingV2().HorizontalPodAutoscalers(so.Namespace).Get(ctx, so.HPAName(), metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			hpa = nil
@@ -79,10 +89,10 @@ func (w *Writer) Apply(ctx context.Context, sos []*keda.ScaledObject) error {
 		return ""
 	})
 	if len(missing) > 0 {
-		return fmt.Errorf("after %s KEDA does not drive every migrated HPA:\n  %s\n  the ScaledObjects stay: run kubectl metricscale doctor, or undo with migrate keda --rollback",
+		return latest, fmt.Errorf("after %s KEDA does not drive every migrated HPA:\n  %s\n  the ScaledObjects stay: run kubectl metricscale doctor, or undo with migrate keda --rollback",
 			w.Timeout, strings.Join(missing, "\n  "))
 	}
-	return nil
+	return latest, nil
 }
 
 // applyFailed names what was created before err, and how to undo it.
@@ -98,11 +108,14 @@ func (w *Writer) applyFailed(created []string, err error) error {
 // ScaledObject is deleted with propagationPolicy Orphan, so the HPA is
 // kept (same object, same UID), and the HPA gets its backed-up spec,
 // labels and annotations again. Then it waits until each HPA reads its
-// metrics from the metrics APIs again.
-func (w *Writer) Rollback(ctx context.Context, namespace string, hpaNames []string) error {
+// metrics from the metrics APIs again. Once no ScaledObject is left in
+// the cluster, the external metrics APIService MoveExternal moved goes back
+// from its backup (before the wait: an HPA restored to an adapter External
+// metric reads it there). It returns the HPAs restored, as last read.
+func (w *Writer) Rollback(ctx context.Context, namespace string, hpaNames []string) ([]*autoscalingv2.HorizontalPodAutoscaler, error) {
 	sos, err := w.KEDA.ListSelected(ctx, namespace, ManagedSelector())
 	if err != nil {
-		return fmt.Errorf("listing the ScaledObjects migrate keda created (%s): %w", ManagedSelector(), err)
+		return nil, fmt.Errorf("listing the ScaledObjects migrate keda created (%s): %w", ManagedSelector(), err)
 	}
 	if len(hpaNames) > 0 {
 		var picked []keda.ScaledObject
@@ -116,24 +129,29 @@ func (w *Writer) Rollback(ctx context.Context, namespace string, hpaNames []stri
 			picked = append(picked, sos[i])
 		}
 		if len(unknown) > 0 {
-			return fmt.Errorf("no ScaledObject created by migrate keda (label %s) adopts HPA %s in namespace %s: nothing was changed", ManagedSelector(), strings.Join(unknown, ", "), namespace)
+			return nil, fmt.Errorf("no ScaledObject created by migrate keda (label %s) adopts HPA %s in namespace %s: nothing was changed", ManagedSelector(), strings.Join(unknown, ", "), namespace)
 		}
 		sos = picked
 	}
 	if len(sos) == 0 {
-		return fmt.Errorf("no ScaledObject created by migrate keda (label %s) in %s: nothing to roll back", ManagedSelector(), Scope(namespace))
+		// An --apply that moved the APIService and then failed before
+		// creating anything leaves only the APIService to put back.
+		if restored, err := w.restoreExternal(ctx); restored || err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("no ScaledObject created by migrate keda (label %s) in %s: nothing to roll back", ManagedSelector(), Scope(namespace))
 	}
 	// Every backup is read before anything is changed.
 	backups := make([]*Backup, len(sos))
 	for i := range sos {
 		if backups[i], err = ReadBackup(&sos[i]); err != nil {
-			return fmt.Errorf("%w\n  nothing was changed", err)
+			return nil, fmt.Errorf("%w\n  nothing was changed", err)
 		}
 	}
 	for i := range sos {
 		so := &sos[i]
 		if err := w.KEDA.DeleteOrphan(ctx, so.Namespace, so.Name); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("deleting ScaledObject %s/%s: %w", so.Namespace, so.Name, err)
+			return nil, fmt.Errorf("deleting ScaledObject %s/%s: %w", so.Namespace, so.Name, err)
 		}
 		fmt.Fprintf(w.Progress, "scaledobject.keda.sh/%s deleted with propagationPolicy Orphan (HPA %s kept)\n", so.Name, so.HPAName())
 	}
@@ -153,15 +171,21 @@ func (w *Writer) Rollback(ctx context.Context, namespace string, hpaNames []stri
 	for i := range sos {
 		hpa, err := w.restore(ctx, &sos[i], backups[i])
 		if err != nil {
-			return err
+			return restored, err
 		}
 		restored = append(restored, hpa)
+	}
+	if len(stuck) == 0 {
+		if _, err := w.restoreExternal(ctx); err != nil {
+			return restored, err
+		}
 	}
 	missing := w.waitAll(ctx, keys(restored, func(h *autoscalingv2.HorizontalPodAutoscaler) string { return "HPA " + h.Namespace + "/" + h.Name }), func(ctx context.Context, i int) string {
 		hpa, err := w.Client.AutoscalingV2().HorizontalPodAutoscalers(restored[i].Namespace).Get(ctx, restored[i].Name, metav1.GetOptions{})
 		if err != nil {
 			return err.Error()
 		}
+		restored[i] = hpa
 		if why := AdapterServes(hpa); why != "" {
 			return why
 		}
@@ -169,9 +193,9 @@ func (w *Writer) Rollback(ctx context.Context, namespace string, hpaNames []stri
 		return ""
 	})
 	if problems := append(stuck, missing...); len(problems) > 0 {
-		return fmt.Errorf("after %s the rollback is not complete:\n  %s\n  run kubectl metricscale doctor", w.Timeout, strings.Join(problems, "\n  "))
+		return restored, fmt.Errorf("after %s the rollback is not complete:\n  %s\n  run kubectl metricscale doctor", w.Timeout, strings.Join(problems, "\n  "))
 	}
-	return nil
+	return restored, nil
 }
 
 // restore writes the backup onto the HPA, keeping the object; an HPA

@@ -198,9 +198,12 @@ func fakeWriter(objs ...runtime.Object) (*Writer, *fake.Clientset, *keda.Client,
 func TestApply(t *testing.T) {
 	ctx := context.Background()
 	w, _, kc, log := fakeWriter(original())
-	err := w.Apply(ctx, []*keda.ScaledObject{planned(t)})
+	latest, err := w.Apply(ctx, []*keda.ScaledObject{planned(t)})
 	if err == nil || !strings.Contains(err.Error(), "ScaledObject default/interlok-autoscaler: ScaledObject interlok-autoscaler not Ready (no Ready condition yet)") {
 		t.Fatalf("err %v\n%s", err, log)
+	}
+	if len(latest) != 1 || latest[0].Name != "interlok-autoscaler" || latest[0].Annotations[BackupAnnotation] == "" {
+		t.Fatalf("returned %+v, want the ScaledObject as read back", latest)
 	}
 	so, err := kc.Get(ctx, "default", "interlok-autoscaler")
 	if err != nil {
@@ -210,8 +213,7 @@ func TestApply(t *testing.T) {
 	if err != nil || so.Labels[ManagedByLabel] != ManagedBy || b.UID != "uid-1" {
 		t.Fatalf("created %+v, backup %+v, %v", so.ObjectMeta, b, err)
 	}
-	err = w.Apply(ctx, []*keda.ScaledObject{planned(t)})
-	if err == nil || !strings.Contains(err.Error(), "already exists: roll it back first (migrate keda --rollback interlok-autoscaler -n default)") {
+	if latest, err = w.Apply(ctx, []*keda.ScaledObject{planned(t)}); latest != nil || err == nil || !strings.Contains(err.Error(), "already exists: roll it back first (migrate keda --rollback interlok-autoscaler -n default)") {
 		t.Fatalf("second apply: %v", err)
 	}
 }
@@ -240,11 +242,15 @@ func TestRollback(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if err := w.Rollback(ctx, "default", []string{"nope"}); err == nil || !strings.Contains(err.Error(), "adopts HPA nope") {
+	if _, err := w.Rollback(ctx, "default", []string{"nope"}); err == nil || !strings.Contains(err.Error(), "adopts HPA nope") {
 		t.Fatalf("unknown HPA: %v", err)
 	}
-	if err := w.Rollback(ctx, "default", []string{"interlok-autoscaler"}); err != nil {
+	restored, err := w.Rollback(ctx, "default", []string{"interlok-autoscaler"})
+	if err != nil {
 		t.Fatalf("%v\n%s", err, log)
+	}
+	if len(restored) != 1 || restored[0].Name != "interlok-autoscaler" {
+		t.Fatalf("returned %+v, want the restored HPA", restored)
 	}
 	got, err := client.AutoscalingV2().HorizontalPodAutoscalers("default").Get(ctx, "interlok-autoscaler", metav1.GetOptions{})
 	if err != nil {
@@ -260,7 +266,7 @@ func TestRollback(t *testing.T) {
 	if _, err := kc.Get(ctx, "default", "by-hand"); err != nil {
 		t.Fatalf("a ScaledObject migrate did not create was touched: %v", err)
 	}
-	if err := w.Rollback(ctx, "default", nil); err == nil || !strings.Contains(err.Error(), "nothing to roll back") {
+	if _, err := w.Rollback(ctx, "default", nil); err == nil || !strings.Contains(err.Error(), "nothing to roll back") {
 		t.Fatalf("second rollback: %v", err)
 	}
 }

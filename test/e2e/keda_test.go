@@ -20,6 +20,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/keda"
+	"github.com/metricscale/kubectl-metricscale/pkg/migrate"
 	"github.com/metricscale/kubectl-metricscale/test/sandbox"
 )
 
@@ -38,6 +39,14 @@ func kedaClient(t *testing.T) *keda.Client {
 // the test (after the test's own cleanups, which run first).
 func useKEDAForExternalMetrics(t *testing.T) {
 	t.Helper()
+	useExternalMetrics(t, sandbox.ExternalMetricsKEDA)
+}
+
+// useExternalMetrics hands external.metrics.k8s.io to server and gives it
+// back to its previous server at the end of the test, whoever the test
+// left it with (migrate's backup annotation removed too).
+func useExternalMetrics(t *testing.T, server sandbox.ExternalMetricsServer) {
+	t.Helper()
 	ctx := context.Background()
 	before, err := sandbox.ExternalMetrics(ctx, env.rest)
 	if err != nil {
@@ -47,10 +56,10 @@ func useKEDAForExternalMetrics(t *testing.T) {
 		t.Fatalf("APIService %s points at neither the adapter nor KEDA: a test left it so", sandbox.ExternalMetricsAPIService)
 	}
 	start := time.Now()
-	if err := sandbox.SetExternalMetrics(ctx, env.info, sandbox.ExternalMetricsKEDA); err != nil {
+	if err := sandbox.SetExternalMetrics(ctx, env.info, server); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("external metrics: %s → keda, Available after %.1fs", before, time.Since(start).Seconds())
+	t.Logf("external metrics: %s → %s after %.1fs", before, server, time.Since(start).Seconds())
 	t.Cleanup(func() {
 		// Back through the adapter's spec first, as a rollback to the
 		// adapter would: KEDA's injected caBundle must not survive it (with
@@ -59,11 +68,17 @@ func useKEDAForExternalMetrics(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		as, err := aggregator.NewForConfigOrDie(env.rest).ApiregistrationV1().APIServices().Get(ctx, sandbox.ExternalMetricsAPIService, metav1.GetOptions{})
+		apis := aggregator.NewForConfigOrDie(env.rest).ApiregistrationV1().APIServices()
+		as, err := apis.Get(ctx, sandbox.ExternalMetricsAPIService, metav1.GetOptions{})
 		if err != nil {
 			t.Error(err)
 		} else if len(as.Spec.CABundle) != 0 || !as.Spec.InsecureSkipTLSVerify || as.Spec.Service.Name != "prometheus-adapter" {
 			t.Errorf("switched back to the adapter, the APIService spec is %+v", as.Spec)
+		} else if _, ok := as.Annotations[migrate.APIServiceBackupAnnotation]; ok {
+			delete(as.Annotations, migrate.APIServiceBackupAnnotation)
+			if _, err := apis.Update(ctx, as, metav1.UpdateOptions{}); err != nil {
+				t.Error(err)
+			}
 		}
 		if err := sandbox.SetExternalMetrics(ctx, env.info, before); err != nil {
 			t.Error(err)

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	"sigs.k8s.io/yaml"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/keda"
@@ -209,13 +210,16 @@ func TestMigrateKEDATwoSeries(t *testing.T) {
 }
 
 // TestMigrateKEDAApplyRollback: on the healthy Interlok chain with
-// external.metrics.k8s.io handed to KEDA, migrate keda --apply creates the
+// external.metrics.k8s.io on the adapter and no other HPA holding it,
+// migrate keda --apply moves that APIService to KEDA's metrics server
+// (KEDA's spec, the adapter's kept in the backup annotation), creates the
 // ScaledObject and exits 0 once KEDA drives the HPA: the ScaledObject is
 // Ready, the same HPA object (same UID) is now controlled by it and reads
 // from KEDA the value the adapter serves (within 1%); the real HPA
 // controller, fed by KEDA, scales interlok 1→2 when the guide's load (150)
 // is pushed. --rollback then leaves no ScaledObject and the same HPA with
-// its original spec (a Pods metric), read from the adapter again.
+// its original spec (a Pods metric), read from the adapter again, and the
+// APIService back on the adapter's spec exactly.
 func TestMigrateKEDAApplyRollback(t *testing.T) {
 	needSandbox(t)
 	// The HPA controller keeps an HPA's recommendations by namespace/name
@@ -224,8 +228,13 @@ func TestMigrateKEDAApplyRollback(t *testing.T) {
 	// to 2 inherits that 2 for its 5-minute scale-down window.
 	time.Sleep(2 * 5 * time.Second)
 	healthyInterlok(t, 100)
-	useKEDAForExternalMetrics(t)
+	useExternalMetrics(t, sandbox.ExternalMetricsAdapter)
 	ctx := context.Background()
+	apis := aggregator.NewForConfigOrDie(env.rest).ApiregistrationV1().APIServices()
+	adapterSpec, err := sandbox.ExternalMetricsSpec(sandbox.ExternalMetricsAdapter, env.info.Ports)
+	if err != nil {
+		t.Fatal(err)
+	}
 	hpas := env.client.AutoscalingV2().HorizontalPodAutoscalers("default")
 	kc := kedaClient(t)
 	before, err := hpas.Get(ctx, "interlok-autoscaler", metav1.GetOptions{})
@@ -254,8 +263,22 @@ func TestMigrateKEDAApplyRollback(t *testing.T) {
 		t.Fatalf("migrate keda --apply: exit %d", code)
 	}
 	if !strings.Contains(out, "scaledobject.keda.sh/interlok-autoscaler created") || !strings.Contains(errOut, "Ready; HPA interlok-autoscaler reads s0-prometheus = ") ||
-		!strings.Contains(errOut, "external.metrics.k8s.io") {
-		t.Fatalf("--apply does not say what it created, what it waited for and the APIService plan")
+		!strings.Contains(errOut, "APIService v1beta1.external.metrics.k8s.io, monitoring/prometheus-adapter (prometheus-adapter): moves-to-keda") ||
+		!strings.Contains(errOut, "moved from monitoring/prometheus-adapter to KEDA's metrics server keda/keda-metrics-apiserver") {
+		t.Fatalf("--apply does not say what it created, what it waited for, the APIService plan and the move")
+	}
+	moved, err := apis.Get(ctx, sandbox.ExternalMetricsAPIService, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// KEDA's spec, plus the caBundle KEDA's operator injected.
+	kedaSpec, err := sandbox.ExternalMetricsSpec(sandbox.ExternalMetricsKEDA, env.info.Ports)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kedaSpec.CABundle = moved.Spec.CABundle
+	if !apiequality.Semantic.DeepEqual(moved.Spec, kedaSpec) || len(moved.Spec.CABundle) == 0 || !strings.Contains(moved.Annotations[migrate.APIServiceBackupAnnotation], `"insecureSkipTLSVerify":true`) {
+		t.Fatalf("after --apply the APIService is %+v, annotations %v; want KEDA's spec with its caBundle and the adapter's in the backup", moved.Spec, moved.Annotations)
 	}
 	so, err := kc.Get(ctx, "default", "interlok-autoscaler")
 	if err != nil {
@@ -293,8 +316,16 @@ func TestMigrateKEDAApplyRollback(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("migrate keda --rollback: exit %d", code)
 	}
-	if !strings.Contains(out, "horizontalpodautoscaler.autoscaling/interlok-autoscaler restored") || !strings.Contains(errOut, "reads its metrics again") {
+	if !strings.Contains(out, "horizontalpodautoscaler.autoscaling/interlok-autoscaler restored") || !strings.Contains(errOut, "reads its metrics again") ||
+		!strings.Contains(errOut, "restored from annotation "+migrate.APIServiceBackupAnnotation+": monitoring/prometheus-adapter") {
 		t.Fatal("--rollback does not say what it restored and waited for")
+	}
+	back, err := apis.Get(ctx, sandbox.ExternalMetricsAPIService, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := back.Annotations[migrate.APIServiceBackupAnnotation]; ok || !apiequality.Semantic.DeepEqual(back.Spec, adapterSpec) {
+		t.Fatalf("after --rollback the APIService is %+v, annotations %v; want the adapter's spec %+v", back.Spec, back.Annotations, adapterSpec)
 	}
 	after, err := hpas.Get(ctx, "interlok-autoscaler", metav1.GetOptions{})
 	if err != nil {
@@ -425,4 +456,43 @@ func TestMigrateKEDAPromFake(t *testing.T) {
 		}
 		return fmt.Errorf("current metrics %+v", h.Status.CurrentMetrics)
 	})
+}
+
+// TestMigrateKEDAApplyHeld: with external.metrics.k8s.io on the adapter and
+// an HPA not migrated that reads an External metric from it, migrate keda
+// --apply for interlok exits 2 naming that HPA and what to do, and writes
+// nothing: no ScaledObject, the APIService as it was.
+func TestMigrateKEDAApplyHeld(t *testing.T) {
+	needSandbox(t)
+	healthyInterlok(t, 100)
+	useExternalMetrics(t, sandbox.ExternalMetricsAdapter)
+	createQueueHPA(t, "held-worker", "held")
+	ctx := context.Background()
+	apis := aggregator.NewForConfigOrDie(env.rest).ApiregistrationV1().APIServices()
+	before, err := apis.Get(ctx, sandbox.ExternalMetricsAPIService, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	out, errOut, code := runCmd(t, "migrate", "keda", "interlok-autoscaler", "-n", "default", "--apply", "--server-address", env.info.PrometheusURL)
+	t.Logf("--apply stdout:\n%sstderr:\n%s", out, errOut)
+	if code != 2 || out != "" {
+		t.Fatalf("migrate keda --apply with a held APIService: exit %d, want 2 and nothing on stdout", code)
+	}
+	if !strings.Contains(errOut, "nothing applied: APIService v1beta1.external.metrics.k8s.io stays with the adapter: HPA(s) default/held-worker read External metrics") ||
+		!strings.Contains(errOut, "migrate them in the same run, or pass --force") || !strings.Contains(errOut, "held by HPA(s): default/held-worker") {
+		t.Fatal("the refusal does not name the HPA that holds the APIService and what to do")
+	}
+	if sos, err := kedaClient(t).List(ctx, "default"); err != nil || len(sos) != 0 {
+		t.Fatalf("ScaledObjects after a refused --apply: %v, %v", sos, err)
+	}
+	after, err := apis.Get(ctx, sandbox.ExternalMetricsAPIService, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Its status may change (the aggregator's checks); its spec and
+	// annotations may not.
+	if !apiequality.Semantic.DeepEqual(after.Spec, before.Spec) || !apiequality.Semantic.DeepEqual(after.Annotations, before.Annotations) {
+		t.Fatalf("a refused --apply changed the APIService: %+v %v, was %+v %v", after.Spec, after.Annotations, before.Spec, before.Annotations)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/apiservice"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -16,7 +17,6 @@ import (
 	"k8s.io/client-go/util/retry"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
-	"k8s.io/utils/ptr"
 )
 
 // KEDA runs in every sandbox: keda-operator and its metrics apiserver are
@@ -105,24 +105,20 @@ const (
 // ExternalMetricsServers are the values SetExternalMetrics accepts.
 var ExternalMetricsServers = []ExternalMetricsServer{ExternalMetricsNone, ExternalMetricsAdapter, ExternalMetricsKEDA}
 
-// externalMetricsSpec is the APIService spec each server is registered
+// ExternalMetricsSpec is the APIService spec each server is registered
 // with: the adapter's as its chart writes it (insecureSkipTLSVerify, a
-// self-signed certificate), KEDA's as its release does: no
-// insecureSkipTLSVerify and no caBundle, which KEDA's operator injects
-// itself (its cert rotation patches this APIService), so the aggregator
-// verifies KEDA's certificate for keda-metrics-apiserver.keda.svc.
-func externalMetricsSpec(to ExternalMetricsServer, ports Ports) (apiregistrationv1.APIServiceSpec, error) {
-	spec := apiregistrationv1.APIServiceSpec{Group: "external.metrics.k8s.io", Version: "v1beta1", GroupPriorityMinimum: 100, VersionPriority: 100}
+// self-signed certificate), KEDA's as its release does (apiservice.ExternalSpec,
+// which migrate keda --apply writes).
+func ExternalMetricsSpec(to ExternalMetricsServer, ports Ports) (apiregistrationv1.APIServiceSpec, error) {
 	switch to {
 	case ExternalMetricsAdapter:
-		spec.Service = &apiregistrationv1.ServiceReference{Namespace: "monitoring", Name: "prometheus-adapter", Port: ptr.To(int32(ports.Adapter))}
+		spec := apiservice.ExternalSpec("monitoring", "prometheus-adapter", int32(ports.Adapter))
 		spec.InsecureSkipTLSVerify = true
+		return spec, nil
 	case ExternalMetricsKEDA:
-		spec.Service = &apiregistrationv1.ServiceReference{Namespace: KEDANamespace, Name: "keda-metrics-apiserver", Port: ptr.To(int32(ports.KEDAMetricsAPIServer))}
-	default:
-		return spec, fmt.Errorf("unknown external metrics server %q: choose one of %v", to, ExternalMetricsServers)
+		return apiservice.ExternalSpec(KEDANamespace, "keda-metrics-apiserver", int32(ports.KEDAMetricsAPIServer)), nil
 	}
-	return spec, nil
+	return apiregistrationv1.APIServiceSpec{}, fmt.Errorf("unknown external metrics server %q: choose one of %v", to, ExternalMetricsServers)
 }
 
 // ExternalMetrics reports who serves external.metrics.k8s.io in the sandbox.
@@ -171,7 +167,7 @@ func SetExternalMetrics(ctx context.Context, info Info, to ExternalMetricsServer
 		}
 		return nil
 	}
-	spec, err := externalMetricsSpec(to, info.Ports)
+	spec, err := ExternalMetricsSpec(to, info.Ports)
 	if err != nil {
 		return err
 	}
@@ -205,10 +201,5 @@ func apiServiceAvailable(ctx context.Context, agg aggregator.Interface, name str
 	if err != nil {
 		return false, err.Error()
 	}
-	for _, c := range as.Status.Conditions {
-		if c.Type == apiregistrationv1.Available {
-			return c.Status == apiregistrationv1.ConditionTrue, c.Reason + ": " + c.Message
-		}
-	}
-	return false, "no Available condition yet"
+	return apiservice.Available(as)
 }

@@ -495,7 +495,7 @@ func TestExternalMetricsSpec(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.to), func(t *testing.T) {
-			spec, err := externalMetricsSpec(tt.to, ports)
+			spec, err := ExternalMetricsSpec(tt.to, ports)
 			if tt.wantErrMatch != "" {
 				if err == nil || err.Error() != tt.wantErrMatch {
 					t.Fatalf("error %v, want %q", err, tt.wantErrMatch)
