@@ -34,6 +34,8 @@ var env struct {
 	// set when TestMain started the sandbox itself
 	toolsDir   string
 	sandboxCmd string
+	// interlokHPADeleted is when resetInterlok last deleted the HPA.
+	interlokHPADeleted time.Time
 }
 
 // skipReason is set when there is no sandbox and that is not a failure (the

@@ -222,11 +222,7 @@ func TestMigrateKEDATwoSeries(t *testing.T) {
 // APIService back on the adapter's spec exactly.
 func TestMigrateKEDAApplyRollback(t *testing.T) {
 	needSandbox(t)
-	// The HPA controller keeps an HPA's recommendations by namespace/name
-	// until a sync finds it deleted (every 5 s in the sandbox): an
-	// interlok-autoscaler created sooner after a test that scaled interlok
-	// to 2 inherits that 2 for its 5-minute scale-down window.
-	time.Sleep(2 * 5 * time.Second)
+	interlokHPAForgotten(t) // this test checks a scale from 1 to 2
 	healthyInterlok(t, 100)
 	useExternalMetrics(t, sandbox.ExternalMetricsAdapter)
 	ctx := context.Background()

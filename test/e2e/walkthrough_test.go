@@ -204,6 +204,21 @@ func interlok(t *testing.T) string {
 	return original
 }
 
+// interlokHPAForgotten waits until the HPA controller has forgotten the
+// replica recommendations of the interlok-autoscaler resetInterlok deleted:
+// it keeps them by namespace/name until its next sync of that key finds
+// the HPA gone, within two sync periods of the delete; an HPA of the same
+// name created sooner inherits them (a 2 kept for the 5-minute scale-down
+// window). The controller shows no sign of it, so this waits out the
+// remainder of those periods, and only when the delete was that recent.
+func interlokHPAForgotten(t *testing.T) {
+	t.Helper()
+	if wait := time.Until(env.interlokHPADeleted.Add(2 * sandbox.HPASyncPeriod)); wait > 0 {
+		t.Logf("waiting %.1fs for the HPA controller to forget the deleted interlok-autoscaler", wait.Seconds())
+		time.Sleep(wait)
+	}
+}
+
 func resetInterlok(t *testing.T, original string) {
 	ctx := context.Background()
 	if adapterConfig(t) != original {
@@ -214,7 +229,9 @@ func resetInterlok(t *testing.T, original string) {
 		deletePushGroup(t, "job/interlok/k8s_pod_name/"+p.Name)
 	}
 	fg := metav1.DeletePropagationForeground
-	_ = env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Delete(ctx, "interlok-autoscaler", metav1.DeleteOptions{})
+	if env.client.AutoscalingV2().HorizontalPodAutoscalers("default").Delete(ctx, "interlok-autoscaler", metav1.DeleteOptions{}) == nil {
+		env.interlokHPADeleted = time.Now()
+	}
 	_ = env.client.AppsV1().Deployments("default").Delete(ctx, "interlok", metav1.DeleteOptions{PropagationPolicy: &fg})
 	waitGone(t, "deployment interlok", func(ctx context.Context) error {
 		_, err := env.client.AppsV1().Deployments("default").Get(ctx, "interlok", metav1.GetOptions{})

@@ -28,6 +28,9 @@ const (
 	supervisorName = "supervisor"
 	// KubernetesVersion is the version of the control-plane binaries.
 	KubernetesVersion = "v1.32.2"
+	// HPASyncPeriod is the HPA controller's --horizontal-pod-autoscaler-sync-period
+	// (15 s by default; shorter here so tests scale sooner).
+	HPASyncPeriod = 5 * time.Second
 )
 
 // Config says where the sandbox keeps its state and finds its binaries.
@@ -290,7 +293,7 @@ func (s *stack) startControllers(ctx context.Context) error {
 		// Per-controller ServiceAccounts, as kubeadm and managed clusters run
 		// it: the HPA controller acts as kube-system:horizontal-pod-autoscaler.
 		"--use-service-account-credentials=true",
-		"--horizontal-pod-autoscaler-sync-period=5s",
+		"--horizontal-pod-autoscaler-sync-period="+HPASyncPeriod.String(),
 		"--leader-elect=false",
 		"--service-account-private-key-file="+f.SAKey, "--root-ca-file="+f.CA,
 		"--v=1")
