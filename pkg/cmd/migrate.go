@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/rest"
@@ -349,6 +350,12 @@ func (o *MigrateKEDAOptions) rollback(ctx context.Context) error {
 func (o *MigrateKEDAOptions) printWritten(objs []any) error {
 	if o.Output == "" || len(objs) == 0 {
 		return nil
+	}
+	for _, obj := range objs {
+		// As kubectl prints objects unless --show-managed-fields.
+		if a, err := apimeta.Accessor(obj); err == nil {
+			a.SetManagedFields(nil)
+		}
 	}
 	if len(objs) == 1 {
 		return printers.Print(o.Out, objs[0], o.Output)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -381,14 +382,27 @@ func TestMigrateKEDAPromFake(t *testing.T) {
 		t.Fatalf("nginx has %d replicas: doubling them would pass maxReplicas %d", replicas, before.Spec.MaxReplicas)
 	}
 
-	out, errOut, code := runCmd(t, "migrate", "keda", "nginx", "-n", "default", "--apply", "--server-address", env.info.PrometheusURL)
-	t.Logf("--apply stdout:\n%sstderr:\n%s", out, errOut)
+	// -o json, as kubectl apply -o json: the ScaledObject created, as the
+	// API server returned it, on stdout; the progress on stderr.
+	out, errOut, code := runCmd(t, "migrate", "keda", "nginx", "-n", "default", "--apply", "--server-address", env.info.PrometheusURL, "-o", "json")
+	t.Logf("--apply -o json stdout:\n%sstderr:\n%s", out, errOut)
 	if code != 0 {
 		t.Fatalf("migrate keda --apply: exit %d", code)
+	}
+	var printed keda.ScaledObject
+	if err := json.Unmarshal([]byte(out), &printed); err != nil || printed.Kind != "ScaledObject" || printed.Name != "nginx" || printed.UID == "" ||
+		printed.Annotations[migrate.BackupAnnotation] == "" || len(printed.ManagedFields) != 0 {
+		t.Fatalf("--apply -o json printed no ScaledObject as created (%v): %+v", err, printed.ObjectMeta)
+	}
+	if !strings.Contains(errOut, "scaledobject.keda.sh/nginx created") {
+		t.Fatal("--apply -o json does not say on stderr what it created")
 	}
 	so, err := kc.Get(ctx, "default", "nginx")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if so.UID != printed.UID {
+		t.Fatalf("printed ScaledObject UID %s, the cluster's %s", printed.UID, so.UID)
 	}
 	if len(so.Spec.Triggers) != 1 || so.Spec.Triggers[0].MetricType != autoscalingv2.ValueMetricType || so.Spec.Triggers[0].Metadata["threshold"] != "10" {
 		t.Fatalf("triggers %+v: want one Value trigger, threshold 10", so.Spec.Triggers)
