@@ -124,7 +124,11 @@ func TestGranting(t *testing.T) {
 		{"get", "", "secrets", "grafana", "metricscale-grafana-secret"},
 		{"get", "", "secrets", "other", ""},
 		{"delete", "", "secrets", "grafana", ""},
-		{"create", "keda.sh", "scaledobjects", "", ""},
+		{"create", "keda.sh", "scaledobjects", "", "metricscale-migrate-keda"},
+		{"update", "autoscaling", "horizontalpodautoscalers", "interlok-autoscaler", "metricscale-migrate-keda"},
+		{"update", "apiregistration.k8s.io", "apiservices", "v1beta1.external.metrics.k8s.io", "metricscale-metrics-apiservice"},
+		{"update", "apiregistration.k8s.io", "apiservices", "v1beta1.custom.metrics.k8s.io", ""},
+		{"create", "apiregistration.k8s.io", "apiservices", "", ""},
 	}
 	for _, tt := range tests {
 		got, ok := rbac.Granting(apierr.Refusal{Verb: tt.verb, Group: tt.group, Resource: tt.resource, Name: tt.name})

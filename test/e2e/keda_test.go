@@ -168,15 +168,23 @@ func createScaledObject(t *testing.T, so *keda.ScaledObject) {
 	if _, err := kc.Create(ctx, so); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = kc.Delete(ctx, so.Namespace, so.Name)
-		// KEDA's finalizer deletes the HPA it created; the next test must
-		// not find a second HPA on a Deployment of the same name.
-		waitGone(t, "ScaledObject "+so.Name, func(ctx context.Context) error {
-			_, err := kc.Get(ctx, so.Namespace, so.Name)
-			return err
-		})
+	t.Cleanup(func() { deleteScaledObject(t, so.Namespace, so.Name) })
+}
+
+// deleteScaledObject deletes namespace/name, if there is one, and waits
+// until it is gone: KEDA's finalizer deletes the HPA it owns, and the next
+// test must not find it. It reports whether there was one.
+func deleteScaledObject(t *testing.T, namespace, name string) bool {
+	t.Helper()
+	kc := kedaClient(t)
+	if err := kc.Delete(context.Background(), namespace, name); err != nil {
+		return false
+	}
+	waitGone(t, "ScaledObject "+name, func(ctx context.Context) error {
+		_, err := kc.Get(ctx, namespace, name)
+		return err
 	})
+	return true
 }
 
 // TestKEDAScaledObject: with external.metrics.k8s.io handed to KEDA, a

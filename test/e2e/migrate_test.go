@@ -241,16 +241,9 @@ func TestMigrateKEDAApplyRollback(t *testing.T) {
 	if dep, err := env.client.AppsV1().Deployments("default").Get(ctx, "interlok", metav1.GetOptions{}); err != nil || *dep.Spec.Replicas != 1 {
 		t.Fatalf("interlok must start with 1 replica for the 1→2 check: %v", err)
 	}
-	t.Cleanup(func() {
-		// After a failure before the rollback: no ScaledObject may outlive
-		// the test (its HPA goes with it, as resetInterlok wants).
-		if err := kc.Delete(ctx, "default", "interlok-autoscaler"); err == nil {
-			waitGone(t, "ScaledObject interlok-autoscaler", func(ctx context.Context) error {
-				_, err := kc.Get(ctx, "default", "interlok-autoscaler")
-				return err
-			})
-		}
-	})
+	// After a failure before the rollback: no ScaledObject may outlive the
+	// test (its HPA goes with it, as resetInterlok wants).
+	t.Cleanup(func() { deleteScaledObject(t, "default", "interlok-autoscaler") })
 
 	// KEDA's operator runs the query itself, as a host process, where the
 	// adapter's cluster DNS name for Prometheus does not resolve.
@@ -360,11 +353,7 @@ func TestMigrateKEDAPromFake(t *testing.T) {
 	useKEDAForExternalMetrics(t)
 	kc := kedaClient(t)
 	t.Cleanup(func() {
-		if err := kc.Delete(ctx, "default", "nginx"); err == nil {
-			waitGone(t, "ScaledObject nginx", func(ctx context.Context) error {
-				_, err := kc.Get(ctx, "default", "nginx")
-				return err
-			})
+		if deleteScaledObject(t, "default", "nginx") {
 			// KEDA's HPA went with it: the scenario's comes back.
 			applyScenario(t, "promfake")
 		}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/metricscale/kubectl-metricscale/pkg/doctor"
 	"github.com/metricscale/kubectl-metricscale/test/grafanaemu"
+	"github.com/metricscale/kubectl-metricscale/test/sandbox"
 )
 
 // kubectl runs the kubectl of the machine as the sandbox's admin: the
@@ -293,5 +294,88 @@ func unreadable(t *testing.T, ns, metric string) {
 				Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: ptr.To(resource.MustParse("1"))}}}}}}
 	if _, err := env.client.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, hpa, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMigrateKEDALeastPrivilege: migrate keda --apply and --rollback run as
+// a ServiceAccount bound only to the roles docs/install.md gives them
+// (metricscale-read-only, the Role metricscale-migrate-keda in the HPA's
+// namespace, the ClusterRole metricscale-metrics-apiservice), applied and
+// bound with its commands: both exit 0 without one refused request, and
+// external.metrics.k8s.io goes to KEDA and back. The roles grant no more:
+// no APIService created, the custom metrics one not writable, no
+// ScaledObject in another namespace, no HPA deleted.
+func TestMigrateKEDALeastPrivilege(t *testing.T) {
+	needSandbox(t)
+	interlokHPAForgotten(t) // a recommendation of 2 inherited would rescale interlok under the check
+	healthyInterlok(t, 100)
+	useExternalMetrics(t, sandbox.ExternalMetricsAdapter)
+	ctx := context.Background()
+	dir := filepath.Join(env.repo, "deploy", "rbac")
+	ns := "migrator-" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	if _, err := env.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	readOnly, apiService, migrateRole := "metricscale-read-only-"+ns+"-migrator", "metricscale-metrics-apiservice-"+ns+"-migrator", "metricscale-migrate-keda-"+ns+"-migrator"
+	t.Cleanup(func() {
+		ctx := context.Background()
+		crbs := env.client.RbacV1().ClusterRoleBindings()
+		_ = crbs.Delete(ctx, readOnly, metav1.DeleteOptions{})
+		_ = crbs.Delete(ctx, apiService, metav1.DeleteOptions{})
+		_ = env.client.RbacV1().RoleBindings("default").Delete(ctx, migrateRole, metav1.DeleteOptions{})
+		_ = env.client.RbacV1().Roles("default").Delete(ctx, "metricscale-migrate-keda", metav1.DeleteOptions{})
+		_ = env.client.RbacV1().ClusterRoles().Delete(ctx, "metricscale-metrics-apiservice", metav1.DeleteOptions{})
+		_ = env.client.RbacV1().ClusterRoles().Delete(ctx, "metricscale-read-only", metav1.DeleteOptions{})
+		_ = env.client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
+	})
+	// As docs/install.md says: the roles, then the bindings.
+	kubectl(t, "create", "serviceaccount", "migrator", "-n", ns)
+	kubectl(t, "apply", "-f", filepath.Join(dir, "read-only.yaml"))
+	kubectl(t, "apply", "-n", "default", "-f", filepath.Join(dir, "migrate-keda.yaml"))
+	kubectl(t, "apply", "-f", filepath.Join(dir, "metrics-apiservice.yaml"))
+	kubectl(t, "create", "clusterrolebinding", readOnly, "--clusterrole=metricscale-read-only", "--serviceaccount="+ns+":migrator")
+	kubectl(t, "create", "rolebinding", migrateRole, "-n", "default", "--role=metricscale-migrate-keda", "--serviceaccount="+ns+":migrator")
+	kubectl(t, "create", "clusterrolebinding", apiService, "--clusterrole=metricscale-metrics-apiservice", "--serviceaccount="+ns+":migrator")
+	user := "system:serviceaccount:" + ns + ":migrator"
+	eventually(t, 30*time.Second, "the bindings are in force", func(ctx context.Context) error {
+		if !can(t, user, authorizationv1.ResourceAttributes{Verb: "update", Group: "apiregistration.k8s.io", Resource: "apiservices", Name: sandbox.ExternalMetricsAPIService}) {
+			return fmt.Errorf("not yet")
+		}
+		return nil
+	})
+	for _, attr := range []authorizationv1.ResourceAttributes{
+		{Verb: "create", Group: "apiregistration.k8s.io", Resource: "apiservices"},
+		{Verb: "update", Group: "apiregistration.k8s.io", Resource: "apiservices", Name: "v1beta1.custom.metrics.k8s.io"},
+		{Verb: "create", Group: "keda.sh", Resource: "scaledobjects", Namespace: ns},
+		{Verb: "delete", Group: "autoscaling", Resource: "horizontalpodautoscalers", Namespace: "default"},
+	} {
+		if can(t, user, attr) {
+			t.Errorf("the migrator may %s %s %s in %q: more than it needs", attr.Verb, attr.Resource, attr.Name, attr.Namespace)
+		}
+	}
+	kc := kedaClient(t)
+	// After a failure before the rollback: no ScaledObject may outlive the
+	// test (its HPA goes with it, as resetInterlok wants).
+	t.Cleanup(func() { deleteScaledObject(t, "default", "interlok-autoscaler") })
+
+	as := "--as=" + user
+	out, errOut, code := runCmd(t, as, "migrate", "keda", "interlok-autoscaler", "-n", "default", "--apply", "--server-address", env.info.PrometheusURL)
+	t.Logf("--apply as the migrator (exit %d):\n%s%s", code, out, errOut)
+	if code != 0 || strings.Contains(strings.ToLower(out+errOut), "forbidden") {
+		t.Fatalf("migrate keda --apply as the migrator: exit %d", code)
+	}
+	if by, err := sandbox.ExternalMetrics(ctx, env.rest); err != nil || by != sandbox.ExternalMetricsKEDA {
+		t.Fatalf("after --apply, external metrics served by %s (%v), want keda", by, err)
+	}
+	out, errOut, code = runCmd(t, as, "migrate", "keda", "interlok-autoscaler", "-n", "default", "--rollback")
+	t.Logf("--rollback as the migrator (exit %d):\n%s%s", code, out, errOut)
+	if code != 0 || strings.Contains(strings.ToLower(out+errOut), "forbidden") {
+		t.Fatalf("migrate keda --rollback as the migrator: exit %d", code)
+	}
+	if by, err := sandbox.ExternalMetrics(ctx, env.rest); err != nil || by != sandbox.ExternalMetricsAdapter {
+		t.Fatalf("after --rollback, external metrics served by %s (%v), want adapter", by, err)
+	}
+	if sos, err := kc.List(ctx, "default"); err != nil || len(sos) != 0 {
+		t.Fatalf("ScaledObjects after the rollback: %v, %v", sos, err)
 	}
 }
