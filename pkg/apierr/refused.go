@@ -145,6 +145,9 @@ func (e *DeniedError) applyArgs() string {
 // user: a ClusterRole cluster-wide, a Role in the refused namespace.
 func (e *DeniedError) bindCommand() string {
 	subject := "--user=" + e.User
+	if e.User == "" {
+		subject = "--user=NAME"
+	}
 	if ns, name, ok := strings.Cut(strings.TrimPrefix(e.User, "system:serviceaccount:"), ":"); ok && strings.HasPrefix(e.User, "system:serviceaccount:") {
 		subject = "--serviceaccount=" + ns + ":" + name
 	}

@@ -82,13 +82,25 @@ func explainRefusal(err error) error {
 	if !ok {
 		return err
 	}
-	role, ok := rbac.Granting(r)
-	if !ok {
-		return err
-	}
+	code, inner := ExitCannotRun, err
 	var ee *ExitError
 	if errors.As(err, &ee) {
-		return &ExitError{Code: ee.Code, Err: apierr.Denied(ee.Err, role)}
+		code, inner = ee.Code, ee.Err
 	}
-	return &ExitError{Code: ExitCannotRun, Err: apierr.Denied(err, role)}
+	d := denial(r, inner)
+	if d == nil {
+		return err
+	}
+	return &ExitError{Code: code, Err: d}
+}
+
+// denial is the one message for refusal r (err the refused request's):
+// the role of deploy/rbac that grants it and how to apply and bind it; nil
+// when no role there grants it.
+func denial(r apierr.Refusal, err error) *apierr.DeniedError {
+	role, ok := rbac.Granting(r)
+	if !ok {
+		return nil
+	}
+	return &apierr.DeniedError{Refusal: r, Role: role, Err: err}
 }

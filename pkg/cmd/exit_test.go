@@ -19,8 +19,8 @@ func TestExplainRefusal(t *testing.T) {
 		Name: "adapter-config", Namespace: "monitoring", ResourceRequest: true}, "")
 	watchHPAs := responsewriters.ForbiddenStatusError(authorizer.AttributesRecord{User: sa, Verb: "watch", APIGroup: "autoscaling",
 		Resource: "horizontalpodautoscalers", ResourceRequest: true}, "")
-	createSO := responsewriters.ForbiddenStatusError(authorizer.AttributesRecord{User: sa, Verb: "create", APIGroup: "keda.sh",
-		Resource: "scaledobjects", Namespace: "default", ResourceRequest: true}, "")
+	deleteNS := responsewriters.ForbiddenStatusError(authorizer.AttributesRecord{User: sa, Verb: "delete", Resource: "namespaces",
+		Name: "default", ResourceRequest: true}, "")
 	plain := errors.New("connection refused")
 	tests := []struct {
 		name     string
@@ -34,7 +34,7 @@ func TestExplainRefusal(t *testing.T) {
 				"kubectl create rolebinding metricscale-adapter-config-team-a-ci -n monitoring --role=metricscale-adapter-config --serviceaccount=team-a:ci"}},
 		{"watch's informer, bare", fmt.Errorf("watching HPAs: %w", watchHPAs), ExitCannotRun,
 			[]string{"cannot watch horizontalpodautoscalers in API group autoscaling, cluster-wide", "ClusterRole metricscale-read-only: kubectl apply -f deploy/rbac/read-only.yaml"}},
-		{"no role of ours grants it", fmt.Errorf("creating ScaledObject: %w", createSO), ExitCannotRun, nil},
+		{"no role of ours grants it", &ExitError{Code: ExitFindings, Err: fmt.Errorf("deleting: %w", deleteNS)}, ExitFindings, nil},
 		{"not a refusal", plain, ExitCannotRun, nil},
 	}
 	for _, tt := range tests {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -290,6 +291,9 @@ func (o *MigrateKEDAOptions) apply(ctx context.Context, w *migrate.Writer, sos [
 		return &ExitError{Code: ExitCannotRun, Err: errors.New("no HPA can be migrated: nothing applied")}
 	}
 	ext := plan.External
+	if err := w.Check(ctx, migrate.ApplyAccess(sos, ext)); err != nil {
+		return &ExitError{Code: ExitCannotRun, Err: fmt.Errorf("nothing applied: %w", err)}
+	}
 	switch {
 	case plan.KEDAUnreachable() && !o.Force:
 		return &ExitError{Code: ExitCannotRun, Err: fmt.Errorf("nothing applied: APIService %s %s", ext.Name, ext.Why)}
@@ -415,12 +419,28 @@ func printAPIServicePlan(w io.Writer, p migrate.APIServicePlan) {
 	}
 }
 
+// allowed asks the API server whether the caller may do each of attrs and
+// turns the first refusal into the one message a refused request gets (the
+// role of deploy/rbac that grants it). An API server that cannot answer
+// the question leaves the answer to the writes themselves.
+func (o *MigrateKEDAOptions) allowed(ctx context.Context, attrs []authorizationv1.ResourceAttributes) error {
+	r, err := kube.FirstDenied(ctx, o.clients.Client, attrs)
+	if err != nil || r == nil {
+		return nil
+	}
+	if d := denial(*r, nil); d != nil {
+		return d
+	}
+	return fmt.Errorf("cannot %s: Forbidden for %q (no role of deploy/rbac grants it)", r.What(), r.User)
+}
+
 func (o *MigrateKEDAOptions) writer() (*migrate.Writer, error) {
 	kc, err := keda.NewForConfig(o.clients.Rest)
 	if err != nil {
 		return nil, err
 	}
-	w := &migrate.Writer{Client: o.clients.Client, KEDA: kc, Aggregator: o.clients.Aggregator, Timeout: o.Timeout, Interval: 2 * time.Second, Out: o.Out, Progress: o.ErrOut}
+	w := &migrate.Writer{Client: o.clients.Client, KEDA: kc, Aggregator: o.clients.Aggregator, Timeout: o.Timeout, Interval: 2 * time.Second, Out: o.Out, Progress: o.ErrOut,
+		Allowed: o.allowed}
 	if o.Output != "" {
 		// stdout holds the objects alone; the lines go with the progress.
 		w.Out = o.ErrOut

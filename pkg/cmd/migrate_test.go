@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -51,7 +53,10 @@ func TestMigrateKEDAApplyPlan(t *testing.T) {
 		wantErrOut string
 		created    bool
 		moved      bool
+		denied     string // a permission Allowed refuses
 	}{
+		{name: "a write not allowed: refused, nothing written", plan: movePlan, server: found, denied: "create scaledobjects", wantCode: ExitCannotRun,
+			wantErr: "nothing applied: cannot create scaledobjects"},
 		{name: "held: refused, nothing written", plan: heldPlan, server: found, wantCode: ExitCannotRun, wantErr: "nothing applied: APIService " + apiservice.External + " " + held},
 		{name: "held with --force: APIService left alone", plan: heldPlan, force: true, server: found, wantCode: ExitFindings, wantErr: "KEDA does not drive",
 			wantOut: "scaledobject.keda.sh/interlok-autoscaler created", wantErrOut: "warning (--force): APIService " + apiservice.External + " is left alone", created: true},
@@ -76,6 +81,16 @@ func TestMigrateKEDAApplyPlan(t *testing.T) {
 			if tt.output != "" {
 				w.Out = errOut
 			}
+			var asked []string
+			w.Allowed = func(_ context.Context, attrs []authorizationv1.ResourceAttributes) error {
+				for _, a := range attrs {
+					asked = append(asked, a.Verb+" "+a.Resource)
+					if a.Verb+" "+a.Resource == tt.denied {
+						return errors.New("cannot " + tt.denied)
+					}
+				}
+				return nil
+			}
 			so := &keda.ScaledObject{TypeMeta: metav1.TypeMeta{APIVersion: keda.GroupVersion.String(), Kind: "ScaledObject"},
 				ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "interlok-autoscaler"},
 				Spec:       keda.ScaledObjectSpec{Advanced: &keda.AdvancedConfig{HorizontalPodAutoscalerConfig: &keda.HorizontalPodAutoscalerConfig{Name: "interlok-autoscaler"}}}}
@@ -92,6 +107,9 @@ func TestMigrateKEDAApplyPlan(t *testing.T) {
 				if err := json.Unmarshal(out.Bytes(), &got); err != nil || got.Annotations[migrate.BackupAnnotation] == "" {
 					t.Fatalf("stdout is not the ScaledObject read back (%v):\n%s", err, out)
 				}
+			}
+			if tt.plan.External.Action == migrate.APIServiceMoves && tt.wantCode != ExitCannotRun && !slices.Contains(asked, "update apiservices") {
+				t.Fatalf("asked %v before writing: not whether the APIService may be updated", asked)
 			}
 			sos, err := kc.List(ctx, "")
 			if err != nil || (len(sos) == 1) != tt.created {

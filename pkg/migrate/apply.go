@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	"slices"
 	"strings"
 	"time"
@@ -32,6 +33,18 @@ type Writer struct {
 	// Out gets one line per object written, as kubectl apply prints;
 	// Progress the waits' progress.
 	Out, Progress io.Writer
+	// Allowed, when set, says why the caller may not do one of attrs (nil
+	// when it may do all): asked before the first write, so a missing
+	// permission leaves nothing half done.
+	Allowed func(ctx context.Context, attrs []authorizationv1.ResourceAttributes) error
+}
+
+// Check asks Allowed about attrs, if it is set.
+func (w *Writer) Check(ctx context.Context, attrs []authorizationv1.ResourceAttributes) error {
+	if w.Allowed == nil {
+		return nil
+	}
+	return w.Allowed(ctx, attrs)
 }
 
 // Apply creates each ScaledObject, marked as migrate's and holding its
@@ -147,6 +160,9 @@ func (w *Writer) Rollback(ctx context.Context, namespace string, hpaNames []stri
 		if backups[i], err = ReadBackup(&sos[i]); err != nil {
 			return nil, fmt.Errorf("%w\n  nothing was changed", err)
 		}
+	}
+	if err := w.Check(ctx, RollbackAccess(sos)); err != nil {
+		return nil, fmt.Errorf("%w\n  nothing was changed", err)
 	}
 	for i := range sos {
 		so := &sos[i]

@@ -334,15 +334,41 @@ func TestMigrateKEDALeastPrivilege(t *testing.T) {
 	kubectl(t, "apply", "-n", "default", "-f", filepath.Join(dir, "migrate-keda.yaml"))
 	kubectl(t, "apply", "-f", filepath.Join(dir, "metrics-apiservice.yaml"))
 	kubectl(t, "create", "clusterrolebinding", readOnly, "--clusterrole=metricscale-read-only", "--serviceaccount="+ns+":migrator")
-	kubectl(t, "create", "rolebinding", migrateRole, "-n", "default", "--role=metricscale-migrate-keda", "--serviceaccount="+ns+":migrator")
 	kubectl(t, "create", "clusterrolebinding", apiService, "--clusterrole=metricscale-metrics-apiservice", "--serviceaccount="+ns+":migrator")
 	user := "system:serviceaccount:" + ns + ":migrator"
-	eventually(t, 30*time.Second, "the bindings are in force", func(ctx context.Context) error {
-		if !can(t, user, authorizationv1.ResourceAttributes{Verb: "update", Group: "apiregistration.k8s.io", Resource: "apiservices", Name: sandbox.ExternalMetricsAPIService}) {
-			return fmt.Errorf("not yet")
-		}
-		return nil
-	})
+	inForce := func(attr authorizationv1.ResourceAttributes) {
+		eventually(t, 30*time.Second, "the binding that allows "+attr.Verb+" "+attr.Resource+" is in force", func(ctx context.Context) error {
+			if !can(t, user, attr) {
+				return fmt.Errorf("not yet")
+			}
+			return nil
+		})
+	}
+	inForce(authorizationv1.ResourceAttributes{Verb: "update", Group: "apiregistration.k8s.io", Resource: "apiservices", Name: sandbox.ExternalMetricsAPIService})
+	kc := kedaClient(t)
+	// After a failure before the rollback: no ScaledObject may outlive the
+	// test (its HPA goes with it, as resetInterlok wants).
+	t.Cleanup(func() { deleteScaledObject(t, "default", "interlok-autoscaler") })
+	as := "--as=" + user
+
+	// Without the Role in the HPA's namespace: exit 2 before any write,
+	// with one message naming the Role and its binding.
+	out, errOut, code := runCmd(t, as, "migrate", "keda", "interlok-autoscaler", "-n", "default", "--apply", "--server-address", env.info.PrometheusURL)
+	t.Logf("--apply as the migrator without the Role (exit %d):\n%s%s", code, out, errOut)
+	wantBind := "kubectl create rolebinding metricscale-migrate-keda-" + ns + "-migrator -n default --role=metricscale-migrate-keda --serviceaccount=" + ns + ":migrator"
+	if code != 2 || !strings.Contains(errOut, "nothing applied: cannot create scaledobjects in API group keda.sh, in namespace default") ||
+		!strings.Contains(errOut, "kubectl apply -n default -f deploy/rbac/migrate-keda.yaml") || !strings.Contains(errOut, wantBind) {
+		t.Fatalf("want exit 2 naming the Role metricscale-migrate-keda and %q", wantBind)
+	}
+	if by, err := sandbox.ExternalMetrics(ctx, env.rest); err != nil || by != sandbox.ExternalMetricsAdapter {
+		t.Fatalf("a refused --apply moved the APIService: served by %s (%v)", by, err)
+	}
+	if sos, err := kc.List(ctx, "default"); err != nil || len(sos) != 0 {
+		t.Fatalf("ScaledObjects after a refused --apply: %v, %v", sos, err)
+	}
+
+	kubectl(t, "create", "rolebinding", migrateRole, "-n", "default", "--role=metricscale-migrate-keda", "--serviceaccount="+ns+":migrator")
+	inForce(authorizationv1.ResourceAttributes{Verb: "create", Group: "keda.sh", Resource: "scaledobjects", Namespace: "default"})
 	for _, attr := range []authorizationv1.ResourceAttributes{
 		{Verb: "create", Group: "apiregistration.k8s.io", Resource: "apiservices"},
 		{Verb: "update", Group: "apiregistration.k8s.io", Resource: "apiservices", Name: "v1beta1.custom.metrics.k8s.io"},
@@ -353,13 +379,8 @@ func TestMigrateKEDALeastPrivilege(t *testing.T) {
 			t.Errorf("the migrator may %s %s %s in %q: more than it needs", attr.Verb, attr.Resource, attr.Name, attr.Namespace)
 		}
 	}
-	kc := kedaClient(t)
-	// After a failure before the rollback: no ScaledObject may outlive the
-	// test (its HPA goes with it, as resetInterlok wants).
-	t.Cleanup(func() { deleteScaledObject(t, "default", "interlok-autoscaler") })
 
-	as := "--as=" + user
-	out, errOut, code := runCmd(t, as, "migrate", "keda", "interlok-autoscaler", "-n", "default", "--apply", "--server-address", env.info.PrometheusURL)
+	out, errOut, code = runCmd(t, as, "migrate", "keda", "interlok-autoscaler", "-n", "default", "--apply", "--server-address", env.info.PrometheusURL)
 	t.Logf("--apply as the migrator (exit %d):\n%s%s", code, out, errOut)
 	if code != 0 || strings.Contains(strings.ToLower(out+errOut), "forbidden") {
 		t.Fatalf("migrate keda --apply as the migrator: exit %d", code)
