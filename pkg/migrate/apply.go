@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	authorizationv1 "k8s.io/api/authorization/v1"
 	"slices"
 	"strings"
 	"time"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
