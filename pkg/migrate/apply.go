@@ -9,7 +9,6 @@ import (
 	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
-
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
