@@ -5,6 +5,9 @@ import (
 	"reflect"
 	"time"
 
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/restmapper"
+
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -39,9 +42,17 @@ func (g *GlobalOptions) clients() (*kube.Clients, string, error) {
 	if c.Aggregator, err = aggregator.NewForConfig(cfg); err != nil {
 		return nil, "", err
 	}
-	if c.Mapper, err = g.ConfigFlags.ToRESTMapper(); err != nil {
+	// kubectl's RESTMapper, over discovery cached in memory: kubectl's own
+	// asks its discovery client for every group's resources on each lookup
+	// (the shortcut expander), and its cache on disk reads and decodes a
+	// file per group version each time. doctor's simulated relist looks up
+	// every label of every series: minutes at a thousand HPAs.
+	disk, err := g.ConfigFlags.ToDiscoveryClient()
+	if err != nil {
 		return nil, "", err
 	}
+	mem := memory.NewMemCacheClient(disk)
+	c.Mapper = restmapper.NewShortcutExpander(restmapper.NewDeferredDiscoveryRESTMapper(mem), mem, func(string) {})
 	return c, namespace, nil
 }
 
