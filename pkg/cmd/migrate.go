@@ -313,13 +313,7 @@ func (o *MigrateKEDAOptions) apply(ctx context.Context, w *migrate.Writer, sos [
 	for i, so := range created {
 		objs[i] = so
 	}
-	if perr := o.printWritten(objs); perr != nil && err == nil {
-		err = perr
-	}
-	if err != nil {
-		return &ExitError{Code: ExitFindings, Err: err}
-	}
-	return nil
+	return o.written(objs, err)
 }
 
 // rollback puts the migrated HPAs back.
@@ -340,6 +334,12 @@ func (o *MigrateKEDAOptions) rollback(ctx context.Context) error {
 		h.APIVersion, h.Kind = "autoscaling/v2", "HorizontalPodAutoscaler"
 		objs[i] = h
 	}
+	return o.written(objs, err)
+}
+
+// written prints what --apply or --rollback wrote (printWritten), also
+// when it stopped on err, and exits 1 on err or a failed print.
+func (o *MigrateKEDAOptions) written(objs []any, err error) error {
 	if perr := o.printWritten(objs); perr != nil && err == nil {
 		err = perr
 	}
