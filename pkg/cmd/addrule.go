@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/client-go/restmapper"
+
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -135,9 +137,11 @@ func (o *AddRuleOptions) Complete(args []string) error {
 		return err
 	}
 	o.env = *c
+	// Typed by a person: kubectl's shortcuts (svc, deploy) are welcome.
+	typed := restmapper.NewShortcutExpander(c.Mapper, c.Discovery, func(string) {})
 	for _, r := range o.Resources {
 		label, res, _ := strings.Cut(r, "=")
-		plural, err := c.Mapper.ResourceFor(schema.GroupVersionResource{Resource: strings.ToLower(res)})
+		plural, err := typed.ResourceFor(schema.GroupVersionResource{Resource: strings.ToLower(res)})
 		if err != nil {
 			return fmt.Errorf("--resource %s: the API server knows no resource %q (%v); use a resource name such as pod, service or deployment", r, res, err)
 		}

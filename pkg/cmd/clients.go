@@ -42,17 +42,17 @@ func (g *GlobalOptions) clients() (*kube.Clients, string, error) {
 	if c.Aggregator, err = aggregator.NewForConfig(cfg); err != nil {
 		return nil, "", err
 	}
-	// kubectl's RESTMapper, over discovery cached in memory: kubectl's own
-	// asks its discovery client for every group's resources on each lookup
-	// (the shortcut expander), and its cache on disk reads and decodes a
-	// file per group version each time. doctor's simulated relist looks up
-	// every label of every series: minutes at a thousand HPAs.
+	// The adapter's own RESTMapper: a deferred discovery mapper over
+	// discovery cached in memory. kubectl's (ConfigFlags.ToRESTMapper)
+	// expands shortcuts by asking discovery for every group's resources on
+	// each lookup, from a cache on disk it decodes again each time; doctor's
+	// simulated relist looks up every label of every series (minutes at a
+	// thousand HPAs), and the adapter expands no shortcuts.
 	disk, err := g.ConfigFlags.ToDiscoveryClient()
 	if err != nil {
 		return nil, "", err
 	}
-	mem := memory.NewMemCacheClient(disk)
-	c.Mapper = restmapper.NewShortcutExpander(restmapper.NewDeferredDiscoveryRESTMapper(mem), mem, func(string) {})
+	c.Mapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disk))
 	return c, namespace, nil
 }
 
