@@ -155,7 +155,21 @@ func sampleInterval(ctx context.Context, p Prometheus, selector string, span tim
 		gaps = append(gaps, samples[i].Timestamp.Time().Sub(samples[i-1].Timestamp.Time()))
 	}
 	sort.Slice(gaps, func(i, j int) bool { return gaps[i] < gaps[j] })
-	return s, gaps[len(gaps)/2], samples[len(samples)-1].Timestamp.Time(), len(samples), true
+	return s, roundInterval(gaps[len(gaps)/2]), samples[len(samples)-1].Timestamp.Time(), len(samples), true
+}
+
+// roundInterval drops the jitter of a measured sample interval (a scrape
+// that starts a few milliseconds late makes a 5s job's gaps 5.006s): what
+// a person configured, and what the suggested flags should say.
+func roundInterval(d time.Duration) time.Duration {
+	switch {
+	case d >= 10*time.Second:
+		return d.Round(time.Second)
+	case d >= time.Second:
+		return d.Round(100 * time.Millisecond)
+	default:
+		return d.Round(time.Millisecond)
+	}
 }
 
 func containsSeries(list []prom.Series, s prom.Series) bool {

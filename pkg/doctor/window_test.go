@@ -83,8 +83,9 @@ func TestCheckWindow(t *testing.T) {
 		window, scrape time.Duration
 		samples        time.Duration
 		listsAll       bool
-		want           string // "" none
-		queries        int    // queries sent to Prometheus
+		want           string        // "" none
+		queries        int           // queries sent to Prometheus
+		shown          time.Duration // the interval the finding names; samples when 0
 	}{
 		{name: "window shorter than the samples' interval, series listed by their samples", window: 2 * time.Second, scrape: 5 * time.Second, samples: 5 * time.Second,
 			want: "MS216", queries: 1},
@@ -93,6 +94,8 @@ func TestCheckWindow(t *testing.T) {
 		{name: "every job scraped within the window: nothing read", window: time.Minute, scrape: 30 * time.Second, samples: 5 * time.Minute},
 		{name: "pushed rarely, though the scrape is frequent: measured from the samples", window: 10 * time.Second, scrape: 15 * time.Second, samples: 2 * time.Minute,
 			want: "MS216", queries: 1},
+		{name: "a scrape's jitter is not part of the interval named", window: 2 * time.Second, scrape: 5 * time.Second, samples: 5006 * time.Millisecond,
+			want: "MS216", queries: 1, shown: 5 * time.Second},
 		{name: "samples within the window", window: 10 * time.Second, scrape: 15 * time.Second, samples: 5 * time.Second, queries: 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -111,13 +114,17 @@ func TestCheckWindow(t *testing.T) {
 			if c.want == "" {
 				return
 			}
+			shown := c.shown
+			if shown == 0 {
+				shown = c.samples
+			}
 			f := fs[0]
-			if !strings.Contains(f.Message, "("+c.window.String()+")") || !strings.Contains(f.Message, "("+c.samples.String()+")") ||
-				!strings.Contains(f.Fix.Description, "--metrics-max-age="+(2*c.samples).String()) ||
+			if !strings.Contains(f.Message, "("+c.window.String()+")") || !strings.Contains(f.Message, "("+shown.String()+")") ||
+				!strings.Contains(f.Fix.Description, "--metrics-max-age="+(2*shown).String()) ||
 				f.Fix.Command != "kubectl -n monitoring edit deployment prometheus-adapter" {
 				t.Fatalf("finding: %+v\nfix: %+v", f, *f.Fix)
 			}
-			if !strings.Contains(strings.Join(f.Evidence, "\n"), `MessageMetrics{k8s_namespace="default",k8s_pod_name="app-1"}: 10 samples, one every `+c.samples.String()) {
+			if !strings.Contains(strings.Join(f.Evidence, "\n"), `MessageMetrics{k8s_namespace="default",k8s_pod_name="app-1"}: 10 samples, one every `+shown.String()) {
 				t.Fatalf("evidence: %v", f.Evidence)
 			}
 		})
