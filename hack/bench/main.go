@@ -346,7 +346,7 @@ func printScale(results []sizeResult, runs int) {
 	}
 }
 
-// profileDoctor writes a CPU profile of doctor -A run in-process runs times
+// profileDoctor writes a CPU profile (and an allocation profile) of doctor -A run in-process runs times
 // (with its table printed to nowhere, as the command prints it).
 func profileDoctor(ctx context.Context, env doctor.Env, path string, runs int) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -357,6 +357,12 @@ func profileDoctor(ctx context.Context, env doctor.Env, path string, runs int) e
 		return err
 	}
 	defer out.Close()
+	// Allocations are counted from the bench's start: a profile taken now
+	// is the base to subtract (go tool pprof -base).
+	base := strings.TrimSuffix(path, ".pprof") + ".allocs-base.pprof"
+	if err := writeAllocs(base); err != nil {
+		return err
+	}
 	if err := pprof.StartCPUProfile(out); err != nil {
 		return err
 	}
@@ -370,8 +376,22 @@ func profileDoctor(ctx context.Context, env doctor.Env, path string, runs int) e
 			return err
 		}
 	}
-	fmt.Printf("  CPU profile of %d in-process doctor -A runs: %s\n", runs, path)
+	pprof.StopCPUProfile()
+	heap := strings.TrimSuffix(path, ".pprof") + ".allocs.pprof"
+	if err := writeAllocs(heap); err != nil {
+		return err
+	}
+	fmt.Printf("  CPU profile of %d in-process doctor -A runs: %s; their allocations: go tool pprof -base %s %s\n", runs, path, base, heap)
 	return nil
+}
+
+func writeAllocs(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return pprof.Lookup("allocs").WriteTo(f, 0)
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
