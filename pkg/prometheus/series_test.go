@@ -168,3 +168,19 @@ func TestSeriesRequestIsTheAdapters(t *testing.T) {
 		})
 	}
 }
+
+// TestSeriesWaitLonger: the probe gives up after seconds, the series
+// requests of a relist do not (the adapter's client has no timeout).
+func TestSeriesWaitLonger(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"status":"success","data":{}}`)
+	}))
+	defer srv.Close()
+	c := Connect(context.Background(), nil, nil, srv.URL)
+	if !c.OK() {
+		t.Fatalf("connect: %s", c.Error)
+	}
+	if c.http.Timeout != SeriesTimeout || SeriesTimeout < time.Minute {
+		t.Fatalf("series requests time out after %s, want %s", c.http.Timeout, SeriesTimeout)
+	}
+}
