@@ -32,14 +32,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/doctor"
+	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/test/sandbox"
 )
 
@@ -260,7 +259,7 @@ func measure(ctx context.Context, f *fleet, info sandbox.Info, cfg *rest.Config,
 	cc := kubernetes.NewForConfigOrDie(&counted)
 	dc := discovery.NewDiscoveryClientForConfigOrDie(&counted)
 	env := doctor.Env{Rest: &counted, Client: cc, Aggregator: aggregator.NewForConfigOrDie(&counted), Discovery: dc,
-		Mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))}
+		Mapper: kube.NewMapper(dc)}
 	promBefore, err := promRequests(ctx, info.PrometheusURL)
 	if err != nil {
 		return res, err

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/restmapper"
 
 	"github.com/spf13/cobra"
@@ -138,7 +139,9 @@ func (o *AddRuleOptions) Complete(args []string) error {
 	}
 	o.env = *c
 	// Typed by a person: kubectl's shortcuts (svc, deploy) are welcome.
-	typed := restmapper.NewShortcutExpander(c.Mapper, c.Discovery, func(string) {})
+	// The expander reads every group's resources on each lookup: cached,
+	// that is one discovery for all the --resource flags.
+	typed := restmapper.NewShortcutExpander(c.Mapper, memory.NewMemCacheClient(c.Discovery), func(string) {})
 	for _, r := range o.Resources {
 		label, res, _ := strings.Cut(r, "=")
 		plural, err := typed.ResourceFor(schema.GroupVersionResource{Resource: strings.ToLower(res)})

@@ -5,13 +5,9 @@ import (
 	"reflect"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/chain"
@@ -47,18 +43,8 @@ func (g *GlobalOptions) clients() (*kube.Clients, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	c.Mapper = newMapper(memory.NewMemCacheClient(disk))
+	c.Mapper = kube.NewMapper(disk)
 	return c, namespace, nil
-}
-
-// newMapper is the adapter's own RESTMapper: a deferred discovery mapper
-// over d, discovery cached in memory. kubectl's (ConfigFlags.ToRESTMapper)
-// expands shortcuts by asking discovery for every group's resources on
-// each lookup, from a cache on disk it decodes again each time; doctor's
-// simulated relist looks up every label of every series (minutes at a
-// thousand HPAs), and the adapter expands no shortcuts.
-func newMapper(d discovery.CachedDiscoveryInterface) meta.RESTMapper {
-	return restmapper.NewDeferredDiscoveryRESTMapper(d)
 }
 
 // completeChain reads the adapter flag group and builds the clients, as

@@ -15,14 +15,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/util/retry"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	custommetrics "k8s.io/metrics/pkg/client/custom_metrics"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/doctor"
+	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/test/sandbox"
 )
 
@@ -65,7 +64,7 @@ func customMetricsClient(t *testing.T) custommetrics.CustomMetricsClient {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
+	mapper := kube.NewMapper(dc)
 	return custommetrics.NewForConfig(env.rest, mapper, custommetrics.NewAvailableAPIsGetter(dc))
 }
 

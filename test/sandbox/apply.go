@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,7 +19,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
@@ -109,7 +109,7 @@ func NewApplier(cfg *rest.Config, fieldManager string) (*Applier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Applier{dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc)), manager: fieldManager}, nil
+	return &Applier{dyn: dyn, mapper: kube.NewMapper(dc), manager: fieldManager}, nil
 }
 
 // Apply applies every document in data and returns "kind/name" of each.

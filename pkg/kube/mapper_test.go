@@ -1,4 +1,4 @@
-package cmd
+package kube
 
 import (
 	"testing"
@@ -48,7 +48,7 @@ func TestMapperReadsDiscoveryOnce(t *testing.T) {
 	}
 	apps := &metav1.APIResourceList{GroupVersion: "apps/v1", APIResources: []metav1.APIResource{{Name: "deployments", Kind: "Deployment", Namespaced: true, Verbs: []string{"get", "list"}}}}
 	d := &countingDiscovery{CachedDiscoveryInterface: memory.NewMemCacheClient(&fakediscovery.FakeDiscovery{Fake: &clienttesting.Fake{Resources: []*metav1.APIResourceList{core, apps}}})}
-	m := newMapper(d)
+	m := mapperOver(d)
 
 	lookup := func() {
 		for _, res := range []string{"pods", "pod", "service", "endpoints", "namespace", "deployments"} {
