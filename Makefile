@@ -59,6 +59,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReduce$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/migrate
 	$(GO) test -run '^$$' -fuzz '^FuzzParseChecksums$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./hack/krew-manifest
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSeries$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/prometheus
+	$(GO) test -run '^$$' -fuzz '^FuzzReadSeries$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/prometheus
 
 # TestMain runs hack/tools.sh itself (installing and building on first use),
 # brings one sandbox up for the package and takes it down at the end.

@@ -167,14 +167,14 @@ func Prepare(ctx context.Context, env Env, o Options) (*Plan, error) {
 
 	// What the adapter serves today (the chain's relist), and what the new
 	// rule alone would.
-	before := ch.Relist(ctx, env.Mapper, now())
+	before := ch.Relist(ctx, env.Mapper, now(), nil)
 	alone := &config.MetricsDiscoveryConfig{}
 	if prop.External {
 		alone.ExternalRules = []config.DiscoveryRule{p.rule}
 	} else {
 		alone.Rules = []config.DiscoveryRule{p.rule}
 	}
-	after := simulate.Run(ctx, p.Prometheus, alone, env.Mapper, a.MaxAge, now())
+	after := simulate.Run(ctx, p.Prometheus, alone, env.Mapper, a.MaxAge, now(), simulate.KeepAll)
 	if len(after.Rules) != 1 || after.Rules[0].BuildError != nil {
 		return nil, fmt.Errorf("the adapter would reject the rule: %v", after.Rules[0].BuildError)
 	}

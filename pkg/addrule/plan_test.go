@@ -58,7 +58,7 @@ func newPlan(t *testing.T, src fakeSource, req rules.Request) *Plan {
 	} else {
 		alone.Rules = []config.DiscoveryRule{p.rule}
 	}
-	after := simulate.Run(context.Background(), src, alone, kubetest.DiscoveryMapper(), time.Hour, now)
+	after := simulate.Run(context.Background(), src, alone, kubetest.DiscoveryMapper(), time.Hour, now, simulate.KeepAll)
 	if len(after.Rules) != 1 || after.Rules[0].BuildError != nil {
 		t.Fatalf("the rule does not build: %+v", after.Rules)
 	}
@@ -173,7 +173,7 @@ func TestCheckExisting(t *testing.T) {
 				}
 			}
 			current := parseConfig(t, c.config(p))
-			before := simulate.Run(context.Background(), src, current, kubetest.DiscoveryMapper(), time.Hour, now)
+			before := simulate.Run(context.Background(), src, current, kubetest.DiscoveryMapper(), time.Hour, now, simulate.KeepAll)
 			for _, b := range c.before {
 				res, metric, _ := strings.Cut(b, "/")
 				if before.Served(schema.ParseGroupResource(res), metric) == nil {
@@ -209,7 +209,7 @@ func TestCheckExistingPartly(t *testing.T) {
 	p := newPlan(t, src, rules.Request{SeriesName: "queue_depth"})
 	p.Produces = append(p.Produces, Produced{Metric: "queue_depth", Resource: "services", SeriesName: "queue_depth"})
 	current := parseConfig(t, "rules:\n"+rule(`{__name__="queue_depth"}`, podRes, "queue_depth", "max(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)"))
-	before := simulate.Run(context.Background(), src, current, kubetest.DiscoveryMapper(), time.Hour, now)
+	before := simulate.Run(context.Background(), src, current, kubetest.DiscoveryMapper(), time.Hour, now, simulate.KeepAll)
 	if err := p.checkExisting(before, current); err != nil {
 		t.Fatal(err)
 	}

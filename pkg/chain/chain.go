@@ -32,7 +32,8 @@ const (
 	StageConfig
 	// StagePrometheus reaches the Prometheus the adapter reads.
 	StagePrometheus
-	// StageDiscovery simulates one relist of the adapter's rules.
+	// StageDiscovery simulates one relist of the adapter's rules, keeping
+	// none of the series (Chain.Relist keeps some).
 	StageDiscovery
 )
 
@@ -112,20 +113,21 @@ func Load(ctx context.Context, c *kube.Clients, o Options, upTo Stage, now time.
 		}
 	}
 	if upTo >= StageDiscovery {
-		ch.Discovery = ch.Relist(ctx, c.Mapper, now)
+		ch.Discovery = ch.Relist(ctx, c.Mapper, now, nil)
 	}
 	return ch
 }
 
 // Relist simulates one relist of the adapter's rules on the live series,
 // with the adapter's own naming code: the discovery stage, for a caller
-// that loaded the chain only up to Prometheus and needs it later. Nil when
-// the config did not parse or Prometheus did not answer.
-func (ch *Chain) Relist(ctx context.Context, mapper apimeta.RESTMapper, now time.Time) *simulate.Discovery {
+// that loaded the chain only up to Prometheus and needs it later or needs
+// some series kept (keep; the discovery stage keeps none). Nil when the config did not parse or Prometheus
+// did not answer.
+func (ch *Chain) Relist(ctx context.Context, mapper apimeta.RESTMapper, now time.Time, keep simulate.Keep) *simulate.Discovery {
 	if !ch.Parsed() || !ch.PrometheusOK() {
 		return nil
 	}
-	return simulate.Run(ctx, ch.Prometheus, ch.Config.Parsed, mapper, ch.Window, now)
+	return simulate.Run(ctx, ch.Prometheus, ch.Config.Parsed, mapper, ch.Window, now, keep)
 }
 
 // Parsed reports whether the config was read and the adapter's parser

@@ -336,7 +336,9 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 
 	co := o.Chain
 	co.ServiceNamespace, co.ServiceName = refNamespace(customSvc.Service), refName(customSvc.Service)
-	ch := adapterchain.Load(ctx, &env, co, adapterchain.StageDiscovery, in.Now)
+	ch := adapterchain.Load(ctx, &env, co, adapterchain.StagePrometheus, in.Now)
+	// The walk looks at the relist's series of the HPAs' metrics only.
+	ch.Discovery = ch.Relist(ctx, env.Mapper, in.Now, simulate.KeepMetrics(metricNames(hpas)...))
 	in.Chain = ch
 	// An adapter doctor may not read is not a broken adapter.
 	in.refused = &refusals{}
@@ -389,6 +391,25 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 		in.Events = hpaEvents(ctx, env.Client, ns)
 	}
 	return in, nil
+}
+
+// metricNames are the names of the HPAs' Pods, Object and External
+// metrics.
+func metricNames(hpas []autoscalingv2.HorizontalPodAutoscaler) []string {
+	var out []string
+	for i := range hpas {
+		for _, m := range hpas[i].Spec.Metrics {
+			switch {
+			case m.Pods != nil:
+				out = append(out, m.Pods.Metric.Name)
+			case m.Object != nil:
+				out = append(out, m.Object.Metric.Name)
+			case m.External != nil:
+				out = append(out, m.External.Metric.Name)
+			}
+		}
+	}
+	return out
 }
 
 // liveAPI reads the custom metrics API: discovery once, then each distinct

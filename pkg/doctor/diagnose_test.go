@@ -80,7 +80,7 @@ func collected(t *testing.T, p *fakeProm, api *fakeAPI, rules string) *Collected
 			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}}}}
 	ch := &adapterchain.Chain{Adapter: a, Config: &adapter.Config{Parsed: cfg}, PrometheusURL: adapterPromURL, PrometheusSource: adapterchain.SourceAdapter,
 		Prometheus: &prometheus.Connection{URL: adapterPromURL, Via: prometheus.ViaServiceProxy, Status: 200}, Window: time.Minute}
-	ch.Discovery = simulate.Run(context.Background(), p, cfg, kubetest.DiscoveryMapper(), 10*time.Minute, now)
+	ch.Discovery = simulate.Run(context.Background(), p, cfg, kubetest.DiscoveryMapper(), 10*time.Minute, now, simulate.KeepAll)
 	return &Collected{Now: now, SeriesWindow: time.Hour, ServerMinor: -1,
 		APIServices: []APIService{{Name: CustomAPIService, Present: true, Available: true, Reason: "Passed", Service: "monitoring/prometheus-adapter"}, {Name: ExternalAPIService}, {Name: ResourceAPIService}},
 		Chain:       ch, Mapper: kubetest.DiscoveryMapper(), API: api, Prometheus: p, Targets: fakeTargets{}}

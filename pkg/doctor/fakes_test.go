@@ -41,9 +41,9 @@ type fakeProm struct {
 
 func (p *fakeProm) Targets(context.Context) ([]prometheus.Target, error) { return p.targets, nil }
 
-// Series implements simulate.SeriesSource over the series in the window.
-func (p *fakeProm) Series(ctx context.Context, since time.Time, sels ...prom.Selector) ([]prom.Series, error) {
-	return simulatetest.Source(p.series).Series(ctx, since, sels...)
+// EachSeries implements simulate.SeriesSource over the series in the window.
+func (p *fakeProm) EachSeries(ctx context.Context, since time.Time, each func(prom.Series), sels ...prom.Selector) error {
+	return simulatetest.Source(p.series).EachSeries(ctx, since, each, sels...)
 }
 
 func (p *fakeProm) OK() bool { return p.ok }
@@ -182,7 +182,7 @@ func newWalker(t *testing.T, p *fakeProm, api *fakeAPI, rules string) *walker {
 	t.Helper()
 	var disc *simulate.Discovery
 	if rules != "" {
-		disc = simulate.Run(context.Background(), p, loadRules(t, rules), kubetest.DiscoveryMapper(), 10*time.Minute, now)
+		disc = simulate.Run(context.Background(), p, loadRules(t, rules), kubetest.DiscoveryMapper(), 10*time.Minute, now, simulate.KeepAll)
 	}
 	return &walker{api: api, prom: p, disc: disc, mapper: kubetest.DiscoveryMapper(), maxAge: 10 * time.Minute, now: now, adapterRef: "monitoring/prometheus-adapter", seriesWindow: time.Hour,
 		targets: fakeTargets{"default/Deployment/app": runningPods("app-1", "app-2")}}

@@ -180,7 +180,7 @@ func TestCheckDiscovery(t *testing.T) {
 		p.series = append(p.series, series(fmt.Sprintf("m%d{namespace=default,pod=p}", i)))
 	}
 	rules := "rules:\n- seriesQuery: '{namespace!=\"\"}'\n  resources: {template: <<.Resource>>}\n  metricsQuery: x\n- seriesQuery: '{__name__=\"m1\"}'\n  resources: {template: <<.Resource>>}\n  metricsQuery: y\n"
-	d := simulate.Run(context.Background(), p, loadRules(t, rules), kubetest.DiscoveryMapper(), time.Minute, now)
+	d := simulate.Run(context.Background(), p, loadRules(t, rules), kubetest.DiscoveryMapper(), time.Minute, now, simulate.KeepAll)
 	fs := checkDiscovery(d, adapterFixture(true))
 	record(t, fs)
 	if codes(fs) != "MS210,MS213" {

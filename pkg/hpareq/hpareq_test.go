@@ -55,7 +55,7 @@ func discovery(t *testing.T) *simulate.Discovery {
 		simulatetest.Series("backlog{namespace=default}"),
 		simulatetest.Series("queue_depth{namespace=default,queue=orders}"),
 	}
-	return simulate.Run(context.Background(), src, &cfg, kubetest.DiscoveryMapper(), 10*time.Minute, time.Now())
+	return simulate.Run(context.Background(), src, &cfg, kubetest.DiscoveryMapper(), 10*time.Minute, time.Now(), simulate.KeepAll)
 }
 
 func hpaWith(spec autoscalingv2.MetricSpec) *autoscalingv2.HorizontalPodAutoscaler {

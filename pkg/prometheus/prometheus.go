@@ -6,7 +6,6 @@
 package prometheus
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -200,25 +199,42 @@ func shortNetError(err error) string {
 // Series lists the series matching selectors since start, as the adapter's
 // relist does.
 func (c *Connection) Series(ctx context.Context, start time.Time, selectors ...prom.Selector) ([]prom.Series, error) {
-	return c.series(ctx, pmodel.Interval{Start: pmodel.TimeFromUnixNano(start.UnixNano())}, selectors)
+	return c.seriesList(ctx, pmodel.Interval{Start: pmodel.TimeFromUnixNano(start.UnixNano())}, selectors)
 }
 
 // SeriesBetween lists the series matching selectors with a sample between
 // start and end.
 func (c *Connection) SeriesBetween(ctx context.Context, start, end time.Time, selectors ...prom.Selector) ([]prom.Series, error) {
-	return c.series(ctx, pmodel.Interval{Start: pmodel.TimeFromUnixNano(start.UnixNano()), End: pmodel.TimeFromUnixNano(end.UnixNano())}, selectors)
+	return c.seriesList(ctx, pmodel.Interval{Start: pmodel.TimeFromUnixNano(start.UnixNano()), End: pmodel.TimeFromUnixNano(end.UnixNano())}, selectors)
+}
+
+// EachSeries is Series passing each series on as it is read, without
+// holding them all (readSeries). On an error, the series passed on before it
+// are to be dropped.
+func (c *Connection) EachSeries(ctx context.Context, start time.Time, each func(prom.Series), selectors ...prom.Selector) error {
+	_, err := c.series(ctx, pmodel.Interval{Start: pmodel.TimeFromUnixNano(start.UnixNano())}, selectors, each)
+	return err
+}
+
+func (c *Connection) seriesList(ctx context.Context, interval pmodel.Interval, selectors []prom.Selector) ([]prom.Series, error) {
+	out := []prom.Series{}
+	null, err := c.series(ctx, interval, selectors, func(s prom.Series) { out = append(out, s) })
+	if err != nil || null {
+		return nil, err
+	}
+	return out, nil
 }
 
 // series sends the adapter's client's series request (its verb, path and
 // parameters: queryClient.Series through httpAPIClient.Do) and reads the
-// answer as that client does, with the same errors, but decodes it with
-// DecodeSeries and reads the body once: the adapter's client decodes the
-// envelope into a copy of the data, then each series through reflection,
-// most of doctor's time and memory on a cluster's tens of thousands of
-// series.
-func (c *Connection) series(ctx context.Context, interval pmodel.Interval, selectors []prom.Selector) ([]prom.Series, error) {
+// answer as that client does, with the same series and errors, passing
+// each series on as it is read (readSeries): the adapter's client holds the
+// answer, then a copy of the data, then decodes each series through
+// reflection, most of doctor's time and memory on a cluster's tens of
+// thousands of series.
+func (c *Connection) series(ctx context.Context, interval pmodel.Interval, selectors []prom.Selector, each func(prom.Series)) (null bool, err error) {
 	if c.http == nil {
-		return nil, fmt.Errorf("Prometheus is not reachable: %s", c.Error)
+		return false, fmt.Errorf("Prometheus is not reachable: %s", c.Error)
 	}
 	vals := url.Values{}
 	if interval.Start != 0 {
@@ -235,36 +251,18 @@ func (c *Connection) series(ctx context.Context, interval pmodel.Interval, selec
 	u.RawQuery = vals.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("error constructing HTTP request to Prometheus: %v", err)
+		return false, fmt.Errorf("error constructing HTTP request to Prometheus: %v", err)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	defer resp.Body.Close()
 	// As the adapter's client: these codes carry no JSON answer.
 	if code := resp.StatusCode; code/100 != 2 && code != 400 && code != 422 && code != 503 {
-		return nil, &prom.Error{Type: prom.ErrBadResponse, Msg: fmt.Sprintf("unknown response code %d", code)}
+		return false, &prom.Error{Type: prom.ErrBadResponse, Msg: fmt.Sprintf("unknown response code %d", code)}
 	}
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, &prom.Error{Type: prom.ErrBadResponse, Msg: err.Error()}
-	}
-	// Prometheus's own answer: the data is every byte between the two.
-	const head, tail = `{"status":"success","data":`, `}`
-	if len(body) > len(head)+len(tail) && string(body[:len(head)]) == head && string(body[len(body)-1:]) == tail {
-		if out, ok := decodeSeriesPlain(body[len(head) : len(body)-1]); ok {
-			return out, nil
-		}
-	}
-	var res prom.APIResponse
-	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&res); err != nil {
-		return nil, &prom.Error{Type: prom.ErrBadResponse, Msg: err.Error()}
-	}
-	if res.Status == prom.ResponseError {
-		return nil, &prom.Error{Type: res.ErrorType, Msg: res.Error}
-	}
-	return DecodeSeries(res.Data)
+	return readSeries(resp.Body, each)
 }
 
 // Query runs an instant query.

@@ -2,6 +2,7 @@ package prometheus
 
 import (
 	"encoding/json"
+	"strings"
 	"unicode/utf8"
 
 	pmodel "github.com/prometheus/common/model"
@@ -13,19 +14,48 @@ import (
 // does (json.Unmarshal into []prom.Series), at a fraction of its cost: a
 // relist over a cluster's kube-state-metrics reads tens of thousands of
 // series, and decoding each through reflection was most of doctor's time.
-// Strings are shared between series (label names and values repeat: the
-// namespace, job, instance). Anything but the plain shape Prometheus writes
-// (escapes, control or non-UTF-8 bytes, other value types) is left to
-// json.Unmarshal.
 func DecodeSeries(data []byte) ([]prom.Series, error) {
-	if out, ok := decodeSeriesPlain(data); ok {
-		return out, nil
+	return decodeSeries(data, plainSeries(data))
+}
+
+func decodeSeries(data []byte, plain bool) ([]prom.Series, error) {
+	if strings.Trim(string(data), " \t\r\n") == "null" {
+		return nil, nil // as json.Unmarshal leaves a slice
 	}
-	var out []prom.Series
-	if err := json.Unmarshal(data, &out); err != nil {
-		return nil, err // as the adapter's client says it
+	out := []prom.Series{}
+	if err := eachSeries(data, plain, func(s prom.Series) { out = append(out, s) }); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// eachSeries calls each for every series in data, in order, as
+// DecodeSeries would return them; plain says whether data has the plain
+// shape (plainSeries). Strings are shared between series (label names and
+// values repeat: the namespace, job, instance). Anything but the plain
+// shape Prometheus writes (escapes, control or non-UTF-8 bytes, other value
+// types) is left to json.Unmarshal.
+func eachSeries(data []byte, plain bool, each func(prom.Series)) error {
+	if !plain {
+		var out []prom.Series
+		if err := json.Unmarshal(data, &out); err != nil {
+			return err // as the adapter's client says it
+		}
+		for _, s := range out {
+			each(s)
+		}
+		return nil
+	}
+	s := &seriesScanner{data: data, strs: map[string]string{}}
+	s.scan(each)
+	return nil
+}
+
+// plainSeries reports whether data has the plain shape, reading it without
+// keeping anything: a check first lets eachSeries pass series on as it
+// decodes them and still leave any other shape to json.Unmarshal whole.
+func plainSeries(data []byte) bool {
+	return (&seriesScanner{data: data, dry: true}).scan(nil)
 }
 
 // seriesScanner reads the plain shape: [{"k":"v",...},...] with optional
@@ -34,36 +64,42 @@ type seriesScanner struct {
 	data []byte
 	pos  int
 	strs map[string]string
+	// dry checks the shape only: no labels, no strings.
+	dry bool
+	// raw is the last string read, as it is in data.
+	raw []byte
 	// width is the previous series' label count: series come grouped by
 	// name, so it sizes the next one's map.
 	width int
 }
 
-func decodeSeriesPlain(data []byte) ([]prom.Series, bool) {
-	s := &seriesScanner{data: data, strs: map[string]string{}}
+// scan reads the whole array, passing each series to each (unless dry),
+// and reports whether it had the plain shape.
+func (s *seriesScanner) scan(each func(prom.Series)) bool {
 	if s.peek() == 'n' && s.literal("null") && s.end() {
-		return nil, true
+		return true
 	}
 	if !s.expect('[') {
-		return nil, false
+		return false
 	}
-	out := []prom.Series{}
 	if s.peek() == ']' {
 		s.pos++
-		return out, s.end()
+		return s.end()
 	}
 	for {
 		sr, ok := s.series()
 		if !ok {
-			return nil, false
+			return false
 		}
-		out = append(out, sr)
+		if !s.dry {
+			each(sr)
+		}
 		switch s.next() {
 		case ',':
 		case ']':
-			return out, s.end()
+			return s.end()
 		default:
-			return nil, false
+			return false
 		}
 	}
 }
@@ -73,7 +109,10 @@ func (s *seriesScanner) series() (prom.Series, bool) {
 	if !s.expect('{') {
 		return sr, false
 	}
-	labels := make(pmodel.LabelSet, s.width)
+	var labels pmodel.LabelSet
+	if !s.dry {
+		labels = make(pmodel.LabelSet, s.width)
+	}
 	if s.peek() == '}' {
 		s.pos++
 		sr.Labels = labels
@@ -81,14 +120,20 @@ func (s *seriesScanner) series() (prom.Series, bool) {
 	}
 	for {
 		k, ok := s.str()
+		key := s.raw
 		if !ok || !s.expect(':') {
 			return sr, false
 		}
 		v, ok := s.str()
-		if !ok || !pmodel.LabelName(k).IsValid() {
+		if !ok {
+			return sr, false
+		}
+		if !pmodel.LabelName(string(key)).IsValid() {
 			return sr, false // the adapter's decoding refuses the name: let it say so
 		}
-		labels[pmodel.LabelName(k)] = pmodel.LabelValue(v)
+		if !s.dry {
+			labels[pmodel.LabelName(k)] = pmodel.LabelValue(v)
+		}
 		switch s.next() {
 		case ',':
 		case '}':
@@ -118,9 +163,13 @@ func (s *seriesScanner) str() (string, bool) {
 		switch {
 		case c == '"':
 			b := s.data[start:s.pos]
+			s.raw = b
 			s.pos++
 			if !ascii && !utf8.Valid(b) {
 				return "", false
+			}
+			if s.dry {
+				return "", true
 			}
 			if v, ok := s.strs[string(b)]; ok {
 				return v, true

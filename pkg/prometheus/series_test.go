@@ -1,9 +1,11 @@
 package prometheus
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -33,6 +35,78 @@ func checkSame(t *testing.T, data []byte) {
 	if err == nil && !reflect.DeepEqual(got, want) {
 		t.Fatalf("%q:\n got %#v\nwant %#v", data, got, want)
 	}
+	// Streamed in Prometheus's answer: the same series, or an error.
+	body := append(append([]byte(seriesHead), data...), '}')
+	checkStream(t, body)
+}
+
+// adapterClient is the adapter's client reading body as Prometheus's answer.
+func adapterClient(body []byte) prom.Client {
+	base, _ := url.Parse("http://127.0.0.1:9090")
+	hc := &http.Client{Transport: roundTrip(func(*http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 200, Body: io.NopCloser(bytes.NewReader(body)), Header: http.Header{}}, nil
+	})}
+	return prom.NewClientForAPI(prom.NewGenericAPIClient(hc, base, nil), http.MethodGet)
+}
+
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// checkStream: readSeries passes on the series the adapter's client
+// returns, or fails where it fails.
+func checkStream(t *testing.T, body []byte) {
+	t.Helper()
+	want, wantErr := adapterClient(body).Series(context.Background(), pmodel.Interval{}, "up")
+	got := []prom.Series{}
+	null, err := readSeries(bytes.NewReader(body), func(s prom.Series) { got = append(got, s) })
+	if null {
+		got = nil
+	}
+	if (err == nil) != (wantErr == nil) {
+		t.Fatalf("%q: error %v, the adapter's client: %v", body, err, wantErr)
+	}
+	if err == nil && !reflect.DeepEqual(got, want) {
+		t.Fatalf("%q: passed\n %#v\nthe adapter's client:\n %#v", body, got, want)
+	}
+}
+
+// FuzzReadSeries: whatever the answer, streaming it gives the series the
+// adapter's client gives, or an error where the client has one.
+func FuzzReadSeries(f *testing.F) {
+	for _, s := range seriesSeeds {
+		f.Add(append(append([]byte(seriesHead), s...), '}'))
+	}
+	for _, s := range answerSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		checkStream(t, body)
+	})
+}
+
+// answerSeeds are whole answers, Prometheus's and others.
+var answerSeeds = []string{
+	`{"status":"success","data":[{"__name__":"a","namespace":"default","pod":"p-1"},{"__name__":"b","job":"j"}]}`,
+	`{"status":"success","data":[]}`,
+	`{"status":"success","data":[{"__name__":"a"}],"warnings":["w"]}`,
+	`{"status":"success","data":[{"__name__":"a","p":"a\"b"}]}`,
+	`{ "status" : "success", "data" : [ {"__name__":"a"} ] }` + "\n",
+	`{"status":"success","data":[{"__name__":"a"}]}x`,
+	`{"status":"success","data":[{"__name__":"a"}`,
+	`{"status":"success","data":{"resultType":"vector"}}`,
+	`{"status":"success","data":null}`,
+	`{"status":"success","data": [ 1 ]}`,
+	`{"status":"success","data":[{"__name__":"a"},]}`,
+	`{"status":"success","data":[{"__name__":"a"}]`,
+	`{"status":"error","errorType":"bad_data","error":"invalid parameter"}`,
+	`{"status":"success","data":[{"a":{"b":"c"}}]}`,
+	`{"status":"success","data":[{"__name__":"a"} {"__name__":"b"}]}`,
+	`{"status":"success","data":[null]}`,
+	`{"status":"success","data":["x"]}`,
+	`{"status":"success","data":[{"__name__":"a","pod":1}]}`,
+	`{"status":"success","data":[{"__name__":"a","0bad":"x"}]}`,
+	`{"status":"success","data":[{"__name__":"a","pod":"caf\u00e9\n"}, {"__name__":"b"}]}`,
 }
 
 var seriesSeeds = []string{
@@ -106,6 +180,22 @@ func BenchmarkDecodeSeries(b *testing.B) {
 			}
 		}
 	})
+	answer := append(append([]byte(seriesHead), data...), '}')
+	b.Run("readSeries", func(b *testing.B) {
+		for b.Loop() {
+			n := 0
+			if _, err := readSeries(bytes.NewReader(answer), func(prom.Series) { n++ }); err != nil || n != 10000 {
+				b.Fatal(n, err)
+			}
+		}
+	})
+	b.Run("plainSeries", func(b *testing.B) {
+		for b.Loop() {
+			if !plainSeries(data) {
+				b.Fatal("not plain")
+			}
+		}
+	})
 	b.Run("DecodeSeries", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := DecodeSeries(data); err != nil {
@@ -135,6 +225,8 @@ func TestSeriesRequestIsTheAdapters(t *testing.T) {
 		{"a proxy's page", 502, `<html>bad gateway</html>`},
 		{"not JSON", 200, `{"status":"success","data":[{"__name__":"a"}`},
 		{"data not series", 200, `{"status":"success","data":{"resultType":"vector"}}`},
+		{"null data", 200, `{"status":"success","data":null}`},
+		{"cut after a series", 200, `{"status":"success","data":[{"__name__":"a"},{"__name__":"b"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var asked []string

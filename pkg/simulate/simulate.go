@@ -19,9 +19,31 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 )
 
-// SeriesSource lists series as the adapter's relist does.
+// SeriesSource lists series as the adapter's relist does, passing each on
+// as it is read; on an error, those passed before it do not count.
 type SeriesSource interface {
-	Series(ctx context.Context, start time.Time, selectors ...prom.Selector) ([]prom.Series, error)
+	EachSeries(ctx context.Context, start time.Time, each func(prom.Series), selectors ...prom.Selector) error
+}
+
+// Keep chooses the series a relist keeps on its rules (Rule.Selected,
+// Rule.Kept) by the series' name and the metric the rule names it (empty
+// when the rule does not name it). Every series counts towards the metrics
+// served either way: keeping only what the caller will look at keeps a
+// relist over a cluster's 75,000 series in a few megabytes. A nil Keep
+// keeps none.
+type Keep func(series, metric string) bool
+
+// KeepAll keeps every series.
+func KeepAll(string, string) bool { return true }
+
+// KeepMetrics keeps the series named one of names, or named by their rule
+// one of names.
+func KeepMetrics(names ...string) Keep {
+	set := make(map[string]bool, len(names))
+	for _, n := range names {
+		set[n] = true
+	}
+	return func(series, metric string) bool { return set[series] || (metric != "" && set[metric]) }
 }
 
 // Rule is one discovery rule and what it selected.
@@ -33,7 +55,8 @@ type Rule struct {
 	Namer      naming.MetricNamer `json:"-"`
 	BuildError error              `json:"-"`
 	// Selected is what the seriesQuery returned; Kept is what survives
-	// seriesFilters and name.matches.
+	// seriesFilters and name.matches. Both hold only the series Run's Keep
+	// chose.
 	Selected []prom.Series `json:"-"`
 	Kept     []prom.Series `json:"-"`
 	// QueryError is Prometheus's error for the seriesQuery.
@@ -77,9 +100,13 @@ type Collision struct {
 }
 
 // Run simulates one relist of cfg: every rule's seriesQuery is sent once
-// (identical queries once in all), with start = now - maxAge.
-func Run(ctx context.Context, src SeriesSource, cfg *config.MetricsDiscoveryConfig, mapper apimeta.RESTMapper, maxAge time.Duration, now time.Time) *Discovery {
+// (identical queries once in all), with start = now - maxAge. Series are
+// named as they are read; keep says which of them the rules keep.
+func Run(ctx context.Context, src SeriesSource, cfg *config.MetricsDiscoveryConfig, mapper apimeta.RESTMapper, maxAge time.Duration, now time.Time, keep Keep) *Discovery {
 	d := &Discovery{Since: now.Add(-maxAge)}
+	if keep == nil {
+		keep = func(string, string) bool { return false }
+	}
 	// One relist sees one state of discovery; the naming code asks about
 	// every label of every series (most are no resource).
 	mapper = kube.MemoMapper(mapper)
@@ -99,73 +126,38 @@ func Run(ctx context.Context, src SeriesSource, cfg *config.MetricsDiscoveryConf
 		add(cfg.Rules, false)
 		add(cfg.ExternalRules, true)
 	}
-	type result struct {
-		series []prom.Series
-		err    error
-	}
-	cache := map[string]result{}
-	for _, r := range d.Rules {
+	// Rules with the same seriesQuery share its request.
+	var queries []string
+	byQuery := map[string][]*ruleNames{}
+	names := make([]*ruleNames, len(d.Rules))
+	for i, r := range d.Rules {
+		names[i] = &ruleNames{rule: r, keep: keep, index: map[metricKey]int{}, passes: map[string]bool{}}
 		if r.Namer == nil {
 			continue
 		}
 		q := string(r.Namer.Selector())
-		res, ok := cache[q]
-		if !ok {
-			s, err := src.Series(ctx, d.Since, r.Namer.Selector())
-			res = result{s, err}
-			cache[q] = res
-			d.Queries++
+		if _, ok := byQuery[q]; !ok {
+			queries = append(queries, q)
 		}
-		r.Selected, r.QueryError = res.series, res.err
-		r.Kept = filterByName(r.Namer, r.Selected)
+		byQuery[q] = append(byQuery[q], names[i])
 	}
-	// The adapter's series registry: later rules overwrite earlier ones for
-	// the same (resource, metric), so keep the last.
-	type key struct {
-		name       string
-		resource   schema.GroupResource
-		namespaced bool
-		external   bool
-	}
-	seen := map[key]int{}
-	collided := map[[2]*Rule]bool{}
-	for _, r := range d.Rules {
-		for _, s := range r.Kept {
-			name, err := r.Namer.MetricNameForSeries(s)
-			if err != nil {
-				continue
+	for _, q := range queries {
+		group := byQuery[q]
+		err := src.EachSeries(ctx, d.Since, func(s prom.Series) {
+			for _, rn := range group {
+				rn.add(s)
 			}
-			if r.External {
-				k := key{name: name, external: true}
-				if i, ok := seen[k]; ok {
-					d.Metrics[i] = Metric{Name: name, SeriesName: s.Name, Rule: r}
-					continue
-				}
-				seen[k] = len(d.Metrics)
-				d.Metrics = append(d.Metrics, Metric{Name: name, SeriesName: s.Name, Rule: r})
-				continue
-			}
-			resources, namespaced := r.Namer.ResourcesForSeries(s)
-			for _, res := range resources {
-				ns := namespaced
-				if res == naming.NsGroupResource || res == naming.NodeGroupResource || res == naming.PVGroupResource {
-					ns = false
-				}
-				k := key{name: name, resource: res, namespaced: ns}
-				m := Metric{Name: name, Resource: res, Namespaced: ns, SeriesName: s.Name, Rule: r}
-				if i, ok := seen[k]; ok {
-					if prev := d.Metrics[i].Rule; prev != r && !collided[[2]*Rule{prev, r}] {
-						collided[[2]*Rule{prev, r}] = true
-						d.Collisions = append(d.Collisions, Collision{Metric: name, Resource: res.String(), First: prev, Second: r})
-					}
-					d.Metrics[i] = m
-					continue
-				}
-				seen[k] = len(d.Metrics)
-				d.Metrics = append(d.Metrics, m)
+		}, group[0].rule.Namer.Selector())
+		d.Queries++
+		for _, rn := range group {
+			if rn.rule.QueryError = err; err != nil {
+				// The adapter's relist fails the query whole.
+				rn.metrics, rn.index = nil, map[metricKey]int{}
+				rn.rule.Selected, rn.rule.Kept = nil, nil
 			}
 		}
 	}
+	d.register(names)
 	sort.SliceStable(d.Metrics, func(i, j int) bool {
 		if d.Metrics[i].Resource.String() != d.Metrics[j].Resource.String() {
 			return d.Metrics[i].Resource.String() < d.Metrics[j].Resource.String()
@@ -175,33 +167,102 @@ func Run(ctx context.Context, src SeriesSource, cfg *config.MetricsDiscoveryConf
 	return d
 }
 
-// filterByName is the namer's FilterSeries run once per series name: the
-// adapter's seriesFilters look at the name only, and a relist reads
-// thousands of series of each name (a regular expression per series was a
-// fifth of doctor's time).
-func filterByName(n naming.MetricNamer, selected []prom.Series) []prom.Series {
-	seen := map[string]bool{}
-	var firsts []prom.Series
-	for _, s := range selected {
-		if !seen[s.Name] {
-			seen[s.Name] = true
-			firsts = append(firsts, s)
+// metricKey is a metric in the adapter's series registry.
+type metricKey struct {
+	name       string
+	resource   schema.GroupResource
+	namespaced bool
+	external   bool
+}
+
+// ruleNames is what one rule makes of the series it selects, in the order
+// it first named each metric: the registry is built from it once every
+// request is answered, in the rules' order, as the adapter's is.
+type ruleNames struct {
+	rule    *Rule
+	keep    Keep
+	metrics []Metric
+	index   map[metricKey]int
+	// passes caches seriesFilters by series name: the adapter's filters
+	// look at the name only, and a relist reads thousands of series of each
+	// name (a regular expression per series was a fifth of doctor's time).
+	passes map[string]bool
+}
+
+// add names one series the rule's query selected.
+func (rn *ruleNames) add(s prom.Series) {
+	r := rn.rule
+	pass, ok := rn.passes[s.Name]
+	if !ok {
+		pass = len(r.Namer.FilterSeries([]prom.Series{s})) == 1
+		rn.passes[s.Name] = pass
+	}
+	var name string
+	var nameErr error
+	if pass {
+		name, nameErr = r.Namer.MetricNameForSeries(s)
+	}
+	if rn.keep(s.Name, name) {
+		r.Selected = append(r.Selected, s)
+		if pass {
+			r.Kept = append(r.Kept, s)
 		}
 	}
-	passes := map[string]bool{}
-	for _, s := range n.FilterSeries(firsts) {
-		passes[s.Name] = true
+	if !pass || nameErr != nil {
+		return
 	}
-	if len(passes) == len(seen) {
-		return selected
+	if r.External {
+		rn.note(metricKey{name: name, external: true}, Metric{Name: name, SeriesName: s.Name, Rule: r})
+		return
 	}
-	kept := make([]prom.Series, 0, len(selected))
-	for _, s := range selected {
-		if passes[s.Name] {
-			kept = append(kept, s)
+	resources, namespaced := r.Namer.ResourcesForSeries(s)
+	for _, res := range resources {
+		ns := namespaced
+		if res == naming.NsGroupResource || res == naming.NodeGroupResource || res == naming.PVGroupResource {
+			ns = false
+		}
+		rn.note(metricKey{name: name, resource: res, namespaced: ns}, Metric{Name: name, Resource: res, Namespaced: ns, SeriesName: s.Name, Rule: r})
+	}
+}
+
+// note records a metric; a later series of the same metric replaces it.
+func (rn *ruleNames) note(k metricKey, m Metric) {
+	if i, ok := rn.index[k]; ok {
+		rn.metrics[i] = m
+		return
+	}
+	rn.index[k] = len(rn.metrics)
+	rn.metrics = append(rn.metrics, m)
+}
+
+// register is the adapter's series registry: later rules overwrite earlier
+// ones for the same (resource, metric), so the last is kept. A pair of rules
+// that collide is reported once, on its first (resource, metric) in order:
+// the naming code gives a series' resources in no fixed order.
+func (d *Discovery) register(rules []*ruleNames) {
+	seen := map[metricKey]int{}
+	collided := map[[2]*Rule]int{}
+	for _, rn := range rules {
+		for j, m := range rn.metrics {
+			k := metricKey{name: m.Name, resource: m.Resource, namespaced: m.Namespaced, external: rn.rule.External}
+			i, ok := seen[k]
+			if !ok {
+				seen[k] = len(d.Metrics)
+				d.Metrics = append(d.Metrics, rn.metrics[j])
+				continue
+			}
+			if prev := d.Metrics[i].Rule; !k.external && prev != rn.rule {
+				c := Collision{Metric: m.Name, Resource: m.Resource.String(), First: prev, Second: rn.rule}
+				if at, ok := collided[[2]*Rule{prev, rn.rule}]; !ok {
+					collided[[2]*Rule{prev, rn.rule}] = len(d.Collisions)
+					d.Collisions = append(d.Collisions, c)
+				} else if old := d.Collisions[at]; c.Resource < old.Resource || (c.Resource == old.Resource && c.Metric < old.Metric) {
+					d.Collisions[at] = c
+				}
+			}
+			d.Metrics[i] = m
 		}
 	}
-	return kept
 }
 
 // Served returns the discovered metric name for resource (an empty resource

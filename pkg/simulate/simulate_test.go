@@ -2,7 +2,12 @@ package simulate
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"reflect"
+	"slices"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,29 +81,211 @@ func chartConfig(t *testing.T) *config.MetricsDiscoveryConfig {
 	return &cfg
 }
 
-// TestFilterByName: the same series as the adapter's FilterSeries, for
-// filters that keep all, some or none of a rule's series.
-func TestFilterByName(t *testing.T) {
-	cfg := chartConfig(t)
-	namers, err := naming.NamersFromConfig(cfg.Rules, kubetest.DiscoveryMapper())
+// collidingRules: two rules serving pods/http_requests (the later wins),
+// one naming every series alike, an external rule beside them.
+const collidingRules = `
+rules:
+- seriesQuery: '{__name__="http_requests_total",namespace!="",pod!=""}'
+  resources:
+    template: <<.Resource>>
+  name:
+    matches: ^(.*)_total$
+  metricsQuery: sum(rate(<<.Series>>{<<.LabelMatchers>>}[1m])) by (<<.GroupBy>>)
+- seriesQuery: '{__name__=~"http_.*",namespace!="",pod!=""}'
+  seriesFilters:
+  - isNot: _bucket$
+  resources:
+    overrides:
+      namespace: {resource: namespace}
+      pod: {resource: pod}
+  name:
+    matches: ^http_.*$
+    as: http_requests
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+- seriesQuery: '{__name__="up"}'
+  resources:
+    overrides:
+      namespace: {resource: namespace}
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+externalRules:
+- seriesQuery: '{__name__=~"kube_pod_.*"}'
+  resources:
+    template: <<.Resource>>
+  name:
+    matches: ^kube_pod_(.*)$
+    as: pods_${1}
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>})
+- seriesQuery: '{__name__=~"kube_pod_.*"}'
+  resources:
+    template: <<.Resource>>
+  name:
+    as: pods_status_phase
+  metricsQuery: max(<<.Series>>{<<.LabelMatchers>>})
+`
+
+func loadConfig(t *testing.T, text string) *config.MetricsDiscoveryConfig {
+	t.Helper()
+	var cfg config.MetricsDiscoveryConfig
+	if err := yaml.UnmarshalStrict([]byte(text), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	return &cfg
+}
+
+// reference is the relist as the adapter's code reads: every series of a
+// query in hand, the namer's FilterSeries over them all, then the series
+// registry rule after rule. Run names series as they stream in instead.
+func reference(t *testing.T, src simulatetest.Source, cfg *config.MetricsDiscoveryConfig) ([]string, []string, map[string][2][]prom.Series) {
+	t.Helper()
+	var all []config.DiscoveryRule
+	all = append(all, cfg.Rules...)
+	all = append(all, cfg.ExternalRules...)
+	namers, err := naming.NamersFromConfig(all, kubetest.DiscoveryMapper())
 	if err != nil {
 		t.Fatal(err)
 	}
+	type key struct {
+		name, resource string
+		namespaced     bool
+		external       bool
+	}
+	var order []key
+	last := map[key]string{}
+	collided := map[[2]int]int{}
+	var collisions []string
+	owner := map[key]int{}
+	series := map[string][2][]prom.Series{}
 	for i, n := range namers {
-		selected, _ := relistSeries.Series(context.Background(), time.Time{}, n.Selector())
-		want := n.FilterSeries(selected)
-		got := filterByName(n, selected)
-		if len(got) != len(want) || (len(want) > 0 && !reflect.DeepEqual(got, want)) {
-			t.Fatalf("rules[%d]: kept %v, the adapter's FilterSeries %v", i, names(got), names(want))
+		external := i >= len(cfg.Rules)
+		label := (&Rule{Index: i, External: external}).Label()
+		if external {
+			label = (&Rule{Index: i - len(cfg.Rules), External: true}).Label()
+		}
+		selected, _ := src.Series(context.Background(), time.Time{}, n.Selector())
+		kept := n.FilterSeries(selected)
+		series[label] = [2][]prom.Series{selected, kept}
+		note := func(k key, seriesName string) {
+			if _, ok := last[k]; !ok {
+				order = append(order, k)
+			} else if prev := owner[k]; !external && prev != i {
+				// Each pair once, on its first resource/metric in order.
+				c := k.resource + "/" + k.name
+				if at, ok := collided[[2]int{prev, i}]; !ok {
+					collided[[2]int{prev, i}] = len(collisions)
+					collisions = append(collisions, c)
+				} else if c < collisions[at] {
+					collisions[at] = c
+				}
+			}
+			owner[k] = i
+			last[k] = fmt.Sprintf("%s %s/%s namespaced=%v from %s", label, k.resource, k.name, k.namespaced, seriesName)
+		}
+		for _, s := range kept {
+			name, err := n.MetricNameForSeries(s)
+			if err != nil {
+				continue
+			}
+			if external {
+				note(key{name: name, external: true}, s.Name)
+				continue
+			}
+			resources, namespaced := n.ResourcesForSeries(s)
+			for _, res := range resources {
+				ns := namespaced && res != naming.NsGroupResource && res != naming.NodeGroupResource && res != naming.PVGroupResource
+				note(key{name: name, resource: res.String(), namespaced: ns}, s.Name)
+			}
 		}
 	}
+	var metrics []string
+	for _, k := range order {
+		metrics = append(metrics, last[k])
+	}
+	sort.Strings(metrics)
+	return metrics, collisions, series
+}
+
+func described(d *Discovery) (metrics, collisions []string) {
+	for _, m := range d.Metrics {
+		metrics = append(metrics, fmt.Sprintf("%s %s/%s namespaced=%v from %s", m.Rule.Label(), m.Resource.String(), m.Name, m.Namespaced, m.SeriesName))
+	}
+	sort.Strings(metrics)
+	for _, c := range d.Collisions {
+		collisions = append(collisions, c.Resource+"/"+c.Metric)
+	}
+	return metrics, collisions
+}
+
+// TestRunIsTheAdapters: the streamed relist serves the metrics, collisions
+// and series the adapter's own code gives over whole answers, whatever it
+// keeps; it keeps exactly the series of the names asked for.
+func TestRunIsTheAdapters(t *testing.T) {
+	src := append(simulatetest.Source{}, relistSeries...)
+	src = append(src,
+		simulatetest.Series("http_requests_total{namespace=b,pod=p-3}"),
+		simulatetest.Series("http_errors_total{namespace=a,pod=p-1}"),
+	)
+	for _, c := range []struct {
+		name   string
+		config string
+	}{{"chart", chartRules}, {"colliding", collidingRules}} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := loadConfig(t, c.config)
+			wantMetrics, wantCollisions, wantSeries := reference(t, src, cfg)
+			for _, keep := range []struct {
+				name  string
+				keep  Keep
+				names []string
+			}{{"all", KeepAll, nil}, {"none", nil, []string{}}, {"some", KeepMetrics("http_requests", "up"), []string{"http_requests", "up"}}} {
+				d := Run(context.Background(), src, cfg, kubetest.DiscoveryMapper(), time.Hour, time.Now(), keep.keep)
+				metrics, collisions := described(d)
+				if !reflect.DeepEqual(metrics, wantMetrics) {
+					t.Fatalf("keep %s: metrics\n%s\nthe adapter's:\n%s", keep.name, strings.Join(metrics, "\n"), strings.Join(wantMetrics, "\n"))
+				}
+				if !reflect.DeepEqual(collisions, wantCollisions) {
+					t.Fatalf("keep %s: collisions %v, the adapter's %v", keep.name, collisions, wantCollisions)
+				}
+				for _, r := range d.Rules {
+					want := wantSeries[r.Label()]
+					if keep.names != nil {
+						want = [2][]prom.Series{onlyOf(r, want[0], keep.names), onlyOf(r, want[1], keep.names)}
+					}
+					if !sameSeries(r.Selected, want[0]) || !sameSeries(r.Kept, want[1]) {
+						t.Fatalf("keep %s: %s kept %v of %v selected, want %v of %v", keep.name, r.Label(), names(r.Kept), names(r.Selected), names(want[1]), names(want[0]))
+					}
+				}
+			}
+			if c.name == "colliding" && len(wantCollisions) == 0 {
+				t.Fatal("the colliding rules collide nowhere: the test proves nothing about collisions")
+			}
+		})
+	}
+}
+
+// onlyOf is the series of names (by series name or by the metric r names
+// them: a series its filters drop is not named).
+func onlyOf(r *Rule, series []prom.Series, names []string) []prom.Series {
+	var out []prom.Series
+	for _, s := range series {
+		var metric string
+		if len(r.Namer.FilterSeries([]prom.Series{s})) == 1 {
+			metric, _ = r.Namer.MetricNameForSeries(s)
+		}
+		if slices.Contains(names, s.Name) || slices.Contains(names, metric) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func sameSeries(a, b []prom.Series) bool {
+	return len(a) == len(b) && (len(a) == 0 || reflect.DeepEqual(a, b))
 }
 
 // TestRunMetrics: the chart's rules over a cluster's series serve what
 // the adapter's naming code says, once per (resource, metric), each
 // seriesQuery sent once.
 func TestRunMetrics(t *testing.T) {
-	d := Run(context.Background(), relistSeries, chartConfig(t), kubetest.DiscoveryMapper(), time.Hour, time.Now())
+	d := Run(context.Background(), relistSeries, chartConfig(t), kubetest.DiscoveryMapper(), time.Hour, time.Now(), nil)
 	var got []string
 	for _, m := range d.Metrics {
 		got = append(got, m.Resource.String()+"/"+m.Name)
@@ -144,4 +331,26 @@ func sameSet(a, b []string) bool {
 		}
 	}
 	return len(a) == len(b)
+}
+
+// brokenSource passes its series on, then fails: an answer cut short.
+type brokenSource struct{ simulatetest.Source }
+
+func (b brokenSource) EachSeries(ctx context.Context, start time.Time, each func(prom.Series), sels ...prom.Selector) error {
+	_ = b.Source.EachSeries(ctx, start, each, sels...)
+	return errors.New("unexpected EOF")
+}
+
+// TestRunQueryFailsWhole: series read before an answer broke serve
+// nothing, as the adapter's relist fails the query whole.
+func TestRunQueryFailsWhole(t *testing.T) {
+	d := Run(context.Background(), brokenSource{relistSeries}, chartConfig(t), kubetest.DiscoveryMapper(), time.Hour, time.Now(), KeepAll)
+	if len(d.Metrics) != 0 || len(d.Collisions) != 0 {
+		t.Fatalf("metrics %d, collisions %d from failed queries, want none", len(d.Metrics), len(d.Collisions))
+	}
+	for _, r := range d.Rules {
+		if r.QueryError == nil || len(r.Selected)+len(r.Kept) != 0 {
+			t.Fatalf("%s: error %v, %d series kept", r.Label(), r.QueryError, len(r.Selected)+len(r.Kept))
+		}
+	}
 }

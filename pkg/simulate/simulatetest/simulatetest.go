@@ -43,6 +43,15 @@ func (src Source) Series(_ context.Context, _ time.Time, sels ...prom.Selector) 
 	return out, nil
 }
 
+// EachSeries passes on the series any of the selectors matches.
+func (src Source) EachSeries(ctx context.Context, start time.Time, each func(prom.Series), sels ...prom.Selector) error {
+	out, err := src.Series(ctx, start, sels...)
+	for _, s := range out {
+		each(s)
+	}
+	return err
+}
+
 // Matches reports whether the selector {__name__="x",l=~"re",l!="",...}
 // (matchers joined by commas, no commas inside values) selects s.
 func Matches(sel string, s prom.Series) bool {
