@@ -337,8 +337,6 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 	co := o.Chain
 	co.ServiceNamespace, co.ServiceName = refNamespace(customSvc.Service), refName(customSvc.Service)
 	ch := adapterchain.Load(ctx, &env, co, adapterchain.StagePrometheus, in.Now)
-	// The walk looks at the relist's series of the HPAs' metrics only.
-	ch.Discovery = ch.Relist(ctx, env.Mapper, in.Now, simulate.KeepMetrics(metricNames(hpas)...))
 	in.Chain = ch
 	// An adapter doctor may not read is not a broken adapter.
 	in.refused = &refusals{}
@@ -347,14 +345,20 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 	if err := in.refused.err(); err != nil {
 		return nil, err
 	}
+	// The relist (Prometheus's answer for every series the rules select,
+	// most of doctor's wait on a large cluster) runs while the rest is
+	// read; the walk looks at its series of the HPAs' metrics only.
+	relistCtx, stopRelist := context.WithCancel(ctx)
+	defer stopRelist()
+	relisted := make(chan *simulate.Discovery, 1)
+	go func() {
+		relisted <- ch.Relist(relistCtx, env.Mapper, in.Now, simulate.KeepMetrics(metricNames(hpas)...))
+	}()
 	if v, err := env.Client.Discovery().ServerVersion(); err == nil {
 		in.ServerMinor, _ = strconv.Atoi(strings.TrimRight(v.Minor, "+"))
 	}
 	if ch.Prometheus != nil && !ch.Prometheus.OK() {
 		in.PrometheusCandidates = prometheusServices(ctx, env.Client)
-	}
-	if ch.Discovery != nil {
-		in.AdapterServiceAccount, in.Denied = adapterDenied(ctx, env.Client, ch.Adapter, ch.Discovery)
 	}
 
 	meta, err := metadata.NewForConfig(env.Rest)
@@ -389,6 +393,9 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 	in.Prometheus = &livePrometheus{conn: ch.Prometheus, series: map[string][]prom.Series{}, queries: map[string]queryResult{}}
 	if needEvents(hpas) {
 		in.Events = hpaEvents(ctx, env.Client, ns)
+	}
+	if ch.Discovery = <-relisted; ch.Discovery != nil {
+		in.AdapterServiceAccount, in.Denied = adapterDenied(ctx, env.Client, ch.Adapter, ch.Discovery)
 	}
 	return in, nil
 }

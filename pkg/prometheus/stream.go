@@ -161,45 +161,59 @@ func (st *seriesStream) decode(raw []byte) (prom.Series, error) {
 
 // value reads the bytes of one JSON value (its syntax is the decoder's to
 // check): an object or list to its matching end, a string, or a literal.
+// It scans what the reader holds a buffer at a time, not byte by byte (a
+// relist reads tens of megabytes).
 func (st *seriesStream) value() ([]byte, error) {
-	if _, err := st.peek(); err != nil {
+	c, err := st.peek()
+	if err != nil {
 		return nil, err
 	}
+	literal := c != '"' && c != '{' && c != '[' && c != '}' && c != ']'
 	st.buf = st.buf[:0]
 	depth, inString, escaped := 0, false, false
 	for {
-		c, err := st.r.ReadByte()
-		if err != nil {
-			return nil, noEOF(err)
+		if st.r.Buffered() == 0 {
+			if _, err := st.r.Peek(1); err != nil {
+				return nil, noEOF(err)
+			}
 		}
-		if !inString && depth == 0 && len(st.buf) > 0 && st.buf[0] != '"' && isDelimiter(c) {
-			// The end of a literal (number, true, null, ...).
-			return st.buf, st.r.UnreadByte()
-		}
-		st.buf = append(st.buf, c)
-		switch {
-		case inString:
+		chunk, _ := st.r.Peek(st.r.Buffered())
+		for i, c := range chunk {
+			end := 0 // how much of chunk the value takes, once it ends
 			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
+			case literal:
+				if isDelimiter(c) && len(st.buf)+i > 0 {
+					end = i
+				}
+			case inString:
+				switch {
+				case escaped:
+					escaped = false
+				case c == '\\':
+					escaped = true
+				case c == '"':
+					inString = false
+					if depth == 0 {
+						end = i + 1
+					}
+				}
 			case c == '"':
-				inString = false
-				if depth == 0 {
-					return st.buf, nil
+				inString = true
+			case c == '{' || c == '[':
+				depth++
+			case c == '}' || c == ']':
+				if depth--; depth <= 0 {
+					end = i + 1
 				}
 			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			depth++
-		case c == '}' || c == ']':
-			depth--
-			if depth <= 0 {
+			if end > 0 {
+				st.buf = append(st.buf, chunk[:end]...)
+				_, _ = st.r.Discard(end)
 				return st.buf, nil
 			}
 		}
+		st.buf = append(st.buf, chunk...)
+		_, _ = st.r.Discard(len(chunk))
 	}
 }
 

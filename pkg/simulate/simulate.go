@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	pmodel "github.com/prometheus/common/model"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
@@ -131,7 +132,7 @@ func Run(ctx context.Context, src SeriesSource, cfg *config.MetricsDiscoveryConf
 	byQuery := map[string][]*ruleNames{}
 	names := make([]*ruleNames, len(d.Rules))
 	for i, r := range d.Rules {
-		names[i] = &ruleNames{rule: r, keep: keep, index: map[metricKey]int{}, passes: map[string]bool{}}
+		names[i] = &ruleNames{rule: r, keep: keep, index: map[metricKey]int{}, byName: map[string]seriesName{}, byLabel: map[pmodel.LabelName]labelResources{}}
 		if r.Namer == nil {
 			continue
 		}
@@ -183,39 +184,54 @@ type ruleNames struct {
 	keep    Keep
 	metrics []Metric
 	index   map[metricKey]int
-	// passes caches seriesFilters by series name: the adapter's filters
-	// look at the name only, and a relist reads thousands of series of each
-	// name (a regular expression per series was a fifth of doctor's time).
-	passes map[string]bool
+	// byName caches what the rule makes of a series name: the adapter's
+	// seriesFilters and its metric name read the name only, and a relist
+	// reads thousands of series of each name (a regular expression or two
+	// per series was a fifth of doctor's time).
+	byName map[string]seriesName
+	// byLabel caches the resources the rule makes of one label.
+	byLabel map[pmodel.LabelName]labelResources
+}
+
+// labelResources is what a rule's ResourcesForSeries makes of one label.
+type labelResources struct {
+	resources  []schema.GroupResource
+	namespaced bool
+}
+
+// seriesName is what a rule makes of a series name: whether its filters
+// pass it and, if so, the metric it names.
+type seriesName struct {
+	pass   bool
+	metric string
+	err    error
 }
 
 // add names one series the rule's query selected.
 func (rn *ruleNames) add(s prom.Series) {
 	r := rn.rule
-	pass, ok := rn.passes[s.Name]
+	sn, ok := rn.byName[s.Name]
 	if !ok {
-		pass = len(r.Namer.FilterSeries([]prom.Series{s})) == 1
-		rn.passes[s.Name] = pass
+		if sn.pass = len(r.Namer.FilterSeries([]prom.Series{s})) == 1; sn.pass {
+			sn.metric, sn.err = r.Namer.MetricNameForSeries(s)
+		}
+		rn.byName[s.Name] = sn
 	}
-	var name string
-	var nameErr error
-	if pass {
-		name, nameErr = r.Namer.MetricNameForSeries(s)
-	}
-	if rn.keep(s.Name, name) {
+	if rn.keep(s.Name, sn.metric) {
 		r.Selected = append(r.Selected, s)
-		if pass {
+		if sn.pass {
 			r.Kept = append(r.Kept, s)
 		}
 	}
-	if !pass || nameErr != nil {
+	if !sn.pass || sn.err != nil {
 		return
 	}
+	name := sn.metric
 	if r.External {
 		rn.note(metricKey{name: name, external: true}, Metric{Name: name, SeriesName: s.Name, Rule: r})
 		return
 	}
-	resources, namespaced := r.Namer.ResourcesForSeries(s)
+	resources, namespaced := rn.resources(s)
 	for _, res := range resources {
 		ns := namespaced
 		if res == naming.NsGroupResource || res == naming.NodeGroupResource || res == naming.PVGroupResource {
@@ -223,6 +239,26 @@ func (rn *ruleNames) add(s prom.Series) {
 		}
 		rn.note(metricKey{name: name, resource: res, namespaced: ns}, Metric{Name: name, Resource: res, Namespaced: ns, SeriesName: s.Name, Rule: r})
 	}
+}
+
+// resources is the rule's ResourcesForSeries(s), asked once per label
+// name: the adapter's answer is the union of its answers for each label
+// alone (it reads the label names, one at a time), and a relist reads the
+// same few label names on tens of thousands of series (a <<.Resource>>
+// template's regular expression on each was a quarter of doctor's time).
+func (rn *ruleNames) resources(s prom.Series) ([]schema.GroupResource, bool) {
+	var out []schema.GroupResource
+	namespaced := false
+	for l, v := range s.Labels {
+		lr, ok := rn.byLabel[l]
+		if !ok {
+			lr.resources, lr.namespaced = rn.rule.Namer.ResourcesForSeries(prom.Series{Name: s.Name, Labels: pmodel.LabelSet{l: v}})
+			rn.byLabel[l] = lr
+		}
+		out = append(out, lr.resources...)
+		namespaced = namespaced || lr.namespaced
+	}
+	return out, namespaced
 }
 
 // note records a metric; a later series of the same metric replaces it.

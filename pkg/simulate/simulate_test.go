@@ -107,6 +107,10 @@ rules:
     overrides:
       namespace: {resource: namespace}
   metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+- seriesQuery: '{__name__=~"kube_node_.*"}'
+  resources:
+    template: <<.Resource>>
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
 externalRules:
 - seriesQuery: '{__name__=~"kube_pod_.*"}'
   resources:
@@ -223,6 +227,10 @@ func TestRunIsTheAdapters(t *testing.T) {
 	src = append(src,
 		simulatetest.Series("http_requests_total{namespace=b,pod=p-3}"),
 		simulatetest.Series("http_errors_total{namespace=a,pod=p-1}"),
+		// Cluster-scoped resources, and a label that names none.
+		simulatetest.Series("kube_node_info{node=n1,persistentvolume=v1}"),
+		simulatetest.Series("kube_node_info{node=n2,persistentvolume=v2,kernel=k}"),
+		simulatetest.Series("kube_node_labels{node=n1,namespace=x}"),
 	)
 	for _, c := range []struct {
 		name   string

@@ -17,6 +17,8 @@ func DiscoveryMapper() apimeta.RESTMapper {
 				{Name: "services", SingularName: "service", Namespaced: true, Kind: "Service"},
 				{Name: "endpoints", SingularName: "endpoints", Namespaced: true, Kind: "Endpoints"},
 				{Name: "namespaces", SingularName: "namespace", Kind: "Namespace"},
+				{Name: "nodes", SingularName: "node", Kind: "Node"},
+				{Name: "persistentvolumes", SingularName: "persistentvolume", Kind: "PersistentVolume"},
 			}}},
 		{Group: metav1.APIGroup{Name: "networking.k8s.io", Versions: []metav1.GroupVersionForDiscovery{{GroupVersion: "networking.k8s.io/v1", Version: "v1"}}, PreferredVersion: metav1.GroupVersionForDiscovery{GroupVersion: "networking.k8s.io/v1", Version: "v1"}},
 			VersionedResources: map[string][]metav1.APIResource{"v1": {{Name: "ingresses", SingularName: "ingress", Namespaced: true, Kind: "Ingress"}}}},
