@@ -71,6 +71,21 @@ func checkStream(t *testing.T, body []byte) {
 	}
 }
 
+// TestReadSeriesManyStrings: a stream with more distinct strings than it
+// shares (pod names, uids) still gives the adapter's series.
+func TestReadSeriesManyStrings(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(seriesHead + "[")
+	for i := range 2 * maxShared {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"__name__":"kube_pod_info","namespace":"ns-%d","pod":"p-%d","uid":"%08d"}`, i%10, i, i)
+	}
+	b.WriteString("]}")
+	checkStream(t, []byte(b.String()))
+}
+
 // FuzzReadSeries: whatever the answer, streaming it gives the series the
 // adapter's client gives, or an error where the client has one.
 func FuzzReadSeries(f *testing.F) {

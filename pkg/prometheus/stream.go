@@ -83,6 +83,10 @@ func badResponse(err error) error {
 	return &prom.Error{Type: prom.ErrBadResponse, Msg: err.Error()}
 }
 
+// maxShared bounds the strings a stream shares between series: enough for
+// the names and values that repeat (label names, namespaces, jobs).
+const maxShared = 1 << 14
+
 // seriesStream reads the list of series of an answer one at a time.
 type seriesStream struct {
 	r    *bufio.Reader
@@ -147,6 +151,12 @@ func (st *seriesStream) list(each func(prom.Series)) error {
 
 // decode decodes one series as the adapter's decoding of the list would.
 func (st *seriesStream) decode(raw []byte) (prom.Series, error) {
+	if len(st.strs) >= maxShared {
+		// The strings shared so far go with the series that hold them:
+		// most series of a relist are dropped once named, and a cluster's
+		// pod names and uids would otherwise all stay.
+		clear(st.strs)
+	}
 	sc := &seriesScanner{data: raw, strs: st.strs, width: st.width}
 	if raw[0] == '{' {
 		if s, ok := sc.series(); ok && sc.end() {
