@@ -120,9 +120,9 @@ func Load(ctx context.Context, c *kube.Clients, o Options, upTo Stage, now time.
 
 // Relist simulates one relist of the adapter's rules on the live series,
 // with the adapter's own naming code: the discovery stage, for a caller
-// that loaded the chain only up to Prometheus and needs it later or needs
-// some series kept (keep; the discovery stage keeps none). Nil when the config did not parse or Prometheus
-// did not answer.
+// that loaded the chain only up to Prometheus and needs it later, or needs
+// some series kept (keep; the discovery stage keeps none). Nil when the
+// config did not parse or Prometheus did not answer.
 func (ch *Chain) Relist(ctx context.Context, mapper apimeta.RESTMapper, now time.Time, keep simulate.Keep) *simulate.Discovery {
 	if !ch.Parsed() || !ch.PrometheusOK() {
 		return nil

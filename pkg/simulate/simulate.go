@@ -109,7 +109,7 @@ func Run(ctx context.Context, src SeriesSource, cfg *config.MetricsDiscoveryConf
 		keep = func(string, string) bool { return false }
 	}
 	// One relist sees one state of discovery; the naming code asks about
-	// every label of every series (most are no resource).
+	// each label name of each rule (most are no resource).
 	mapper = kube.MemoMapper(mapper)
 	add := func(rules []config.DiscoveryRule, external bool) {
 		for i, r := range rules {
