@@ -58,7 +58,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRefused$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/apierr
 	$(GO) test -run '^$$' -fuzz '^FuzzReduce$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/migrate
 	$(GO) test -run '^$$' -fuzz '^FuzzParseChecksums$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./hack/krew-manifest
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSeries$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/prometheus
+	$(GO) test -run '^$$' -fuzz '^FuzzReadSeriesData$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/prometheus
 	$(GO) test -run '^$$' -fuzz '^FuzzReadSeries$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/prometheus
 
 # TestMain runs hack/tools.sh itself (installing and building on first use),

@@ -1,71 +1,25 @@
 package prometheus
 
 import (
-	"encoding/json"
-	"strings"
 	"unicode/utf8"
 
 	pmodel "github.com/prometheus/common/model"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 )
 
-// DecodeSeries decodes the data of Prometheus's series API, a JSON array of
-// label sets, into the adapter's series exactly as the adapter's client
-// does (json.Unmarshal into []prom.Series), at a fraction of its cost: a
-// relist over a cluster's kube-state-metrics reads tens of thousands of
-// series, and decoding each through reflection was most of doctor's time.
-func DecodeSeries(data []byte) ([]prom.Series, error) {
-	return decodeSeries(data, plainSeries(data))
-}
-
-func decodeSeries(data []byte, plain bool) ([]prom.Series, error) {
-	if strings.Trim(string(data), " \t\r\n") == "null" {
-		return nil, nil // as json.Unmarshal leaves a slice
-	}
-	out := []prom.Series{}
-	if err := eachSeries(data, plain, func(s prom.Series) { out = append(out, s) }); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// eachSeries calls each for every series in data, in order, as
-// DecodeSeries would return them; plain says whether data has the plain
-// shape (plainSeries). Strings are shared between series (label names and
-// values repeat: the namespace, job, instance). Anything but the plain
-// shape Prometheus writes (escapes, control or non-UTF-8 bytes, other value
-// types) is left to json.Unmarshal.
-func eachSeries(data []byte, plain bool, each func(prom.Series)) error {
-	if !plain {
-		var out []prom.Series
-		if err := json.Unmarshal(data, &out); err != nil {
-			return err // as the adapter's client says it
-		}
-		for _, s := range out {
-			each(s)
-		}
-		return nil
-	}
-	s := &seriesScanner{data: data, strs: map[string]string{}}
-	s.scan(each)
-	return nil
-}
-
-// plainSeries reports whether data has the plain shape, reading it without
-// keeping anything: a check first lets eachSeries pass series on as it
-// decodes them and still leave any other shape to json.Unmarshal whole.
-func plainSeries(data []byte) bool {
-	return (&seriesScanner{data: data, dry: true}).scan(nil)
-}
-
-// seriesScanner reads the plain shape: [{"k":"v",...},...] with optional
-// whitespace between tokens.
+// seriesScanner decodes one series of Prometheus's series answer, a JSON
+// object of label names to values, in the plain shape Prometheus writes:
+// {"k":"v",...} with optional whitespace between tokens, strings without
+// escapes. It gives what the adapter's decoding (prom.Series's
+// UnmarshalJSON) gives, without reflection, or says the series is not
+// plain (escapes, control or non-UTF-8 bytes, other value types, a name the
+// adapter refuses) for json.Unmarshal to decode. Strings are shared between
+// series through strs (label names and values repeat: the namespace, job,
+// instance).
 type seriesScanner struct {
 	data []byte
 	pos  int
 	strs map[string]string
-	// dry checks the shape only: no labels, no strings.
-	dry bool
 	// raw is the last string read, as it is in data.
 	raw []byte
 	// width is the previous series' label count: series come grouped by
@@ -73,46 +27,12 @@ type seriesScanner struct {
 	width int
 }
 
-// scan reads the whole array, passing each series to each (unless dry),
-// and reports whether it had the plain shape.
-func (s *seriesScanner) scan(each func(prom.Series)) bool {
-	if s.peek() == 'n' && s.literal("null") && s.end() {
-		return true
-	}
-	if !s.expect('[') {
-		return false
-	}
-	if s.peek() == ']' {
-		s.pos++
-		return s.end()
-	}
-	for {
-		sr, ok := s.series()
-		if !ok {
-			return false
-		}
-		if !s.dry {
-			each(sr)
-		}
-		switch s.next() {
-		case ',':
-		case ']':
-			return s.end()
-		default:
-			return false
-		}
-	}
-}
-
 func (s *seriesScanner) series() (prom.Series, bool) {
 	sr := prom.Series{}
 	if !s.expect('{') {
 		return sr, false
 	}
-	var labels pmodel.LabelSet
-	if !s.dry {
-		labels = make(pmodel.LabelSet, s.width)
-	}
+	labels := make(pmodel.LabelSet, s.width)
 	if s.peek() == '}' {
 		s.pos++
 		sr.Labels = labels
@@ -131,9 +51,7 @@ func (s *seriesScanner) series() (prom.Series, bool) {
 		if !pmodel.LabelName(string(key)).IsValid() {
 			return sr, false // the adapter's decoding refuses the name: let it say so
 		}
-		if !s.dry {
-			labels[pmodel.LabelName(k)] = pmodel.LabelValue(v)
-		}
+		labels[pmodel.LabelName(k)] = pmodel.LabelValue(v)
 		switch s.next() {
 		case ',':
 		case '}':
@@ -167,9 +85,6 @@ func (s *seriesScanner) str() (string, bool) {
 			s.pos++
 			if !ascii && !utf8.Valid(b) {
 				return "", false
-			}
-			if s.dry {
-				return "", true
 			}
 			if v, ok := s.strs[string(b)]; ok {
 				return v, true
@@ -215,14 +130,6 @@ func (s *seriesScanner) next() byte {
 }
 
 func (s *seriesScanner) expect(c byte) bool { return s.next() == c }
-
-func (s *seriesScanner) literal(lit string) bool {
-	if len(s.data)-s.pos >= len(lit) && string(s.data[s.pos:s.pos+len(lit)]) == lit {
-		s.pos += len(lit)
-		return true
-	}
-	return false
-}
 
 func (s *seriesScanner) end() bool {
 	s.skipSpace()

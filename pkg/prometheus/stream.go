@@ -21,9 +21,9 @@ const seriesHead = `{"status":"success","data":`
 // data was null (no series, and no empty list either).
 //
 // An answer that starts as Prometheus writes it is read one series at a
-// time, each decoded as the adapter's decoding would (DecodeSeries, or
+// time, each decoded as the adapter's decoding would (seriesScanner, or
 // json.Unmarshal for anything but the plain shape); any other answer is
-// read whole and decoded as the adapter's client does. When the answer
+// read whole and decoded by the adapter's client's own steps. When the answer
 // breaks after series were passed on, the error comes last and those
 // series are to be dropped; its wording may then differ from the adapter's
 // (which reads the whole answer before any series).
@@ -46,13 +46,13 @@ func readSeries(r io.Reader, each func(prom.Series)) (null bool, err error) {
 	if err != nil {
 		return false, badResponse(err)
 	}
-	data, plain, err := envelope(body)
+	data, err := envelope(body)
 	if err != nil {
 		return false, err
 	}
-	out, err := decodeSeries(data, plain)
-	if err != nil {
-		return false, err
+	var out []prom.Series
+	if err := json.Unmarshal(data, &out); err != nil {
+		return false, err // as the adapter's client says it
 	}
 	for _, s := range out {
 		each(s)
@@ -60,23 +60,17 @@ func readSeries(r io.Reader, each func(prom.Series)) (null bool, err error) {
 	return out == nil, nil
 }
 
-// envelope reads a whole answer as the adapter's client does: the data, and
-// whether it is known to have the plain shape (plainSeries).
-func envelope(body []byte) (data []byte, plain bool, err error) {
-	// Prometheus's own answer: the data is every byte between the two.
-	if len(body) > len(seriesHead)+1 && string(body[:len(seriesHead)]) == seriesHead && body[len(body)-1] == '}' {
-		if data := body[len(seriesHead) : len(body)-1]; plainSeries(data) {
-			return data, true, nil
-		}
-	}
+// envelope reads a whole answer as the adapter's client does, and returns
+// its data.
+func envelope(body []byte) (json.RawMessage, error) {
 	var res prom.APIResponse
 	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&res); err != nil {
-		return nil, false, badResponse(err)
+		return nil, badResponse(err)
 	}
 	if res.Status == prom.ResponseError {
-		return nil, false, &prom.Error{Type: res.ErrorType, Msg: res.Error}
+		return nil, &prom.Error{Type: res.ErrorType, Msg: res.Error}
 	}
-	return res.Data, false, nil
+	return res.Data, nil
 }
 
 func badResponse(err error) error {
@@ -90,7 +84,7 @@ const maxShared = 1 << 14
 // seriesStream reads the list of series of an answer one at a time.
 type seriesStream struct {
 	r    *bufio.Reader
-	strs map[string]string // shared between series, as DecodeSeries shares them
+	strs map[string]string // shared between series (seriesScanner)
 	// buf holds the series being read; width is the last one's label count.
 	buf   []byte
 	width int
@@ -107,7 +101,7 @@ func (st *seriesStream) answer(each func(prom.Series)) error {
 	}
 	// The envelope around the series (its end, warnings), as the adapter's
 	// client reads it.
-	_, _, err = envelope(append([]byte(seriesHead+"[]"), rest...))
+	_, err = envelope(append([]byte(seriesHead+"[]"), rest...))
 	return err
 }
 

@@ -16,8 +16,6 @@ import (
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 	"sigs.k8s.io/prometheus-adapter/pkg/config"
 	"sigs.k8s.io/prometheus-adapter/pkg/naming"
-
-	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 )
 
 // SeriesSource lists series as the adapter's relist does, passing each on
@@ -108,9 +106,6 @@ func Run(ctx context.Context, src SeriesSource, cfg *config.MetricsDiscoveryConf
 	if keep == nil {
 		keep = func(string, string) bool { return false }
 	}
-	// One relist sees one state of discovery; the naming code asks about
-	// each label name of each rule (most are no resource).
-	mapper = kube.MemoMapper(mapper)
 	add := func(rules []config.DiscoveryRule, external bool) {
 		for i, r := range rules {
 			rule := &Rule{Index: i, External: external, Rule: r}
