@@ -81,7 +81,11 @@ krew-template:
 dist-test:
 	$(GO) test -count=1 -timeout 40m -v ./test/dist/...
 
-test: unit dist-test e2e
+# One phase after another, each one's wall time printed at the end (also on
+# a failure); tools builds the sandbox's binaries on a first run, so a cold
+# run's figures show the build apart from the tests.
+test:
+	@hack/phases.sh unit dist-test tools e2e
 
 # KWOK_NODES=N registers N kwok nodes (1,000 pods each) instead of two.
 sandbox-up: build
