@@ -13,8 +13,9 @@
 // third of its CPU, with strings shared between series, so a relist over
 // 375,000 series never holds the 80 MB answer. FuzzReadSeries and
 // FuzzReadSeriesData check the series and errors against the adapter's
-// client. Vector reads a query result; Targets lists the active scrape
-// targets.
+// client. An answer not in Prometheus's own shape is read whole, with the
+// adapter's client's own steps. Vector reads a query result; Targets lists
+// the active scrape targets.
 package prometheus
 
 import (
