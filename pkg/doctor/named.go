@@ -122,14 +122,19 @@ func classifySeries(ctx context.Context, exists func(ctx context.Context, gr sch
 		}
 		out.objects = append(out.objects, o)
 	}
-	sort.Slice(out.objects, func(i, j int) bool {
-		a, b := out.objects[i], out.objects[j]
+	sortByClass(out.objects)
+	return out
+}
+
+// sortByClass orders objects by class, then namespace and name.
+func sortByClass(objects []namedObject) {
+	sort.Slice(objects, func(i, j int) bool {
+		a, b := objects[i], objects[j]
 		if a.class != b.class {
 			return a.class < b.class
 		}
 		return a.namespace+"/"+a.name < b.namespace+"/"+b.name
 	})
-	return out
 }
 
 // evidence is one line per class of object.
