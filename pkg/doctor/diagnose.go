@@ -140,7 +140,7 @@ func Diagnose(ctx context.Context, in *Collected) (*Report, error) {
 
 	w := walkerFor(in)
 	for i := range in.HPAs {
-		hr, err := w.walkHPA(ctx, &in.HPAs[i], in.Targets, in.Events)
+		hr, err := w.walkHPA(ctx, &in.HPAs[i], in.Events)
 		if err != nil {
 			return nil, apierr.Denied(err, apierr.ReadOnlyRole)
 		}
@@ -181,9 +181,9 @@ func walkerFor(in *Collected) *walker {
 }
 
 // walkHPA diagnoses one HPA: its own state, then each of its metrics.
-func (w *walker) walkHPA(ctx context.Context, h *autoscalingv2.HorizontalPodAutoscaler, targets Targets, events map[string][]corev1.Event) (HPAReport, error) {
+func (w *walker) walkHPA(ctx context.Context, h *autoscalingv2.HorizontalPodAutoscaler, events map[string][]corev1.Event) (HPAReport, error) {
 	hr := newHPAReport(h)
-	pods, found, err := targets.PodsOf(ctx, h.Namespace, h.Spec.ScaleTargetRef)
+	pods, found, err := w.targets.PodsOf(ctx, h.Namespace, h.Spec.ScaleTargetRef)
 	if err != nil {
 		return hr, err
 	}
@@ -218,7 +218,7 @@ func (w *walker) walkHPA(ctx context.Context, h *autoscalingv2.HorizontalPodAuto
 		var mr MetricReport
 		switch spec.Type {
 		case autoscalingv2.PodsMetricSourceType, autoscalingv2.ObjectMetricSourceType:
-			mr = w.walkCustom(ctx, h, spec, targets, pods, found)
+			mr = w.walkCustom(ctx, h, spec, pods, found)
 		case autoscalingv2.ExternalMetricSourceType:
 			if so != nil {
 				mr = w.walkKEDA(ctx, h, spec, so)
@@ -251,9 +251,9 @@ func newHPAReport(h *autoscalingv2.HorizontalPodAutoscaler) HPAReport {
 
 // walkCustom diagnoses a Pods or Object metric of h, whose scale target's
 // Running pods are pods (found: the scale target exists).
-func (w *walker) walkCustom(ctx context.Context, h *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec, targets Targets, pods []corev1.Pod, found bool) MetricReport {
+func (w *walker) walkCustom(ctx context.Context, h *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec, pods []corev1.Pod, found bool) MetricReport {
 	if spec.Type == autoscalingv2.ObjectMetricSourceType {
-		exists, err := targets.ObjectExists(ctx, h.Namespace, spec.Object.DescribedObject)
+		exists, err := w.targets.ObjectExists(ctx, h.Namespace, spec.Object.DescribedObject)
 		if err == nil && !exists {
 			mr := metricHeader(spec)
 			mr.Chain = chain(LinkUnknown, LinkUnknown, LinkUnknown, LinkBroken)
@@ -268,7 +268,7 @@ func (w *walker) walkCustom(ctx context.Context, h *autoscalingv2.HorizontalPodA
 	switch {
 	case spec.Type != autoscalingv2.PodsMetricSourceType:
 	case found:
-		t.selector, t.selectorErr = targets.PodSelector(ctx, h.Namespace, h.Spec.ScaleTargetRef)
+		t.selector, t.selectorErr = w.targets.PodSelector(ctx, h.Namespace, h.Spec.ScaleTargetRef)
 	default:
 		t.selectorErr = errors.New("the scale target does not exist")
 	}

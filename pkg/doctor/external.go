@@ -105,7 +105,7 @@ func (w *walker) walkExternal(ctx context.Context, hpa *autoscalingv2.Horizontal
 		return mr
 	}
 	link := hpaLink(hpa)
-	w.noteUsed(ctx, schema.GroupResource{}, m.name)
+	w.noteUsed(ctx, &m)
 	if w.ext == nil {
 		// Not asked: the HPA's own word, never "healthy".
 		mr.Chain = []Link{{LinkHPA, link}}

@@ -106,11 +106,12 @@ type walker struct {
 }
 
 // noteUsed records a series of the rule that serves an HPA's metric.
-func (w *walker) noteUsed(ctx context.Context, gr schema.GroupResource, metric string) {
+func (w *walker) noteUsed(ctx context.Context, hm *hpaMetric) {
 	if w.disc == nil {
 		return
 	}
-	m := w.disc.Served(gr, metric)
+	metric := hm.name
+	m := w.disc.Served(hm.req.Resource, metric)
 	if m == nil {
 		// The simulated relist did not list it now, although the API may
 		// (a window shorter than the samples' interval does just that):
@@ -247,7 +248,7 @@ func (w *walker) walkMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPo
 		return mr
 	}
 	link := hpaLink(hpa)
-	w.noteUsed(ctx, m.req.Resource, m.name)
+	w.noteUsed(ctx, &m)
 
 	if ok, why := w.api.Available(); !ok {
 		mr.Chain = chain(LinkUnknown, LinkUnknown, LinkBroken, LinkBroken)
