@@ -359,7 +359,7 @@ func ambiguousTargets(inScope, others []autoscalingv2.HorizontalPodAutoscaler) m
 // ambiguousFinding names the HPAs on one scale target and how to keep one.
 func ambiguousFinding(h *autoscalingv2.HorizontalPodAutoscaler, names []string, owner string) Finding {
 	ref := h.Spec.ScaleTargetRef
-	obj := "HorizontalPodAutoscaler " + h.Namespace + "/" + h.Name
+	obj := hpaObject(h)
 	desc := fmt.Sprintf("keep one HPA per target: delete all but one (kubectl delete hpa NAME -n %s), or, when a ScaledObject should take over an existing HPA, "+
 		"annotate the ScaledObject %s: \"true\" and set its spec.advanced.horizontalPodAutoscalerConfig.name to the existing HPA's name, so KEDA adopts that HPA instead of creating a second one",
 		h.Namespace, keda.TransferHPAOwnershipAnnotation)

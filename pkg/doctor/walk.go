@@ -210,7 +210,7 @@ type hpaMetric struct {
 
 // newHPAMetric is spec, a metric of hpa, before its request is built.
 func newHPAMetric(hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec) hpaMetric {
-	return hpaMetric{hpa: hpa, spec: spec, obj: "HorizontalPodAutoscaler " + hpa.Namespace + "/" + hpa.Name, name: metricHeader(spec).Name}
+	return hpaMetric{hpa: hpa, spec: spec, obj: hpaObject(hpa), name: metricHeader(spec).Name}
 }
 
 // metricHeader is the report of a Pods, Object or External metric before
