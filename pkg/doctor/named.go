@@ -61,10 +61,10 @@ func (o seriesObjects) of(c objectClass) []namedObject {
 	return out
 }
 
-// classifySeries lists the objects that series of s, the metric m is
-// served as, name (by the rule's resource label, in the namespace of its
-// namespace label) and classifies each against the request's namespace and
-// the objects the HPA reads (queried).
+// classifySeries lists the objects that series name (series of s, the
+// metric m is served as: by its rule's resource label, in the namespace of
+// its namespace label) and classifies each against m's namespace and
+// queried, the objects the HPA reads.
 func classifySeries(ctx context.Context, exists func(ctx context.Context, gr schema.GroupResource, ns, name string) (bool, error),
 	m *hpaMetric, s *simulate.Metric, series []prom.Series, queried []string) seriesObjects {
 	gr, ns, rule := m.req.Resource, m.req.Namespace, s.Rule
