@@ -271,10 +271,7 @@ func (o *GrafanaProvisionOptions) hpaMetrics(ctx context.Context, ch *chain.Chai
 	if err != nil {
 		return nil, nil, fmt.Errorf("--from-cluster: listing HPAs: %w", err)
 	}
-	items, missing, err := provision.HPAMetrics(ctx, o.env, ch.Discovery, list.Items)
-	if err != nil {
-		return nil, nil, err
-	}
+	items, missing := provision.HPAMetrics(ctx, o.env, ch.Discovery, list.Items)
 	for _, m := range missing {
 		fmt.Fprintf(o.ErrOut, "--from-cluster: no panel for HPA %s/%s metric %s: %s\n", m.Namespace, m.HPA, m.Metric, m.Reason)
 	}

@@ -23,7 +23,6 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/scale"
 	"k8s.io/client-go/tools/pager"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
@@ -37,7 +36,6 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
 	adapterchain "github.com/metricscale/kubectl-metricscale/pkg/chain"
 	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
-	"github.com/metricscale/kubectl-metricscale/pkg/keda"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
@@ -318,7 +316,7 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 	if err != nil {
 		var status apierrors.APIStatus
 		if !errors.As(err, &status) {
-			return nil, fmt.Errorf("cannot reach the Kubernetes API server at %s (check --kubeconfig, --context, --server): %w", env.Rest.Host, err)
+			return nil, env.Unreachable(err)
 		}
 		return nil, apierr.Denied(err, apierr.ReadOnlyRole)
 	}
@@ -361,18 +359,10 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 		in.PrometheusCandidates = prometheusServices(ctx, env.Client)
 	}
 
-	meta, err := metadata.NewForConfig(env.Rest)
-	if err != nil {
-		return nil, err
-	}
-	scales, err := env.Scales()
-	if err != nil {
-		return nil, err
-	}
-	tg := newTargets(env.Client, meta, scales, env.Mapper, ns, hpas)
+	tg := newTargets(env.Client, env.Metadata, env.Scales, env.Mapper, ns, hpas)
 	tg.refused = in.refused
 	in.Targets = tg
-	api := newLiveAPI(env.Discovery, env.Rest, env.Mapper, customSvc)
+	api := newLiveAPI(env.Discovery, env.Custom, customSvc)
 	api.refused = in.refused
 	api.prefetch(ctx, hpas, tg, env.Mapper, 8)
 	if err := in.refused.err(); err != nil {
@@ -380,14 +370,10 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 	}
 	in.Mapper = env.Mapper
 	in.API = api
-	ext := newLiveExternalAPI(env.Rest, externalSvc)
+	ext := newLiveExternalAPI(env.External, externalSvc)
 	ext.refused = in.refused
 	in.External = ext
-	kc, err := keda.NewForConfig(env.Rest)
-	if err != nil {
-		return nil, err
-	}
-	kd := newLiveKEDA(kc, env.Rest, env.Client)
+	kd := newLiveKEDA(&env)
 	kd.refused = in.refused
 	in.KEDA = kd
 	in.Prometheus = &livePrometheus{conn: ch.Prometheus, series: map[string][]prom.Series{}, queries: map[string]queryResult{}}
@@ -438,7 +424,7 @@ type valuesResult struct {
 	err  error
 }
 
-func newLiveAPI(disc discovery.DiscoveryInterface, cfg *rest.Config, mapper apimeta.RESTMapper, svc APIService) *liveAPI {
+func newLiveAPI(disc discovery.DiscoveryInterface, client custommetrics.CustomMetricsClient, svc APIService) *liveAPI {
 	a := &liveAPI{listed: map[string]bool{}, values: map[string]*valuesResult{}}
 	if !svc.Present {
 		a.why = "no APIService " + CustomAPIService
@@ -452,14 +438,7 @@ func newLiveAPI(disc discovery.DiscoveryInterface, cfg *rest.Config, mapper apim
 		}
 		return a
 	}
-	// The client takes no context: a request timeout bounds each call.
-	cfg = rest.CopyConfig(cfg)
-	cfg.Timeout = 30 * time.Second
-	if a.client, err = custommetrics.NewForVersionForConfig(cfg, mapper, cmv1beta1.SchemeGroupVersion); err != nil {
-		a.why = err.Error()
-		return a
-	}
-	a.available = true
+	a.client, a.available = client, true
 	for _, r := range list.APIResources {
 		a.listed[r.Name] = true
 	}
