@@ -45,6 +45,9 @@ type options struct {
 	waitScale     float64
 	sidecar       string   // the metricscale-sidecar binary
 	parts         []string // which benches run: doctor, add-rule, grafana, sidecar
+	// profileDir (BENCH_CPUPROFILE): write the binary's CPU and allocation
+	// profiles of doctor -A (its --profile) for each size
+	profileDir string
 }
 
 func main() {
@@ -72,6 +75,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
+	o.profileDir = os.Getenv("BENCH_CPUPROFILE")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err = run(ctx, stop, o)
 	stop()
@@ -254,6 +258,11 @@ func measure(ctx context.Context, f *fleet, info sandbox.Info, cfg *rest.Config,
 	}
 	promAfter, _ := promRequests(ctx, info.PrometheusURL)
 	res.series, _ = promHeadSeries(ctx, info.PrometheusURL)
+	if o.profileDir != "" {
+		if err := profileDoctor(ctx, info, o, hpas, bound); err != nil {
+			return res, err
+		}
+	}
 
 	env1 := append(os.Environ(), "KUBECONFIG="+info.Kubeconfig)
 	kubectl, err := exec.LookPath("kubectl")
@@ -326,6 +335,29 @@ func printScale(results []sizeResult, runs int) {
 			r.hpas, base.hpas, r.series/base.series, r.doc.cpu.Seconds()/base.doc.cpu.Seconds(), r.doc.cpu.Seconds()/r.desc.cpu.Seconds(),
 			r.desc.cpu.Seconds()/base.desc.cpu.Seconds(), r.doc.wall.Seconds()/base.doc.wall.Seconds(), float64(r.doc.hwm)/float64(base.doc.hwm))
 	}
+}
+
+// profileDoctor writes the binary's CPU profile and allocation profile of
+// one doctor -A each (kubectl's --profile), untimed.
+func profileDoctor(ctx context.Context, info sandbox.Info, o options, hpas int, bound time.Duration) error {
+	if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
+		return err
+	}
+	for _, p := range []string{"cpu", "allocs"} {
+		out := filepath.Join(o.profileDir, fmt.Sprintf("doctor-%d.%s.pprof", hpas, p))
+		rctx, cancel := context.WithTimeout(ctx, bound)
+		cmd := exec.CommandContext(rctx, o.plugin, "doctor", "-A", "--kubeconfig", info.Kubeconfig, "--profile", p, "--profile-output", out)
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+		err := cmd.Run()
+		cancel()
+		var exit *exec.ExitError
+		if err != nil && (!errors.As(err, &exit) || exit.ExitCode() > 1) {
+			return fmt.Errorf("doctor -A --profile %s: %w\n%s", p, err, stderr.String())
+		}
+		fmt.Printf("  %s profile of doctor -A: go tool pprof %s %s\n", p, o.plugin, out)
+	}
+	return nil
 }
 
 func push(ctx context.Context, url string, pods []corev1.Pod) error {

@@ -441,30 +441,15 @@ type objectList[T any] struct {
 
 // hpas are the HPAs named, or those of the namespace (all with -A).
 func (o *MigrateKEDAOptions) hpas(ctx context.Context) ([]autoscalingv2.HorizontalPodAutoscaler, error) {
-	api := o.clients.Client.AutoscalingV2()
-	if len(o.HPANames) > 0 {
-		var out []autoscalingv2.HorizontalPodAutoscaler
-		for _, n := range o.HPANames {
-			h, err := api.HorizontalPodAutoscalers(o.namespace).Get(ctx, n, metav1.GetOptions{})
-			if err != nil {
-				return nil, fmt.Errorf("reading HPA %s/%s: %w", o.namespace, n, err)
-			}
-			out = append(out, *h)
-		}
-		return out, nil
-	}
 	ns := o.namespace
-	if o.AllNamespaces {
+	if o.AllNamespaces && len(o.HPANames) == 0 {
 		ns = ""
 	}
-	l, err := api.HorizontalPodAutoscalers(ns).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("listing HorizontalPodAutoscalers: %w", err)
+	hpas, err := kube.HPAs(ctx, o.clients.Client, ns, o.HPANames, nil)
+	if err == nil && len(hpas) == 0 {
+		err = fmt.Errorf("no HorizontalPodAutoscalers in %s: name a namespace with -n, or use -A", migrate.Scope(ns))
 	}
-	if len(l.Items) == 0 {
-		return nil, fmt.Errorf("no HorizontalPodAutoscalers in %s: name a namespace with -n, or use -A", migrate.Scope(ns))
-	}
-	return l.Items, nil
+	return hpas, err
 }
 
 // printMigrateSummary writes one row per HPA metric: its trigger, both

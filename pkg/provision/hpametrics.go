@@ -25,12 +25,17 @@ type Unrendered struct {
 	Namespace, HPA, Metric, Reason string
 }
 
-// HPAMetrics renders, for every Pods, Object and External metric of hpas,
-// the query the adapter runs for the HPA controller's request (as watch
-// renders it: pkg/hpareq with the scale target's selector and its pods),
-// from the adapter's discovery disc, beside the HPA's target; and the
-// metrics it could not render, with the reason.
-func HPAMetrics(ctx context.Context, env *kube.Clients, disc *simulate.Discovery, hpas []autoscalingv2.HorizontalPodAutoscaler) ([]dashboards.HPAMetric, []Unrendered) {
+// HPAMetrics renders, for every Pods, Object and External metric of the
+// HPAs of namespace ("" for all), the query the adapter runs for the HPA
+// controller's request (as watch renders it: pkg/hpareq with the scale
+// target's selector and its pods), from the adapter's discovery disc,
+// beside the HPA's target; and the metrics it could not render, with the
+// reason.
+func HPAMetrics(ctx context.Context, env *kube.Clients, disc *simulate.Discovery, namespace string) ([]dashboards.HPAMetric, []Unrendered, error) {
+	hpas, err := kube.HPAs(ctx, env.Client, namespace, nil, nil)
+	if err != nil {
+		return nil, nil, err
+	}
 	var out []dashboards.HPAMetric
 	var missing []Unrendered
 	for i := range hpas {
@@ -59,7 +64,7 @@ func HPAMetrics(ctx context.Context, env *kube.Clients, disc *simulate.Discovery
 		}
 	}
 	// dashboards.ChainDashboard orders the panels itself.
-	return out, missing
+	return out, missing, nil
 }
 
 // targetPods are an HPA's scale target's selector and Running pods, read
