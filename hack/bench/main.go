@@ -31,26 +31,20 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime/pprof"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 
-	"github.com/metricscale/kubectl-metricscale/pkg/doctor"
-	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/test/sandbox"
 )
 
@@ -63,8 +57,8 @@ type options struct {
 	waitScale     float64
 	sidecar       string   // the metricscale-sidecar binary
 	parts         []string // which benches run: doctor, add-rule, grafana, sidecar
-	// profileDir (BENCH_CPUPROFILE): write a CPU profile of doctor, run
-	// in-process, for each size
+	// profileDir (BENCH_CPUPROFILE): write the binary's CPU and allocation
+	// profiles of doctor -A (its --profile) for each size
 	profileDir string
 }
 
@@ -238,9 +232,9 @@ type sizeResult struct {
 }
 
 // measure pushes bench_requests for every bench pod, waits until the adapter
-// serves it and the HPA controller has read it, then measures doctor -A
-// (in-process for the request count, as a command for time and memory)
-// beside kubectl describe hpa -A.
+// serves it and the HPA controller has read it, then measures the plugin's
+// doctor -A (once through a counting proxy for its requests and report,
+// then timed) beside kubectl describe hpa -A.
 func measure(ctx context.Context, f *fleet, info sandbox.Info, cfg *rest.Config, client kubernetes.Interface, o options, hpas int, pods []corev1.Pod) (sizeResult, error) {
 	res := sizeResult{hpas: hpas, namespaces: hpas / o.perNS}
 	fmt.Printf("pushing %s for each of the %d pods\n", benchMetric, len(pods))
@@ -263,29 +257,21 @@ func measure(ctx context.Context, f *fleet, info sandbox.Info, cfg *rest.Config,
 		fmt.Println("  " + err.Error() + ": measuring anyway")
 	}
 
-	// Requests: doctor in-process with a counting transport; Prometheus's own
-	// request counter for the Prometheus side.
-	var apiRequests atomic.Int64
-	counted := *cfg
-	counted.Wrap(func(rt http.RoundTripper) http.RoundTripper {
-		return roundTripFunc(func(r *http.Request) (*http.Response, error) { apiRequests.Add(1); return rt.RoundTrip(r) })
-	})
-	cc := kubernetes.NewForConfigOrDie(&counted)
-	dc := discovery.NewDiscoveryClientForConfigOrDie(&counted)
-	env := doctor.Env{Rest: &counted, Client: cc, Aggregator: aggregator.NewForConfigOrDie(&counted), Discovery: dc,
-		Mapper: kube.NewMapper(dc)}
+	// Requests: the binary's, counted by a proxy in front of the API server;
+	// Prometheus's own request counter for the Prometheus side.
 	promBefore, err := promRequests(ctx, info.PrometheusURL)
 	if err != nil {
 		return res, err
 	}
-	rep, err := doctor.Run(ctx, env, doctor.Options{AllNamespaces: true})
+	bound := f.bound(3*time.Minute, 200*time.Millisecond, hpas)
+	rep, apiRequests, err := countedDoctor(ctx, cfg, o.plugin, bound)
 	if err != nil {
 		return res, err
 	}
 	promAfter, _ := promRequests(ctx, info.PrometheusURL)
 	res.series, _ = promHeadSeries(ctx, info.PrometheusURL)
 	if o.profileDir != "" {
-		if err := profileDoctor(ctx, env, filepath.Join(o.profileDir, fmt.Sprintf("doctor-%d.pprof", hpas)), o.runs); err != nil {
+		if err := profileDoctor(ctx, info, o, hpas, bound); err != nil {
 			return res, err
 		}
 	}
@@ -295,7 +281,6 @@ func measure(ctx context.Context, f *fleet, info sandbox.Info, cfg *rest.Config,
 	if err != nil {
 		return res, err
 	}
-	bound := f.bound(3*time.Minute, 200*time.Millisecond, hpas)
 	doc, err := timed(ctx, o.runs, bound, env1, o.plugin, "doctor", "-A")
 	if err != nil {
 		return res, err
@@ -308,7 +293,7 @@ func measure(ctx context.Context, f *fleet, info sandbox.Info, cfg *rest.Config,
 	fmt.Printf("\n%d HPAs in %d namespaces, %d metrics (%d healthy), %d findings (errors %d, warnings %d); %.0f series in Prometheus\n",
 		rep.Summary.HPAs, res.namespaces, rep.Summary.Metrics, rep.Summary.Healthy, rep.Summary.Errors+rep.Summary.Warnings+rep.Summary.Infos, rep.Summary.Errors, rep.Summary.Warnings, res.series)
 	fmt.Printf("%-32s %10s %10s %14s %12s\n", "command", "wall (s)", "CPU (s)", "peak RSS (MB)", "requests")
-	fmt.Printf("%-32s %10.2f %10.2f %14.1f %12s\n", "kubectl metricscale doctor -A", doc.wall.Seconds(), doc.cpu.Seconds(), mb(doc.hwm), fmt.Sprintf("%d API + %d Prometheus", apiRequests.Load(), int(promAfter-promBefore)))
+	fmt.Printf("%-32s %10.2f %10.2f %14.1f %12s\n", "kubectl metricscale doctor -A", doc.wall.Seconds(), doc.cpu.Seconds(), mb(doc.hwm), fmt.Sprintf("%d API + %d Prometheus", apiRequests, int(promAfter-promBefore)))
 	fmt.Printf("%-32s %10.2f %10.2f %14.1f %12s\n", "kubectl describe hpa -A", desc.wall.Seconds(), desc.cpu.Seconds(), mb(desc.hwm), "-")
 	fmt.Printf("(wall, CPU: medians of %d runs; CPU = user + sys from the child's rusage; peak RSS: the largest VmHWM of the runs, read from /proc/PID/status while each runs)\n", o.runs)
 	fmt.Printf("(wait4 ru_maxrss, not used: doctor %.1f, describe %.1f MB; a child started with vfork, as Go starts commands, inherits\n"+
@@ -364,57 +349,28 @@ func printScale(results []sizeResult, runs int) {
 	}
 }
 
-// profileDoctor writes a CPU profile (and an allocation profile) of doctor -A run in-process runs times
-// (with its table printed to nowhere, as the command prints it).
-func profileDoctor(ctx context.Context, env doctor.Env, path string, runs int) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+// profileDoctor writes the binary's CPU profile and allocation profile of
+// one doctor -A each (kubectl's --profile), untimed.
+func profileDoctor(ctx context.Context, info sandbox.Info, o options, hpas int, bound time.Duration) error {
+	if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
 		return err
 	}
-	out, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer out.Close()
-	// Allocations are counted from the bench's start: a profile taken now
-	// is the base to subtract (go tool pprof -base).
-	base := strings.TrimSuffix(path, ".pprof") + ".allocs-base.pprof"
-	if err := writeAllocs(base); err != nil {
-		return err
-	}
-	if err := pprof.StartCPUProfile(out); err != nil {
-		return err
-	}
-	defer pprof.StopCPUProfile()
-	for range runs {
-		rep, err := doctor.Run(ctx, env, doctor.Options{AllNamespaces: true})
-		if err != nil {
-			return err
+	for _, p := range []string{"cpu", "allocs"} {
+		out := filepath.Join(o.profileDir, fmt.Sprintf("doctor-%d.%s.pprof", hpas, p))
+		rctx, cancel := context.WithTimeout(ctx, bound)
+		cmd := exec.CommandContext(rctx, o.plugin, "doctor", "-A", "--kubeconfig", info.Kubeconfig, "--profile", p, "--profile-output", out)
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+		err := cmd.Run()
+		cancel()
+		var exit *exec.ExitError
+		if err != nil && (!errors.As(err, &exit) || exit.ExitCode() > 1) {
+			return fmt.Errorf("doctor -A --profile %s: %w\n%s", p, err, stderr.String())
 		}
-		if err := doctor.Print(io.Discard, rep, "table"); err != nil {
-			return err
-		}
+		fmt.Printf("  %s profile of doctor -A: go tool pprof %s %s\n", p, o.plugin, out)
 	}
-	pprof.StopCPUProfile()
-	heap := strings.TrimSuffix(path, ".pprof") + ".allocs.pprof"
-	if err := writeAllocs(heap); err != nil {
-		return err
-	}
-	fmt.Printf("  CPU profile of %d in-process doctor -A runs: %s; their allocations: go tool pprof -base %s %s\n", runs, path, base, heap)
 	return nil
 }
-
-func writeAllocs(path string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return pprof.Lookup("allocs").WriteTo(f, 0)
-}
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func push(ctx context.Context, url string, pods []corev1.Pod) error {
 	sort.Slice(pods, func(i, j int) bool { return pods[i].Namespace+pods[i].Name < pods[j].Namespace+pods[j].Name })

@@ -15,9 +15,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/rest"
-	custommetrics "k8s.io/metrics/pkg/client/custom_metrics"
-	externalmetrics "k8s.io/metrics/pkg/client/external_metrics"
 	"sigs.k8s.io/prometheus-adapter/pkg/config"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
@@ -192,19 +189,12 @@ func verifyHPA(ctx context.Context, env Env, hpa *autoscalingv2.HorizontalPodAut
 	spec := hpa.Spec.Metrics[0]
 	var podSel labels.Selector
 	if spec.Type == autoscalingv2.PodsMetricSourceType {
-		scales, err := env.Scales()
-		if err != nil {
-			return "", nil, err
-		}
-		if podSel, err = kube.ScaleSelector(ctx, scales, env.Mapper, hpa.Namespace, hpa.Spec.ScaleTargetRef); err != nil {
+		var err error
+		if podSel, err = kube.ScaleSelector(ctx, env.Scales, env.Mapper, hpa.Namespace, hpa.Spec.ScaleTargetRef); err != nil {
 			return "", nil, fmt.Errorf("reading the scale of %s %s: %w", hpa.Spec.ScaleTargetRef.Kind, hpa.Spec.ScaleTargetRef.Name, err)
 		}
 	}
 	req, err := hpareq.For(hpa, spec, podSel, env.Mapper)
-	if err != nil {
-		return "", nil, err
-	}
-	c, err := newMetricsClients(env)
 	if err != nil {
 		return "", nil, err
 	}
@@ -214,7 +204,7 @@ func verifyHPA(ctx context.Context, env Env, hpa *autoscalingv2.HorizontalPodAut
 	for {
 		var out []Sample
 		if req.Type == autoscalingv2.ExternalMetricSourceType {
-			list, err := req.External(c.external)
+			list, err := req.External(env.External)
 			if err != nil {
 				why = apierr.Message(err)
 			}
@@ -224,7 +214,7 @@ func verifyHPA(ctx context.Context, env Env, hpa *autoscalingv2.HorizontalPodAut
 				}
 			}
 		} else {
-			list, err := req.Custom(c.custom)
+			list, err := req.Custom(env.Custom)
 			if err != nil {
 				why = apierr.Message(err)
 			}
@@ -308,15 +298,11 @@ func restoreAndRestart(ctx context.Context, env Env, p *Plan, backup string, tim
 func waitServed(ctx context.Context, env Env, p *Plan, timeout time.Duration, log io.Writer) ([]Sample, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	c, err := newMetricsClients(env)
-	if err != nil {
-		return nil, err
-	}
 	start := time.Now()
 	fmt.Fprintf(log, "waiting for the metrics API to serve %s (the adapter relists every %s)\n", p.Produces[0].Metric, p.relistWait)
 	last := ""
 	for {
-		served, why := servedNow(env, c, p)
+		served, why := servedNow(env, p)
 		if why == "" {
 			fmt.Fprintf(log, "  served after %.1fs\n", time.Since(start).Seconds())
 			return served, nil
@@ -333,38 +319,15 @@ func waitServed(ctx context.Context, env Env, p *Plan, timeout time.Duration, lo
 	}
 }
 
-// metricsClients read the custom and external metrics APIs, each request
-// bounded in time: the clients take no context.
-type metricsClients struct {
-	custom   custommetrics.CustomMetricsClient
-	external externalmetrics.ExternalMetricsClient
-}
-
-// metricsRequestTimeout bounds one request to the metrics APIs.
-const metricsRequestTimeout = 30 * time.Second
-
-func newMetricsClients(env Env) (*metricsClients, error) {
-	cfg := rest.CopyConfig(env.Rest)
-	cfg.Timeout = metricsRequestTimeout
-	ec, err := externalmetrics.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &metricsClients{
-		custom:   custommetrics.NewForConfig(cfg, env.Mapper, custommetrics.NewAvailableAPIsGetter(env.Discovery)),
-		external: ec,
-	}, nil
-}
-
 // servedNow returns the served values, or why they are not served yet.
-func servedNow(env Env, c *metricsClients, p *Plan) ([]Sample, string) {
+func servedNow(env Env, p *Plan) ([]Sample, string) {
 	m := p.Produces[0]
 	if m.External {
 		gv := "external.metrics.k8s.io/v1beta1"
 		if _, err := env.Discovery.ServerResourcesForGroupVersion(gv); err != nil {
 			return nil, fmt.Sprintf("%s is not available: %v", gv, apierr.Message(err))
 		}
-		ec := c.external
+		ec := env.External
 		var out []Sample
 		for _, ns := range sampleNamespaces(p) {
 			list, err := ec.NamespacedMetrics(ns).List(m.Metric, labels.Everything())
@@ -400,7 +363,7 @@ func servedNow(env Env, c *metricsClients, p *Plan) ([]Sample, string) {
 	if err != nil {
 		return nil, fmt.Sprintf("resource %s: %v", gr, err)
 	}
-	cm := c.custom
+	cm := env.Custom
 	var out []Sample
 	for _, ns := range sampleNamespaces(p) {
 		list, err := cm.NamespacedMetrics(ns).GetForObjects(gk.GroupKind(), labels.Everything(), m.Metric, labels.Everything())

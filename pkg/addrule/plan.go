@@ -31,10 +31,10 @@ type Env = kube.Clients
 
 // Options is what the user asked for.
 type Options struct {
-	Request rules.Request
+	Request Request
 	// Chain says where the adapter and Prometheus are.
 	Chain     chain.Options
-	DryRun    configstore.DryRun
+	DryRun    DryRun
 	NoRestart bool
 	Timeout   time.Duration
 	// HPA, when set, names a Deployment to autoscale on the new metric

@@ -18,7 +18,7 @@ type RollbackOptions struct {
 	Chain chain.Options
 	// Backup names the backup to restore; "" is the newest.
 	Backup    string
-	DryRun    configstore.DryRun
+	DryRun    DryRun
 	NoRestart bool
 	Timeout   time.Duration
 }

@@ -103,8 +103,8 @@ func Load(ctx context.Context, c *kube.Clients, o Options, upTo Stage, now time.
 	}
 	ch.Adapter, ch.AdapterErr = adapter.Locate(ctx, c.Client, loc)
 	var urlErr *url.Error
-	if ch.AdapterErr != nil && errors.As(ch.AdapterErr, &urlErr) && c.Rest != nil {
-		ch.AdapterErr = fmt.Errorf("cannot reach the Kubernetes API server at %s (check --kubeconfig, --context, --server): %w", c.Rest.Host, ch.AdapterErr)
+	if ch.AdapterErr != nil && errors.As(ch.AdapterErr, &urlErr) && c.Host != "" {
+		ch.AdapterErr = c.Unreachable(ch.AdapterErr)
 	}
 	if ch.Adapter != nil {
 		ch.Window = ch.Adapter.MaxAge
@@ -118,7 +118,7 @@ func Load(ctx context.Context, c *kube.Clients, o Options, upTo Stage, now time.
 			ch.PrometheusURL, ch.PrometheusSource = ch.Adapter.PrometheusURL, SourceAdapter
 		}
 		if ch.PrometheusURL != "" {
-			ch.Prometheus = prometheus.Connect(ctx, c.Rest, c.Client, ch.PrometheusURL)
+			ch.Prometheus = prometheus.Connect(ctx, c, ch.PrometheusURL)
 		}
 	}
 	if upTo >= StageDiscovery {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -20,9 +19,7 @@ import (
 
 	"github.com/metricscale/kubectl-metricscale/pkg/addrule"
 	"github.com/metricscale/kubectl-metricscale/pkg/chain"
-	"github.com/metricscale/kubectl-metricscale/pkg/configstore"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
-	"github.com/metricscale/kubectl-metricscale/pkg/rules"
 )
 
 // AddRuleOptions adds one prometheus-adapter rule.
@@ -112,7 +109,7 @@ ambiguous series, a conflicting rule, unreachable API server).`,
 	f.StringVar(&o.Target, "target", "", "With --hpa: the target value (a quantity: 100, 500m)")
 	f.StringVarP(&o.Output, "output", "o", "text", "Output format: "+strings.Join(addrule.Formats, ", "))
 	_ = cmd.RegisterFlagCompletionFunc("output", completeValues(addrule.Formats...))
-	_ = cmd.RegisterFlagCompletionFunc("dry-run", completeValues(slices.Sorted(maps.Keys(configstore.DryRuns))...))
+	_ = cmd.RegisterFlagCompletionFunc("dry-run", completeValues(addrule.DryRunValues()...))
 	// --hpa names the Deployment the new HPA scales.
 	_ = cmd.RegisterFlagCompletionFunc("hpa", g.completeResource("deployments"))
 	return cmd
@@ -124,7 +121,7 @@ func (o *AddRuleOptions) Complete(args []string) error {
 		return fmt.Errorf("add-rule takes exactly one METRIC (the metric's name in Prometheus), got %d arguments; see kubectl metricscale add-rule --help", len(args))
 	}
 	o.Metric = args[0]
-	req := rules.Request{SeriesName: o.Metric, As: o.APIName, NamespaceLabel: o.NamespaceLabel, SeriesQuery: o.SeriesQuery,
+	req := addrule.Request{SeriesName: o.Metric, As: o.APIName, NamespaceLabel: o.NamespaceLabel, SeriesQuery: o.SeriesQuery,
 		MetricsQuery: o.MetricsQuery, External: o.External, NotNamespaced: !o.Namespaced}
 	if o.PodLabel != "" {
 		req.Resource, req.Singular, req.ResourceLabel = "pods", "pod", o.PodLabel
@@ -161,7 +158,7 @@ func (o *AddRuleOptions) Complete(args []string) error {
 		req.Resource, req.Group, req.ResourceLabel = plural.Resource, plural.Group, label
 		req.Singular = kube.Singular(c.Mapper, plural.GroupResource())
 	}
-	dry := configstore.DryRuns[o.DryRun]
+	dry, _ := addrule.ParseDryRun(o.DryRun) // checked by validateFlags
 	o.opts = addrule.Options{Request: req, Chain: co, DryRun: dry, NoRestart: o.NoRestart, Timeout: o.Timeout,
 		HPA: o.HPA, Target: o.Target, Namespace: namespace}
 	return nil
@@ -178,7 +175,7 @@ func (o *AddRuleOptions) validateFlags() error {
 	}
 	if o.SeriesQuery != "" {
 		// Checked before Prometheus is asked for the series it selects.
-		if err := rules.CheckSeriesQuery(o.SeriesQuery); err != nil {
+		if err := addrule.CheckSeriesQuery(o.SeriesQuery); err != nil {
 			errs = append(errs, fmt.Errorf("--series-query: %w", err))
 		}
 	}
@@ -200,8 +197,8 @@ func (o *AddRuleOptions) validateFlags() error {
 	if !o.Namespaced && !o.External {
 		errs = append(errs, errors.New("--namespaced=false is for --external rules; custom metrics of pods, services, ... are namespaced"))
 	}
-	if _, ok := configstore.DryRuns[o.DryRun]; !ok {
-		errs = append(errs, fmt.Errorf("--dry-run=%q: use none, client or server", o.DryRun))
+	if _, err := addrule.ParseDryRun(o.DryRun); err != nil {
+		errs = append(errs, err)
 	}
 	if (o.HPA == "") != (o.Target == "") {
 		errs = append(errs, errors.New("--hpa DEPLOYMENT and --target N go together"))

@@ -2,13 +2,9 @@ package cmd
 
 import (
 	"fmt"
-	"reflect"
 	"time"
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/chain"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
@@ -22,29 +18,16 @@ func (g *GlobalOptions) clients() (*kube.Clients, string, error) {
 		return nil, "", fmt.Errorf("loading kubeconfig: %w", err)
 	}
 	cfg.QPS, cfg.Burst = 50, 100
-	// Built-in types travel as protobuf: a third of the memory and CPU of
-	// JSON for the pod and HPA lists of a large cluster.
-	protoCfg := rest.CopyConfig(cfg)
-	protoCfg.ContentType = "application/vnd.kubernetes.protobuf"
-	protoCfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
 	namespace, _, err := g.ConfigFlags.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
-		return nil, "", err
-	}
-	c := &kube.Clients{Rest: cfg}
-	if c.Client, err = kubernetes.NewForConfig(protoCfg); err != nil {
-		return nil, "", err
-	}
-	c.Discovery = c.Client.Discovery()
-	if c.Aggregator, err = aggregator.NewForConfig(cfg); err != nil {
 		return nil, "", err
 	}
 	disk, err := g.ConfigFlags.ToDiscoveryClient()
 	if err != nil {
 		return nil, "", err
 	}
-	c.Mapper = kube.NewMapper(disk)
-	return c, namespace, nil
+	c, err := kube.NewClients(cfg, disk)
+	return c, namespace, err
 }
 
 // completeChain reads the adapter flag group and builds the clients, as
@@ -60,20 +43,23 @@ func (g *GlobalOptions) completeChain(f *chain.Flags) (chain.Options, *kube.Clie
 
 // withContext returns the global options as given on the command line,
 // with the kubeconfig context set to name ("" keeps --context) and, when
-// --request-timeout is not given, a request timeout of timeout. Each copy
-// builds clients of its own (ConfigFlags caches its loader, discovery and
-// RESTMapper) from the same kubeconfig loading rules, so that doctor can
-// run in several contexts at once.
+// --request-timeout is not given, a request timeout of timeout. The copy
+// is a new ConfigFlags holding every flag's value: it loads the same
+// kubeconfig with the same overrides, but builds its own loader,
+// discovery cache and RESTMapper (ConfigFlags keeps them once built), so
+// that doctor can run in several contexts at once. TestWithContext fails
+// when a flag ConfigFlags.AddFlags declares is not copied.
 func (g *GlobalOptions) withContext(name string, timeout time.Duration) *GlobalOptions {
+	src := g.ConfigFlags
 	f := genericclioptions.NewConfigFlags(true)
-	// Every exported field is a flag's value (or WrapConfigFn); the
-	// unexported ones are the caches, which the copy must not share.
-	src, dst := reflect.ValueOf(g.ConfigFlags).Elem(), reflect.ValueOf(f).Elem()
-	for i := range src.NumField() {
-		if dst.Type().Field(i).IsExported() {
-			dst.Field(i).Set(src.Field(i))
-		}
-	}
+	f.CacheDir, f.KubeConfig = src.CacheDir, src.KubeConfig
+	f.ClusterName, f.AuthInfoName, f.Context, f.Namespace = src.ClusterName, src.AuthInfoName, src.Context, src.Namespace
+	f.APIServer, f.TLSServerName, f.Insecure = src.APIServer, src.TLSServerName, src.Insecure
+	f.CertFile, f.KeyFile, f.CAFile, f.BearerToken = src.CertFile, src.KeyFile, src.CAFile, src.BearerToken
+	f.Impersonate, f.ImpersonateUID, f.ImpersonateGroup = src.Impersonate, src.ImpersonateUID, src.ImpersonateGroup
+	f.Username, f.Password = src.Username, src.Password
+	f.Timeout, f.DisableCompression = src.Timeout, src.DisableCompression
+	f.WrapConfigFn = src.WrapConfigFn
 	if name != "" {
 		f.Context = &name
 	}

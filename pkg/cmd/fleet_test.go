@@ -86,6 +86,45 @@ func TestWithContext(t *testing.T) {
 	}
 }
 
+// Every flag ConfigFlags.AddFlags declares reaches the per-context copy
+// with its value: a flag cli-runtime adds that withContext does not copy
+// fails here. --context is the one the copy sets.
+func TestWithContextKeepsEveryFlag(t *testing.T) {
+	g := &GlobalOptions{ConfigFlags: genericclioptions.NewConfigFlags(true)}
+	given := pflag.NewFlagSet("kubectl", pflag.ContinueOnError)
+	g.ConfigFlags.AddFlags(given)
+	var args []string
+	given.VisitAll(func(f *pflag.Flag) {
+		if f.Value.Type() == "bool" {
+			args = append(args, "--"+f.Name+"=true")
+			return
+		}
+		args = append(args, "--"+f.Name, "given-"+f.Name)
+	})
+	if err := given.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	copied := pflag.NewFlagSet("copy", pflag.ContinueOnError)
+	g.withContext("b", fleetRequestTimeout).ConfigFlags.AddFlags(copied)
+	n := 0
+	given.VisitAll(func(f *pflag.Flag) {
+		n++
+		want := f.Value.String()
+		if f.Name == "context" {
+			want = "b"
+		}
+		switch c := copied.Lookup(f.Name); {
+		case c == nil:
+			t.Errorf("--%s is not a flag of the copy", f.Name)
+		case c.Value.String() != want:
+			t.Errorf("--%s: the copy has %q, the command line %q", f.Name, c.Value.String(), want)
+		}
+	})
+	if n < 18 {
+		t.Fatalf("only %d flags declared: the test sees too few of kubectl's global flags", n)
+	}
+}
+
 // heldServer holds every request until the client gives up (or a minute
 // passes), and records each request's Authorization header and path.
 func heldServer(t *testing.T) (*httptest.Server, func() []string) {

@@ -21,8 +21,10 @@ import (
 type request struct {
 	path, query string
 	header      http.Header
-	// gaveUp is set when the client dropped a request the server held.
+	// gaveUp is set when the client dropped a request the server held,
+	// after held.
 	gaveUp bool
+	held   time.Duration
 }
 
 // serverMode says what the recording server does with the first request.
@@ -58,12 +60,13 @@ func recordingServer(t *testing.T, cancel context.CancelFunc, mode serverMode) (
 			cancel()
 		}
 		if isFirst && mode != answer {
+			start := time.Now()
 			select {
 			case <-r.Context().Done():
 			case <-time.After(time.Minute):
 			}
 			mu.Lock()
-			first.gaveUp = r.Context().Err() != nil
+			first.gaveUp, first.held = r.Context().Err() != nil, time.Since(start)
 			mu.Unlock()
 		}
 		if isFirst {
@@ -122,7 +125,9 @@ contexts:
 // Every kubectl global flag reaches the client of every command: the
 // kubeconfig, its context, cluster and user, the server and token,
 // impersonation (--as, --as-group, --as-uid), the namespace and the request
-// timeout.
+// timeout; in doctor's fleet mode too, where each context has clients of
+// its own (context a refuses connections unless a flag sends it to the
+// server).
 func TestGlobalFlagsReachTheClient(t *testing.T) {
 	commands := map[string][]string{
 		"doctor":          {"doctor"},
@@ -130,10 +135,14 @@ func TestGlobalFlagsReachTheClient(t *testing.T) {
 		"rollback":        {"rollback"},
 		"rollback --list": {"rollback", "--list"},
 		"watch":           {"watch"},
+		"doctor fleet":    {"doctor"},
 	}
 	// namespaced says whether the command's first request is in -n's
 	// namespace (the others first look for the adapter cluster-wide).
-	namespaced := map[string]bool{"doctor": true, "watch": true}
+	namespaced := map[string]bool{"doctor": true, "watch": true, "doctor fleet": true}
+	// fleet: --context b becomes --context a,b, and a case without
+	// --context gets --context a,b.
+	fleet := map[string]bool{"doctor fleet": true}
 	type flagCase struct {
 		name  string
 		flags func(kubeconfig, server string) []string
@@ -173,12 +182,12 @@ func TestGlobalFlagsReachTheClient(t *testing.T) {
 				}
 			}, answer},
 		// The server holds the first request for a minute: only the
-		// flag's timeout ends it sooner.
+		// flag's timeout ends it sooner (a fleet's own default is 10s).
 		{"--request-timeout", func(kc, _ string) []string {
 			return []string{"--kubeconfig", kc, "--context", "b", "--request-timeout", "1s"}
 		}, func(t *testing.T, r *request, _ bool) {
-			if !r.gaveUp {
-				t.Errorf("the client waited for the held request: --request-timeout did not reach it")
+			if !r.gaveUp || r.held > 5*time.Second {
+				t.Errorf("the client waited %s for the held request (gave up: %v): --request-timeout 1s did not reach it", r.held, r.gaveUp)
 			}
 		}, holdFirst},
 	}
@@ -190,7 +199,11 @@ func TestGlobalFlagsReachTheClient(t *testing.T) {
 				srv, first := recordingServer(t, cancel, fc.mode)
 				streams, _, _, _ := genericiooptions.NewTestIOStreams()
 				root := NewCmdMetricscale(streams)
-				root.SetArgs(append(append([]string{}, args...), fc.flags(kubeconfig(t, srv.URL), srv.URL)...))
+				flags := fc.flags(kubeconfig(t, srv.URL), srv.URL)
+				if fleet[cmdName] {
+					flags = inFleet(flags)
+				}
+				root.SetArgs(append(append([]string{}, args...), flags...))
 				err := root.ExecuteContext(ctx)
 				r := first()
 				if r == nil {
@@ -203,6 +216,19 @@ func TestGlobalFlagsReachTheClient(t *testing.T) {
 			})
 		}
 	}
+}
+
+// inFleet turns a single --context b into the fleet --context a,b, or adds
+// --context a,b.
+func inFleet(flags []string) []string {
+	out := append([]string(nil), flags...)
+	for i := range out {
+		if out[i] == "--context" && i+1 < len(out) {
+			out[i+1] = "a," + out[i+1]
+			return out
+		}
+	}
+	return append(out, "--context", "a,b")
 }
 
 // A command cut short by Ctrl-C says it was interrupted, not that the API

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/metricscale/kubectl-metricscale/dashboards"
@@ -267,13 +266,9 @@ func (o *GrafanaProvisionOptions) hpaMetrics(ctx context.Context, ch *chain.Chai
 	if o.AllNamespaces {
 		ns = ""
 	}
-	list, err := o.env.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).List(ctx, metav1.ListOptions{})
+	items, missing, err := provision.HPAMetrics(ctx, o.env, ch.Discovery, ns)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--from-cluster: listing HPAs: %w", err)
-	}
-	items, missing, err := provision.HPAMetrics(ctx, o.env, ch.Discovery, list.Items)
-	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("--from-cluster: %w", err)
 	}
 	for _, m := range missing {
 		fmt.Fprintf(o.ErrOut, "--from-cluster: no panel for HPA %s/%s metric %s: %s\n", m.Namespace, m.HPA, m.Metric, m.Reason)

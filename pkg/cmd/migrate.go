@@ -15,9 +15,6 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/rest"
-	custommetrics "k8s.io/metrics/pkg/client/custom_metrics"
-	externalmetrics "k8s.io/metrics/pkg/client/external_metrics"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/apiservice"
 	"github.com/metricscale/kubectl-metricscale/pkg/chain"
@@ -234,10 +231,7 @@ func (o *MigrateKEDAOptions) Run(ctx context.Context) error {
 		}
 		server = ch.Adapter.PrometheusURL
 	}
-	env, err := o.env(ch)
-	if err != nil {
-		return &ExitError{Code: ExitCannotRun, Err: err}
-	}
+	env := migrate.Env{Clients: o.clients, Chain: ch}
 	results := migrate.Collect(ctx, env, hpas, migrate.Options{ServerAddress: server}, o.Tolerance)
 	printMigrateSummary(o.ErrOut, results)
 
@@ -266,10 +260,7 @@ func (o *MigrateKEDAOptions) Run(ctx context.Context) error {
 		printAPIServicePlan(o.ErrOut, plan)
 	}
 	if o.Apply {
-		w, err := o.writer()
-		if err != nil {
-			return &ExitError{Code: ExitCannotRun, Err: err}
-		}
+		w := o.writer()
 		return o.apply(ctx, w, list.Items, plan, kedaServer)
 	}
 	format := o.Output
@@ -318,10 +309,7 @@ func (o *MigrateKEDAOptions) apply(ctx context.Context, w *migrate.Writer, sos [
 
 // rollback puts the migrated HPAs back.
 func (o *MigrateKEDAOptions) rollback(ctx context.Context) error {
-	w, err := o.writer()
-	if err != nil {
-		return &ExitError{Code: ExitCannotRun, Err: err}
-	}
+	w := o.writer()
 	ns := o.namespace
 	if o.AllNamespaces {
 		ns = ""
@@ -434,18 +422,14 @@ func (o *MigrateKEDAOptions) allowed(ctx context.Context, attrs []authorizationv
 	return fmt.Errorf("cannot %s: Forbidden for %q (no role of deploy/rbac grants it)", r.What(), r.User)
 }
 
-func (o *MigrateKEDAOptions) writer() (*migrate.Writer, error) {
-	kc, err := keda.NewForConfig(o.clients.Rest)
-	if err != nil {
-		return nil, err
-	}
-	w := &migrate.Writer{Client: o.clients.Client, KEDA: kc, Aggregator: o.clients.Aggregator, Timeout: o.Timeout, Interval: 2 * time.Second, Out: o.Out, Progress: o.ErrOut,
+func (o *MigrateKEDAOptions) writer() *migrate.Writer {
+	w := &migrate.Writer{Client: o.clients.Client, KEDA: o.clients.KEDA, Aggregator: o.clients.Aggregator, Timeout: o.Timeout, Interval: 2 * time.Second, Out: o.Out, Progress: o.ErrOut,
 		Allowed: o.allowed}
 	if o.Output != "" {
 		// stdout holds the objects alone; the lines go with the progress.
 		w.Out = o.ErrOut
 	}
-	return w, nil
+	return w
 }
 
 // objectList is a v1 List, which kubectl apply -f reads.
@@ -457,44 +441,15 @@ type objectList[T any] struct {
 
 // hpas are the HPAs named, or those of the namespace (all with -A).
 func (o *MigrateKEDAOptions) hpas(ctx context.Context) ([]autoscalingv2.HorizontalPodAutoscaler, error) {
-	api := o.clients.Client.AutoscalingV2()
-	if len(o.HPANames) > 0 {
-		var out []autoscalingv2.HorizontalPodAutoscaler
-		for _, n := range o.HPANames {
-			h, err := api.HorizontalPodAutoscalers(o.namespace).Get(ctx, n, metav1.GetOptions{})
-			if err != nil {
-				return nil, fmt.Errorf("reading HPA %s/%s: %w", o.namespace, n, err)
-			}
-			out = append(out, *h)
-		}
-		return out, nil
-	}
 	ns := o.namespace
-	if o.AllNamespaces {
+	if o.AllNamespaces && len(o.HPANames) == 0 {
 		ns = ""
 	}
-	l, err := api.HorizontalPodAutoscalers(ns).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("listing HorizontalPodAutoscalers: %w", err)
+	hpas, err := kube.HPAs(ctx, o.clients.Client, ns, o.HPANames, nil)
+	if err == nil && len(hpas) == 0 {
+		err = fmt.Errorf("no HorizontalPodAutoscalers in %s: name a namespace with -n, or use -A", migrate.Scope(ns))
 	}
-	if len(l.Items) == 0 {
-		return nil, fmt.Errorf("no HorizontalPodAutoscalers in %s: name a namespace with -n, or use -A", migrate.Scope(ns))
-	}
-	return l.Items, nil
-}
-
-// env builds the metrics clients as the HPA controller uses them.
-func (o *MigrateKEDAOptions) env(ch *chain.Chain) (migrate.Env, error) {
-	env := migrate.Env{Clients: o.clients, Chain: ch}
-	var err error
-	if env.Scales, err = o.clients.Scales(); err != nil {
-		return env, err
-	}
-	mcfg := rest.CopyConfig(o.clients.Rest)
-	mcfg.Timeout = 30 * time.Second // the metrics clients take no context
-	env.Custom = custommetrics.NewForConfig(mcfg, o.clients.Mapper, custommetrics.NewAvailableAPIsGetter(o.clients.Discovery))
-	env.External, err = externalmetrics.NewForConfig(mcfg)
-	return env, err
+	return hpas, err
 }
 
 // printMigrateSummary writes one row per HPA metric: its trigger, both

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/metricscale/kubectl-metricscale/pkg/addrule"
 	"github.com/metricscale/kubectl-metricscale/pkg/chain"
-	"github.com/metricscale/kubectl-metricscale/pkg/configstore"
 	"github.com/metricscale/kubectl-metricscale/pkg/table"
 )
 
@@ -61,7 +59,7 @@ step further back, and restarts the adapter. --list shows the backups.`,
 	f.DurationVar(&o.Timeout, "timeout", 3*time.Minute, "How long to wait for the adapter's rollout")
 	f.StringVarP(&o.Output, "output", "o", "text", "Output format of --list: "+strings.Join(addrule.Formats, ", "))
 	_ = cmd.RegisterFlagCompletionFunc("output", completeValues(addrule.Formats...))
-	_ = cmd.RegisterFlagCompletionFunc("dry-run", completeValues(slices.Sorted(maps.Keys(configstore.DryRuns))...))
+	_ = cmd.RegisterFlagCompletionFunc("dry-run", completeValues(addrule.DryRunValues()...))
 	return cmd
 }
 
@@ -78,8 +76,8 @@ func (o *RollbackOptions) Complete([]string) error {
 // Validate checks the flags before anything is read or written.
 func (o *RollbackOptions) Validate() error {
 	var errs []error
-	if _, ok := configstore.DryRuns[o.DryRun]; !ok {
-		errs = append(errs, fmt.Errorf("--dry-run=%q: use none, client or server", o.DryRun))
+	if _, err := addrule.ParseDryRun(o.DryRun); err != nil {
+		errs = append(errs, err)
 	}
 	if !slices.Contains(addrule.Formats, o.Output) {
 		errs = append(errs, fmt.Errorf("unknown output format %q: use one of %s", o.Output, strings.Join(addrule.Formats, ", ")))
@@ -95,7 +93,7 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 	if o.List {
 		return o.list(ctx)
 	}
-	dry := configstore.DryRuns[o.DryRun]
+	dry, _ := addrule.ParseDryRun(o.DryRun) // checked by Validate
 	res, err := addrule.Rollback(ctx, o.env, addrule.RollbackOptions{Chain: o.chain,
 		Backup: o.Backup, DryRun: dry, NoRestart: o.NoRestart, Timeout: o.Timeout}, o.Out)
 	if res != nil && res.Diff != "" {

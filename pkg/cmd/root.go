@@ -36,6 +36,8 @@ controller), names the broken link and writes the fix.`,
 	flags := cmd.PersistentFlags()
 	g.ConfigFlags.AddFlags(flags)
 	flags.BoolVarP(&g.AllNamespaces, "all-namespaces", "A", false, "Act on objects in all namespaces; -n is ignored")
+	prof := &profiling{}
+	prof.addFlags(flags)
 
 	cmd.AddCommand(
 		NewCmdVersion(streams),
@@ -48,5 +50,6 @@ controller), names the broken link and writes the fix.`,
 		NewCmdCompletion(streams),
 	)
 	g.registerCompletions(cmd)
+	prof.wrap(cmd)
 	return cmd
 }

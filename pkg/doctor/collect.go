@@ -23,9 +23,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/scale"
-	"k8s.io/client-go/tools/pager"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	cmv1beta1 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta1"
@@ -37,42 +35,14 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
 	adapterchain "github.com/metricscale/kubectl-metricscale/pkg/chain"
 	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
-	"github.com/metricscale/kubectl-metricscale/pkg/keda"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
 )
 
+// listHPAs reads the HPAs in scope, each trimmed to what doctor reads.
 func listHPAs(ctx context.Context, c kubernetes.Interface, ns string, names []string) ([]autoscalingv2.HorizontalPodAutoscaler, error) {
-	if len(names) > 0 {
-		var out []autoscalingv2.HorizontalPodAutoscaler
-		for _, n := range names {
-			h, err := c.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, n, metav1.GetOptions{})
-			if apierrors.IsNotFound(err) {
-				return nil, fmt.Errorf("HorizontalPodAutoscaler %q not found in namespace %q (list them with kubectl get hpa -n %s): %w", n, ns, ns, err)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("reading HorizontalPodAutoscaler %s/%s: %w", ns, n, err)
-			}
-			out = append(out, *h)
-		}
-		return out, nil
-	}
-	var out []autoscalingv2.HorizontalPodAutoscaler
-	err := eachItem(ctx, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-		return c.AutoscalingV2().HorizontalPodAutoscalers(ns).List(ctx, o)
-	}, metav1.ListOptions{}, func(obj runtime.Object) error {
-		out = append(out, trimHPA(obj.(*autoscalingv2.HorizontalPodAutoscaler)))
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("listing HorizontalPodAutoscalers: %w", err)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
-	})
-	return out, nil
+	return kube.HPAs(ctx, c, ns, names, trimHPA)
 }
 
 // trimHPA keeps what doctor reads of an HPA: its name, owners (a ScaledObject), spec and status. The
@@ -82,15 +52,6 @@ func trimHPA(h *autoscalingv2.HorizontalPodAutoscaler) autoscalingv2.HorizontalP
 	return autoscalingv2.HorizontalPodAutoscaler{TypeMeta: h.TypeMeta,
 		ObjectMeta: metav1.ObjectMeta{Name: h.Name, Namespace: h.Namespace, CreationTimestamp: h.CreationTimestamp, OwnerReferences: h.OwnerReferences},
 		Spec:       h.Spec, Status: h.Status}
-}
-
-// eachItem pages through a list (pages of 500) and hands each item to fn.
-// fn copies what it keeps: a page is garbage once fn has seen its items, and
-// at most one page is fetched ahead, instead of the pager's default of ten.
-func eachItem(ctx context.Context, list pager.ListPageFunc, o metav1.ListOptions, fn func(runtime.Object) error) error {
-	p := pager.New(list)
-	p.PageBufferSize = 0
-	return p.EachListItem(ctx, o, fn)
 }
 
 func apiServices(ctx context.Context, agg aggregator.Interface) ([]APIService, error) {
@@ -193,7 +154,7 @@ func needEvents(hpas []autoscalingv2.HorizontalPodAutoscaler) bool {
 // Doctor runs without them if it may not list events.
 func hpaEvents(ctx context.Context, c kubernetes.Interface, ns string) map[string][]corev1.Event {
 	out := map[string][]corev1.Event{}
-	err := eachItem(ctx, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+	err := kube.EachItem(ctx, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 		return c.CoreV1().Events(ns).List(ctx, o)
 	}, metav1.ListOptions{FieldSelector: "involvedObject.kind=HorizontalPodAutoscaler,type=" + corev1.EventTypeWarning}, func(obj runtime.Object) error {
 		e := obj.(*corev1.Event)
@@ -318,7 +279,7 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 	if err != nil {
 		var status apierrors.APIStatus
 		if !errors.As(err, &status) {
-			return nil, fmt.Errorf("cannot reach the Kubernetes API server at %s (check --kubeconfig, --context, --server): %w", env.Rest.Host, err)
+			return nil, env.Unreachable(err)
 		}
 		return nil, apierr.Denied(err, apierr.ReadOnlyRole)
 	}
@@ -361,18 +322,10 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 		in.PrometheusCandidates = prometheusServices(ctx, env.Client)
 	}
 
-	meta, err := metadata.NewForConfig(env.Rest)
-	if err != nil {
-		return nil, err
-	}
-	scales, err := env.Scales()
-	if err != nil {
-		return nil, err
-	}
-	tg := newTargets(env.Client, meta, scales, env.Mapper, ns, hpas)
+	tg := newTargets(env.Client, env.Metadata, env.Scales, env.Mapper, ns, hpas)
 	tg.refused = in.refused
 	in.Targets = tg
-	api := newLiveAPI(env.Discovery, env.Rest, env.Mapper, customSvc)
+	api := newLiveAPI(env.Discovery, env.Custom, customSvc)
 	api.refused = in.refused
 	api.prefetch(ctx, hpas, tg, env.Mapper, 8)
 	if err := in.refused.err(); err != nil {
@@ -380,14 +333,10 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 	}
 	in.Mapper = env.Mapper
 	in.API = api
-	ext := newLiveExternalAPI(env.Rest, externalSvc)
+	ext := newLiveExternalAPI(env.External, externalSvc)
 	ext.refused = in.refused
 	in.External = ext
-	kc, err := keda.NewForConfig(env.Rest)
-	if err != nil {
-		return nil, err
-	}
-	kd := newLiveKEDA(kc, env.Rest, env.Client)
+	kd := newLiveKEDA(&env)
 	kd.refused = in.refused
 	in.KEDA = kd
 	in.Prometheus = &livePrometheus{conn: ch.Prometheus, series: map[string][]prom.Series{}, queries: map[string]queryResult{}}
@@ -438,7 +387,7 @@ type valuesResult struct {
 	err  error
 }
 
-func newLiveAPI(disc discovery.DiscoveryInterface, cfg *rest.Config, mapper apimeta.RESTMapper, svc APIService) *liveAPI {
+func newLiveAPI(disc discovery.DiscoveryInterface, client custommetrics.CustomMetricsClient, svc APIService) *liveAPI {
 	a := &liveAPI{listed: map[string]bool{}, values: map[string]*valuesResult{}}
 	if !svc.Present {
 		a.why = "no APIService " + CustomAPIService
@@ -452,14 +401,7 @@ func newLiveAPI(disc discovery.DiscoveryInterface, cfg *rest.Config, mapper apim
 		}
 		return a
 	}
-	// The client takes no context: a request timeout bounds each call.
-	cfg = rest.CopyConfig(cfg)
-	cfg.Timeout = 30 * time.Second
-	if a.client, err = custommetrics.NewForVersionForConfig(cfg, mapper, cmv1beta1.SchemeGroupVersion); err != nil {
-		a.why = err.Error()
-		return a
-	}
-	a.available = true
+	a.client, a.available = client, true
 	for _, r := range list.APIResources {
 		a.listed[r.Name] = true
 	}
@@ -686,7 +628,7 @@ func (t *targets) load(ctx context.Context, ns string) error {
 			t.selectors[key] = s
 		}
 	}
-	err := eachItem(ctx, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+	err := kube.EachItem(ctx, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 		return t.c.AppsV1().Deployments(listNS).List(ctx, o)
 	}, metav1.ListOptions{}, func(obj runtime.Object) error {
 		d := obj.(*appsv1.Deployment)
@@ -697,7 +639,7 @@ func (t *targets) load(ctx context.Context, ns string) error {
 		t.refused.note(err)
 		return fmt.Errorf("listing deployments: %w", err)
 	}
-	_ = eachItem(ctx, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+	_ = kube.EachItem(ctx, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 		return t.c.AppsV1().StatefulSets(listNS).List(ctx, o)
 	}, metav1.ListOptions{}, func(obj runtime.Object) error {
 		st := obj.(*appsv1.StatefulSet)
@@ -705,7 +647,7 @@ func (t *targets) load(ctx context.Context, ns string) error {
 		return nil
 	})
 	if len(selectors) > 0 {
-		err = eachItem(ctx, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		err = kube.EachItem(ctx, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			return t.c.CoreV1().Pods(listNS).List(ctx, o)
 		}, metav1.ListOptions{}, func(obj runtime.Object) error {
 			p := obj.(*corev1.Pod)

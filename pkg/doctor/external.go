@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/rest"
 	emv1beta1 "k8s.io/metrics/pkg/apis/external_metrics/v1beta1"
 	externalmetrics "k8s.io/metrics/pkg/client/external_metrics"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
@@ -45,7 +43,7 @@ type externalResult struct {
 	err  error
 }
 
-func newLiveExternalAPI(cfg *rest.Config, svc APIService) *liveExternalAPI {
+func newLiveExternalAPI(client externalmetrics.ExternalMetricsClient, svc APIService) *liveExternalAPI {
 	a := &liveExternalAPI{cache: map[string]externalResult{}}
 	switch {
 	case !svc.Present:
@@ -55,15 +53,7 @@ func newLiveExternalAPI(cfg *rest.Config, svc APIService) *liveExternalAPI {
 		a.why = fmt.Sprintf("APIService Available=False %s: %s", svc.Reason, svc.Message)
 		return a
 	}
-	// The client takes no context: a request timeout bounds each call.
-	cfg = rest.CopyConfig(cfg)
-	cfg.Timeout = 30 * time.Second
-	c, err := externalmetrics.NewForConfig(cfg)
-	if err != nil {
-		a.why = err.Error()
-		return a
-	}
-	a.client, a.available = c, true
+	a.client, a.available = client, true
 	return a
 }
 

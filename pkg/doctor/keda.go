@@ -12,8 +12,6 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	emv1beta1 "k8s.io/metrics/pkg/apis/external_metrics/v1beta1"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 
@@ -21,6 +19,7 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/apiservice"
 	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
 	"github.com/metricscale/kubectl-metricscale/pkg/keda"
+	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
 	"github.com/metricscale/kubectl-metricscale/pkg/quantity"
 )
@@ -42,8 +41,7 @@ type KEDA interface {
 // for an in-cluster Service, since doctor runs outside the cluster).
 type liveKEDA struct {
 	client  *keda.Client
-	rest    *rest.Config
-	kube    kubernetes.Interface
+	env     *kube.Clients
 	refused *refusals
 
 	mu      sync.Mutex
@@ -52,8 +50,8 @@ type liveKEDA struct {
 	queries map[string]queryResult
 }
 
-func newLiveKEDA(client *keda.Client, cfg *rest.Config, kube kubernetes.Interface) *liveKEDA {
-	return &liveKEDA{client: client, rest: cfg, kube: kube, objects: map[string]map[string]*keda.ScaledObject{},
+func newLiveKEDA(env *kube.Clients) *liveKEDA {
+	return &liveKEDA{client: env.KEDA, env: env, objects: map[string]map[string]*keda.ScaledObject{},
 		conns: map[string]*prometheus.Connection{}, queries: map[string]queryResult{}}
 }
 
@@ -82,7 +80,7 @@ func (k *liveKEDA) Query(ctx context.Context, serverAddress, query string) (prom
 	defer k.mu.Unlock()
 	conn, ok := k.conns[serverAddress]
 	if !ok {
-		conn = prometheus.Connect(ctx, k.rest, k.kube, serverAddress)
+		conn = prometheus.Connect(ctx, k.env, serverAddress)
 		k.conns[serverAddress] = conn
 	}
 	if !conn.OK() {

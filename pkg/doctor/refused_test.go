@@ -14,7 +14,6 @@ import (
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/endpoints/handlers/responsewriters"
 	"k8s.io/client-go/kubernetes/fake"
-	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
@@ -36,7 +35,7 @@ func TestRefusedReadStopsDoctor(t *testing.T) {
 	t.Run("the HPAs", func(t *testing.T) {
 		c := fake.NewSimpleClientset()
 		refuse(c, "list", "autoscaling", "horizontalpodautoscalers")
-		_, err := Collect(context.Background(), Env{Client: c, Rest: &rest.Config{Host: "https://127.0.0.1:6443"}}, Options{AllNamespaces: true})
+		_, err := Collect(context.Background(), Env{Client: c, Host: "https://127.0.0.1:6443"}, Options{AllNamespaces: true})
 		want := "cannot list horizontalpodautoscalers in API group autoscaling, cluster-wide: Forbidden for \"system:serviceaccount:team-a:ci\"\n" +
 			"  grant it with the ClusterRole metricscale-read-only: kubectl apply -f deploy/rbac/read-only.yaml"
 		if err == nil || !strings.HasPrefix(err.Error(), want) {

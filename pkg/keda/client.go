@@ -8,7 +8,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/rest"
 )
 
 // Client reads and writes ScaledObjects through the dynamic client.
@@ -18,15 +17,6 @@ type Client struct {
 
 // NewClient returns a Client over dyn.
 func NewClient(dyn dynamic.Interface) *Client { return &Client{dyn: dyn} }
-
-// NewForConfig returns a Client for the cluster cfg reaches.
-func NewForConfig(cfg *rest.Config) (*Client, error) {
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return NewClient(dyn), nil
-}
 
 // Get reads one ScaledObject.
 func (c *Client) Get(ctx context.Context, namespace, name string) (*ScaledObject, error) {

@@ -17,21 +17,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 )
-
-// Clients are the clients the commands work with.
-type Clients struct {
-	Rest       *rest.Config
-	Client     kubernetes.Interface
-	Aggregator aggregator.Interface // nil: find the adapter by listing Deployments
-	Discovery  discovery.DiscoveryInterface
-	Mapper     apimeta.RESTMapper
-}
 
 // EventTime is when an event last happened: the newest of the times the
 // event API versions fill in.

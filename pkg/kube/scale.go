@@ -8,7 +8,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/scale"
 )
 
@@ -29,10 +28,4 @@ func ScaleSelector(ctx context.Context, scales scale.ScalesGetter, mapper apimet
 		return nil, err
 	}
 	return labels.Parse(s.Status.Selector)
-}
-
-// Scales is a client of the scale subresource of any scalable kind the API
-// server serves.
-func (c *Clients) Scales() (scale.ScalesGetter, error) {
-	return scale.NewForConfig(c.Rest, c.Mapper, dynamic.LegacyAPIPathResolverFunc, scale.NewDiscoveryScaleKindResolver(c.Discovery))
 }

@@ -8,9 +8,6 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/scale"
-	custommetrics "k8s.io/metrics/pkg/client/custom_metrics"
-	externalmetrics "k8s.io/metrics/pkg/client/external_metrics"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
 	"github.com/metricscale/kubectl-metricscale/pkg/chain"
@@ -19,15 +16,12 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
 )
 
-// Env is the cluster as migrate reads it: the clients, the adapter's side
-// of the chain loaded up to discovery, the metrics clients the HPA
-// controller uses and the scale subresource.
+// Env is the cluster as migrate reads it: the clients (the metrics clients
+// among them, as the HPA controller uses them) and the adapter's side of
+// the chain loaded up to discovery.
 type Env struct {
-	Clients  *kube.Clients
-	Chain    *chain.Chain
-	Custom   custommetrics.CustomMetricsClient
-	External externalmetrics.ExternalMetricsClient
-	Scales   scale.ScalesGetter
+	Clients *kube.Clients
+	Chain   *chain.Chain
 }
 
 // Result is one HPA's plan and the check of each migrated metric.
@@ -163,7 +157,7 @@ func lastingPodsQuery(env Env, h *autoscalingv2.HorizontalPodAutoscaler, render 
 // against); pods being deleted are left out of both.
 func targetPods(ctx context.Context, env Env, h *autoscalingv2.HorizontalPodAutoscaler) (labels.Selector, []string, []string, error) {
 	ref := h.Spec.ScaleTargetRef
-	sel, err := kube.ScaleSelector(ctx, env.Scales, env.Clients.Mapper, h.Namespace, ref)
+	sel, err := kube.ScaleSelector(ctx, env.Clients.Scales, env.Clients.Mapper, h.Namespace, ref)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("reading the pod selector of %s %s: %v", ref.Kind, ref.Name, apierr.Message(err))
 	}
@@ -191,7 +185,7 @@ func reading(ctx context.Context, env Env, req hpareq.Request, query string) Rea
 	var r Reading
 	switch req.Type {
 	case autoscalingv2.ExternalMetricSourceType:
-		list, err := req.External(env.External)
+		list, err := req.External(env.Clients.External)
 		if err == nil && len(list.Items) == 0 {
 			err = fmt.Errorf("no items")
 		}
@@ -202,7 +196,7 @@ func reading(ctx context.Context, env Env, req hpareq.Request, query string) Rea
 			}
 		}
 	default:
-		list, err := req.Custom(env.Custom)
+		list, err := req.Custom(env.Clients.Custom)
 		if err == nil && len(list.Items) == 0 {
 			err = fmt.Errorf("no values")
 		}

@@ -36,9 +36,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 )
 
 // SeriesTimeout bounds a series request: Prometheus's own default query
@@ -81,8 +81,8 @@ func (c *Connection) OK() bool { return c.Error == "" && c.Status == http.Status
 var serviceHost = regexp.MustCompile(`^([a-z0-9-]+)\.([a-z0-9-]+)(\.svc(\.cluster\.local)?)?$`)
 
 // Connect reaches rawURL: directly first, then, for an in-cluster Service
-// name, through the API server's service proxy.
-func Connect(ctx context.Context, restCfg *rest.Config, client kubernetes.Interface, rawURL string) *Connection {
+// name, through the API server's service proxy with the clients of kc.
+func Connect(ctx context.Context, kc *kube.Clients, rawURL string) *Connection {
 	c := &Connection{URL: rawURL}
 	u, err := url.Parse(strings.TrimRight(rawURL, "/"))
 	if err != nil || u.Host == "" {
@@ -100,7 +100,7 @@ func Connect(ctx context.Context, restCfg *rest.Config, client kubernetes.Interf
 	}
 	ns, name := m[2], m[1]
 	c.Service = ns + "/" + name
-	svc, err := client.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+	svc, err := kc.Client.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		c.ServiceMissing = true
 		c.Error = fmt.Sprintf("Service %s does not exist (%s)", c.Service, directErr)
@@ -131,20 +131,16 @@ func Connect(ctx context.Context, restCfg *rest.Config, client kubernetes.Interf
 		c.Error = fmt.Sprintf("Service %s has no port %s (%s)", c.Service, port, directErr)
 		return c
 	}
-	httpClient, err := rest.HTTPClientFor(restCfg)
-	if err != nil {
-		c.Error = err.Error()
-		return c
-	}
+	httpClient := *kc.HTTP
 	httpClient.Timeout = 10 * time.Second
-	proxy, err := url.Parse(strings.TrimRight(restCfg.Host, "/") +
+	proxy, err := url.Parse(strings.TrimRight(kc.Host, "/") +
 		fmt.Sprintf("/api/v1/namespaces/%s/services/%s:%s:%s/proxy", ns, u.Scheme, name, port) + u.Path)
 	if err != nil {
 		c.Error = err.Error()
 		return c
 	}
 	c.Error = ""
-	c.try(ctx, httpClient, proxy, ViaServiceProxy)
+	c.try(ctx, &httpClient, proxy, ViaServiceProxy)
 	return c
 }
 

@@ -261,7 +261,7 @@ func TestSeriesWaitLonger(t *testing.T) {
 		fmt.Fprint(w, `{"status":"success","data":{}}`)
 	}))
 	defer srv.Close()
-	c := Connect(context.Background(), nil, nil, srv.URL)
+	c := Connect(context.Background(), nil, srv.URL)
 	if !c.OK() {
 		t.Fatalf("connect: %s", c.Error)
 	}

@@ -23,7 +23,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/scale"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
@@ -35,13 +34,14 @@ type Unrendered struct {
 	Namespace, HPA, Metric, Reason string
 }
 
-// HPAMetrics renders, for every Pods, Object and External metric of hpas,
-// the query the adapter runs for the HPA controller's request (as watch
-// renders it: pkg/hpareq with the scale target's selector and its pods),
-// from the adapter's discovery disc, beside the HPA's target; and the
-// metrics it could not render, with the reason.
-func HPAMetrics(ctx context.Context, env *kube.Clients, disc *simulate.Discovery, hpas []autoscalingv2.HorizontalPodAutoscaler) ([]dashboards.HPAMetric, []Unrendered, error) {
-	scales, err := env.Scales()
+// HPAMetrics renders, for every Pods, Object and External metric of the
+// HPAs of namespace ("" for all), the query the adapter runs for the HPA
+// controller's request (as watch renders it: pkg/hpareq with the scale
+// target's selector and its pods), from the adapter's discovery disc,
+// beside the HPA's target; and the metrics it could not render, with the
+// reason.
+func HPAMetrics(ctx context.Context, env *kube.Clients, disc *simulate.Discovery, namespace string) ([]dashboards.HPAMetric, []Unrendered, error) {
+	hpas, err := kube.HPAs(ctx, env.Client, namespace, nil, nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -65,7 +65,7 @@ func HPAMetrics(ctx context.Context, env *kube.Clients, disc *simulate.Discovery
 			}
 			m.Target = targetValue(target)
 			var why string
-			if m.Query, why = query(ctx, env, scales, disc, h, spec, pods); m.Query == "" {
+			if m.Query, why = query(ctx, env, disc, h, spec, pods); m.Query == "" {
 				missing = append(missing, Unrendered{Namespace: h.Namespace, HPA: h.Name, Metric: m.Metric, Reason: why})
 				continue
 			}
@@ -85,14 +85,14 @@ type targetPods struct {
 	why  string
 }
 
-func (t *targetPods) get(ctx context.Context, env *kube.Clients, scales scale.ScalesGetter, h *autoscalingv2.HorizontalPodAutoscaler) (labels.Selector, []string, string) {
+func (t *targetPods) get(ctx context.Context, env *kube.Clients, h *autoscalingv2.HorizontalPodAutoscaler) (labels.Selector, []string, string) {
 	if t.read {
 		return t.sel, t.pods, t.why
 	}
 	t.read = true
 	ref := h.Spec.ScaleTargetRef
 	var err error
-	if t.sel, err = kube.ScaleSelector(ctx, scales, env.Mapper, h.Namespace, ref); err != nil {
+	if t.sel, err = kube.ScaleSelector(ctx, env.Scales, env.Mapper, h.Namespace, ref); err != nil {
 		t.why = fmt.Sprintf("reading the scale of %s %s: %v", ref.Kind, ref.Name, err)
 	} else if t.pods, err = runningPods(ctx, env, h.Namespace, t.sel); err != nil {
 		t.why = "listing the target's pods: " + err.Error()
@@ -101,12 +101,12 @@ func (t *targetPods) get(ctx context.Context, env *kube.Clients, scales scale.Sc
 }
 
 // query renders the adapter's query for one metric, or says why it cannot.
-func query(ctx context.Context, env *kube.Clients, scales scale.ScalesGetter, disc *simulate.Discovery, h *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec, target *targetPods) (string, string) {
+func query(ctx context.Context, env *kube.Clients, disc *simulate.Discovery, h *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec, target *targetPods) (string, string) {
 	var sel labels.Selector
 	var pods []string
 	if spec.Type == autoscalingv2.PodsMetricSourceType {
 		var why string
-		if sel, pods, why = target.get(ctx, env, scales, h); why != "" {
+		if sel, pods, why = target.get(ctx, env, h); why != "" {
 			return "", why
 		}
 	}

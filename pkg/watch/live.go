@@ -16,13 +16,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
-	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/scale"
 	"k8s.io/client-go/tools/cache"
-	custommetrics "k8s.io/metrics/pkg/client/custom_metrics"
-	externalmetrics "k8s.io/metrics/pkg/client/external_metrics"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
@@ -52,9 +47,6 @@ type Options struct {
 // byHPA indexes events by the namespace/name of their HPA.
 const byHPA = "hpa"
 
-// metricsRequestTimeout bounds one request to the metrics APIs.
-const metricsRequestTimeout = 30 * time.Second
-
 // Live follows HPAs and their events with informers and polls metric
 // values; Rows returns the current view.
 type Live struct {
@@ -64,9 +56,6 @@ type Live struct {
 	hpas    cache.SharedIndexInformer
 	events  cache.SharedIndexInformer
 	pods    cache.GenericLister
-	scales  scale.ScalesGetter
-	cm      custommetrics.CustomMetricsClient
-	em      externalmetrics.ExternalMetricsClient
 	changed chan struct{}
 	// startFactories runs the informer factories until stop closes.
 	startFactories func(stop <-chan struct{})
@@ -114,11 +103,7 @@ func NewLive(env Env, o Options) (*Live, error) {
 	}}); err != nil {
 		return nil, err
 	}
-	mc, err := metadata.NewForConfig(env.Rest)
-	if err != nil {
-		return nil, err
-	}
-	mf := metadatainformer.NewFilteredSharedInformerFactory(mc, 0, l.ns, nil)
+	mf := metadatainformer.NewFilteredSharedInformerFactory(env.Metadata, 0, l.ns, nil)
 	podInformer := mf.ForResource(corev1.SchemeGroupVersion.WithResource("pods"))
 	l.pods = podInformer.Lister()
 	l.podsSynced = podInformer.Informer().HasSynced
@@ -140,17 +125,6 @@ func NewLive(env Env, o Options) (*Live, error) {
 		f.Start(stop)
 		ef.Start(stop)
 		mf.Start(stop)
-	}
-	if l.scales, err = env.Scales(); err != nil {
-		return nil, err
-	}
-	// The metrics clients take no context: a request timeout keeps a hung
-	// API from freezing the screen (and Ctrl-C from working).
-	mcfg := rest.CopyConfig(env.Rest)
-	mcfg.Timeout = metricsRequestTimeout
-	l.cm = custommetrics.NewForConfig(mcfg, env.Mapper, custommetrics.NewAvailableAPIsGetter(env.Discovery))
-	if l.em, err = externalmetrics.NewForConfig(mcfg); err != nil {
-		return nil, err
 	}
 	return l, nil
 }
@@ -184,7 +158,7 @@ func (l *Live) Start(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("cannot reach the Kubernetes API server at %s (check --kubeconfig, --context, --server): %s", l.env.Rest.Host, st)
+		return l.env.Unreachable(errors.New(st))
 	}
 	return nil
 }
@@ -414,7 +388,7 @@ func (l *Live) hpa(r Row) *autoscalingv2.HorizontalPodAutoscaler {
 func (l *Live) fetchAPI(req hpareq.Request) (map[string]float64, error) {
 	out := map[string]float64{}
 	if req.Type == autoscalingv2.ExternalMetricSourceType {
-		list, err := req.External(l.em)
+		list, err := req.External(l.env.External)
 		if err != nil {
 			return nil, err
 		}
@@ -427,7 +401,7 @@ func (l *Live) fetchAPI(req hpareq.Request) (map[string]float64, error) {
 		}
 		return out, nil
 	}
-	list, err := req.Custom(l.cm)
+	list, err := req.Custom(l.env.Custom)
 	if err != nil {
 		return nil, err
 	}
@@ -469,7 +443,7 @@ func (l *Live) selector(ctx context.Context, r Row) (labels.Selector, error) {
 		return e.selector, nil
 	}
 	e = selectorEntry{generation: h.Generation}
-	if e.selector, e.err = kube.ScaleSelector(ctx, l.scales, l.env.Mapper, h.Namespace, h.Spec.ScaleTargetRef); e.err != nil {
+	if e.selector, e.err = kube.ScaleSelector(ctx, l.env.Scales, l.env.Mapper, h.Namespace, h.Spec.ScaleTargetRef); e.err != nil {
 		e.err = fmt.Errorf("scale target %s: %s", r.ScaleTarget, apierr.Message(e.err))
 	}
 	l.mu.Lock()

@@ -15,12 +15,9 @@ import (
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
-	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/pkg/watch"
 	"github.com/metricscale/kubectl-metricscale/test/sandbox"
 )
@@ -274,10 +271,11 @@ func TestWatchPollsOncePerMetric(t *testing.T) {
 			return rt.RoundTrip(r)
 		})
 	})
-	client := kubernetes.NewForConfigOrDie(cfg)
-	dc := memory.NewMemCacheClient(client.Discovery())
-	agg := aggregator.NewForConfigOrDie(cfg)
-	live, err := watch.NewLive(watch.Env{Rest: cfg, Client: client, Aggregator: agg, Discovery: dc, Mapper: restmapper.NewDeferredDiscoveryRESTMapper(dc)}, watch.Options{Namespace: "default", HPANames: names})
+	clients, err := kube.NewClients(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, err := watch.NewLive(*clients, watch.Options{Namespace: "default", HPANames: names})
 	if err != nil {
 		t.Fatal(err)
 	}
