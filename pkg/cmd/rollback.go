@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +15,7 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/addrule"
 	"github.com/metricscale/kubectl-metricscale/pkg/chain"
 	"github.com/metricscale/kubectl-metricscale/pkg/configstore"
+	"github.com/metricscale/kubectl-metricscale/pkg/printers"
 	"github.com/metricscale/kubectl-metricscale/pkg/table"
 )
 
@@ -30,7 +30,7 @@ type RollbackOptions struct {
 	DryRun     string
 	NoRestart  bool
 	Timeout    time.Duration
-	Output     string
+	PrintFlags *printers.Flags
 
 	env   addrule.Env
 	chain chain.Options
@@ -38,7 +38,7 @@ type RollbackOptions struct {
 
 // NewCmdRollback returns `kubectl metricscale rollback`.
 func NewCmdRollback(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &RollbackOptions{GlobalOptions: g, IOStreams: streams, ChainFlags: chain.NewFlags(false)}
+	o := &RollbackOptions{GlobalOptions: g, IOStreams: streams, ChainFlags: chain.NewFlags(false), PrintFlags: printers.NewFlags("text")}
 	cmd := &cobra.Command{
 		Use:   "rollback",
 		Short: "Restore the prometheus-adapter config that add-rule replaced, and restart the adapter",
@@ -59,8 +59,7 @@ step further back, and restarts the adapter. --list shows the backups.`,
 	f.Lookup("dry-run").NoOptDefVal = "client"
 	f.BoolVar(&o.NoRestart, "no-restart", false, "Restore the config but do not restart the adapter")
 	f.DurationVar(&o.Timeout, "timeout", 3*time.Minute, "How long to wait for the adapter's rollout")
-	f.StringVarP(&o.Output, "output", "o", "text", "Output format of --list: "+strings.Join(addrule.Formats, ", "))
-	_ = cmd.RegisterFlagCompletionFunc("output", completeValues(addrule.Formats...))
+	addOutputFlags(cmd, o.PrintFlags, "Of --list: text is a table; json, yaml and the templates read the list of backups; name: the backup ConfigMaps.")
 	_ = cmd.RegisterFlagCompletionFunc("dry-run", completeValues(slices.Sorted(maps.Keys(configstore.DryRuns))...))
 	return cmd
 }
@@ -81,8 +80,8 @@ func (o *RollbackOptions) Validate() error {
 	if _, ok := configstore.DryRuns[o.DryRun]; !ok {
 		errs = append(errs, fmt.Errorf("--dry-run=%q: use none, client or server", o.DryRun))
 	}
-	if !slices.Contains(addrule.Formats, o.Output) {
-		errs = append(errs, fmt.Errorf("unknown output format %q: use one of %s", o.Output, strings.Join(addrule.Formats, ", ")))
+	if err := o.PrintFlags.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if o.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("--timeout %s: must be positive", o.Timeout))
@@ -125,8 +124,8 @@ func (o *RollbackOptions) list(ctx context.Context) error {
 	for i := range bs {
 		bs[i].Data = nil
 	}
-	if o.Output != "text" {
-		return addrule.PrintData(o.Out, bs, o.Output)
+	if !o.PrintFlags.Own() {
+		return o.PrintFlags.Print(o.Out, addrule.Backups(bs))
 	}
 	if len(bs) == 0 {
 		fmt.Fprintf(o.Out, "no backups of ConfigMap %s/%s\n", store.Namespace, store.Name)
