@@ -162,6 +162,51 @@ func TestWatchInterlok(t *testing.T) {
 	if last.Row == nil || last.Row.API != "50" || last.Row.Prometheus != "50" || last.Row.Target != "100 avg" {
 		t.Fatalf("last JSON row %+v", last.Row)
 	}
+	watchKubectlFormats(t)
+}
+
+// watchKubectlFormats: with interlok-autoscaler at 50, watch -o jsonpath,
+// go-template and name print their template once per change: the first
+// poll's row, then only what changed.
+func watchKubectlFormats(t *testing.T) {
+	t.Helper()
+	run := func(output string) []string {
+		out, errOut, code := runCmd(t, "watch", "interlok-autoscaler", "-n", "default", "--interval", "2s", "--until", "value<=50", "--timeout", "2m", "-o", output)
+		t.Logf("watch -o %s (exit %d):\n%s", output, code, out)
+		if code != 0 || out == "" {
+			t.Fatalf("watch -o %s --until value<=50: exit %d\n%s%s", output, code, out, errOut)
+		}
+		return strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	}
+
+	// The whole row or the status, a line each: a line the same as the one
+	// before would be a print without a change.
+	var last watch.Row
+	lines := run(`jsonpath={.row}{.status}{"\n"}`)
+	for i, l := range lines {
+		if i > 0 && l == lines[i-1] {
+			t.Fatalf("-o jsonpath printed %q twice in a row: a print without a change", l)
+		}
+		if strings.HasPrefix(l, "{") {
+			if err := json.Unmarshal([]byte(l), &last); err != nil {
+				t.Fatalf("-o jsonpath={.row}: %q is not the row's JSON: %v", l, err)
+			}
+		}
+	}
+	if last.HPA != "interlok-autoscaler" || last.API != "50" || last.Target != "100 avg" {
+		t.Fatalf("-o jsonpath: last row %+v, want interlok-autoscaler at 50", last)
+	}
+
+	lines = run(`go-template={{if .row}}{{.row.namespace}}/{{.row.hpa}} {{.row.api}}{{"\n"}}{{end}}`)
+	if l := lines[len(lines)-1]; l != "default/interlok-autoscaler 50" {
+		t.Fatalf("-o go-template: last line %q, want default/interlok-autoscaler 50", l)
+	}
+
+	for _, l := range run("name") {
+		if l != "horizontalpodautoscaler.autoscaling/interlok-autoscaler" {
+			t.Fatalf("-o name: %q, want the HPA of each change", l)
+		}
+	}
 }
 
 // TestWatchTerminal runs watch on a real terminal (tmux) and reads the
