@@ -209,43 +209,11 @@ func (o *MigrateKEDAOptions) Run(ctx context.Context) error {
 	if o.Rollback {
 		return o.rollback(ctx)
 	}
-	hpas, err := o.hpas(ctx)
+	ch, list, err := o.check(ctx)
 	if err != nil {
-		return &ExitError{Code: ExitCannotRun, Err: err}
+		return err
 	}
-	ch := chain.Load(ctx, o.clients, o.chain, chain.StageDiscovery, time.Now())
-	if err := ch.Err(chain.StagePrometheus); err != nil {
-		return &ExitError{Code: ExitCannotRun, Err: err}
-	}
-	if ch.Discovery == nil {
-		return &ExitError{Code: ExitCannotRun, Err: errors.New("the adapter's rules could not be simulated: run kubectl metricscale doctor")}
-	}
-	server := o.ServerAddress
-	if server == "" {
-		if ch.Adapter == nil || ch.Adapter.PrometheusURL == "" {
-			return &ExitError{Code: ExitCannotRun, Err: errors.New("the adapter has no --prometheus-url for KEDA to query: pass --server-address")}
-		}
-		server = ch.Adapter.PrometheusURL
-	}
-	env, err := o.env(ch)
-	if err != nil {
-		return &ExitError{Code: ExitCannotRun, Err: err}
-	}
-	results := migrate.Collect(ctx, env, hpas, migrate.Options{ServerAddress: server}, o.Tolerance)
-	migrate.PrintSummary(o.ErrOut, results)
-	list, problems := migrate.Select(results, o.Force)
-	if len(problems) > 0 && !o.Force {
-		return &ExitError{Code: ExitCannotRun, Err: fmt.Errorf("nothing printed, because:\n  %s\n  fix what is named, or pass --force to print the HPAs that can be migrated",
-			strings.Join(problems, "\n  "))}
-	}
-	for _, p := range problems {
-		fmt.Fprintf(o.ErrOut, "warning (--force): %s\n", p)
-	}
-	adapter := ""
-	if ch.Adapter != nil {
-		adapter = ch.Adapter.Namespace + "/" + ch.Adapter.Name
-	}
-	plan, kedaServer, err := migrate.ReadAPIServicePlan(ctx, o.clients.Client, o.clients.Aggregator, adapter, o.KEDAMetricsService, list.Items)
+	plan, kedaServer, err := migrate.ReadAPIServicePlan(ctx, o.clients.Client, o.clients.Aggregator, ch.AdapterRef(), o.KEDAMetricsService, list.Items)
 	if err != nil && o.Apply {
 		return &ExitError{Code: ExitCannotRun, Err: fmt.Errorf("%w: nothing applied", err)}
 	} else if err != nil {
@@ -264,6 +232,50 @@ func (o *MigrateKEDAOptions) Run(ctx context.Context) error {
 		return printers.PrintYAML(o.Out, list)
 	}
 	return o.PrintFlags.Print(o.Out, list)
+}
+
+// check plans each HPA in scope and checks its triggers against what the
+// adapter serves (the summary on stderr); it returns the adapter's side of
+// the chain and the ScaledObjects to print or apply, or exit 2 naming the
+// problems unless --force.
+func (o *MigrateKEDAOptions) check(ctx context.Context) (*chain.Chain, migrate.List[*keda.ScaledObject], error) {
+	var none migrate.List[*keda.ScaledObject]
+	cannot := func(err error) (*chain.Chain, migrate.List[*keda.ScaledObject], error) {
+		return nil, none, &ExitError{Code: ExitCannotRun, Err: err}
+	}
+	hpas, err := o.hpas(ctx)
+	if err != nil {
+		return cannot(err)
+	}
+	ch := chain.Load(ctx, o.clients, o.chain, chain.StageDiscovery, time.Now())
+	if err := ch.Err(chain.StagePrometheus); err != nil {
+		return cannot(err)
+	}
+	if ch.Discovery == nil {
+		return cannot(errors.New("the adapter's rules could not be simulated: run kubectl metricscale doctor"))
+	}
+	server := o.ServerAddress
+	if server == "" {
+		if ch.Adapter == nil || ch.Adapter.PrometheusURL == "" {
+			return cannot(errors.New("the adapter has no --prometheus-url for KEDA to query: pass --server-address"))
+		}
+		server = ch.Adapter.PrometheusURL
+	}
+	env, err := o.env(ch)
+	if err != nil {
+		return cannot(err)
+	}
+	results := migrate.Collect(ctx, env, hpas, migrate.Options{ServerAddress: server}, o.Tolerance)
+	migrate.PrintSummary(o.ErrOut, results)
+	list, problems := migrate.Select(results, o.Force)
+	if len(problems) > 0 && !o.Force {
+		return cannot(fmt.Errorf("nothing printed, because:\n  %s\n  fix what is named, or pass --force to print the HPAs that can be migrated",
+			strings.Join(problems, "\n  ")))
+	}
+	for _, p := range problems {
+		fmt.Fprintf(o.ErrOut, "warning (--force): %s\n", p)
+	}
+	return ch, list, nil
 }
 
 // apply acts on the APIService plan, then creates the ScaledObjects and
