@@ -166,43 +166,65 @@ func TestWatchInterlok(t *testing.T) {
 }
 
 // watchKubectlFormats: with interlok-autoscaler at 50, watch -o jsonpath,
-// go-template and name print their template once per change: the first
-// poll's row, then only what changed.
+// go-template and name print their template once per change: the row at
+// 50, then, once 80 is pushed, only what changed until the API serves 80.
 func watchKubectlFormats(t *testing.T) {
 	t.Helper()
-	run := func(output string) []string {
-		out, errOut, code := runCmd(t, "watch", "interlok-autoscaler", "-n", "default", "--interval", "2s", "--until", "value<=50", "--timeout", "2m", "-o", output)
-		t.Logf("watch -o %s (exit %d):\n%s", output, code, out)
+	run := func(output, until string) ([]string, error) {
+		out, errOut, code := runCmd(t, "watch", "interlok-autoscaler", "-n", "default", "--interval", "2s", "--until", until, "--timeout", "2m", "-o", output)
+		t.Logf("watch -o %s --until %s (exit %d):\n%s", output, until, code, out)
 		if code != 0 || out == "" {
-			t.Fatalf("watch -o %s --until value<=50: exit %d\n%s%s", output, code, out, errOut)
+			return nil, fmt.Errorf("watch -o %s --until %s: exit %d\n%s%s", output, until, code, out, errOut)
 		}
-		return strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		return strings.Split(strings.TrimSuffix(out, "\n"), "\n"), nil
 	}
 
-	// The whole row or the status, a line each: a line the same as the one
-	// before would be a print without a change.
-	var last watch.Row
-	lines := run(`jsonpath={.row}{.status}{"\n"}`)
-	for i, l := range lines {
-		if i > 0 && l == lines[i-1] {
+	// The whole row or the status, a line each, from 50 to 80: a line the
+	// same as the one before would be a print without a change.
+	type result struct {
+		lines []string
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		lines, err := run(`jsonpath={.row}{.status}{"\n"}`, "value>=80")
+		done <- result{lines, err}
+	}()
+	time.Sleep(6 * time.Second) // the first polls (every 2s) print the row at 50
+	pushInterlok(t, 80)
+	res := <-done
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	var apis []string
+	for i, l := range res.lines {
+		if i > 0 && l == res.lines[i-1] {
 			t.Fatalf("-o jsonpath printed %q twice in a row: a print without a change", l)
 		}
 		if strings.HasPrefix(l, "{") {
-			if err := json.Unmarshal([]byte(l), &last); err != nil {
+			var row watch.Row
+			if err := json.Unmarshal([]byte(l), &row); err != nil || row.HPA != "interlok-autoscaler" {
 				t.Fatalf("-o jsonpath={.row}: %q is not the row's JSON: %v", l, err)
 			}
+			apis = append(apis, row.API)
 		}
 	}
-	if last.HPA != "interlok-autoscaler" || last.API != "50" || last.Target != "100 avg" {
-		t.Fatalf("-o jsonpath: last row %+v, want interlok-autoscaler at 50", last)
+	if len(apis) < 2 || apis[0] != "50" || apis[len(apis)-1] != "80" {
+		t.Fatalf("-o jsonpath: the API values of the rows printed are %v, want 50 first and 80 last", apis)
 	}
 
-	lines = run(`go-template={{if .row}}{{.row.namespace}}/{{.row.hpa}} {{.row.api}}{{"\n"}}{{end}}`)
-	if l := lines[len(lines)-1]; l != "default/interlok-autoscaler 50" {
-		t.Fatalf("-o go-template: last line %q, want default/interlok-autoscaler 50", l)
+	lines, err := run(`go-template={{if .row}}{{.row.namespace}}/{{.row.hpa}} {{.row.api}}{{"\n"}}{{end}}`, "value>=80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := lines[len(lines)-1]; l != "default/interlok-autoscaler 80" {
+		t.Fatalf("-o go-template: last line %q, want default/interlok-autoscaler 80", l)
 	}
 
-	for _, l := range run("name") {
+	if lines, err = run("name", "value>=80"); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lines {
 		if l != "horizontalpodautoscaler.autoscaling/interlok-autoscaler" {
 			t.Fatalf("-o name: %q, want the HPA of each change", l)
 		}
