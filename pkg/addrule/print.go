@@ -6,14 +6,13 @@ import (
 	"sort"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/configstore"
 	"github.com/metricscale/kubectl-metricscale/pkg/printers"
 	"github.com/metricscale/kubectl-metricscale/pkg/rules"
 	"github.com/metricscale/kubectl-metricscale/pkg/table"
 )
-
-// Formats of add-rule's output: text is for people and streams as it goes;
-// json and yaml print one Result at the end.
-var Formats = []string{"text", "json", "yaml"}
 
 // PrintPlan tells what will be added and what it will serve.
 func PrintPlan(w io.Writer, p *Plan) {
@@ -150,5 +149,33 @@ func PrintOutcome(w io.Writer, r *Result) {
 	}
 }
 
-// PrintData writes v as json or yaml.
-func PrintData(w io.Writer, v any, format string) error { return printers.Print(w, v, format) }
+// NamedObjects are, for -o name, the adapter's ConfigMap and the HPA
+// --hpa created.
+func (r *Result) NamedObjects() []runtime.Object {
+	var out []runtime.Object
+	if r.Plan != nil {
+		out = append(out, printers.Object("v1", "ConfigMap", nameOf(r.Plan.ConfigMap)))
+	}
+	if r.HPA != "" {
+		out = append(out, printers.Object("autoscaling/v2", "HorizontalPodAutoscaler", nameOf(r.HPA)))
+	}
+	return out
+}
+
+// Backups are rollback --list's backups of the adapter's ConfigMap.
+type Backups []configstore.Backup
+
+// NamedObjects are the backup ConfigMaps, for -o name.
+func (bs Backups) NamedObjects() []runtime.Object {
+	out := make([]runtime.Object, len(bs))
+	for i, b := range bs {
+		out[i] = printers.Object("v1", "ConfigMap", b.Name)
+	}
+	return out
+}
+
+// nameOf is the name of NAMESPACE/NAME.
+func nameOf(ref string) string {
+	_, name, _ := strings.Cut(ref, "/")
+	return name
+}

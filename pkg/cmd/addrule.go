@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/addrule"
 	"github.com/metricscale/kubectl-metricscale/pkg/chain"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
+	"github.com/metricscale/kubectl-metricscale/pkg/printers"
 )
 
 // AddRuleOptions adds one prometheus-adapter rule.
@@ -42,7 +42,7 @@ type AddRuleOptions struct {
 	Timeout        time.Duration
 	HPA            string
 	Target         string
-	Output         string
+	PrintFlags     *printers.Flags
 
 	env  addrule.Env
 	opts addrule.Options
@@ -67,7 +67,7 @@ var metricName = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
 
 // NewCmdAddRule returns `kubectl metricscale add-rule`.
 func NewCmdAddRule(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &AddRuleOptions{GlobalOptions: g, IOStreams: streams, Namespaced: true, ChainFlags: chain.NewFlags(true)}
+	o := &AddRuleOptions{GlobalOptions: g, IOStreams: streams, Namespaced: true, ChainFlags: chain.NewFlags(true), PrintFlags: printers.NewFlags("text")}
 	cmd := &cobra.Command{
 		Use:   "add-rule METRIC",
 		Short: "Add a prometheus-adapter rule safely, restart the adapter and prove the metric is served",
@@ -107,8 +107,7 @@ ambiguous series, a conflicting rule, unreachable API server).`,
 	f.DurationVar(&o.Timeout, "timeout", 3*time.Minute, "How long to wait for the adapter's rollout, and then for the metric to be served")
 	f.StringVar(&o.HPA, "hpa", "", "Also create an autoscaling/v2 HPA for this Deployment (in -n's namespace) on the new metric")
 	f.StringVar(&o.Target, "target", "", "With --hpa: the target value (a quantity: 100, 500m)")
-	f.StringVarP(&o.Output, "output", "o", "text", "Output format: "+strings.Join(addrule.Formats, ", "))
-	_ = cmd.RegisterFlagCompletionFunc("output", completeValues(addrule.Formats...))
+	addOutputFlags(cmd, o.PrintFlags, "text: the plan, the progress and the outcome as they come; the others: the outcome at the end, progress on stderr; name: the adapter's ConfigMap and the HPA created.")
 	_ = cmd.RegisterFlagCompletionFunc("dry-run", completeValues(addrule.DryRunValues()...))
 	// --hpa names the Deployment the new HPA scales.
 	_ = cmd.RegisterFlagCompletionFunc("hpa", g.completeResource("deployments"))
@@ -216,16 +215,11 @@ func (o *AddRuleOptions) validateFlags() error {
 }
 
 // Validate checks the output format.
-func (o *AddRuleOptions) Validate() error {
-	if !slices.Contains(addrule.Formats, o.Output) {
-		return fmt.Errorf("unknown output format %q: use one of %s", o.Output, strings.Join(addrule.Formats, ", "))
-	}
-	return nil
-}
+func (o *AddRuleOptions) Validate() error { return o.PrintFlags.Validate() }
 
 // Run plans, prints, applies and reports.
 func (o *AddRuleOptions) Run(ctx context.Context) error {
-	text := o.Output == "text"
+	text := o.PrintFlags.Own()
 	// People read progress with the result; machines get the result alone
 	// on stdout and progress on stderr.
 	var log io.Writer = o.ErrOut
@@ -249,7 +243,7 @@ func (o *AddRuleOptions) Run(ctx context.Context) error {
 	if res != nil {
 		if text {
 			addrule.PrintOutcome(o.Out, res)
-		} else if perr := addrule.PrintData(o.Out, res, o.Output); perr != nil {
+		} else if perr := o.PrintFlags.Print(o.Out, res); perr != nil {
 			return &ExitError{Code: ExitCannotRun, Err: perr}
 		}
 	}

@@ -154,7 +154,7 @@ func TestMigrateKEDARefusesBadInput(t *testing.T) {
 		{"no timeout", []string{"migrate", "keda", "--apply", "--timeout", "0s"}, "--timeout 0s: give a positive duration"},
 		{"tolerance", []string{"migrate", "keda", "--tolerance", "1"}, "--tolerance 1: use a fraction"},
 		{"names with -A", []string{"migrate", "keda", "--rollback", "x", "-A"}, "HPA names and -A do not go together"},
-		{"unknown output", []string{"migrate", "keda", "--apply", "-o", "name"}, `unknown output format "name": use one of yaml, json`},
+		{"unknown output", []string{"migrate", "keda", "--apply", "-o", "xml"}, `unknown output format "xml": use one of json, yaml, name, go-template,`},
 		{"KEDA Service without namespace", []string{"migrate", "keda", "--apply", "--keda-metrics-service", "keda-operator-metrics-apiserver"}, "--keda-metrics-service \"keda-operator-metrics-apiserver\": give NAMESPACE/NAME"},
 	}
 	for _, c := range cases {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/metricscale/kubectl-metricscale/pkg/chain"
 	"github.com/metricscale/kubectl-metricscale/pkg/doctor"
+	"github.com/metricscale/kubectl-metricscale/pkg/printers"
 )
 
 // DoctorOptions inspects the metrics chain of the HPAs in scope.
@@ -22,7 +24,7 @@ type DoctorOptions struct {
 	*GlobalOptions
 	genericiooptions.IOStreams
 
-	Output      string
+	PrintFlags  *printers.Flags
 	Summary     bool
 	AllContexts bool
 	ChainFlags  *chain.Flags
@@ -61,11 +63,17 @@ const doctorExample = `  # every HPA in the current namespace
   kubectl metricscale doctor -A --context prod-eu,prod-us,staging
 
   # every context of the kubeconfig, as one JSON document
-  kubectl metricscale doctor -A --all-contexts -o json`
+  kubectl metricscale doctor -A --all-contexts -o json
+
+  # the number of errors found, for a script
+  kubectl metricscale doctor -A -o jsonpath='{.summary.errors}'
+
+  # the HPAs doctor looked at, as kubectl get -o name prints them
+  kubectl metricscale doctor -o name`
 
 // NewCmdDoctor returns `kubectl metricscale doctor`.
 func NewCmdDoctor(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &DoctorOptions{GlobalOptions: g, IOStreams: streams, ChainFlags: chain.NewFlags(true)}
+	o := &DoctorOptions{GlobalOptions: g, IOStreams: streams, ChainFlags: chain.NewFlags(true), PrintFlags: printers.NewFlags("table", "wide")}
 	cmd := &cobra.Command{
 		Use:   "doctor [HPA_NAME...]",
 		Short: "Inspect the whole chain and name each broken link, its cause and the exact fix",
@@ -90,11 +98,10 @@ contexts: the worst of theirs).`,
 		RunE:              runOptions(o),
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.Output, "output", "o", "table", "Output format: "+strings.Join(doctor.Formats, ", "))
 	f.BoolVar(&o.Summary, "summary", false, "Print only the findings grouped by cause (code, metric, how many HPAs, in which namespaces, one fix) and the counts; -o json carries the causes always")
 	f.BoolVar(&o.AllContexts, allContextsFlag, false, "Run in every context of the kubeconfig at once (see --context a,b for some of them)")
 	o.ChainFlags.AddFlags(f)
-	_ = cmd.RegisterFlagCompletionFunc("output", completeValues(doctor.Formats...))
+	addOutputFlags(cmd, o.PrintFlags, "jsonpath and go-template read the fields of -o json (e.g. {.summary.errors}); name: the HPAs reported, as horizontalpodautoscaler.autoscaling/NAME.")
 	return cmd
 }
 
@@ -126,11 +133,11 @@ func (o *DoctorOptions) Complete(args []string) error {
 
 // Validate rejects flag combinations doctor cannot honour.
 func (o *DoctorOptions) Validate() error {
-	if !slices.Contains(doctor.Formats, o.Output) {
-		return fmt.Errorf("unknown output format %q: use one of %s", o.Output, strings.Join(doctor.Formats, ", "))
+	if err := o.PrintFlags.Validate(); err != nil {
+		return err
 	}
-	if o.Summary && o.Output != "table" {
-		return fmt.Errorf("--summary is a table output: -o %s carries the causes in its causes field", o.Output)
+	if o.Summary && o.PrintFlags.Format() != "table" {
+		return fmt.Errorf("--summary is a table output: -o %s carries the causes in its causes field", o.PrintFlags.Format())
 	}
 	if o.AllNamespaces && len(o.HPANames) > 0 {
 		return fmt.Errorf("HPA names and -A do not go together: name HPAs in one namespace with -n, or use -A alone")
@@ -186,15 +193,26 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return &ExitError{Code: ExitCannotRun, Err: err}
 	}
-	if o.Summary {
-		doctor.PrintSummary(o.Out, rep)
-	} else if err := doctor.Print(o.Out, rep, o.Output); err != nil {
+	if err := printReport(o, rep, doctor.PrintSummary, doctor.Print); err != nil {
 		return &ExitError{Code: ExitCannotRun, Err: err}
 	}
 	if rep.HasErrors() {
 		return &ExitError{Code: ExitFindings, Err: fmt.Errorf("doctor found %d errors in the chain", rep.Summary.Errors)}
 	}
 	return nil
+}
+
+// printReport writes a report (one cluster's or a fleet's): --summary, the
+// table, or a format of kubectl's.
+func printReport[R any](o *DoctorOptions, r R, summary func(io.Writer, R), table func(io.Writer, R, string) error) error {
+	switch {
+	case o.Summary:
+		summary(o.Out, r)
+		return nil
+	case o.PrintFlags.Own():
+		return table(o.Out, r, o.PrintFlags.Format())
+	}
+	return o.PrintFlags.Print(o.Out, r)
 }
 
 // runFleet runs doctor in each context of the fleet, a few at a time, each
@@ -215,9 +233,7 @@ func (o *DoctorOptions) runFleet(ctx context.Context) error {
 		return err
 	}
 	fleet := doctor.NewFleetReport(items)
-	if o.Summary {
-		doctor.PrintFleetSummary(o.Out, fleet)
-	} else if err := doctor.PrintFleet(o.Out, fleet, o.Output); err != nil {
+	if err := printReport(o, fleet, doctor.PrintFleetSummary, doctor.PrintFleet); err != nil {
 		return &ExitError{Code: ExitCannotRun, Err: err}
 	}
 	return fleetError(items)

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/metricscale/kubectl-metricscale/dashboards"
@@ -62,7 +62,7 @@ type GrafanaProvisionOptions struct {
 	Insecure      bool
 	FromCluster   bool
 	DryRun        bool
-	Output        string
+	PrintFlags    *printers.Flags
 	Timeout       time.Duration
 
 	env       *kube.Clients
@@ -71,8 +71,6 @@ type GrafanaProvisionOptions struct {
 	creds     grafana.Credentials
 	getenv    func(string) string
 }
-
-var provisionFormats = []string{"table", "json", "yaml"}
 
 const provisionExample = `  # with Grafana's URL and a service-account token in the environment ($GRAFANA_URL, $GRAFANA_TOKEN)
   kubectl metricscale grafana provision
@@ -85,7 +83,7 @@ const provisionExample = `  # with Grafana's URL and a service-account token in 
 
 // NewCmdGrafanaProvision returns `kubectl metricscale grafana provision`.
 func NewCmdGrafanaProvision(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &GrafanaProvisionOptions{GlobalOptions: g, IOStreams: streams, ChainFlags: chain.NewFlags(false), getenv: os.Getenv}
+	o := &GrafanaProvisionOptions{GlobalOptions: g, IOStreams: streams, ChainFlags: chain.NewFlags(false), getenv: os.Getenv, PrintFlags: printers.NewFlags("table")}
 	cmd := &cobra.Command{
 		Use:   "provision",
 		Short: "Add the Prometheus data source the adapter reads and the autoscaling dashboards to Grafana",
@@ -119,9 +117,8 @@ Exit status: 0 done or unchanged; 1 an object was skipped or failed; 2 provision
 	f.BoolVar(&o.Insecure, "grafana-insecure-skip-tls-verify", false, "Do not verify Grafana's TLS certificate (insecure)")
 	f.BoolVar(&o.FromCluster, "from-cluster", false, "Also build a dashboard of every HPA metric in scope (-n, -A): the query the adapter runs for it beside the HPA's target")
 	f.BoolVar(&o.DryRun, "dry-run", false, "Show what would change, with a diff per changed object; write nothing")
-	f.StringVarP(&o.Output, "output", "o", "table", "Output format: "+strings.Join(provisionFormats, ", "))
 	f.DurationVar(&o.Timeout, "grafana-timeout", 30*time.Second, "Timeout of each request to Grafana")
-	_ = cmd.RegisterFlagCompletionFunc("output", completeValues(provisionFormats...))
+	addOutputFlags(cmd, o.PrintFlags, "name: the Grafana objects by uid (datasource/UID, folder/UID, dashboard/UID).")
 	return cmd
 }
 
@@ -145,8 +142,8 @@ func (o *GrafanaProvisionOptions) Complete([]string) error {
 // Validate checks the flags before anything is read or written.
 func (o *GrafanaProvisionOptions) Validate() error {
 	var errs []error
-	if !slices.Contains(provisionFormats, o.Output) {
-		errs = append(errs, fmt.Errorf("unknown output format %q: use one of %s", o.Output, strings.Join(provisionFormats, ", ")))
+	if err := o.PrintFlags.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if o.DataSourceUID == "" || len(o.DataSourceUID) > 40 {
 		errs = append(errs, fmt.Errorf("--datasource-uid %q: Grafana's uids have 1 to 40 characters", o.DataSourceUID))
@@ -172,6 +169,15 @@ type provisionReport struct {
 	Actions    []grafana.Action       `json:"actions"`
 	Requests   grafana.Requests       `json:"requests"`
 	Unrendered []provision.Unrendered `json:"unrendered,omitempty"`
+}
+
+// NamedObjects are, for -o name, Grafana's objects by uid: kind/UID.
+func (r provisionReport) NamedObjects() []runtime.Object {
+	out := make([]runtime.Object, len(r.Actions))
+	for i, a := range r.Actions {
+		out[i] = printers.Object("", string(a.Kind), a.UID)
+	}
+	return out
 }
 
 // Run provisions.
@@ -280,8 +286,8 @@ func (o *GrafanaProvisionOptions) hpaMetrics(ctx context.Context, ch *chain.Chai
 }
 
 func (o *GrafanaProvisionOptions) print(rep provisionReport) error {
-	if o.Output != "table" {
-		return printers.Print(o.Out, rep, o.Output)
+	if !o.PrintFlags.Own() {
+		return o.PrintFlags.Print(o.Out, rep)
 	}
 	var rows [][]string
 	for _, a := range rep.Actions {

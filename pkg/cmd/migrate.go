@@ -4,26 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/metricscale/kubectl-metricscale/pkg/apiservice"
 	"github.com/metricscale/kubectl-metricscale/pkg/chain"
 	"github.com/metricscale/kubectl-metricscale/pkg/keda"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/pkg/migrate"
 	"github.com/metricscale/kubectl-metricscale/pkg/printers"
-	"github.com/metricscale/kubectl-metricscale/pkg/quantity"
-	"github.com/metricscale/kubectl-metricscale/pkg/table"
 )
 
 // NewCmdMigrate returns `kubectl metricscale migrate`, the parent of the
@@ -45,7 +38,7 @@ type MigrateKEDAOptions struct {
 	genericiooptions.IOStreams
 
 	HPANames      []string
-	Output        string
+	PrintFlags    *printers.Flags
 	Tolerance     float64
 	Force         bool
 	ServerAddress string
@@ -61,10 +54,6 @@ type MigrateKEDAOptions struct {
 	clients   *kube.Clients
 	namespace string
 }
-
-// migrateFormats are -o's values; none given prints YAML without
-// --apply/--rollback, and kubectl apply's lines with them.
-var migrateFormats = []string{"yaml", "json"}
 
 const migrateKEDAExample = `  # ScaledObjects for the HPAs of the current namespace, on stdout; the check on stderr
   kubectl metricscale migrate keda
@@ -85,11 +74,14 @@ const migrateKEDAExample = `  # ScaledObjects for the HPAs of the current namesp
   kubectl metricscale migrate keda interlok-autoscaler -n default --apply -o yaml
 
   # put the HPA back as it was before --apply (the same HPA object)
-  kubectl metricscale migrate keda interlok-autoscaler -n default --rollback`
+  kubectl metricscale migrate keda interlok-autoscaler -n default --rollback
+
+  # the query of each trigger, one per line
+  kubectl metricscale migrate keda -o jsonpath='{range .items[*]}{.spec.triggers[*].metadata.query}{"\n"}{end}'`
 
 // NewCmdMigrateKEDA returns `kubectl metricscale migrate keda`.
 func NewCmdMigrateKEDA(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &MigrateKEDAOptions{GlobalOptions: g, IOStreams: streams, ChainFlags: chain.NewFlags(true)}
+	o := &MigrateKEDAOptions{GlobalOptions: g, IOStreams: streams, ChainFlags: chain.NewFlags(true), PrintFlags: printers.NewFlags()}
 	cmd := &cobra.Command{
 		Use:   "keda [HPA_NAME...]",
 		Short: "Print the KEDA ScaledObjects that replace prometheus-adapter for HPAs, checked against the adapter",
@@ -137,9 +129,10 @@ spec, labels and annotations back onto it, and waits until it reads its metrics 
 no ScaledObject is left in the cluster, the external APIService goes back from its backup;
 while some are left it stays with KEDA, and the ScaledObjects that keep it are named.
 
--o: without --apply/--rollback, the ScaledObjects as a List (yaml by default); with them,
-kubectl apply's lines by default, or with -o the ScaledObjects created (the HPAs restored)
-as the API server returns them: one object, or a List of several.
+-o: without --apply/--rollback, the ScaledObjects as a List (yaml by default; -o name:
+scaledobject.keda.sh/NAME each); with them, kubectl apply's lines by default, or with -o the
+ScaledObjects created (the HPAs restored) as the API server returns them: one object, or a
+List of several. jsonpath and go-template read the fields of -o json.
 
 A Pods trigger matches the scale target's pods by a name pattern that outlives rollouts
 (Deployment NAME-<pod-template-hash>-<5 characters>, StatefulSet NAME-<ordinal>, ReplicaSet
@@ -154,7 +147,6 @@ delete a pod's group when the pod goes.`,
 		RunE:              runOptions(o),
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.Output, "output", "o", "", "Output format: yaml or json (default: yaml; with --apply or --rollback, one line per object written)")
 	f.Float64Var(&o.Tolerance, "tolerance", 0.01, "Largest relative difference allowed between a trigger's query and the adapter's value (0.01 = 1%)")
 	f.BoolVar(&o.Force, "force", false, "Print (or apply) the ScaledObjects of the HPAs that can be migrated even when a check fails; with --apply, leave the external metrics APIService alone when HPAs hold it")
 	f.StringVar(&o.ServerAddress, "server-address", "", "Prometheus URL the triggers query (default: the adapter's --prometheus-url)")
@@ -163,7 +155,7 @@ delete a pod's group when the pod goes.`,
 	f.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "With --apply or --rollback: how long to wait for KEDA and the HPA controller")
 	f.StringVar(&o.KEDAMetricsService, "keda-metrics-service", "", "KEDA's metrics server Service as NAMESPACE/NAME, when it is not found by KEDA's labels")
 	o.ChainFlags.AddFlags(f)
-	_ = cmd.RegisterFlagCompletionFunc("output", completeValues(migrateFormats...))
+	addOutputFlags(cmd, o.PrintFlags, "Default: yaml; with --apply or --rollback, one line per object written.")
 	return cmd
 }
 
@@ -178,8 +170,8 @@ func (o *MigrateKEDAOptions) Complete(args []string) error {
 // Validate rejects what cannot be planned, before anything is read.
 func (o *MigrateKEDAOptions) Validate() error {
 	var errs []string
-	if o.Output != "" && !slices.Contains(migrateFormats, o.Output) {
-		errs = append(errs, fmt.Sprintf("unknown output format %q: use one of %s", o.Output, strings.Join(migrateFormats, ", ")))
+	if err := o.PrintFlags.Validate(); err != nil {
+		errs = append(errs, err.Error())
 	}
 	if o.Tolerance < 0 || o.Tolerance >= 1 {
 		errs = append(errs, fmt.Sprintf("--tolerance %g: use a fraction from 0 to below 1, e.g. 0.01 for 1%%", o.Tolerance))
@@ -213,61 +205,67 @@ func (o *MigrateKEDAOptions) Run(ctx context.Context) error {
 	if o.Rollback {
 		return o.rollback(ctx)
 	}
-	hpas, err := o.hpas(ctx)
+	ch, list, err := o.check(ctx)
 	if err != nil {
-		return &ExitError{Code: ExitCannotRun, Err: err}
+		return err
 	}
-	ch := chain.Load(ctx, o.clients, o.chain, chain.StageDiscovery, time.Now())
-	if err := ch.Err(chain.StagePrometheus); err != nil {
-		return &ExitError{Code: ExitCannotRun, Err: err}
-	}
-	if ch.Discovery == nil {
-		return &ExitError{Code: ExitCannotRun, Err: errors.New("the adapter's rules could not be simulated: run kubectl metricscale doctor")}
-	}
-	server := o.ServerAddress
-	if server == "" {
-		if ch.Adapter == nil || ch.Adapter.PrometheusURL == "" {
-			return &ExitError{Code: ExitCannotRun, Err: errors.New("the adapter has no --prometheus-url for KEDA to query: pass --server-address")}
-		}
-		server = ch.Adapter.PrometheusURL
-	}
-	env := migrate.Env{Clients: o.clients, Chain: ch}
-	results := migrate.Collect(ctx, env, hpas, migrate.Options{ServerAddress: server}, o.Tolerance)
-	printMigrateSummary(o.ErrOut, results)
-
-	var problems []string
-	list := objectList[*keda.ScaledObject]{APIVersion: "v1", Kind: "List", Items: []*keda.ScaledObject{}}
-	for i := range results {
-		p := results[i].Problems()
-		problems = append(problems, p...)
-		if len(p) == 0 || (o.Force && results[i].Migratable()) {
-			list.Items = append(list.Items, results[i].ScaledObject)
-		}
-	}
-	if len(problems) > 0 && !o.Force {
-		return &ExitError{Code: ExitCannotRun, Err: fmt.Errorf("nothing printed, because:\n  %s\n  fix what is named, or pass --force to print the HPAs that can be migrated",
-			strings.Join(problems, "\n  "))}
-	}
-	for _, p := range problems {
-		fmt.Fprintf(o.ErrOut, "warning (--force): %s\n", p)
-	}
-	plan, kedaServer, err := o.planAPIServices(ctx, ch, list.Items)
+	plan, kedaServer, err := migrate.ReadAPIServicePlan(ctx, o.clients.Client, o.clients.Aggregator, ch.AdapterRef(), o.KEDAMetricsService, list.Items)
 	if err != nil && o.Apply {
 		return &ExitError{Code: ExitCannotRun, Err: fmt.Errorf("%w: nothing applied", err)}
 	} else if err != nil {
 		fmt.Fprintf(o.ErrOut, "warning: no plan for the metrics APIServices: %v\n", err)
 	} else {
-		printAPIServicePlan(o.ErrOut, plan)
+		migrate.PrintAPIServicePlan(o.ErrOut, plan)
 	}
 	if o.Apply {
 		w := o.writer()
 		return o.apply(ctx, w, list.Items, plan, kedaServer)
 	}
-	format := o.Output
-	if format == "" {
-		format = "yaml"
+	if o.PrintFlags.Own() {
+		return printers.PrintYAML(o.Out, list)
 	}
-	return printers.Print(o.Out, list, format)
+	return o.PrintFlags.Print(o.Out, list)
+}
+
+// check plans each HPA in scope and checks its triggers against what the
+// adapter serves (the summary on stderr); it returns the adapter's side of
+// the chain and the ScaledObjects to print or apply, or exit 2 naming the
+// problems unless --force.
+func (o *MigrateKEDAOptions) check(ctx context.Context) (*chain.Chain, migrate.List[*keda.ScaledObject], error) {
+	var none migrate.List[*keda.ScaledObject]
+	cannot := func(err error) (*chain.Chain, migrate.List[*keda.ScaledObject], error) {
+		return nil, none, &ExitError{Code: ExitCannotRun, Err: err}
+	}
+	hpas, err := o.hpas(ctx)
+	if err != nil {
+		return cannot(err)
+	}
+	ch := chain.Load(ctx, o.clients, o.chain, chain.StageDiscovery, time.Now())
+	if err := ch.Err(chain.StagePrometheus); err != nil {
+		return cannot(err)
+	}
+	if ch.Discovery == nil {
+		return cannot(errors.New("the adapter's rules could not be simulated: run kubectl metricscale doctor"))
+	}
+	server := o.ServerAddress
+	if server == "" {
+		if ch.Adapter == nil || ch.Adapter.PrometheusURL == "" {
+			return cannot(errors.New("the adapter has no --prometheus-url for KEDA to query: pass --server-address"))
+		}
+		server = ch.Adapter.PrometheusURL
+	}
+	env := migrate.Env{Clients: o.clients, Chain: ch}
+	results := migrate.Collect(ctx, env, hpas, migrate.Options{ServerAddress: server}, o.Tolerance)
+	migrate.PrintSummary(o.ErrOut, results)
+	list, problems := migrate.Select(results, o.Force)
+	if len(problems) > 0 && !o.Force {
+		return cannot(fmt.Errorf("nothing printed, because:\n  %s\n  fix what is named, or pass --force to print the HPAs that can be migrated",
+			strings.Join(problems, "\n  ")))
+	}
+	for _, p := range problems {
+		fmt.Fprintf(o.ErrOut, "warning (--force): %s\n", p)
+	}
+	return ch, list, nil
 }
 
 // apply acts on the APIService plan, then creates the ScaledObjects and
@@ -277,7 +275,7 @@ func (o *MigrateKEDAOptions) Run(ctx context.Context) error {
 // until the move, and a move that fails after the creates leaves them so),
 // and a KEDA metrics server that never becomes Available stops the run
 // before any ScaledObject exists.
-func (o *MigrateKEDAOptions) apply(ctx context.Context, w *migrate.Writer, sos []*keda.ScaledObject, plan migrate.APIServicePlan, kedaServer func() (apiservice.KEDAMetricsServer, error)) error {
+func (o *MigrateKEDAOptions) apply(ctx context.Context, w *migrate.Writer, sos []*keda.ScaledObject, plan migrate.APIServicePlan, kedaServer migrate.KEDAServer) error {
 	if len(sos) == 0 {
 		return &ExitError{Code: ExitCannotRun, Err: errors.New("no HPA can be migrated: nothing applied")}
 	}
@@ -300,11 +298,7 @@ func (o *MigrateKEDAOptions) apply(ctx context.Context, w *migrate.Writer, sos [
 		}
 	}
 	created, err := w.Apply(ctx, sos)
-	objs := make([]any, len(created))
-	for i, so := range created {
-		objs[i] = so
-	}
-	return o.written(objs, err)
+	return o.written(migrate.Written(created), err)
 }
 
 // rollback puts the migrated HPAs back.
@@ -315,96 +309,22 @@ func (o *MigrateKEDAOptions) rollback(ctx context.Context) error {
 		ns = ""
 	}
 	restored, err := w.Rollback(ctx, ns, o.HPANames)
-	objs := make([]any, len(restored))
-	for i, h := range restored {
-		// The typed client drops apiVersion and kind.
-		h = h.DeepCopy()
-		h.APIVersion, h.Kind = "autoscaling/v2", "HorizontalPodAutoscaler"
-		objs[i] = h
-	}
-	return o.written(objs, err)
+	return o.written(migrate.Written(migrate.Restored(restored)), err)
 }
 
-// written prints what --apply or --rollback wrote (printWritten), also
-// when it stopped on err, and exits 1 on err or a failed print.
-func (o *MigrateKEDAOptions) written(objs []any, err error) error {
-	if perr := o.printWritten(objs); perr != nil && err == nil {
-		err = perr
+// written prints, with -o, what --apply or --rollback wrote (as
+// migrate.Written), also when it stopped on err, and exits 1 on err or a
+// failed print.
+func (o *MigrateKEDAOptions) written(v any, err error) error {
+	if v != nil && !o.PrintFlags.Own() {
+		if perr := o.PrintFlags.Print(o.Out, v); perr != nil && err == nil {
+			err = perr
+		}
 	}
 	if err != nil {
 		return &ExitError{Code: ExitFindings, Err: err}
 	}
 	return nil
-}
-
-// printWritten prints, with -o, the objects written as read back, as
-// kubectl apply -o does: one object alone, several as a v1 List.
-func (o *MigrateKEDAOptions) printWritten(objs []any) error {
-	if o.Output == "" || len(objs) == 0 {
-		return nil
-	}
-	for _, obj := range objs {
-		// As kubectl prints objects unless --show-managed-fields.
-		if a, err := apimeta.Accessor(obj); err == nil {
-			a.SetManagedFields(nil)
-		}
-	}
-	if len(objs) == 1 {
-		return printers.Print(o.Out, objs[0], o.Output)
-	}
-	return printers.Print(o.Out, objectList[any]{APIVersion: "v1", Kind: "List", Items: objs}, o.Output)
-}
-
-// planAPIServices reads both metrics APIServices and every HPA of the
-// cluster, and plans the APIServices for migrating the HPAs of sos. KEDA's
-// metrics server is looked for here (its Service tells KEDA's APIService
-// apart); the error of that search matters only if the APIService moves,
-// so it is returned with the server, for apply.
-func (o *MigrateKEDAOptions) planAPIServices(ctx context.Context, ch *chain.Chain, sos []*keda.ScaledObject) (migrate.APIServicePlan, func() (apiservice.KEDAMetricsServer, error), error) {
-	server, findErr := apiservice.FindKEDAMetricsServer(ctx, o.clients.Client, o.KEDAMetricsService)
-	kedaServer := func() (apiservice.KEDAMetricsServer, error) { return server, findErr }
-	var owners apiservice.Owners
-	if findErr == nil {
-		owners.KEDAService = server.Ref()
-	}
-	if ch.Adapter != nil {
-		owners.Adapter = ch.Adapter.Namespace + "/" + ch.Adapter.Name
-	}
-	if o.clients.Aggregator == nil {
-		return migrate.APIServicePlan{}, kedaServer, errors.New("no client for the APIServices")
-	}
-	custom, external, err := migrate.ReadAPIServices(ctx, o.clients.Aggregator, owners)
-	if err != nil {
-		return migrate.APIServicePlan{}, kedaServer, err
-	}
-	all, err := o.clients.Client.AutoscalingV2().HorizontalPodAutoscalers("").List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return migrate.APIServicePlan{}, kedaServer, fmt.Errorf("listing the HorizontalPodAutoscalers of every namespace, to know which hold the metrics APIServices: %w", err)
-	}
-	migrating := make([]string, len(sos))
-	for i, so := range sos {
-		migrating[i] = so.Namespace + "/" + so.HPAName()
-	}
-	return migrate.PlanAPIServices(custom, external, migrate.UsesOf(all.Items), migrating), kedaServer, nil
-}
-
-// printAPIServicePlan writes one line per APIService: where it points, what
-// becomes of it and why, and the HPAs that hold it.
-func printAPIServicePlan(w io.Writer, p migrate.APIServicePlan) {
-	for _, s := range []migrate.APIServiceStep{p.Custom, p.External} {
-		where := "absent"
-		if s.Present {
-			backend := string(s.Backend)
-			if s.Backend == apiservice.Unknown {
-				backend = "another server"
-			}
-			where = s.Service + " (" + backend + ")"
-		}
-		fmt.Fprintf(w, "APIService %s, %s: %s: %s\n", s.Name, where, s.Action, s.Why)
-		if len(s.HeldBy) > 0 {
-			fmt.Fprintf(w, "  held by HPA(s): %s\n", strings.Join(s.HeldBy, ", "))
-		}
-	}
 }
 
 // allowed asks the API server whether the caller may do each of attrs and
@@ -425,18 +345,11 @@ func (o *MigrateKEDAOptions) allowed(ctx context.Context, attrs []authorizationv
 func (o *MigrateKEDAOptions) writer() *migrate.Writer {
 	w := &migrate.Writer{Client: o.clients.Client, KEDA: o.clients.KEDA, Aggregator: o.clients.Aggregator, Timeout: o.Timeout, Interval: 2 * time.Second, Out: o.Out, Progress: o.ErrOut,
 		Allowed: o.allowed}
-	if o.Output != "" {
+	if !o.PrintFlags.Own() {
 		// stdout holds the objects alone; the lines go with the progress.
 		w.Out = o.ErrOut
 	}
 	return w
-}
-
-// objectList is a v1 List, which kubectl apply -f reads.
-type objectList[T any] struct {
-	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
-	Items      []T    `json:"items"`
 }
 
 // hpas are the HPAs named, or those of the namespace (all with -A).
@@ -450,38 +363,4 @@ func (o *MigrateKEDAOptions) hpas(ctx context.Context) ([]autoscalingv2.Horizont
 		err = fmt.Errorf("no HorizontalPodAutoscalers in %s: name a namespace with -n, or use -A", migrate.Scope(ns))
 	}
 	return hpas, err
-}
-
-// printMigrateSummary writes one row per HPA metric: its trigger, both
-// values and the replicas each gives, or why it is not migrated.
-func printMigrateSummary(w io.Writer, results []migrate.Result) {
-	var rows [][]string
-	for _, r := range results {
-		for i, mp := range r.Metrics {
-			row := []string{r.Namespace + "/" + r.HPA, mp.Name, string(mp.Type)}
-			c := r.Checks[i]
-			switch {
-			case mp.Refused != "":
-				row = append(row, "-", "-", "-", "-", "not migrated: "+mp.Refused)
-			case c.Problem != "" && c.Adapter == 0 && c.KEDA == 0:
-				row = append(row, string(mp.MetricType)+" "+quantity.Format(mp.Threshold), "-", "-", "-", c.Problem)
-			default:
-				verdict := "ok"
-				if c.Problem != "" {
-					verdict = "differs"
-				}
-				row = append(row, string(mp.MetricType)+" "+quantity.Format(mp.Threshold), quantity.Format(c.Adapter), quantity.Format(c.KEDA),
-					fmt.Sprintf("%d → %d / %d", r.CurrentReplicas, c.AdapterReplicas, c.KEDAReplicas), fmt.Sprintf("%s (%.2f%%)", verdict, 100*c.Diff))
-			}
-			rows = append(rows, row)
-		}
-	}
-	table.Render(w, "", []string{"HPA", "METRIC", "TYPE", "TARGET", "ADAPTER", "KEDA QUERY", "REPLICAS (NOW → ADAPTER / KEDA)", "CHECK"}, rows)
-	for _, r := range results {
-		for _, mp := range r.Metrics {
-			if mp.Note != "" {
-				fmt.Fprintf(w, "note: HPA %s/%s metric %s: %s\n", r.Namespace, r.HPA, mp.Name, mp.Note)
-			}
-		}
-	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/apiservice"
 	"github.com/metricscale/kubectl-metricscale/pkg/keda"
 	"github.com/metricscale/kubectl-metricscale/pkg/migrate"
+	"github.com/metricscale/kubectl-metricscale/pkg/printers"
 )
 
 // TestMigrateKEDAApplyPlan runs --apply's part after the check on fakes:
@@ -76,7 +77,8 @@ func TestMigrateKEDAApplyPlan(t *testing.T) {
 			agg := aggregatorfake.NewSimpleClientset(ext)
 			kc := keda.NewClient(dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{keda.ScaledObjects: "ScaledObjectList"}))
 			streams, _, out, errOut := genericiooptions.NewTestIOStreams()
-			o := &MigrateKEDAOptions{IOStreams: streams, Output: tt.output, Force: tt.force}
+			o := &MigrateKEDAOptions{IOStreams: streams, PrintFlags: printers.NewFlags(), Force: tt.force}
+			o.PrintFlags.Output = tt.output
 			w := &migrate.Writer{Client: fake.NewSimpleClientset(hpa), KEDA: kc, Aggregator: agg, Timeout: 30 * time.Millisecond, Interval: 10 * time.Millisecond, Out: out, Progress: errOut}
 			if tt.output != "" {
 				w.Out = errOut
@@ -120,18 +122,5 @@ func TestMigrateKEDAApplyPlan(t *testing.T) {
 				t.Fatalf("APIService %+v, %v; want moved %v", as, err, tt.moved)
 			}
 		})
-	}
-}
-
-func TestPrintAPIServicePlan(t *testing.T) {
-	p := migrate.PlanAPIServices(migrate.APIServiceState{Name: apiservice.Custom, Present: true, Service: "monitoring/prometheus-adapter", Backend: apiservice.Adapter},
-		migrate.APIServiceState{Name: apiservice.External, Present: true, Service: "x/y"}, []migrate.HPAUse{{Key: "shop/cart", Custom: true}}, nil)
-	var b strings.Builder
-	printAPIServicePlan(&b, p)
-	want := "APIService v1beta1.custom.metrics.k8s.io, monitoring/prometheus-adapter (prometheus-adapter): stays: stays with the adapter: 1 HPA(s) not migrated read Pods or Object metrics from it\n" +
-		"  held by HPA(s): shop/cart\n" +
-		"APIService v1beta1.external.metrics.k8s.io, x/y (another server): stays: points at x/y, neither prometheus-adapter nor KEDA: migrate does not move it, and the migrated HPAs cannot read KEDA's values until it points at KEDA's metrics server\n"
-	if b.String() != want {
-		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/metricscale/kubectl-metricscale/pkg/addrule"
 	"github.com/metricscale/kubectl-metricscale/pkg/chain"
+	"github.com/metricscale/kubectl-metricscale/pkg/printers"
 	"github.com/metricscale/kubectl-metricscale/pkg/table"
 )
 
@@ -28,7 +27,7 @@ type RollbackOptions struct {
 	DryRun     string
 	NoRestart  bool
 	Timeout    time.Duration
-	Output     string
+	PrintFlags *printers.Flags
 
 	env   addrule.Env
 	chain chain.Options
@@ -36,7 +35,7 @@ type RollbackOptions struct {
 
 // NewCmdRollback returns `kubectl metricscale rollback`.
 func NewCmdRollback(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &RollbackOptions{GlobalOptions: g, IOStreams: streams, ChainFlags: chain.NewFlags(false)}
+	o := &RollbackOptions{GlobalOptions: g, IOStreams: streams, ChainFlags: chain.NewFlags(false), PrintFlags: printers.NewFlags("text")}
 	cmd := &cobra.Command{
 		Use:   "rollback",
 		Short: "Restore the prometheus-adapter config that add-rule replaced, and restart the adapter",
@@ -57,8 +56,7 @@ step further back, and restarts the adapter. --list shows the backups.`,
 	f.Lookup("dry-run").NoOptDefVal = "client"
 	f.BoolVar(&o.NoRestart, "no-restart", false, "Restore the config but do not restart the adapter")
 	f.DurationVar(&o.Timeout, "timeout", 3*time.Minute, "How long to wait for the adapter's rollout")
-	f.StringVarP(&o.Output, "output", "o", "text", "Output format of --list: "+strings.Join(addrule.Formats, ", "))
-	_ = cmd.RegisterFlagCompletionFunc("output", completeValues(addrule.Formats...))
+	addOutputFlags(cmd, o.PrintFlags, "Of --list: text is a table; json, yaml and the templates read the list of backups; name: the backup ConfigMaps.")
 	_ = cmd.RegisterFlagCompletionFunc("dry-run", completeValues(addrule.DryRunValues()...))
 	return cmd
 }
@@ -79,8 +77,8 @@ func (o *RollbackOptions) Validate() error {
 	if _, err := addrule.ParseDryRun(o.DryRun); err != nil {
 		errs = append(errs, err)
 	}
-	if !slices.Contains(addrule.Formats, o.Output) {
-		errs = append(errs, fmt.Errorf("unknown output format %q: use one of %s", o.Output, strings.Join(addrule.Formats, ", ")))
+	if err := o.PrintFlags.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if o.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("--timeout %s: must be positive", o.Timeout))
@@ -123,8 +121,8 @@ func (o *RollbackOptions) list(ctx context.Context) error {
 	for i := range bs {
 		bs[i].Data = nil
 	}
-	if o.Output != "text" {
-		return addrule.PrintData(o.Out, bs, o.Output)
+	if !o.PrintFlags.Own() {
+		return o.PrintFlags.Print(o.Out, addrule.Backups(bs))
 	}
 	if len(bs) == 0 {
 		fmt.Fprintf(o.Out, "no backups of ConfigMap %s/%s\n", store.Namespace, store.Name)

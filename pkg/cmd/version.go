@@ -13,13 +13,13 @@ import (
 
 // VersionOptions prints the plugin's build identity.
 type VersionOptions struct {
-	Output string
+	PrintFlags *printers.Flags
 	genericiooptions.IOStreams
 }
 
 // NewCmdVersion returns `kubectl metricscale version [-o json|yaml]`.
 func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
-	o := &VersionOptions{IOStreams: streams}
+	o := &VersionOptions{IOStreams: streams, PrintFlags: printers.NewFlags("text").WithoutName()}
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version of kubectl-metricscale",
@@ -31,8 +31,7 @@ func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: runOptions(o),
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml (default: one line of text)")
-	_ = cmd.RegisterFlagCompletionFunc("output", completeValues("json", "yaml"))
+	addOutputFlags(cmd, o.PrintFlags, "text: one line.")
 	return cmd
 }
 
@@ -40,19 +39,13 @@ func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
 func (o *VersionOptions) Complete([]string) error { return nil }
 
 // Validate rejects unknown output formats before anything is printed.
-func (o *VersionOptions) Validate() error {
-	switch o.Output {
-	case "", "json", "yaml":
-		return nil
-	}
-	return fmt.Errorf("unknown output format %q: use -o json or -o yaml, or leave -o out for text", o.Output)
-}
+func (o *VersionOptions) Validate() error { return o.PrintFlags.Validate() }
 
 // Run prints the version in the chosen format.
 func (o *VersionOptions) Run(context.Context) error {
 	info := version.Get()
-	if o.Output != "" {
-		return printers.Print(o.Out, info, o.Output)
+	if !o.PrintFlags.Own() {
+		return o.PrintFlags.Print(o.Out, info)
 	}
 	_, err := fmt.Fprintln(o.Out, info.String())
 	return err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/chain"
+	"github.com/metricscale/kubectl-metricscale/pkg/printers"
 	"github.com/metricscale/kubectl-metricscale/pkg/watch"
 )
 
@@ -26,19 +26,15 @@ type WatchOptions struct {
 	Interval   time.Duration
 	Until      string
 	Timeout    time.Duration
-	Output     string
+	PrintFlags *printers.Flags
 	NoColor    bool
 	ChainFlags *chain.Flags
 
-	chain   chain.Options
-	until   *watch.Condition
-	source  watch.Source
-	printer watch.Printer
+	chain     chain.Options
+	until     *watch.Condition
+	source    watch.Source
+	namespace string
 }
-
-// Output formats of watch: table redraws on a terminal and prints lines
-// otherwise; json streams one object per change.
-var watchFormats = []string{"table", "json"}
 
 const watchExample = `  # every HPA in the current namespace, redrawn every 15 s
   kubectl metricscale watch
@@ -47,11 +43,14 @@ const watchExample = `  # every HPA in the current namespace, redrawn every 15 s
   kubectl metricscale watch interlok-autoscaler --until 'replicas>=2' --timeout 5m
 
   # a stream of changes for a script
-  kubectl metricscale watch -A -o json`
+  kubectl metricscale watch -A -o json
+
+  # the value the metrics API serves, one line per change
+  kubectl metricscale watch interlok-autoscaler -o jsonpath='{.row.api}{"\n"}'`
 
 // NewCmdWatch returns `kubectl metricscale watch`.
 func NewCmdWatch(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &WatchOptions{GlobalOptions: g, IOStreams: streams, ChainFlags: chain.NewFlags(true)}
+	o := &WatchOptions{GlobalOptions: g, IOStreams: streams, ChainFlags: chain.NewFlags(true), PrintFlags: printers.NewFlags("table").WithStream()}
 	cmd := &cobra.Command{
 		Use:   "watch [HPA_NAME...]",
 		Short: "Show the chain live: Prometheus value, metrics API value, target and replicas",
@@ -64,7 +63,9 @@ per namespace and metric.
 
 On a terminal the screen is redrawn in place (colour unless --no-color or NO_COLOR);
 otherwise a line is printed for each change, as kubectl get -w does. -o json streams one
-object per change.
+object per change (time, and the row that changed or the status), one per line; -o yaml
+one document per change; -o jsonpath and -o go-template print their template once per
+change (end it with {"\n"} for a line each); -o name the HPA of each row that changed.
 
 Exit status with --until: 0 when the condition holds for every HPA metric shown, 1 when
 --timeout passes first; 2 when watch cannot run.`,
@@ -76,15 +77,14 @@ Exit status with --until: 0 when the condition holds for every HPA metric shown,
 	f.DurationVar(&o.Interval, "interval", 15*time.Second, "How often to poll the metric values (the HPA controller's default sync period is 15s)")
 	f.StringVar(&o.Until, "until", "", "Stop with exit 0 once FIELD OP NUMBER holds for every row, e.g. 'replicas>=2' (fields: "+strings.Join(watch.ConditionFields, ", ")+")")
 	f.DurationVar(&o.Timeout, "timeout", 0, "Stop with exit 1 after this long (0: never)")
-	f.StringVarP(&o.Output, "output", "o", "table", "Output format: table (redrawn on a terminal, lines otherwise) or json (one object per change)")
 	f.BoolVar(&o.NoColor, "no-color", false, "No colours (also when NO_COLOR is set)")
 	o.ChainFlags.AddFlags(f)
-	_ = cmd.RegisterFlagCompletionFunc("output", completeValues(watchFormats...))
+	addOutputFlags(cmd, o.PrintFlags, "table: redrawn on a terminal, lines otherwise; the others print one object per change.")
 	return cmd
 }
 
-// Complete reads the flags and arguments and builds the clients, the live
-// source and the printer.
+// Complete reads the flags and arguments and builds the clients and the
+// live source.
 func (o *WatchOptions) Complete(args []string) error {
 	o.HPANames = args
 	co, c, namespace, err := o.completeChain(o.ChainFlags)
@@ -103,8 +103,7 @@ func (o *WatchOptions) Complete(args []string) error {
 	if err != nil {
 		return err
 	}
-	o.source = live
-	o.printer = o.newPrinter(namespace)
+	o.source, o.namespace = live, namespace
 	return nil
 }
 
@@ -112,8 +111,8 @@ func (o *WatchOptions) Complete(args []string) error {
 // starts watching.
 func (o *WatchOptions) Validate() error {
 	var errs []string
-	if !slices.Contains(watchFormats, o.Output) {
-		errs = append(errs, fmt.Sprintf("unknown output format %q: use one of %s", o.Output, strings.Join(watchFormats, ", ")))
+	if err := o.PrintFlags.Validate(); err != nil {
+		errs = append(errs, err.Error())
 	}
 	if o.Interval < time.Second {
 		errs = append(errs, fmt.Sprintf("--interval %s: use 1s or more", o.Interval))
@@ -130,12 +129,15 @@ func (o *WatchOptions) Validate() error {
 	return nil
 }
 
-func (o *WatchOptions) newPrinter(namespace string) watch.Printer {
-	if o.Output == "json" {
-		return &watch.JSON{W: o.Out}
+// newPrinter is -o's printer: the screen on a terminal, else lines, or
+// one object per change in a format of kubectl's.
+func (o *WatchOptions) newPrinter() (watch.Printer, error) {
+	if !o.PrintFlags.Own() {
+		p, err := o.PrintFlags.ToPrinter()
+		return &watch.JSON{W: o.Out, Printer: p}, err
 	}
 	if f, ok := o.Out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		scope := "namespace " + namespace
+		scope := "namespace " + o.namespace
 		if o.AllNamespaces {
 			scope = "all namespaces"
 		}
@@ -152,14 +154,18 @@ func (o *WatchOptions) newPrinter(namespace string) watch.Printer {
 			}
 			return w
 		}
-		return &watch.Screen{W: o.Out, Color: !o.NoColor && !noColor, Title: title, History: 20, Width: width}
+		return &watch.Screen{W: o.Out, Color: !o.NoColor && !noColor, Title: title, History: 20, Width: width}, nil
 	}
-	return &watch.Lines{W: o.Out}
+	return &watch.Lines{W: o.Out}, nil
 }
 
 // Run watches until the condition, the timeout or an interrupt.
 func (o *WatchOptions) Run(ctx context.Context) error {
-	out, err := watch.Run(ctx, o.source, o.printer, watch.RunOptions{Interval: o.Interval, Until: o.until, Timeout: o.Timeout})
+	printer, err := o.newPrinter()
+	if err != nil {
+		return &ExitError{Code: ExitCannotRun, Err: err}
+	}
+	out, err := watch.Run(ctx, o.source, printer, watch.RunOptions{Interval: o.Interval, Until: o.until, Timeout: o.Timeout})
 	if err != nil {
 		return &ExitError{Code: ExitCannotRun, Err: err}
 	}

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/runtime"
+
 	"github.com/metricscale/kubectl-metricscale/pkg/printers"
 	"github.com/metricscale/kubectl-metricscale/pkg/table"
 )
@@ -65,13 +67,11 @@ func (f *FleetReport) Summaries() []ContextSummary {
 	return out
 }
 
-// PrintFleet writes the fleet report in format: for table and wide, one
-// section per context (a header line naming it), the summary table, the
-// causes across contexts and the counts.
+// PrintFleet writes the fleet report in format (as Print): for table and
+// wide, one section per context (a header line naming it), the summary
+// table, the causes across contexts and the counts.
 func PrintFleet(w io.Writer, f *FleetReport, format string) error {
 	switch format {
-	case "json", "yaml":
-		return printers.Print(w, f, format)
 	case "table", "wide", "":
 		for i, it := range f.Items {
 			if i > 0 {
@@ -88,7 +88,18 @@ func PrintFleet(w io.Writer, f *FleetReport, format string) error {
 		printFleetSummary(w, f)
 		return nil
 	}
-	return fmt.Errorf("unknown output format %q: use one of %s", format, strings.Join(Formats, ", "))
+	return printers.Print(w, f, format)
+}
+
+// NamedObjects are the HPAs of every context's report, for -o name.
+func (f *FleetReport) NamedObjects() []runtime.Object {
+	var out []runtime.Object
+	for _, it := range f.Items {
+		if it.Report != nil {
+			out = append(out, it.Report.NamedObjects()...)
+		}
+	}
+	return out
 }
 
 // PrintFleetSummary is doctor --summary over several contexts: why doctor

@@ -6,23 +6,30 @@ import (
 	"strconv"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/runtime"
+
 	"github.com/metricscale/kubectl-metricscale/pkg/printers"
 	"github.com/metricscale/kubectl-metricscale/pkg/table"
 )
 
-// Output formats of doctor.
-var Formats = []string{"table", "wide", "json", "yaml"}
-
-// Print writes the report in format.
+// Print writes the report as a table ("table", "wide" or "") or as data
+// ("json", "yaml"); the command's -o flags (pkg/printers) check the format.
 func Print(w io.Writer, r *Report, format string) error {
 	switch format {
-	case "json", "yaml":
-		return printers.Print(w, r, format)
 	case "table", "wide", "":
 		printTable(w, r, format == "wide")
 		return nil
 	}
-	return fmt.Errorf("unknown output format %q: use one of %s", format, strings.Join(Formats, ", "))
+	return printers.Print(w, r, format)
+}
+
+// NamedObjects are the HPAs of the report, for -o name.
+func (r *Report) NamedObjects() []runtime.Object {
+	out := make([]runtime.Object, len(r.HPAs))
+	for i, h := range r.HPAs {
+		out[i] = printers.Object("autoscaling/v2", "HorizontalPodAutoscaler", h.Name)
+	}
+	return out
 }
 
 var linkMark = map[LinkStatus]string{LinkOK: "✔", LinkBroken: "✘", LinkUnknown: "·"}

@@ -6,12 +6,14 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/printers"
 	"github.com/metricscale/kubectl-metricscale/pkg/printers/printerstest"
 )
 
@@ -92,5 +94,33 @@ func TestPrintLiteral(t *testing.T) {
 			t.Fatal(err)
 		}
 		printerstest.Literal(t, buf.String())
+	}
+}
+
+// TestPrintKubectlFormats: -o jsonpath, go-template and name on doctor's
+// report, through the -o flag group every command takes.
+func TestPrintKubectlFormats(t *testing.T) {
+	r := goldenReport(t)
+	fleet := NewFleetReport([]ContextReport{{Context: "a", Report: r}, {Context: "b", Error: "unreachable"}})
+	cases := []struct {
+		output string
+		v      any
+		want   string
+	}{
+		{"jsonpath={.summary.errors}", r, strconv.Itoa(r.Summary.Errors)},
+		{`go-template={{range .hpas}}{{.name}} {{end}}`, r, "interlok-autoscaler nginx "},
+		{"name", r, "horizontalpodautoscaler.autoscaling/interlok-autoscaler\nhorizontalpodautoscaler.autoscaling/nginx\n"},
+		{"jsonpath={.items[*].context}", fleet, "a b"},
+		{"name", fleet, "horizontalpodautoscaler.autoscaling/interlok-autoscaler\nhorizontalpodautoscaler.autoscaling/nginx\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.output, func(t *testing.T) {
+			f := printers.NewFlags("table", "wide")
+			f.Output = c.output
+			var b bytes.Buffer
+			if err := f.Print(&b, c.v); err != nil || b.String() != c.want {
+				t.Fatalf("got %q, %v; want %q", b.String(), err, c.want)
+			}
+		})
 	}
 }

@@ -1,8 +1,11 @@
-// Package printers writes the -o json and -o yaml output of every command
-// the same way: JSON indented by two spaces, YAML converted from that JSON
-// (so the json tags name the fields, as kubectl's YAML does), and neither
-// escaping <, > and & (queries hold <<.Series>> and && ; JSON's HTML escapes
-// only make them unreadable).
+// Package printers is the -o of every command: the flag group (Flags:
+// the command's own formats beside kubectl's, from cli-runtime's
+// PrintFlags, validated once) and its printers. JSON is indented by two
+// spaces, YAML converted from that JSON (so the json tags name the fields,
+// as kubectl's YAML does), neither escaping <, > and & (queries hold
+// <<.Series>> and && ; JSON's HTML escapes only make them unreadable);
+// kubectl's jsonpath and go-template printers read that same JSON, and
+// -o name is kubectl's NamePrinter over the objects a value names.
 package printers
 
 import (

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/printers"
@@ -240,11 +241,14 @@ func (l *Lines) Update(now time.Time, rows []Row, status string) error {
 	return nil
 }
 
-// JSON streams one JSON object per changed row (and per status change).
+// JSON streams one Event per changed row (and per status change): as JSON
+// Lines, or through Printer (-o yaml, jsonpath, go-template, name).
 type JSON struct {
-	W      io.Writer
-	seen   map[string]string
-	status string
+	W io.Writer
+	// Printer prints each Event; nil: one JSON object a line.
+	Printer printers.Printer
+	seen    map[string]string
+	status  string
 }
 
 // Event is one line of the JSON stream.
@@ -254,10 +258,22 @@ type Event struct {
 	Status *string   `json:"status,omitempty"`
 }
 
+// NamedObjects is the HPA of a row's event, for -o name; a status change
+// names none.
+func (e Event) NamedObjects() []runtime.Object {
+	if e.Row == nil {
+		return nil
+	}
+	return []runtime.Object{printers.Object("autoscaling/v2", "HorizontalPodAutoscaler", e.Row.HPA)}
+}
+
 // Update writes the changes.
 func (j *JSON) Update(now time.Time, rows []Row, status string) error {
 	if j.seen == nil {
 		j.seen = map[string]string{}
+	}
+	if j.Printer == nil {
+		j.Printer = printers.PrinterFunc(printers.PrintLine)
 	}
 	for i := range rows {
 		r := rows[i]
@@ -266,13 +282,13 @@ func (j *JSON) Update(now time.Time, rows []Row, status string) error {
 			continue
 		}
 		j.seen[r.Key()] = sig
-		if err := printers.PrintLine(j.W, Event{Time: now.UTC(), Row: &r}); err != nil {
+		if err := j.Printer.Print(j.W, Event{Time: now.UTC(), Row: &r}); err != nil {
 			return err
 		}
 	}
 	if status != j.status {
 		j.status = status
-		if err := printers.PrintLine(j.W, Event{Time: now.UTC(), Status: &status}); err != nil {
+		if err := j.Printer.Print(j.W, Event{Time: now.UTC(), Status: &status}); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/printers"
 	"github.com/metricscale/kubectl-metricscale/pkg/printers/printerstest"
 )
 
@@ -28,5 +29,48 @@ func TestJSONLiteral(t *testing.T) {
 		if err := json.Unmarshal([]byte(l), &e); err != nil {
 			t.Fatalf("%v: %s", err, l)
 		}
+	}
+}
+
+// TestStreamFormats: watch prints each change once in kubectl's formats:
+// a row changed, the same row again (nothing), another value, a status.
+func TestStreamFormats(t *testing.T) {
+	cases := []struct {
+		output string
+		want   string
+	}{
+		{`jsonpath={.row.api}{"\n"}`, "1\n2\n\n"},
+		{`go-template={{if .row}}{{.row.hpa}}={{.row.api}}{{else}}status: {{.status}}{{end}};`, "web=1;web=2;status: Prometheus is down;"},
+		{"name", "horizontalpodautoscaler.autoscaling/web\nhorizontalpodautoscaler.autoscaling/web\n"},
+		{"yaml", "row:\n  api: \"1\"\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.output, func(t *testing.T) {
+			f := printers.NewFlags("table").WithStream()
+			f.Output = c.output
+			p, err := f.ToPrinter()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b bytes.Buffer
+			j := &JSON{W: &b, Printer: p}
+			now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+			for _, u := range []struct {
+				api, status string
+			}{{"1", ""}, {"1", ""}, {"2", ""}, {"2", "Prometheus is down"}} {
+				if err := j.Update(now, []Row{{Namespace: "a", HPA: "web", API: u.api}}, u.status); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if c.output == "yaml" {
+				if docs := strings.Split(b.String(), "---\n"); len(docs) != 3 || !strings.Contains(docs[0], c.want) {
+					t.Fatalf("want 3 documents, the first with %q:\n%s", c.want, b.String())
+				}
+				return
+			}
+			if b.String() != c.want {
+				t.Fatalf("got %q, want %q", b.String(), c.want)
+			}
+		})
 	}
 }

@@ -89,6 +89,7 @@ func TestMigrateKEDAInterlok(t *testing.T) {
 		t.Fatalf("a note on a trigger that outlives rollouts: %v", so.Annotations)
 	}
 	queryGivesAdapterValue(t, query, pods[0])
+	migrateKubectlFormats(t, so.Name, query)
 
 	// A rollout replaces the pod: the same query reads the new pod once
 	// it pushes (the old pod's Pushgateway group deleted, as doctor's
@@ -126,6 +127,29 @@ func TestMigrateKEDAInterlok(t *testing.T) {
 		return nil
 	})
 	queryGivesAdapterValue(t, query, newPod)
+}
+
+// migrateKubectlFormats runs migrate keda on interlok-autoscaler again with
+// kubectl's -o jsonpath, go-template and name: the templates read the List
+// -o json prints (its ScaledObject name, whose trigger runs query).
+func migrateKubectlFormats(t *testing.T, name, query string) {
+	t.Helper()
+	cases := []struct {
+		output, want string
+	}{
+		{"jsonpath={.items[0].spec.triggers[0].metadata.query}", query},
+		{`go-template={{range .items}}{{.metadata.namespace}}/{{.metadata.name}} {{len .spec.triggers}}{{"\n"}}{{end}}`, "default/" + name + " 1\n"},
+		{"name", "scaledobject.keda.sh/" + name + "\n"},
+	}
+	for _, c := range cases {
+		out, errOut, code := runCmd(t, "migrate", "keda", "interlok-autoscaler", "-n", "default", "-o", c.output)
+		if code != 0 || out != c.want {
+			t.Fatalf("migrate keda -o %s: exit %d, stdout %q, want exit 0 and %q\n%s", c.output, code, out, c.want, errOut)
+		}
+		if !strings.Contains(errOut, "ok (0.00%)") {
+			t.Fatalf("migrate keda -o %s: the check is not on stderr:\n%s", c.output, errOut)
+		}
+	}
 }
 
 // queryGivesAdapterValue runs a migrated trigger's query for interlok's one

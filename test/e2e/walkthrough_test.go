@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -270,10 +271,34 @@ func TestDoctorInterlok(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "CAUSES") || !strings.Contains(out, "MS201") || !strings.Contains(out, "$ "+fix.Command) || strings.Contains(out, "HPA default/") {
 		t.Fatalf("doctor --summary: exit %d, want the causes with MS201 and its command, and no per-HPA section", code)
 	}
+	doctorKubectlFormats(t, rep)
 
 	setAdapterConfig(t, strings.TrimRight(original, "\n")+"\n"+fix.YAML)
 	waitHealthy(t, "interlok-autoscaler", "150")
 	waitInterlokReplicas(t, 2, "the HPA controller")
+}
+
+// doctorKubectlFormats runs doctor on interlok-autoscaler with kubectl's
+// -o jsonpath, go-template and name: the templates read the fields of -o
+// json (rep, its report now), and the exit code is still doctor's.
+func doctorKubectlFormats(t *testing.T, rep *doctor.Report) {
+	t.Helper()
+	cases := []struct {
+		output, want string
+	}{
+		{"jsonpath={.summary.errors}", strconv.Itoa(rep.Summary.Errors)},
+		{`go-template={{range .hpas}}{{.namespace}}/{{.name}} {{len .metrics}}{{"\n"}}{{end}}`, fmt.Sprintf("default/interlok-autoscaler %d\n", len(rep.HPAs[0].Metrics))},
+		{"name", "horizontalpodautoscaler.autoscaling/interlok-autoscaler\n"},
+	}
+	for _, c := range cases {
+		out, errOut, code := runCmd(t, "doctor", "interlok-autoscaler", "-n", "default", "-o", c.output)
+		if code != 1 || out != c.want {
+			t.Fatalf("doctor -o %s: exit %d, stdout %q, want exit 1 and %q\n%s", c.output, code, out, c.want, errOut)
+		}
+	}
+	if rep.Summary.Errors == 0 {
+		t.Fatalf("doctor exits 1 with no errors counted: %+v", rep.Summary)
+	}
 }
 
 // The Kong guide's rule, but with overrides on the plain namespace/service

@@ -159,6 +159,73 @@ func TestWatchInterlok(t *testing.T) {
 	if last.Row == nil || last.Row.API != "50" || last.Row.Prometheus != "50" || last.Row.Target != "100 avg" {
 		t.Fatalf("last JSON row %+v", last.Row)
 	}
+	watchKubectlFormats(t)
+}
+
+// watchKubectlFormats: with interlok-autoscaler at 50, watch -o jsonpath,
+// go-template and name print their template once per change: the row at
+// 50, then, once 80 is pushed, only what changed until the API serves 80.
+func watchKubectlFormats(t *testing.T) {
+	t.Helper()
+	run := func(output, until string) ([]string, error) {
+		out, errOut, code := runCmd(t, "watch", "interlok-autoscaler", "-n", "default", "--interval", "2s", "--until", until, "--timeout", "2m", "-o", output)
+		t.Logf("watch -o %s --until %s (exit %d):\n%s", output, until, code, out)
+		if code != 0 || out == "" {
+			return nil, fmt.Errorf("watch -o %s --until %s: exit %d\n%s%s", output, until, code, out, errOut)
+		}
+		return strings.Split(strings.TrimSuffix(out, "\n"), "\n"), nil
+	}
+
+	// The whole row or the status, a line each, from 50 to 80: a line the
+	// same as the one before would be a print without a change.
+	type result struct {
+		lines []string
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		lines, err := run(`jsonpath={.row}{.status}{"\n"}`, "value>=80")
+		done <- result{lines, err}
+	}()
+	time.Sleep(6 * time.Second) // the first polls (every 2s) print the row at 50
+	pushInterlok(t, 80)
+	res := <-done
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	var apis []string
+	for i, l := range res.lines {
+		if i > 0 && l == res.lines[i-1] {
+			t.Fatalf("-o jsonpath printed %q twice in a row: a print without a change", l)
+		}
+		if strings.HasPrefix(l, "{") {
+			var row watch.Row
+			if err := json.Unmarshal([]byte(l), &row); err != nil || row.HPA != "interlok-autoscaler" {
+				t.Fatalf("-o jsonpath={.row}: %q is not the row's JSON: %v", l, err)
+			}
+			apis = append(apis, row.API)
+		}
+	}
+	if len(apis) < 2 || apis[0] != "50" || apis[len(apis)-1] != "80" {
+		t.Fatalf("-o jsonpath: the API values of the rows printed are %v, want 50 first and 80 last", apis)
+	}
+
+	lines, err := run(`go-template={{if .row}}{{.row.namespace}}/{{.row.hpa}} {{.row.api}}{{"\n"}}{{end}}`, "value>=80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := lines[len(lines)-1]; l != "default/interlok-autoscaler 80" {
+		t.Fatalf("-o go-template: last line %q, want default/interlok-autoscaler 80", l)
+	}
+
+	if lines, err = run("name", "value>=80"); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lines {
+		if l != "horizontalpodautoscaler.autoscaling/interlok-autoscaler" {
+			t.Fatalf("-o name: %q, want the HPA of each change", l)
+		}
+	}
 }
 
 // TestWatchTerminal runs watch on a real terminal (tmux) and reads the
