@@ -168,7 +168,8 @@ build kubernetes kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-m
 build kubernetes kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler "$kld"
 build adapter prometheus-adapter sigs.k8s.io/prometheus-adapter/cmd/adapter
 build kwok kwok sigs.k8s.io/kwok/cmd/kwok
-# metrics-server stamps its version into client-go's version package, as its Makefile does.
+# metrics-server stamps its version into client-go's version package, as its Makefile does. Cold,
+# it takes ~11 min of CPU (494 s user + 159 s system; 1.3 GB peak); a 70 MB binary.
 build metrics-server metrics-server sigs.k8s.io/metrics-server/cmd/metrics-server \
   "-X k8s.io/client-go/pkg/version.gitVersion=v0.8.0"
 # kube-state-metrics stamps its version through prometheus/common, as its Makefile does.
