@@ -70,6 +70,42 @@ func TestCPUHPAOnMetricsServer(t *testing.T) {
 	})
 }
 
+// The host node's pods are real processes, and the host agent's kubelet
+// endpoint reports them: metrics-server itself has a CPU time and a working
+// set in the resource metrics API, and the host node has a usage.
+func TestResourceMetricsOfHostPods(t *testing.T) {
+	needSandbox(t)
+	eventually(t, time.Minute, "metrics.k8s.io serves metrics-server's own pod and the host node", func(ctx context.Context) error {
+		mc, err := metricsclient.NewForConfig(env.rest)
+		if err != nil {
+			return err
+		}
+		pods, err := mc.MetricsV1beta1().PodMetricses(sandbox.MetricsServerNamespace).List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=metrics-server"})
+		if err != nil {
+			return err
+		}
+		if len(pods.Items) != 1 || len(pods.Items[0].Containers) != 1 {
+			return fmt.Errorf("metrics of metrics-server's pods: %+v", pods.Items)
+		}
+		c := pods.Items[0].Containers[0]
+		// A Go API server's working set is tens of MB; its CPU is above 0
+		// once it has served (metrics-server drops zeros).
+		if mem := c.Usage[corev1.ResourceMemory]; c.Name != sandbox.MetricsServerName || mem.Value() < 10<<20 {
+			return fmt.Errorf("container %s: memory %s", c.Name, mem.String())
+		}
+		node, err := mc.MetricsV1beta1().NodeMetricses().Get(ctx, sandbox.HostNode, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		cpu, mem := node.Usage[corev1.ResourceCPU], node.Usage[corev1.ResourceMemory]
+		if mem.Cmp(c.Usage[corev1.ResourceMemory]) < 0 {
+			return fmt.Errorf("node %s: memory %s, less than metrics-server's own", sandbox.HostNode, mem.String())
+		}
+		t.Logf("metrics-server: cpu %s, memory %s; node %s: cpu %s, memory %s", c.Usage.Cpu(), c.Usage.Memory(), sandbox.HostNode, cpu.String(), mem.String())
+		return nil
+	})
+}
+
 // kwokDeploymentIn creates Deployment name (label app=name) in ns with
 // replicas pods on the kwok nodes, each of one container with requests, and
 // waits until they are Ready.

@@ -152,30 +152,9 @@ func SetPodsUsage(ctx context.Context, cfg *rest.Config, namespace, selector str
 	return names, nil
 }
 
-// applyResourceUsage applies pod's kwok ResourceUsage: usage for the named
-// containers, or for every container when none is named.
+// applyResourceUsage applies pod's kwok ResourceUsage (resourceUsageFor).
 func applyResourceUsage(ctx context.Context, dyn dynamic.Interface, pod *corev1.Pod, usage corev1.ResourceList, containers []string) error {
-	values := map[string]any{}
-	for name, q := range defaultUsage {
-		values[string(name)] = map[string]any{"value": q.String()}
-	}
-	for name, q := range usage {
-		values[string(name)] = map[string]any{"value": q.String()}
-	}
-	entry := map[string]any{"usage": values}
-	if len(containers) > 0 {
-		entry["containers"] = containers
-	}
-	obj := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "kwok.x-k8s.io/v1alpha1",
-		"kind":       "ResourceUsage",
-		"metadata": map[string]any{
-			"name": pod.Name, "namespace": pod.Namespace,
-			"ownerReferences": []any{map[string]any{"apiVersion": "v1", "kind": "Pod", "name": pod.Name, "uid": string(pod.UID)}},
-		},
-		"spec": map[string]any{"usages": []any{entry}},
-	}}
-	body, err := obj.MarshalJSON()
+	body, err := resourceUsageFor(pod, usage, containers).MarshalJSON()
 	if err != nil {
 		return err
 	}
@@ -185,4 +164,33 @@ func applyResourceUsage(ctx context.Context, dyn dynamic.Interface, pod *corev1.
 		return fmt.Errorf("setting the usage of pod %s/%s (kwok ResourceUsage): %w", pod.Namespace, pod.Name, err)
 	}
 	return nil
+}
+
+// resourceUsageFor is pod's kwok ResourceUsage: usage over kwok's default
+// for the named containers, or for every container when none is named;
+// owned by the pod, so that it goes with it.
+func resourceUsageFor(pod *corev1.Pod, usage corev1.ResourceList, containers []string) *unstructured.Unstructured {
+	values := map[string]any{}
+	for _, list := range []corev1.ResourceList{defaultUsage, usage} {
+		for name, q := range list {
+			values[string(name)] = map[string]any{"value": q.String()}
+		}
+	}
+	entry := map[string]any{"usage": values}
+	if len(containers) > 0 {
+		names := make([]any, len(containers))
+		for i, c := range containers {
+			names[i] = c
+		}
+		entry["containers"] = names
+	}
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "kwok.x-k8s.io/v1alpha1",
+		"kind":       "ResourceUsage",
+		"metadata": map[string]any{
+			"name": pod.Name, "namespace": pod.Namespace,
+			"ownerReferences": []any{map[string]any{"apiVersion": "v1", "kind": "Pod", "name": pod.Name, "uid": string(pod.UID)}},
+		},
+		"spec": map[string]any{"usages": []any{entry}},
+	}}
 }

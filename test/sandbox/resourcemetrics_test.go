@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"reflect"
 	"strings"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 	"sigs.k8s.io/yaml"
@@ -106,5 +109,47 @@ func TestWriteResourceMetrics(t *testing.T) {
 	}
 	if cpu := families["node_cpu_usage_seconds_total"].Metric[0].GetCounter().GetValue(); cpu <= 0 {
 		t.Errorf("node CPU %v s", cpu)
+	}
+}
+
+// A pod's ResourceUsage sets what it names over kwok's default, for the
+// containers named or all, and is owned by the pod.
+func TestResourceUsageFor(t *testing.T) {
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "shop", UID: "u-1"}}
+	tests := []struct {
+		name       string
+		usage      corev1.ResourceList
+		containers []string
+		want       string
+	}{
+		{name: "cpu over the default memory", usage: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m")},
+			want: `{"usage":{"cpu":{"value":"250m"},"memory":{"value":"1Mi"}}}`},
+		{name: "no usage: kwok's default", want: `{"usage":{"cpu":{"value":"1m"},"memory":{"value":"1Mi"}}}`},
+		{name: "one container, zero cpu", usage: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("0"), corev1.ResourceMemory: resource.MustParse("64Mi")},
+			containers: []string{"sidecar"}, want: `{"containers":["sidecar"],"usage":{"cpu":{"value":"0"},"memory":{"value":"64Mi"}}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := resourceUsageFor(pod, tt.usage, tt.containers)
+			b, err := u.MarshalJSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got struct {
+				APIVersion, Kind string
+				Metadata         metav1.ObjectMeta
+				Spec             struct{ Usages []json.RawMessage }
+			}
+			if err := json.Unmarshal(b, &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.APIVersion != "kwok.x-k8s.io/v1alpha1" || got.Kind != "ResourceUsage" || got.Metadata.Name != "web-1" || got.Metadata.Namespace != "shop" ||
+				len(got.Metadata.OwnerReferences) != 1 || got.Metadata.OwnerReferences[0].UID != "u-1" || got.Metadata.OwnerReferences[0].Kind != "Pod" {
+				t.Fatalf("object %s", b)
+			}
+			if len(got.Spec.Usages) != 1 || string(got.Spec.Usages[0]) != tt.want {
+				t.Fatalf("usages %s, want [%s]", got.Spec.Usages, tt.want)
+			}
+		})
 	}
 }
