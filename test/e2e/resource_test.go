@@ -70,6 +70,47 @@ func TestCPUHPAOnMetricsServer(t *testing.T) {
 	})
 }
 
+// The cpu scenario sets its pods' usage declaratively, with kwok's usage
+// annotation in the pod template; annotating the pods moves it, and the
+// HPA controller follows: 30% holds two replicas, 100% of a 50% target
+// scales up.
+func TestCPUScenario(t *testing.T) {
+	needSandbox(t)
+	const ns = "cpu-demo"
+	t.Cleanup(func() {
+		_ = env.client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
+		waitGone(t, "namespace "+ns, func(ctx context.Context) error {
+			_, err := env.client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+			return err
+		})
+	})
+	applyScenario(t, "cpu")
+	eventually(t, 3*time.Minute, "HPA cpu-demo/web reads the pods' 30m as 30%", func(ctx context.Context) error {
+		hpa, err := env.client.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if err := scalingActive(hpa); err != nil {
+			return err
+		}
+		if got := cpuUtilization(hpa); got < 29 || got > 31 || hpa.Status.DesiredReplicas != 2 {
+			return fmt.Errorf("utilization %d%%, desired %d", got, hpa.Status.DesiredReplicas)
+		}
+		return topPodsCPU(ctx, ns, "app=web", 2, "30m")
+	})
+	kubectl(t, "annotate", "pods", "-n", ns, "-l", "app=web", sandbox.UsageCPUAnnotation+"=100m", "--overwrite")
+	eventually(t, 3*time.Minute, "the HPA controller scales cpu-demo/web up on 100%", func(ctx context.Context) error {
+		dep, err := env.client.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if *dep.Spec.Replicas <= 2 {
+			return fmt.Errorf("deployment at %d replicas", *dep.Spec.Replicas)
+		}
+		return nil
+	})
+}
+
 // The host node's pods are real processes, and the host agent's kubelet
 // endpoint reports them: metrics-server itself has a CPU time and a working
 // set in the resource metrics API, and the host node has a usage.
