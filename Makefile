@@ -95,7 +95,7 @@ sandbox-down:
 	@$(GO) build -o $(BIN)/sandbox ./hack/sandbox && $(BIN)/sandbox down --state-dir $(STATE)
 
 scenario: build ## make scenario NAME=interlok
-	@test -n "$(NAME)" || { echo "usage: make scenario NAME=interlok|promfake|kong"; exit 2; }
+	@test -n "$(NAME)" || { echo "usage: make scenario NAME=interlok|promfake|kong|cpu"; exit 2; }
 	@$(BIN)/sandbox scenario --state-dir $(STATE) $(NAME)
 
 # Who serves external.metrics.k8s.io: TO=keda (as after a migration), adapter, none; without TO, show it.

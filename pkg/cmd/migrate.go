@@ -86,21 +86,25 @@ func NewCmdMigrateKEDA(g *GlobalOptions, streams genericiooptions.IOStreams) *co
 		Use:   "keda [HPA_NAME...]",
 		Short: "Print the KEDA ScaledObjects that replace prometheus-adapter for HPAs, checked against the adapter",
 		Long: `migrate keda writes, for each HPA whose metrics prometheus-adapter serves (Pods, Object,
-External), a KEDA ScaledObject that adopts the HPA (annotation
+External; cpu and memory beside them), a KEDA ScaledObject that adopts the HPA (annotation
 scaledobject.keda.sh/transfer-hpa-ownership and advanced.horizontalPodAutoscalerConfig.name:
 the HPA is never deleted and re-created), with its scale target, min/max replicas and behavior,
 and one prometheus trigger per metric. A trigger's query is the adapter rule's metricsQuery
 rendered for the HPA's request exactly as the adapter renders it (for a Pods metric: with the
 pod-name pattern below in place of the pods' names), reduced to one number with sum() where it can return
 several series; its serverAddress is the adapter's --prometheus-url (or --server-address).
+A cpu or memory metric (Resource or ContainerResource) becomes KEDA's cpu / memory trigger
+(metricType Utilization or AverageValue, metadata.value the target, metadata.containerName for
+a container): the HPA reads it from the resource metrics API before and after, and its check
+is that API's value now, the same on both sides.
 
 Before printing, every trigger's query is run against Prometheus and compared with the value
 the adapter serves for the same request, as the HPA computes it; both and the replicas each
 gives (as the HPA controller counts them: within its tolerance of 10% of the target, or the
 HPA's own behavior tolerance, it keeps the current replicas) are printed on stderr. When they
 differ beyond --tolerance, or a metric cannot be
-migrated (cpu/memory Resource metrics, a metric the adapter does not serve, a target type KEDA
-lacks), nothing is printed and the exit status is 2, unless --force (then only the HPAs whose
+migrated (a metric the adapter does not serve, a resource other than cpu and memory, a
+target type KEDA lacks), nothing is printed and the exit status is 2, unless --force (then only the HPAs whose
 every metric has a trigger are printed).
 
 Every run prints on stderr the plan for the metrics APIServices, made from every HPA of

@@ -15,7 +15,8 @@ import (
 
 // Current is the value status.currentMetrics holds for the metric of spec:
 // the entry of the same type, metric name and selector (and described
-// object, for an Object metric), as the controller writes one per entry of
+// object, for an Object metric; resource, and container, for a Resource or
+// ContainerResource metric), as the controller writes one per entry of
 // spec.metrics. nil when its last sync wrote none.
 func Current(hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec) *autoscalingv2.MetricValueStatus {
 	for i := range hpa.Status.CurrentMetrics {
@@ -31,24 +32,44 @@ func Current(hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.Metr
 			return &c.Object.Current
 		case c.External != nil && spec.External != nil && sameMetric(c.External.Metric, spec.External.Metric):
 			return &c.External.Current
+		case c.Resource != nil && spec.Resource != nil && c.Resource.Name == spec.Resource.Name:
+			return &c.Resource.Current
+		case c.ContainerResource != nil && spec.ContainerResource != nil && c.ContainerResource.Name == spec.ContainerResource.Name &&
+			c.ContainerResource.Container == spec.ContainerResource.Container:
+			return &c.ContainerResource.Current
 		}
 	}
 	return nil
 }
 
-// CurrentValue is Current as a number: the average value when the target
-// is an average, else the value.
+// CurrentValue is Current as a number in the target's terms: the
+// utilization (a percentage of the requests) for a Utilization target, the
+// average value when the target is an average, else the value.
 func CurrentValue(hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec) (float64, bool) {
 	cur := Current(hpa, spec)
 	switch {
 	case cur == nil:
 		return 0, false
+	case cur.AverageUtilization != nil && utilizationTarget(spec):
+		return float64(*cur.AverageUtilization), true
 	case cur.AverageValue != nil:
 		return cur.AverageValue.AsApproximateFloat64(), true
 	case cur.Value != nil:
 		return cur.Value.AsApproximateFloat64(), true
 	}
 	return 0, false
+}
+
+// utilizationTarget reports whether spec, a Resource or ContainerResource
+// metric, has a Utilization target.
+func utilizationTarget(spec autoscalingv2.MetricSpec) bool {
+	switch {
+	case spec.Resource != nil:
+		return spec.Resource.Target.Type == autoscalingv2.UtilizationMetricType
+	case spec.ContainerResource != nil:
+		return spec.ContainerResource.Target.Type == autoscalingv2.UtilizationMetricType
+	}
+	return false
 }
 
 // sameMetric compares metric identifiers by name and selector.

@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 )
 
 func TestCurrentValue(t *testing.T) {
@@ -23,7 +24,19 @@ func TestCurrentValue(t *testing.T) {
 		{Type: autoscalingv2.ExternalMetricSourceType, External: &autoscalingv2.ExternalMetricStatus{
 			Metric: autoscalingv2.MetricIdentifier{Name: "depth", Selector: queueA}, Current: autoscalingv2.MetricValueStatus{AverageValue: q("7")}}},
 		{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricStatus{Name: corev1.ResourceCPU}},
+		{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricStatus{Name: corev1.ResourceMemory,
+			Current: autoscalingv2.MetricValueStatus{AverageUtilization: ptr.To[int32](62), AverageValue: q("200Mi")}}},
+		{Type: autoscalingv2.ContainerResourceMetricSourceType, ContainerResource: &autoscalingv2.ContainerResourceMetricStatus{Name: corev1.ResourceCPU, Container: "app",
+			Current: autoscalingv2.MetricValueStatus{AverageUtilization: ptr.To[int32](40), AverageValue: q("20m")}}},
 	}}}
+	memory := func(t autoscalingv2.MetricTargetType) autoscalingv2.MetricSpec {
+		return autoscalingv2.MetricSpec{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{Name: corev1.ResourceMemory,
+			Target: autoscalingv2.MetricTarget{Type: t}}}
+	}
+	container := func(name string) autoscalingv2.MetricSpec {
+		return autoscalingv2.MetricSpec{Type: autoscalingv2.ContainerResourceMetricSourceType, ContainerResource: &autoscalingv2.ContainerResourceMetricSource{
+			Name: corev1.ResourceCPU, Container: name, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType}}}
+	}
 	tests := []struct {
 		name   string
 		spec   autoscalingv2.MetricSpec
@@ -38,6 +51,10 @@ func TestCurrentValue(t *testing.T) {
 		{"external, other selector", autoscalingv2.MetricSpec{Type: autoscalingv2.ExternalMetricSourceType, External: &autoscalingv2.ExternalMetricSource{Metric: autoscalingv2.MetricIdentifier{Name: "depth", Selector: queueB}}}, 0, false},
 		{"same name, other type", autoscalingv2.MetricSpec{Type: autoscalingv2.ExternalMetricSourceType, External: &autoscalingv2.ExternalMetricSource{Metric: autoscalingv2.MetricIdentifier{Name: "rps"}}}, 0, false},
 		{"resource", autoscalingv2.MetricSpec{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{Name: corev1.ResourceCPU}}, 0, false},
+		{"resource Utilization: the percentage", memory(autoscalingv2.UtilizationMetricType), 62, true},
+		{"resource AverageValue: the average", memory(autoscalingv2.AverageValueMetricType), 200 * 1024 * 1024, true},
+		{"container resource", container("app"), 40, true},
+		{"container resource, other container", container("sidecar"), 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/scale"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
+	resourcemetrics "k8s.io/metrics/pkg/client/clientset/versioned/typed/metrics/v1beta1"
 	custommetrics "k8s.io/metrics/pkg/client/custom_metrics"
 	externalmetrics "k8s.io/metrics/pkg/client/external_metrics"
 
@@ -47,7 +48,10 @@ type Clients struct {
 	// its first request), each request bounded by MetricsTimeout.
 	Custom   custommetrics.CustomMetricsClient
 	External externalmetrics.ExternalMetricsClient
-	KEDA     *keda.Client
+	// Resources reads the resource metrics API (metrics.k8s.io), as the
+	// HPA controller does for Resource and ContainerResource metrics.
+	Resources resourcemetrics.PodMetricsesGetter
+	KEDA      *keda.Client
 }
 
 // NewClients builds every client from cfg. Built-in types travel as
@@ -90,6 +94,9 @@ func NewClients(cfg *rest.Config, mapperDiscovery discovery.DiscoveryInterface) 
 	metricsCfg.Timeout = MetricsTimeout
 	c.Custom = custommetrics.NewForConfig(metricsCfg, c.Mapper, custommetrics.NewAvailableAPIsGetter(c.Discovery))
 	if c.External, err = externalmetrics.NewForConfig(metricsCfg); err != nil {
+		return nil, err
+	}
+	if c.Resources, err = resourcemetrics.NewForConfig(metricsCfg); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -20,7 +20,9 @@ type APIServiceState struct {
 	Backend apiservice.Backend `json:"backend,omitempty"`
 }
 
-// HPAUse is what one HPA reads from the metrics APIs.
+// HPAUse is what one HPA reads from the metrics APIs. Resource and
+// ContainerResource metrics read metrics.k8s.io, which neither the adapter
+// nor KEDA serves and migrate never touches: they count for neither.
 type HPAUse struct {
 	// Key is namespace/name.
 	Key string
@@ -61,6 +63,9 @@ const (
 	APIServiceMoves APIServiceAction = "moves-to-keda"
 	// APIServiceKEDAs: KEDA's metrics server serves it already.
 	APIServiceKEDAs APIServiceAction = "already-keda"
+	// APIServiceUnneeded: left as it is, because the HPAs migrated now
+	// read no External metric from KEDA (cpu and memory triggers only).
+	APIServiceUnneeded APIServiceAction = "not-needed"
 )
 
 // APIServiceStep is the plan for one APIService: what happens to it, the
@@ -89,8 +94,16 @@ func (p APIServicePlan) KEDAUnreachable() bool { return p.External.Action == API
 // metrics. The external one moves to KEDA when nothing holds it: an HPA
 // neither migrated now nor owned by a ScaledObject that reads an External
 // metric reads it from the adapter, and would fail once KEDA serves it.
+// When every HPA migrated now has Resource or ContainerResource metrics
+// only, their ScaledObjects have cpu and memory triggers alone, which KEDA
+// serves through no API: the external one is left alone.
 func PlanAPIServices(custom, external APIServiceState, hpas []HPAUse, migrating []string) APIServicePlan {
 	var customHeld, externalHeld []string
+	needsKEDA := len(migrating) == 0
+	for _, key := range migrating {
+		i := slices.IndexFunc(hpas, func(h HPAUse) bool { return h.Key == key })
+		needsKEDA = needsKEDA || i < 0 || hpas[i].Custom || hpas[i].External
+	}
 	for _, h := range hpas {
 		if slices.Contains(migrating, h.Key) {
 			continue
@@ -104,7 +117,12 @@ func PlanAPIServices(custom, external APIServiceState, hpas []HPAUse, migrating 
 	}
 	slices.Sort(customHeld)
 	slices.Sort(externalHeld)
-	return APIServicePlan{Custom: planCustom(custom, customHeld), External: planExternal(external, externalHeld)}
+	plan := APIServicePlan{Custom: planCustom(custom, customHeld), External: planExternal(external, externalHeld)}
+	if !needsKEDA && plan.External.Action != APIServiceKEDAs {
+		plan.External.Action, plan.External.HeldBy = APIServiceUnneeded, nil
+		plan.External.Why = "left alone: the HPAs migrated read cpu or memory only, from the resource metrics API (metrics.k8s.io), and no External metric from KEDA"
+	}
+	return plan
 }
 
 func planCustom(s APIServiceState, held []string) APIServiceStep {

@@ -61,6 +61,18 @@ func TestPlanAPIServices(t *testing.T) {
 		{name: "another server: left alone",
 			custom: customOnAdapter, external: extElsewhere, hpas: []HPAUse{interlok}, migrating: []string{"default/interlok"},
 			customAction: APIServiceStays, extAction: APIServiceStays, extWhy: "points at datadog/cluster-agent, neither", kedaUnreachable: true},
+		// cpu and memory triggers are served through no API: an HPA of
+		// cpu alone neither needs the external one moved nor is held
+		// back by the HPAs that keep it with the adapter.
+		{name: "only cpu HPAs migrated: the external one is not needed",
+			custom: customOnAdapter, external: extOnAdapter, hpas: []HPAUse{interlok, queue, cpuOnly}, migrating: []string{"shop/web"},
+			customHeld: []string{"default/interlok"}, customAction: APIServiceStays, extAction: APIServiceUnneeded, extWhy: "read cpu or memory only"},
+		{name: "only cpu HPAs migrated, KEDA's already",
+			custom: customOnAdapter, external: extOnKEDA, hpas: []HPAUse{interlok, cpuOnly}, migrating: []string{"shop/web"},
+			customHeld: []string{"default/interlok"}, customAction: APIServiceStays, extAction: APIServiceKEDAs, extWhy: "serves it already"},
+		{name: "a cpu HPA beside one with a custom metric: it moves",
+			custom: customOnAdapter, external: extOnAdapter, hpas: []HPAUse{interlok, cpuOnly}, migrating: []string{"shop/web", "default/interlok"},
+			customAction: APIServiceStays, extAction: APIServiceMoves},
 		{name: "custom absent",
 			custom: APIServiceState{Name: apiservice.Custom}, external: extOnAdapter, hpas: []HPAUse{interlok}, migrating: []string{"default/interlok"},
 			customAction: APIServiceStays, extAction: APIServiceMoves, customWhy: "absent, and no HPA left"},

@@ -93,12 +93,7 @@ func (w *Writer) Apply(ctx context.Context, sos []*keda.ScaledObject) ([]*keda.S
 		if why := KEDAServes(so, hpa); why != "" {
 			return why
 		}
-		var values []string
-		for _, m := range so.Status.ExternalMetricNames {
-			v, _ := CurrentExternal(hpa, m)
-			values = append(values, fmt.Sprintf("%s = %g", m, v))
-		}
-		fmt.Fprintf(w.Progress, "  ScaledObject %s/%s: Ready; HPA %s reads %s from KEDA\n", so.Namespace, so.Name, hpa.Name, strings.Join(values, ", "))
+		fmt.Fprintf(w.Progress, "  ScaledObject %s/%s: Ready; HPA %s reads %s\n", so.Namespace, so.Name, hpa.Name, readsNow(so, hpa))
 		return ""
 	})
 	if len(missing) > 0 {
@@ -106,6 +101,28 @@ func (w *Writer) Apply(ctx context.Context, sos []*keda.ScaledObject) ([]*keda.S
 			w.Timeout, strings.Join(missing, "\n  "))
 	}
 	return latest, nil
+}
+
+// readsNow names the values the HPA KEDA drives reads: KEDA's external
+// metrics, then its cpu and memory metrics from the resource metrics API.
+func readsNow(so *keda.ScaledObject, hpa *autoscalingv2.HorizontalPodAutoscaler) string {
+	var parts []string
+	var values []string
+	for _, m := range so.Status.ExternalMetricNames {
+		v, _ := CurrentExternal(hpa, m)
+		values = append(values, fmt.Sprintf("%s = %g", m, v))
+	}
+	if len(values) > 0 {
+		parts = append(parts, strings.Join(values, ", ")+" from KEDA")
+	}
+	values = nil
+	for _, m := range ResourceValues(hpa) {
+		values = append(values, fmt.Sprintf("%s = %g", m.Name, m.Value))
+	}
+	if len(values) > 0 {
+		parts = append(parts, strings.Join(values, ", ")+" from the resource metrics API")
+	}
+	return strings.Join(parts, "; ")
 }
 
 // applyFailed names what was created before err, and how to undo it.

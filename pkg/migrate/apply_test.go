@@ -159,6 +159,54 @@ func TestKEDAServes(t *testing.T) {
 	}
 }
 
+// adoptedWithCPU is an HPA of cpu and a Pods metric as KEDA rewrites it
+// (KEDA sorts the metrics by type), status as the HPA controller reports
+// it; the ScaledObject with its triggers.
+func adoptedWithCPU(t *testing.T, cpuValue *int32) (*keda.ScaledObject, *autoscalingv2.HorizontalPodAutoscaler) {
+	h := hpa(cpuMetric(), podsMetric("MessageMetrics", averageValue("100")))
+	p := PlanHPA(h, []Metric{{Spec: h.Spec.Metrics[0]}, {Spec: h.Spec.Metrics[1], AdapterQuery: `sum(MessageMetrics{k8s_pod_name="interlok-1"})`}}, Options{ServerAddress: server})
+	so := p.ScaledObject
+	so.Status.Conditions = []keda.Condition{{Type: keda.ConditionReady, Status: metav1.ConditionTrue}}
+	so.Status.ExternalMetricNames = []string{"s1-prometheus"}
+	so.Status.ResourceMetricNames = []string{"cpu"}
+	a := adopted(so)
+	a.Spec.Metrics = []autoscalingv2.MetricSpec{externalMetric("s1-prometheus", averageValue("100")), cpuMetric()}
+	a.Status.CurrentMetrics[0].External.Metric.Name = "s1-prometheus"
+	if cpuValue != nil {
+		a.Status.CurrentMetrics = append(a.Status.CurrentMetrics, autoscalingv2.MetricStatus{Type: autoscalingv2.ResourceMetricSourceType,
+			Resource: &autoscalingv2.ResourceMetricStatus{Name: corev1.ResourceCPU, Current: autoscalingv2.MetricValueStatus{AverageUtilization: cpuValue, AverageValue: ptr.To(resource.MustParse("40m"))}}})
+	}
+	return so, a
+}
+
+func TestKEDAServesResourceMetrics(t *testing.T) {
+	so, h := adoptedWithCPU(t, ptr.To[int32](40))
+	if got := KEDAServes(so, h); got != "" {
+		t.Fatalf("KEDAServes = %q, want served", got)
+	}
+	if got, want := readsNow(so, h), "s1-prometheus = 100 from KEDA; cpu = 40 from the resource metrics API"; got != want {
+		t.Errorf("readsNow = %q, want %q", got, want)
+	}
+	so, h = adoptedWithCPU(t, nil)
+	if got, want := KEDAServes(so, h), "HPA interlok-autoscaler has no current value from the resource metrics API for cpu"; !strings.Contains(got, want) {
+		t.Fatalf("KEDAServes = %q, want %q", got, want)
+	}
+
+	// cpu alone: KEDA serves no external metric, and none is waited for.
+	cpuOnly := PlanHPA(hpa(cpuMetric()), []Metric{{Spec: cpuMetric()}}, Options{}).ScaledObject
+	cpuOnly.Status.Conditions = so.Status.Conditions
+	cpuOnly.Status.ResourceMetricNames = []string{"cpu"}
+	_, h = adoptedWithCPU(t, ptr.To[int32](40))
+	h.Spec.Metrics = h.Spec.Metrics[1:]
+	h.Status.CurrentMetrics = h.Status.CurrentMetrics[1:]
+	if got := KEDAServes(cpuOnly, h); got != "" {
+		t.Fatalf("KEDAServes for cpu alone = %q, want served", got)
+	}
+	if got, want := readsNow(cpuOnly, h), "cpu = 40 from the resource metrics API"; got != want {
+		t.Errorf("readsNow = %q, want %q", got, want)
+	}
+}
+
 func TestAdapterServes(t *testing.T) {
 	podsStatus := autoscalingv2.MetricStatus{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricStatus{
 		Metric: autoscalingv2.MetricIdentifier{Name: "MessageMetrics"}, Current: autoscalingv2.MetricValueStatus{AverageValue: ptr.To(resource.MustParse("150"))}}}

@@ -12,8 +12,10 @@ import (
 type Reading struct {
 	// Adapter is the value the HPA computes from what the adapter serves:
 	// the average over the pods' values for a Pods metric, the object's
-	// value, the sum of an External metric's items; AdapterErr when the
-	// metrics API gave none.
+	// value, the sum of an External metric's items; for a Resource or
+	// ContainerResource metric, the value it computes from the resource
+	// metrics API (both sides: KEDA's trigger gives it the same metric).
+	// AdapterErr when the metrics API gave none.
 	Adapter    float64
 	AdapterErr error
 	// Query is the trigger's query run now; QueryErr when it gave no
@@ -72,6 +74,10 @@ func ScaleOf(h *autoscalingv2.HorizontalPodAutoscaler) Scale {
 // (0.01 is 1%).
 func Compare(mp MetricPlan, r Reading, s Scale, tolerance float64) Check {
 	var c Check
+	if r.AdapterErr != nil && mp.Resource != "" {
+		c.Problem = fmt.Sprintf("the resource metrics API gives no value for %s, which the HPA reads there before and after the migration: %v", mp.Name, r.AdapterErr)
+		return c
+	}
 	if r.AdapterErr != nil {
 		c.Problem = fmt.Sprintf("the adapter serves no value for %s: %v", mp.Name, r.AdapterErr)
 		return c

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -14,6 +15,7 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
+	"github.com/metricscale/kubectl-metricscale/pkg/resourceusage"
 )
 
 // Env is the cluster as migrate reads it: the clients (the metrics clients
@@ -49,8 +51,10 @@ func (r *Result) Problems() []string {
 	return out
 }
 
-// Collect plans each HPA and checks every planned trigger now: its query
-// run against Prometheus beside the adapter's value for the same request.
+// Collect plans each HPA and checks every planned trigger now: a
+// prometheus trigger's query run against Prometheus beside the adapter's
+// value for the same request; a cpu or memory trigger's value from the
+// resource metrics API, which the HPA reads before and after alike.
 func Collect(ctx context.Context, env Env, hpas []autoscalingv2.HorizontalPodAutoscaler, o Options, tolerance float64) []Result {
 	out := make([]Result, 0, len(hpas))
 	for i := range hpas {
@@ -59,15 +63,44 @@ func Collect(ctx context.Context, env Env, hpas []autoscalingv2.HorizontalPodAut
 		res := Result{Plan: PlanHPA(h, metrics, o), CurrentReplicas: h.Status.CurrentReplicas}
 		res.Checks = make([]*Check, len(res.Metrics))
 		for j, mp := range res.Metrics {
-			if mp.Refused != "" {
+			var r Reading
+			switch {
+			case mp.Refused != "":
 				continue
+			case mp.Resource != "":
+				r = resourceReading(ctx, &env, h, h.Spec.Metrics[j])
+			default:
+				r = reading(ctx, env, reqs[j], mp.Query)
 			}
-			c := Compare(mp, reading(ctx, env, reqs[j], mp.Query), ScaleOf(h), tolerance)
+			c := Compare(mp, r, ScaleOf(h), tolerance)
 			res.Checks[j] = &c
 		}
 		out = append(out, res)
 	}
 	return out
+}
+
+// resourceReading is a Resource or ContainerResource metric's value as the
+// HPA controller computes it from the resource metrics API now, on both
+// sides of the reading: KEDA's cpu/memory trigger gives the HPA the same
+// metric, read from the same API.
+func resourceReading(ctx context.Context, env *Env, h *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec) Reading {
+	m, _ := resourceusage.MetricOf(spec)
+	v, err := readResource(ctx, env, h, m)
+	if err != nil {
+		return Reading{AdapterErr: err}
+	}
+	value := v.InTargetTerms(m.Target)
+	return Reading{Adapter: value, Query: value}
+}
+
+func readResource(ctx context.Context, env *Env, h *autoscalingv2.HorizontalPodAutoscaler, m resourceusage.Metric) (resourceusage.Value, error) {
+	ref := h.Spec.ScaleTargetRef
+	sel, err := kube.ScaleSelector(ctx, env.Clients.Scales, env.Clients.Mapper, h.Namespace, ref)
+	if err != nil {
+		return resourceusage.Value{}, fmt.Errorf("reading the pod selector of %s %s: %v", ref.Kind, ref.Name, apierr.Message(err))
+	}
+	return resourceusage.Read(ctx, env.Clients.Client.CoreV1(), env.Clients.Resources, h.Namespace, sel, m, time.Now())
 }
 
 // adapterQueries renders, for each metric of h, the query the adapter runs

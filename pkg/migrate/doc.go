@@ -17,11 +17,15 @@
 // metrics into a keda.ScaledObject that adopts the HPA
 // (transfer-hpa-ownership, horizontalPodAutoscalerConfig's name and
 // behavior, min and max, min defaulting to the HPA's 1 rather than KEDA's
-// 0), with one prometheus trigger per metric: Pods AverageValue, Object and
-// External Value or AverageValue, the threshold the target as a float
-// string, and ignoreNullValues "false" so that no data holds the HPA as the
-// adapter's "not found" does. A metric it cannot carry is refused with its
-// reason (Resource and ContainerResource, not served, no KEDA target type),
+// 0), with one prometheus trigger per adapter metric: Pods AverageValue,
+// Object and External Value or AverageValue, the threshold the target as a
+// float string, and ignoreNullValues "false" so that no data holds the HPA
+// as the adapter's "not found" does; and a cpu or memory trigger per
+// Resource or ContainerResource metric (metricType Utilization or
+// AverageValue, containerName for a ContainerResource metric), whose check
+// is the value the controller computes from metrics.k8s.io
+// (pkg/resourceusage), the same before and after. A metric it cannot carry
+// is refused with its reason (not served, no KEDA target type),
 // and an HPA with a metric left behind gets no ScaledObject. Reduce
 // (reduce.go, FuzzReduce) asks Prometheus's PromQL parser whether the
 // adapter's query can return several series: if so its text is wrapped in

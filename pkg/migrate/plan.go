@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -52,8 +53,16 @@ type MetricPlan struct {
 	Type autoscalingv2.MetricSourceType `json:"type"`
 	// Trigger is the index of its trigger in the ScaledObject, -1 for none.
 	Trigger int `json:"trigger"`
-	// Query is the trigger's query; MetricType and Threshold its target.
-	Query      string                         `json:"query,omitempty"`
+	// Query is a prometheus trigger's query; MetricType and Threshold its
+	// target.
+	Query string `json:"query,omitempty"`
+	// Resource is a cpu or memory trigger's type, for a Resource or
+	// ContainerResource metric; Container its containerName, Value its
+	// value (a percentage for Utilization, a quantity for AverageValue).
+	Resource  corev1.ResourceName `json:"resource,omitempty"`
+	Container string              `json:"container,omitempty"`
+	Value     string              `json:"value,omitempty"`
+
 	MetricType autoscalingv2.MetricTargetType `json:"metricType,omitempty"`
 	Threshold  float64                        `json:"threshold,omitempty"`
 	// PerReplica: the HPA divides the value by the current replicas
@@ -80,18 +89,7 @@ func PlanHPA(hpa *autoscalingv2.HorizontalPodAutoscaler, metrics []Metric, o Opt
 		mp := planMetric(m)
 		if mp.Refused == "" {
 			mp.Trigger = len(triggers)
-			triggers = append(triggers, keda.ScaleTrigger{
-				Type:       "prometheus",
-				MetricType: mp.MetricType,
-				Metadata: map[string]string{
-					"serverAddress": o.ServerAddress,
-					"query":         mp.Query,
-					"threshold":     strconv.FormatFloat(mp.Threshold, 'f', -1, 64),
-					// No data is an error, as the adapter's "not found" is
-					// to the HPA: the HPA holds instead of scaling to min.
-					"ignoreNullValues": "false",
-				},
-			})
+			triggers = append(triggers, trigger(mp, o))
 			if mp.Note != "" {
 				notes = append(notes, fmt.Sprintf("trigger %d (%s): %s", mp.Trigger, mp.Name, mp.Note))
 			}
@@ -127,13 +125,70 @@ func PlanHPA(hpa *autoscalingv2.HorizontalPodAutoscaler, metrics []Metric, o Opt
 	return p
 }
 
+// trigger is the KEDA trigger of a planned metric.
+func trigger(mp MetricPlan, o Options) keda.ScaleTrigger {
+	if mp.Resource != "" {
+		// KEDA v2.21's cpu/memory scaler: metricType at the trigger
+		// level, the target in metadata.value, containerName for a
+		// ContainerResource metric (pkg/scalers/cpu_memory_scaler.go).
+		md := map[string]string{"value": mp.Value}
+		if mp.Container != "" {
+			md["containerName"] = mp.Container
+		}
+		return keda.ScaleTrigger{Type: string(mp.Resource), MetricType: mp.MetricType, Metadata: md}
+	}
+	return keda.ScaleTrigger{
+		Type:       "prometheus",
+		MetricType: mp.MetricType,
+		Metadata: map[string]string{
+			"serverAddress": o.ServerAddress,
+			"query":         mp.Query,
+			"threshold":     strconv.FormatFloat(mp.Threshold, 'f', -1, 64),
+			// No data is an error, as the adapter's "not found" is
+			// to the HPA: the HPA holds instead of scaling to min.
+			"ignoreNullValues": "false",
+		},
+	}
+}
+
+// ResourceNote is the note on every cpu or memory trigger.
+const ResourceNote = "the HPA reads it from the resource metrics API (metrics.k8s.io) before and after: KEDA's trigger writes the same metric back into the HPA, so the value is unchanged"
+
+// planResource plans the cpu or memory trigger of a Resource or
+// ContainerResource metric: the HPA's target as KEDA's scaler takes it.
+func planResource(mp MetricPlan, spec autoscalingv2.MetricSpec) MetricPlan {
+	var target autoscalingv2.MetricTarget
+	if spec.Resource != nil {
+		mp.Resource, target = spec.Resource.Name, spec.Resource.Target
+	} else if spec.ContainerResource != nil {
+		mp.Resource, mp.Container, target = spec.ContainerResource.Name, spec.ContainerResource.Container, spec.ContainerResource.Target
+	}
+	if mp.Resource != corev1.ResourceCPU && mp.Resource != corev1.ResourceMemory {
+		mp.Resource, mp.Container = "", ""
+		mp.Refused = fmt.Sprintf("resource %q: KEDA has triggers for cpu and memory only", mp.Name)
+		return mp
+	}
+	switch {
+	case target.Type == autoscalingv2.UtilizationMetricType && target.AverageUtilization != nil:
+		u := *target.AverageUtilization
+		mp.MetricType, mp.Threshold, mp.Value = autoscalingv2.UtilizationMetricType, float64(u), strconv.Itoa(int(u))
+	case target.Type == autoscalingv2.AverageValueMetricType && target.AverageValue != nil:
+		mp.MetricType, mp.Threshold, mp.Value = autoscalingv2.AverageValueMetricType, target.AverageValue.AsApproximateFloat64(), target.AverageValue.String()
+	default:
+		mp.Refused = fmt.Sprintf("target type %q of %s has no KEDA equivalent: KEDA's %s trigger takes Utilization or AverageValue", target.Type, mp.Name, mp.Resource)
+		mp.Resource, mp.Container = "", ""
+		return mp
+	}
+	mp.Note = ResourceNote
+	return mp
+}
+
 func planMetric(m Metric) MetricPlan {
 	mp := MetricPlan{Name: metricName(m.Spec), Type: m.Spec.Type, Trigger: -1}
 	var target autoscalingv2.MetricTarget
 	switch m.Spec.Type {
 	case autoscalingv2.ResourceMetricSourceType, autoscalingv2.ContainerResourceMetricSourceType:
-		mp.Refused = fmt.Sprintf("a %s metric (%s) is read from the resource metrics API, not from the adapter's rules: KEDA's cpu/memory triggers are out of scope here; keep this HPA or write the trigger by hand", m.Spec.Type, mp.Name)
-		return mp
+		return planResource(mp, m.Spec)
 	case autoscalingv2.PodsMetricSourceType:
 		target = m.Spec.Pods.Target
 	case autoscalingv2.ObjectMetricSourceType:

@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -50,8 +51,20 @@ func externalMetric(name string, t autoscalingv2.MetricTarget) autoscalingv2.Met
 }
 
 func cpuMetric() autoscalingv2.MetricSpec {
-	return autoscalingv2.MetricSpec{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{Name: corev1.ResourceCPU,
-		Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr.To[int32](80)}}}
+	return resourceMetric(corev1.ResourceCPU, utilization(80))
+}
+
+func utilization(percent int32) autoscalingv2.MetricTarget {
+	return autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr.To(percent)}
+}
+
+func resourceMetric(name corev1.ResourceName, t autoscalingv2.MetricTarget) autoscalingv2.MetricSpec {
+	return autoscalingv2.MetricSpec{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{Name: name, Target: t}}
+}
+
+func containerMetric(name corev1.ResourceName, container string, t autoscalingv2.MetricTarget) autoscalingv2.MetricSpec {
+	return autoscalingv2.MetricSpec{Type: autoscalingv2.ContainerResourceMetricSourceType, ContainerResource: &autoscalingv2.ContainerResourceMetricSource{
+		Name: name, Container: container, Target: t}}
 }
 
 func TestPlanHPA(t *testing.T) {
@@ -95,10 +108,13 @@ func TestPlanHPA(t *testing.T) {
 			triggers: []trigger{{query: `sum(max without (instance) (queue_depth))`,
 				threshold: "10", metricType: autoscalingv2.ValueMetricType}},
 			refused: []string{""}},
-		{name: "resource metric refused: no ScaledObject for the HPA",
-			metrics: []Metric{{Spec: cpuMetric()}, {Spec: podsMetric("MessageMetrics", averageValue("100")),
+		{name: "a resource KEDA has no trigger for: no ScaledObject for the HPA",
+			metrics: []Metric{{Spec: resourceMetric("ephemeral-storage", averageValue("1Gi"))}, {Spec: podsMetric("MessageMetrics", averageValue("100")),
 				AdapterQuery: `sum(MessageMetrics{k8s_pod_name="interlok-a"}) by (k8s_pod_name)`}},
-			refused: []string{"cpu/memory triggers are out of scope", ""}},
+			refused: []string{"KEDA has triggers for cpu and memory only", ""}},
+		{name: "a resource target KEDA lacks",
+			metrics: []Metric{{Spec: resourceMetric(corev1.ResourceCPU, value("1"))}},
+			refused: []string{`target type "Value" of cpu has no KEDA equivalent: KEDA's cpu trigger takes Utilization or AverageValue`}},
 		{name: "metric the adapter does not serve",
 			metrics: []Metric{{Spec: podsMetric("Missing", averageValue("1")), Problem: "the adapter does not serve Missing for pods"}},
 			refused: []string{"does not serve Missing"}},
@@ -168,6 +184,8 @@ func TestCompare(t *testing.T) {
 	objectValue := MetricPlan{Name: "requests", Type: autoscalingv2.ObjectMetricSourceType, MetricType: autoscalingv2.ValueMetricType, Threshold: 10}
 	extAverage := MetricPlan{Name: "queue_depth", Type: autoscalingv2.ExternalMetricSourceType, MetricType: autoscalingv2.AverageValueMetricType, Threshold: 10, PerReplica: true}
 	extValue := MetricPlan{Name: "queue_depth", Type: autoscalingv2.ExternalMetricSourceType, MetricType: autoscalingv2.ValueMetricType, Threshold: 10}
+	cpu := MetricPlan{Name: "cpu", Type: autoscalingv2.ResourceMetricSourceType, Resource: corev1.ResourceCPU, MetricType: autoscalingv2.UtilizationMetricType, Threshold: 50, Value: "50"}
+	memory := MetricPlan{Name: "memory", Type: autoscalingv2.ResourceMetricSourceType, Resource: corev1.ResourceMemory, MetricType: autoscalingv2.AverageValueMetricType, Threshold: 256 << 20, Value: "256Mi"}
 	scale := func(current, maxReplicas int32) Scale {
 		return Scale{Current: current, Min: 1, Max: maxReplicas, UpTolerance: DefaultTolerance, DownTolerance: DefaultTolerance}
 	}
@@ -209,6 +227,13 @@ func TestCompare(t *testing.T) {
 		{name: "the HPA's own scale-up tolerance (1%)", mp: pods, r: Reading{Adapter: 105, Query: 210},
 			scale:   Scale{Current: 2, Min: 1, Max: 5, UpTolerance: 0.01, DownTolerance: DefaultTolerance},
 			adapter: 105, keda: 105, adapterRepl: 3, kedaRepl: 3},
+		// A resource metric reads the same API on both sides.
+		{name: "cpu Utilization above the target", mp: cpu, r: Reading{Adapter: 100, Query: 100}, scale: scale(2, 5),
+			adapter: 100, keda: 100, adapterRepl: 4, kedaRepl: 4},
+		{name: "memory AverageValue: already per pod", mp: memory, r: Reading{Adapter: 256 << 20, Query: 256 << 20}, scale: scale(3, 5),
+			adapter: 256 << 20, keda: 256 << 20, adapterRepl: 3, kedaRepl: 3},
+		{name: "the resource metrics API gives nothing", mp: cpu, r: Reading{AdapterErr: errors.New("no metrics returned from resource metrics API")}, scale: scale(1, 5),
+			problem: "the resource metrics API gives no value for cpu, which the HPA reads there before and after the migration: no metrics returned"},
 		{name: "the adapter serves nothing", mp: objectValue, r: Reading{AdapterErr: errors.New("not found")}, scale: scale(1, 5), problem: "serves no value"},
 		{name: "the query returns nothing", mp: objectValue, r: Reading{Adapter: 1, QueryErr: errors.New("no data")}, scale: scale(1, 5), problem: "gives no value"},
 	}
@@ -257,5 +282,91 @@ func TestPlanHPANotes(t *testing.T) {
 	p = PlanHPA(h, []Metric{{Spec: h.Spec.Metrics[0], AdapterQuery: "sum(x)"}, {Spec: h.Spec.Metrics[1], AdapterQuery: "sum(q)"}}, Options{ServerAddress: server})
 	if _, ok := p.ScaledObject.Annotations[NotesAnnotation]; ok {
 		t.Errorf("annotation %s without a note: %v", NotesAnnotation, p.ScaledObject.Annotations)
+	}
+}
+
+// kedaMetricSpec is the metric KEDA v2.21's cpu/memory scaler writes into
+// the HPA for a trigger (pkg/scalers/cpu_memory_scaler.go,
+// GetMetricSpecForScaling): a ContainerResource metric with containerName,
+// else a Resource metric; the target from metricType and metadata.value.
+func kedaMetricSpec(t *testing.T, tr keda.ScaleTrigger) autoscalingv2.MetricSpec {
+	t.Helper()
+	target := autoscalingv2.MetricTarget{Type: tr.MetricType}
+	switch tr.MetricType {
+	case autoscalingv2.AverageValueMetricType:
+		target.AverageValue = ptr.To(resource.MustParse(tr.Metadata["value"]))
+	case autoscalingv2.UtilizationMetricType:
+		n, err := strconv.ParseInt(tr.Metadata["value"], 10, 32)
+		if err != nil {
+			t.Fatalf("KEDA parses a Utilization value as an integer: %v", err)
+		}
+		target.AverageUtilization = ptr.To(int32(n))
+	default:
+		t.Fatalf("KEDA refuses metricType %q for %s", tr.MetricType, tr.Type)
+	}
+	name := corev1.ResourceName(tr.Type)
+	if c := tr.Metadata["containerName"]; c != "" {
+		return containerMetric(name, c, target)
+	}
+	return resourceMetric(name, target)
+}
+
+// A cpu or memory metric becomes KEDA's cpu / memory trigger in the same
+// ScaledObject as the HPA's other triggers, and the metric KEDA writes
+// back into the HPA from it is the HPA's own.
+func TestPlanHPAResourceTriggers(t *testing.T) {
+	cases := []struct {
+		name string
+		spec autoscalingv2.MetricSpec
+		want keda.ScaleTrigger
+	}{
+		{"cpu Utilization", cpuMetric(),
+			keda.ScaleTrigger{Type: "cpu", MetricType: autoscalingv2.UtilizationMetricType, Metadata: map[string]string{"value": "80"}}},
+		{"memory AverageValue: the quantity as written", resourceMetric(corev1.ResourceMemory, averageValue("512Mi")),
+			keda.ScaleTrigger{Type: "memory", MetricType: autoscalingv2.AverageValueMetricType, Metadata: map[string]string{"value": "512Mi"}}},
+		{"cpu AverageValue in millicores", resourceMetric(corev1.ResourceCPU, averageValue("250m")),
+			keda.ScaleTrigger{Type: "cpu", MetricType: autoscalingv2.AverageValueMetricType, Metadata: map[string]string{"value": "250m"}}},
+		{"ContainerResource: containerName", containerMetric(corev1.ResourceCPU, "app", utilization(60)),
+			keda.ScaleTrigger{Type: "cpu", MetricType: autoscalingv2.UtilizationMetricType, Metadata: map[string]string{"value": "60", "containerName": "app"}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			pods := podsMetric("MessageMetrics", averageValue("100"))
+			h := hpa(c.spec, pods)
+			p := PlanHPA(h, []Metric{{Spec: c.spec}, {Spec: pods, AdapterQuery: `sum(MessageMetrics{k8s_pod_name="interlok-a"})`}}, Options{ServerAddress: server})
+			if p.ScaledObject == nil {
+				t.Fatalf("no ScaledObject: %+v", p.Metrics)
+			}
+			trs := p.ScaledObject.Spec.Triggers
+			if len(trs) != 2 || trs[1].Type != "prometheus" || p.Metrics[0].Trigger != 0 || p.Metrics[1].Trigger != 1 {
+				t.Fatalf("triggers %+v, metrics %+v: want the resource trigger then the prometheus one", trs, p.Metrics)
+			}
+			if d := cmp.Diff(c.want, trs[0]); d != "" {
+				t.Errorf("trigger (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff(c.spec, kedaMetricSpec(t, trs[0])); d != "" {
+				t.Errorf("the metric KEDA writes into the HPA differs from the HPA's (-hpa +keda):\n%s", d)
+			}
+			mp := p.Metrics[0]
+			if mp.Note != ResourceNote || mp.Query != "" || mp.PerReplica {
+				t.Errorf("metric plan %+v: want the resource note, no query, no per-replica division", mp)
+			}
+			if got := p.ScaledObject.Annotations[NotesAnnotation]; !strings.Contains(got, "trigger 0 ("+mp.Name+"): "+ResourceNote) {
+				t.Errorf("annotation %s = %q", NotesAnnotation, got)
+			}
+		})
+	}
+}
+
+// An HPA of cpu alone migrates too.
+func TestPlanHPAResourceOnly(t *testing.T) {
+	h := hpa(cpuMetric())
+	p := PlanHPA(h, []Metric{{Spec: h.Spec.Metrics[0]}}, Options{ServerAddress: server})
+	if p.ScaledObject == nil || len(p.ScaledObject.Spec.Triggers) != 1 || p.ScaledObject.Spec.Triggers[0].Type != "cpu" ||
+		p.Metrics[0].Threshold != 80 || p.Metrics[0].MetricType != autoscalingv2.UtilizationMetricType {
+		t.Fatalf("plan %+v", p)
+	}
+	if *p.ScaledObject.Spec.MinReplicaCount != 1 {
+		t.Errorf("minReplicaCount %d: KEDA refuses cpu/memory triggers alone with 0", *p.ScaledObject.Spec.MinReplicaCount)
 	}
 }

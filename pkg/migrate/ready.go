@@ -14,7 +14,8 @@ import (
 
 // KEDAServes says what is still missing before KEDA drives the HPA: so
 // Ready=True, the HPA controlled by so, ScalingActive=True and a current
-// value for each of so's external metrics; "" when nothing is.
+// value for each of so's external metrics and for each cpu or memory
+// metric KEDA wrote into the HPA; "" when nothing is.
 func KEDAServes(so *keda.ScaledObject, hpa *autoscalingv2.HorizontalPodAutoscaler) string {
 	if c := so.Condition(keda.ConditionReady); c == nil || c.Status != metav1.ConditionTrue {
 		return "ScaledObject " + so.Name + " not Ready" + conditionText(c)
@@ -25,7 +26,9 @@ func KEDAServes(so *keda.ScaledObject, hpa *autoscalingv2.HorizontalPodAutoscale
 	if owner := metav1.GetControllerOf(hpa); owner == nil || owner.Kind != "ScaledObject" || owner.Name != so.Name {
 		return fmt.Sprintf("HPA %s not yet adopted by ScaledObject %s", hpa.Name, so.Name)
 	}
-	if len(so.Status.ExternalMetricNames) == 0 {
+	// A ScaledObject of cpu and memory triggers alone serves no external
+	// metric.
+	if len(so.Status.ExternalMetricNames) == 0 && externalTriggers(so) > 0 {
 		return "ScaledObject " + so.Name + " lists no external metrics yet"
 	}
 	var missing []string
@@ -37,7 +40,49 @@ func KEDAServes(so *keda.ScaledObject, hpa *autoscalingv2.HorizontalPodAutoscale
 	if len(missing) > 0 {
 		return fmt.Sprintf("HPA %s has no current value from KEDA for %s%s", hpa.Name, strings.Join(missing, ", "), scalingActiveText(hpa))
 	}
+	for _, m := range ResourceValues(hpa) {
+		if !m.OK {
+			missing = append(missing, m.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Sprintf("HPA %s has no current value from the resource metrics API for %s%s", hpa.Name, strings.Join(missing, ", "), scalingActiveText(hpa))
+	}
 	return scalingActive(hpa)
+}
+
+// externalTriggers counts so's triggers that KEDA serves as external
+// metrics: all but cpu and memory, which KEDA writes into the HPA as
+// Resource or ContainerResource metrics.
+func externalTriggers(so *keda.ScaledObject) int {
+	n := 0
+	for _, t := range so.Spec.Triggers {
+		if t.Type != string(corev1.ResourceCPU) && t.Type != string(corev1.ResourceMemory) {
+			n++
+		}
+	}
+	return n
+}
+
+// MetricValue is one metric of an HPA and its current value, if any.
+type MetricValue struct {
+	Name  string
+	Value float64
+	OK    bool
+}
+
+// ResourceValues are the current values of the HPA's Resource and
+// ContainerResource metrics (a percentage for a Utilization target).
+func ResourceValues(hpa *autoscalingv2.HorizontalPodAutoscaler) []MetricValue {
+	var out []MetricValue
+	for _, m := range hpa.Spec.Metrics {
+		if m.Type != autoscalingv2.ResourceMetricSourceType && m.Type != autoscalingv2.ContainerResourceMetricSourceType {
+			continue
+		}
+		v, ok := hpastatus.CurrentValue(hpa, m)
+		out = append(out, MetricValue{Name: metricName(m), Value: v, OK: ok})
+	}
+	return out
 }
 
 // AdapterServes says what is still missing before the restored HPA reads

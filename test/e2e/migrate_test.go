@@ -94,7 +94,32 @@ func TestMigrateKEDAInterlok(t *testing.T) {
 	// A rollout replaces the pod: the same query reads the new pod once
 	// it pushes (the old pod's Pushgateway group deleted, as doctor's
 	// MS302 fix says).
-	patch := fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{"metricscale.io/rollout":%q}}}}}`, time.Now().Format(time.RFC3339Nano))
+	newPod := rolloutInterlok(t, fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{"metricscale.io/rollout":%q}}}}}`, time.Now().Format(time.RFC3339Nano)))
+	pushInterlok(t, 100)
+	eventually(t, 2*time.Minute, "Prometheus has the new pod's value and not the old pod's", func(ctx context.Context) error {
+		vec, err := promVector(ctx, `MessageMetrics{k8s_namespace="default"}`)
+		if err != nil {
+			return err
+		}
+		if len(vec) != 1 || string(vec[0].Metric["k8s_pod_name"]) != newPod {
+			return fmt.Errorf("series %v", vec)
+		}
+		return nil
+	})
+	queryGivesAdapterValue(t, query, newPod)
+}
+
+// rolloutInterlok patches interlok's Deployment with patch (a strategic
+// merge patch of its template), waits until its one pod is replaced and
+// deletes the old pod's Pushgateway group (doctor's MS302 fix). It returns
+// the new pod's name.
+func rolloutInterlok(t *testing.T, patch string) string {
+	t.Helper()
+	ctx := context.Background()
+	old, err := interlokPods(ctx)
+	if err != nil || len(old) != 1 {
+		t.Fatalf("interlok pods %v: %v", old, err)
+	}
 	if _, err := env.client.AppsV1().Deployments("default").Patch(ctx, "interlok", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -108,25 +133,14 @@ func TestMigrateKEDAInterlok(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if len(now) != 1 || now[0] == pods[0] || len(all.Items) != 1 {
+		if len(now) != 1 || now[0] == old[0] || len(all.Items) != 1 {
 			return fmt.Errorf("running pods %v, %d in all", now, len(all.Items))
 		}
 		newPod = now[0]
 		return nil
 	})
-	deletePushGroup(t, "job/interlok/k8s_pod_name/"+pods[0])
-	pushInterlok(t, 100)
-	eventually(t, 2*time.Minute, "Prometheus has the new pod's value and not the old pod's", func(ctx context.Context) error {
-		vec, err := promVector(ctx, `MessageMetrics{k8s_namespace="default"}`)
-		if err != nil {
-			return err
-		}
-		if len(vec) != 1 || string(vec[0].Metric["k8s_pod_name"]) != newPod {
-			return fmt.Errorf("series %v", vec)
-		}
-		return nil
-	})
-	queryGivesAdapterValue(t, query, newPod)
+	deletePushGroup(t, "job/interlok/k8s_pod_name/"+old[0])
+	return newPod
 }
 
 // migrateKubectlFormats runs migrate keda on interlok-autoscaler again with

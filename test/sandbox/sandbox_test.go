@@ -256,7 +256,7 @@ func TestReadNewLines(t *testing.T) {
 
 func TestScenariosLoad(t *testing.T) {
 	dir := filepath.Join("..", "e2e", "scenarios")
-	for _, name := range []string{"interlok", "promfake", "kong"} {
+	for _, name := range []string{"interlok", "promfake", "kong", "cpu"} {
 		s, err := LoadScenario(dir, name)
 		if err != nil {
 			t.Fatal(err)
