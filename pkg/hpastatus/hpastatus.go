@@ -26,6 +26,11 @@ func Current(hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.Metr
 			return &c.Object.Current
 		case c.External != nil && spec.External != nil && sameMetric(c.External.Metric, spec.External.Metric):
 			return &c.External.Current
+		case c.Resource != nil && spec.Resource != nil && c.Resource.Name == spec.Resource.Name:
+			return &c.Resource.Current
+		case c.ContainerResource != nil && spec.ContainerResource != nil && c.ContainerResource.Name == spec.ContainerResource.Name &&
+			c.ContainerResource.Container == spec.ContainerResource.Container:
+			return &c.ContainerResource.Current
 		}
 	}
 	return nil
