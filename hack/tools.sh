@@ -75,6 +75,35 @@ kwok_stages() {
   ln -sfn "$out" "$bindir/kwok-stages.yaml"
 }
 
+# kwok_metrics copies kwok's emulation of kubelet's /metrics/resource from the pinned module into
+# the cache, named by the module's version: kwok-metrics.yaml, the Metric kwok serves per node (a
+# config document for its --config); kwok-crds.yaml, the CRDs of ResourceUsage and
+# ClusterResourceUsage (kwok watches them with --enable-crds, so usage can change while it runs);
+# kwok-usage.yaml, kwok's default ClusterResourceUsage, which reads each pod's usage from its
+# kwok.x-k8s.io/usage-cpu and kwok.x-k8s.io/usage-memory annotations (1m and 1Mi without them).
+kwok_metrics() {
+  local dir=$root/hack/tools/kwok
+  local moddir version
+  read -r moddir version < <(cd "$dir" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}} {{.Version}}' sigs.k8s.io/kwok)
+  local name files out
+  for name in metrics crds usage; do
+    case $name in
+      metrics) files=(metrics/resource/metrics-resource.yaml) ;;
+      crds) files=(crd/bases/kwok.x-k8s.io_resourceusages.yaml crd/bases/kwok.x-k8s.io_clusterresourceusages.yaml) ;;
+      usage) files=(metrics/usage/usage-from-annotation.yaml) ;;
+    esac
+    out=$cache/tools/kwok-$name-$version.yaml
+    if [ ! -s "$out" ]; then
+      for f in "${files[@]}"; do
+        echo "---"
+        cat "$moddir/kustomize/$f"
+      done > "$out.tmp"
+      mv "$out.tmp" "$out"
+    fi
+    ln -sfn "$out" "$bindir/kwok-$name.yaml"
+  done
+}
+
 # keda_crds copies KEDA's CRDs (config/crd/bases) from the pinned module into the cache, named
 # by the module's version, so the sandbox applies exactly the schema of the binaries it runs.
 keda_crds() {
@@ -139,6 +168,9 @@ build kubernetes kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-m
 build kubernetes kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler "$kld"
 build adapter prometheus-adapter sigs.k8s.io/prometheus-adapter/cmd/adapter
 build kwok kwok sigs.k8s.io/kwok/cmd/kwok
+# metrics-server stamps its version into client-go's version package, as its Makefile does.
+build metrics-server metrics-server sigs.k8s.io/metrics-server/cmd/metrics-server \
+  "-X k8s.io/client-go/pkg/version.gitVersion=v0.8.0"
 # kube-state-metrics stamps its version through prometheus/common, as its Makefile does.
 build kube-state-metrics kube-state-metrics k8s.io/kube-state-metrics/v2 \
   "-X github.com/prometheus/common/version.Version=v2.16.0 -X github.com/prometheus/common/version.Branch=release-2.16"
@@ -149,6 +181,7 @@ kedald="-X github.com/kedacore/keda/v2/version.Version=2.21.0"
 build keda keda-operator github.com/kedacore/keda/v2/cmd/operator "$kedald"
 build keda keda-operator-metrics-apiserver github.com/kedacore/keda/v2/cmd/adapter "$kedald"
 kwok_stages
+kwok_metrics
 keda_crds
 ln -sfn "$(command -v prometheus)" "$bindir/prometheus"
 ln -sfn "$(command -v prometheus-pushgateway)" "$bindir/prometheus-pushgateway"

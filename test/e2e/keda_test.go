@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -93,26 +92,10 @@ func useExternalMetrics(t *testing.T, server sandbox.ExternalMetricsServer) {
 // waits until its pod is Ready; it is deleted at the end of the test.
 func kwokDeployment(t *testing.T, name string) {
 	t.Helper()
-	ctx := context.Background()
-	labels := map[string]string{"app": name}
-	dep := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", Labels: labels},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr.To[int32](1),
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: name, Image: "registry.example/" + name + ":1"}}},
-			},
-		},
-	}
-	if _, err := env.client.AppsV1().Deployments("default").Create(ctx, dep, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.client.AppsV1().Deployments("default").Delete(ctx, name, metav1.DeleteOptions{}) })
-	if _, err := sandbox.WaitDeploymentReady(ctx, env.client, "default/"+name, 2*time.Minute, testWriter{t}); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() {
+		_ = env.client.AppsV1().Deployments("default").Delete(context.Background(), name, metav1.DeleteOptions{})
+	})
+	kwokDeploymentIn(t, "default", name, 1, nil)
 }
 
 // pushQueueDepth pushes queue_messages_ready for one queue, as the queue

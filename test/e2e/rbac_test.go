@@ -32,12 +32,19 @@ import (
 // commands docs/install.md tells people to run.
 func kubectl(t *testing.T, args ...string) {
 	t.Helper()
-	c := exec.Command("kubectl", append([]string{"--kubeconfig", env.info.Kubeconfig}, args...)...)
-	out, err := c.CombinedOutput()
+	out, err := kubectlOutput(context.Background(), args...)
 	t.Logf("$ kubectl %s\n%s", strings.Join(args, " "), out)
 	if err != nil {
 		t.Fatalf("kubectl %s: %v", strings.Join(args, " "), err)
 	}
+}
+
+// kubectlOutput runs the kubectl of the machine as the sandbox's admin and
+// returns its combined output.
+func kubectlOutput(ctx context.Context, args ...string) (string, error) {
+	c := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig", env.info.Kubeconfig}, args...)...)
+	out, err := c.CombinedOutput()
+	return string(out), err
 }
 
 // can asks the API server whether user may do attr.

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -67,6 +68,7 @@ var runtimes = map[string]runtime{
 	"metricscale-sidecar":                                    {binary: "metricscale-sidecar", hostArgs: sidecarHostArgs, project: true},
 	"ghcr.io/kedacore/keda":                                  {binary: "keda-operator", hostArgs: kedaOperatorHostArgs},
 	"ghcr.io/kedacore/keda-metrics-apiserver":                {binary: "keda-operator-metrics-apiserver", hostArgs: kedaMetricsAPIServerHostArgs},
+	"registry.k8s.io/metrics-server/metrics-server":          {binary: "metrics-server", hostArgs: metricsServerHostArgs},
 }
 
 func imageRepo(image string) string {
@@ -100,6 +102,9 @@ type hostAgent struct {
 	cancel  context.CancelFunc
 	stopped chan struct{}
 	factory informers.SharedInformerFactory
+	// procs are the running containers, for the host node's kubelet
+	// endpoint (publishProcs).
+	procs atomic.Pointer[[]containerProc]
 }
 
 type podRun struct {
@@ -225,6 +230,7 @@ func (a *hostAgent) reconcile(ctx context.Context) {
 		}
 	}
 	a.syncProxies()
+	a.publishProcs()
 }
 
 // admit prepares a new pod: its directory, volumes and containers. The
@@ -757,15 +763,35 @@ func kedaOperatorHostArgs(a *hostAgent, pr *podRun) ([]string, error) {
 }
 
 // kedaMetricsAPIServerHostArgs gives KEDA's metrics apiserver its
-// ServiceAccount's kubeconfig for its clients and for delegated
-// authentication and authorization, and binds its secure port to loopback.
+// ServiceAccount's kubeconfig for its clients (its lister's too) and for
+// delegated authentication and authorization, and binds its secure port to
+// loopback.
 func kedaMetricsAPIServerHostArgs(a *hostAgent, pr *podRun) ([]string, error) {
 	kc, err := a.serviceAccountKubeconfig(pr)
 	if err != nil {
 		return nil, err
 	}
-	return []string{"--bind-address=127.0.0.1", "--kubeconfig=" + kc, "--lister-kubeconfig=" + kc,
-		"--authentication-kubeconfig=" + kc, "--authorization-kubeconfig=" + kc}, nil
+	return append(aggregatedServerArgs(kc), "--lister-kubeconfig="+kc), nil
+}
+
+// metricsServerHostArgs gives metrics-server its ServiceAccount's kubeconfig
+// as KEDA's metrics apiserver gets it. Its kubelet client uses that
+// kubeconfig too: it verifies the nodes' serving certificates with its CA,
+// as with in-cluster config.
+func metricsServerHostArgs(a *hostAgent, pr *podRun) ([]string, error) {
+	kc, err := a.serviceAccountKubeconfig(pr)
+	if err != nil {
+		return nil, err
+	}
+	return aggregatedServerArgs(kc), nil
+}
+
+// aggregatedServerArgs are the flags of an aggregated API server on the
+// host: kubeconfig kc for its clients and for delegated authentication and
+// authorization, its secure port on loopback.
+func aggregatedServerArgs(kc string) []string {
+	return []string{"--bind-address=127.0.0.1", "--kubeconfig=" + kc,
+		"--authentication-kubeconfig=" + kc, "--authorization-kubeconfig=" + kc}
 }
 
 // probe runs the container's HTTP readiness probe once; a container without

@@ -3,16 +3,11 @@ package sandbox
 import (
 	"context"
 	"fmt"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/apiservice"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
@@ -38,43 +33,8 @@ var kedaDeployments = []string{"keda-operator", "keda-metrics-apiserver"}
 // applyKEDA applies KEDA's CRDs, waits until the API server serves them
 // (the operator's caches fail without them), then the KEDA manifests.
 func (s *stack) applyKEDA(ctx context.Context) error {
-	crds, err := os.ReadFile(s.bin(kedaCRDs))
-	if err != nil {
+	if err := s.applyCRDs(ctx, kedaCRDs); err != nil {
 		return err
-	}
-	ap, err := NewApplier(s.rest, "kubectl")
-	if err != nil {
-		return err
-	}
-	names, err := ap.Apply(ctx, crds)
-	if err != nil {
-		return err
-	}
-	dyn, err := dynamic.NewForConfig(s.rest)
-	if err != nil {
-		return err
-	}
-	crdResource := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-	for _, kn := range names {
-		kind, name, _ := strings.Cut(kn, "/")
-		if kind != "customresourcedefinition" {
-			return fmt.Errorf("%s: want only CustomResourceDefinitions, found %s", s.bin(kedaCRDs), kn)
-		}
-		if err := s.poll(ctx, 30*time.Second, "CRD "+name+" Established", func() (bool, string) {
-			crd, err := dyn.Resource(crdResource).Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				return false, err.Error()
-			}
-			conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
-			for _, c := range conds {
-				if c, ok := c.(map[string]any); ok && c["type"] == "Established" {
-					return c["status"] == "True", fmt.Sprint(c["message"])
-				}
-			}
-			return false, "no Established condition yet"
-		}); err != nil {
-			return err
-		}
 	}
 	return s.applyBuiltin(ctx, "keda.yaml", "kubectl")
 }

@@ -34,12 +34,15 @@ func nodeCapacity() corev1.ResourceList {
 func kwokNodeName(i int) string { return fmt.Sprintf("kwok-node-%d", i) }
 
 // kwokNode is the kwok node named name: kwok manages the nodes annotated
-// kwok.x-k8s.io/node=fake and makes the pods bound to them Running and Ready.
+// kwok.x-k8s.io/node=fake and makes the pods bound to them Running and Ready;
+// metrics-server reads the node's resource metrics from kwok, at the path
+// the node's resource-metrics-path annotation names.
 func kwokNode(name string) *corev1.Node {
 	return &corev1.Node{ObjectMeta: metav1.ObjectMeta{
-		Name:        name,
-		Annotations: map[string]string{"kwok.x-k8s.io/node": "fake"},
-		Labels:      map[string]string{"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "type": "kwok"},
+		Name: name,
+		Annotations: map[string]string{"kwok.x-k8s.io/node": "fake",
+			resourceMetricsPathAnnotation: fmt.Sprintf(kwokResourceMetricsPath, name)},
+		Labels: map[string]string{"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "type": "kwok"},
 	}}
 }
 

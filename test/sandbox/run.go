@@ -12,6 +12,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -119,7 +122,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 func (s *stack) boot(ctx context.Context) error {
 	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kwok-stages.yaml", "prometheus", "prometheus-pushgateway", "prometheus-adapter", "kube-state-metrics",
-		"keda-operator", "keda-operator-metrics-apiserver", kedaCRDs} {
+		"keda-operator", "keda-operator-metrics-apiserver", kedaCRDs, "metrics-server", kwokMetrics, kwokCRDs, kwokUsage} {
 		if _, err := os.Stat(s.bin(b)); err != nil {
 			return fmt.Errorf("missing %s in %s: run hack/tools.sh (make tools) first", b, s.cfg.BinDir)
 		}
@@ -142,11 +145,12 @@ func (s *stack) boot(ctx context.Context) error {
 		// Every host pod is created first, so that KEDA's start (the
 		// operator's certificate bootstrap costs one restart back-off)
 		// overlaps with the monitoring stack's.
-		{"host agent; manifests of the monitoring stack and KEDA (CRDs, operator, metrics apiserver)", s.applyManifests},
+		{"host agent; manifests of the monitoring stack, metrics-server and KEDA (CRDs, operator, metrics apiserver)", s.applyManifests},
 		{"monitoring stack (Prometheus, Pushgateway, prometheus-adapter, kube-state-metrics)", s.waitMonitoring},
 		{"custom metrics API", s.waitMetricsAPI},
 		{"Grafana (API emulator)", s.startGrafana},
 		{"KEDA (keda-operator, keda-metrics-apiserver)", s.waitKEDA},
+		{"resource metrics API (metrics-server)", s.waitResourceMetrics},
 		{"Grafana's sidecar (metricscale-sidecar, two replicas)", s.startSidecar},
 	}
 	for _, st := range steps {
@@ -196,7 +200,9 @@ func (s *stack) createNodes(ctx context.Context) error {
 		Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady",
 			Message: "the sandbox host agent runs this node's pods as host processes", LastHeartbeatTime: now, LastTransitionTime: now}},
 		Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}, {Type: corev1.NodeHostName, Address: HostNode}},
-		NodeInfo:  corev1.NodeSystemInfo{KubeletVersion: KubernetesVersion, OperatingSystem: "linux", Architecture: "amd64", ContainerRuntimeVersion: "sandbox://host"},
+		// The host agent's kubelet endpoint (/metrics/resource).
+		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(s.ports.HostKubelet)}},
+		NodeInfo:        corev1.NodeSystemInfo{KubeletVersion: KubernetesVersion, OperatingSystem: "linux", Architecture: "amd64", ContainerRuntimeVersion: "sandbox://host"},
 	}
 	if _, err := s.client.CoreV1().Nodes().UpdateStatus(ctx, host, metav1.UpdateOptions{}); err != nil {
 		return err
@@ -225,6 +231,9 @@ func (s *stack) applyManifests(ctx context.Context) error {
 	actx, cancel := context.WithCancel(ctx)
 	s.agent.cancel = cancel
 	go s.agent.run(actx)
+	if err := s.agent.serveKubelet(actx); err != nil {
+		return err
+	}
 	// The default ServiceAccount must exist before pods can be admitted.
 	if err := s.poll(ctx, 30*time.Second, "the default ServiceAccount", func() (bool, string) {
 		_, err := s.client.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
@@ -233,6 +242,9 @@ func (s *stack) applyManifests(ctx context.Context) error {
 		return err
 	}
 	if err := s.applyBuiltin(ctx, "monitoring.yaml", "helm"); err != nil {
+		return err
+	}
+	if err := s.applyBuiltin(ctx, "metrics-server.yaml", "kubectl"); err != nil {
 		return err
 	}
 	return s.applyKEDA(ctx)
@@ -255,6 +267,52 @@ func (s *stack) applyBuiltin(ctx context.Context, name, fieldManager string) err
 	}
 	_, err = ap.Apply(ctx, manifests)
 	return err
+}
+
+// applyCRDs applies the CustomResourceDefinitions of a file in the tools
+// directory (copied there from a pinned module by hack/tools.sh) and waits
+// until each is Established, so that the objects and the controllers that
+// come next find their API served.
+func (s *stack) applyCRDs(ctx context.Context, file string) error {
+	crds, err := os.ReadFile(s.bin(file))
+	if err != nil {
+		return err
+	}
+	ap, err := NewApplier(s.rest, "kubectl")
+	if err != nil {
+		return err
+	}
+	names, err := ap.Apply(ctx, crds)
+	if err != nil {
+		return err
+	}
+	dyn, err := dynamic.NewForConfig(s.rest)
+	if err != nil {
+		return err
+	}
+	crdResource := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	for _, kn := range names {
+		kind, name, _ := strings.Cut(kn, "/")
+		if kind != "customresourcedefinition" {
+			return fmt.Errorf("%s: want only CustomResourceDefinitions, found %s", s.bin(file), kn)
+		}
+		if err := s.poll(ctx, 30*time.Second, "CRD "+name+" Established", func() (bool, string) {
+			crd, err := dyn.Resource(crdResource).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
+			for _, c := range conds {
+				if c, ok := c.(map[string]any); ok && c["type"] == "Established" {
+					return c["status"] == "True", fmt.Sprint(c["message"])
+				}
+			}
+			return false, "no Established condition yet"
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // waitMonitoring waits for the monitoring stack's Deployments.

@@ -58,6 +58,8 @@ type Ports struct {
 	// to KEDA) and its own /metrics.
 	KEDAOperatorGRPC, KEDAOperatorMetrics, KEDAOperatorHealth int
 	KEDAMetricsAPIServer, KEDAMetricsAPIServerMetrics         int
+	MetricsServer                                             int // metrics-server's secure port (metrics.k8s.io)
+	HostKubelet                                               int // the host node's kubelet endpoint (/metrics/resource)
 }
 
 // stack is a running sandbox.
@@ -77,8 +79,13 @@ type stack struct {
 }
 
 type pkiFiles struct {
-	CA, FrontProxyCA                                    string
-	APIServer, FrontProxyClient                         keyPair
+	CA, FrontProxyCA            string
+	APIServer, FrontProxyClient keyPair
+	// Kubelet is the serving certificate of the nodes' kubelet endpoints
+	// (kwok's server for the kwok nodes, the host agent's for the host
+	// node), signed by the cluster CA as kubelets' are when the cluster
+	// signs their serving certificates: metrics-server verifies it.
+	Kubelet                                             keyPair
 	SAKey, SAPub                                        string
 	AdminKubeconfig, KCMKubeconfig, SchedulerKubeconfig string
 }
@@ -110,7 +117,7 @@ func freePorts(n int) ([]int, error) {
 }
 
 func (s *stack) allocatePorts() error {
-	p, err := freePorts(17)
+	p, err := freePorts(19)
 	if err != nil {
 		return fmt.Errorf("finding free loopback ports: %w", err)
 	}
@@ -119,7 +126,7 @@ func (s *stack) allocatePorts() error {
 		Prometheus: p[6], Pushgateway: p[7], Adapter: p[8],
 		KubeStateMetrics: p[9], KubeStateMetricsTelemetry: p[10], Grafana: p[11],
 		KEDAOperatorGRPC: p[12], KEDAOperatorMetrics: p[13], KEDAOperatorHealth: p[14],
-		KEDAMetricsAPIServer: p[15], KEDAMetricsAPIServerMetrics: p[16],
+		KEDAMetricsAPIServer: p[15], KEDAMetricsAPIServerMetrics: p[16], MetricsServer: p[17], HostKubelet: p[18],
 	}
 	return nil
 }
@@ -143,6 +150,9 @@ func (s *stack) writePKI() error {
 		return err
 	}
 	if f.FrontProxyClient, err = fp.issue("front-proxy-client", "front-proxy-client", nil, nil); err != nil {
+		return err
+	}
+	if f.Kubelet, err = ca.issue("kubelet", "kubelet", nil, []string{"localhost", "127.0.0.1"}); err != nil {
 		return err
 	}
 	if f.SAKey, f.SAPub, err = writeServiceAccountKeys(dir); err != nil {
@@ -308,12 +318,22 @@ func (s *stack) startControllers(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.applyKwokUsage(ctx); err != nil {
+		return err
+	}
 	kwok, err := s.launch("kwok",
 		"--kubeconfig="+f.AdminKubeconfig,
 		"--config="+s.bin("kwok-stages.yaml"),
+		// kubelet's /metrics/resource for each kwok node, from the usage of
+		// the ResourceUsage and ClusterResourceUsage objects kwok watches.
+		"--config="+s.bin(kwokMetrics),
+		"--enable-crds=ResourceUsage,ClusterResourceUsage",
 		"--manage-all-nodes=false",
 		"--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-		fmt.Sprintf("--server-address=127.0.0.1:%d", s.ports.Kwok),
+		// One server plays every kwok node's kubelet: its port goes into
+		// each node's status (daemonEndpoints), as a kubelet's does.
+		fmt.Sprintf("--server-address=127.0.0.1:%d", s.ports.Kwok), fmt.Sprintf("--node-port=%d", s.ports.Kwok),
+		"--tls-cert-file="+f.Kubelet.Cert, "--tls-private-key-file="+f.Kubelet.Key,
 		"--cidr=10.244.0.0/16", "--node-ip=127.0.0.1")
 	if err != nil {
 		return err
