@@ -182,13 +182,10 @@ func setRequestFix(ns string, ref autoscalingv2.CrossVersionObjectReference, con
 		Command: fmt.Sprintf("kubectl set resources %s/%s -n %s -c %s --requests=%s=%s", strings.ToLower(ref.Kind), ref.Name, ns, container, res, request)}
 }
 
-// requestFor proposes a request near the container's usage: cpu in tens of
-// millicores, memory in MiB; 100m or 128Mi without a value.
+// requestFor proposes a request near the container's usage now: cpu in
+// tens of millicores, memory in MiB; 100m or 128Mi without a value.
 func requestFor(res corev1.ResourceName, u resourceUsage, container string) string {
-	var most int64
-	for _, s := range u.samples {
-		most = max(most, s.usage)
-	}
+	most := u.containerUsage[container]
 	if res == corev1.ResourceMemory {
 		const mi = 1 << 20 * 1000 // MiB in milli-bytes
 		if most == 0 {

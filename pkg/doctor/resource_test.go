@@ -105,7 +105,7 @@ func TestWalkResource(t *testing.T) {
 		{name: "a container without a cpu request", hpa: cpuHPA(cpuUtilization(50), failing),
 			res:   fakeResources{available: true, items: []metricsv1beta1.PodMetrics{usage("web-1", [2]string{"app", "150m"}, [2]string{"proxy", "3m"})}},
 			pods:  []corev1.Pod{resPod("web-1", time.Hour, true, [2]string{"app", "200m"}, [2]string{"proxy", ""})},
-			codes: "MS415", want: "kubectl set resources deployment/web -n shop -c proxy --requests=cpu=160m"},
+			codes: "MS415", want: "kubectl set resources deployment/web -n shop -c proxy --requests=cpu=10m"},
 		{name: "a ContainerResource metric names only its container's request", hpa: cpuHPA(containerCPU),
 			res:  fakeResources{available: true, items: []metricsv1beta1.PodMetrics{usage("web-1", [2]string{"app", "150m"}, [2]string{"proxy", "3m"})}},
 			pods: []corev1.Pod{resPod("web-1", time.Hour, true, [2]string{"app", "200m"}, [2]string{"proxy", ""})},

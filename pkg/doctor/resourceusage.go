@@ -60,7 +60,10 @@ type resourceUsage struct {
 	// unrequested maps a container without a request for the resource to
 	// the pods that run it (Utilization targets only).
 	unrequested map[string][]string
-	counted     int
+	// containerUsage is the most each container uses in any pod, in
+	// milli-units: what a request for it is proposed from.
+	containerUsage map[string]int64
+	counted        int
 	// value is the utilization in percent of the requests (Utilization)
 	// or the average usage per pod in milli-units (AverageValue).
 	value int64
@@ -74,8 +77,13 @@ type resourceUsage struct {
 func usageOf(m resourceMetric, pods []corev1.Pod, metrics []metricsv1beta1.PodMetrics, now time.Time) resourceUsage {
 	var u resourceUsage
 	byPod := map[string]*metricsv1beta1.PodMetrics{}
+	u.containerUsage = map[string]int64{}
 	for i := range metrics {
 		byPod[metrics[i].Name] = &metrics[i]
+		for _, c := range metrics[i].Containers {
+			q := c.Usage[m.name]
+			u.containerUsage[c.Name] = max(u.containerUsage[c.Name], q.MilliValue())
+		}
 	}
 	var usageTotal, requestTotal int64
 	for i := range pods {
