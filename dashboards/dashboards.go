@@ -1,5 +1,5 @@
 // Package dashboards holds the Grafana dashboards metricscale provisions, as
-// JSON files embedded in the binary. The files are generated from
+// JSON files embedded in the binary (FS) for grafana provision. The files are generated from
 // pkg/dashboards by hack/gen-dashboards (make dashboards); never edit them by
 // hand: a test fails when they differ from what the generator writes.
 package dashboards

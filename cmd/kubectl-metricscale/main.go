@@ -1,4 +1,7 @@
 // Command kubectl-metricscale is the kubectl plugin: `kubectl metricscale ...`.
+// It builds the root command (pkg/cmd), runs it with a context that Ctrl-C or
+// SIGTERM cancels, and maps its error to the exit code (0 ok, 1 findings or
+// not served, 2 could not run).
 package main
 
 import (

@@ -3,8 +3,8 @@
 // words typed after the plugin's name and prints what it answers, in cobra's
 // __complete protocol. This runs `kubectl-metricscale __complete WORDS...`:
 // the plugin beside this binary first (as an archive or krew installs them),
-// else the one on PATH. It is a Go program rather than a shell script so that
-// it works on Windows too.
+// else the one on PATH, and passes its output and exit code through. It is a
+// Go program rather than a shell script so that it works on Windows too.
 package main
 
 import (

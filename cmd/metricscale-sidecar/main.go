@@ -1,5 +1,8 @@
 // Command metricscale-sidecar keeps Grafana's dashboards converged with
 // labelled ConfigMaps and Secrets; a drop-in for the Grafana chart's sidecar.
+// The command itself is pkg/sidecar's; this main sets the process-wide
+// settings a long-running cache needs (GOGC, client-go's streaming lists).
+// make build links it statically.
 package main
 
 import (

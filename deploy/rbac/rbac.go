@@ -1,6 +1,27 @@
 // Package rbac holds each command's least-privilege roles, the files users
 // apply, embedded so that a refused request can be answered with the role
 // that grants it.
+//
+// The files are shown as they are in docs/install.md (a unit test compares
+// them; another checks the roles pkg/apierr names):
+//
+//	read-only.yaml          ClusterRole for doctor and watch: every API call of
+//	                        pkg/doctor, pkg/chain, pkg/adapter, pkg/prometheus,
+//	                        pkg/watch, pkg/hpareq and pkg/kube
+//	adapter-config.yaml     Role for add-rule and rollback in the adapter's namespace
+//	grafana-secret.yaml     the one Secret of grafana provision --grafana-secret
+//	migrate-keda.yaml       Role for migrate keda --apply/--rollback in the HPAs'
+//	                        namespace: ScaledObjects, HPA restore
+//	metrics-apiservice.yaml ClusterRole: update and delete of
+//	                        v1beta1.external.metrics.k8s.io only (no create,
+//	                        which RBAC cannot limit to a name)
+//
+// Granting finds the role whose rules allow a refused request, with
+// Kubernetes' own rule comparison (k8s.io/component-helpers), so every
+// command answers a Forbidden with one message naming that role and the
+// commands that apply and bind it (pkg/cmd's explainRefusal). The e2e tests
+// apply and bind them with the documented commands and run each command as a
+// ServiceAccount bound only to them (--as).
 package rbac
 
 import (

@@ -1,10 +1,22 @@
 // Command bench measures `kubectl metricscale doctor -A` on a cluster with
-// many HPAs, beside `kubectl describe hpa -A` on the same cluster: wall time,
-// CPU time, requests to the API server and Prometheus, and peak memory, at
-// one or more sizes (--sizes 1000,5000), then the time add-rule takes. It
-// runs against the sandbox (make bench starts it), prints figures and
-// asserts nothing; at the end it removes what it created (unless --keep),
-// also on failure or interrupt.
+// many HPAs (by default 1,000 in 200 namespaces), beside `kubectl describe
+// hpa -A` on the same cluster: wall time, CPU time from rusage, requests to
+// the API server and Prometheus, and peak memory (VmHWM with its smaps
+// breakdown: anonymous pages against the executable's file-backed ones, the
+// Go heap from gctrace, the page-cache state of each binary), at one or more
+// sizes (--sizes 1000,5000, with doctor's CPU growth between them). Then the
+// time from add-rule's start to the metric being served, beside the
+// adapter's relist interval; the Grafana converge of 200 dashboards; and the
+// sidecar over 500 dashboard ConfigMaps of about 50 KB in 20 folders against
+// an emulator of its own (sidecar.go: time from start to the first full
+// converge, requests per dashboard, one change's latency and requests, peak
+// RSS split as above). --parts picks the benches.
+//
+// It runs against the sandbox (make bench starts it), prints figures and
+// asserts nothing; every wait is bounded. At the end it removes what it
+// created (unless --keep), also on failure or interrupt: rules (rolled
+// back), pushed metrics, namespaces, and the kwok nodes it registered
+// (objects.go).
 package main
 
 import (

@@ -2,7 +2,8 @@
 // files into a directory (the repository's dashboards/, which embeds them),
 // and removes the JSON files there that no dashboard produces any more.
 //
-//	go run ./hack/gen-dashboards -dir dashboards   (make dashboards)
+//	go run ./hack/gen-dashboards -dir dashboards   (make dashboards, or
+//	                                               go generate ./dashboards)
 package main
 
 import (

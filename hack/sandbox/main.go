@@ -1,6 +1,8 @@
 // Command sandbox brings a real Prometheus → prometheus-adapter → HPA chain up
 // on loopback (`up`), takes it down (`down`), and applies the seed scenarios
-// to it (`scenario NAME`). The Makefile's sandbox-up, sandbox-down and
+// to it (`scenario NAME`). `external-metrics adapter|keda|none` switches who
+// serves external.metrics.k8s.io, as a migration would; the hidden `run` is
+// the supervisor `up` spawns. The Makefile's sandbox-up, sandbox-down and
 // scenario targets call it.
 package main
 

@@ -4,6 +4,8 @@
 # BCryptGenRandom(NULL, data, len, BCRYPT_USE_SYSTEM_PREFERRED_RNG).
 # Windows x64 calling convention: arguments in rcx, rdx, r8, r9; 32 bytes of
 # shadow space and a 16-byte aligned stack at the call.
+# hack/tools.sh dist links it, with bcrypt.def and bcryptprimitives.def, into
+# bcryptprimitives.dll with mingw's binutils, for Debian's wine 8.0.
 	.text
 	.globl ProcessPrng
 ProcessPrng:

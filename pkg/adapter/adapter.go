@@ -1,6 +1,8 @@
 // Package adapter finds a prometheus-adapter installation in a cluster: its
 // Deployment, its flags, and the ConfigMap key behind its --config file, and
-// parses that config with the adapter's own types.
+// parses that config strictly with the adapter's own pkg/config. ConfigLoaded
+// tells whether the adapter's Ready pods started after the ConfigMap's last
+// change, that is whether they run the config it holds.
 package adapter
 
 import (

@@ -1,9 +1,3 @@
-// Package addrule adds one discovery rule to prometheus-adapter's config:
-// it infers the rule from the live series, checks it with the adapter's own
-// parser and naming code, writes it into the ConfigMap safely (see
-// configstore), restarts the adapter with kubectl's helpers and waits until
-// the metrics API serves the metric. If the new adapter does not become
-// ready, it puts the previous config back.
 package addrule
 
 import (

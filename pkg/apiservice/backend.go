@@ -1,6 +1,17 @@
 // Package apiservice knows the metrics APIServices: who serves one
 // (prometheus-adapter, KEDA's metrics server, or another server), where
-// KEDA's metrics server is, and the spec KEDA's release registers for it.
+// KEDA's metrics server is, and the spec KEDA's release registers for it;
+// the one copy of these for doctor and migrate.
+//
+// Owners.Of names the backend behind a Service: KEDA's metrics server (the
+// Service found, or one named keda…), the adapter (the custom APIService's
+// Service, or one in the adapter's namespace), else unknown.
+// FindKEDAMetricsServer looks for KEDA's metrics server by KEDA's own labels
+// (app.kubernetes.io/part-of=keda-operator and a name ending
+// metrics-apiserver), else the release's keda/keda-operator-metrics-apiserver,
+// or the one named, with its https port. ExternalSpec is the external
+// APIService as KEDA's release registers it (the sandbox writes it too);
+// Available reads an APIService's condition.
 package apiservice
 
 import (

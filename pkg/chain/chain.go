@@ -1,8 +1,17 @@
 // Package chain is prometheus-adapter's side of the autoscaling chain as the
 // adapter itself sees it: its Deployment and flags, its config parsed
 // strictly, the Prometheus it reads, and one simulated relist of its rules
-// on the live series. Every command builds it once with Load and reads what
-// it needs of it; the flags that steer it are one group (Flags).
+// on the live series. Every command builds it once with Load, up to the
+// Stage it needs, and reads what it needs of it.
+//
+// The adapter's Deployment is found through its APIService. The Prometheus
+// URL is the adapter's own --prometheus-url unless --prometheus-url or
+// METRICSCALE_PROMETHEUS_URL overrides it, and the chain records where it
+// came from. Err words the first broken stage for the commands that stop
+// there; doctor turns each stage's failure into findings instead. The flags
+// that steer Load are one group (Flags: --adapter-namespace, --adapter-name,
+// --prometheus-url), declared once, validated once, with one environment
+// fallback.
 package chain
 
 import (

@@ -1,5 +1,3 @@
-// Package cmd holds the cobra commands of kubectl-metricscale. Each command is a
-// thin Options type (Complete, Validate, Run) over a domain package.
 package cmd
 
 import (

@@ -1,8 +1,9 @@
 // Package configstore writes prometheus-adapter's config file into its
 // ConfigMap safely: every update carries the resourceVersion it was computed
 // from, a conflict re-reads and re-applies the same edit (so a concurrent
-// change is never overwritten), and the replaced data is kept first in a
-// backup ConfigMap that Rollback restores.
+// change is never overwritten; the retries are bounded), and the replaced
+// data is kept first in a backup ConfigMap that Restore puts back (the
+// rollback command). Helm tells whether a Helm release owns the ConfigMap.
 package configstore
 
 import (

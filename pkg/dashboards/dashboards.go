@@ -1,10 +1,3 @@
-// Package dashboards builds metricscale's Grafana dashboards with Grafana's
-// own typed builders (github.com/grafana/grafana-foundation-sdk/go), so every
-// field is one the dashboard schema knows and a rename in the schema is a
-// compile error here, not a silently ignored key in Grafana.
-//
-// The JSON committed under dashboards/ at the repository root is the output
-// of All (written by hack/gen-dashboards); a test fails when the two drift.
 package dashboards
 
 import (

@@ -2,6 +2,14 @@
 // (apiVersion 1: datasources, deleteDatasources, prune) strictly: a field
 // Grafana does not know is an error naming it, not a setting silently
 // dropped. Errors never quote a value (a file may come from a Secret).
+//
+// The types are plain ones mirroring the YAML, since Grafana's own
+// pkg/services/provisioning/datasources cannot be imported (the module proxy
+// refuses github.com/grafana/grafana). Parse unmarshals them strictly with
+// sigs.k8s.io/yaml (unknown fields named, with hints for removed ones such
+// as password), then applies Grafana's own checks: name, type, uid, access,
+// one default per organisation, unique names. Golden files and FuzzParse
+// test it.
 package datasourcefile
 
 import (

@@ -140,6 +140,28 @@ func Diagnose(ctx context.Context, in *Collected) (*Report, error) {
 	}
 	r.Inventory.ServedMetrics = in.API.Count()
 
+	w := walkerFor(in)
+	for i := range in.HPAs {
+		hr, err := w.walkHPA(ctx, &in.HPAs[i], in.Events)
+		if err != nil {
+			return nil, apierr.Denied(err, apierr.ReadOnlyRole)
+		}
+		r.HPAs = append(r.HPAs, hr)
+	}
+	if err := in.refused.err(); err != nil {
+		return nil, err
+	}
+	if a != nil && ch.Discovery != nil {
+		r.Findings = append(r.Findings, checkWindow(ctx, in.Prometheus, windowCheck{window: ch.Window, relist: a.RelistInterval, adapterRef: adapterRef}, w.used)...)
+	}
+	r.summarize()
+	return r, nil
+}
+
+// walkerFor is the walker of what Collect read.
+func walkerFor(in *Collected) *walker {
+	ch := in.Chain
+	a, cfg, adapterRef := ch.Adapter, ch.Config, ch.AdapterRef()
 	w := &walker{api: in.API, ext: in.External, res: in.Resources, prom: in.Prometheus, disc: ch.Discovery, mapper: in.Mapper, maxAge: ch.Window, now: in.Now,
 		adapterRef: adapterRef, seriesWindow: in.SeriesWindow, targets: in.Targets, keda: in.KEDA,
 		ambiguous: ambiguousTargets(in.HPAs, in.OtherHPAs)}
@@ -157,34 +179,13 @@ func Diagnose(ctx context.Context, in *Collected) (*Report, error) {
 		w.configLoaded, w.configChanged = a.ConfigLoaded(cfg.ConfigMap)
 		w.relist = a.RelistInterval
 	}
-	for i := range in.HPAs {
-		hr, err := w.walkHPA(ctx, &in.HPAs[i], in.Targets, in.Events)
-		if err != nil {
-			return nil, apierr.Denied(err, apierr.ReadOnlyRole)
-		}
-		r.HPAs = append(r.HPAs, hr)
-	}
-	if err := in.refused.err(); err != nil {
-		return nil, err
-	}
-	if a != nil && ch.Discovery != nil {
-		r.Findings = append(r.Findings, checkWindow(ctx, in.Prometheus, windowCheck{window: ch.Window, relist: a.RelistInterval, adapterRef: adapterRef}, w.used)...)
-	}
-	r.summarize()
-	return r, nil
+	return w
 }
 
 // walkHPA diagnoses one HPA: its own state, then each of its metrics.
-func (w *walker) walkHPA(ctx context.Context, h *autoscalingv2.HorizontalPodAutoscaler, targets Targets, events map[string][]corev1.Event) (HPAReport, error) {
-	hr := HPAReport{Namespace: h.Namespace, Name: h.Name, ScaleTarget: h.Spec.ScaleTargetRef.Kind + "/" + h.Spec.ScaleTargetRef.Name,
-		MaxReplicas: h.Spec.MaxReplicas, CurrentReplicas: h.Status.CurrentReplicas, DesiredReplicas: h.Status.DesiredReplicas,
-		Metrics: []MetricReport{}, Findings: []Finding{}}
-	if h.Spec.MinReplicas != nil {
-		hr.MinReplicas = *h.Spec.MinReplicas
-	} else {
-		hr.MinReplicas = 1
-	}
-	pods, found, err := targets.PodsOf(ctx, h.Namespace, h.Spec.ScaleTargetRef)
+func (w *walker) walkHPA(ctx context.Context, h *autoscalingv2.HorizontalPodAutoscaler, events map[string][]corev1.Event) (HPAReport, error) {
+	hr := newHPAReport(h)
+	pods, found, err := w.targets.PodsOf(ctx, h.Namespace, h.Spec.ScaleTargetRef)
 	if err != nil {
 		return hr, err
 	}
@@ -219,27 +220,7 @@ func (w *walker) walkHPA(ctx context.Context, h *autoscalingv2.HorizontalPodAuto
 		var mr MetricReport
 		switch spec.Type {
 		case autoscalingv2.PodsMetricSourceType, autoscalingv2.ObjectMetricSourceType:
-			if spec.Type == autoscalingv2.ObjectMetricSourceType {
-				exists, err := targets.ObjectExists(ctx, h.Namespace, spec.Object.DescribedObject)
-				if err == nil && !exists {
-					mr = MetricReport{Type: string(spec.Type), Name: spec.Object.Metric.Name, Target: targetString(spec.Object.Target),
-						Object: spec.Object.DescribedObject.Kind + "/" + spec.Object.DescribedObject.Name,
-						Chain:  chain(LinkUnknown, LinkUnknown, LinkUnknown, LinkBroken), Findings: []Finding{describedObjectMissing(h, spec)}}
-					break
-				}
-			}
-			t := target{pods: readyOnly(pods), running: []string{}}
-			for _, p := range pods {
-				t.running = append(t.running, p.Name)
-			}
-			switch {
-			case spec.Type != autoscalingv2.PodsMetricSourceType:
-			case found:
-				t.selector, t.selectorErr = targets.PodSelector(ctx, h.Namespace, h.Spec.ScaleTargetRef)
-			default:
-				t.selectorErr = errors.New("the scale target does not exist")
-			}
-			mr = w.walkMetric(ctx, h, spec, t)
+			mr = w.walkCustom(ctx, h, spec, pods, found)
 		case autoscalingv2.ExternalMetricSourceType:
 			if so != nil {
 				mr = w.walkKEDA(ctx, h, spec, so)
@@ -247,15 +228,7 @@ func (w *walker) walkHPA(ctx context.Context, h *autoscalingv2.HorizontalPodAuto
 			}
 			mr = w.walkExternal(ctx, h, spec)
 		case autoscalingv2.ResourceMetricSourceType, autoscalingv2.ContainerResourceMetricSourceType:
-			if w.res == nil {
-				mr = otherMetric(h, spec)
-				break
-			}
-			t := target{selectorErr: errors.New("the scale target does not exist")}
-			if found {
-				t.selector, t.selectorErr = targets.PodSelector(ctx, h.Namespace, h.Spec.ScaleTargetRef)
-			}
-			mr = w.walkResource(ctx, h, spec, pods, t)
+			mr = w.walkResource(ctx, h, spec, pods, found)
 		default:
 			mr = otherMetric(h, spec)
 		}
@@ -267,4 +240,41 @@ func (w *walker) walkHPA(ctx context.Context, h *autoscalingv2.HorizontalPodAuto
 	}
 	settle(&hr)
 	return hr, nil
+}
+
+// newHPAReport is the report of h before its findings and metrics.
+func newHPAReport(h *autoscalingv2.HorizontalPodAutoscaler) HPAReport {
+	hr := HPAReport{Namespace: h.Namespace, Name: h.Name, ScaleTarget: h.Spec.ScaleTargetRef.Kind + "/" + h.Spec.ScaleTargetRef.Name,
+		MaxReplicas: h.Spec.MaxReplicas, CurrentReplicas: h.Status.CurrentReplicas, DesiredReplicas: h.Status.DesiredReplicas,
+		Metrics: []MetricReport{}, Findings: []Finding{}, MinReplicas: 1}
+	if h.Spec.MinReplicas != nil {
+		hr.MinReplicas = *h.Spec.MinReplicas
+	}
+	return hr
+}
+
+// walkCustom diagnoses a Pods or Object metric of h, whose scale target's
+// Running pods are pods (found: the scale target exists).
+func (w *walker) walkCustom(ctx context.Context, h *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec, pods []corev1.Pod, found bool) MetricReport {
+	if spec.Type == autoscalingv2.ObjectMetricSourceType {
+		exists, err := w.targets.ObjectExists(ctx, h.Namespace, spec.Object.DescribedObject)
+		if err == nil && !exists {
+			mr := metricHeader(spec)
+			mr.Chain = chain(LinkUnknown, LinkUnknown, LinkUnknown, LinkBroken)
+			mr.Findings = []Finding{describedObjectMissing(h, spec)}
+			return mr
+		}
+	}
+	t := target{pods: readyOnly(pods), running: []string{}}
+	for _, p := range pods {
+		t.running = append(t.running, p.Name)
+	}
+	switch {
+	case spec.Type != autoscalingv2.PodsMetricSourceType:
+	case found:
+		t.selector, t.selectorErr = w.targets.PodSelector(ctx, h.Namespace, h.Spec.ScaleTargetRef)
+	default:
+		t.selectorErr = errors.New("the scale target does not exist")
+	}
+	return w.walkMetric(ctx, h, spec, t)
 }

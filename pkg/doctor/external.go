@@ -18,9 +18,7 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
 	"github.com/metricscale/kubectl-metricscale/pkg/apiservice"
 	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
-	"github.com/metricscale/kubectl-metricscale/pkg/quantity"
 	"github.com/metricscale/kubectl-metricscale/pkg/rules"
-	"github.com/metricscale/kubectl-metricscale/pkg/similar"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
 )
 
@@ -87,29 +85,27 @@ func (a *liveExternalAPI) Values(_ context.Context, req hpareq.Request) (*emv1be
 // values), the externalRules entry that should serve the metric, the series
 // in Prometheus.
 func (w *walker) walkExternal(ctx context.Context, hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec) MetricReport {
-	obj := "HorizontalPodAutoscaler " + hpa.Namespace + "/" + hpa.Name
-	metric := spec.External.Metric.Name
-	mr := MetricReport{Type: string(spec.Type), Name: metric, Target: targetString(spec.External.Target)}
+	m := newHPAMetric(hpa, spec)
+	mr := metricHeader(spec)
 	if _, err := metav1.LabelSelectorAsSelector(spec.External.Metric.Selector); err != nil {
 		mr.Chain = chain(LinkUnknown, LinkUnknown, LinkUnknown, LinkBroken)
-		mr.Findings = append(mr.Findings, newFinding(CodeInvalidSelector, obj, spec.Type, metric, err))
+		mr.Findings = append(mr.Findings, newFinding(CodeInvalidSelector, m.obj, spec.Type, m.name, err))
 		return mr
 	}
 	if w.extBackend == apiservice.KEDA {
 		// No ScaledObject owns this HPA: its metric is the adapter's.
 		mr.Chain = chain(LinkUnknown, LinkUnknown, LinkBroken, LinkBroken)
-		mr.Findings = append(mr.Findings, newFinding(CodeExternalAPIWrongBackend, obj, apiservice.Adapter, w.extService, backendService(apiservice.Adapter, w.adapterService)).
-			withEvidence("the HPA is owned by no ScaledObject, so KEDA's metrics server has no value for "+metric).
+		mr.Findings = append(mr.Findings, newFinding(CodeExternalAPIWrongBackend, m.obj, apiservice.Adapter, w.extService, backendService(apiservice.Adapter, w.adapterService)).
+			withEvidence("the HPA is owned by no ScaledObject, so KEDA's metrics server has no value for "+m.name).
 			withFix(externalAPIServiceFix(apiservice.Adapter, w.adapterService)))
 		return mr
 	}
-	req, err := hpareq.For(hpa, spec, nil, w.mapper)
-	if err != nil {
+	var err error
+	if m.req, err = hpareq.For(hpa, spec, nil, w.mapper); err != nil {
 		return mr
 	}
-	sel := req.MetricSelector
 	link := hpaLink(hpa)
-	w.noteUsed(ctx, schema.GroupResource{}, metric)
+	w.noteUsed(ctx, &m)
 	if w.ext == nil {
 		// Not asked: the HPA's own word, never "healthy".
 		mr.Chain = []Link{{LinkHPA, link}}
@@ -122,50 +118,54 @@ func (w *walker) walkExternal(ctx context.Context, hpa *autoscalingv2.Horizontal
 		mr.Healthy = true
 		return mr
 	}
-	var list *emv1beta1.ExternalMetricValueList
-	apiEvidence := req.String() + ": "
-	if ok, why := w.ext.Available(); !ok {
-		if w.disc == nil || hasExternalRules(w.disc) || !w.prom.OK() {
-			mr.Chain = chain(LinkUnknown, LinkUnknown, LinkBroken, LinkBroken)
-			mr.Findings = append(mr.Findings, newFinding(CodeMetricAPIUnavailable, obj, metric, "external", why))
-			return mr
-		}
-		// prometheus-adapter serves the external metrics API only when its
-		// config has externalRules: the missing rule is the cause.
-		apiEvidence = "the external metrics API is unavailable (" + why + "): prometheus-adapter serves it only when its config has externalRules, and it has none"
-		err = errors.New(why)
-	} else {
-		list, err = w.ext.Values(ctx, req)
-		if err != nil {
-			apiEvidence += apierr.Message(err)
-		} else {
-			apiEvidence += "no items"
-		}
+	if ok, why := w.ext.Available(); !ok && (w.disc == nil || hasExternalRules(w.disc) || !w.prom.OK()) {
+		mr.Chain = chain(LinkUnknown, LinkUnknown, LinkBroken, LinkBroken)
+		mr.Findings = append(mr.Findings, newFinding(CodeMetricAPIUnavailable, m.obj, m.name, "external", why))
+		return mr
 	}
+	list, apiEvidence, err := w.externalAnswer(ctx, &m)
 	if err == nil && len(list.Items) > 0 {
-		sum := 0.0
-		for _, it := range list.Items {
-			sum += it.Value.AsApproximateFloat64()
-		}
-		mr.Current = quantity.Format(sum)
-		mr.Request = req.Path()
+		mr.Current = externalSum(list)
+		mr.Request = m.req.Path()
 		mr.Chain = chain(LinkOK, LinkOK, LinkOK, link)
 		mr.Healthy = link == LinkOK
 		return mr
 	}
+	return w.externalUnserved(ctx, &m, err, apiEvidence, mr)
+}
+
+// externalAnswer sends the controller's request for an External metric,
+// and says what came back as evidence. When the API is unavailable, that
+// is the error: prometheus-adapter serves the external metrics API only
+// when its config has externalRules, so the missing rule is the cause.
+func (w *walker) externalAnswer(ctx context.Context, m *hpaMetric) (*emv1beta1.ExternalMetricValueList, string, error) {
+	if ok, why := w.ext.Available(); !ok {
+		return nil, "the external metrics API is unavailable (" + why + "): prometheus-adapter serves it only when its config has externalRules, and it has none",
+			errors.New(why)
+	}
+	list, err := w.ext.Values(ctx, m.req)
+	if err != nil {
+		return list, m.req.String() + ": " + apierr.Message(err), err
+	}
+	return list, m.req.String() + ": no items", nil
+}
+
+// externalUnserved explains an External metric the API returns no value
+// of (apiErr, apiEvidence: its answer): the rule that serves it, or why
+// none does.
+func (w *walker) externalUnserved(ctx context.Context, m *hpaMetric, apiErr error, apiEvidence string, mr MetricReport) MetricReport {
 	if w.disc != nil {
-		if m := w.disc.Served(schema.GroupResource{}, metric); m != nil {
+		if s := w.disc.Served(schema.GroupResource{}, m.name); s != nil {
 			mr.Chain = chain(LinkOK, LinkOK, LinkBroken, LinkBroken)
-			if err == nil {
+			if apiErr == nil {
 				// Served, but nothing for this namespace and selector.
-				mr.Findings = append(mr.Findings, newFinding(CodeExternalNoValue, obj, metric, m.Rule.Label(), m.SeriesName, hpa.Namespace, sel.String()).withEvidence(apiEvidence).
+				mr.Findings = append(mr.Findings, newFinding(CodeExternalNoValue, m.obj, m.name, s.Rule.Label(), s.SeriesName, m.req.Namespace, m.req.MetricSelector.String()).withEvidence(apiEvidence).
 					withFix(Fix{Description: "check that the series carry the namespace label the rule maps (or serve the metric with resources.namespaced: false) and labels matching the HPA's metric.selector"}))
 				return mr
 			}
-			mr.Findings = append(mr.Findings, newFinding(CodeConfigNotLoaded, obj, metric, "external metrics", m.Rule.Label(), m.SeriesName).
+			mr.Findings = append(mr.Findings, newFinding(CodeConfigNotLoaded, m.obj, m.name, "external metrics", s.Rule.Label(), s.SeriesName).
 				withEvidence(apiEvidence).
-				withFix(Fix{Description: "restart the adapter so it reads its ConfigMap again (it reads it only at start-up), then wait one relist interval",
-					Command: fmt.Sprintf("kubectl rollout restart deployment/%s -n %s", refName(w.adapterRef), refNamespace(w.adapterRef))}))
+				withFix(w.restartAdapterFix()))
 			return mr
 		}
 	}
@@ -173,25 +173,23 @@ func (w *walker) walkExternal(ctx context.Context, hpa *autoscalingv2.Horizontal
 		// Without Prometheus or a readable adapter config there is no
 		// telling which link is missing: the plumbing findings say why.
 		mr.Chain = chain(LinkUnknown, LinkUnknown, LinkBroken, LinkBroken)
-		mr.Findings = append(mr.Findings, newFinding(CodeNotServed, obj, "external", metric, "namespace "+hpa.Namespace, "").withEvidence(cannotLookFurther, apiEvidence))
+		mr.Findings = append(mr.Findings, newFinding(CodeNotServed, m.obj, "external", m.name, "namespace "+m.req.Namespace, "").withEvidence(cannotLookFurther, apiEvidence))
 		return mr
 	}
-	series, serr := w.prom.SeriesNamed(ctx, metric, w.now.Add(-w.seriesWindow))
+	series, serr := w.prom.SeriesNamed(ctx, m.name, w.now.Add(-w.seriesWindow))
 	if serr == nil && len(series) == 0 {
 		mr.Chain = chain(LinkBroken, LinkUnknown, LinkBroken, LinkBroken)
-		f := newFinding(CodeNoSeries, obj, metric, w.seriesWindow).withEvidence(apiEvidence)
-		if names, err := w.prom.MetricNames(ctx); err == nil {
-			if near := similar.Nearest(metric, names, 3); len(near) > 0 {
-				f = f.withEvidence("Prometheus has similar metrics: " + strings.Join(near, ", "))
-			}
+		f := newFinding(CodeNoSeries, m.obj, m.name, w.seriesWindow).withEvidence(apiEvidence)
+		if near := w.similarInPrometheus(ctx, m.name); len(near) > 0 {
+			f = f.withEvidence("Prometheus has similar metrics: " + strings.Join(near, ", "))
 		}
 		mr.Findings = append(mr.Findings, f)
 		return mr
 	}
 	mr.Chain = chain(LinkOK, LinkBroken, LinkBroken, LinkBroken)
-	f := newFinding(CodeNoRule, obj, len(series), metric, "externalRules entry").
+	f := newFinding(CodeNoRule, m.obj, len(series), m.name, "externalRules entry").
 		withEvidence(labelSummary(series, 3)...).withEvidence(apiEvidence)
-	mr.Findings = append(mr.Findings, withExternalRuleFix(f, series, metric))
+	mr.Findings = append(mr.Findings, withExternalRuleFix(f, series, m.name))
 	return mr
 }
 

@@ -11,10 +11,15 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 )
 
+// hpaObject names an HPA in its findings.
+func hpaObject(hpa *autoscalingv2.HorizontalPodAutoscaler) string {
+	return "HorizontalPodAutoscaler " + hpa.Namespace + "/" + hpa.Name
+}
+
 // hpaFindings judges the HPA as a whole from the controller's conditions and
 // its scale target. targetFound is false when the target does not exist.
 func hpaFindings(hpa *autoscalingv2.HorizontalPodAutoscaler, targetFound bool, readyPods, pods int, events ...corev1.Event) []Finding {
-	obj := "HorizontalPodAutoscaler " + hpa.Namespace + "/" + hpa.Name
+	obj := hpaObject(hpa)
 	ref := hpa.Spec.ScaleTargetRef
 	var out []Finding
 	if !targetFound {
@@ -64,7 +69,7 @@ subjects:
 
 func describedObjectMissing(hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec) Finding {
 	d := spec.Object.DescribedObject
-	return newFinding(CodeDescribedObjectMissing, "HorizontalPodAutoscaler "+hpa.Namespace+"/"+hpa.Name, spec.Object.Metric.Name, d.Kind, d.Name, hpa.Namespace).
+	return newFinding(CodeDescribedObjectMissing, hpaObject(hpa), spec.Object.Metric.Name, d.Kind, d.Name, hpa.Namespace).
 		withFix(Fix{Description: fmt.Sprintf("fix spec.metrics[].object.describedObject (kind %s, name %s, apiVersion) to name an existing object", d.Kind, d.Name)})
 }
 

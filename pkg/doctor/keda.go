@@ -168,73 +168,79 @@ func sortedKeys[V any](m map[string]V) []string {
 // KEDA runs it, then the HPA controller's request to the external metrics
 // API, which KEDA's metrics server must serve.
 func (w *walker) walkKEDA(ctx context.Context, hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec, so *keda.ScaledObject) MetricReport {
-	obj := "HorizontalPodAutoscaler " + hpa.Namespace + "/" + hpa.Name
+	m := newHPAMetric(hpa, spec)
 	soName := so.Namespace + "/" + so.Name
-	metric := spec.External.Metric.Name
-	mr := MetricReport{Type: string(spec.Type), Name: metric, Target: targetString(spec.External.Target), Object: "ScaledObject/" + so.Name}
+	mr := metricHeader(spec)
+	mr.Object = "ScaledObject/" + so.Name
 	link := hpaLink(hpa)
 
-	// The trigger, and its query as KEDA runs it.
-	promLink, triggerLink := LinkUnknown, LinkUnknown
-	if m := kedaMetricName.FindStringSubmatch(metric); m != nil {
-		i, _ := strconv.Atoi(m[1])
-		switch {
-		case i < len(so.Spec.Triggers) && so.Spec.Triggers[i].Type == "prometheus":
-			t := so.Spec.Triggers[i]
-			var fs []Finding
-			promLink, triggerLink, fs = w.runTrigger(ctx, soName, i, t)
-			mr.Findings = append(mr.Findings, fs...)
-			if promLink == LinkBroken || triggerLink == LinkBroken {
-				mr.Chain = chain(promLink, triggerLink, LinkUnknown, link)
-				return mr
-			}
-		case i < len(so.Spec.Triggers):
-			// Another scaler's source (a broker, a cloud API) is not
-			// doctor's to reach: say so, and check what KEDA serves.
-			t := so.Spec.Triggers[i]
-			mr.Findings = append(mr.Findings, newFinding(CodeTriggerNotRun, "ScaledObject "+soName, soName, i, t.Type, metric).
-				withEvidence(fmt.Sprintf("triggers[%d]: type %s, metricType %s, metadata keys %s", i, t.Type, orUnset(string(t.MetricType)), strings.Join(sortedKeys(t.Metadata), ", "))))
-		}
+	promLink, triggerLink, fs := w.kedaTrigger(ctx, &m, so)
+	mr.Findings = append(mr.Findings, fs...)
+	if promLink == LinkBroken || triggerLink == LinkBroken {
+		mr.Chain = chain(promLink, triggerLink, LinkUnknown, link)
+		return mr
 	}
 
 	// The external metrics API, which KEDA's metrics server must serve.
 	if w.extBackend == apiservice.Adapter {
 		mr.Chain = chain(promLink, triggerLink, LinkBroken, link)
-		mr.Findings = append(mr.Findings, newFinding(CodeExternalAPIWrongBackend, obj, apiservice.KEDA, w.extService, backendService(apiservice.KEDA, "")).
-			withEvidence(fmt.Sprintf("the HPA is owned by ScaledObject %s and reads %s from KEDA's metrics server", soName, metric)).
+		mr.Findings = append(mr.Findings, newFinding(CodeExternalAPIWrongBackend, m.obj, apiservice.KEDA, w.extService, backendService(apiservice.KEDA, "")).
+			withEvidence(fmt.Sprintf("the HPA is owned by ScaledObject %s and reads %s from KEDA's metrics server", soName, m.name)).
 			withFix(externalAPIServiceFix(apiservice.KEDA, "")))
 		return mr
 	}
-	req, err := hpareq.For(hpa, spec, nil, w.mapper)
-	if err != nil || w.ext == nil {
+	var err error
+	if m.req, err = hpareq.For(hpa, spec, nil, w.mapper); err != nil || w.ext == nil {
 		mr.Chain = chain(promLink, triggerLink, LinkUnknown, link)
 		return mr
 	}
 	if ok, why := w.ext.Available(); !ok {
 		mr.Chain = chain(promLink, triggerLink, LinkBroken, LinkBroken)
-		mr.Findings = append(mr.Findings, newFinding(CodeMetricAPIUnavailable, obj, metric, "external", why))
+		mr.Findings = append(mr.Findings, newFinding(CodeMetricAPIUnavailable, m.obj, m.name, "external", why))
 		return mr
 	}
-	list, err := w.ext.Values(ctx, req)
+	list, err := w.ext.Values(ctx, m.req)
 	if err != nil || len(list.Items) == 0 {
 		why := "no items"
 		if err != nil {
 			why = apierr.Message(err)
 		}
 		mr.Chain = chain(promLink, triggerLink, LinkBroken, LinkBroken)
-		mr.Findings = append(mr.Findings, newFinding(CodeNotServed, obj, "external", metric, "namespace "+hpa.Namespace+" (ScaledObject "+soName+")", "").
-			withEvidence(req.String()+": "+why).
+		mr.Findings = append(mr.Findings, newFinding(CodeNotServed, m.obj, "external", m.name, "namespace "+m.req.Namespace+" (ScaledObject "+soName+")", "").
+			withEvidence(m.req.String()+": "+why).
 			withFix(Fix{Description: "KEDA's metrics server answers for the ScaledObject only while the operator runs its triggers: read the operator's log for this ScaledObject",
 				Command: "kubectl logs -n keda deployment/keda-operator"}))
 		return mr
 	}
 	mr.Current = externalSum(list)
-	mr.Request = req.Path()
+	mr.Request = m.req.Path()
 	mr.Chain = chain(promLink, triggerLink, LinkOK, link)
 	// A value KEDA serves while not Ready or falling back is not the
 	// trigger's.
 	mr.Healthy = link == LinkOK && !hasErrors(mr.Findings) && !hasErrors(scaledObjectFindings(so))
 	return mr
+}
+
+// kedaTrigger judges the trigger of so that serves the metric (s<index>-…):
+// a prometheus trigger's query is run as KEDA runs it; another scaler's
+// source (a broker, a cloud API) is not doctor's to reach, and the finding
+// says so. The links are unknown when no trigger is run.
+func (w *walker) kedaTrigger(ctx context.Context, m *hpaMetric, so *keda.ScaledObject) (promLink, triggerLink LinkStatus, out []Finding) {
+	soName := so.Namespace + "/" + so.Name
+	match := kedaMetricName.FindStringSubmatch(m.name)
+	if match == nil {
+		return LinkUnknown, LinkUnknown, nil
+	}
+	i, _ := strconv.Atoi(match[1])
+	switch {
+	case i < len(so.Spec.Triggers) && so.Spec.Triggers[i].Type == "prometheus":
+		return w.runTrigger(ctx, soName, i, so.Spec.Triggers[i])
+	case i < len(so.Spec.Triggers):
+		t := so.Spec.Triggers[i]
+		return LinkUnknown, LinkUnknown, []Finding{newFinding(CodeTriggerNotRun, "ScaledObject "+soName, soName, i, t.Type, m.name).
+			withEvidence(fmt.Sprintf("triggers[%d]: type %s, metricType %s, metadata keys %s", i, t.Type, orUnset(string(t.MetricType)), strings.Join(sortedKeys(t.Metadata), ", ")))}
+	}
+	return LinkUnknown, LinkUnknown, nil
 }
 
 // runTrigger runs a prometheus trigger's query at its serverAddress, as
@@ -371,7 +377,7 @@ func ambiguousTargets(inScope, others []autoscalingv2.HorizontalPodAutoscaler) m
 // ambiguousFinding names the HPAs on one scale target and how to keep one.
 func ambiguousFinding(h *autoscalingv2.HorizontalPodAutoscaler, names []string, owner string) Finding {
 	ref := h.Spec.ScaleTargetRef
-	obj := "HorizontalPodAutoscaler " + h.Namespace + "/" + h.Name
+	obj := hpaObject(h)
 	desc := fmt.Sprintf("keep one HPA per target: delete all but one (kubectl delete hpa NAME -n %s), or, when a ScaledObject should take over an existing HPA, "+
 		"annotate the ScaledObject %s: \"true\" and set its spec.advanced.horizontalPodAutoscalerConfig.name to the existing HPA's name, so KEDA adopts that HPA instead of creating a second one",
 		h.Namespace, keda.TransferHPAOwnershipAnnotation)

@@ -41,9 +41,14 @@ type namedObject struct {
 
 // seriesObjects is what a metric's series say about where its data went.
 type seriesObjects struct {
-	resource  schema.GroupResource
-	objects   []namedObject
-	unchecked int // objects beyond maxExistenceChecks
+	seriesName string
+	resource   schema.GroupResource
+	// label is the rule's label for resource.
+	label pmodel.LabelName
+	// namespace is the HPA's; reads says in words what the HPA reads.
+	namespace, reads string
+	objects          []namedObject
+	unchecked        int // objects beyond maxExistenceChecks
 }
 
 func (o seriesObjects) of(c objectClass) []namedObject {
@@ -56,13 +61,15 @@ func (o seriesObjects) of(c objectClass) []namedObject {
 	return out
 }
 
-// classifySeries lists the objects the series name (by the rule's resource
-// label, in the namespace of its namespace label) and classifies each
-// against the request's namespace and the objects the HPA reads (queried).
+// classifySeries lists the objects that series name (series of s, the
+// metric m is served as: by its rule's resource label, in the namespace of
+// its namespace label) and classifies each against m's namespace and
+// queried, the objects the HPA reads.
 func classifySeries(ctx context.Context, exists func(ctx context.Context, gr schema.GroupResource, ns, name string) (bool, error),
-	rule *simulate.Rule, gr schema.GroupResource, ns string, series []prom.Series, queried []string) seriesObjects {
-	out := seriesObjects{resource: gr}
+	m *hpaMetric, s *simulate.Metric, series []prom.Series, queried []string) seriesObjects {
+	gr, ns, rule := m.req.Resource, m.req.Namespace, s.Rule
 	label, err := rule.Namer.LabelForResource(gr)
+	out := seriesObjects{seriesName: s.SeriesName, resource: gr, label: label, namespace: ns, reads: m.reads}
 	if err != nil {
 		return out
 	}
@@ -76,14 +83,14 @@ func classifySeries(ctx context.Context, exists func(ctx context.Context, gr sch
 	}
 	seen := map[string]bool{}
 	checked := 0
-	for _, s := range series {
-		name := string(s.Labels[label])
+	for _, x := range series {
+		name := string(x.Labels[label])
 		if name == "" {
 			continue
 		}
 		objNS := ns
 		if nsLabel != "" {
-			if v, ok := s.Labels[nsLabel]; ok {
+			if v, ok := x.Labels[nsLabel]; ok {
 				objNS = string(v)
 			}
 		}
@@ -92,7 +99,7 @@ func classifySeries(ctx context.Context, exists func(ctx context.Context, gr sch
 			continue
 		}
 		seen[key] = true
-		o := namedObject{namespace: objNS, name: name, series: s}
+		o := namedObject{namespace: objNS, name: name, series: x}
 		switch {
 		case objNS != ns:
 			o.class = classOtherNamespace
@@ -115,18 +122,24 @@ func classifySeries(ctx context.Context, exists func(ctx context.Context, gr sch
 		}
 		out.objects = append(out.objects, o)
 	}
-	sort.Slice(out.objects, func(i, j int) bool {
-		a, b := out.objects[i], out.objects[j]
+	sortByClass(out.objects)
+	return out
+}
+
+// sortByClass orders objects by class, then namespace and name.
+func sortByClass(objects []namedObject) {
+	sort.Slice(objects, func(i, j int) bool {
+		a, b := objects[i], objects[j]
 		if a.class != b.class {
 			return a.class < b.class
 		}
 		return a.namespace+"/"+a.name < b.namespace+"/"+b.name
 	})
-	return out
 }
 
 // evidence is one line per class of object.
-func (o seriesObjects) evidence(seriesName, ns, target string) []string {
+func (o seriesObjects) evidence() []string {
+	seriesName, ns, target := o.seriesName, o.namespace, o.reads
 	var out []string
 	names := func(xs []namedObject, withNS bool) string {
 		var s []string
@@ -293,10 +306,11 @@ func deleteCommands(groups []pushedGroup, bases []string) []string {
 // whereFix is the fix that fits where the metric's series went, by the
 // first class present: objects that are gone (a Pushgateway group outlives
 // its pod; else the exporter went with it), another namespace, objects the
-// HPA does not read. ok is false when the series name only objects the HPA
-// reads, which says nothing about where the data went.
-func whereFix(ctx context.Context, p Prometheus, o seriesObjects, seriesName, ns, target string, label pmodel.LabelName, names []string) (*Fix, []string, bool) {
-	r := o.resource.Resource
+// HPA does not read; names are the objects it should read the metric of.
+// ok is false when the series name only objects the HPA reads, which says
+// nothing about where the data went.
+func whereFix(ctx context.Context, p Prometheus, o seriesObjects, names []string) (*Fix, []string, bool) {
+	r, seriesName, ns, target, label := o.resource.Resource, o.seriesName, o.namespace, o.reads, o.label
 	if gone := o.of(classGone); len(gone) > 0 {
 		var series []prom.Series
 		for _, x := range gone {

@@ -1,6 +1,3 @@
-// Package doctor walks the chain exporter → Prometheus → prometheus-adapter →
-// metrics API → HPA and reports, for every HPA metric, the first broken link
-// as coded findings with evidence and a fix.
 package doctor
 
 // Severity of a finding. Only errors make doctor exit 1.

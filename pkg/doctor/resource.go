@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -97,13 +98,21 @@ func resourceChain(api, hpa LinkStatus) []Link {
 	return []Link{{LinkAPI, api}, {LinkHPA, hpa}}
 }
 
-// walkResource diagnoses a Resource or ContainerResource metric: it sends
-// the controller's request to the resource metrics API, reproduces its
-// arithmetic on the answer and the scale target's Running pods, and names
-// what keeps it from a value.
-func (w *walker) walkResource(ctx context.Context, hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec, pods []corev1.Pod, t target) MetricReport {
+// walkResource diagnoses a Resource or ContainerResource metric of hpa,
+// whose scale target's Running pods are pods (found: the target exists): it
+// sends the controller's request to the resource metrics API, reproduces
+// its arithmetic on the answer and the pods, and names what keeps it from a
+// value. Without a resource metrics source it relays the HPA's own word.
+func (w *walker) walkResource(ctx context.Context, hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec, pods []corev1.Pod, found bool) MetricReport {
+	if w.res == nil {
+		return otherMetric(hpa, spec)
+	}
+	t := target{selectorErr: errors.New("the scale target does not exist")}
+	if found {
+		t.selector, t.selectorErr = w.targets.PodSelector(ctx, hpa.Namespace, hpa.Spec.ScaleTargetRef)
+	}
 	m, _ := resourceMetricOf(spec)
-	obj := "HorizontalPodAutoscaler " + hpa.Namespace + "/" + hpa.Name
+	obj := hpaObject(hpa)
 	mr := MetricReport{Type: string(spec.Type), Name: string(m.name), Target: targetString(m.target), Current: resourceCurrent(hpa, spec)}
 	if m.container != "" {
 		mr.Object = "Container/" + m.container
@@ -147,7 +156,7 @@ func (w *walker) walkResource(ctx context.Context, hpa *autoscalingv2.Horizontal
 // resourceFindings names what keeps the controller from a value, or from
 // some pods' values.
 func (w *walker) resourceFindings(hpa *autoscalingv2.HorizontalPodAutoscaler, m resourceMetric, u resourceUsage, pods int) []Finding {
-	obj := "HorizontalPodAutoscaler " + hpa.Namespace + "/" + hpa.Name
+	obj := hpaObject(hpa)
 	ref := hpa.Spec.ScaleTargetRef
 	target := ref.Kind + "/" + ref.Name
 	var out []Finding

@@ -125,9 +125,8 @@ func TestWalkResource(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			w := &walker{res: c.res, now: resNow}
-			sel := labels.SelectorFromSet(labels.Set{"app": "web"})
-			mr := w.walkResource(context.Background(), c.hpa, c.hpa.Spec.Metrics[0], c.pods, target{selector: sel})
+			w := &walker{res: c.res, now: resNow, targets: fakeTargets{"shop/Deployment/web": c.pods}}
+			mr := w.walkResource(context.Background(), c.hpa, c.hpa.Spec.Metrics[0], c.pods, true)
 			record(t, mr.Findings)
 			if got := codes(mr.Findings); got != c.codes {
 				t.Fatalf("codes %q, want %q: %+v", got, c.codes, mr.Findings)

@@ -45,7 +45,8 @@ func TestTargetsKeepScaleTargetPods(t *testing.T) {
 		deleting,
 		workloadPod("a", "web-4", map[string]string{"app": "web"}, corev1.PodPending, corev1.ConditionFalse),
 		workloadPod("a", "other-1", map[string]string{"app": "other"}, corev1.PodRunning, corev1.ConditionTrue),
-		workloadPod("b", "web-1", map[string]string{"app": "web"}, corev1.PodRunning, corev1.ConditionTrue), // same labels, other namespace
+		// Same labels, other namespace.
+		workloadPod("b", "web-1", map[string]string{"app": "web"}, corev1.PodRunning, corev1.ConditionTrue),
 		workloadPod("b", "db-0", map[string]string{"app": "db"}, corev1.PodRunning, corev1.ConditionTrue),
 	)
 	hpas := []autoscalingv2.HorizontalPodAutoscaler{benchHPA("a", "web", "Deployment", "web"), benchHPA("b", "db", "StatefulSet", "db"),

@@ -107,11 +107,12 @@ type walker struct {
 }
 
 // noteUsed records a series of the rule that serves an HPA's metric.
-func (w *walker) noteUsed(ctx context.Context, gr schema.GroupResource, metric string) {
+func (w *walker) noteUsed(ctx context.Context, hm *hpaMetric) {
 	if w.disc == nil {
 		return
 	}
-	m := w.disc.Served(gr, metric)
+	metric := hm.name
+	m := w.disc.Served(hm.req.Resource, metric)
 	if m == nil {
 		// The simulated relist did not list it now, although the API may
 		// (a window shorter than the samples' interval does just that):
@@ -183,6 +184,53 @@ type target struct {
 	selectorErr error
 }
 
+// hpaMetric is one metric of an HPA as the walk carries it from link to
+// link: whose it is, what it is, the HPA controller's request for it and
+// the objects it reads.
+type hpaMetric struct {
+	hpa  *autoscalingv2.HorizontalPodAutoscaler
+	spec autoscalingv2.MetricSpec
+	// obj names the HPA in findings ("HorizontalPodAutoscaler ns/name").
+	obj string
+	// name is the metric's name as the HPA spells it (req.Metric once the
+	// request is built).
+	name string
+	// req is the controller's request: its Resource (pods, or the
+	// described object's; empty for an External metric) and Namespace are
+	// the metric's.
+	req hpareq.Request
+	// names are the objects whose values the HPA reads: the scale target's
+	// Ready pods, or the described object.
+	names []string
+	// queried are the objects the adapter's query is about: for a Pods
+	// metric every Running pod of the scale target, else names.
+	queried []string
+	// reads says in words what the HPA reads.
+	reads string
+}
+
+// newHPAMetric is spec, a metric of hpa, before its request is built.
+func newHPAMetric(hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec) hpaMetric {
+	return hpaMetric{hpa: hpa, spec: spec, obj: hpaObject(hpa), name: metricHeader(spec).Name}
+}
+
+// metricHeader is the report of a Pods, Object or External metric before
+// the walk: its type, name, target and, for an Object metric, the
+// described object.
+func metricHeader(spec autoscalingv2.MetricSpec) MetricReport {
+	mr := MetricReport{Type: string(spec.Type)}
+	switch spec.Type {
+	case autoscalingv2.PodsMetricSourceType:
+		mr.Name, mr.Target = spec.Pods.Metric.Name, targetString(spec.Pods.Target)
+	case autoscalingv2.ObjectMetricSourceType:
+		mr.Name, mr.Target = spec.Object.Metric.Name, targetString(spec.Object.Target)
+		mr.Object = spec.Object.DescribedObject.Kind + "/" + spec.Object.DescribedObject.Name
+	case autoscalingv2.ExternalMetricSourceType:
+		mr.Name, mr.Target = spec.External.Metric.Name, targetString(spec.External.Target)
+	}
+	return mr
+}
+
 func chain(prom, rule, api, hpa LinkStatus) []Link {
 	return []Link{{LinkPrometheus, prom}, {LinkRule, rule}, {LinkAPI, api}, {LinkHPA, hpa}}
 }
@@ -192,131 +240,155 @@ func chain(prom, rule, api, hpa LinkStatus) []Link {
 // included), stops at the first broken link and names its cause. The metric
 // is healthy only when that request returned values.
 func (w *walker) walkMetric(ctx context.Context, hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec, t target) MetricReport {
-	obj := "HorizontalPodAutoscaler " + hpa.Namespace + "/" + hpa.Name
-	mr := MetricReport{Type: string(spec.Type)}
-	var names []string // the objects whose values the HPA reads
-	var sel *metav1.LabelSelector
-	switch spec.Type {
-	case autoscalingv2.PodsMetricSourceType:
-		mr.Name = spec.Pods.Metric.Name
-		mr.Target = targetString(spec.Pods.Target)
-		sel = spec.Pods.Metric.Selector
-		for _, p := range t.pods {
-			names = append(names, p.Name)
-		}
-	case autoscalingv2.ObjectMetricSourceType:
-		mr.Name = spec.Object.Metric.Name
-		mr.Target = targetString(spec.Object.Target)
-		mr.Object = spec.Object.DescribedObject.Kind + "/" + spec.Object.DescribedObject.Name
-		sel = spec.Object.Metric.Selector
-		ref := spec.Object.DescribedObject
-		if _, err := kube.ResourceFor(w.mapper, ref.APIVersion, ref.Kind); err != nil {
-			mr.Chain = chain(LinkUnknown, LinkUnknown, LinkUnknown, LinkBroken)
-			mr.Findings = []Finding{describedObjectMissing(hpa, spec)}
-			return mr
-		}
-	default:
+	mr := metricHeader(spec)
+	if spec.Type != autoscalingv2.PodsMetricSourceType && spec.Type != autoscalingv2.ObjectMetricSourceType {
 		return mr
 	}
-	metric := mr.Name
-	if _, err := metav1.LabelSelectorAsSelector(sel); err != nil {
-		mr.Chain = chain(LinkUnknown, LinkUnknown, LinkUnknown, LinkBroken)
-		mr.Findings = append(mr.Findings, newFinding(CodeInvalidSelector, obj, spec.Type, metric, err))
+	m, ok := w.customMetric(hpa, spec, t, &mr)
+	if !ok {
 		return mr
 	}
-	if spec.Type == autoscalingv2.PodsMetricSourceType && t.selector == nil {
-		why := "unknown"
-		if t.selectorErr != nil {
-			why = t.selectorErr.Error()
-		}
-		mr.Chain = chain(LinkUnknown, LinkUnknown, LinkUnknown, LinkBroken)
-		ref := hpa.Spec.ScaleTargetRef
-		mr.Findings = append(mr.Findings, newFinding(CodeNoPodSelector, obj, metric, ref.Kind, ref.Name, why))
-		return mr
-	}
-	req, err := hpareq.For(hpa, spec, t.selector, w.mapper)
-	if err != nil {
-		return mr // every cause is reported above
-	}
-	if spec.Type == autoscalingv2.ObjectMetricSourceType {
-		names = []string{req.Name}
-	}
-	gr := req.Resource
-	ns := hpa.Namespace
-	hpaLink := hpaLink(hpa)
-	w.noteUsed(ctx, gr, metric)
+	link := hpaLink(hpa)
+	w.noteUsed(ctx, &m)
 
 	if ok, why := w.api.Available(); !ok {
 		mr.Chain = chain(LinkUnknown, LinkUnknown, LinkBroken, LinkBroken)
-		mr.Findings = append(mr.Findings, newFinding(CodeMetricAPIUnavailable, obj, metric, "custom", why))
+		mr.Findings = append(mr.Findings, newFinding(CodeMetricAPIUnavailable, m.obj, m.name, "custom", why))
 		return mr
 	}
 
 	// The controller computed replicas from this very metric on its last
 	// sync (ScalingActive=True, the value in status.currentMetrics): its own
 	// request answered, and repeating it would cost a request per HPA.
-	if cur, ok := readByController(hpa, spec); ok && hpaLink == LinkOK && w.api.Listed(gr.String(), metric) {
+	if cur, ok := readByController(hpa, spec); ok && link == LinkOK && w.api.Listed(m.req.Resource.String(), m.name) {
 		mr.Chain = chain(LinkOK, LinkOK, LinkOK, LinkOK)
-		mr.Findings = append(mr.Findings, w.seriesChecks(ctx, obj, hpa, spec.Type, gr, metric, names)...)
+		mr.Findings = append(mr.Findings, w.seriesChecks(ctx, &m)...)
 		if strings.HasSuffix(cur, "m") {
-			mr.Findings = append(mr.Findings, newFinding(CodeMilliQuantity, obj, metric, cur, decodeString(cur)))
+			mr.Findings = append(mr.Findings, newFinding(CodeMilliQuantity, m.obj, m.name, cur, decodeString(cur)))
 		}
 		mr.Current = decodeString(cur)
 		mr.Healthy = !hasErrors(mr.Findings)
 		return mr
 	}
+	if w.api.Listed(m.req.Resource.String(), m.name) {
+		return w.walkListed(ctx, &m, link, mr)
+	}
+	return w.walkUnlisted(ctx, &m, mr)
+}
 
-	if w.api.Listed(gr.String(), metric) {
-		list, err := w.api.Values(ctx, req)
-		var items []cmv1beta2.MetricValue
-		if err == nil {
-			items = itemsFor(list, names)
+// customMetric is a Pods or Object metric of hpa with the HPA
+// controller's request for it. ok is false when the walk stops before the
+// request: mr's chain and findings say why (hpareq's own errors are
+// those causes, already reported).
+func (w *walker) customMetric(hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec, t target, mr *MetricReport) (m hpaMetric, ok bool) {
+	m = newHPAMetric(hpa, spec)
+	stop := func(f Finding) (hpaMetric, bool) {
+		mr.Chain = chain(LinkUnknown, LinkUnknown, LinkUnknown, LinkBroken)
+		mr.Findings = append(mr.Findings, f)
+		return m, false
+	}
+	var sel *metav1.LabelSelector
+	switch spec.Type {
+	case autoscalingv2.PodsMetricSourceType:
+		sel = spec.Pods.Metric.Selector
+	case autoscalingv2.ObjectMetricSourceType:
+		ref := spec.Object.DescribedObject
+		if _, err := kube.ResourceFor(w.mapper, ref.APIVersion, ref.Kind); err != nil {
+			return stop(describedObjectMissing(hpa, spec))
 		}
-		if len(items) > 0 {
-			mr.Request = req.Path()
-			mr.Current = currentValue(spec.Type, items)
-			mr.Findings = append(mr.Findings, w.valueChecks(ctx, obj, spec.Type, gr, ns, metric, names, items)...)
-			mr.Chain = chain(LinkOK, LinkOK, LinkOK, hpaLink)
-			mr.Healthy = hpaLink == LinkOK && !hasErrors(mr.Findings)
-			return mr
+		sel = spec.Object.Metric.Selector
+	}
+	if _, err := metav1.LabelSelectorAsSelector(sel); err != nil {
+		return stop(newFinding(CodeInvalidSelector, m.obj, spec.Type, m.name, err))
+	}
+	if spec.Type == autoscalingv2.PodsMetricSourceType && t.selector == nil {
+		why := "unknown"
+		if t.selectorErr != nil {
+			why = t.selectorErr.Error()
 		}
-		// Listed, but nothing for the target's objects: find out why from the query.
-		mr.Chain = chain(LinkOK, LinkOK, LinkBroken, LinkBroken)
-		queried := names
-		if spec.Type == autoscalingv2.PodsMetricSourceType && t.running != nil {
-			queried = t.running
-		}
-		reads := "the pods of " + hpa.Spec.ScaleTargetRef.Kind + "/" + hpa.Spec.ScaleTargetRef.Name
-		if spec.Type == autoscalingv2.ObjectMetricSourceType {
-			reads = spec.Object.DescribedObject.Kind + "/" + spec.Object.DescribedObject.Name
-		}
-		mr.Findings = append(mr.Findings, w.noValues(ctx, obj, reads, req, names, queried, list, err)...)
+		ref := hpa.Spec.ScaleTargetRef
+		return stop(newFinding(CodeNoPodSelector, m.obj, m.name, ref.Kind, ref.Name, why))
+	}
+	req, err := hpareq.For(hpa, spec, t.selector, w.mapper)
+	if err != nil {
+		return m, false
+	}
+	m.req = req
+	if spec.Type == autoscalingv2.ObjectMetricSourceType {
+		m.names, m.queried = []string{req.Name}, []string{req.Name}
+		m.reads = spec.Object.DescribedObject.Kind + "/" + spec.Object.DescribedObject.Name
+		return m, true
+	}
+	for _, p := range t.pods {
+		m.names = append(m.names, p.Name)
+	}
+	m.queried = m.names
+	if t.running != nil {
+		m.queried = t.running
+	}
+	m.reads = "the pods of " + hpa.Spec.ScaleTargetRef.Kind + "/" + hpa.Spec.ScaleTargetRef.Name
+	return m, true
+}
+
+// walkListed sends the request of a metric the API lists: healthy when it
+// returns values for the objects the HPA reads, else why not.
+func (w *walker) walkListed(ctx context.Context, m *hpaMetric, link LinkStatus, mr MetricReport) MetricReport {
+	list, err := w.api.Values(ctx, m.req)
+	var items []cmv1beta2.MetricValue
+	if err == nil {
+		items = itemsFor(list, m.names)
+	}
+	if len(items) > 0 {
+		mr.Request = m.req.Path()
+		mr.Current = currentValue(m.spec.Type, items)
+		mr.Findings = append(mr.Findings, w.valueChecks(m, items)...)
+		mr.Chain = chain(LinkOK, LinkOK, LinkOK, link)
+		mr.Healthy = link == LinkOK && !hasErrors(mr.Findings)
 		return mr
 	}
+	// Listed, but nothing for the target's objects: find out why from the query.
+	mr.Chain = chain(LinkOK, LinkOK, LinkBroken, LinkBroken)
+	mr.Findings = append(mr.Findings, w.noValues(ctx, m, list, err)...)
+	return mr
+}
 
-	// Not listed. Would the current config serve it?
+// walkUnlisted explains a metric the API does not list: the current
+// config would serve it (the adapter has not loaded it, or not relisted
+// since), or why it would not.
+func (w *walker) walkUnlisted(ctx context.Context, m *hpaMetric, mr MetricReport) MetricReport {
 	if w.disc != nil {
-		if m := w.disc.Served(gr, metric); m != nil {
+		if s := w.disc.Served(m.req.Resource, m.name); s != nil {
 			mr.Chain = chain(LinkOK, LinkOK, LinkBroken, LinkBroken)
-			if w.configLoaded {
-				// Restarting would not load anything new: the relist did
-				// not see the series (they came after it, or were older
-				// than its window then).
-				_, kept := m.Rule.SeriesNamed(m.SeriesName)
-				w.noteSeries(kept)
-				mr.Findings = append(mr.Findings, newFinding(CodeNotListedYet, obj, w.configChanged.UTC().Format(time.RFC3339), metric, gr.Resource, m.Rule.Label(), m.SeriesName).
-					withFix(Fix{Description: fmt.Sprintf("wait one relist (--metrics-relist-interval %s); if the metric stays unlisted or comes and goes, its series are older than the adapter's window (%s) at its relists: see MS216, or raise --metrics-max-age", w.relist, w.maxAge)}))
-				return mr
-			}
-			mr.Findings = append(mr.Findings, newFinding(CodeConfigNotLoaded, obj, metric, gr.Resource, m.Rule.Label(), m.SeriesName).
-				withFix(Fix{Description: "restart the adapter so it reads its ConfigMap again (it reads it only at start-up), then wait one relist interval",
-					Command: fmt.Sprintf("kubectl rollout restart deployment/%s -n %s", refName(w.adapterRef), refNamespace(w.adapterRef))}))
+			mr.Findings = append(mr.Findings, w.notLoaded(m, s))
 			return mr
 		}
 	}
 	mr.Chain = chain(LinkUnknown, LinkBroken, LinkBroken, LinkBroken)
-	mr.Findings = append(mr.Findings, w.notServed(ctx, obj, gr, ns, metric, &mr)...)
+	mr.Findings = append(mr.Findings, w.notServed(ctx, m, &mr)...)
 	return mr
+}
+
+// notLoaded is the finding for a metric the current config serves (as s)
+// and the API does not list: the adapter has yet to relist, or to load
+// its config.
+func (w *walker) notLoaded(m *hpaMetric, s *simulate.Metric) Finding {
+	if w.configLoaded {
+		// Restarting would not load anything new: the relist did not see
+		// the series (they came after it, or were older than its window
+		// then).
+		_, kept := s.Rule.SeriesNamed(s.SeriesName)
+		w.noteSeries(kept)
+		return newFinding(CodeNotListedYet, m.obj, w.configChanged.UTC().Format(time.RFC3339), m.name, m.req.Resource.Resource, s.Rule.Label(), s.SeriesName).
+			withFix(Fix{Description: fmt.Sprintf("wait one relist (--metrics-relist-interval %s); if the metric stays unlisted or comes and goes, its series are older than the adapter's window (%s) at its relists: see MS216, or raise --metrics-max-age", w.relist, w.maxAge)})
+	}
+	return newFinding(CodeConfigNotLoaded, m.obj, m.name, m.req.Resource.Resource, s.Rule.Label(), s.SeriesName).
+		withFix(w.restartAdapterFix())
+}
+
+// restartAdapterFix restarts the adapter so it loads its config.
+func (w *walker) restartAdapterFix() Fix {
+	return Fix{Description: "restart the adapter so it reads its ConfigMap again (it reads it only at start-up), then wait one relist interval",
+		Command: fmt.Sprintf("kubectl rollout restart deployment/%s -n %s", refName(w.adapterRef), refNamespace(w.adapterRef))}
 }
 
 // hpaLink is the HPA link from the controller's own conditions.
@@ -329,120 +401,159 @@ func hpaLink(hpa *autoscalingv2.HorizontalPodAutoscaler) LinkStatus {
 	return LinkOK
 }
 
-// notServed explains why the API does not list the metric for the resource.
-func (w *walker) notServed(ctx context.Context, obj string, gr schema.GroupResource, ns, metric string, mr *MetricReport) []Finding {
-	var out []Finding
+// notServed explains why the API does not list the metric for its
+// resource, and sets mr's Prometheus link (and its whole chain when the
+// cause is the HPA's).
+func (w *walker) notServed(ctx context.Context, m *hpaMetric, mr *MetricReport) []Finding {
+	gr := m.req.Resource
 	listed := w.api.ListedNames(gr.String())
-	apiMissing := newFinding(CodeNotServed, obj, "custom", metric, gr.Resource, similarNote(similar.Nearest(metric, listed, 3)))
+	apiMissing := newFinding(CodeNotServed, m.obj, "custom", m.name, gr.Resource, similarNote(similar.Nearest(m.name, listed, 3)))
 	if !w.prom.OK() || w.disc == nil {
 		mr.Chain[0].Status = LinkUnknown
-		return append(out, apiMissing.withEvidence(cannotLookFurther))
+		return []Finding{apiMissing.withEvidence(cannotLookFurther)}
 	}
 
 	// Does a rule rename a series of this name (http_requests_total → http_requests)?
-	for _, m := range w.disc.Metrics {
-		if m.SeriesName == metric && m.Resource == gr && m.Name != metric {
+	for _, s := range w.disc.Metrics {
+		if s.SeriesName == m.name && s.Resource == gr && s.Name != m.name {
 			mr.Chain = chain(LinkOK, LinkOK, LinkOK, LinkBroken)
-			return append(out, newFinding(CodeSeriesNameInHPA, obj, metric, m.Rule.Label(), m.Name).
-				withFix(Fix{Description: fmt.Sprintf("name the API metric in the HPA: spec.metrics[].%s.metric.name: %s", strings.ToLower(mr.Type), m.Name)}))
+			return []Finding{newFinding(CodeSeriesNameInHPA, m.obj, m.name, s.Rule.Label(), s.Name).
+				withFix(Fix{Description: fmt.Sprintf("name the API metric in the HPA: spec.metrics[].%s.metric.name: %s", strings.ToLower(mr.Type), s.Name)})}
 		}
 	}
 
-	all, err := w.prom.SeriesNamed(ctx, metric, w.now.Add(-w.seriesWindow))
+	all, err := w.prom.SeriesNamed(ctx, m.name, w.now.Add(-w.seriesWindow))
 	if err != nil {
 		mr.Chain[0].Status = LinkUnknown
-		return append(out, apiMissing.withEvidence("listing series of "+metric+": "+err.Error()))
+		return []Finding{apiMissing.withEvidence("listing series of " + m.name + ": " + err.Error())}
 	}
 	if len(all) == 0 {
 		mr.Chain = chain(LinkBroken, LinkUnknown, LinkBroken, LinkBroken)
-		f := newFinding(CodeNoSeries, obj, metric, w.seriesWindow)
-		var look []prom.Series
-		if names, err := w.prom.MetricNames(ctx); err == nil {
-			if near := similar.Nearest(metric, names, 3); len(near) > 0 {
-				f = f.withEvidence("Prometheus has similar metrics: " + strings.Join(near, ", "))
-				look, _ = w.prom.SeriesNamed(ctx, near[0], w.now.Add(-w.seriesWindow))
-			}
-		}
-		if near := similar.Nearest(metric, listed, 3); len(near) > 0 {
-			f = f.withFix(Fix{Description: fmt.Sprintf("if the HPA means the served metric %q, name it in spec.metrics", near[0])})
-		}
-		out = append(out, f)
-		// A rule that would compute the metric from the similar series has to
-		// map their labels: say so when those moved to exported_*.
-		if exported := exportedLabels(look); len(exported) > 0 {
-			out = append(out, exportedFinding(obj, look[0].Name, exported, look))
-		}
-		return out
+		return w.noSeries(ctx, m, listed)
 	}
 	mr.Chain[0].Status = LinkOK
+	var out []Finding
 	if exported := exportedLabels(all); len(exported) > 0 {
-		out = append(out, exportedFinding(obj, metric, exported, all))
+		out = append(out, exportedFinding(m.obj, m.name, exported, all))
 	}
-	var selecting []*simulate.Rule
-	for _, r := range w.disc.Rules {
-		if sel, _ := r.SeriesNamed(metric); len(sel) > 0 && !r.External {
-			selecting = append(selecting, r)
-		}
-	}
-	if len(selecting) == 0 {
-		inWindow, err := w.prom.SeriesNamed(ctx, metric, w.disc.Since)
-		// A window shorter than the samples' interval says why the relist
-		// saw none of them (or saw them only now).
-		w.noteSeries(all)
-		tooOld := newFinding(CodeSeriesTooOld, obj, metric, w.maxAge).
-			withEvidence(labelSummary(all, 3)...).
-			withFix(Fix{Description: "push or scrape the metric more often than the window, or raise --metrics-max-age on the adapter Deployment"})
-		if err == nil && len(inWindow) == 0 {
-			return append(out, tooOld)
-		}
-		// A sample came in after the simulated relist: if a rule selects
-		// the series, the relist missed them only because they were older
-		// than its window then. No rule is missing.
-		if r := selectingRule(w.disc.Rules, inWindow); r != nil {
-			return append(out, tooOld.withEvidence(fmt.Sprintf("%s selects them, but the simulated relist a moment before saw none in its window of %s", r.Label(), w.maxAge)))
-		}
-		f := newFinding(CodeNoRule, obj, len(all), metric, "rule's seriesQuery").
-			withEvidence(labelSummary(all, 3)...)
-		return append(out, w.withRuleFix(f, all, metric, gr, metric))
-	}
-	for _, r := range selecting {
-		_, kept := r.SeriesNamed(metric)
-		if len(kept) == 0 {
-			out = append(out, newFinding(CodeRuleFiltersSeries, obj, r.Label(), metric).
-				withEvidence(filterEvidence(r)...))
-			continue
-		}
-		name, _ := r.Namer.MetricNameForSeries(kept[0])
-		resources, _ := r.Namer.ResourcesForSeries(kept[0])
-		if name != metric {
-			out = append(out, newFinding(CodeSeriesNameInHPA, obj, metric, r.Label(), name).
-				withFix(Fix{Description: fmt.Sprintf("name the API metric in the HPA: metric.name: %s", name)}))
-			continue
-		}
-		if len(resources) == 0 {
-			f := newFinding(CodeLabelsNotMapped, obj, r.Label(), metric, overridesString(r)).
-				withEvidence(labelSummary(kept, 3)...)
-			out = append(out, w.withRuleFix(f, kept, metric, gr, metric))
-			continue
-		}
-		if !containsResource(resources, gr) {
-			var rs []string
-			for _, x := range resources {
-				rs = append(rs, x.String())
-			}
-			f := newFinding(CodeOtherResource, obj, r.Label(), metric, strings.Join(rs, ", "), gr.Resource).withEvidence(labelSummary(kept, 3)...)
-			out = append(out, w.withRuleFix(f, kept, metric, gr, metric))
-			continue
-		}
-	}
+	out = append(out, w.ruleFindings(ctx, m, all)...)
 	if len(out) == 0 {
 		out = append(out, apiMissing)
 	}
 	return out
 }
 
-func (w *walker) withRuleFix(f Finding, series []prom.Series, seriesName string, gr schema.GroupResource, apiName string) Finding {
-	if p, note, ok := proposeRule(series, seriesName, gr.Resource, kube.Singular(w.mapper, gr), apiName); ok {
+// noSeries is CodeNoSeries for a metric Prometheus has no series of, with the
+// metrics of similar names it has and the API serves.
+func (w *walker) noSeries(ctx context.Context, m *hpaMetric, listed []string) []Finding {
+	f := newFinding(CodeNoSeries, m.obj, m.name, w.seriesWindow)
+	var look []prom.Series
+	if near := w.similarInPrometheus(ctx, m.name); len(near) > 0 {
+		f = f.withEvidence("Prometheus has similar metrics: " + strings.Join(near, ", "))
+		look, _ = w.prom.SeriesNamed(ctx, near[0], w.now.Add(-w.seriesWindow))
+	}
+	if near := similar.Nearest(m.name, listed, 3); len(near) > 0 {
+		f = f.withFix(Fix{Description: fmt.Sprintf("if the HPA means the served metric %q, name it in spec.metrics", near[0])})
+	}
+	out := []Finding{f}
+	// A rule that would compute the metric from the similar series has to
+	// map their labels: say so when those moved to exported_*.
+	if exported := exportedLabels(look); len(exported) > 0 {
+		out = append(out, exportedFinding(m.obj, look[0].Name, exported, look))
+	}
+	return out
+}
+
+// similarInPrometheus are the metric names of Prometheus nearest to
+// metric (none when it cannot list them).
+func (w *walker) similarInPrometheus(ctx context.Context, metric string) []string {
+	names, err := w.prom.MetricNames(ctx)
+	if err != nil {
+		return nil
+	}
+	return similar.Nearest(metric, names, 3)
+}
+
+// ruleFindings judges the rules against all, the series of the metric's
+// name: none selects them, or each that does misses the metric.
+func (w *walker) ruleFindings(ctx context.Context, m *hpaMetric, all []prom.Series) []Finding {
+	var selecting []*simulate.Rule
+	for _, r := range w.disc.Rules {
+		if sel, _ := r.SeriesNamed(m.name); len(sel) > 0 && !r.External {
+			selecting = append(selecting, r)
+		}
+	}
+	if len(selecting) == 0 {
+		return []Finding{w.noSelectingRule(ctx, m, all)}
+	}
+	var out []Finding
+	for _, r := range selecting {
+		if f, ok := w.ruleMisses(m, r); ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// noSelectingRule explains series of the metric's name that no rule's
+// relist kept: too old for the adapter's window, or no rule selects them.
+func (w *walker) noSelectingRule(ctx context.Context, m *hpaMetric, all []prom.Series) Finding {
+	inWindow, err := w.prom.SeriesNamed(ctx, m.name, w.disc.Since)
+	// A window shorter than the samples' interval says why the relist
+	// saw none of them (or saw them only now).
+	w.noteSeries(all)
+	tooOld := newFinding(CodeSeriesTooOld, m.obj, m.name, w.maxAge).
+		withEvidence(labelSummary(all, 3)...).
+		withFix(Fix{Description: "push or scrape the metric more often than the window, or raise --metrics-max-age on the adapter Deployment"})
+	if err == nil && len(inWindow) == 0 {
+		return tooOld
+	}
+	// A sample came in after the simulated relist: if a rule selects
+	// the series, the relist missed them only because they were older
+	// than its window then. No rule is missing.
+	if r := selectingRule(w.disc.Rules, inWindow); r != nil {
+		return tooOld.withEvidence(fmt.Sprintf("%s selects them, but the simulated relist a moment before saw none in its window of %s", r.Label(), w.maxAge))
+	}
+	f := newFinding(CodeNoRule, m.obj, len(all), m.name, "rule's seriesQuery").
+		withEvidence(labelSummary(all, 3)...)
+	return w.withRuleFix(f, m, all)
+}
+
+// ruleMisses says how r, a rule that selects series of the metric's name,
+// fails to serve it for the metric's resource (ok is false when it does
+// not fail).
+func (w *walker) ruleMisses(m *hpaMetric, r *simulate.Rule) (f Finding, ok bool) {
+	_, kept := r.SeriesNamed(m.name)
+	if len(kept) == 0 {
+		return newFinding(CodeRuleFiltersSeries, m.obj, r.Label(), m.name).
+			withEvidence(filterEvidence(r)...), true
+	}
+	name, _ := r.Namer.MetricNameForSeries(kept[0])
+	resources, _ := r.Namer.ResourcesForSeries(kept[0])
+	switch gr := m.req.Resource; {
+	case name != m.name:
+		return newFinding(CodeSeriesNameInHPA, m.obj, m.name, r.Label(), name).
+			withFix(Fix{Description: fmt.Sprintf("name the API metric in the HPA: metric.name: %s", name)}), true
+	case len(resources) == 0:
+		f := newFinding(CodeLabelsNotMapped, m.obj, r.Label(), m.name, overridesString(r)).
+			withEvidence(labelSummary(kept, 3)...)
+		return w.withRuleFix(f, m, kept), true
+	case !containsResource(resources, gr):
+		var rs []string
+		for _, x := range resources {
+			rs = append(rs, x.String())
+		}
+		f := newFinding(CodeOtherResource, m.obj, r.Label(), m.name, strings.Join(rs, ", "), gr.Resource).withEvidence(labelSummary(kept, 3)...)
+		return w.withRuleFix(f, m, kept), true
+	}
+	return Finding{}, false
+}
+
+// withRuleFix proposes the rule that serves the metric from series (of
+// the metric's own name) for its resource.
+func (w *walker) withRuleFix(f Finding, m *hpaMetric, series []prom.Series) Finding {
+	gr := m.req.Resource
+	if p, note, ok := proposeRule(series, m.name, gr.Resource, kube.Singular(w.mapper, gr), m.name); ok {
 		return f.withFix(Fix{
 			Description: fmt.Sprintf("add a rule that maps %s to the namespace and %s to %s%s (add-rule writes it into the adapter ConfigMap and restarts the adapter; or paste the YAML under rules: and restart it)",
 				orNone(p.NamespaceLabel), p.ResourceLabel, gr.Resource, note),
@@ -454,205 +565,228 @@ func (w *walker) withRuleFix(f Finding, series []prom.Series, seriesName string,
 }
 
 // noValues explains a listed metric whose request returns nothing for the
-// target's objects (names); queried are the objects the adapter's query is
-// about, reads says in words what the HPA reads.
-func (w *walker) noValues(ctx context.Context, obj, reads string, req hpareq.Request, names, queried []string, list *cmv1beta2.MetricValueList, apiErr error) []Finding {
-	gr, ns, metric := req.Resource, req.Namespace, req.Metric
-	objects := strings.Join(names, ", ")
-	if len(names) == 0 {
+// objects the HPA reads: list and apiErr are the request's answer.
+func (w *walker) noValues(ctx context.Context, m *hpaMetric, list *cmv1beta2.MetricValueList, apiErr error) []Finding {
+	f := noValueFinding(m, list, apiErr)
+	if len(m.names) == 0 || w.disc == nil || !w.prom.OK() {
+		return []Finding{f}
+	}
+	s := w.disc.Served(m.req.Resource, m.name)
+	if s == nil {
+		return []Finding{f}
+	}
+	if fs, ok := w.unlabelledSeries(ctx, m, s, f); ok {
+		return fs
+	}
+	return w.queryFindings(ctx, m, s, f)
+}
+
+// noValueFinding is CodeNoValue with the request's answer as evidence.
+func noValueFinding(m *hpaMetric, list *cmv1beta2.MetricValueList, apiErr error) Finding {
+	objects := strings.Join(m.names, ", ")
+	if len(m.names) == 0 {
 		objects = "the scale target's pods (it has no Ready pods)"
 	}
-	f := newFinding(CodeNoValue, obj, metric, gr.Resource, objects, ns)
+	f := newFinding(CodeNoValue, m.obj, m.name, m.req.Resource.Resource, objects, m.req.Namespace)
 	if apiErr != nil {
-		f = f.withEvidence(req.String() + ": " + apierr.Message(apiErr))
-	} else if list != nil {
-		var got []string
-		for _, it := range list.Items {
-			got = append(got, it.DescribedObject.Name)
-		}
-		if len(got) == 0 {
-			f = f.withEvidence(fmt.Sprintf("%s returned no items", req))
-		} else {
-			f = f.withEvidence(fmt.Sprintf("%s returned %d items: %s", req, len(list.Items), strings.Join(got, ", ")))
-		}
+		return f.withEvidence(m.req.String() + ": " + apierr.Message(apiErr))
 	}
-	if len(names) == 0 {
-		return []Finding{f}
+	if list == nil {
+		return f
 	}
-	if w.disc == nil || !w.prom.OK() {
-		return []Finding{f}
+	var got []string
+	for _, it := range list.Items {
+		got = append(got, it.DescribedObject.Name)
 	}
-	m := w.disc.Served(gr, metric)
-	if m == nil {
-		return []Finding{f}
+	if len(got) == 0 {
+		return f.withEvidence(fmt.Sprintf("%s returned no items", m.req))
 	}
-	if series, err := w.prom.SeriesNamed(ctx, m.SeriesName, w.disc.Since); err == nil && len(series) > 0 && !hasNamespaceLabel(m.Rule, series[0]) {
-		return []Finding{newFinding(CodeNoNamespaceLabel, obj, m.SeriesName, ns).
+	return f.withEvidence(fmt.Sprintf("%s returned %d items: %s", m.req, len(list.Items), strings.Join(got, ", ")))
+}
+
+// unlabelledSeries finds the series of s, the metric served, lacking the
+// labels its rule maps: no namespace label, or the exporter's labels moved
+// to exported_*. ok is false when they carry them; f is CodeNoValue's finding.
+func (w *walker) unlabelledSeries(ctx context.Context, m *hpaMetric, s *simulate.Metric, f Finding) ([]Finding, bool) {
+	if series, err := w.prom.SeriesNamed(ctx, s.SeriesName, w.disc.Since); err == nil && len(series) > 0 && !hasNamespaceLabel(s.Rule, series[0]) {
+		return []Finding{newFinding(CodeNoNamespaceLabel, m.obj, s.SeriesName, m.req.Namespace).
 			withEvidence(labelSummary(series, 3)...).
-			withFix(Fix{Description: "relabel the series with the namespace (e.g. a relabel_config), or serve it as an external metric (externalRules with resources.namespaced: false)"})}
+			withFix(Fix{Description: "relabel the series with the namespace (e.g. a relabel_config), or serve it as an external metric (externalRules with resources.namespaced: false)"})}, true
 	}
-	if series, err := w.prom.SeriesNamed(ctx, m.SeriesName, w.disc.Since); err == nil {
-		if exported := exportedLabels(series); len(exported) > 0 {
-			ef := exportedFinding(obj, m.SeriesName, exported, series)
-			if fixed, ok := exportedOverrides(m.Rule, exported); ok {
-				ef.Fix = &Fix{Description: fmt.Sprintf("map the exported_* labels in %s's resources.overrides (or set honor_labels: true on the scrape job); the corrected rule:", m.Rule.Label()), YAML: fixed}
-			}
-			f.Evidence = append(f.Evidence, fmt.Sprintf("%s maps the exporter's own labels, so %s is served for the exporter's objects", m.Rule.Label(), metric))
-			return []Finding{ef, f}
-		}
-	}
-	// The query the adapter runs for this request: the rule's metricsQuery
-	// for the request's objects, with the metric selector's matchers.
-	q, err := req.Query(m, req.Objects(queried))
+	series, err := w.prom.SeriesNamed(ctx, s.SeriesName, w.disc.Since)
 	if err != nil {
-		return []Finding{f.withEvidence("rendering " + m.Rule.Label() + "'s metricsQuery: " + err.Error())}
+		return nil, false
+	}
+	exported := exportedLabels(series)
+	if len(exported) == 0 {
+		return nil, false
+	}
+	ef := exportedFinding(m.obj, s.SeriesName, exported, series)
+	if fixed, ok := exportedOverrides(s.Rule, exported); ok {
+		ef.Fix = &Fix{Description: fmt.Sprintf("map the exported_* labels in %s's resources.overrides (or set honor_labels: true on the scrape job); the corrected rule:", s.Rule.Label()), YAML: fixed}
+	}
+	f.Evidence = append(f.Evidence, fmt.Sprintf("%s maps the exporter's own labels, so %s is served for the exporter's objects", s.Rule.Label(), m.name))
+	return []Finding{ef, f}, true
+}
+
+// queryFindings runs the query the adapter runs for the request (the
+// rule's metricsQuery for the request's objects, with the metric
+// selector's matchers) and judges its answer; f is CodeNoValue's finding.
+func (w *walker) queryFindings(ctx context.Context, m *hpaMetric, s *simulate.Metric, f Finding) []Finding {
+	gr := m.req.Resource
+	q, err := m.req.Query(s, m.req.Objects(m.queried))
+	if err != nil {
+		return []Finding{f.withEvidence("rendering " + s.Rule.Label() + "'s metricsQuery: " + err.Error())}
 	}
 	res, err := w.prom.Query(ctx, string(q))
 	if err != nil {
-		return []Finding{newFinding(CodeQueryFails, obj, m.Rule.Label(), err).
+		return []Finding{newFinding(CodeQueryFails, m.obj, s.Rule.Label(), err).
 			withEvidence("query: " + string(q))}
 	}
-	label, _ := m.Rule.Namer.LabelForResource(gr)
-	vec := forObjects(vectorOf(res), label, names)
+	label, _ := s.Rule.Namer.LabelForResource(gr)
+	vec := forObjects(vectorOf(res), label, m.names)
 	f = f.withEvidence("query: "+string(q), fmt.Sprintf("result: %d series", len(vec)))
-	if len(vec) > 0 {
-		missing := 0
-		for _, s := range vec {
-			if _, ok := s.Metric[label]; !ok {
-				missing++
-			}
-		}
-		if missing > 0 {
-			return []Finding{newFinding(CodeQueryDropsLabels, obj, m.Rule.Label(), label, gr.Resource).
-				withEvidence("query: "+string(q), "metricsQuery: "+m.Rule.Rule.MetricsQuery, "result: "+vectorString(vec, 3)).
-				withFix(Fix{Description: "keep the resource labels in the query, e.g. metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)"})}
+	missing := 0
+	for _, v := range vec {
+		if _, ok := v.Metric[label]; !ok {
+			missing++
 		}
 	}
-	// Which objects do the series name? Pods that are gone, objects in
-	// another namespace or of another workload tell where the data went.
-	if series, err := w.prom.SeriesNamed(ctx, m.SeriesName, w.disc.Since); err == nil && len(series) > 0 {
-		if !req.MetricSelector.Empty() {
-			matching := selected(series, req.MetricSelector)
-			if len(matching) < len(series) {
-				f = f.withEvidence(fmt.Sprintf("the HPA's metric selector %s matches %d of the %d series of %s", req.MetricSelector, len(matching), len(series), m.SeriesName))
-			}
-			if len(matching) == 0 {
-				f.Fix = &Fix{Description: fmt.Sprintf("fix the metric's selector in the HPA (spec.metrics[].%s.metric.selector): no series of %s carries the labels it requires", strings.ToLower(string(req.Type)), m.SeriesName)}
-				return []Finding{f}
-			}
-			series = matching
-		}
-		objs := classifySeries(ctx, w.exists, m.Rule, gr, ns, series, queried)
-		where := objs.evidence(m.SeriesName, ns, reads)
-		fix, more, ok := whereFix(ctx, w.prom, objs, m.SeriesName, ns, reads, label, names)
-		// Where the data went comes first: the request and query follow.
-		f.Evidence = append(append(where, more...), f.Evidence...)
-		if ok {
-			f.Fix = fix
-			return []Finding{f}
-		}
-		f.Fix = &Fix{Description: fmt.Sprintf("make the %s of the scale target export %s (labelled %s=<name>), or fix the HPA's target so it selects the objects that do", gr.Resource, m.SeriesName, label)}
+	if missing > 0 {
+		return []Finding{newFinding(CodeQueryDropsLabels, m.obj, s.Rule.Label(), label, gr.Resource).
+			withEvidence("query: "+string(q), "metricsQuery: "+s.Rule.Rule.MetricsQuery, "result: "+vectorString(vec, 3)).
+			withFix(Fix{Description: "keep the resource labels in the query, e.g. metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)"})}
 	}
-	return []Finding{f}
+	return []Finding{w.seriesNaming(ctx, m, s, label, f)}
+}
+
+// seriesNaming adds to f, CodeNoValue's finding, which objects the series of s name: pods
+// that are gone, objects in another namespace or of another workload tell
+// where the data went; the series the metric selector drops, too.
+func (w *walker) seriesNaming(ctx context.Context, m *hpaMetric, s *simulate.Metric, label pmodel.LabelName, f Finding) Finding {
+	series, err := w.prom.SeriesNamed(ctx, s.SeriesName, w.disc.Since)
+	if err != nil || len(series) == 0 {
+		return f
+	}
+	if sel := m.req.MetricSelector; !sel.Empty() {
+		matching := selected(series, sel)
+		if len(matching) < len(series) {
+			f = f.withEvidence(fmt.Sprintf("the HPA's metric selector %s matches %d of the %d series of %s", sel, len(matching), len(series), s.SeriesName))
+		}
+		if len(matching) == 0 {
+			f.Fix = &Fix{Description: fmt.Sprintf("fix the metric's selector in the HPA (spec.metrics[].%s.metric.selector): no series of %s carries the labels it requires", strings.ToLower(string(m.req.Type)), s.SeriesName)}
+			return f
+		}
+		series = matching
+	}
+	objs := classifySeries(ctx, w.exists, m, s, series, m.queried)
+	fix, more, ok := whereFix(ctx, w.prom, objs, m.names)
+	// Where the data went comes first: the request and query follow.
+	f.Evidence = append(append(objs.evidence(), more...), f.Evidence...)
+	if ok {
+		f.Fix = fix
+		return f
+	}
+	f.Fix = &Fix{Description: fmt.Sprintf("make the %s of the scale target export %s (labelled %s=<name>), or fix the HPA's target so it selects the objects that do", m.req.Resource.Resource, s.SeriesName, label)}
+	return f
 }
 
 // valueChecks looks at served values: duplicates, missing pods, milli-quantities.
-func (w *walker) valueChecks(ctx context.Context, obj string, typ autoscalingv2.MetricSourceType, gr schema.GroupResource, ns, metric string, names []string, items []cmv1beta2.MetricValue) []Finding {
+func (w *walker) valueChecks(m *hpaMetric, items []cmv1beta2.MetricValue) []Finding {
 	var out []Finding
-	if typ == autoscalingv2.PodsMetricSourceType && len(items) < len(names) {
+	if m.spec.Type == autoscalingv2.PodsMetricSourceType && len(items) < len(m.names) {
 		have := map[string]bool{}
 		for _, it := range items {
 			have[it.DescribedObject.Name] = true
 		}
 		var missing []string
-		for _, n := range names {
+		for _, n := range m.names {
 			if !have[n] {
 				missing = append(missing, n)
 			}
 		}
-		out = append(out, newFinding(CodeSomePodsMissing, obj, metric, "values", len(items), len(names)).
+		out = append(out, newFinding(CodeSomePodsMissing, m.obj, m.name, "values", len(items), len(m.names)).
 			withEvidence("no value for: "+strings.Join(missing, ", ")))
 	}
 	for _, it := range items {
 		if s := it.Value.String(); strings.HasSuffix(s, "m") {
-			out = append(out, newFinding(CodeMilliQuantity, obj, metric, s, decode(it.Value)))
+			out = append(out, newFinding(CodeMilliQuantity, m.obj, m.name, s, decode(it.Value)))
 			break
 		}
 	}
-	return append(out, w.duplicates(ctx, obj, gr, metric, names)...)
+	return append(out, w.duplicates(m)...)
 }
 
 // seriesChecks judges a metric the controller reads from the series alone:
 // target pods without series (and where the metric's series went), and
 // several series per object.
-func (w *walker) seriesChecks(ctx context.Context, obj string, hpa *autoscalingv2.HorizontalPodAutoscaler, typ autoscalingv2.MetricSourceType, gr schema.GroupResource, metric string, names []string) []Finding {
+func (w *walker) seriesChecks(ctx context.Context, m *hpaMetric) []Finding {
 	var out []Finding
-	if typ == autoscalingv2.PodsMetricSourceType {
-		if count, label, ok := w.seriesPerObject(gr, metric); ok {
+	if m.spec.Type == autoscalingv2.PodsMetricSourceType {
+		if count, label, ok := w.seriesPerObject(m); ok {
 			var missing []string
-			for _, n := range names {
+			for _, n := range m.names {
 				if count[n] == 0 {
 					missing = append(missing, n)
 				}
 			}
 			if len(missing) > 0 {
-				f := newFinding(CodeSomePodsMissing, obj, metric, "series", len(names)-len(missing), len(names)).
+				f := newFinding(CodeSomePodsMissing, m.obj, m.name, "series", len(m.names)-len(missing), len(m.names)).
 					withEvidence(fmt.Sprintf("no series with label %s for: %s", label, strings.Join(missing, ", ")))
-				out = append(out, w.whereWent(ctx, f, hpa, gr, metric, names, missing))
+				out = append(out, w.whereWent(ctx, f, m, missing))
 			}
 		}
 	}
-	return append(out, w.duplicates(ctx, obj, gr, metric, names)...)
+	return append(out, w.duplicates(m)...)
 }
 
-// whereWent adds to f, a finding about target pods without series, the
-// objects the metric's series do name and the fix of their class (a stale
-// Pushgateway group, pods of another namespace or workload).
-func (w *walker) whereWent(ctx context.Context, f Finding, hpa *autoscalingv2.HorizontalPodAutoscaler, gr schema.GroupResource, metric string, names, missing []string) Finding {
-	m := w.disc.Served(gr, metric)
-	if m == nil {
+// whereWent adds to f, a finding about target pods without series
+// (missing), the objects the metric's series do name and the fix of their
+// class (a stale Pushgateway group, pods of another namespace or
+// workload).
+func (w *walker) whereWent(ctx context.Context, f Finding, m *hpaMetric, missing []string) Finding {
+	s := w.disc.Served(m.req.Resource, m.name)
+	if s == nil {
 		return f
 	}
-	label, err := m.Rule.Namer.LabelForResource(gr)
-	if err != nil {
+	if _, err := s.Rule.Namer.LabelForResource(m.req.Resource); err != nil {
 		return f
 	}
-	_, kept := m.Rule.SeriesNamed(m.SeriesName)
-	reads := "the pods of " + hpa.Spec.ScaleTargetRef.Kind + "/" + hpa.Spec.ScaleTargetRef.Name
-	objs := classifySeries(ctx, w.exists, m.Rule, gr, hpa.Namespace, kept, names)
-	fix, more, ok := whereFix(ctx, w.prom, objs, m.SeriesName, hpa.Namespace, reads, label, missing)
+	_, kept := s.Rule.SeriesNamed(s.SeriesName)
+	objs := classifySeries(ctx, w.exists, m, s, kept, m.names)
+	fix, more, ok := whereFix(ctx, w.prom, objs, missing)
 	if !ok {
 		return f
 	}
-	f.Evidence = append(append(f.Evidence, objs.evidence(m.SeriesName, hpa.Namespace, reads)...), more...)
+	f.Evidence = append(append(f.Evidence, objs.evidence()...), more...)
 	f.Fix = fix
 	return f
 }
 
 // seriesPerObject counts the series of the metric's rule per object name,
 // once per series name and label (callers only read the counts).
-func (w *walker) seriesPerObject(gr schema.GroupResource, metric string) (map[string]int, string, bool) {
+func (w *walker) seriesPerObject(m *hpaMetric) (map[string]int, string, bool) {
 	if w.disc == nil || !w.prom.OK() {
 		return nil, "", false
 	}
-	m := w.disc.Served(gr, metric)
-	if m == nil {
+	s := w.disc.Served(m.req.Resource, m.name)
+	if s == nil {
 		return nil, "", false
 	}
-	label, err := m.Rule.Namer.LabelForResource(gr)
+	label, err := s.Rule.Namer.LabelForResource(m.req.Resource)
 	if err != nil {
 		return nil, "", false
 	}
-	key := m.SeriesName + "\x00" + string(label)
+	key := s.SeriesName + "\x00" + string(label)
 	if count, ok := w.seriesCounts[key]; ok {
 		return count, string(label), true
 	}
 	// The series the simulated relist kept for the rule: what the adapter
 	// serves, without listing them again.
-	_, series := m.Rule.SeriesNamed(m.SeriesName)
+	_, series := s.Rule.SeriesNamed(s.SeriesName)
 	count := map[string]int{}
-	for _, s := range series {
-		count[string(s.Labels[label])]++
+	for _, x := range series {
+		count[string(x.Labels[label])]++
 	}
 	if w.seriesCounts == nil {
 		w.seriesCounts = map[string]map[string]int{}
@@ -661,13 +795,15 @@ func (w *walker) seriesPerObject(gr schema.GroupResource, metric string) (map[st
 	return count, string(label), true
 }
 
-func (w *walker) duplicates(ctx context.Context, obj string, gr schema.GroupResource, metric string, names []string) []Finding {
-	count, label, ok := w.seriesPerObject(gr, metric)
+// duplicates is CodeSeriesSummed for the objects the HPA reads that several series
+// name: the adapter sums them.
+func (w *walker) duplicates(m *hpaMetric) []Finding {
+	count, label, ok := w.seriesPerObject(m)
 	if !ok {
 		return nil
 	}
 	var dups []string
-	for _, n := range names {
+	for _, n := range m.names {
 		if count[n] > 1 {
 			dups = append(dups, fmt.Sprintf("%s (%d series)", n, count[n]))
 		}
@@ -675,7 +811,7 @@ func (w *walker) duplicates(ctx context.Context, obj string, gr schema.GroupReso
 	if len(dups) == 0 {
 		return nil
 	}
-	return []Finding{newFinding(CodeSeriesSummed, obj, metric, label).
+	return []Finding{newFinding(CodeSeriesSummed, m.obj, m.name, label).
 		withEvidence(dups...).
 		withFix(Fix{Description: "scrape each target once (check for overlapping jobs or ServiceMonitors), or select one job in the rule's seriesQuery"})}
 }

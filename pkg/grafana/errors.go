@@ -17,7 +17,7 @@ var (
 	ErrNotFound        = errors.New("not found")           // 404
 	ErrConflict        = errors.New("conflict")            // 409, and 412 name-exists (Grafana < 11.3)
 	ErrVersionMismatch = errors.New("version mismatch")    // 412 version-mismatch
-	ErrProvisioned     = errors.New("provisioned")         // 400 on saving or deleting a dashboard provisioned from files
+	ErrProvisioned     = errors.New("provisioned")         // 400: saving or deleting a file-provisioned dashboard
 	ErrUnreachable     = errors.New("Grafana unreachable") // no HTTP answer
 )
 

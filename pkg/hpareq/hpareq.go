@@ -2,9 +2,16 @@
 // APIs for one metric of an HPA (k8s.io/kubernetes
 // pkg/controller/podautoscaler/metrics), sends it with client-go's metrics
 // clients exactly as the controller does, and renders the Prometheus query
-// prometheus-adapter runs for it. doctor and watch ask only this: what they
-// see is what the controller sees, metric selector and pod selector
-// included.
+// prometheus-adapter runs for it. doctor, watch and add-rule's --hpa ask
+// only this: what they see is what the controller sees, metric selector and
+// pod selector included.
+//
+// For builds the Request (type, namespace, metric, resource and kind, the
+// described object, the scale target's pod selector, the metric selector);
+// Path is its URL, used as evidence and as a cache key; Custom and External
+// send it with client-go's metrics clients, the controller's own calls; Query
+// renders the Prometheus query the adapter runs for it, with the rule's
+// MetricNamer.
 package hpareq
 
 import (

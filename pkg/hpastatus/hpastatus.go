@@ -1,5 +1,10 @@
 // Package hpastatus reads what the HPA controller wrote in an HPA's status
 // at its last sync: the current value of each metric and the conditions.
+// Current and CurrentValue find the status.currentMetrics entry of a metric
+// of the spec, matched by type, name, selector and described object;
+// Condition and ScalingActive read the conditions. doctor (the value the
+// controller read) and migrate (KEDA's value read by the adopted HPA, the
+// restored HPA reading again) read an HPA's status only through here.
 package hpastatus
 
 import (

@@ -1,15 +1,3 @@
-// Package keda is a small typed mirror of KEDA's ScaledObject
-// (keda.sh/v1alpha1, as KEDA v2.21 defines it) with a dynamic client: the
-// fields metricscale reads and writes to diagnose KEDA-driven HPAs and to
-// migrate adapter-based HPAs to KEDA.
-//
-// KEDA's own API package (github.com/kedacore/keda/v2/apis/keda/v1alpha1) is
-// not imported: its module raises every k8s.io/* module this project pins
-// (v0.33 to v0.36, with the go directive), and the package alone pulls in
-// controller-runtime and KEDA's webhooks; see docs/design.md. The JSON names
-// here are KEDA's, field for field (a test round-trips a full ScaledObject
-// and the e2e test one stored by the API server with KEDA's CRD); a field
-// KEDA adds later is dropped when read through the mirror.
 package keda
 
 import (

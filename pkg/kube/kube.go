@@ -1,6 +1,16 @@
 // Package kube is the cluster as every command reaches it: the clients
 // built once from kubectl's flags, and what the API's objects need read
 // the same way everywhere.
+//
+// Clients is what a command works with (doctor.Env, addrule.Env and
+// watch.Env are this type). NewMapper is the RESTMapper of the commands, the
+// bench and the tests: the adapter's own, a deferred discovery mapper over
+// discovery cached in memory, without kubectl's shortcut expander. Kinds and
+// resources go through it, never by hand (ResourceFor, KindFor, Singular);
+// ScaleSelector reads a scale target's pod selector from its scale
+// subresource; FirstDenied asks, with SelfSubjectAccessReviews before the
+// first write, which of a command's writes the API server would refuse the
+// caller; EventTime is when an event last happened.
 package kube
 
 import (

@@ -1,11 +1,3 @@
-// Package migrate plans the move of prometheus-adapter-based HPAs to KEDA:
-// for each HPA an equivalent ScaledObject that adopts the HPA (never
-// deleting it), one prometheus trigger per metric whose query is the
-// adapter's own query for the HPA's request reduced to the one number KEDA
-// needs, and the check that the new query gives what the adapter serves.
-// Planning and checking are pure functions of what Collect read. Writer
-// applies the plan (each HPA backed up on its ScaledObject) and rolls it
-// back onto the same HPA objects.
 package migrate
 
 import (

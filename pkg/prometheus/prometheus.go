@@ -1,8 +1,21 @@
 // Package prometheus connects to the Prometheus that prometheus-adapter
-// reads: directly when its URL is reachable from here, through the API
-// server's service proxy when it is an in-cluster Service. Queries go
-// through the adapter's own client (sigs.k8s.io/prometheus-adapter/pkg/client)
-// so they are sent exactly as the adapter sends them.
+// reads: directly when its URL is reachable from here (an ExternalName
+// Service is followed to its host), through the API server's service proxy
+// when it is an in-cluster Service. Queries go through the adapter's own
+// client (sigs.k8s.io/prometheus-adapter/pkg/client) so they are sent exactly
+// as the adapter sends them.
+//
+// Series requests are the adapter's client's (verb, path, parameters),
+// bounded by SeriesTimeout: the adapter's client has none, and the probe's
+// 5 s bound would fail a large cluster's relist that the adapter
+// completes. Their answer is read as a stream (EachSeries): one series at a
+// time, each decoded without reflection as the adapter's decoding would, in a
+// third of its CPU, with strings shared between series, so a relist over
+// 375,000 series never holds the 80 MB answer. FuzzReadSeries and
+// FuzzReadSeriesData check the series and errors against the adapter's
+// client. An answer not in Prometheus's own shape is read whole, with the
+// adapter's client's own steps. Vector reads a query result; Targets lists
+// the active scrape targets.
 package prometheus
 
 import (

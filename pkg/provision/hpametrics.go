@@ -1,6 +1,15 @@
 // Package provision builds what `grafana provision` writes into Grafana:
 // the Prometheus data source the adapter reads, the folder, the dashboards
 // of dashboards/ and, with --from-cluster, one built from the live chain.
+//
+// Desired gives the data source, the folder by uid, and the embedded
+// dashboards with their Prometheus references set to the data source's uid.
+// HPAMetrics renders, for each HPA metric, the adapter's query for the
+// controller's request through pkg/hpareq, as watch renders it, for the
+// --from-cluster dashboard. FindGrafana finds the chart's Service (for the
+// port-forward hint) and SecretCredentials reads the chart's admin keys. The
+// command reads credentials from the environment or that Secret, checks
+// /api/health, then runs grafana.Converge.
 package provision
 
 import (

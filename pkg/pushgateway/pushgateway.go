@@ -1,6 +1,7 @@
 // Package pushgateway knows the Pushgateway's URL scheme: a group of pushed
 // metrics lives at /metrics/job/<JOB>{/<LABEL>/<VALUE>}, its grouping key.
-// Doctor names the exact URL of a stale group; the sandbox pushes with it.
+// Doctor names the exact URL of a stale group (its DELETE fix); the sandbox
+// pushes with it.
 package pushgateway
 
 import (

@@ -1,7 +1,8 @@
 // Package rollout restarts a Deployment and waits for the rollout the way
 // `kubectl rollout restart` and `kubectl rollout status` do, with kubectl's
-// own restarter and status viewer, and notices early when the new pods
-// crash instead of waiting for the deadline.
+// own restarter and status viewer (k8s.io/kubectl/pkg/polymorphichelpers),
+// and notices early when a pod of the new template crashes instead of
+// waiting for the deadline.
 package rollout
 
 import (

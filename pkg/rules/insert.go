@@ -3,6 +3,13 @@
 // list and with its indentation, so that every other byte — comments, order,
 // quoting — stays as it was; and it checks the result with the adapter's own
 // strict parser.
+//
+// It also infers a rule from live series (Propose: label conventions, the
+// resource, counters, external rules; an ambiguity is named with the flag
+// that settles it), the one inference shared by doctor's fixes and add-rule,
+// and checks a rule's queries with Prometheus's PromQL parser, rendering the
+// metricsQuery with the adapter's own code (CheckQueries,
+// RenderMetricsQuery).
 package rules
 
 import (

@@ -14,12 +14,23 @@ import (
 // Event reasons on a ConfigMap or Secret whose key gives no dashboard or
 // data source, or not quite the one asked for.
 const (
-	ReasonInvalidDashboard  = "InvalidDashboard"  // the key does not parse, has no title, or clashes with another key
-	ReasonForeignDashboard  = "ForeignDashboard"  // Grafana has a dashboard with its uid that the sidecar did not write
-	ReasonRefused           = "GrafanaRefused"    // Grafana refused the dashboard or data source
-	ReasonInvalidDataSource = "InvalidDataSource" // the key is not a valid data source file, or clashes with another key
-	ReasonForeignDataSource = "ForeignDataSource" // Grafana has a data source with its uid (or a name it deletes) that the sidecar did not write
-	ReasonNestedFolder      = "NestedFolder"      // Grafana before 11 has no nested folders: the dashboard went into a flat one
+	// ReasonInvalidDashboard: the key does not parse, has no title, or
+	// clashes with another key.
+	ReasonInvalidDashboard = "InvalidDashboard"
+	// ReasonForeignDashboard: Grafana has a dashboard with its uid that the
+	// sidecar did not write.
+	ReasonForeignDashboard = "ForeignDashboard"
+	// ReasonRefused: Grafana refused the dashboard or data source.
+	ReasonRefused = "GrafanaRefused"
+	// ReasonInvalidDataSource: the key is not a valid data source file, or
+	// clashes with another key.
+	ReasonInvalidDataSource = "InvalidDataSource"
+	// ReasonForeignDataSource: Grafana has a data source with its uid (or a
+	// name it deletes) that the sidecar did not write.
+	ReasonForeignDataSource = "ForeignDataSource"
+	// ReasonNestedFolder: Grafana before 11 has no nested folders, so the
+	// dashboard went into a flat one.
+	ReasonNestedFolder = "NestedFolder"
 )
 
 // events records Events on the objects a problem comes from, so that

@@ -2,6 +2,18 @@
 // Prometheus series with the adapter's own naming code, so that doctor sees
 // exactly the metrics the adapter would serve for a config, and why a
 // series becomes (or does not become) one.
+//
+// One relist sends one series request per distinct seriesQuery and applies
+// the adapter's pkg/naming for filters, names and resources. Each series is
+// named as it streams in and then dropped unless the caller's Keep asks for
+// it (doctor: the series of its HPAs' metrics; add-rule: all of its rule's;
+// chain.Load: none). The registry is built rule after rule as the adapter's
+// is (TestRunIsTheAdapters compares with the adapter's code over whole
+// answers). A rule's seriesFilters and metric name are worked out once per
+// series name, since they read only the name, and its resources once per
+// label name, since the adapter's answer for a series is the union of its
+// answers for each label alone: the RESTMapper is asked about each label
+// name once per rule, not for every label of every series.
 package simulate
 
 import (

@@ -1,4 +1,7 @@
-// Package version reports the build identity of metricscale binaries.
+// Package version reports the build identity of metricscale binaries
+// (`version -o json`): version, commit and date, linked in by make dist.
+// make build links the version only; the commit then comes from Go's VCS
+// stamp.
 package version
 
 import (

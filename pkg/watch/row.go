@@ -4,6 +4,18 @@
 // sparkline of recent values. HPAs and events come from API watches; metric
 // values are polled with each row's HPA controller request, shared by the rows
 // that make the same request.
+//
+// Live (live.go) runs informers on HPAs, SuccessfulRescale events and pod
+// metadata, and polls the metrics APIs with each row's controller request and
+// Prometheus with the adapter's query for it (pkg/hpareq), once per distinct
+// request; a Pods metric's pods are the scale subresource's selector matched
+// against the pod metadata. The adapter's discovery, which renders the
+// queries, is loaded again (chain.Load) once per adapter relist interval, and
+// sooner once when a metric is missing. Building rows is pure (row.go, with
+// the --until conditions and the sparkline); run.go is the loop with
+// back-off, which ends when the --until condition holds (exit 0) or
+// --timeout passes (exit 1); print.go has one printer per mode: screen,
+// lines, JSON.
 package watch
 
 import (

@@ -3,7 +3,18 @@
 // archives, validate the krew manifest with krew's own validator, and install
 // the plugin offline with the real krew for each platform. It needs no sandbox:
 // only hack/tools.sh dist (krew, validate-krew-manifest, wine64; built or
-// installed once and cached) and kubectl.
+// installed once and cached) and kubectl. make dist-test runs it, as part of
+// make test.
+//
+// The version is v0.0.0-test.1. The tests check the archives' files, sums
+// and sizes; run krew's validator on the manifest and on broken copies,
+// which it must refuse; check that .krew.yaml rendered as the release bot
+// renders it equals the manifest; and, for each platform (KREW_OS,
+// KREW_ARCH), run `kubectl krew install --manifest --archive` offline into a
+// temporary KREW_ROOT, then `kubectl metricscale version -o json` through
+// kubectl's plugin discovery (linux/amd64) or under wine64 (windows/amd64),
+// and check the executable format and architecture of the others
+// (debug/elf, debug/macho, debug/pe).
 package dist
 
 import (

@@ -3,6 +3,9 @@
 // Prometheus, Pushgateway and prometheus-adapter on loopback. TestMain brings
 // one sandbox up for the whole package (or reuses the one named by
 // METRICSCALE_SANDBOX) and takes it down at the end.
+//
+// scenarios/<name> holds the seed guides as scenarios: manifests.yaml (a
+// template) and scenario.yaml (what to wait for, what to push).
 package e2e
 
 import (

@@ -1,8 +1,17 @@
 // Package grafanaemu emulates the part of Grafana's HTTP API that metricscale
 // uses (health, data sources, folders, dashboards, search, the data source
-// proxy), for tests: Grafana cannot be installed where they run. It follows
-// current Grafana (11–13) by default and Grafana 7.5 in ModeV75, as far as
-// the recorded calls in testdata show the two differ.
+// proxy), for tests: Grafana cannot be installed where they run (it ships no
+// Debian or Go package they could install). It follows current Grafana
+// (11–13) by default and Grafana 7.5 in ModeV75, as far as the recorded
+// calls in testdata show the two differ.
+//
+// New(Options) gives a Server, an http.Handler that Start serves on loopback.
+// Beyond the calls above it emulates service accounts and API keys and
+// provisioned (read-only) objects. Data source secrets are kept and never
+// returned (DataSourceSecret lets a test check one arrived); the data source
+// proxy goes through a Resolve hook, to loopback only; Stats (and GET
+// /emulator/stats) counts requests. Its contract tests replay the recorded
+// Grafana 7.5 transcript and status codes in testdata/.
 package grafanaemu
 
 import (

@@ -1,8 +1,3 @@
-// Package sandbox runs a real Prometheus → prometheus-adapter → HPA chain on
-// loopback: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
-// kwok as host processes, plus a host agent that plays kubelet for the
-// monitoring pods (Prometheus, Pushgateway, prometheus-adapter) so that the
-// in-cluster objects drive real processes.
 package sandbox
 
 import (
