@@ -30,6 +30,10 @@ const (
 	CodeAdapterCannotListUnused   Code = "MS119"
 	CodeTriggerServerUnreachable  Code = "MS120"
 	CodeExternalAPIWrongBackend   Code = "MS121"
+	// MS122-MS124: the resource metrics API (metrics.k8s.io).
+	CodeResourceAPIServiceMissing Code = "MS122"
+	CodeResourceAPIByAdapter      Code = "MS123"
+	CodeResourceRulesMissing      Code = "MS124"
 
 	CodeNoRule              Code = "MS201"
 	CodeLabelsNotMapped     Code = "MS202"
@@ -63,6 +67,9 @@ const (
 	CodeTriggerBelowActivation Code = "MS310"
 	CodeTriggerQueryFails      Code = "MS311"
 	CodeTriggerNotRun          Code = "MS312"
+	// MS313-MS314: a Resource or ContainerResource metric's pods.
+	CodeResourceSomePods   Code = "MS313"
+	CodeResourceNoPodValue Code = "MS314"
 
 	CodeCannotCompute          Code = "MS401"
 	CodeTargetNotFound         Code = "MS402"
@@ -78,6 +85,8 @@ const (
 	CodeScaledObjectFallback   Code = "MS412"
 	CodeScaledObjectPaused     Code = "MS413"
 	CodeSharedScaleTarget      Code = "MS414"
+	CodeNoResourceRequest      Code = "MS415"
+	CodeContainerNotInPods     Code = "MS416"
 )
 
 // Check is the registry entry of a code. Message is the fmt template of the
@@ -133,6 +142,12 @@ var Checks = map[Code]Check{
 		"ScaledObject %s: triggers[%d] queries Prometheus at serverAddress %s, which does not answer: %s"},
 	CodeExternalAPIWrongBackend: {SeverityError, "external metrics APIService points at the other backend than the HPA needs",
 		"the HPA reads its external metrics from %s, but APIService v1beta1.external.metrics.k8s.io points at Service %s; it must point at %s"},
+	CodeResourceAPIServiceMissing: {SeverityError, "resource metrics APIService is missing",
+		"no APIService registers metrics.k8s.io, so the cpu and memory metrics of %d HPAs in scope are unknown: metrics-server (or another resource metrics backend) is not installed"},
+	CodeResourceAPIByAdapter: {SeverityInfo, "resource metrics API is served by prometheus-adapter",
+		"APIService %s points at the adapter's Service %s: cpu and memory come from its resourceRules over Prometheus series, not from kubelets through metrics-server"},
+	CodeResourceRulesMissing: {SeverityError, "resource metrics API points at an adapter without resourceRules",
+		"APIService %s points at the adapter's Service %s, but the adapter's config has no resourceRules, so it serves no cpu or memory"},
 
 	CodeNoRule: {SeverityError, "no adapter rule selects the metric's series",
 		"Prometheus has %d series of %s, but no %s selects them, so the adapter never discovers the metric"},
@@ -193,6 +208,10 @@ var Checks = map[Code]Check{
 		"ScaledObject %s: triggers[%d]'s query %s fails at %s: %v"},
 	CodeTriggerNotRun: {SeverityInfo, "KEDA trigger's source is not checked",
 		"ScaledObject %s: triggers[%d] is of type %s, whose source doctor does not run: the value checked is %s as KEDA's metrics server serves it"},
+	CodeResourceSomePods: {SeverityWarning, "HPA controller cannot use some pods' resource usage",
+		"the HPA controller cannot use the %s usage of %d of %d pods of %s: it leaves their samples out and counts those pods conservatively (as 0 when scaling up; one without a value at its request when scaling down)"},
+	CodeResourceNoPodValue: {SeverityError, "HPA controller has no usable resource usage for any pod",
+		"the resource metrics API has no %s usage the HPA controller can use for any of the %d pods of %s, so it cannot compute replicas (\"did not receive metrics for targeted pods\")"},
 
 	CodeCannotCompute: {SeverityError, "HPA cannot compute replicas",
 		"ScalingActive=False %s: %s"},
@@ -223,6 +242,10 @@ var Checks = map[Code]Check{
 		"autoscaling is paused by %s"},
 	CodeSharedScaleTarget: {SeverityError, "several HPAs scale one target",
 		"%d HPAs scale %s %s (%s): the HPA controller marks each AmbiguousSelector and scales none of them"},
+	CodeNoResourceRequest: {SeverityError, "container has no request for the resource a Utilization target divides by",
+		"%s: container %s has no %s request, so the HPA controller cannot compute %s utilization (it reports \"missing request for %s in container %s of Pod %s\")"},
+	CodeContainerNotInPods: {SeverityError, "ContainerResource metric names a container the pods do not run",
+		"the ContainerResource metric %s names container %s, which %d of %d pods of %s do not run: the HPA controller fails on them (\"container %[2]s not present in metrics\")"},
 }
 
 // newFinding builds a finding of a registered code: its severity and title

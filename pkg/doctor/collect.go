@@ -28,6 +28,7 @@ import (
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	cmv1beta1 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta1"
 	cmv1beta2 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta2"
+	metricsclientset "k8s.io/metrics/pkg/client/clientset/versioned"
 	custommetrics "k8s.io/metrics/pkg/client/custom_metrics"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 
@@ -202,6 +203,11 @@ type Collected struct {
 	Targets    Targets
 	// KEDA reads the ScaledObjects that own HPAs and runs their triggers.
 	KEDA KEDA
+	// Resources reads the resource metrics API for Resource and
+	// ContainerResource metrics; MetricsServer is metrics-server's Service
+	// when no APIService registers that API.
+	Resources     ResourceMetrics
+	MetricsServer *MetricsServer
 	// OtherHPAs are the namespace's HPAs not in scope, read when HPAs were
 	// named, to find those that share a scale target with one in scope.
 	OtherHPAs []autoscalingv2.HorizontalPodAutoscaler
@@ -339,6 +345,9 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 	kd := newLiveKEDA(&env)
 	kd.refused = in.refused
 	in.KEDA = kd
+	if in.Resources, err = newResourceSource(ctx, env, ns, in); err != nil {
+		return nil, err
+	}
 	in.Prometheus = &livePrometheus{conn: ch.Prometheus, series: map[string][]prom.Series{}, queries: map[string]queryResult{}}
 	if needEvents(hpas) {
 		in.Events = hpaEvents(ctx, env.Client, ns)
@@ -656,7 +665,7 @@ func (t *targets) load(ctx context.Context, ns string) error {
 			}
 			for _, s := range selectors[p.Namespace] {
 				if s.sel.Matches(labels.Set(p.Labels)) {
-					t.pods[s.key] = append(t.pods[s.key], targetPod{name: p.Name, ready: podReady(*p)})
+					t.pods[s.key] = append(t.pods[s.key], newTargetPod(p))
 				}
 			}
 			return nil
@@ -709,20 +718,51 @@ func (t *targets) PodSelector(ctx context.Context, ns string, ref autoscalingv2.
 	return s, nil
 }
 
-// targetPod is what doctor keeps of a Running pod of a scale target.
+// targetPod is what doctor keeps of a Running pod of a scale target: what
+// the HPA controller reads of it for custom and resource metrics.
 type targetPod struct {
 	name  string
 	ready bool
+	// started is status.startTime, readySince the Ready condition's last
+	// transition (zero without one).
+	started, readySince metav1.Time
+	// containers are its containers' names and cpu and memory requests.
+	containers []corev1.Container
 }
 
-// pod gives the walk the pod as it reads it: name, phase, Ready condition.
+func newTargetPod(p *corev1.Pod) targetPod {
+	tp := targetPod{name: p.Name, ready: podReady(*p)}
+	if p.Status.StartTime != nil {
+		tp.started = *p.Status.StartTime
+	}
+	if c := podCondition(p, corev1.PodReady); c != nil {
+		tp.readySince = c.LastTransitionTime
+	}
+	for _, c := range p.Spec.Containers {
+		req := corev1.ResourceList{}
+		for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+			if q, ok := c.Resources.Requests[r]; ok {
+				req[r] = q
+			}
+		}
+		tp.containers = append(tp.containers, corev1.Container{Name: c.Name, Resources: corev1.ResourceRequirements{Requests: req}})
+	}
+	return tp
+}
+
+// pod gives the walk the pod as it reads it: name, phase, start time,
+// Ready condition, containers' requests.
 func (p targetPod) pod(ns string) corev1.Pod {
 	ready := corev1.ConditionFalse
 	if p.ready {
 		ready = corev1.ConditionTrue
 	}
-	return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: p.name, Namespace: ns},
-		Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: ready}}}}
+	pod := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: p.name, Namespace: ns}, Spec: corev1.PodSpec{Containers: p.containers},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: ready, LastTransitionTime: p.readySince}}}}
+	if !p.started.IsZero() {
+		pod.Status.StartTime = &p.started
+	}
+	return pod
 }
 
 // ObjectExists checks a described object, of any kind the API server
@@ -785,4 +825,41 @@ func readyOnly(pods []corev1.Pod) []corev1.Pod {
 		}
 	}
 	return out
+}
+
+// newResourceSource is the resource metrics API for the walk, and, when no
+// APIService registers it while HPAs in scope need it, metrics-server's
+// Service for the fix.
+func newResourceSource(ctx context.Context, env Env, ns string, in *Collected) (ResourceMetrics, error) {
+	mc, err := metricsclientset.NewForConfig(env.Rest)
+	if err != nil {
+		return nil, err
+	}
+	svc := in.APIServices[2]
+	res := newLiveResourceMetrics(mc.MetricsV1beta1(), ns, svc)
+	res.refused = in.refused
+	if !svc.Present && resourceNeeds(in.HPAs) > 0 {
+		in.MetricsServer = findMetricsServer(ctx, env.Client)
+	}
+	return res, nil
+}
+
+// findMetricsServer finds a Service named metrics-server, kube-system's
+// first; nil when there is none or Services may not be listed.
+func findMetricsServer(ctx context.Context, c kubernetes.Interface) *MetricsServer {
+	list, err := c.CoreV1().Services("").List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=metrics-server"})
+	if err != nil || len(list.Items) == 0 {
+		return nil
+	}
+	sort.SliceStable(list.Items, func(i, j int) bool {
+		return list.Items[i].Namespace == "kube-system" && list.Items[j].Namespace != "kube-system"
+	})
+	s := list.Items[0]
+	ms := &MetricsServer{Namespace: s.Namespace, Name: s.Name}
+	for _, p := range s.Spec.Ports {
+		if ms.Port == 0 || p.Name == "https" {
+			ms.Port = p.Port
+		}
+	}
+	return ms
 }

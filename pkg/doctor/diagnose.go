@@ -123,6 +123,8 @@ func Diagnose(ctx context.Context, in *Collected) (*Report, error) {
 		}
 	}
 	r.Findings = append(r.Findings, checkAPIServices(in.APIServices, adapterRef, needCustom || len(in.HPAs) == 0, needExternal)...)
+	r.Findings = append(r.Findings, checkResourceAPIService(resourceAPICheck{svc: in.APIServices[2], needing: resourceNeeds(in.HPAs),
+		metricsServer: in.MetricsServer, adapterService: in.APIServices[0].Service, resourceRules: cfg != nil && cfg.Parsed != nil && cfg.Parsed.ResourceRules != nil})...)
 	r.Findings = append(r.Findings, checkAdapter(a, ch.AdapterErr, cfg, ch.ConfigErr)...)
 	if in.ServerMinor >= 0 {
 		r.Findings = append(r.Findings, checkAdapterVersion(a, in.ServerMinor)...)
@@ -160,7 +162,7 @@ func Diagnose(ctx context.Context, in *Collected) (*Report, error) {
 func walkerFor(in *Collected) *walker {
 	ch := in.Chain
 	a, cfg, adapterRef := ch.Adapter, ch.Config, ch.AdapterRef()
-	w := &walker{api: in.API, ext: in.External, prom: in.Prometheus, disc: ch.Discovery, mapper: in.Mapper, maxAge: ch.Window, now: in.Now,
+	w := &walker{api: in.API, ext: in.External, res: in.Resources, prom: in.Prometheus, disc: ch.Discovery, mapper: in.Mapper, maxAge: ch.Window, now: in.Now,
 		adapterRef: adapterRef, seriesWindow: in.SeriesWindow, targets: in.Targets, keda: in.KEDA,
 		ambiguous: ambiguousTargets(in.HPAs, in.OtherHPAs)}
 	if len(in.APIServices) > 1 {
@@ -225,6 +227,8 @@ func (w *walker) walkHPA(ctx context.Context, h *autoscalingv2.HorizontalPodAuto
 				break
 			}
 			mr = w.walkExternal(ctx, h, spec)
+		case autoscalingv2.ResourceMetricSourceType, autoscalingv2.ContainerResourceMetricSourceType:
+			mr = w.walkResource(ctx, h, spec, pods, found)
 		default:
 			mr = otherMetric(h, spec)
 		}

@@ -26,6 +26,14 @@
 // objects they name, classified as gone, in another namespace, not read or
 // read, and the stale Pushgateway groups with their URLs.
 //
+// Resource and ContainerResource metrics (resource.go) are read from the
+// resource metrics API (metrics.k8s.io, metrics-server's; PodMetrics listed
+// once per scope) with the controller's arithmetic (resourceusage.go): the
+// pods it leaves out or counts as initializing, the requests a Utilization
+// target divides by, and the value it would compute now beside the one it
+// last read. The resource metrics APIService is judged only when an HPA in
+// scope reads cpu or memory (MS122–MS124).
+//
 // An HPA owned by a ScaledObject is walked through KEDA (keda.go): the KEDA
 // source lists a namespace's ScaledObjects lazily (none without KEDA's CRD)
 // and runs each prometheus trigger's query at its serverAddress as KEDA does,

@@ -272,9 +272,9 @@ func (w *walker) runTrigger(ctx context.Context, soName string, index int, t ked
 	vec := prometheus.Vector(res)
 	switch {
 	case len(vec) == 0:
-		ignore := t.Metadata["ignoreNullValues"] != "false"
+		ignore := t.Metadata["ignoreNullValues"]
 		return LinkOK, LinkBroken, []Finding{newFinding(CodeTriggerNoData, obj, soName, index, query, addr, emptyResultEffect(ignore)).withEvidence(evidence...).
-			withFix(Fix{Description: "check that the series the query selects exist at serverAddress (names and label values), or wrap it in sum(...) or vector(0) if no data is a real zero"})}
+			withFix(noDataFix(soName, index, ignore))}
 	case len(vec) > 1:
 		f := newFinding(CodeTriggerManySeries, obj, soName, index, query, len(vec)).withEvidence(evidence...)
 		for i, s := range vec {
@@ -301,12 +301,30 @@ func orUnset(s string) string {
 	return s
 }
 
-// emptyResultEffect is what KEDA makes of an empty result.
-func emptyResultEffect(ignoreNullValues bool) string {
-	if ignoreNullValues {
-		return "KEDA reads it as 0 (ignoreNullValues defaults to true), so the workload never scales up on it"
+// emptyResultEffect is what KEDA makes of an empty result, by the
+// trigger's ignoreNullValues ("" when unset).
+func emptyResultEffect(ignoreNullValues string) string {
+	switch ignoreNullValues {
+	case "false":
+		return "with ignoreNullValues: false KEDA fails the trigger, and the HPA cannot read its metric"
+	case "":
+		return "KEDA reads it as 0 (ignoreNullValues defaults to true), so the HPA scales the workload down on it without any error"
 	}
-	return "with ignoreNullValues: false KEDA fails the trigger, and the HPA cannot read its metric"
+	return "KEDA reads it as 0 (ignoreNullValues: " + ignoreNullValues + "), so the HPA scales the workload down on it without any error"
+}
+
+// noDataFix mends the query; with ignoreNullValues true (KEDA's default)
+// it first stops KEDA reading no data as 0 (kedacore/keda#3065): the
+// trigger then fails, and the HPA holds its replicas (or KEDA's fallback
+// applies) until the query returns data again.
+func noDataFix(soName string, index int, ignoreNullValues string) Fix {
+	check := "check that the series the query selects exist at serverAddress (names and label values), or wrap it in sum(...) or vector(0) if no data is a real zero"
+	if ignoreNullValues == "false" {
+		return Fix{Description: check}
+	}
+	return Fix{Description: `set the trigger's ignoreNullValues to "false", so that no data fails the trigger instead of scaling the workload down; then ` + check,
+		Command: fmt.Sprintf(`kubectl patch scaledobject %s -n %s --type=json -p '[{"op":"add","path":"/spec/triggers/%d/metadata/ignoreNullValues","value":"false"}]'`,
+			refName(soName), refNamespace(soName), index)}
 }
 
 func externalSum(list *emv1beta1.ExternalMetricValueList) string {

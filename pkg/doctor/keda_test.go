@@ -112,7 +112,14 @@ func TestDiagnoseKEDA(t *testing.T) {
 			edit: func(_ *Collected, _ *keda.ScaledObject, k *fakeKEDA, _ *fakeExternal) {
 				k.answers[queueQuery] = vector()
 			},
-			mention: []string{"ScaledObject default/worker", "triggers[0]", queueQuery, promAddr}},
+			mention: []string{"ScaledObject default/worker", "triggers[0]", queueQuery, promAddr, "ignoreNullValues defaults to true",
+				`kubectl patch scaledobject worker -n default --type=json -p '[{"op":"add","path":"/spec/triggers/0/metadata/ignoreNullValues","value":"false"}]'`}},
+		{name: "query returns no data, ignoreNullValues false", errors: true, want: []string{"MS308"},
+			edit: func(_ *Collected, so *keda.ScaledObject, k *fakeKEDA, _ *fakeExternal) {
+				so.Spec.Triggers[0].Metadata["ignoreNullValues"] = "false"
+				k.answers[queueQuery] = vector()
+			},
+			mention: []string{"with ignoreNullValues: false KEDA fails the trigger"}},
 		{name: "query returns three series", errors: true, want: []string{"MS309"},
 			edit: func(_ *Collected, _ *keda.ScaledObject, k *fakeKEDA, _ *fakeExternal) {
 				k.answers[queueQuery] = vector(1, 2, 3)

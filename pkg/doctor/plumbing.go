@@ -31,6 +31,9 @@ const (
 func checkAPIServices(svcs []APIService, adapterRef string, needCustom, needExternal bool) []Finding {
 	var out []Finding
 	for _, s := range svcs {
+		if s.Name == ResourceAPIService {
+			continue // checkResourceAPIService
+		}
 		obj := "APIService " + s.Name
 		need := (s.Name == CustomAPIService && needCustom) || (s.Name == ExternalAPIService && needExternal)
 		if !s.Present {
@@ -45,36 +48,41 @@ func checkAPIServices(svcs []APIService, adapterRef string, needCustom, needExte
 			continue
 		}
 		if !s.Available {
-			// The cause decides the fix; the code says the cause, unless no
-			// metric doctor walks needs the API.
-			code := CodeAPIServiceUnavailable
-			msg := strings.ToLower(s.Message)
-			switch {
-			case strings.Contains(msg, "deadline exceeded") || strings.Contains(msg, "timeout") || strings.Contains(msg, "i/o timeout"):
-				code = CodeAPIServiceTimeout
-			case strings.Contains(msg, "x509") || strings.Contains(msg, "certificate") || strings.Contains(msg, "system:anonymous") || strings.Contains(msg, "unauthorized") || strings.Contains(msg, "subjectaccessreview"):
-				code = CodeAPIServiceRejected
-			}
-			var fix Fix
-			switch code {
-			case CodeAPIServiceUnavailable:
-				fix = Fix{Description: "the API server cannot reach the adapter: check that its pods are Ready and that the Service " + s.Service + " selects them on the APIService's port",
-					Command: "kubectl get pods,endpoints -n " + refNamespace(s.Service)}
-			case CodeAPIServiceTimeout:
-				fix = Fix{Description: "the control plane's connection to the adapter times out: open the adapter's port from the control plane (on private GKE, a firewall rule for the adapter's port from the master CIDR), or check NetworkPolicies"}
-			case CodeAPIServiceRejected:
-				fix = Fix{Description: "the aggregation layer and the adapter do not trust each other: check the APIService's caBundle (or insecureSkipTLSVerify), and that the adapter can read configmap kube-system/extension-apiserver-authentication (RoleBinding to extension-apiserver-authentication-reader)"}
-			}
-			if !need && s.Name != CustomAPIService {
-				code = CodeUnusedAPIServiceDown
-			}
-			out = append(out, newFinding(code, obj, s.Reason, s.Message).withEvidence("backed by Service "+orNone(s.Service)).withFix(fix))
+			out = append(out, unavailableFinding(s, need || s.Name == CustomAPIService, "the adapter"))
 		}
 		if adapterRef != "" && s.Service != "" && (s.Name == CustomAPIService || s.Name == ExternalAPIService) && refNamespace(s.Service) != refNamespace(adapterRef) {
 			out = append(out, newFinding(CodeAPIServiceOtherBackend, obj, s.Name, s.Service, refNamespace(adapterRef)).withEvidence("adapter Deployment "+adapterRef))
 		}
 	}
 	return out
+}
+
+// unavailableFinding words an APIService that is not Available: the cause
+// decides the code and the fix; the code says the cause, unless no metric
+// doctor walks needs the API. backend names what serves it.
+func unavailableFinding(s APIService, need bool, backend string) Finding {
+	code := CodeAPIServiceUnavailable
+	msg := strings.ToLower(s.Message)
+	switch {
+	case strings.Contains(msg, "deadline exceeded") || strings.Contains(msg, "timeout") || strings.Contains(msg, "i/o timeout"):
+		code = CodeAPIServiceTimeout
+	case strings.Contains(msg, "x509") || strings.Contains(msg, "certificate") || strings.Contains(msg, "system:anonymous") || strings.Contains(msg, "unauthorized") || strings.Contains(msg, "subjectaccessreview"):
+		code = CodeAPIServiceRejected
+	}
+	var fix Fix
+	switch code {
+	case CodeAPIServiceUnavailable:
+		fix = Fix{Description: "the API server cannot reach " + backend + ": check that its pods are Ready and that the Service " + s.Service + " selects them on the APIService's port",
+			Command: "kubectl get pods,endpoints -n " + refNamespace(s.Service)}
+	case CodeAPIServiceTimeout:
+		fix = Fix{Description: "the control plane's connection to " + backend + " times out: open " + backend + "'s port from the control plane (on private GKE, a firewall rule for " + backend + "'s port from the master CIDR), or check NetworkPolicies"}
+	case CodeAPIServiceRejected:
+		fix = Fix{Description: "the aggregation layer and " + backend + " do not trust each other: check the APIService's caBundle (or insecureSkipTLSVerify), and that " + backend + " can read configmap kube-system/extension-apiserver-authentication (RoleBinding to extension-apiserver-authentication-reader)"}
+	}
+	if !need {
+		code = CodeUnusedAPIServiceDown
+	}
+	return newFinding(code, "APIService "+s.Name, s.Reason, s.Message).withEvidence("backed by Service " + orNone(s.Service)).withFix(fix)
 }
 
 func apiServiceYAML(name, adapterRef string) string {

@@ -67,6 +67,14 @@ func printChainAndHPAs(w io.Writer, r *Report, wide bool) {
 				state += ", local"
 			}
 		}
+		// A state a finding explains points at it, so "absent" never reads
+		// as a plain fact when an HPA needs the API.
+		for _, f := range r.Findings {
+			if f.Object == "APIService "+s.Name {
+				state += " (" + f.Code + " below)"
+				break
+			}
+		}
 		fmt.Fprintf(w, "  APIService %-34s %s\n", s.Name, state)
 	}
 	if a := inv.Adapter; a != nil {
@@ -99,6 +107,9 @@ func printChainAndHPAs(w io.Writer, r *Report, wide bool) {
 			cur := m.Current
 			if cur == "" {
 				cur = "<unknown>"
+			}
+			if m.Now != "" && m.Now != m.Current {
+				cur += " (now " + m.Now + ")"
 			}
 			row := []string{m.Name, m.Type, m.Target, cur, ChainPicture(m.Chain)}
 			if wide {

@@ -116,6 +116,9 @@ type MetricReport struct {
 	Target string `json:"target"`           // "100 (AverageValue)"
 	// Current is the value the HPA reads, decoded (102312m → 102.312).
 	Current string `json:"current,omitempty"`
+	// Now is, for a Resource or ContainerResource metric, the value the
+	// controller would compute from the resource metrics API's answer now.
+	Now string `json:"now,omitempty"`
 	// Request is the HPA controller's request for the metric (its path),
 	// set when doctor sent it and it returned values.
 	Request  string    `json:"request,omitempty"`

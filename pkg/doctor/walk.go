@@ -67,7 +67,8 @@ type Prometheus interface {
 // walker holds what every metric walk shares.
 type walker struct {
 	api  MetricsAPI
-	ext  ExternalAPI // nil: external metrics are only inventoried
+	ext  ExternalAPI     // nil: external metrics are only inventoried
+	res  ResourceMetrics // nil: Resource metrics are only inventoried
 	prom Prometheus
 	disc *simulate.Discovery // nil when the config or Prometheus is broken
 	// mapper names the resource of an Object metric's described object.
