@@ -28,7 +28,6 @@ import (
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	cmv1beta1 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta1"
 	cmv1beta2 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta2"
-	metricsclientset "k8s.io/metrics/pkg/client/clientset/versioned"
 	custommetrics "k8s.io/metrics/pkg/client/custom_metrics"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 
@@ -345,9 +344,7 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 	kd := newLiveKEDA(&env)
 	kd.refused = in.refused
 	in.KEDA = kd
-	if in.Resources, err = newResourceSource(ctx, env, ns, in); err != nil {
-		return nil, err
-	}
+	in.Resources = newResourceSource(ctx, env, ns, in)
 	in.Prometheus = &livePrometheus{conn: ch.Prometheus, series: map[string][]prom.Series{}, queries: map[string]queryResult{}}
 	if needEvents(hpas) {
 		in.Events = hpaEvents(ctx, env.Client, ns)
@@ -830,18 +827,14 @@ func readyOnly(pods []corev1.Pod) []corev1.Pod {
 // newResourceSource is the resource metrics API for the walk, and, when no
 // APIService registers it while HPAs in scope need it, metrics-server's
 // Service for the fix.
-func newResourceSource(ctx context.Context, env Env, ns string, in *Collected) (ResourceMetrics, error) {
-	mc, err := metricsclientset.NewForConfig(env.Rest)
-	if err != nil {
-		return nil, err
-	}
+func newResourceSource(ctx context.Context, env Env, ns string, in *Collected) ResourceMetrics {
 	svc := in.APIServices[2]
-	res := newLiveResourceMetrics(mc.MetricsV1beta1(), ns, svc)
+	res := newLiveResourceMetrics(env.Resources, ns, svc)
 	res.refused = in.refused
 	if !svc.Present && resourceNeeds(in.HPAs) > 0 {
 		in.MetricsServer = findMetricsServer(ctx, env.Client)
 	}
-	return res, nil
+	return res
 }
 
 // findMetricsServer finds a Service named metrics-server, kube-system's
