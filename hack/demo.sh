@@ -96,11 +96,14 @@ printf '$ curl -s -u "$GRAFANA_USER:$GRAFANA_PASSWORD" "$GRAFANA_URL/api/dashboa
 step "The resource metrics API: metrics-server serves the usage kwok reports for each pod"
 # kwok's default ClusterResourceUsage reads a pod's usage from this annotation;
 # metrics-server's CPU is a rate over its last two scrapes (15 s apart).
+# A pod the HPA has just added has metrics after metrics-server's third scrape.
 run kubectl annotate pods -l app=interlok kwok.x-k8s.io/usage-cpu=150m --overwrite
-for i in $(seq 1 60); do
-  kubectl top pods -l app=interlok --no-headers 2>/dev/null | grep -Eq ' 1(49|50|51)m ' && break
+pods=$(kubectl get pods -l app=interlok --no-headers | wc -l)
+for i in $(seq 1 90); do
+  [ "$(kubectl top pods -l app=interlok --no-headers 2>/dev/null | grep -Ec ' 1(49|50|51)m ')" -ge "$pods" ] && break
   printf '  waiting for metrics-server to scrape the new usage (%ds)\r' "$i"; sleep 1
 done
+printf '\n'
 run kubectl top pods -l app=interlok
 # The host node's pods are real processes: their real CPU and memory.
 run kubectl top pods -n monitoring
