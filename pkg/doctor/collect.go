@@ -732,8 +732,10 @@ func newTargetPod(p *corev1.Pod) targetPod {
 	if p.Status.StartTime != nil {
 		tp.started = *p.Status.StartTime
 	}
-	if c := podCondition(p, corev1.PodReady); c != nil {
-		tp.readySince = c.LastTransitionTime
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			tp.readySince = c.LastTransitionTime
+		}
 	}
 	for _, c := range p.Spec.Containers {
 		req := corev1.ResourceList{}

@@ -28,7 +28,7 @@
 //
 // Resource and ContainerResource metrics (resource.go) are read from the
 // resource metrics API (metrics.k8s.io, metrics-server's; PodMetrics listed
-// once per scope) with the controller's arithmetic (resourceusage.go): the
+// once per scope) with the controller's arithmetic (pkg/resourceusage): the
 // pods it leaves out or counts as initializing, the requests a Utilization
 // target divides by, and the value it would compute now beside the one it
 // last read. The resource metrics APIService is judged only when an HPA in

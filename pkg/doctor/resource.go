@@ -16,6 +16,7 @@ import (
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned/typed/metrics/v1beta1"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/hpastatus"
+	"github.com/metricscale/kubectl-metricscale/pkg/resourceusage"
 )
 
 // ResourceMetrics is the view of the resource metrics API (metrics.k8s.io,
@@ -111,41 +112,41 @@ func (w *walker) walkResource(ctx context.Context, hpa *autoscalingv2.Horizontal
 	if found {
 		t.selector, t.selectorErr = w.targets.PodSelector(ctx, hpa.Namespace, hpa.Spec.ScaleTargetRef)
 	}
-	m, _ := resourceMetricOf(spec)
+	m, _ := resourceusage.MetricOf(spec)
 	obj := hpaObject(hpa)
-	mr := MetricReport{Type: string(spec.Type), Name: string(m.name), Target: targetString(m.target), Current: resourceCurrent(hpa, spec)}
-	if m.container != "" {
-		mr.Object = "Container/" + m.container
+	mr := MetricReport{Type: string(spec.Type), Name: string(m.Resource), Target: targetString(m.Target), Current: resourceCurrent(hpa, spec)}
+	if m.Container != "" {
+		mr.Object = "Container/" + m.Container
 	}
 	hpaLink := hpaLink(hpa)
 	if ok, why := w.res.Available(); !ok {
 		mr.Chain = resourceChain(LinkBroken, LinkBroken)
-		mr.Findings = []Finding{newFinding(CodeMetricAPIUnavailable, obj, m.name, "resource", why)}
+		mr.Findings = []Finding{newFinding(CodeMetricAPIUnavailable, obj, m.Resource, "resource", why)}
 		return mr
 	}
 	if t.selector == nil {
 		ref := hpa.Spec.ScaleTargetRef
 		mr.Chain = resourceChain(LinkUnknown, LinkBroken)
-		mr.Findings = []Finding{newFinding(CodeNoPodSelector, obj, m.name, ref.Kind, ref.Name, errString(t.selectorErr))}
+		mr.Findings = []Finding{newFinding(CodeNoPodSelector, obj, m.Resource, ref.Kind, ref.Name, errString(t.selectorErr))}
 		return mr
 	}
 	list, err := w.res.PodMetrics(ctx, hpa.Namespace, t.selector)
 	if err != nil {
 		mr.Chain = resourceChain(LinkBroken, LinkBroken)
-		mr.Findings = []Finding{newFinding(CodeMetricAPIUnavailable, obj, m.name, "resource", err.Error())}
+		mr.Findings = []Finding{newFinding(CodeMetricAPIUnavailable, obj, m.Resource, "resource", err.Error())}
 		return mr
 	}
-	u := usageOf(m, pods, list, w.now)
-	mr.Findings = w.resourceFindings(hpa, m, u, len(pods))
-	if u.counted > 0 && len(u.absent) == 0 && len(u.unrequested) == 0 {
+	r := resourceusage.Analyze(m, pods, list, w.now)
+	mr.Findings = w.resourceFindings(hpa, r)
+	if v, err := r.Value(); err == nil {
 		mr.Request = podMetricsPath(hpa.Namespace, t.selector)
-		mr.Now = usageString(m, u.value)
+		mr.Now = valueString(m, v, r)
 		if mr.Current == "" {
 			mr.Current = mr.Now
 		}
 	}
 	api := LinkOK
-	if u.counted == 0 {
+	if r.Counted == 0 {
 		api = LinkBroken
 	}
 	mr.Chain = resourceChain(api, hpaLink)
@@ -155,30 +156,34 @@ func (w *walker) walkResource(ctx context.Context, hpa *autoscalingv2.Horizontal
 
 // resourceFindings names what keeps the controller from a value, or from
 // some pods' values.
-func (w *walker) resourceFindings(hpa *autoscalingv2.HorizontalPodAutoscaler, m resourceMetric, u resourceUsage, pods int) []Finding {
-	obj := hpaObject(hpa)
+func (w *walker) resourceFindings(hpa *autoscalingv2.HorizontalPodAutoscaler, r resourceusage.Reading) []Finding {
+	obj, m, pods := hpaObject(hpa), r.Metric, len(r.Samples)
 	ref := hpa.Spec.ScaleTargetRef
 	target := ref.Kind + "/" + ref.Name
 	var out []Finding
-	if len(u.absent) > 0 {
-		out = append(out, newFinding(CodeContainerNotInPods, obj, m.name, m.container, len(u.absent), pods, target).
-			withEvidence("pods without it: "+strings.Join(u.absent, ", ")).
-			withFix(Fix{Description: fmt.Sprintf("name one of the pods' containers in spec.metrics[].containerResource.container (now %q)", m.container)}))
+	if len(r.Absent) > 0 {
+		out = append(out, newFinding(CodeContainerNotInPods, obj, m.Resource, m.Container, len(r.Absent), pods, target).
+			withEvidence("pods without it: "+strings.Join(r.Absent, ", ")).
+			withFix(Fix{Description: fmt.Sprintf("name one of the pods' containers in spec.metrics[].containerResource.container (now %q)", m.Container)}))
 	}
-	for _, c := range sortedKeys(u.unrequested) {
-		out = append(out, newFinding(CodeNoResourceRequest, obj, target, c, m.name, m.name, m.name, c, u.unrequested[c][0]).
-			withEvidence(fmt.Sprintf("%d of %d pods run container %s without a %s request", len(u.unrequested[c]), pods, c, m.name)).
-			withFix(setRequestFix(hpa.Namespace, ref, c, m.name, requestFor(m.name, u, c))))
+	unrequested := map[string][]string{} // container → pods
+	for _, u := range r.Unrequested {
+		unrequested[u.Container] = append(unrequested[u.Container], u.Pod)
+	}
+	for _, c := range sortedKeys(unrequested) {
+		out = append(out, newFinding(CodeNoResourceRequest, obj, target, c, m.Resource, m.Resource, m.Resource, c, unrequested[c][0]).
+			withEvidence(fmt.Sprintf("%d of %d pods run container %s without a %s request", len(unrequested[c]), pods, c, m.Resource)).
+			withFix(setRequestFix(hpa.Namespace, ref, c, m.Resource, requestFor(m.Resource, r.ContainerUsage[c]))))
 	}
 	if len(out) > 0 {
 		return out
 	}
-	switch ignored := u.ignored(); {
+	switch ignored := r.Ignored(); {
 	case pods == 0:
-	case u.counted == 0:
-		out = append(out, newFinding(CodeResourceNoPodValue, obj, m.name, pods, target).withEvidence(ignored...))
+	case r.Counted == 0:
+		out = append(out, newFinding(CodeResourceNoPodValue, obj, m.Resource, pods, target).withEvidence(ignored...))
 	case len(ignored) > 0:
-		out = append(out, newFinding(CodeResourceSomePods, obj, m.name, len(ignored), pods, target).withEvidence(ignored...))
+		out = append(out, newFinding(CodeResourceSomePods, obj, m.Resource, len(ignored), pods, target).withEvidence(ignored...))
 	}
 	return out
 }
@@ -191,10 +196,10 @@ func setRequestFix(ns string, ref autoscalingv2.CrossVersionObjectReference, con
 		Command: fmt.Sprintf("kubectl set resources %s/%s -n %s -c %s --requests=%s=%s", strings.ToLower(ref.Kind), ref.Name, ns, container, res, request)}
 }
 
-// requestFor proposes a request near the container's usage now: cpu in
-// tens of millicores, memory in MiB; 100m or 128Mi without a value.
-func requestFor(res corev1.ResourceName, u resourceUsage, container string) string {
-	most := u.containerUsage[container]
+// requestFor proposes a request near the container's usage now (most, in
+// milli-units): cpu in tens of millicores, memory in MiB; 100m or 128Mi
+// without a value.
+func requestFor(res corev1.ResourceName, most int64) string {
 	if res == corev1.ResourceMemory {
 		const mi = 1 << 20 * 1000 // MiB in milli-bytes
 		if most == 0 {
@@ -224,17 +229,18 @@ func resourceCurrent(hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalin
 	return ""
 }
 
-// usageString words a computed value as resourceCurrent does.
-func usageString(m resourceMetric, v int64) string {
-	if m.utilization() {
-		return fmt.Sprintf("%d%%", v)
+// valueString words the value the controller computes as resourceCurrent
+// words the one it wrote: "45%", or the average usage as kubectl top shows
+// it (250m, 64Mi).
+func valueString(m resourceusage.Metric, v resourceusage.Value, r resourceusage.Reading) string {
+	if m.Target.Type == autoscalingv2.UtilizationMetricType {
+		return fmt.Sprintf("%d%%", v.Utilization)
 	}
 	format := resource.DecimalSI
-	if m.name == corev1.ResourceMemory {
+	if m.Resource == corev1.ResourceMemory {
 		format = resource.BinarySI
 	}
-	// As kubectl top shows usage: 250m, 64Mi.
-	return resource.NewMilliQuantity(v, format).String()
+	return resource.NewMilliQuantity(r.UsageTotal/int64(r.Counted), format).String()
 }
 
 // podMetricsPath is the controller's request, as evidence.
@@ -325,7 +331,7 @@ func resourceNeeds(hpas []autoscalingv2.HorizontalPodAutoscaler) int {
 	n := 0
 	for i := range hpas {
 		for _, m := range hpas[i].Spec.Metrics {
-			if _, ok := resourceMetricOf(m); ok {
+			if _, ok := resourceusage.MetricOf(m); ok {
 				n++
 				break
 			}

@@ -113,7 +113,7 @@ func TestWalkResource(t *testing.T) {
 		{name: "a ContainerResource metric's container is not in the pods", hpa: cpuHPA(containerCPU, failing),
 			res:   fakeResources{available: true, items: []metricsv1beta1.PodMetrics{usage("web-1", [2]string{"main", "150m"})}},
 			pods:  []corev1.Pod{resPod("web-1", time.Hour, true, [2]string{"main", "200m"})},
-			codes: "MS416", want: "pods without it: web-1"},
+			codes: "MS416", want: "pods without it: shop/web-1"},
 		{name: "a pod just started has no value yet", hpa: cpuHPA(averageCPU),
 			res:   fakeResources{available: true, items: []metricsv1beta1.PodMetrics{usage("web-1", [2]string{"app", "300m"})}},
 			pods:  []corev1.Pod{resPod("web-1", time.Hour, true, [2]string{"app", ""}), resPod("web-2", 20*time.Second, true, [2]string{"app", ""})},
