@@ -28,27 +28,11 @@ import (
 // cfg's credentials and counts it: the binary's requests, as the API server
 // gets them. It returns the report the binary printed and the count.
 func countedDoctor(ctx context.Context, cfg *rest.Config, plugin string, bound time.Duration) (*doctor.Report, int64, error) {
-	target, err := url.Parse(cfg.Host)
+	proxy, err := startCountingProxy(cfg)
 	if err != nil {
 		return nil, 0, err
 	}
-	rt, err := rest.TransportFor(cfg)
-	if err != nil {
-		return nil, 0, err
-	}
-	var requests atomic.Int64
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	proxy.Transport = rt
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, 0, err
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		proxy.ServeHTTP(w, r)
-	}), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
+	defer proxy.close()
 
 	dir, err := os.MkdirTemp("", "bench-counted-")
 	if err != nil {
@@ -57,7 +41,7 @@ func countedDoctor(ctx context.Context, cfg *rest.Config, plugin string, bound t
 	defer os.RemoveAll(dir)
 	kubeconfig := filepath.Join(dir, "config")
 	kc := clientcmdapi.NewConfig()
-	kc.Clusters["counted"] = &clientcmdapi.Cluster{Server: "http://" + ln.Addr().String()}
+	kc.Clusters["counted"] = &clientcmdapi.Cluster{Server: proxy.url}
 	kc.AuthInfos["counted"] = &clientcmdapi.AuthInfo{}
 	kc.Contexts["counted"] = &clientcmdapi.Context{Cluster: "counted", AuthInfo: "counted"}
 	kc.CurrentContext = "counted"
@@ -80,5 +64,38 @@ func countedDoctor(ctx context.Context, cfg *rest.Config, plugin string, bound t
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 		return nil, 0, fmt.Errorf("doctor -A -o json: %w", err)
 	}
-	return &rep, requests.Load(), nil
+	return &rep, proxy.requests.Load(), nil
+}
+
+// countingProxy forwards every request to the API server with a REST
+// config's credentials, and counts them.
+type countingProxy struct {
+	url      string
+	requests atomic.Int64
+	close    func() error
+}
+
+func startCountingProxy(cfg *rest.Config) (*countingProxy, error) {
+	target, err := url.Parse(cfg.Host)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := rest.TransportFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	forward := httputil.NewSingleHostReverseProxy(target)
+	forward.Transport = rt
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p := &countingProxy{url: "http://" + ln.Addr().String()}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.requests.Add(1)
+		forward.ServeHTTP(w, r)
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	p.close = srv.Close
+	return p, nil
 }
