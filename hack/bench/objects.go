@@ -21,8 +21,8 @@ import (
 )
 
 // The bench's objects: namespaces bench-NNN, each with perNS Deployments
-// app-K (one kwok pod each) and an HPA per Deployment on the Pods metric
-// bench_requests. Every object carries benchLabel; a namespace whose name
+// app-K (one kwok pod each) and an HPA per Deployment: every other one on
+// the Pods metric bench_requests, the others on cpu (metrics-server's). Every object carries benchLabel; a namespace whose name
 // matches benchNamespace is the bench's.
 const (
 	benchLabel    = "metricscale.io/bench"
@@ -76,7 +76,7 @@ func (f *fleet) survey(ctx context.Context) (survey, error) {
 	}
 	hpaNames, depNames := map[string][]string{}, map[string][]string{}
 	for _, h := range hpas.Items {
-		if len(h.Spec.Metrics) == 1 && h.Spec.Metrics[0].Pods != nil && h.Spec.Metrics[0].Pods.Metric.Name == benchMetric {
+		if f.isBenchHPA(&h) {
 			hpaNames[h.Namespace] = append(hpaNames[h.Namespace], h.Name)
 		} else {
 			hpaNames[h.Namespace] = append(hpaNames[h.Namespace], "other:"+h.Name)
@@ -203,26 +203,68 @@ func (f *fleet) populateNamespace(ctx context.Context, ns string) error {
 	}
 	for k := range f.perNS {
 		name := fmt.Sprintf("app-%d", k)
-		labels := map[string]string{"app": name, benchLabel: "true"}
-		dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: benchLabels},
-			Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1), Selector: &metav1.LabelSelector{MatchLabels: labels},
-				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
-					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "bench:latest"}}}}}}
-		if _, err := c.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+		cpu := cpuHPA(ns, k, f.perNS)
+		if _, err := c.AppsV1().Deployments(ns).Create(ctx, benchDeployment(ns, name, cpu), metav1.CreateOptions{}); err != nil {
 			return err
 		}
-		hpa := &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: benchLabels},
-			Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
-				ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: name},
-				MinReplicas:    ptr.To[int32](1), MaxReplicas: 3,
-				Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricSource{
-					Metric: autoscalingv2.MetricIdentifier{Name: benchMetric},
-					Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: resource.NewQuantity(100, resource.DecimalSI)}}}}}}
-		if _, err := c.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, hpa, metav1.CreateOptions{}); err != nil {
+		if _, err := c.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, benchHPA(ns, name, cpu), metav1.CreateOptions{}); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// cpuHPA says whether the k-th HPA of bench namespace ns scales on cpu:
+// every other HPA of the bench, counted across namespaces, so half of them
+// do (as most real HPAs scale on cpu).
+func cpuHPA(ns string, k, perNS int) bool {
+	var i int
+	_, _ = fmt.Sscanf(ns, "bench-%d", &i)
+	return (i*perNS+k)%2 == 1
+}
+
+// benchDeployment is a Deployment of a bench namespace: one pod; that of
+// a cpu HPA requests 100m of cpu and uses 30m (kwok's usage annotation,
+// read by metrics-server).
+func benchDeployment(ns, name string, cpu bool) *appsv1.Deployment {
+	labels := map[string]string{"app": name, benchLabel: "true"}
+	tmpl := corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "bench:latest"}}}}
+	if cpu {
+		tmpl.Annotations = map[string]string{sandbox.UsageCPUAnnotation: "30m"}
+		tmpl.Spec.Containers[0].Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}
+	}
+	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{benchLabel: "true"}},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1), Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: tmpl}}
+}
+
+// benchHPA is an HPA of a bench namespace: on the pushed Pods metric, or
+// on cpu Utilization 50%.
+func benchHPA(ns, name string, cpu bool) *autoscalingv2.HorizontalPodAutoscaler {
+	metric := autoscalingv2.MetricSpec{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricSource{
+		Metric: autoscalingv2.MetricIdentifier{Name: benchMetric},
+		Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: resource.NewQuantity(100, resource.DecimalSI)}}}
+	if cpu {
+		metric = autoscalingv2.MetricSpec{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
+			Name: corev1.ResourceCPU, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr.To[int32](50)}}}
+	}
+	return &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{benchLabel: "true"}},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: name},
+			MinReplicas:    ptr.To[int32](1), MaxReplicas: 3, Metrics: []autoscalingv2.MetricSpec{metric}}}
+}
+
+// isBenchHPA reports whether h has the shape benchHPA gives it.
+func (f *fleet) isBenchHPA(h *autoscalingv2.HorizontalPodAutoscaler) bool {
+	var k int
+	if _, err := fmt.Sscanf(h.Name, "app-%d", &k); err != nil || len(h.Spec.Metrics) != 1 {
+		return false
+	}
+	if m := h.Spec.Metrics[0]; cpuHPA(h.Namespace, k, f.perNS) {
+		return m.Resource != nil && m.Resource.Name == corev1.ResourceCPU
+	} else {
+		return m.Pods != nil && m.Pods.Metric.Name == benchMetric
+	}
 }
 
 // ensureCapacity registers kwok nodes when the bench's pods and the other
