@@ -280,21 +280,11 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 	if o.AllNamespaces {
 		ns = ""
 	}
-	hpas, err := listHPAs(ctx, env.Client, ns, o.HPANames)
-	if err != nil {
-		var status apierrors.APIStatus
-		if !errors.As(err, &status) {
-			return nil, env.Unreachable(err)
-		}
-		return nil, apierr.Denied(err, apierr.ReadOnlyRole)
+	if err := in.readHPAs(ctx, env, ns, o.HPANames); err != nil {
+		return nil, err
 	}
-	in.HPAs = hpas
-	if len(o.HPANames) > 0 {
-		// The namespace's other HPAs, only to name those that share a scale
-		// target with one in scope (MS414); without them that check sees
-		// the HPAs in scope alone.
-		in.OtherHPAs, _ = listHPAs(ctx, env.Client, ns, nil)
-	}
+	hpas := in.HPAs
+	var err error
 	if in.APIServices, err = apiServices(ctx, env.Aggregator); err != nil {
 		return nil, apierr.Denied(fmt.Errorf("reading APIServices: %w", err), apierr.ReadOnlyRole)
 	}
@@ -327,14 +317,51 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 		in.PrometheusCandidates = prometheusServices(ctx, env.Client)
 	}
 
-	tg := newTargets(env.Client, env.Metadata, env.Scales, env.Mapper, ns, hpas)
+	if err := in.liveSources(ctx, env, ns, customSvc, externalSvc); err != nil {
+		return nil, err
+	}
+	if needEvents(hpas) {
+		in.Events = hpaEvents(ctx, env.Client, ns)
+	}
+	if ch.Discovery = <-relisted; ch.Discovery != nil {
+		in.AdapterServiceAccount, in.Denied = adapterDenied(ctx, env.Client, ch.Adapter, ch.Discovery)
+	}
+	return in, nil
+}
+
+// readHPAs lists the HPAs in scope (ns; "" for all) or reads the named
+// ones, and then the namespace's others.
+func (in *Collected) readHPAs(ctx context.Context, env Env, ns string, names []string) error {
+	hpas, err := listHPAs(ctx, env.Client, ns, names)
+	if err != nil {
+		var status apierrors.APIStatus
+		if !errors.As(err, &status) {
+			return env.Unreachable(err)
+		}
+		return apierr.Denied(err, apierr.ReadOnlyRole)
+	}
+	in.HPAs = hpas
+	if len(names) > 0 {
+		// The namespace's other HPAs, only to name those that share a scale
+		// target with one in scope (MS414); without them that check sees
+		// the HPAs in scope alone.
+		in.OtherHPAs, _ = listHPAs(ctx, env.Client, ns, nil)
+	}
+	return nil
+}
+
+// liveSources sets up the sources the walk reads lazily, each noting the
+// first request the API server refuses, and fetches the custom metrics
+// values the walk will read ahead, eight at a time.
+func (in *Collected) liveSources(ctx context.Context, env Env, ns string, customSvc, externalSvc APIService) error {
+	tg := newTargets(env.Client, env.Metadata, env.Scales, env.Mapper, ns, in.HPAs)
 	tg.refused = in.refused
 	in.Targets = tg
 	api := newLiveAPI(env.Discovery, env.Custom, customSvc)
 	api.refused = in.refused
-	api.prefetch(ctx, hpas, tg, env.Mapper, 8)
+	api.prefetch(ctx, in.HPAs, tg, env.Mapper, 8)
 	if err := in.refused.err(); err != nil {
-		return nil, err
+		return err
 	}
 	in.Mapper = env.Mapper
 	in.API = api
@@ -345,14 +372,8 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 	kd.refused = in.refused
 	in.KEDA = kd
 	in.Resources = newResourceSource(ctx, env, ns, in)
-	in.Prometheus = &livePrometheus{conn: ch.Prometheus, series: map[string][]prom.Series{}, queries: map[string]queryResult{}}
-	if needEvents(hpas) {
-		in.Events = hpaEvents(ctx, env.Client, ns)
-	}
-	if ch.Discovery = <-relisted; ch.Discovery != nil {
-		in.AdapterServiceAccount, in.Denied = adapterDenied(ctx, env.Client, ch.Adapter, ch.Discovery)
-	}
-	return in, nil
+	in.Prometheus = &livePrometheus{conn: in.Chain.Prometheus, series: map[string][]prom.Series{}, queries: map[string]queryResult{}}
+	return nil
 }
 
 // metricNames are the names of the HPAs' Pods, Object and External
@@ -618,40 +639,10 @@ func (t *targets) load(ctx context.Context, ns string) error {
 		return nil
 	}
 	// The workloads first: their selectors decide which pods are kept.
-	type podSelector struct {
-		key string
-		sel labels.Selector
-	}
-	selectors := map[string][]podSelector{} // namespace → selectors of wanted targets
-	keep := func(kind, namespace, name string, sel *metav1.LabelSelector) {
-		key := kind + "/" + namespace + "/" + name
-		if !t.wanted[key] {
-			return
-		}
-		t.found[key] = true
-		if s, err := metav1.LabelSelectorAsSelector(sel); err == nil {
-			selectors[namespace] = append(selectors[namespace], podSelector{key, s})
-			t.selectors[key] = s
-		}
-	}
-	err := kube.EachItem(ctx, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-		return t.c.AppsV1().Deployments(listNS).List(ctx, o)
-	}, metav1.ListOptions{}, func(obj runtime.Object) error {
-		d := obj.(*appsv1.Deployment)
-		keep("Deployment", d.Namespace, d.Name, d.Spec.Selector)
-		return nil
-	})
+	selectors, err := t.loadWorkloads(ctx, listNS)
 	if err != nil {
-		t.refused.note(err)
-		return fmt.Errorf("listing deployments: %w", err)
+		return err
 	}
-	_ = kube.EachItem(ctx, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-		return t.c.AppsV1().StatefulSets(listNS).List(ctx, o)
-	}, metav1.ListOptions{}, func(obj runtime.Object) error {
-		st := obj.(*appsv1.StatefulSet)
-		keep("StatefulSet", st.Namespace, st.Name, st.Spec.Selector)
-		return nil
-	})
 	if len(selectors) > 0 {
 		err = kube.EachItem(ctx, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			return t.c.CoreV1().Pods(listNS).List(ctx, o)
@@ -674,6 +665,50 @@ func (t *targets) load(ctx context.Context, ns string) error {
 	}
 	t.loaded[listNS] = true
 	return nil
+}
+
+// podSelector is the pod selector of a wanted scale target (key
+// Kind/namespace/name).
+type podSelector struct {
+	key string
+	sel labels.Selector
+}
+
+// loadWorkloads lists the Deployments and StatefulSets of listNS, notes
+// which wanted scale targets exist, and returns their pod selectors by
+// namespace.
+func (t *targets) loadWorkloads(ctx context.Context, listNS string) (map[string][]podSelector, error) {
+	selectors := map[string][]podSelector{}
+	keep := func(kind, namespace, name string, sel *metav1.LabelSelector) {
+		key := kind + "/" + namespace + "/" + name
+		if !t.wanted[key] {
+			return
+		}
+		t.found[key] = true
+		if s, err := metav1.LabelSelectorAsSelector(sel); err == nil {
+			selectors[namespace] = append(selectors[namespace], podSelector{key, s})
+			t.selectors[key] = s
+		}
+	}
+	err := kube.EachItem(ctx, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		return t.c.AppsV1().Deployments(listNS).List(ctx, o)
+	}, metav1.ListOptions{}, func(obj runtime.Object) error {
+		d := obj.(*appsv1.Deployment)
+		keep("Deployment", d.Namespace, d.Name, d.Spec.Selector)
+		return nil
+	})
+	if err != nil {
+		t.refused.note(err)
+		return nil, fmt.Errorf("listing deployments: %w", err)
+	}
+	_ = kube.EachItem(ctx, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		return t.c.AppsV1().StatefulSets(listNS).List(ctx, o)
+	}, metav1.ListOptions{}, func(obj runtime.Object) error {
+		st := obj.(*appsv1.StatefulSet)
+		keep("StatefulSet", st.Namespace, st.Name, st.Spec.Selector)
+		return nil
+	})
+	return selectors, nil
 }
 
 // PodsOf returns the Running pods of the scale target, and whether the target

@@ -55,27 +55,7 @@ func printChainAndHPAs(w io.Writer, r *Report, wide bool) {
 	inv := r.Inventory
 	fmt.Fprintln(w, "CHAIN")
 	for _, s := range inv.APIServices {
-		state := "absent"
-		if s.Present {
-			state = "Available"
-			if !s.Available {
-				state = "Unavailable (" + s.Reason + ")"
-			}
-			if s.Service != "" {
-				state += ", service " + s.Service
-			} else {
-				state += ", local"
-			}
-		}
-		// A state a finding explains points at it, so "absent" never reads
-		// as a plain fact when an HPA needs the API.
-		for _, f := range r.Findings {
-			if f.Object == "APIService "+s.Name {
-				state += " (" + f.Code + " below)"
-				break
-			}
-		}
-		fmt.Fprintf(w, "  APIService %-34s %s\n", s.Name, state)
+		fmt.Fprintf(w, "  APIService %-34s %s\n", s.Name, apiServiceState(s, r.Findings))
 	}
 	if a := inv.Adapter; a != nil {
 		fmt.Fprintf(w, "  adapter    %-34s %d/%d ready, %d rules, %d external rules, relist %s, config %s\n",
@@ -97,36 +77,65 @@ func printChainAndHPAs(w io.Writer, r *Report, wide bool) {
 		printFindings(w, r.Findings, wide)
 	}
 	for _, h := range r.HPAs {
-		fmt.Fprintf(w, "\nHPA %s/%s → %s   replicas %d (desired %d, min %d, max %d)\n", h.Namespace, h.Name, h.ScaleTarget, h.CurrentReplicas, h.DesiredReplicas, h.MinReplicas, h.MaxReplicas)
-		header := []string{"metric", "type", "target", "current", "chain"}
+		printHPA(w, h, wide)
+	}
+}
+
+// apiServiceState is an APIService as the CHAIN block shows it. A state a
+// finding explains points at it, so "absent" never reads as a plain fact
+// when an HPA needs the API.
+func apiServiceState(s APIService, findings []Finding) string {
+	state := "absent"
+	if s.Present {
+		state = "Available"
+		if !s.Available {
+			state = "Unavailable (" + s.Reason + ")"
+		}
+		if s.Service != "" {
+			state += ", service " + s.Service
+		} else {
+			state += ", local"
+		}
+	}
+	for _, f := range findings {
+		if f.Object == "APIService "+s.Name {
+			return state + " (" + f.Code + " below)"
+		}
+	}
+	return state
+}
+
+// printHPA is one HPA: its metrics' table, then its findings.
+func printHPA(w io.Writer, h HPAReport, wide bool) {
+	fmt.Fprintf(w, "\nHPA %s/%s → %s   replicas %d (desired %d, min %d, max %d)\n", h.Namespace, h.Name, h.ScaleTarget, h.CurrentReplicas, h.DesiredReplicas, h.MinReplicas, h.MaxReplicas)
+	header := []string{"metric", "type", "target", "current", "chain"}
+	if wide {
+		header = append(header, "object")
+	}
+	var rows [][]string
+	for _, m := range h.Metrics {
+		cur := m.Current
+		if cur == "" {
+			cur = "<unknown>"
+		}
+		if m.Now != "" && m.Now != m.Current {
+			cur += " (now " + m.Now + ")"
+		}
+		row := []string{m.Name, m.Type, m.Target, cur, ChainPicture(m.Chain)}
 		if wide {
-			header = append(header, "object")
+			row = append(row, m.Object)
 		}
-		var rows [][]string
-		for _, m := range h.Metrics {
-			cur := m.Current
-			if cur == "" {
-				cur = "<unknown>"
-			}
-			if m.Now != "" && m.Now != m.Current {
-				cur += " (now " + m.Now + ")"
-			}
-			row := []string{m.Name, m.Type, m.Target, cur, ChainPicture(m.Chain)}
-			if wide {
-				row = append(row, m.Object)
-			}
-			rows = append(rows, row)
-		}
-		table.Render(w, "  ", header, rows)
-		var fs []Finding
-		fs = append(fs, h.Findings...)
-		for _, m := range h.Metrics {
-			fs = append(fs, m.Findings...)
-		}
-		if len(fs) > 0 {
-			fmt.Fprintln(w)
-			printFindings(w, fs, wide)
-		}
+		rows = append(rows, row)
+	}
+	table.Render(w, "  ", header, rows)
+	var fs []Finding
+	fs = append(fs, h.Findings...)
+	for _, m := range h.Metrics {
+		fs = append(fs, m.Findings...)
+	}
+	if len(fs) > 0 {
+		fmt.Fprintln(w)
+		printFindings(w, fs, wide)
 	}
 }
 
