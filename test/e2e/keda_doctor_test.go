@@ -54,6 +54,33 @@ func TestDoctorKEDANoData(t *testing.T) {
 		!strings.Contains(out, "ScaledObject default/"+name) || !strings.Contains(out, env.info.PrometheusURL) {
 		t.Fatalf("doctor %s: exit %d, want 1 naming MS308, triggers[0], the query %s, its serverAddress and the ScaledObject:\n%s\n%s", so.HPAName(), code, query, out, errOut)
 	}
+
+	// The trap (kedacore/keda#3065): ignoreNullValues left at its default
+	// reads no data as 0. The fix, run as printed, makes no data an error.
+	rep, _ := runDoctor(t, so.HPAName(), "-n", "default")
+	f := findCode(findingsOf(rep, so.HPAName()), "MS308")
+	if f == nil || !strings.Contains(f.Message, "ignoreNullValues defaults to true") || f.Fix == nil ||
+		!strings.HasPrefix(f.Fix.Command, "kubectl patch scaledobject "+name+" -n default --type=json -p ") {
+		t.Fatalf("MS308 should name the ignoreNullValues trap and its kubectl patch: %+v", f)
+	}
+	// The patch's JSON is one shell word in single quotes.
+	args := strings.Fields(strings.TrimPrefix(f.Fix.Command, "kubectl "))
+	patch := strings.Trim(f.Fix.Command[strings.Index(f.Fix.Command, "'"):], "'")
+	kubectl(t, append(args[:len(args)-1], patch)...)
+	got, err := kedaClient(t).Get(context.Background(), "default", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := got.Spec.Triggers[0].Metadata["ignoreNullValues"]; v != "false" {
+		t.Fatalf("after the fix the trigger's ignoreNullValues is %q, want \"false\"", v)
+	}
+	eventually(t, time.Minute, "doctor says KEDA now fails the trigger on no data", func(ctx context.Context) error {
+		rep, _ := runDoctor(t, so.HPAName(), "-n", "default")
+		if f := findCode(findingsOf(rep, so.HPAName()), "MS308"); f == nil || !strings.Contains(f.Message, "with ignoreNullValues: false KEDA fails the trigger") {
+			return fmt.Errorf("MS308: %+v", f)
+		}
+		return nil
+	})
 }
 
 // TestDoctorKEDAHealthy: a ScaledObject whose query returns one series,
