@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -45,8 +46,10 @@ func TestDoctorResourceMetrics(t *testing.T) {
 	})
 	rep, code := runDoctor(t, "split", "-n", ns)
 	m := resourceMetricOf(t, rep, "split")
-	if code != 0 || !m.Healthy || m.Type != "ContainerResource" || m.Object != "Container/app" || m.Current != "40%" || !strings.Contains(m.Request, "/apis/metrics.k8s.io/v1beta1/namespaces/"+ns+"/pods") {
-		t.Fatalf("doctor split: exit %d, metric %+v: want 0, healthy, ContainerResource of container app at 40%%, the controller's request", code, m)
+	// metrics-server's rate may be a millicore off: 39–41%.
+	if code != 0 || !m.Healthy || m.Type != "ContainerResource" || m.Object != "Container/app" || !slices.Contains([]string{"39%", "40%", "41%"}, m.Current) ||
+		!strings.Contains(m.Request, "/apis/metrics.k8s.io/v1beta1/namespaces/"+ns+"/pods") {
+		t.Fatalf("doctor split: exit %d, metric %+v: want 0, healthy, ContainerResource of container app at 40%% (±1), the controller's request", code, m)
 	}
 
 	// lean: container proxy has no cpu request.
