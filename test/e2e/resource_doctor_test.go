@@ -20,6 +20,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/doctor"
+	"github.com/metricscale/kubectl-metricscale/pkg/hpastatus"
 	"github.com/metricscale/kubectl-metricscale/test/sandbox"
 )
 
@@ -154,17 +155,10 @@ func hpaReads(ctx context.Context, ns, name string, pct int32) error {
 	if err := scalingActive(hpa); err != nil {
 		return err
 	}
-	for _, m := range hpa.Status.CurrentMetrics {
-		var cur *autoscalingv2.MetricValueStatus
-		switch {
-		case m.Resource != nil:
-			cur = &m.Resource.Current
-		case m.ContainerResource != nil:
-			cur = &m.ContainerResource.Current
-		}
-		if cur != nil && cur.AverageUtilization != nil && *cur.AverageUtilization >= pct-1 && *cur.AverageUtilization <= pct+1 {
-			return nil
-		}
+	// The HPA's one metric, read as the controller wrote it (utilization
+	// for a Utilization target).
+	if v, ok := hpastatus.CurrentValue(hpa, hpa.Spec.Metrics[0]); ok && v >= float64(pct-1) && v <= float64(pct+1) {
+		return nil
 	}
 	return fmt.Errorf("current metrics %+v, want %d%%", hpa.Status.CurrentMetrics, pct)
 }
