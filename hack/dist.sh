@@ -6,6 +6,8 @@
 #   checksums.txt                                      sha256sum format
 #   metricscale.yaml                                   the krew manifest for these archives
 # Usage: VERSION=vX.Y.Z hack/dist.sh   (or make dist VERSION=vX.Y.Z)
+#        PLATFORMS="linux/amd64 windows/amd64" builds only those platforms' archives
+#        (and the manifest of them): make test's dist-test, which runs these two.
 #
 # Binaries are static (CGO_ENABLED=0), -trimpath and stripped. buildDate is the
 # commit's date, not the time of the build, and archives carry fixed owners and
@@ -23,7 +25,7 @@ trap 'rm -rf "$stage"' EXIT
 
 go build -o "$stage/krew-manifest" ./hack/krew-manifest
 # The krew manifest's platforms; krew-manifest refuses a version krew would not take.
-plugin_platforms=$("$stage/krew-manifest" -platforms -version "$version") || {
+plugin_platforms=$("$stage/krew-manifest" -platforms -only "${PLATFORMS:-}" -version "$version") || {
   echo "dist: run make dist VERSION=vX.Y.Z" >&2
   exit 2
 }
@@ -38,7 +40,10 @@ date=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)
 pkg=github.com/metricscale/kubectl-metricscale/pkg/version
 ldflags="-s -w -X $pkg.gitVersion=$version -X $pkg.gitCommit=$commit -X $pkg.buildDate=$date"
 
-sidecar_platforms=(linux/amd64 linux/arm64)
+sidecar_platforms=()
+for p in linux/amd64 linux/arm64; do
+  [[ " $plugin_platforms " == *[[:space:]]$p[[:space:]]* ]] && sidecar_platforms+=("$p")
+done
 
 # Executables shipped beside the plugin in its archives: every main package
 # cmd/kubectl_complete-* (kubectl's plugin completion, kubectl >= 1.26) once it
@@ -96,7 +101,7 @@ for p in "${sidecar_platforms[@]}"; do
 done
 
 (cd "$dist" && sha256sum "${archives[@]}" >checksums.txt)
-"$stage/krew-manifest" -dist "$dist" -version "$version" -o "$dist/metricscale.yaml"
+"$stage/krew-manifest" -dist "$dist" -only "${PLATFORMS:-}" -version "$version" -o "$dist/metricscale.yaml"
 
 # The krew index asks for small archives; 30 MB is this project's limit.
 limit=$((30 * 1024 * 1024)) over=0

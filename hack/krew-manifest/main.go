@@ -9,7 +9,7 @@
 //	    the bot fills in from the published release (make krew-template)
 //
 // It also lists the plugin's platforms (-platforms, after checking -version if
-// given), so that hack/dist.sh builds exactly the archives the manifest names
+// given; -only narrows both), so that hack/dist.sh builds exactly the archives the manifest names
 // and refuses a version krew would before it builds anything.
 //
 // The manifest is text/template, not krew's own Go types (sigs.k8s.io/krew/pkg/index):
@@ -30,26 +30,32 @@ func main() {
 	version := flag.String("version", "", "release version of the archives in -dist, e.g. v0.3.0")
 	releaseBot := flag.Bool("release-bot", false, "render the krew-release-bot template instead of a build's manifest")
 	listPlatforms := flag.Bool("platforms", false, "print the plugin's platforms (os/arch), one a line, after checking -version if given")
+	only := flag.String("only", "", "only these platforms (os/arch, comma-separated), for -platforms and -dist; default: all")
 	out := flag.String("o", "", "file to write (default: standard output)")
 	flag.Parse()
 
+	platforms, err := Select(*only)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "krew-manifest:", err)
+		os.Exit(2)
+	}
 	if *listPlatforms {
 		if err := CheckVersion(*version); *version != "" && err != nil {
 			fmt.Fprintln(os.Stderr, "krew-manifest:", err)
 			os.Exit(2)
 		}
-		for _, p := range Platforms {
+		for _, p := range platforms {
 			fmt.Println(p)
 		}
 		return
 	}
-	if err := run(*distDir, *version, *releaseBot, *out); err != nil {
+	if err := run(*distDir, *version, *releaseBot, *out, platforms); err != nil {
 		fmt.Fprintln(os.Stderr, "krew-manifest:", err)
 		os.Exit(2)
 	}
 }
 
-func run(distDir, version string, releaseBot bool, out string) error {
+func run(distDir, version string, releaseBot bool, out string, platforms []Platform) error {
 	var manifest []byte
 	var err error
 	switch {
@@ -63,7 +69,7 @@ func run(distDir, version string, releaseBot bool, out string) error {
 		var sums map[string]string
 		sums, err = ReadChecksums(distDir)
 		if err == nil {
-			manifest, err = Render(version, sums)
+			manifest, err = Render(version, sums, platforms)
 		}
 	}
 	if err != nil {

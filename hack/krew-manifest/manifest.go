@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"text/template"
 	"unicode"
@@ -25,6 +26,33 @@ var Platforms = []Platform{
 }
 
 func (p Platform) String() string { return p.OS + "/" + p.Arch }
+
+// Select returns the release platforms named in only (os/arch, separated by
+// commas or spaces), in the manifest's order; every platform when only is
+// empty. make test builds the platforms it can execute this way: a
+// manifest of fewer platforms is still one krew takes.
+func Select(only string) ([]Platform, error) {
+	names := strings.FieldsFunc(only, func(r rune) bool { return r == ',' || r == ' ' })
+	if len(names) == 0 {
+		return Platforms, nil
+	}
+	known := map[string]bool{}
+	for _, p := range Platforms {
+		known[p.String()] = true
+	}
+	for _, n := range names {
+		if !known[n] {
+			return nil, fmt.Errorf("platform %q is not one the plugin is released for (%v)", n, Platforms)
+		}
+	}
+	var out []Platform
+	for _, p := range Platforms {
+		if slices.Contains(names, p.String()) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
 
 // Bin is the plugin's executable in the archive; kubectl finds plugins on
 // windows only with the .exe.
@@ -69,9 +97,9 @@ type manifestData struct {
 	Platforms []platformData
 }
 
-// Render returns the manifest of the archives of version, whose sha256 sums
-// (by archive file name) are sums.
-func Render(version string, sums map[string]string) ([]byte, error) {
+// Render returns the manifest of platforms' archives of version, whose
+// sha256 sums (by archive file name) are sums.
+func Render(version string, sums map[string]string, platforms []Platform) ([]byte, error) {
 	if err := CheckVersion(version); err != nil {
 		return nil, err
 	}
@@ -82,7 +110,7 @@ func Render(version string, sums map[string]string) ([]byte, error) {
 		},
 		Version: version,
 	}
-	for _, p := range Platforms {
+	for _, p := range platforms {
 		archive := p.Archive(version)
 		sum, ok := sums[archive]
 		if !ok {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,7 +20,7 @@ func fakeSums(version string) map[string]string {
 }
 
 func TestRenderGolden(t *testing.T) {
-	got, err := Render("v1.2.3", fakeSums("v1.2.3"))
+	got, err := Render("v1.2.3", fakeSums("v1.2.3"), Platforms)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,11 +69,52 @@ func TestRenderRefuses(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Render(tc.version, tc.sums)
+			_, err := Render(tc.version, tc.sums, Platforms)
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("error %v, want %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+func TestSelect(t *testing.T) {
+	tests := []struct {
+		only, want, wantErr string
+	}{
+		{"", "[linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64]", ""},
+		{"windows/amd64,linux/amd64", "[linux/amd64 windows/amd64]", ""},
+		{"linux/amd64 windows/amd64", "[linux/amd64 windows/amd64]", ""},
+		{"linux/386", "", `platform "linux/386" is not one the plugin is released for`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.only, func(t *testing.T) {
+			got, err := Select(tc.only)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || fmt.Sprint(got) != tc.want {
+				t.Fatalf("Select(%q) = %v, %v; want %s", tc.only, got, err, tc.want)
+			}
+		})
+	}
+}
+
+// A manifest of some platforms needs only their archives.
+func TestRenderSomePlatforms(t *testing.T) {
+	some, _ := Select("linux/amd64,windows/amd64")
+	sums := map[string]string{}
+	for _, p := range some {
+		sums[p.Archive("v1.2.3")] = strings.Repeat("c", 64)
+	}
+	got, err := Render("v1.2.3", sums, some)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(got), "os: "); n != 2 || !strings.Contains(string(got), "os: windows") {
+		t.Errorf("%d platforms in:\n%s", n, got)
 	}
 }
 

@@ -101,7 +101,7 @@ func sha256File(t *testing.T, path string) string {
 }
 
 // TestManifest checks what krew's validator does not: the plugin's identity,
-// the six platforms, the release URLs and the real hashes.
+// the platforms built, the release URLs and the real hashes.
 func TestManifest(t *testing.T) {
 	m := readManifest(t)
 	sums := readChecksums(t)
@@ -149,8 +149,7 @@ func TestManifest(t *testing.T) {
 			t.Errorf("%s/%s: bin %q, want %q", p.os(), p.arch(), p.Bin, wantBin)
 		}
 	}
-	want := []string{"linux/amd64", "linux/arm64", "darwin/amd64", "darwin/arm64", "windows/amd64", "windows/arm64"}
-	if !slices.Equal(got, want) {
+	if want := env.platforms; !slices.Equal(got, want) {
 		t.Errorf("platforms %v, want %v", got, want)
 	}
 }
@@ -166,10 +165,18 @@ func TestArchives(t *testing.T) {
 	}
 	slices.Sort(names)
 	want := []string{}
-	for _, p := range []string{"darwin_amd64.tar.gz", "darwin_arm64.tar.gz", "linux_amd64.tar.gz", "linux_arm64.tar.gz", "windows_amd64.zip", "windows_arm64.zip"} {
-		want = append(want, "kubectl-metricscale_"+testVersion+"_"+p)
+	for _, p := range env.platforms {
+		ext := ".tar.gz"
+		if strings.HasPrefix(p, "windows/") {
+			ext = ".zip"
+		}
+		want = append(want, "kubectl-metricscale_"+testVersion+"_"+strings.Replace(p, "/", "_", 1)+ext)
+		// The sidecar runs in Linux containers only.
+		if strings.HasPrefix(p, "linux/") {
+			want = append(want, "metricscale-sidecar_"+testVersion+"_"+strings.Replace(p, "/", "_", 1)+".tar.gz")
+		}
 	}
-	want = append(want, "metricscale-sidecar_"+testVersion+"_linux_amd64.tar.gz", "metricscale-sidecar_"+testVersion+"_linux_arm64.tar.gz")
+	slices.Sort(want)
 	if !slices.Equal(names, want) {
 		t.Fatalf("checksums.txt lists %v, want %v", names, want)
 	}

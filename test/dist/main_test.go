@@ -15,6 +15,11 @@
 // kubectl's plugin discovery (linux/amd64) or under wine64 (windows/amd64),
 // and check the executable format and architecture of the others
 // (debug/elf, debug/macho, debug/pe).
+//
+// DIST_PLATFORMS (os/arch, comma- or space-separated) narrows the build to
+// those platforms, as hack/dist.sh's PLATFORMS does: make test builds the
+// two it executes, linux/amd64 and windows/amd64, and make dist-test all six.
+// The tests expect exactly the platforms built.
 package dist
 
 import (
@@ -24,6 +29,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +42,10 @@ var env struct {
 	repo     string
 	toolsDir string // kubectl-krew, validate-krew-manifest, wine64, bcryptprimitives.dll
 	distDir  string // hack/dist.sh's output
-	commit   string // HEAD, as dist.sh stamps it
+	// platforms are the plugin's platforms built (os/arch), in the
+	// manifest's order.
+	platforms []string
+	commit    string // HEAD, as dist.sh stamps it
 }
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
@@ -51,6 +60,7 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(tmp)
 	env.distDir = filepath.Join(tmp, "dist")
+	env.platforms = selectPlatforms(os.Getenv("DIST_PLATFORMS"))
 	if err := setUp(); err != nil {
 		fmt.Fprintln(os.Stderr, "test/dist:", err)
 		return 1
@@ -75,7 +85,7 @@ func setUp() error {
 	fmt.Fprintf(os.Stderr, "test/dist: tools ready in %s\n", time.Since(start).Round(time.Second))
 
 	start = time.Now()
-	out, err = command(env.repo, []string{"VERSION=" + testVersion, "DIST=" + env.distDir}, filepath.Join(env.repo, "hack", "dist.sh"))
+	out, err = command(env.repo, []string{"VERSION=" + testVersion, "DIST=" + env.distDir, "PLATFORMS=" + strings.Join(env.platforms, " ")}, filepath.Join(env.repo, "hack", "dist.sh"))
 	fmt.Fprint(os.Stderr, out)
 	if err != nil {
 		return fmt.Errorf("hack/dist.sh: %w", err)
@@ -88,6 +98,19 @@ func setUp() error {
 	}
 	env.commit = strings.TrimSpace(head)
 	return nil
+}
+
+// allPlatforms are the plugin's release platforms in the manifest's order.
+var allPlatforms = []string{"linux/amd64", "linux/arm64", "darwin/amd64", "darwin/arm64", "windows/amd64", "windows/arm64"}
+
+// selectPlatforms returns the platforms of allPlatforms named in only (all
+// when it is empty); hack/krew-manifest refuses a name it does not know.
+func selectPlatforms(only string) []string {
+	names := strings.FieldsFunc(only, func(r rune) bool { return r == ',' || r == ' ' })
+	if len(names) == 0 {
+		return allPlatforms
+	}
+	return slices.DeleteFunc(slices.Clone(allPlatforms), func(p string) bool { return !slices.Contains(names, p) })
 }
 
 // command runs name in dir with extra environment variables and returns its
