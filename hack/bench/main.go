@@ -264,10 +264,11 @@ func measure(ctx context.Context, f *fleet, info sandbox.Info, cfg *rest.Config,
 		return res, err
 	}
 	bound := f.bound(3*time.Minute, 200*time.Millisecond, hpas)
-	rep, apiRequests, err := countedDoctor(ctx, cfg, o.plugin, bound)
+	rep, apiRequests, reqs, err := countedDoctor(ctx, cfg, o.plugin, bound)
 	if err != nil {
 		return res, err
 	}
+	printSlowRequests(reqs, 0)
 	promAfter, _ := promRequests(ctx, info.PrometheusURL)
 	res.series, _ = promHeadSeries(ctx, info.PrometheusURL)
 	if o.profileDir != "" {
