@@ -47,23 +47,29 @@ func healthyInterlok(t *testing.T, value int) {
 	// The scenario pushed 150 first: once the rule is added, an adapter
 	// still reading 150 from Prometheus would make the HPA scale to 2, and
 	// it would not come back within the test.
+	waitPrometheusInterlok(t, value)
+	addRuleServes(t, "MessageMetrics")
+	waitHealthy(t, "interlok-autoscaler", fmt.Sprint(value))
+}
+
+// waitPrometheusInterlok waits until Prometheus has every interlok series at value.
+func waitPrometheusInterlok(t *testing.T, value int) {
+	t.Helper()
 	eventually(t, time.Minute, fmt.Sprintf("Prometheus has MessageMetrics at %d", value), func(ctx context.Context) error {
 		vec, err := promVector(ctx, `MessageMetrics{k8s_namespace="default"}`)
 		if err != nil {
 			return err
+		}
+		if len(vec) == 0 {
+			return errors.New("no series yet")
 		}
 		for _, s := range vec {
 			if int(s.Value) != value {
 				return fmt.Errorf("got %v", vec)
 			}
 		}
-		if len(vec) == 0 {
-			return errors.New("no series yet")
-		}
 		return nil
 	})
-	addRuleServes(t, "MessageMetrics")
-	waitHealthy(t, "interlok-autoscaler", fmt.Sprint(value))
 }
 
 // addRuleServes runs add-rule until it gets past its checks (exit 2 wrote
