@@ -71,60 +71,97 @@ type podsProposal struct {
 	rule                 string
 }
 
-// groupPods follows replica_calculator.go groupPods; now is the time the
-// controller compares the CPU initialization period with.
-func groupPods(pods []corev1.Pod, metrics map[string]PodMetric, resource corev1.ResourceName, cfg Config, now time.Time) Groups {
-	var g Groups
-	for i := range pods {
-		pod := &pods[i]
-		if pod.DeletionTimestamp != nil || pod.Status.Phase == corev1.PodFailed {
-			g.Ignored = append(g.Ignored, pod.Name)
-			continue
-		}
-		if pod.Status.Phase == corev1.PodPending {
-			g.Unready = append(g.Unready, pod.Name)
-			continue
-		}
-		metric, found := metrics[pod.Name]
-		if !found {
-			g.Missing = append(g.Missing, pod.Name)
-			continue
-		}
-		if resource == corev1.ResourceCPU && cpuUnready(pod, metric, cfg, now) {
-			g.Unready = append(g.Unready, pod.Name)
-			continue
-		}
-		g.Ready++
+// Group is where the controller's groupPods puts a pod.
+type Group int
+
+// The groups of groupPods.
+const (
+	Ready Group = iota
+	Unready
+	Missing
+	Ignored
+)
+
+// Classify is groupPods' (replica_calculator.go) rule for one pod: metric
+// is its value (found: it has one). It returns the pod's group and, for a
+// pod that does not count as ready, why: deleted, failed or pending, no
+// value, and for cpu not Ready or within its initialization period. now is
+// the time the controller compares the initialization period with.
+func Classify(pod *corev1.Pod, metric PodMetric, found bool, resource corev1.ResourceName, cfg Config, now time.Time) (Group, string) {
+	switch {
+	case pod.DeletionTimestamp != nil:
+		return Ignored, "being deleted"
+	case pod.Status.Phase == corev1.PodFailed:
+		return Ignored, string(pod.Status.Phase)
+	case pod.Status.Phase == corev1.PodPending:
+		return Unready, string(pod.Status.Phase)
+	case !found:
+		return Missing, "no value"
+	case resource != corev1.ResourceCPU:
+		return Ready, ""
 	}
-	for _, s := range [][]string{g.Unready, g.Missing, g.Ignored} {
-		slices.Sort(s)
+	if why := cpuUnready(pod, metric, cfg, now); why != "" {
+		return Unready, why
 	}
-	return g
+	return Ready, ""
 }
 
-// cpuUnready is groupPods' test of a pod's cpu sample: within the
-// initialization period a sample counts once the pod is ready and a whole
-// window was collected since; after it, only a pod that never became ready
-// is left out.
-func cpuUnready(pod *corev1.Pod, metric PodMetric, cfg Config, now time.Time) bool {
-	condition := readyCondition(pod)
-	if condition == nil || pod.Status.StartTime == nil {
-		return true
+// cpuUnready is why groupPods leaves a pod's cpu sample out, or "": within
+// the initialization period a sample counts once the pod is Ready and a
+// whole window was collected since; after it, only a pod that never
+// became Ready is left out.
+func cpuUnready(pod *corev1.Pod, metric PodMetric, cfg Config, now time.Time) string {
+	ready := ReadyCondition(pod)
+	if ready == nil || pod.Status.StartTime == nil {
+		return "not Ready (no Ready condition or start time)"
 	}
-	start := pod.Status.StartTime.Time
-	if start.Add(cfg.CPUInitializationPeriod).After(now) {
-		return condition.Status == corev1.ConditionFalse || metric.Timestamp.Before(condition.LastTransitionTime.Add(metric.Window))
+	started := pod.Status.StartTime.Time
+	if ends := started.Add(cfg.CPUInitializationPeriod); ends.After(now) {
+		switch {
+		case ready.Status == corev1.ConditionFalse:
+			return "not Ready, in the CPU initialization period until " + ends.UTC().Format(time.RFC3339)
+		case metric.Timestamp.Before(ready.LastTransitionTime.Add(metric.Window)):
+			return "in the CPU initialization period until " + ends.UTC().Format(time.RFC3339) +
+				": its sample predates one window (" + metric.Window.String() + ") after it became Ready"
+		}
+		return ""
 	}
-	return condition.Status == corev1.ConditionFalse && start.Add(cfg.DelayOfInitialReadinessStatus).After(condition.LastTransitionTime.Time)
+	if ready.Status == corev1.ConditionFalse && started.Add(cfg.DelayOfInitialReadinessStatus).After(ready.LastTransitionTime.Time) {
+		return "not Ready, and never was"
+	}
+	return ""
 }
 
-func readyCondition(pod *corev1.Pod) *corev1.PodCondition {
+// ReadyCondition is the pod's Ready condition, or nil.
+func ReadyCondition(pod *corev1.Pod) *corev1.PodCondition {
 	for i := range pod.Status.Conditions {
 		if pod.Status.Conditions[i].Type == corev1.PodReady {
 			return &pod.Status.Conditions[i]
 		}
 	}
 	return nil
+}
+
+// groupPods follows replica_calculator.go groupPods.
+func groupPods(pods []corev1.Pod, metrics map[string]PodMetric, resource corev1.ResourceName, cfg Config, now time.Time) Groups {
+	var g Groups
+	for i := range pods {
+		metric, found := metrics[pods[i].Name]
+		switch group, _ := Classify(&pods[i], metric, found, resource, cfg, now); group {
+		case Ready:
+			g.Ready++
+		case Unready:
+			g.Unready = append(g.Unready, pods[i].Name)
+		case Missing:
+			g.Missing = append(g.Missing, pods[i].Name)
+		case Ignored:
+			g.Ignored = append(g.Ignored, pods[i].Name)
+		}
+	}
+	for _, s := range [][]string{g.Unready, g.Missing, g.Ignored} {
+		slices.Sort(s)
+	}
+	return g
 }
 
 // countedPods groups the pods and returns the metrics of those the
@@ -297,31 +334,35 @@ func utilizationRatio(metrics map[string]PodMetric, requests map[string]int64, t
 }
 
 // podRequests follows replica_calculator.go calculatePodRequests: the sum
-// of the containers' requests (and restartable init containers'), in
-// milli-units; a container without one is an error.
+// of RequestedContainers' requests in milli-units; a container without
+// one is an error.
 func podRequests(pods []corev1.Pod, container string, resource corev1.ResourceName) (map[string]int64, error) {
 	requests := make(map[string]int64, len(pods))
-	for _, pod := range pods {
-		containers := slices.Clone(pod.Spec.Containers)
-		for _, c := range pod.Spec.InitContainers {
-			if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-				containers = append(containers, c)
-			}
-		}
+	for i := range pods {
 		var sum int64
-		for _, c := range containers {
-			if container != "" && container != c.Name {
-				continue
-			}
+		for _, c := range RequestedContainers(&pods[i], container) {
 			request, ok := c.Resources.Requests[resource]
 			if !ok {
-				return nil, fmt.Errorf("missing request for %s in container %s of Pod %s", resource, c.Name, pod.Name)
+				return nil, fmt.Errorf("missing request for %s in container %s of Pod %s", resource, c.Name, pods[i].Name)
 			}
 			sum += request.MilliValue()
 		}
-		requests[pod.Name] = sum
+		requests[pods[i].Name] = sum
 	}
 	return requests, nil
+}
+
+// RequestedContainers are the containers whose requests calculatePodRequests
+// sums for a pod: its containers and restartable (sidecar) init
+// containers, or the one named container ("" for all).
+func RequestedContainers(pod *corev1.Pod, container string) []corev1.Container {
+	all := slices.Clone(pod.Spec.Containers)
+	for _, c := range pod.Spec.InitContainers {
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			all = append(all, c)
+		}
+	}
+	return slices.DeleteFunc(all, func(c corev1.Container) bool { return container != "" && c.Name != container })
 }
 
 // readyPods follows replica_calculator.go getReadyPodsCount.
@@ -331,7 +372,7 @@ func readyPods(pods []corev1.Pod) (int64, error) {
 	}
 	var n int64
 	for i := range pods {
-		if c := readyCondition(&pods[i]); pods[i].Status.Phase == corev1.PodRunning && c != nil && c.Status == corev1.ConditionTrue {
+		if c := ReadyCondition(&pods[i]); pods[i].Status.Phase == corev1.PodRunning && c != nil && c.Status == corev1.ConditionTrue {
 			n++
 		}
 	}

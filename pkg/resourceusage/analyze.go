@@ -7,6 +7,8 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/decision"
 )
 
 // Sample is one pod as the controller's replica calculator sorts it
@@ -149,52 +151,18 @@ func (r *Reading) usageByPod(metrics []metricsv1beta1.PodMetrics) map[string]pod
 }
 
 // ignored is why the controller does not use the pod's sample, or "":
-// deleted, failed or pending, without a sample, and for cpu not Ready or
-// within its initialization period (groupPods).
+// decision.Classify's reason, and for a pod without a value whether
+// metrics-server may not have scraped it yet.
 func ignored(pod *corev1.Pod, u podUsage, ok bool, resource corev1.ResourceName, now time.Time) string {
+	cfg := decision.DefaultConfig()
+	group, why := decision.Classify(pod, decision.PodMetric{Value: u.value, Timestamp: u.timestamp, Window: u.window}, ok, resource, cfg, now)
 	switch {
-	case pod.DeletionTimestamp != nil:
-		return "being deleted"
-	case pod.Status.Phase == corev1.PodFailed || pod.Status.Phase == corev1.PodPending:
-		return string(pod.Status.Phase)
-	case !ok && pod.Status.StartTime != nil && now.Sub(pod.Status.StartTime.Time) < time.Minute:
+	case group != decision.Missing:
+		return why
+	case pod.Status.StartTime != nil && now.Sub(pod.Status.StartTime.Time) < time.Minute:
 		return "no value yet: started " + now.Sub(pod.Status.StartTime.Time).Round(time.Second).String() + " ago, before metrics-server's first scrape of it"
-	case !ok:
-		return "no value in the resource metrics API"
-	case resource != corev1.ResourceCPU:
-		return ""
 	}
-	ready := readyCondition(pod)
-	if ready == nil || pod.Status.StartTime == nil {
-		return "not Ready (no Ready condition or start time)"
-	}
-	started := pod.Status.StartTime.Time
-	if ends := started.Add(CPUInitializationPeriod); ends.After(now) {
-		// Within the initialization period a sample needs the pod Ready and
-		// one whole window of it collected since it turned so.
-		switch {
-		case ready.Status == corev1.ConditionFalse:
-			return "not Ready, in the CPU initialization period until " + ends.UTC().Format(time.RFC3339)
-		case u.timestamp.Before(ready.LastTransitionTime.Add(u.window)):
-			return "in the CPU initialization period until " + ends.UTC().Format(time.RFC3339) +
-				": its sample predates one window (" + u.window.String() + ") after it became Ready"
-		}
-		return ""
-	}
-	// Afterwards only a pod that has never been Ready is left out.
-	if ready.Status == corev1.ConditionFalse && started.Add(DelayOfInitialReadinessStatus).After(ready.LastTransitionTime.Time) {
-		return "not Ready, and never was"
-	}
-	return ""
-}
-
-func readyCondition(pod *corev1.Pod) *corev1.PodCondition {
-	for i := range pod.Status.Conditions {
-		if pod.Status.Conditions[i].Type == corev1.PodReady {
-			return &pod.Status.Conditions[i]
-		}
-	}
-	return nil
+	return "no value in the resource metrics API"
 }
 
 // noteRequests records the pod's containers without a request (for a
@@ -203,17 +171,8 @@ func readyCondition(pod *corev1.Pod) *corev1.PodCondition {
 // container's (calculatePodRequests).
 func (r *Reading) noteRequests(pod *corev1.Pod) int64 {
 	m := r.Metric
-	containers := append([]corev1.Container{}, pod.Spec.Containers...)
-	for _, c := range pod.Spec.InitContainers {
-		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-			containers = append(containers, c)
-		}
-	}
 	var sum int64
-	for _, c := range containers {
-		if m.Container != "" && c.Name != m.Container {
-			continue
-		}
+	for _, c := range decision.RequestedContainers(pod, m.Container) {
 		q, ok := c.Resources.Requests[m.Resource]
 		if !ok && m.Target.Type == autoscalingv2.UtilizationMetricType {
 			r.Unrequested = append(r.Unrequested, Unrequested{Container: c.Name, Pod: pod.Name})

@@ -23,13 +23,6 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
 )
 
-// The controller's defaults for --horizontal-pod-autoscaler-cpu-initialization-period
-// and --horizontal-pod-autoscaler-initial-readiness-delay.
-const (
-	CPUInitializationPeriod       = 5 * time.Minute
-	DelayOfInitialReadinessStatus = 30 * time.Second
-)
-
 // Metric is the resource, and the container for a ContainerResource
 // metric, of one metric of an HPA.
 type Metric struct {
