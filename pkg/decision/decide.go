@@ -100,9 +100,10 @@ type Decision struct {
 	// Err is why the controller gives up this sync: every metric is
 	// invalid, or some are and the others would scale down.
 	Err error
-	// WindowUnknownUntil is set when the stabilization window reaches
-	// before History.KnownSince: a recommendation the history lacks may
-	// hold the replicas until then, at the latest.
+	// WindowUnknownUntil is set when the proposal is a scale-down and the
+	// stabilization window reaches before History.KnownSince: a
+	// recommendation the history lacks may hold the replicas until then,
+	// at the latest.
 	WindowUnknownUntil time.Time
 }
 
@@ -226,7 +227,9 @@ func (d *Decision) normalize(in Input, cfg Config) {
 		d.Desired, reason, message = rateLimit(in.History, b, d.Current, d.Stabilized, d.Min, d.Max, in.Now)
 	}
 	d.ScalingLimit = Condition{d.Desired != d.Stabilized, reason, message}
-	if k := in.History.KnownSince; !k.IsZero() && in.Now.Add(-window).Before(k) {
+	// An unknown recommendation matters to a scale-down, which a higher
+	// one holds.
+	if k := in.History.KnownSince; !k.IsZero() && in.Now.Add(-window).Before(k) && d.Proposed < d.Current {
 		d.WindowUnknownUntil = k.Add(window)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/metricspec"
 )
 
 // Explain says in one sentence what the controller does with the HPA and
@@ -117,19 +119,11 @@ var limitWords = map[string]string{
 
 // specTarget names a metric and its target as a person reads them.
 func specTarget(spec autoscalingv2.MetricSpec) (name, target, unit string) {
-	var t autoscalingv2.MetricTarget
-	switch {
-	case spec.Pods != nil:
-		name, t = spec.Pods.Metric.Name, spec.Pods.Target
-	case spec.Object != nil:
-		name, t = spec.Object.Metric.Name, spec.Object.Target
-	case spec.External != nil:
-		name, t = spec.External.Metric.Name, spec.External.Target
-	case spec.Resource != nil:
-		name, t = string(spec.Resource.Name), spec.Resource.Target
-	case spec.ContainerResource != nil:
-		name, t = string(spec.ContainerResource.Name)+" of "+spec.ContainerResource.Container, spec.ContainerResource.Target
+	name = metricspec.Name(spec)
+	if c := spec.ContainerResource; c != nil {
+		name += " of " + c.Container
 	}
+	t, _ := metricspec.Target(spec)
 	switch {
 	case t.AverageUtilization != nil:
 		return name, strconv.Itoa(int(*t.AverageUtilization)), "%"

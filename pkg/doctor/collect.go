@@ -36,6 +36,7 @@ import (
 	adapterchain "github.com/metricscale/kubectl-metricscale/pkg/chain"
 	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
+	"github.com/metricscale/kubectl-metricscale/pkg/metricspec"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
 )
@@ -207,6 +208,10 @@ type Collected struct {
 	// when no APIService registers that API.
 	Resources     ResourceMetrics
 	MetricsServer *MetricsServer
+	// Inputs reads what the HPA controller reads for its decision; nil
+	// with -A, where reading every HPA's pods and values would cost a
+	// request or three per HPA.
+	Inputs Inputs
 	// OtherHPAs are the namespace's HPAs not in scope, read when HPAs were
 	// named, to find those that share a scale target with one in scope.
 	OtherHPAs []autoscalingv2.HorizontalPodAutoscaler
@@ -323,6 +328,9 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 	if needEvents(hpas) {
 		in.Events = hpaEvents(ctx, env.Client, ns)
 	}
+	if !o.AllNamespaces {
+		in.Inputs = liveInputs{env: &env, now: in.Now}
+	}
 	if ch.Discovery = <-relisted; ch.Discovery != nil {
 		in.AdapterServiceAccount, in.Denied = adapterDenied(ctx, env.Client, ch.Adapter, ch.Discovery)
 	}
@@ -382,13 +390,8 @@ func metricNames(hpas []autoscalingv2.HorizontalPodAutoscaler) []string {
 	var out []string
 	for i := range hpas {
 		for _, m := range hpas[i].Spec.Metrics {
-			switch {
-			case m.Pods != nil:
-				out = append(out, m.Pods.Metric.Name)
-			case m.Object != nil:
-				out = append(out, m.Object.Metric.Name)
-			case m.External != nil:
-				out = append(out, m.External.Metric.Name)
+			if m.Pods != nil || m.Object != nil || m.External != nil {
+				out = append(out, metricspec.Name(m))
 			}
 		}
 	}

@@ -163,7 +163,7 @@ func walkerFor(in *Collected) *walker {
 	ch := in.Chain
 	a, cfg, adapterRef := ch.Adapter, ch.Config, ch.AdapterRef()
 	w := &walker{api: in.API, ext: in.External, res: in.Resources, prom: in.Prometheus, disc: ch.Discovery, mapper: in.Mapper, maxAge: ch.Window, now: in.Now,
-		adapterRef: adapterRef, seriesWindow: in.SeriesWindow, targets: in.Targets, keda: in.KEDA,
+		adapterRef: adapterRef, seriesWindow: in.SeriesWindow, targets: in.Targets, keda: in.KEDA, inputs: in.Inputs,
 		ambiguous: ambiguousTargets(in.HPAs, in.OtherHPAs)}
 	if len(in.APIServices) > 1 {
 		w.extService, w.adapterService = in.APIServices[1].Service, in.APIServices[0].Service
@@ -239,6 +239,7 @@ func (w *walker) walkHPA(ctx context.Context, h *autoscalingv2.HorizontalPodAuto
 		hr.Metrics = append(hr.Metrics, mr)
 	}
 	settle(&hr)
+	hr.Decision = w.decide(ctx, h)
 	return hr, nil
 }
 

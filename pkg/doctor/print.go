@@ -108,6 +108,9 @@ func apiServiceState(s APIService, findings []Finding) string {
 // printHPA is one HPA: its metrics' table, then its findings.
 func printHPA(w io.Writer, h HPAReport, wide bool) {
 	fmt.Fprintf(w, "\nHPA %s/%s → %s   replicas %d (desired %d, min %d, max %d)\n", h.Namespace, h.Name, h.ScaleTarget, h.CurrentReplicas, h.DesiredReplicas, h.MinReplicas, h.MaxReplicas)
+	if h.Decision != "" {
+		fmt.Fprintf(w, "  DECISION  %s\n", h.Decision)
+	}
 	header := []string{"metric", "type", "target", "current", "chain"}
 	if wide {
 		header = append(header, "object")

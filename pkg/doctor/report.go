@@ -97,15 +97,18 @@ type PromInfo struct {
 
 // HPAReport is one HorizontalPodAutoscaler and its metrics.
 type HPAReport struct {
-	Namespace       string         `json:"namespace"`
-	Name            string         `json:"name"`
-	ScaleTarget     string         `json:"scaleTarget"` // Kind/name
-	MinReplicas     int32          `json:"minReplicas"`
-	MaxReplicas     int32          `json:"maxReplicas"`
-	CurrentReplicas int32          `json:"currentReplicas"`
-	DesiredReplicas int32          `json:"desiredReplicas"`
-	Metrics         []MetricReport `json:"metrics"`
-	Findings        []Finding      `json:"findings"` // about the HPA as a whole
+	Namespace       string `json:"namespace"`
+	Name            string `json:"name"`
+	ScaleTarget     string `json:"scaleTarget"` // Kind/name
+	MinReplicas     int32  `json:"minReplicas"`
+	MaxReplicas     int32  `json:"maxReplicas"`
+	CurrentReplicas int32  `json:"currentReplicas"`
+	DesiredReplicas int32  `json:"desiredReplicas"`
+	// Decision is what the HPA controller decides at its next sync and
+	// why, reproduced from what it reads (not with -A).
+	Decision string         `json:"decision,omitempty"`
+	Metrics  []MetricReport `json:"metrics"`
+	Findings []Finding      `json:"findings"` // about the HPA as a whole
 }
 
 // MetricReport is one entry of an HPA's spec.metrics and its chain.

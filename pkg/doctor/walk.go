@@ -84,6 +84,9 @@ type walker struct {
 	seriesCounts map[string]map[string]int
 	// targets looks up the objects series name (nil: not looked up).
 	targets Targets
+	// inputs reads what the controller reads, for its decision (nil: the
+	// decision is left out).
+	inputs Inputs
 	// configLoaded: the adapter's Ready pods all started after its
 	// ConfigMap's last change (configChanged); relist is its interval.
 	configLoaded  bool

@@ -3,6 +3,8 @@ package kube
 import (
 	"context"
 
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -11,10 +13,9 @@ import (
 	"k8s.io/client-go/scale"
 )
 
-// ScaleSelector is the pod selector of an HPA's scale target as its scale
-// subresource states it (status.selector), which is what the HPA
-// controller reads.
-func ScaleSelector(ctx context.Context, scales scale.ScalesGetter, mapper apimeta.RESTMapper, ns string, ref autoscalingv2.CrossVersionObjectReference) (labels.Selector, error) {
+// Scale reads the scale subresource of an HPA's scale target, as the HPA
+// controller does (its replicas and its pod selector).
+func Scale(ctx context.Context, scales scale.ScalesGetter, mapper apimeta.RESTMapper, ns string, ref autoscalingv2.CrossVersionObjectReference) (*autoscalingv1.Scale, error) {
 	gv, err := schema.ParseGroupVersion(ref.APIVersion)
 	if err != nil {
 		return nil, err
@@ -23,7 +24,14 @@ func ScaleSelector(ctx context.Context, scales scale.ScalesGetter, mapper apimet
 	if err != nil {
 		return nil, err
 	}
-	s, err := scales.Scales(ns).Get(ctx, m.Resource.GroupResource(), ref.Name, metav1.GetOptions{})
+	return scales.Scales(ns).Get(ctx, m.Resource.GroupResource(), ref.Name, metav1.GetOptions{})
+}
+
+// ScaleSelector is the pod selector of an HPA's scale target as its scale
+// subresource states it (status.selector), which is what the HPA
+// controller reads.
+func ScaleSelector(ctx context.Context, scales scale.ScalesGetter, mapper apimeta.RESTMapper, ns string, ref autoscalingv2.CrossVersionObjectReference) (labels.Selector, error) {
+	s, err := Scale(ctx, scales, mapper, ns, ref)
 	if err != nil {
 		return nil, err
 	}

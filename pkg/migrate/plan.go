@@ -11,6 +11,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/keda"
+	"github.com/metricscale/kubectl-metricscale/pkg/metricspec"
 )
 
 // Metric is one metric of an HPA with what the adapter does for it.
@@ -222,17 +223,8 @@ func planMetric(m Metric) MetricPlan {
 }
 
 func metricName(s autoscalingv2.MetricSpec) string {
-	switch {
-	case s.Pods != nil:
-		return s.Pods.Metric.Name
-	case s.Object != nil:
-		return s.Object.Metric.Name
-	case s.External != nil:
-		return s.External.Metric.Name
-	case s.Resource != nil:
-		return string(s.Resource.Name)
-	case s.ContainerResource != nil:
-		return string(s.ContainerResource.Name) + " of container " + s.ContainerResource.Container
+	if c := s.ContainerResource; c != nil {
+		return string(c.Name) + " of container " + c.Container
 	}
-	return ""
+	return metricspec.Name(s)
 }

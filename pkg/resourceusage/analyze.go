@@ -47,6 +47,9 @@ type Reading struct {
 	// UsageTotal and RequestTotal sum the counted pods' usage and
 	// requests, in milli-units.
 	UsageTotal, RequestTotal int64
+	// Usage is each pod's value as the controller's metrics client
+	// returns it (pods without one left out).
+	Usage map[string]decision.PodMetric
 }
 
 // Analyze reads the answer as the controller does: the usage per pod
@@ -54,18 +57,18 @@ type Reading struct {
 // out (groupPods), the requests it divides by (calculatePodRequests).
 func Analyze(m Metric, pods []corev1.Pod, metrics []metricsv1beta1.PodMetrics, now time.Time) Reading {
 	r := Reading{Metric: m, NoMetrics: len(metrics) == 0, ContainerUsage: map[string]int64{}}
-	usage := r.usageByPod(metrics)
+	r.Usage = r.usageByPod(metrics)
 	for i := range pods {
 		p := &pods[i]
-		u, ok := usage[p.Name]
-		s := Sample{Pod: p.Name, Usage: u.value, Ignored: ignored(p, u, ok, m.Resource, now)}
+		u, ok := r.Usage[p.Name]
+		s := Sample{Pod: p.Name, Usage: u.Value, Ignored: ignored(p, u, ok, m.Resource, now)}
 		r.Samples = append(r.Samples, s)
 		request := r.noteRequests(p)
 		if s.Ignored != "" {
 			continue
 		}
 		r.Counted++
-		r.UsageTotal += u.value
+		r.UsageTotal += u.Value
 		r.RequestTotal += request
 	}
 	return r
@@ -75,11 +78,10 @@ func Analyze(m Metric, pods []corev1.Pod, metrics []metricsv1beta1.PodMetrics, n
 // order it meets them.
 func (r Reading) Value() (Value, error) {
 	m := r.Metric
+	if err := r.MetricsErr(); err != nil {
+		return Value{}, err
+	}
 	switch {
-	case r.NoMetrics:
-		return Value{}, fmt.Errorf("no metrics returned from resource metrics API")
-	case len(r.Absent) > 0:
-		return Value{}, fmt.Errorf("failed to get container metrics: container %s not present in metrics for pod %s", m.Container, r.Absent[0])
 	case len(r.Samples) == 0:
 		return Value{}, fmt.Errorf("no pods returned by selector while calculating replica count")
 	case r.Counted == 0:
@@ -100,6 +102,18 @@ func (r Reading) Value() (Value, error) {
 	return v, nil
 }
 
+// MetricsErr is the error the controller's metrics client returns for the
+// answer (metrics/client.go GetResourceMetric), before it looks at pods.
+func (r Reading) MetricsErr() error {
+	switch {
+	case r.NoMetrics:
+		return fmt.Errorf("no metrics returned from resource metrics API")
+	case len(r.Absent) > 0:
+		return fmt.Errorf("failed to get container metrics: container %s not present in metrics for pod %s", r.Metric.Container, r.Absent[0])
+	}
+	return nil
+}
+
 // Ignored lists the pods whose samples do not count, each with why.
 func (r Reading) Ignored() []string {
 	var out []string
@@ -111,18 +125,12 @@ func (r Reading) Ignored() []string {
 	return out
 }
 
-type podUsage struct {
-	value     int64 // milli-units
-	timestamp time.Time
-	window    time.Duration
-}
-
 // usageByPod is each pod's usage of the resource (its container's for a
 // ContainerResource metric); a pod lacking the resource for a container is
 // left out, as the controller leaves it out.
-func (r *Reading) usageByPod(metrics []metricsv1beta1.PodMetrics) map[string]podUsage {
+func (r *Reading) usageByPod(metrics []metricsv1beta1.PodMetrics) map[string]decision.PodMetric {
 	m := r.Metric
-	out := make(map[string]podUsage, len(metrics))
+	out := make(map[string]decision.PodMetric, len(metrics))
 	for _, pm := range metrics {
 		var sum int64
 		found := len(pm.Containers) > 0
@@ -144,7 +152,7 @@ func (r *Reading) usageByPod(metrics []metricsv1beta1.PodMetrics) map[string]pod
 			continue
 		}
 		if found {
-			out[pm.Name] = podUsage{value: sum, timestamp: pm.Timestamp.Time, window: pm.Window.Duration}
+			out[pm.Name] = decision.PodMetric{Value: sum, Timestamp: pm.Timestamp.Time, Window: pm.Window.Duration}
 		}
 	}
 	return out
@@ -153,9 +161,8 @@ func (r *Reading) usageByPod(metrics []metricsv1beta1.PodMetrics) map[string]pod
 // ignored is why the controller does not use the pod's sample, or "":
 // decision.Classify's reason, and for a pod without a value whether
 // metrics-server may not have scraped it yet.
-func ignored(pod *corev1.Pod, u podUsage, ok bool, resource corev1.ResourceName, now time.Time) string {
-	cfg := decision.DefaultConfig()
-	group, why := decision.Classify(pod, decision.PodMetric{Value: u.value, Timestamp: u.timestamp, Window: u.window}, ok, resource, cfg, now)
+func ignored(pod *corev1.Pod, u decision.PodMetric, ok bool, resource corev1.ResourceName, now time.Time) string {
+	group, why := decision.Classify(pod, u, ok, resource, decision.DefaultConfig(), now)
 	switch {
 	case group != decision.Missing:
 		return why
