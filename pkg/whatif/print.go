@@ -76,7 +76,7 @@ func PrintTable(w io.Writer, r Result, all bool) error {
 		return err
 	}
 	if folded := len(r.Steps) - shown; folded > 0 {
-		fmt.Fprintf(w, "(%d syncs like the one before them folded; -o wide or -o json lists every sync)\n", folded)
+		fmt.Fprintf(w, "(%s like the one before folded; -o wide or -o json lists every sync)\n", plural(folded, "sync"))
 	}
 	fmt.Fprintf(w, "\nassumes: %s\n", strings.Join(r.Assumptions, "; "))
 	return nil
@@ -107,4 +107,11 @@ func Sparkline(steps []Step, minR, maxR int32) string {
 		b.WriteRune(runes[max(0, min(i, len(runes)-1))])
 	}
 	return b.String()
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
