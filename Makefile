@@ -113,5 +113,8 @@ clean:
 
 # BENCH_FLAGS='--sizes 1000,5000' measures each size; bench removes what it
 # created at the end (--keep leaves the namespaces for a later run).
+# Then simulate's decisions for a fleet of 1,000 HPAs, ten minutes of syncs
+# each (target: under a second of CPU).
 bench: build sandbox-up ## doctor -A on 1,000 HPAs in 200 namespaces, beside kubectl describe hpa -A
 	$(GO) run ./hack/bench --state-dir $(STATE) --plugin $(BIN)/kubectl-metricscale --sidecar $(BIN)/metricscale-sidecar $(BENCH_FLAGS)
+	$(GO) test -run '^$$' -bench BenchmarkRunFleet -benchtime 5x ./pkg/whatif
