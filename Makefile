@@ -63,8 +63,10 @@ fuzz:
 
 # TestMain runs hack/tools.sh itself (installing and building on first use),
 # brings one sandbox up for the package and takes it down at the end.
+# -parallel: the parallel tests (simulate's cases against the controller)
+# mostly wait on the controller's syncs.
 e2e: build
-	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) -v ./test/e2e/...
+	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) -parallel 5 -v ./test/e2e/...
 
 # Release archives for six platforms (and the sidecar's for linux), their
 # checksums and the krew manifest, into DIST: make dist VERSION=v0.3.0

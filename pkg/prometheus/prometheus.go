@@ -282,6 +282,15 @@ func (c *Connection) Query(ctx context.Context, q string) (prom.QueryResult, err
 	return c.client.Query(ctx, pmodel.Now(), prom.Selector(q))
 }
 
+// QueryRange runs a range query from start to end, a point every step.
+func (c *Connection) QueryRange(ctx context.Context, q string, start, end time.Time, step time.Duration) (prom.QueryResult, error) {
+	if c.client == nil {
+		return prom.QueryResult{}, fmt.Errorf("Prometheus is not reachable: %s", c.Error)
+	}
+	r := prom.Range{Start: pmodel.TimeFromUnixNano(start.UnixNano()), End: pmodel.TimeFromUnixNano(end.UnixNano()), Step: step}
+	return c.client.QueryRange(ctx, r, prom.Selector(q))
+}
+
 // MetricNames lists every metric name Prometheus knows.
 func (c *Connection) MetricNames(ctx context.Context) ([]string, error) {
 	if c.generic == nil {

@@ -31,6 +31,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/quantity"
+	"github.com/metricscale/kubectl-metricscale/pkg/spark"
 )
 
 // Row is one metric of one HPA, as shown.
@@ -160,7 +161,7 @@ func target(t autoscalingv2.MetricTarget) (string, float64) {
 }
 
 // sparks are the eight heights of a sparkline.
-var sparks = []rune("▁▂▃▄▅▆▇█")
+var sparks = spark.Bars
 
 // AboveTarget reports whether value v is above the row's target, as the
 // HPA compares them.

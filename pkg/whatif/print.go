@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/spark"
 )
 
 // Result is one HPA's run, as -o json and yaml print it.
@@ -95,18 +97,11 @@ func orDash(s string) string {
 
 // Sparkline draws the replicas after each sync between min and max.
 func Sparkline(steps []Step, minR, maxR int32) string {
-	const bars = "▁▂▃▄▅▆▇█"
-	runes := []rune(bars)
-	var b strings.Builder
-	for _, s := range steps {
-		n := s.Desired
-		i := 0
-		if maxR > minR {
-			i = int(float64(n-minR) / float64(maxR-minR) * float64(len(runes)-1))
-		}
-		b.WriteRune(runes[max(0, min(i, len(runes)-1))])
+	values := make([]float64, len(steps))
+	for i, s := range steps {
+		values[i] = float64(s.Desired)
 	}
-	return b.String()
+	return spark.Between(values, float64(minR), float64(maxR))
 }
 
 func plural(n int, what string) string {
