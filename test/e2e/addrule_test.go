@@ -422,7 +422,11 @@ func TestAddRuleExternal(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "the metrics API serves queue_messages_ready") || !strings.Contains(out, "type: External") {
 		t.Fatalf("add-rule --external: exit %d", code)
 	}
-	waitHealthy(t, "worker", "90")
+	// An External metric with an AverageValue target: simulate, run the
+	// moment the metric is served, names the replicas the controller sets.
+	simulateAgrees(t, "default", "worker", "worker", 15*time.Second)
+	// 90 messages over the 3 replicas: the HPA reads 30 per pod.
+	waitHealthy(t, "worker", "30")
 	eventually(t, 2*time.Minute, "the HPA controller scales worker up", func(ctx context.Context) error {
 		dep, err := env.client.AppsV1().Deployments("default").Get(ctx, "worker", metav1.GetOptions{})
 		if err != nil {

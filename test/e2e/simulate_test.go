@@ -175,7 +175,7 @@ func runSimCase(t *testing.T, tc simCase) (predicted, observed []string) {
 	// The controller's first sync comes within one period of the HPA's
 	// creation: it runs for the span and one period more.
 	var observedAt []time.Duration
-	observed, observedAt = watchReplicas(t, ns, tc.replicas, start, tc.span+sandbox.HPASyncPeriod+2*time.Second)
+	observed, observedAt = watchReplicas(t, ns, "sim", tc.replicas, start, tc.span+sandbox.HPASyncPeriod+2*time.Second)
 	// Each change comes at the sync simulate named, give or take the
 	// controller's first sync (within a period) and a busy machine.
 	for i := range min(len(predictedAt), len(observedAt)) {
@@ -266,13 +266,13 @@ func waitSimObjectServed(t *testing.T, ns string) {
 	})
 }
 
-// watchReplicas polls the Deployment's spec.replicas for span after start
-// and returns each value it took, in order, and when (since start).
-func watchReplicas(t *testing.T, ns string, initial int32, start time.Time, span time.Duration) ([]string, []time.Duration) {
+// watchReplicas polls Deployment ns/name's spec.replicas for span after
+// start and returns each value it took, in order, and when (since start).
+func watchReplicas(t *testing.T, ns, name string, initial int32, start time.Time, span time.Duration) ([]string, []time.Duration) {
 	t.Helper()
 	seen, at := []string{fmt.Sprint(initial)}, []time.Duration(nil)
 	for time.Since(start) < span {
-		d, err := env.client.AppsV1().Deployments(ns).Get(context.Background(), "sim", metav1.GetOptions{})
+		d, err := env.client.AppsV1().Deployments(ns).Get(context.Background(), name, metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -283,4 +283,35 @@ func watchReplicas(t *testing.T, ns string, initial int32, start time.Time, span
 		time.Sleep(250 * time.Millisecond)
 	}
 	return seen, at
+}
+
+// simulateAgrees runs simulate on HPA ns/hpa of Deployment ns/name now
+// and watches the controller for span: the replicas it sets, in order,
+// must be those simulate predicted.
+func simulateAgrees(t *testing.T, ns, hpa, name string, span time.Duration) {
+	t.Helper()
+	start := time.Now()
+	out, errOut, code := runCmd(t, "simulate", hpa, "-n", ns, "--sync-period", sandbox.HPASyncPeriod.String(), "--for", span.String(), "-o", "json")
+	if code != 0 {
+		t.Fatalf("simulate: exit %d\n%s%s", code, out, errOut)
+	}
+	var r whatif.Result
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("simulate -o json: %v\n%s", err, out)
+	}
+	// The replicas simulate read are where both start: the controller may
+	// have scaled a moment before.
+	from := r.Steps[0].Replicas
+	predicted := []string{fmt.Sprint(from)}
+	for _, s := range r.Steps {
+		if s.Desired != s.Replicas {
+			predicted = append(predicted, fmt.Sprint(s.Desired))
+		}
+		t.Logf("simulate %s: %d → %d: %s", s.AtString, s.Replicas, s.Desired, s.Why)
+	}
+	observed, _ := watchReplicas(t, ns, name, from, start, span+sandbox.HPASyncPeriod+2*time.Second)
+	t.Logf("simulate %s, the controller %s", strings.Join(predicted, "→"), strings.Join(observed, "→"))
+	if !slices.Equal(predicted, observed) {
+		t.Errorf("simulate predicted replicas %v, the controller set %v", predicted, observed)
+	}
 }
