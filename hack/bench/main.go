@@ -45,6 +45,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/doctor"
 	"github.com/metricscale/kubectl-metricscale/test/sandbox"
 )
 
@@ -291,21 +292,29 @@ func measure(ctx context.Context, f *fleet, info sandbox.Info, cfg *rest.Config,
 		return res, err
 	}
 	res.doc, res.desc = doc, desc
+	printMeasured(res, rep, fmt.Sprintf("%d API + %d Prometheus", apiRequests, int(promAfter-promBefore)), o.runs)
+	return res, nil
+}
+
+// printMeasured prints one size's figures: the report's counts, each
+// command's wall, CPU, peak memory and requests, the memory at the peak,
+// the page cache, and the ratio against the targets.
+func printMeasured(res sizeResult, rep *doctor.Report, requests string, runs int) {
 	fmt.Printf("\n%d HPAs in %d namespaces, %d metrics (%d healthy), %d findings (errors %d, warnings %d); %.0f series in Prometheus\n",
 		rep.Summary.HPAs, res.namespaces, rep.Summary.Metrics, rep.Summary.Healthy, rep.Summary.Errors+rep.Summary.Warnings+rep.Summary.Infos, rep.Summary.Errors, rep.Summary.Warnings, res.series)
 	fmt.Printf("%-32s %10s %10s %14s %12s\n", "command", "wall (s)", "CPU (s)", "peak RSS (MB)", "requests")
-	fmt.Printf("%-32s %10.2f %10.2f %14.1f %12s\n", "kubectl metricscale doctor -A", doc.wall.Seconds(), doc.cpu.Seconds(), mb(doc.hwm), fmt.Sprintf("%d API + %d Prometheus", apiRequests, int(promAfter-promBefore)))
-	fmt.Printf("%-32s %10.2f %10.2f %14.1f %12s\n", "kubectl describe hpa -A", desc.wall.Seconds(), desc.cpu.Seconds(), mb(desc.hwm), "-")
-	fmt.Printf("(wall, CPU: medians of %d runs; CPU = user + sys from the child's rusage; peak RSS: the largest VmHWM of the runs, read from /proc/PID/status while each runs)\n", o.runs)
+	fmt.Printf("%-32s %10.2f %10.2f %14.1f %12s\n", "kubectl metricscale doctor -A", res.doc.wall.Seconds(), res.doc.cpu.Seconds(), mb(res.doc.hwm), requests)
+	fmt.Printf("%-32s %10.2f %10.2f %14.1f %12s\n", "kubectl describe hpa -A", res.desc.wall.Seconds(), res.desc.cpu.Seconds(), mb(res.desc.hwm), "-")
+	fmt.Printf("(wall, CPU: medians of %d runs; CPU = user + sys from the child's rusage; peak RSS: the largest VmHWM of the runs, read from /proc/PID/status while each runs)\n", runs)
 	fmt.Printf("(wait4 ru_maxrss, not used: doctor %.1f, describe %.1f MB; a child started with vfork, as Go starts commands, inherits\n"+
-		" the parent's peak Rss into it at exec, and bench's own peak was %.1f MB)\n", mb(doc.maxRSS), mb(desc.maxRSS), mb(max(doc.parentHWM, desc.parentHWM)))
+		" the parent's peak Rss into it at exec, and bench's own peak was %.1f MB)\n", mb(res.doc.maxRSS), mb(res.desc.maxRSS), mb(max(res.doc.parentHWM, res.desc.parentHWM)))
 
 	fmt.Printf("\nMemory at the sampled peak (MB; /proc/PID/smaps_rollup every %s, the sample with the largest Rss of all runs):\n", sampleEvery)
 	fmt.Printf("%-32s %7s %10s %9s %12s %11s %8s   %s\n", "command", "Rss", "anonymous", "anon THP", "file-backed", "file PMDs", "samples", "Go heap at GC / live / goal (GCs)")
 	for _, r := range []struct {
 		name string
 		res  runResult
-	}{{"kubectl metricscale doctor -A", doc}, {"kubectl describe hpa -A", desc}} {
+	}{{"kubectl metricscale doctor -A", res.doc}, {"kubectl describe hpa -A", res.desc}} {
 		p, g := r.res.peak.at, r.res.gc
 		fmt.Printf("%-32s %7.1f %10.1f %9.1f %12.1f %11.1f %8d   %d / %d / %d (%d)\n", r.name, mb(p.Rss), mb(p.Anonymous), mb(p.AnonHugePages),
 			mb(p.File()), mb(p.FilePmdMapped), r.res.samples, g.HeapAtGC, g.Live, g.Goal, g.GCs)
@@ -313,13 +322,12 @@ func measure(ctx context.Context, f *fleet, info sandbox.Info, cfg *rest.Config,
 	fmt.Println("(file-backed = Rss - anonymous: the executable mapped from the page cache; file PMDs = the part mapped as 2 MB blocks;")
 	fmt.Println(" anon THP = anonymous memory in transparent huge pages; Go heap from GODEBUG=gctrace=1, MB)")
 	fmt.Println("\nPage cache before the first run of each command (as found; bench changes nothing):")
-	fmt.Println("  " + doc.cache.String())
-	fmt.Println("  " + desc.cache.String())
+	fmt.Println("  " + res.doc.cache.String())
+	fmt.Println("  " + res.desc.cache.String())
 	if thp, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err == nil {
 		fmt.Printf("  transparent huge pages: %s\n", strings.TrimSpace(string(thp)))
 	}
-	fmt.Printf("\ndoctor / describe wall time: %.2f (target <= 0.20); doctor peak RSS %.1f MB (target <= 80)\n", doc.wall.Seconds()/desc.wall.Seconds(), mb(doc.hwm))
-	return res, nil
+	fmt.Printf("\ndoctor / describe wall time: %.2f (target <= 0.20); doctor peak RSS %.1f MB (target <= 80)\n", res.doc.wall.Seconds()/res.desc.wall.Seconds(), mb(res.doc.hwm))
 }
 
 // printScale prints each size's figures side by side and how doctor's CPU

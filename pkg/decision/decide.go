@@ -137,8 +137,7 @@ func Decide(in Input, cfg Config) Decision {
 // proposeAll follows horizontal.go computeReplicasForMetrics; false when
 // the controller gives up.
 func (d *Decision) proposeAll(in Input, cfg Config) bool {
-	invalid := 0
-	var first *MetricProposal
+	invalid, first := 0, -1
 	for i, spec := range in.HPA.Spec.Metrics {
 		var r Reading
 		if i < len(in.Readings) {
@@ -150,7 +149,7 @@ func (d *Decision) proposeAll(in Input, cfg Config) bool {
 		d.Metrics = append(d.Metrics, p)
 		if p.Err != nil {
 			if invalid == 0 {
-				first = &d.Metrics[i]
+				first = i
 			}
 			invalid++
 			continue
@@ -160,24 +159,19 @@ func (d *Decision) proposeAll(in Input, cfg Config) bool {
 		}
 	}
 	if invalid > 0 {
-		d.Err = fmt.Errorf("invalid metrics (%d invalid out of %d), first error is: %v", invalid, len(in.HPA.Spec.Metrics), first.Err)
+		d.Err = fmt.Errorf("invalid metrics (%d invalid out of %d), first error is: %v", invalid, len(in.HPA.Spec.Metrics), d.Metrics[first].Err)
+	}
+	if len(in.HPA.Spec.Metrics) == 0 {
+		d.Err, d.Winner, d.Desired = fmt.Errorf("the HPA has no metrics"), -1, d.Current
+		return false
 	}
 	if invalid >= len(in.HPA.Spec.Metrics) || (invalid > 0 && d.Proposed < in.SpecReplicas) {
-		d.ScalingActive = Condition{false, failedReason(in.HPA.Spec.Metrics[indexOf(d.Metrics, first)]), "the HPA was unable to compute the replica count: " + first.Err.Error()}
+		d.ScalingActive = Condition{false, failedReason(in.HPA.Spec.Metrics[first]), "the HPA was unable to compute the replica count: " + d.Metrics[first].Err.Error()}
 		d.Winner, d.Desired = -1, d.Current
 		return false
 	}
 	d.ScalingActive = Condition{true, "ValidMetricFound", "the HPA was able to successfully calculate a replica count from " + d.Metrics[d.Winner].Name}
 	return true
-}
-
-func indexOf(ms []MetricProposal, p *MetricProposal) int {
-	for i := range ms {
-		if &ms[i] == p {
-			return i
-		}
-	}
-	return 0
 }
 
 // failedReason is the reason of the ScalingActive condition a metric that

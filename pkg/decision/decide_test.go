@@ -223,3 +223,11 @@ func TestExplain(t *testing.T) {
 		})
 	}
 }
+
+// An HPA without metrics gives no proposal and keeps its replicas.
+func TestNoMetrics(t *testing.T) {
+	d := Decide(Input{HPA: newHPA(1, 5), SpecReplicas: 2, StatusReplicas: 2, Now: time.Now()}, DefaultConfig())
+	if d.Desired != 2 || d.Rescale || d.Err == nil {
+		t.Errorf("desired %d, rescale %v, err %v", d.Desired, d.Rescale, d.Err)
+	}
+}
