@@ -60,6 +60,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseChecksums$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./hack/krew-manifest
 	$(GO) test -run '^$$' -fuzz '^FuzzReadSeriesData$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/prometheus
 	$(GO) test -run '^$$' -fuzz '^FuzzReadSeries$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/prometheus
+	$(GO) test -run '^$$' -fuzz '^FuzzRelistFromIndex$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/simulate
 
 # TestMain runs hack/tools.sh itself (installing and building on first use),
 # brings one sandbox up for the package and takes it down at the end.

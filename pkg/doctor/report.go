@@ -55,7 +55,9 @@ type Inventory struct {
 	Adapter     *AdapterInfo `json:"adapter,omitempty"`
 	Prometheus  *PromInfo    `json:"prometheus,omitempty"`
 	// DiscoveredMetrics is how many (resource, metric) pairs the adapter's
-	// rules yield on the live series (simulated), and how many the API lists.
+	// rules yield on the live series (simulated; from Prometheus's index on
+	// a large Prometheus, which may count series that stopped within its
+	// head block), and how many the API lists.
 	DiscoveredMetrics int `json:"discoveredMetrics"`
 	ServedMetrics     int `json:"servedMetrics"`
 }

@@ -73,6 +73,11 @@ type Connection struct {
 	// are sent with them directly (see series).
 	http *http.Client
 	base *url.URL
+	// index asks the label endpoints, with the series requests' bound.
+	index prom.GenericAPIClient
+	// matchersServed: the server's label endpoints honour match[]
+	// (Prometheus 2.24 and later, from its buildinfo).
+	matchersServed bool
 }
 
 // OK reports whether Prometheus answered its API.
@@ -180,6 +185,7 @@ func (c *Connection) try(ctx context.Context, hc *http.Client, base *url.URL, vi
 		}
 	}
 	c.Status, c.Via, c.Endpoint, c.Error = resp.StatusCode, via, base.String(), ""
+	c.matchersServed = labelMatchersServed(body)
 	if resp.StatusCode != http.StatusOK {
 		c.Error = fmt.Sprintf("HTTP %d from %s/api/v1/status/buildinfo: %s", resp.StatusCode, base.Redacted(), strings.TrimSpace(string(body)))
 		if len(c.Error) > 300 {
@@ -195,6 +201,7 @@ func (c *Connection) try(ctx context.Context, hc *http.Client, base *url.URL, vi
 	series := *hc
 	series.Timeout = SeriesTimeout
 	c.http, c.base = &series, base
+	c.index = prom.NewGenericAPIClient(&series, base, nil)
 }
 
 func shortNetError(err error) string {

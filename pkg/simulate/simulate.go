@@ -151,11 +151,12 @@ func Run(ctx context.Context, src SeriesSource, cfg *config.MetricsDiscoveryConf
 	}
 	for _, q := range queries {
 		group := byQuery[q]
-		err := src.EachSeries(ctx, d.Since, func(s prom.Series) {
-			for _, rn := range group {
-				rn.add(s)
-			}
-		}, group[0].rule.Namer.Selector())
+		var err error
+		if is, ok := src.(IndexSource); ok && is.PreferIndex(ctx) {
+			err = relistFromIndex(ctx, is, d.Since, group)
+		} else {
+			err = relistSeries(ctx, src, d.Since, group)
+		}
 		d.Queries++
 		for _, rn := range group {
 			if rn.rule.QueryError = err; err != nil {
@@ -166,13 +167,29 @@ func Run(ctx context.Context, src SeriesSource, cfg *config.MetricsDiscoveryConf
 		}
 	}
 	d.register(names)
+	// In full: a metric served both namespaced and not has one order
+	// whatever order the series came in.
 	sort.SliceStable(d.Metrics, func(i, j int) bool {
-		if d.Metrics[i].Resource.String() != d.Metrics[j].Resource.String() {
-			return d.Metrics[i].Resource.String() < d.Metrics[j].Resource.String()
+		a, b := d.Metrics[i], d.Metrics[j]
+		if a.Resource.String() != b.Resource.String() {
+			return a.Resource.String() < b.Resource.String()
 		}
-		return d.Metrics[i].Name < d.Metrics[j].Name
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		return !a.Namespaced && b.Namespaced
 	})
 	return d
+}
+
+// relistSeries sends the group's seriesQuery and names every series of the
+// answer, as the adapter does.
+func relistSeries(ctx context.Context, src SeriesSource, since time.Time, group []*ruleNames) error {
+	return src.EachSeries(ctx, since, func(s prom.Series) {
+		for _, rn := range group {
+			rn.add(s)
+		}
+	}, group[0].rule.Namer.Selector())
 }
 
 // metricKey is a metric in the adapter's series registry.
@@ -214,38 +231,67 @@ type seriesName struct {
 	err    error
 }
 
+// name is what the rule makes of a series name.
+func (rn *ruleNames) name(series string) seriesName {
+	sn, ok := rn.byName[series]
+	if !ok {
+		s := prom.Series{Name: series}
+		if sn.pass = len(rn.rule.Namer.FilterSeries([]prom.Series{s})) == 1; sn.pass {
+			sn.metric, sn.err = rn.rule.Namer.MetricNameForSeries(s)
+		}
+		rn.byName[series] = sn
+	}
+	return sn
+}
+
+// keeps reports whether the caller's Keep asks for the series of a name.
+func (rn *ruleNames) keeps(series string) bool {
+	return rn.keep(series, rn.name(series).metric)
+}
+
+// keepSeries keeps s on the rule (Selected, and Kept if its filters pass
+// it) when the caller's Keep asks for it.
+func (rn *ruleNames) keepSeries(s prom.Series) {
+	if !rn.keeps(s.Name) {
+		return
+	}
+	rn.rule.Selected = append(rn.rule.Selected, s)
+	if rn.name(s.Name).pass {
+		rn.rule.Kept = append(rn.rule.Kept, s)
+	}
+}
+
 // add names one series the rule's query selected.
 func (rn *ruleNames) add(s prom.Series) {
-	r := rn.rule
-	sn, ok := rn.byName[s.Name]
-	if !ok {
-		if sn.pass = len(r.Namer.FilterSeries([]prom.Series{s})) == 1; sn.pass {
-			sn.metric, sn.err = r.Namer.MetricNameForSeries(s)
-		}
-		rn.byName[s.Name] = sn
-	}
-	if rn.keep(s.Name, sn.metric) {
-		r.Selected = append(r.Selected, s)
-		if sn.pass {
-			r.Kept = append(r.Kept, s)
-		}
-	}
+	rn.keepSeries(s)
+	sn := rn.name(s.Name)
 	if !sn.pass || sn.err != nil {
 		return
 	}
-	name := sn.metric
-	if r.External {
-		rn.note(metricKey{name: name, external: true}, Metric{Name: name, SeriesName: s.Name, Rule: r})
+	if rn.rule.External {
+		rn.noteExternal(sn.metric, s.Name)
 		return
 	}
 	resources, namespaced := rn.resources(s)
 	for _, res := range resources {
-		ns := namespaced
-		if res == naming.NsGroupResource || res == naming.NodeGroupResource || res == naming.PVGroupResource {
-			ns = false
-		}
-		rn.note(metricKey{name: name, resource: res, namespaced: ns}, Metric{Name: name, Resource: res, Namespaced: ns, SeriesName: s.Name, Rule: r})
+		rn.noteResource(sn.metric, res, namespaced, s.Name)
 	}
+}
+
+// noteExternal records an external metric named from a series name.
+func (rn *ruleNames) noteExternal(metric, series string) {
+	rn.note(metricKey{name: metric, external: true}, Metric{Name: metric, SeriesName: series, Rule: rn.rule})
+}
+
+// noteResource records a metric of a resource for a series the adapter
+// marks namespaced or not; it serves namespaces, nodes and persistent
+// volumes as cluster-scoped either way.
+func (rn *ruleNames) noteResource(metric string, res schema.GroupResource, namespaced bool, series string) {
+	if res == naming.NsGroupResource || res == naming.NodeGroupResource || res == naming.PVGroupResource {
+		namespaced = false
+	}
+	k := metricKey{name: metric, resource: res, namespaced: namespaced}
+	rn.note(k, Metric{Name: metric, Resource: res, Namespaced: namespaced, SeriesName: series, Rule: rn.rule})
 }
 
 // resources is the rule's ResourcesForSeries(s), asked once per label
@@ -257,15 +303,22 @@ func (rn *ruleNames) resources(s prom.Series) ([]schema.GroupResource, bool) {
 	var out []schema.GroupResource
 	namespaced := false
 	for l, v := range s.Labels {
-		lr, ok := rn.byLabel[l]
-		if !ok {
-			lr.resources, lr.namespaced = rn.rule.Namer.ResourcesForSeries(prom.Series{Name: s.Name, Labels: pmodel.LabelSet{l: v}})
-			rn.byLabel[l] = lr
-		}
+		lr := rn.label(l, v)
 		out = append(out, lr.resources...)
 		namespaced = namespaced || lr.namespaced
 	}
 	return out, namespaced
+}
+
+// label is the rule's ResourcesForSeries of one label (with any value:
+// the adapter reads the name only).
+func (rn *ruleNames) label(l pmodel.LabelName, v pmodel.LabelValue) labelResources {
+	lr, ok := rn.byLabel[l]
+	if !ok {
+		lr.resources, lr.namespaced = rn.rule.Namer.ResourcesForSeries(prom.Series{Labels: pmodel.LabelSet{l: v}})
+		rn.byLabel[l] = lr
+	}
+	return lr
 }
 
 // note records a metric; a later series of the same metric replaces it.

@@ -61,7 +61,7 @@ rules:
   metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
 `
 
-var relistSeries = simulatetest.Source{
+var clusterSeries = simulatetest.Source{
 	simulatetest.Series("kube_pod_status_phase{namespace=a,pod=p-1,phase=Running,uid=u1}"),
 	simulatetest.Series("kube_pod_status_phase{namespace=a,pod=p-2,phase=Running,uid=u2}"),
 	simulatetest.Series("http_requests_total{namespace=a,pod=p-1}"),
@@ -223,7 +223,7 @@ func described(d *Discovery) (metrics, collisions []string) {
 // and series the adapter's own code gives over whole answers, whatever it
 // keeps; it keeps exactly the series of the names asked for.
 func TestRunIsTheAdapters(t *testing.T) {
-	src := append(simulatetest.Source{}, relistSeries...)
+	src := append(simulatetest.Source{}, clusterSeries...)
 	src = append(src,
 		simulatetest.Series("http_requests_total{namespace=b,pod=p-3}"),
 		simulatetest.Series("http_errors_total{namespace=a,pod=p-1}"),
@@ -244,21 +244,13 @@ func TestRunIsTheAdapters(t *testing.T) {
 				keep  Keep
 				names []string
 			}{{"all", KeepAll, nil}, {"none", nil, []string{}}, {"some", KeepMetrics("http_requests", "up"), []string{"http_requests", "up"}}} {
-				d := Run(context.Background(), src, cfg, kubetest.DiscoveryMapper(), time.Hour, time.Now(), keep.keep)
-				metrics, collisions := described(d)
-				if !reflect.DeepEqual(metrics, wantMetrics) {
-					t.Fatalf("keep %s: metrics\n%s\nthe adapter's:\n%s", keep.name, strings.Join(metrics, "\n"), strings.Join(wantMetrics, "\n"))
-				}
-				if !reflect.DeepEqual(collisions, wantCollisions) {
-					t.Fatalf("keep %s: collisions %v, the adapter's %v", keep.name, collisions, wantCollisions)
-				}
-				for _, r := range d.Rules {
-					want := wantSeries[r.Label()]
-					if keep.names != nil {
-						want = [2][]prom.Series{onlyOf(r, want[0], keep.names), onlyOf(r, want[1], keep.names)}
-					}
-					if !sameSeries(r.Selected, want[0]) || !sameSeries(r.Kept, want[1]) {
-						t.Fatalf("keep %s: %s kept %v of %v selected, want %v of %v", keep.name, r.Label(), names(r.Kept), names(r.Selected), names(want[1]), names(want[0]))
+				for _, from := range []struct {
+					name string
+					src  SeriesSource
+				}{{"index", src}, {"series", src.SeriesOnly()}} {
+					d := Run(context.Background(), from.src, cfg, kubetest.DiscoveryMapper(), time.Hour, time.Now(), keep.keep)
+					if err := sameAsAdapter(d, keep.names, wantMetrics, wantCollisions, wantSeries); err != nil {
+						t.Fatalf("keep %s, from the %s: %v", keep.name, from.name, err)
 					}
 				}
 			}
@@ -267,6 +259,28 @@ func TestRunIsTheAdapters(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sameAsAdapter compares a relist with reference's answer; names: the
+// metrics it keeps the series of (nil: all).
+func sameAsAdapter(d *Discovery, keepNames, wantMetrics, wantCollisions []string, wantSeries map[string][2][]prom.Series) error {
+	metrics, collisions := described(d)
+	if !reflect.DeepEqual(metrics, wantMetrics) {
+		return fmt.Errorf("metrics\n%s\nthe adapter's:\n%s", strings.Join(metrics, "\n"), strings.Join(wantMetrics, "\n"))
+	}
+	if !reflect.DeepEqual(collisions, wantCollisions) {
+		return fmt.Errorf("collisions %v, the adapter's %v", collisions, wantCollisions)
+	}
+	for _, r := range d.Rules {
+		want := wantSeries[r.Label()]
+		if keepNames != nil {
+			want = [2][]prom.Series{onlyOf(r, want[0], keepNames), onlyOf(r, want[1], keepNames)}
+		}
+		if !sameSeries(r.Selected, want[0]) || !sameSeries(r.Kept, want[1]) {
+			return fmt.Errorf("%s kept %v of %v selected, want %v of %v", r.Label(), names(r.Kept), names(r.Selected), names(want[1]), names(want[0]))
+		}
+	}
+	return nil
 }
 
 // onlyOf is the series of names (by series name or by the metric r names
@@ -293,7 +307,7 @@ func sameSeries(a, b []prom.Series) bool {
 // the adapter's naming code says, once per (resource, metric), each
 // seriesQuery sent once.
 func TestRunMetrics(t *testing.T) {
-	d := Run(context.Background(), relistSeries, chartConfig(t), kubetest.DiscoveryMapper(), time.Hour, time.Now(), nil)
+	d := Run(context.Background(), clusterSeries, chartConfig(t), kubetest.DiscoveryMapper(), time.Hour, time.Now(), nil)
 	var got []string
 	for _, m := range d.Metrics {
 		got = append(got, m.Resource.String()+"/"+m.Name)
@@ -352,7 +366,7 @@ func (b brokenSource) EachSeries(ctx context.Context, start time.Time, each func
 // TestRunQueryFailsWhole: series read before an answer broke serve
 // nothing, as the adapter's relist fails the query whole.
 func TestRunQueryFailsWhole(t *testing.T) {
-	d := Run(context.Background(), brokenSource{relistSeries}, chartConfig(t), kubetest.DiscoveryMapper(), time.Hour, time.Now(), KeepAll)
+	d := Run(context.Background(), brokenSource{clusterSeries}, chartConfig(t), kubetest.DiscoveryMapper(), time.Hour, time.Now(), KeepAll)
 	if len(d.Metrics) != 0 || len(d.Collisions) != 0 {
 		t.Fatalf("metrics %d, collisions %d from failed queries, want none", len(d.Metrics), len(d.Collisions))
 	}
