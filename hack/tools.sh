@@ -32,10 +32,23 @@ install_debs() {
     log "  run as root, or install them first: sudo apt-get install -y ${missing[*]}"
     exit 3
   fi
+  # make test builds the sandbox's tools while test/dist installs its own
+  # packages: one apt-get at a time (a second would fail on dpkg's lock).
+  exec 9>"$cache/apt.lock"
+  flock 9
+  missing=()
+  for cp in "${want[@]}"; do
+    command -v "${cp%%=*}" >/dev/null || missing+=("${cp#*=}")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    exec 9>&-
+    return 0
+  fi
   log "==> apt-get install ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >&2
+  exec 9>&-
   # The packages enable system services; the sandbox runs its own instances.
   if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
     systemctl disable --now prometheus prometheus-node-exporter prometheus-pushgateway >/dev/null 2>&1 || true

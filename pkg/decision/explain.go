@@ -9,6 +9,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/metricspec"
+	"github.com/metricscale/kubectl-metricscale/pkg/table"
 )
 
 // Explain says in one sentence what the controller does with the HPA and
@@ -49,7 +50,7 @@ func metricSentence(spec autoscalingv2.MetricSpec, p MetricProposal, current int
 	}
 	s := fmt.Sprintf("%s reads %s%s against %s%s", name, usage, unit, target, unit)
 	if p.Groups != nil {
-		s += fmt.Sprintf(" on the %s with a value", plural(p.Groups.Ready, "pod"))
+		s += fmt.Sprintf(" on the %s with a value", table.Count(p.Groups.Ready, "pod"))
 	}
 	s += fmt.Sprintf(" (ratio %s, %s)", ratio(p.Ratio), direction(p.Ratio, tolerance))
 	switch p.Rule {
@@ -69,10 +70,10 @@ func filledSentence(p MetricProposal, current int32) string {
 		if p.Percent {
 			as = strconv.FormatInt(*p.MissingAs, 10) + "% of its request"
 		}
-		counted = append(counted, fmt.Sprintf("the %s as %s", plural(len(p.Groups.Missing), "pod")+" without a value", as))
+		counted = append(counted, fmt.Sprintf("the %s as %s", table.Count(len(p.Groups.Missing), "pod")+" without a value", as))
 	}
 	if p.UnreadyAs != nil && len(p.Groups.Unready) > 0 {
-		counted = append(counted, fmt.Sprintf("the %s as 0", plural(len(p.Groups.Unready), "unready pod")))
+		counted = append(counted, fmt.Sprintf("the %s as 0", table.Count(len(p.Groups.Unready), "unready pod")))
 	}
 	s := "counting " + strings.Join(counted, " and ") + " gives " + ratio(p.NewRatio)
 	switch p.Rule {
@@ -153,11 +154,4 @@ func direction(r, tolerance float64) string {
 		return "down"
 	}
 	return "within tolerance"
-}
-
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return strconv.Itoa(n) + " " + what + "s"
 }

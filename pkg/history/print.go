@@ -9,6 +9,7 @@ import (
 	"time"
 
 	sparkpkg "github.com/metricscale/kubectl-metricscale/pkg/spark"
+	"github.com/metricscale/kubectl-metricscale/pkg/table"
 )
 
 // Summary is the answer in one line: the replicas over the span and how
@@ -17,7 +18,7 @@ func Summary(t Timeline) string {
 	hpa := t.Namespace + "/" + t.Name
 	span := t.Until.Sub(t.Since).Round(time.Minute)
 	if len(t.Replicas) == 0 {
-		return fmt.Sprintf("%s over the last %s: no replica history in Prometheus; %s", hpa, span, plural(len(t.Events), "event"))
+		return fmt.Sprintf("%s over the last %s: no replica history in Prometheus; %s", hpa, span, table.Count(len(t.Events), "event"))
 	}
 	lo, hi := bounds(t.Replicas)
 	changes := 0
@@ -27,7 +28,7 @@ func Summary(t Timeline) string {
 		}
 	}
 	return fmt.Sprintf("%s over the last %s: %s → %s replicas (between %s and %s), %s",
-		hpa, span, num(t.Replicas[0].V), num(t.Replicas[len(t.Replicas)-1].V), num(lo), num(hi), plural(changes, "change"))
+		hpa, span, num(t.Replicas[0].V), num(t.Replicas[len(t.Replicas)-1].V), num(lo), num(hi), table.Count(changes, "change"))
 }
 
 // Print draws the timeline: the summary, a sparkline per series, the spans
@@ -104,10 +105,3 @@ func spark(ps []Point) string {
 }
 
 func num(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
-
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return strconv.Itoa(n) + " " + what + "s"
-}

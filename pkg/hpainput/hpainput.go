@@ -54,7 +54,7 @@ func Read(ctx context.Context, c *kube.Clients, hpa *autoscalingv2.HorizontalPod
 	}
 	in.Pods = pods.Items
 	for _, spec := range hpa.Spec.Metrics {
-		in.Readings = append(in.Readings, readMetric(ctx, c, hpa, spec, sel, in))
+		in.Readings = append(in.Readings, readMetric(ctx, c, hpa, spec, sel))
 	}
 	return in, nil
 }
@@ -66,14 +66,14 @@ func neverSynced(hpa *autoscalingv2.HorizontalPodAutoscaler) bool {
 }
 
 // readMetric reads one metric as the controller does.
-func readMetric(ctx context.Context, c *kube.Clients, hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec, sel labels.Selector, in decision.Input) decision.Reading {
+func readMetric(ctx context.Context, c *kube.Clients, hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec, sel labels.Selector) decision.Reading {
 	if m, ok := resourceusage.MetricOf(spec); ok {
 		list, err := c.Resources.PodMetricses(hpa.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 		if err != nil {
 			return decision.Reading{Err: fmt.Errorf("unable to fetch metrics from resource metrics API: %s", apierr.Message(err))}
 		}
-		r := resourceusage.Analyze(m, in.Pods, list.Items, in.Now)
-		return decision.Reading{Pods: r.Usage, Err: r.MetricsErr()}
+		usage, err := resourceusage.Usage(m, list.Items)
+		return decision.Reading{Pods: usage, Err: err}
 	}
 	req, err := hpareq.For(hpa, spec, sel, c.Mapper)
 	if err != nil {

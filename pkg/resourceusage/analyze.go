@@ -56,8 +56,7 @@ type Reading struct {
 // (metricsclient getPodMetrics / getContainerMetrics), the pods it leaves
 // out (groupPods), the requests it divides by (calculatePodRequests).
 func Analyze(m Metric, pods []corev1.Pod, metrics []metricsv1beta1.PodMetrics, now time.Time) Reading {
-	r := Reading{Metric: m, NoMetrics: len(metrics) == 0, ContainerUsage: map[string]int64{}}
-	r.Usage = r.usageByPod(metrics)
+	r := answer(m, metrics)
 	for i := range pods {
 		p := &pods[i]
 		u, ok := r.Usage[p.Name]
@@ -71,6 +70,21 @@ func Analyze(m Metric, pods []corev1.Pod, metrics []metricsv1beta1.PodMetrics, n
 		r.UsageTotal += u.Value
 		r.RequestTotal += request
 	}
+	return r
+}
+
+// Usage is each pod's value as the controller's metrics client returns it
+// (GetResourceMetric), or its error: what the controller's decision reads,
+// without the pods Analyze explains.
+func Usage(m Metric, metrics []metricsv1beta1.PodMetrics) (map[string]decision.PodMetric, error) {
+	r := answer(m, metrics)
+	return r.Usage, r.MetricsErr()
+}
+
+// answer is what the metrics client makes of the API's answer.
+func answer(m Metric, metrics []metricsv1beta1.PodMetrics) Reading {
+	r := Reading{Metric: m, NoMetrics: len(metrics) == 0, ContainerUsage: map[string]int64{}}
+	r.Usage = r.usageByPod(metrics)
 	return r
 }
 

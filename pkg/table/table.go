@@ -43,3 +43,11 @@ func headerCell(h string) string {
 	h = strings.TrimSpace(strings.NewReplacer("_", " ", ".", " ").Replace(h))
 	return strings.ToUpper(h)
 }
+
+// Count is n and the noun, plural unless n is 1: "1 pod", "3 pods".
+func Count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/spark"
+	"github.com/metricscale/kubectl-metricscale/pkg/table"
 )
 
 // Result is one HPA's run, as -o json and yaml print it.
@@ -78,7 +79,7 @@ func PrintTable(w io.Writer, r Result, all bool) error {
 		return err
 	}
 	if folded := len(r.Steps) - shown; folded > 0 {
-		fmt.Fprintf(w, "(%s like the one before folded; -o wide or -o json lists every sync)\n", plural(folded, "sync"))
+		fmt.Fprintf(w, "(%s like the one before folded; -o wide or -o json lists every sync)\n", table.Count(folded, "sync"))
 	}
 	fmt.Fprintf(w, "\nassumes: %s\n", strings.Join(r.Assumptions, "; "))
 	return nil
@@ -102,11 +103,4 @@ func Sparkline(steps []Step, minR, maxR int32) string {
 		values[i] = float64(s.Desired)
 	}
 	return spark.Between(values, float64(minR), float64(maxR))
-}
-
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
 }
