@@ -126,7 +126,7 @@ func (o *SimulateOptions) Run(ctx context.Context) error {
 		return err
 	}
 	hpa := &hpas[0]
-	in, err := hpainput.Read(ctx, o.kube, hpa, time.Now())
+	in, err := hpainput.Read(ctx, hpainput.Live{C: o.kube}, o.kube.Mapper, hpa, time.Now())
 	if err != nil {
 		return err
 	}

@@ -29,11 +29,13 @@ import (
 	cmv1beta1 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta1"
 	cmv1beta2 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta2"
 	custommetrics "k8s.io/metrics/pkg/client/custom_metrics"
+	"k8s.io/utils/ptr"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
 	adapterchain "github.com/metricscale/kubectl-metricscale/pkg/chain"
+	"github.com/metricscale/kubectl-metricscale/pkg/hpainput"
 	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/pkg/metricspec"
@@ -268,6 +270,11 @@ type Targets interface {
 	ObjectExists(ctx context.Context, namespace string, ref autoscalingv2.CrossVersionObjectReference) (bool, error)
 	// Exists reports whether an object of a resource exists.
 	Exists(ctx context.Context, gr schema.GroupResource, namespace, name string) (bool, error)
+	// ScaleOf is what the scale target's scale subresource states.
+	ScaleOf(ctx context.Context, namespace string, ref autoscalingv2.CrossVersionObjectReference) (hpainput.Scale, error)
+	// ControllerPods returns the scale target's pods in every phase, and
+	// whether they are known here (a listed Deployment or StatefulSet).
+	ControllerPods(ctx context.Context, namespace string, ref autoscalingv2.CrossVersionObjectReference) ([]corev1.Pod, bool, error)
 }
 
 // Collect reads the cluster for doctor: the HPAs, the APIServices, the
@@ -328,9 +335,6 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 	if needEvents(hpas) {
 		in.Events = hpaEvents(ctx, env.Client, ns)
 	}
-	if !o.AllNamespaces {
-		in.Inputs = liveInputs{env: &env, now: in.Now}
-	}
 	if ch.Discovery = <-relisted; ch.Discovery != nil {
 		in.AdapterServiceAccount, in.Denied = adapterDenied(ctx, env.Client, ch.Adapter, ch.Discovery)
 	}
@@ -367,7 +371,7 @@ func (in *Collected) liveSources(ctx context.Context, env Env, ns string, custom
 	in.Targets = tg
 	api := newLiveAPI(env.Discovery, env.Custom, customSvc)
 	api.refused = in.refused
-	api.prefetch(ctx, in.HPAs, tg, env.Mapper, 8)
+	api.prefetch(ctx, in.HPAs, tg, env.Mapper, ns != "", 8)
 	if err := in.refused.err(); err != nil {
 		return err
 	}
@@ -380,6 +384,13 @@ func (in *Collected) liveSources(ctx context.Context, env Env, ns string, custom
 	kd.refused = in.refused
 	in.KEDA = kd
 	in.Resources = newResourceSource(ctx, env, ns, in)
+	if ns != "" {
+		// Not with -A: the decision needs each Pods metric's values per pod,
+		// a request per HPA (or per namespace) that the adapter answers at
+		// its own client's pace to the API server (one pod list each, five
+		// a second by default): 40 s for 200 namespaces in make bench.
+		in.Inputs = sourceInputs{src: walkSource{targets: tg, api: api, ext: ext, res: in.Resources}, mapper: env.Mapper, now: in.Now}
+	}
 	in.Prometheus = &livePrometheus{conn: in.Chain.Prometheus, series: map[string][]prom.Series{}, queries: map[string]queryResult{}}
 	return nil
 }
@@ -476,35 +487,31 @@ func (a *liveAPI) Values(_ context.Context, req hpareq.Request) (*cmv1beta2.Metr
 	return res.list, res.err
 }
 
-// prefetch sends the controller's request of every listed Pods and Object
-// metric of the HPAs, a few at a time, so the walk finds them cached.
-func (a *liveAPI) prefetch(ctx context.Context, hpas []autoscalingv2.HorizontalPodAutoscaler, tg Targets, mapper apimeta.RESTMapper, workers int) {
+// prefetch sends, a few at a time, the requests the walk and the decision
+// will send, so that they find them cached: the controller's request of
+// every listed Pods and Object metric, also of those the walk takes from
+// the controller's own reading when the decision reads them (decide).
+func (a *liveAPI) prefetch(ctx context.Context, hpas []autoscalingv2.HorizontalPodAutoscaler, tg Targets, mapper apimeta.RESTMapper, decide bool, workers int) {
 	seen := map[string]bool{}
 	var reqs []hpareq.Request
+	add := func(req hpareq.Request) {
+		if a.Listed(req.Resource.String(), req.Metric) && !seen[req.Path()] {
+			seen[req.Path()] = true
+			reqs = append(reqs, req)
+		}
+	}
 	for i := range hpas {
 		h := &hpas[i]
 		for _, m := range h.Spec.Metrics {
 			if m.Type != autoscalingv2.PodsMetricSourceType && m.Type != autoscalingv2.ObjectMetricSourceType {
 				continue
 			}
-			if _, read := readByController(h, m); read {
-				continue // the walk takes the controller's own reading
-			}
-			var podSel labels.Selector
-			if m.Type == autoscalingv2.PodsMetricSourceType {
-				sel, err := tg.PodSelector(ctx, h.Namespace, h.Spec.ScaleTargetRef)
-				if err != nil {
-					continue // the walk reports it
-				}
-				podSel = sel
-			}
-			req, err := hpareq.For(h, m, podSel, mapper)
+			req, err := controllerRequest(ctx, h, m, tg, mapper)
 			if err != nil {
 				continue // the walk reports it
 			}
-			if a.Listed(req.Resource.String(), req.Metric) && !seen[req.Path()] {
-				seen[req.Path()] = true
-				reqs = append(reqs, req)
+			if _, read := readByController(h, m); !read || decide {
+				add(req)
 			}
 		}
 	}
@@ -524,6 +531,20 @@ func (a *liveAPI) prefetch(ctx context.Context, hpas []autoscalingv2.HorizontalP
 	}
 	close(work)
 	wg.Wait()
+}
+
+// controllerRequest is the controller's request for a Pods or Object
+// metric of h.
+func controllerRequest(ctx context.Context, h *autoscalingv2.HorizontalPodAutoscaler, m autoscalingv2.MetricSpec, tg Targets, mapper apimeta.RESTMapper) (hpareq.Request, error) {
+	var podSel labels.Selector
+	if m.Type == autoscalingv2.PodsMetricSourceType {
+		sel, err := tg.PodSelector(ctx, h.Namespace, h.Spec.ScaleTargetRef)
+		if err != nil {
+			return hpareq.Request{}, err
+		}
+		podSel = sel
+	}
+	return hpareq.For(h, m, podSel, mapper)
 }
 
 // livePrometheus caches series lists by (name, start).
@@ -602,9 +623,10 @@ func (p *livePrometheus) Targets(ctx context.Context) ([]prometheus.Target, erro
 
 // targets resolves the HPAs' scale targets to their pods, listing pods and
 // workloads once per namespace (once in all with -A). It keeps only what the
-// walk reads: for each scale target of an HPA in scope, its Running pods
-// (name and readiness). Pods no HPA scales are dropped as the pages are
-// read, so memory grows with the HPAs' pods, not with the cluster's.
+// walk and the controller's decision read: for each scale target of an HPA
+// in scope, its replicas and pods (name, phase, readiness, requests). Pods
+// no HPA scales are dropped as the pages are read, so memory grows with the
+// HPAs' pods, not with the cluster's.
 type targets struct {
 	c       kubernetes.Interface
 	meta    metadata.Interface // described objects of any kind
@@ -619,13 +641,16 @@ type targets struct {
 	// subresource states them (status.selector is the workload's
 	// spec.selector); scales reads the subresource of other kinds.
 	selectors map[string]labels.Selector
-	scales    scale.ScalesGetter
-	refused   *refusals
+	// replicas are the wanted Deployments' and StatefulSets' spec and
+	// status replicas, as their scale subresource states them.
+	replicas map[string][2]int32
+	scales   scale.ScalesGetter
+	refused  *refusals
 }
 
 func newTargets(c kubernetes.Interface, meta metadata.Interface, scales scale.ScalesGetter, mapper apimeta.RESTMapper, scope string, hpas []autoscalingv2.HorizontalPodAutoscaler) *targets {
 	t := &targets{c: c, meta: meta, scales: scales, mapper: mapper, scope: scope, wanted: map[string]bool{}, found: map[string]bool{}, pods: map[string][]targetPod{},
-		loaded: map[string]bool{}, objects: map[string]bool{}, selectors: map[string]labels.Selector{}}
+		loaded: map[string]bool{}, objects: map[string]bool{}, selectors: map[string]labels.Selector{}, replicas: map[string][2]int32{}}
 	for i := range hpas {
 		ref := hpas[i].Spec.ScaleTargetRef
 		t.wanted[ref.Kind+"/"+hpas[i].Namespace+"/"+ref.Name] = true
@@ -651,9 +676,6 @@ func (t *targets) load(ctx context.Context, ns string) error {
 			return t.c.CoreV1().Pods(listNS).List(ctx, o)
 		}, metav1.ListOptions{}, func(obj runtime.Object) error {
 			p := obj.(*corev1.Pod)
-			if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning {
-				return nil
-			}
 			for _, s := range selectors[p.Namespace] {
 				if s.sel.Matches(labels.Set(p.Labels)) {
 					t.pods[s.key] = append(t.pods[s.key], newTargetPod(p))
@@ -682,12 +704,13 @@ type podSelector struct {
 // namespace.
 func (t *targets) loadWorkloads(ctx context.Context, listNS string) (map[string][]podSelector, error) {
 	selectors := map[string][]podSelector{}
-	keep := func(kind, namespace, name string, sel *metav1.LabelSelector) {
+	keep := func(kind, namespace, name string, sel *metav1.LabelSelector, spec *int32, status int32) {
 		key := kind + "/" + namespace + "/" + name
 		if !t.wanted[key] {
 			return
 		}
 		t.found[key] = true
+		t.replicas[key] = [2]int32{ptr.Deref(spec, 1), status}
 		if s, err := metav1.LabelSelectorAsSelector(sel); err == nil {
 			selectors[namespace] = append(selectors[namespace], podSelector{key, s})
 			t.selectors[key] = s
@@ -697,7 +720,7 @@ func (t *targets) loadWorkloads(ctx context.Context, listNS string) (map[string]
 		return t.c.AppsV1().Deployments(listNS).List(ctx, o)
 	}, metav1.ListOptions{}, func(obj runtime.Object) error {
 		d := obj.(*appsv1.Deployment)
-		keep("Deployment", d.Namespace, d.Name, d.Spec.Selector)
+		keep("Deployment", d.Namespace, d.Name, d.Spec.Selector, d.Spec.Replicas, d.Status.Replicas)
 		return nil
 	})
 	if err != nil {
@@ -708,7 +731,7 @@ func (t *targets) loadWorkloads(ctx context.Context, listNS string) (map[string]
 		return t.c.AppsV1().StatefulSets(listNS).List(ctx, o)
 	}, metav1.ListOptions{}, func(obj runtime.Object) error {
 		st := obj.(*appsv1.StatefulSet)
-		keep("StatefulSet", st.Namespace, st.Name, st.Spec.Selector)
+		keep("StatefulSet", st.Namespace, st.Name, st.Spec.Selector, st.Spec.Replicas, st.Status.Replicas)
 		return nil
 	})
 	return selectors, nil
@@ -726,9 +749,50 @@ func (t *targets) PodsOf(ctx context.Context, ns string, ref autoscalingv2.Cross
 	key := ref.Kind + "/" + ns + "/" + ref.Name
 	var out []corev1.Pod
 	for _, p := range t.pods[key] {
-		out = append(out, p.pod(ns))
+		if p.running() {
+			out = append(out, p.pod(ns))
+		}
 	}
 	return out, t.found[key], nil
+}
+
+// ScaleOf is what the scale subresource states: a listed Deployment's or
+// StatefulSet's replicas and selector, any other kind's read.
+func (t *targets) ScaleOf(ctx context.Context, ns string, ref autoscalingv2.CrossVersionObjectReference) (hpainput.Scale, error) {
+	if err := t.load(ctx, ns); err != nil {
+		return hpainput.Scale{}, err
+	}
+	key := ref.Kind + "/" + ns + "/" + ref.Name
+	if r, ok := t.replicas[key]; ok && t.selectors[key] != nil {
+		return hpainput.Scale{SpecReplicas: r[0], StatusReplicas: r[1], Selector: t.selectors[key].String()}, nil
+	}
+	if ref.Kind == "Deployment" || ref.Kind == "StatefulSet" || t.scales == nil {
+		return hpainput.Scale{}, fmt.Errorf("%s %s not found", ref.Kind, ref.Name)
+	}
+	s, err := kube.Scale(ctx, t.scales, t.mapper, ns, ref)
+	if err != nil {
+		t.refused.note(err)
+		return hpainput.Scale{}, err
+	}
+	return hpainput.Scale{SpecReplicas: s.Spec.Replicas, StatusReplicas: s.Status.Replicas, Selector: s.Status.Selector}, nil
+}
+
+// ControllerPods returns the pods of a listed Deployment or StatefulSet in
+// every phase, as the controller's pod lister gives them; false for other
+// kinds, whose pods are listed by their selector.
+func (t *targets) ControllerPods(ctx context.Context, ns string, ref autoscalingv2.CrossVersionObjectReference) ([]corev1.Pod, bool, error) {
+	if err := t.load(ctx, ns); err != nil {
+		return nil, false, err
+	}
+	key := ref.Kind + "/" + ns + "/" + ref.Name
+	if _, ok := t.replicas[key]; !ok {
+		return nil, false, nil
+	}
+	out := make([]corev1.Pod, 0, len(t.pods[key]))
+	for _, p := range t.pods[key] {
+		out = append(out, p.pod(ns))
+	}
+	return out, true, nil
 }
 
 // PodSelector is the scale target's pod selector as the HPA controller reads
@@ -756,8 +820,10 @@ func (t *targets) PodSelector(ctx context.Context, ns string, ref autoscalingv2.
 // targetPod is what doctor keeps of a Running pod of a scale target: what
 // the HPA controller reads of it for custom and resource metrics.
 type targetPod struct {
-	name  string
-	ready bool
+	name    string
+	phase   corev1.PodPhase
+	deleted *metav1.Time
+	ready   bool
 	// started is status.startTime, readySince the Ready condition's last
 	// transition (zero without one).
 	started, readySince metav1.Time
@@ -766,7 +832,7 @@ type targetPod struct {
 }
 
 func newTargetPod(p *corev1.Pod) targetPod {
-	tp := targetPod{name: p.Name, ready: podReady(*p)}
+	tp := targetPod{name: p.Name, phase: p.Status.Phase, deleted: p.DeletionTimestamp, ready: podReady(*p)}
 	if p.Status.StartTime != nil {
 		tp.started = *p.Status.StartTime
 	}
@@ -787,15 +853,18 @@ func newTargetPod(p *corev1.Pod) targetPod {
 	return tp
 }
 
-// pod gives the walk the pod as it reads it: name, phase, start time,
-// Ready condition, containers' requests.
+// running: the walk reads the Running pods that are not being deleted.
+func (p targetPod) running() bool { return p.deleted == nil && p.phase == corev1.PodRunning }
+
+// pod gives the walk the pod as it reads it: name, phase, deletion, start
+// time, Ready condition, containers' requests.
 func (p targetPod) pod(ns string) corev1.Pod {
 	ready := corev1.ConditionFalse
 	if p.ready {
 		ready = corev1.ConditionTrue
 	}
-	pod := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: p.name, Namespace: ns}, Spec: corev1.PodSpec{Containers: p.containers},
-		Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: ready, LastTransitionTime: p.readySince}}}}
+	pod := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: p.name, Namespace: ns, DeletionTimestamp: p.deleted}, Spec: corev1.PodSpec{Containers: p.containers},
+		Status: corev1.PodStatus{Phase: p.phase, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: ready, LastTransitionTime: p.readySince}}}}
 	if !p.started.IsZero() {
 		pod.Status.StartTime = &p.started
 	}

@@ -2,12 +2,20 @@ package doctor
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/labels"
+	cmv1beta2 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta2"
+	emv1beta1 "k8s.io/metrics/pkg/apis/external_metrics/v1beta1"
+	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/decision"
 	"github.com/metricscale/kubectl-metricscale/pkg/hpainput"
+	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
 )
 
 // Inputs reads what the HPA controller reads for one HPA at a sync (its
@@ -16,18 +24,57 @@ type Inputs interface {
 	Read(ctx context.Context, hpa *autoscalingv2.HorizontalPodAutoscaler) (decision.Input, error)
 }
 
-// liveInputs reads them from the cluster with the command's clients.
-type liveInputs struct {
-	env *Env
-	now time.Time
+// sourceInputs reads them with hpainput through the walk's own sources.
+type sourceInputs struct {
+	src    hpainput.Source
+	mapper apimeta.RESTMapper
+	now    time.Time
 }
 
-func (l liveInputs) Read(ctx context.Context, hpa *autoscalingv2.HorizontalPodAutoscaler) (decision.Input, error) {
-	return hpainput.Read(ctx, l.env, hpa, l.now)
+func (s sourceInputs) Read(ctx context.Context, hpa *autoscalingv2.HorizontalPodAutoscaler) (decision.Input, error) {
+	return hpainput.Read(ctx, s.src, s.mapper, hpa, s.now)
+}
+
+// walkSource reads what the controller reads through what the walk has
+// read or will read anyway: the targets' replicas and pods (listed once per
+// namespace), each distinct custom and external metrics request once, the
+// resource metrics listed once per namespace.
+type walkSource struct {
+	targets Targets
+	api     MetricsAPI
+	ext     ExternalAPI
+	res     ResourceMetrics
+}
+
+func (s walkSource) Scale(ctx context.Context, hpa *autoscalingv2.HorizontalPodAutoscaler) (hpainput.Scale, error) {
+	return s.targets.ScaleOf(ctx, hpa.Namespace, hpa.Spec.ScaleTargetRef)
+}
+
+func (s walkSource) Pods(ctx context.Context, hpa *autoscalingv2.HorizontalPodAutoscaler, sel labels.Selector) ([]corev1.Pod, error) {
+	pods, ok, err := s.targets.ControllerPods(ctx, hpa.Namespace, hpa.Spec.ScaleTargetRef)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("the pods of %s %s are not listed here", hpa.Spec.ScaleTargetRef.Kind, hpa.Spec.ScaleTargetRef.Name)
+	}
+	return pods, nil
+}
+
+func (s walkSource) Custom(ctx context.Context, req hpareq.Request, _ []corev1.Pod) (*cmv1beta2.MetricValueList, error) {
+	return s.api.Values(ctx, req)
+}
+
+func (s walkSource) External(ctx context.Context, req hpareq.Request) (*emv1beta1.ExternalMetricValueList, error) {
+	return s.ext.Values(ctx, req)
+}
+
+func (s walkSource) PodMetrics(ctx context.Context, namespace string, sel labels.Selector) ([]metricsv1beta1.PodMetrics, error) {
+	return s.res.PodMetrics(ctx, namespace, sel)
 }
 
 // decide is the controller's decision for h in one sentence, or "" when
-// doctor does not read the inputs (-A) or cannot.
+// doctor does not read the inputs (-A) or h has no metrics.
 func (w *walker) decide(ctx context.Context, h *autoscalingv2.HorizontalPodAutoscaler) string {
 	if w.inputs == nil || len(h.Spec.Metrics) == 0 {
 		return ""

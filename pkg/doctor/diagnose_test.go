@@ -16,6 +16,7 @@ import (
 
 	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
 	adapterchain "github.com/metricscale/kubectl-metricscale/pkg/chain"
+	"github.com/metricscale/kubectl-metricscale/pkg/hpainput"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube/kubetest"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
@@ -40,6 +41,22 @@ func (f fakeTargets) PodSelector(_ context.Context, ns string, ref autoscalingv2
 		return nil, errors.New("no such target")
 	}
 	return labels.SelectorFromSet(labels.Set{"app": ref.Name}), nil
+}
+
+// ScaleOf states as many replicas as the target has pods, selecting
+// app=<name>.
+func (f fakeTargets) ScaleOf(_ context.Context, ns string, ref autoscalingv2.CrossVersionObjectReference) (hpainput.Scale, error) {
+	pods, ok := f[ns+"/"+ref.Kind+"/"+ref.Name]
+	if !ok {
+		return hpainput.Scale{}, errors.New("no such target")
+	}
+	n := int32(len(pods))
+	return hpainput.Scale{SpecReplicas: n, StatusReplicas: n, Selector: "app=" + ref.Name}, nil
+}
+
+func (f fakeTargets) ControllerPods(_ context.Context, ns string, ref autoscalingv2.CrossVersionObjectReference) ([]corev1.Pod, bool, error) {
+	pods, ok := f[ns+"/"+ref.Kind+"/"+ref.Name]
+	return pods, ok, nil
 }
 
 func (fakeTargets) ObjectExists(context.Context, string, autoscalingv2.CrossVersionObjectReference) (bool, error) {

@@ -64,6 +64,9 @@ func (a *liveExternalAPI) Values(_ context.Context, req hpareq.Request) (*emv1be
 	if r, ok := a.cache[key]; ok {
 		return r.list, r.err
 	}
+	if a.client == nil {
+		return nil, errors.New(a.why)
+	}
 	list, err := req.External(a.client)
 	a.refused.note(err)
 	a.cache[key] = externalResult{list, err}

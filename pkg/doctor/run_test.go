@@ -78,8 +78,16 @@ func TestTargetsKeepScaleTargetPods(t *testing.T) {
 	for _, ps := range tg.pods {
 		kept += len(ps)
 	}
-	if kept != 3 {
-		t.Fatalf("kept %d pods, want the 3 Running pods of the HPAs' targets: %+v", kept, tg.pods)
+	if kept != 5 {
+		t.Fatalf("kept %d pods, want the 5 pods of the HPAs' targets: %+v", kept, tg.pods)
+	}
+	// The controller's decision reads every phase, and a deletion.
+	all, known, _ := tg.ControllerPods(ctx, "a", hpas[0].Spec.ScaleTargetRef)
+	if !known || len(all) != 4 || all[2].DeletionTimestamp == nil || all[3].Status.Phase != corev1.PodPending {
+		t.Fatalf("the controller's pods of a/web: known %v, %+v", known, all)
+	}
+	if s, err := tg.ScaleOf(ctx, "a", hpas[0].Spec.ScaleTargetRef); err != nil || s.SpecReplicas != 1 || s.Selector != "app=web" {
+		t.Fatalf("scale of a/web: %+v %v", s, err)
 	}
 	// One list of each kind for all namespaces.
 	lists := 0

@@ -37,18 +37,7 @@ func TestCPUHPAOnMetricsServer(t *testing.T) {
 		return topPodsCPU(ctx, ns, "app=web", 2, "30m")
 	})
 	eventually(t, 2*time.Minute, "HPA web reads 30% utilization and holds 2 replicas", func(ctx context.Context) error {
-		hpa, err := env.client.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, "web", metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		if err := scalingActive(hpa); err != nil {
-			return err
-		}
-		// 30m of 100m, within the millicore metrics-server's rate may be off.
-		if got := cpuUtilization(hpa); got < 29 || got > 31 || hpa.Status.CurrentReplicas != 2 || hpa.Status.DesiredReplicas != 2 {
-			return fmt.Errorf("utilization %d%%, replicas %d (desired %d)", got, hpa.Status.CurrentReplicas, hpa.Status.DesiredReplicas)
-		}
-		return nil
+		return hpaReadsCPU(ctx, ns, "web", 30, 2)
 	})
 
 	setCPUUsage(t, ns, "app=web", "150m")
@@ -86,15 +75,8 @@ func TestCPUScenario(t *testing.T) {
 	})
 	applyScenario(t, "cpu")
 	eventually(t, 3*time.Minute, "HPA cpu-demo/web reads the pods' 30m as 30%", func(ctx context.Context) error {
-		hpa, err := env.client.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, "web", metav1.GetOptions{})
-		if err != nil {
+		if err := hpaReadsCPU(ctx, ns, "web", 30, 2); err != nil {
 			return err
-		}
-		if err := scalingActive(hpa); err != nil {
-			return err
-		}
-		if got := cpuUtilization(hpa); got < 29 || got > 31 || hpa.Status.DesiredReplicas != 2 {
-			return fmt.Errorf("utilization %d%%, desired %d", got, hpa.Status.DesiredReplicas)
 		}
 		return topPodsCPU(ctx, ns, "app=web", 2, "30m")
 	})
@@ -274,6 +256,23 @@ func scalingActive(hpa *autoscalingv2.HorizontalPodAutoscaler) error {
 		}
 	}
 	return fmt.Errorf("no ScalingActive condition yet")
+}
+
+// hpaReadsCPU: the controller's last sync of HPA ns/name read cpu at
+// percent (within one: metrics-server's rate from two scrapes is not exact
+// to the millicore) and holds desired replicas.
+func hpaReadsCPU(ctx context.Context, ns, name string, percent, desired int32) error {
+	hpa, err := env.client.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	if err := scalingActive(hpa); err != nil {
+		return err
+	}
+	if got := cpuUtilization(hpa); got < percent-1 || got > percent+1 || hpa.Status.CurrentReplicas != desired || hpa.Status.DesiredReplicas != desired {
+		return fmt.Errorf("utilization %d%%, replicas %d (desired %d)", got, hpa.Status.CurrentReplicas, hpa.Status.DesiredReplicas)
+	}
+	return nil
 }
 
 // cpuUtilization is the cpu utilization the HPA controller last read (-1
