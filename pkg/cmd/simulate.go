@@ -8,7 +8,9 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/chain"
 	"github.com/metricscale/kubectl-metricscale/pkg/decision"
+	"github.com/metricscale/kubectl-metricscale/pkg/history"
 	"github.com/metricscale/kubectl-metricscale/pkg/hpainput"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/pkg/printers"
@@ -21,6 +23,7 @@ type SimulateOptions struct {
 	genericiooptions.IOStreams
 
 	PrintFlags *printers.Flags
+	ChainFlags *chain.Flags
 	Sets       []string
 	For        time.Duration
 	SyncPeriod time.Duration
@@ -29,6 +32,7 @@ type SimulateOptions struct {
 
 	hpaName   string
 	sets      []whatif.Set
+	chain     chain.Options
 	kube      *kube.Clients
 	namespace string
 }
@@ -50,7 +54,7 @@ const simulateExample = `  # what interlok-autoscaler does now, and over the nex
 
 // NewCmdSimulate returns `kubectl metricscale simulate`.
 func NewCmdSimulate(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &SimulateOptions{GlobalOptions: g, IOStreams: streams, PrintFlags: printers.NewFlags("table", "wide").WithoutName(),
+	o := &SimulateOptions{GlobalOptions: g, IOStreams: streams, PrintFlags: printers.NewFlags("table", "wide").WithoutName(), ChainFlags: chain.NewFlags(true),
 		For: 10 * time.Minute, SyncPeriod: 15 * time.Second, Replicas: -1, Tolerance: decision.DefaultConfig().Tolerance}
 	cmd := &cobra.Command{
 		Use:   "simulate HPA_NAME [--set METRIC=VALUE ...]",
@@ -63,10 +67,12 @@ a metric's value: an absolute value (every pod reads it, for a per-pod metric), 
 utilization of the pods' requests (cpu=80%), or a change of what is read (+20%, -10%, x2).
 Nothing is written to the cluster.
 
-The controller keeps its earlier recommendations in memory only: simulate does not know
-them, so a scale-down it shows in the first syncs may be held for up to the stabilization
-window (it says until when). Pods the HPA adds are taken as Running and Ready at once,
-reading what the others read.`,
+The controller keeps its earlier recommendations in memory only: simulate recomputes them
+over the stabilization window from the HPA's status as kube-state-metrics exports it to
+the Prometheus the adapter reads (or --prometheus-url), each pod taken as reading the
+average. Without those series a scale-down it shows may be held for up to the window (it
+says until when). Pods the HPA adds are taken as Running and Ready at once, reading what
+the others read.`,
 		Example:           simulateExample,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: g.completeHPANames,
@@ -78,6 +84,7 @@ reading what the others read.`,
 	f.DurationVar(&o.SyncPeriod, "sync-period", o.SyncPeriod, "The controller's --horizontal-pod-autoscaler-sync-period")
 	f.Int32Var(&o.Replicas, "replicas", o.Replicas, "Start from this many replicas instead of the scale's")
 	f.Float64Var(&o.Tolerance, "tolerance", o.Tolerance, "The controller's --horizontal-pod-autoscaler-tolerance")
+	o.ChainFlags.AddFlags(f)
 	addOutputFlags(cmd, o.PrintFlags, "table: the answer, a sparkline of the replicas and the syncs whose decision changes; wide: every sync.")
 	return cmd
 }
@@ -92,11 +99,11 @@ func (o *SimulateOptions) Complete(args []string) error {
 		}
 		o.sets = append(o.sets, set)
 	}
-	c, namespace, err := o.clients()
+	co, c, namespace, err := o.completeChain(o.ChainFlags)
 	if err != nil {
 		return err
 	}
-	o.kube, o.namespace = c, namespace
+	o.chain, o.kube, o.namespace = co, c, namespace
 	return nil
 }
 
@@ -126,9 +133,19 @@ func (o *SimulateOptions) Run(ctx context.Context) error {
 		return err
 	}
 	hpa := &hpas[0]
-	in, err := hpainput.Read(ctx, hpainput.Live{C: o.kube}, o.kube.Mapper, hpa, time.Now())
+	now := time.Now()
+	in, err := hpainput.Read(ctx, hpainput.Live{C: o.kube}, o.kube.Mapper, hpa, now)
 	if err != nil {
 		return err
+	}
+	cfg := decision.DefaultConfig()
+	cfg.Tolerance = o.Tolerance
+	var memory string
+	if in.History.KnownSince.IsZero() {
+		in, memory = hpainput.Memory(ctx, nil, "", in, o.SyncPeriod, cfg)
+	} else {
+		p, missing := history.Prometheus(ctx, o.kube, o.chain, now)
+		in, memory = hpainput.Memory(ctx, p, missing, in, o.SyncPeriod, cfg)
 	}
 	if in, err = whatif.Apply(in, o.sets); err != nil {
 		return err
@@ -136,10 +153,8 @@ func (o *SimulateOptions) Run(ctx context.Context) error {
 	if o.Replicas >= 0 {
 		in = whatif.Resize(in, o.Replicas)
 	}
-	cfg := decision.DefaultConfig()
-	cfg.Tolerance = o.Tolerance
 	r := whatif.Result{Namespace: hpa.Namespace, Name: hpa.Name, SyncPeriod: o.SyncPeriod.String(), For: o.For.String(),
-		MinReplicas: 1, MaxReplicas: hpa.Spec.MaxReplicas, Steps: whatif.Run(in, cfg, o.SyncPeriod, o.For), Assumptions: whatif.Assumptions}
+		MinReplicas: 1, MaxReplicas: hpa.Spec.MaxReplicas, Steps: whatif.Run(in, cfg, o.SyncPeriod, o.For), Assumptions: append(append([]string{}, whatif.Assumptions...), memory)}
 	if hpa.Spec.MinReplicas != nil {
 		r.MinReplicas = *hpa.Spec.MinReplicas
 	}

@@ -205,9 +205,8 @@ func (d *Decision) normalize(in Input, cfg Config) {
 	}
 	recs := in.History.Recommendations
 	var reason, message string
-	var window time.Duration
+	window := Window(in.HPA, cfg)
 	if b := in.HPA.Spec.Behavior; b == nil {
-		window = cfg.DownscaleStabilizationWindow
 		d.Stabilized = stabilize(recs, d.Proposed, window, in.Now)
 		reason, message = "ScaleDownStabilized", "recent recommendations were higher than current one, applying the highest recent recommendation"
 		d.setAbleToScale(reason, message)
@@ -215,7 +214,6 @@ func (d *Decision) normalize(in Input, cfg Config) {
 	} else {
 		b = withDefaults(b, cfg.DownscaleStabilizationWindow)
 		up := time.Duration(*b.ScaleUp.StabilizationWindowSeconds) * time.Second
-		window = max(up, time.Duration(*b.ScaleDown.StabilizationWindowSeconds)*time.Second)
 		d.Stabilized, reason, message = stabilizeWithBehavior(recs, d.Current, d.Proposed, up, time.Duration(*b.ScaleDown.StabilizationWindowSeconds)*time.Second, in.Now)
 		d.setAbleToScale(reason, message)
 		d.Desired, reason, message = rateLimit(in.History, b, d.Current, d.Stabilized, d.Min, d.Max, in.Now)

@@ -139,11 +139,7 @@ func sortEvents(es []Event) {
 // Run reads the history of HPA ns/name over the last span before now: the
 // Prometheus the adapter reads (or co's), and the HPA's events.
 func Run(ctx context.Context, c *kube.Clients, co chain.Options, ns, name string, span time.Duration, now time.Time) Timeline {
-	ch := chain.Load(ctx, c, co, chain.StagePrometheus, now)
-	var p RangeQuerier
-	if ch.Prometheus != nil && ch.Prometheus.OK() {
-		p = ch.Prometheus
-	}
+	p, missing := Prometheus(ctx, c, co, now)
 	events := func(ctx context.Context) ([]corev1.Event, error) {
 		list, err := c.Client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=HorizontalPodAutoscaler,involvedObject.name=" + name})
 		if err != nil {
@@ -154,9 +150,19 @@ func Run(ctx context.Context, c *kube.Clients, co chain.Options, ns, name string
 	since, step := now.Add(-span), Step(span)
 	t := Build(Fetch(ctx, p, events, ns, name, since, now, step), ns, name, since, now, step)
 	if p == nil {
-		t.Missing = append([]string{prometheusMissing(ch)}, t.Missing...)
+		t.Missing = append([]string{missing}, t.Missing...)
 	}
 	return t
+}
+
+// Prometheus is the Prometheus the adapter reads (or co's), or nil and
+// why not.
+func Prometheus(ctx context.Context, c *kube.Clients, co chain.Options, now time.Time) (RangeQuerier, string) {
+	ch := chain.Load(ctx, c, co, chain.StagePrometheus, now)
+	if ch.Prometheus != nil && ch.Prometheus.OK() {
+		return ch.Prometheus, ""
+	}
+	return nil, prometheusMissing(ch)
 }
 
 // prometheusMissing says why Prometheus was not read.

@@ -28,7 +28,6 @@ type Result struct {
 var Assumptions = []string{
 	"the values stay as read or set for the whole run",
 	"a pod the HPA adds is Running and Ready at once and reads, per pod, the others' average",
-	"the controller's recommendations before the run are not known: a higher one may hold a scale-down for up to the stabilization window",
 }
 
 // Summary is the answer in one line: where the replicas go and when.

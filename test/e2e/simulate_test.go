@@ -37,6 +37,10 @@ type simCase struct {
 	span  time.Duration
 	// object, when set, is sim_object of Service sim (an Object metric).
 	object int64
+	// after is how long after the HPA's creation simulate runs: the
+	// controller has synced and remembers, and simulate recomputes what
+	// from the HPA's status in Prometheus.
+	after time.Duration
 }
 
 // simPods is the sim_value target of a case: AverageValue 100 per pod.
@@ -109,6 +113,8 @@ func TestSimulateMatchesController(t *testing.T) {
 		{name: "60s stabilization window", replicas: 3, values: []int64{10, 10, 10}, hpa: withBehavior(simPods(1, 5), autoscalingv2.HorizontalPodAutoscalerBehavior{
 			ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr.To[int32](60)}}), span: 75 * time.Second},
 		{name: "Object Value", replicas: 2, values: nil, object: 250, hpa: simObject(6), span: 15 * time.Second},
+		{name: "60s window, simulate 25s after", replicas: 3, values: []int64{10, 10, 10}, hpa: withBehavior(simPods(1, 5), autoscalingv2.HorizontalPodAutoscalerBehavior{
+			ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr.To[int32](60)}}), after: 25 * time.Second, span: 50 * time.Second},
 	}
 	var mu sync.Mutex
 	var rows []string
@@ -150,6 +156,7 @@ func runSimCase(t *testing.T, tc simCase) (predicted, observed []string) {
 	if _, err := env.client.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, hpa, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	time.Sleep(tc.after)
 	start := time.Now()
 	out, errOut, code := runCmd(t, "simulate", "sim", "-n", ns, "--sync-period", sandbox.HPASyncPeriod.String(), "--for", tc.span.String(), "-o", "json")
 	if code != 0 {
@@ -158,6 +165,9 @@ func runSimCase(t *testing.T, tc simCase) (predicted, observed []string) {
 	var r whatif.Result
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("simulate -o json: %v\n%s", err, out)
+	}
+	if tc.after > 0 && !slices.ContainsFunc(r.Assumptions, func(a string) bool { return strings.Contains(a, "recomputed from the HPA's status in Prometheus") }) {
+		t.Errorf("simulate did not recompute the controller's memory: %q", r.Assumptions)
 	}
 	predicted = []string{fmt.Sprint(tc.replicas)}
 	var predictedAt []time.Duration
