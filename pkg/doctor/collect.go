@@ -389,7 +389,11 @@ func (in *Collected) liveSources(ctx context.Context, env Env, ns string, custom
 		// a request per HPA (or per namespace) that the adapter answers at
 		// its own client's pace to the API server (one pod list each, five
 		// a second by default): 40 s for 200 namespaces in make bench.
-		in.Inputs = sourceInputs{src: walkSource{targets: tg, api: api, ext: ext, res: in.Resources}, mapper: env.Mapper, now: in.Now}
+		inputs := sourceInputs{src: walkSource{targets: tg, api: api, ext: ext, res: in.Resources}, mapper: env.Mapper, now: in.Now}
+		if p := in.Chain.Prometheus; p != nil && p.OK() {
+			inputs.prom = p
+		}
+		in.Inputs = inputs
 	}
 	in.Prometheus = &livePrometheus{conn: in.Chain.Prometheus, series: map[string][]prom.Series{}, queries: map[string]queryResult{}}
 	return nil

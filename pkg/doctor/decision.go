@@ -14,6 +14,7 @@ import (
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/decision"
+	"github.com/metricscale/kubectl-metricscale/pkg/history"
 	"github.com/metricscale/kubectl-metricscale/pkg/hpainput"
 	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
 )
@@ -24,15 +25,26 @@ type Inputs interface {
 	Read(ctx context.Context, hpa *autoscalingv2.HorizontalPodAutoscaler) (decision.Input, error)
 }
 
-// sourceInputs reads them with hpainput through the walk's own sources.
+// sourceInputs reads them with hpainput through the walk's own sources,
+// and the controller's memory from Prometheus (prom nil: not reachable).
 type sourceInputs struct {
 	src    hpainput.Source
 	mapper apimeta.RESTMapper
+	prom   history.RangeQuerier
 	now    time.Time
 }
 
+// syncPeriod is the controller's default --horizontal-pod-autoscaler-sync-period,
+// the step at which its memory is recomputed.
+const syncPeriod = 15 * time.Second
+
 func (s sourceInputs) Read(ctx context.Context, hpa *autoscalingv2.HorizontalPodAutoscaler) (decision.Input, error) {
-	return hpainput.Read(ctx, s.src, s.mapper, hpa, s.now)
+	in, err := hpainput.Read(ctx, s.src, s.mapper, hpa, s.now)
+	if err != nil {
+		return in, err
+	}
+	in, _ = hpainput.Memory(ctx, s.prom, "Prometheus is not reachable", in, syncPeriod, decision.DefaultConfig())
+	return in, nil
 }
 
 // walkSource reads what the controller reads through what the walk has

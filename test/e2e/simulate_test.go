@@ -166,8 +166,15 @@ func runSimCase(t *testing.T, tc simCase) (predicted, observed []string) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("simulate -o json: %v\n%s", err, out)
 	}
-	if tc.after > 0 && !slices.ContainsFunc(r.Assumptions, func(a string) bool { return strings.Contains(a, "recomputed from the HPA's status in Prometheus") }) {
-		t.Errorf("simulate did not recompute the controller's memory: %q", r.Assumptions)
+	if tc.after > 0 {
+		if !slices.ContainsFunc(r.Assumptions, func(a string) bool { return strings.Contains(a, "recomputed from the HPA's status in Prometheus") }) {
+			t.Errorf("simulate did not recompute the controller's memory: %q", r.Assumptions)
+		}
+		// doctor's DECISION knows the memory too: held by a known
+		// recommendation, not "at the latest".
+		if rep, _ := runDoctor(t, "sim", "-n", ns); len(rep.HPAs) != 1 || !strings.Contains(rep.HPAs[0].Decision, "held at") || strings.Contains(rep.HPAs[0].Decision, "at the latest") {
+			t.Errorf("doctor's DECISION: %+v", rep.HPAs)
+		}
 	}
 	predicted = []string{fmt.Sprint(tc.replicas)}
 	var predictedAt []time.Duration
