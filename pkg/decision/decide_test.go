@@ -207,6 +207,9 @@ func TestExplain(t *testing.T) {
 	}{
 		{"direction flips", interlok, Input{SpecReplicas: 2, StatusReplicas: 2, Pods: runningPods(2), Readings: []Reading{{Pods: values(150000)}}},
 			"holds 2: MessageMetrics reads 150 against 100 per pod on the 1 pod with a value (ratio 1.5, up); counting the 1 pod without a value as 0 gives 0.75, the direction flips, so the controller keeps 2"},
+		{"unready pod", interlok, Input{SpecReplicas: 2, StatusReplicas: 2, Pods: calcCase{current: 2, phases: []corev1.PodPhase{corev1.PodRunning, corev1.PodPending}}.pods(),
+			Readings: []Reading{{Pods: values(150000, 150000)}}},
+			"holds 2: MessageMetrics reads 150 against 100 per pod on the 1 pod Ready with a value (ratio 1.5, up); counting the 1 unready pod as 0 gives 0.75, the direction flips, so the controller keeps 2"},
 		{"maxReplicas", capped, Input{SpecReplicas: 4, StatusReplicas: 4, Pods: runningPods(4), Readings: []Reading{{Pods: values(17000, 17000, 17000, 17000)}}},
 			"scales 4 → 5: qps reads 17 against 10 per pod on the 4 pods with a value (ratio 1.7, up), which proposes 7; wants 7, limited to 5 by maxReplicas"},
 		{"window", capped, Input{SpecReplicas: 4, StatusReplicas: 4, Pods: runningPods(4), Readings: []Reading{{Pods: values(5000, 5000, 5000, 5000)}},

@@ -49,7 +49,11 @@ func metricSentence(spec autoscalingv2.MetricSpec, p MetricProposal, current int
 		usage = strconv.FormatInt(p.Usage, 10)
 	}
 	s := fmt.Sprintf("%s reads %s%s against %s%s", name, usage, unit, target, unit)
-	if p.Groups != nil {
+	switch {
+	case p.Groups != nil && len(p.Groups.Unready) > 0:
+		// An unready pod may have a value too: it does not count.
+		s += fmt.Sprintf(" on the %s Ready with a value", table.Count(p.Groups.Ready, "pod"))
+	case p.Groups != nil:
 		s += fmt.Sprintf(" on the %s with a value", table.Count(p.Groups.Ready, "pod"))
 	}
 	s += fmt.Sprintf(" (ratio %s, %s)", ratio(p.Ratio), direction(p.Ratio, tolerance))
