@@ -61,6 +61,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReadSeriesData$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/prometheus
 	$(GO) test -run '^$$' -fuzz '^FuzzReadSeries$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/prometheus
 	$(GO) test -run '^$$' -fuzz '^FuzzRelistFromIndex$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/simulate
+	$(GO) test -run '^$$' -fuzz '^FuzzQuery$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/relax
 
 # TestMain runs hack/tools.sh itself (installing and building on first use),
 # brings one sandbox up for the package and takes it down at the end.
