@@ -304,7 +304,7 @@ func checkDiscovery(d *simulate.Discovery, a *adapter.Adapter) []Finding {
 		if r.BuildError != nil {
 			out = append(out, newFinding(CodeAdapterConfigInvalid, obj, r.Label(), r.BuildError, ""))
 		} else if r.QueryError != nil {
-			out = append(out, newFinding(CodeSeriesQueryFails, obj, r.Label(), r.QueryError))
+			out = append(out, newFinding(CodeSeriesQueryFails, obj, r.Label(), r.QueryError).withEvidence("seriesQuery: "+r.Rule.SeriesQuery))
 		}
 	}
 	return out

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/prometheus-adapter/pkg/config"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube/kubetest"
@@ -211,7 +213,7 @@ func TestCheckDiscovery(t *testing.T) {
 func TestCheckDiscoveryRuleErrors(t *testing.T) {
 	d := &simulate.Discovery{Rules: []*simulate.Rule{
 		{Index: 0, BuildError: errors.New(`unable to parse metrics query template: template: metrics-query:1: unclosed action`)},
-		{Index: 1, QueryError: errors.New("bad_data: 1:14: parse error: unexpected character inside braces")},
+		{Index: 1, Rule: config.DiscoveryRule{SeriesQuery: `{__name__=~"^http_.*",namespace!=""`}, QueryError: errors.New("bad_data: 1:14: parse error: unexpected character inside braces")},
 		{Index: 2},
 	}}
 	fs := checkDiscovery(d, adapterFixture(true))
@@ -221,6 +223,9 @@ func TestCheckDiscoveryRuleErrors(t *testing.T) {
 	}
 	if !strings.Contains(fs[0].Message, "(rules[0])") || !strings.Contains(fs[1].Message, "rules[1]") {
 		t.Fatalf("the findings name the rules: %q, %q", fs[0].Message, fs[1].Message)
+	}
+	if want := `seriesQuery: {__name__=~"^http_.*",namespace!=""`; !slices.Contains(fs[1].Evidence, want) {
+		t.Fatalf("MS214's evidence %q, want the seriesQuery Prometheus refuses: %s", fs[1].Evidence, want)
 	}
 }
 
