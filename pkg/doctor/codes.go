@@ -71,6 +71,8 @@ const (
 	CodeResourceSomePods   Code = "MS313"
 	CodeResourceNoPodValue Code = "MS314"
 
+	CodeQueryPartEmpties Code = "MS315"
+
 	CodeCannotCompute          Code = "MS401"
 	CodeTargetNotFound         Code = "MS402"
 	CodeNoReadyPods            Code = "MS403"
@@ -186,6 +188,8 @@ var Checks = map[Code]Check{
 		"the adapter runs its current config (its pods started after the ConfigMap's last change, %s), which serves %s for %s by %s, but the API does not list it: its last relist did not see the series of %s"},
 	CodeQueryDropsLabels: {SeverityError, "metricsQuery aggregates the resource labels away",
 		"%s's metricsQuery returns series without the %s label, so the adapter cannot attribute them to %s: the query aggregates the resource labels away (keep <<.LabelMatchers>> and by (<<.GroupBy>>))"},
+	CodeQueryPartEmpties: {SeverityError, "a part of the metricsQuery empties its answer",
+		"%s's metricsQuery returns nothing for %s, but it does without the %s %s: the series exist, and that part of the query drops them"},
 	CodeNoValue: {SeverityError, "metric has no value for the scale target's objects",
 		"the API lists %s for %s, but returns no value for %s in namespace %s"},
 	CodeQueryFails: {SeverityError, "metricsQuery fails in Prometheus",

@@ -660,6 +660,11 @@ func (w *walker) queryFindings(ctx context.Context, m *hpaMetric, s *simulate.Me
 			withEvidence("query: "+string(q), "metricsQuery: "+s.Rule.Rule.MetricsQuery, "result: "+vectorString(vec, 3)).
 			withFix(Fix{Description: "keep the resource labels in the query, e.g. metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)"})}
 	}
+	if len(vec) == 0 {
+		if ef, ok := w.emptiedBy(ctx, m, s, string(q), label); ok {
+			return []Finding{ef}
+		}
+	}
 	return []Finding{w.seriesNaming(ctx, m, s, label, f)}
 }
 

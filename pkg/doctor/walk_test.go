@@ -241,6 +241,22 @@ func TestWalkMetric(t *testing.T) {
 			want:    "MS301",
 		},
 		{
+			name:      "a matcher of the metricsQuery empties it",
+			noDefault: true,
+			rules:     "rules:\n- seriesQuery: '{__name__=\"jobs\",namespace!=\"\",pod!=\"\"}'\n  resources: {template: <<.Resource>>}\n  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>,queue=\"a\"}) by (<<.GroupBy>>)\n",
+			series:    []string{"jobs{namespace=default,pod=app-1,queue=b}", "jobs{namespace=default,pod=app-2,queue=b}"},
+			api:       &fakeAPI{listed: map[string]bool{"pods/jobs": true}}, metric: "jobs",
+			queries: map[string]prom.QueryResult{`jobs{namespace="default",pod=~"app-1|app-2"}`: vec(pmodel.LabelSet{"pod": "app-1"}, pmodel.LabelSet{"pod": "app-2"})},
+			want:    "MS315",
+			check: func(t *testing.T, mr MetricReport) {
+				f := mr.Findings[0]
+				if !strings.Contains(f.Message, `without the label matcher queue="a"`) || f.Fix == nil ||
+					!strings.Contains(f.Fix.YAML, `metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)`) {
+					t.Fatalf("message %q, fix %+v", f.Message, f.Fix)
+				}
+			},
+		},
+		{
 			name:      "the metricsQuery fails",
 			noDefault: true,
 			rules:     "rules:\n- seriesQuery: '{__name__=\"jobs\",namespace!=\"\",pod!=\"\"}'\n  resources: {template: <<.Resource>>}\n  metricsQuery: sum(rate(<<.Series>>{<<.LabelMatchers>>})) by (<<.GroupBy>>)\n",

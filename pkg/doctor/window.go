@@ -34,16 +34,7 @@ func checkWindow(ctx context.Context, p Prometheus, c windowCheck, used map[stri
 	if p == nil || !p.OK() || len(used) == 0 || c.window <= 0 {
 		return nil
 	}
-	targets, err := p.Targets(ctx)
-	if err != nil {
-		return nil
-	}
-	var slowest time.Duration
-	for _, t := range targets {
-		if d, err := time.ParseDuration(t.ScrapeInterval); err == nil && d > slowest {
-			slowest = d
-		}
-	}
+	slowest := slowestScrape(ctx, p)
 	if c.window >= slowest {
 		return nil // no job is scraped less often than the window
 	}
