@@ -114,25 +114,9 @@ type Collision struct {
 // (identical queries once in all), with start = now - maxAge. Series are
 // named as they are read; keep says which of them the rules keep.
 func Run(ctx context.Context, src SeriesSource, cfg *config.MetricsDiscoveryConfig, mapper apimeta.RESTMapper, maxAge time.Duration, now time.Time, keep Keep) *Discovery {
-	d := &Discovery{Since: now.Add(-maxAge)}
+	d := &Discovery{Since: now.Add(-maxAge), Rules: rulesOf(cfg, mapper)}
 	if keep == nil {
 		keep = func(string, string) bool { return false }
-	}
-	add := func(rules []config.DiscoveryRule, external bool) {
-		for i, r := range rules {
-			rule := &Rule{Index: i, External: external, Rule: r}
-			namers, err := naming.NamersFromConfig([]config.DiscoveryRule{r}, mapper)
-			if err != nil {
-				rule.BuildError = err
-			} else {
-				rule.Namer = namers[0]
-			}
-			d.Rules = append(d.Rules, rule)
-		}
-	}
-	if cfg != nil {
-		add(cfg.Rules, false)
-		add(cfg.ExternalRules, true)
 	}
 	// Rules with the same seriesQuery share its request.
 	var queries []string
@@ -180,6 +164,30 @@ func Run(ctx context.Context, src SeriesSource, cfg *config.MetricsDiscoveryConf
 		return !a.Namespaced && b.Namespaced
 	})
 	return d
+}
+
+// rulesOf compiles cfg's rules, then its external rules, each with the
+// adapter's naming code (a rule it cannot build keeps its error).
+func rulesOf(cfg *config.MetricsDiscoveryConfig, mapper apimeta.RESTMapper) []*Rule {
+	if cfg == nil {
+		return nil
+	}
+	var out []*Rule
+	add := func(rules []config.DiscoveryRule, external bool) {
+		for i, r := range rules {
+			rule := &Rule{Index: i, External: external, Rule: r}
+			namers, err := naming.NamersFromConfig([]config.DiscoveryRule{r}, mapper)
+			if err != nil {
+				rule.BuildError = err
+			} else {
+				rule.Namer = namers[0]
+			}
+			out = append(out, rule)
+		}
+	}
+	add(cfg.Rules, false)
+	add(cfg.ExternalRules, true)
+	return out
 }
 
 // relistSeries sends the group's seriesQuery and names every series of the

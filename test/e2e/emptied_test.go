@@ -26,17 +26,7 @@ func TestDoctorQueryPartEmpties(t *testing.T) {
 	t.Cleanup(func() { setAdapterConfig(t, original) })
 	ns, suffix := testNamespace(t, "emptied-")
 	metric := "orders_backlog_" + suffix
-	kwokDeploymentIn(t, ns, "shop", 1, nil)
-	pods, err := env.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=shop"})
-	if err != nil || len(pods.Items) != 1 {
-		t.Fatalf("shop's pods: %v %v", pods, err)
-	}
-	pod := pods.Items[0].Name
-	body := fmt.Sprintf("# TYPE %s gauge\n%s{namespace=%q,pod=%q,queue=\"b\"} 50\n", metric, metric, ns, pod)
-	if err := sandbox.PushMetrics(ctx, env.info.PushgatewayURL, "emptied", map[string]string{"instance": pod}, body); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { deletePushGroup(t, "job/emptied/instance/"+pod) })
+	pushShopBacklog(t, ns, metric)
 	broken := fmt.Sprintf("- seriesQuery: '{__name__=%q,namespace!=\"\",pod!=\"\"}'\n"+
 		"  resources:\n    overrides:\n      namespace: {resource: namespace}\n      pod: {resource: pod}\n"+
 		"  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>,queue=\"a\"}) by (<<.GroupBy>>)\n", metric)
@@ -81,4 +71,22 @@ func TestDoctorQueryPartEmpties(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// pushShopBacklog runs Deployment shop (one pod) in ns and pushes metric
+// for its pod with queue="b".
+func pushShopBacklog(t *testing.T, ns, metric string) {
+	t.Helper()
+	ctx := context.Background()
+	kwokDeploymentIn(t, ns, "shop", 1, nil)
+	pods, err := env.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=shop"})
+	if err != nil || len(pods.Items) != 1 {
+		t.Fatalf("shop's pods: %v %v", pods, err)
+	}
+	pod := pods.Items[0].Name
+	body := fmt.Sprintf("# TYPE %s gauge\n%s{namespace=%q,pod=%q,queue=\"b\"} 50\n", metric, metric, ns, pod)
+	if err := sandbox.PushMetrics(ctx, env.info.PushgatewayURL, "emptied", map[string]string{"instance": pod}, body); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { deletePushGroup(t, "job/emptied/instance/"+pod) })
 }

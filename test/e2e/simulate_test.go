@@ -167,14 +167,7 @@ func runSimCase(t *testing.T, tc simCase) (predicted, observed []string) {
 		t.Fatalf("simulate -o json: %v\n%s", err, out)
 	}
 	if tc.after > 0 {
-		if !slices.ContainsFunc(r.Assumptions, func(a string) bool { return strings.Contains(a, "recomputed from the HPA's status in Prometheus") }) {
-			t.Errorf("simulate did not recompute the controller's memory: %q", r.Assumptions)
-		}
-		// doctor's DECISION knows the memory too: held by a known
-		// recommendation, not "at the latest".
-		if rep, _ := runDoctor(t, "sim", "-n", ns); len(rep.HPAs) != 1 || !strings.Contains(rep.HPAs[0].Decision, "held at") || strings.Contains(rep.HPAs[0].Decision, "at the latest") {
-			t.Errorf("doctor's DECISION: %+v", rep.HPAs)
-		}
+		checkMemory(t, ns, r)
 	}
 	predicted = []string{fmt.Sprint(tc.replicas)}
 	var predictedAt []time.Duration
@@ -201,6 +194,19 @@ func runSimCase(t *testing.T, tc simCase) (predicted, observed []string) {
 		}
 	}
 	return predicted, observed
+}
+
+// checkMemory: simulate recomputed the controller's memory of the HPA
+// sim, and doctor's DECISION knows it too: held by a known recommendation,
+// not "at the latest".
+func checkMemory(t *testing.T, ns string, r whatif.Result) {
+	t.Helper()
+	if !slices.ContainsFunc(r.Assumptions, func(a string) bool { return strings.Contains(a, "recomputed from the HPA's status in Prometheus") }) {
+		t.Errorf("simulate did not recompute the controller's memory: %q", r.Assumptions)
+	}
+	if rep, _ := runDoctor(t, "sim", "-n", ns); len(rep.HPAs) != 1 || !strings.Contains(rep.HPAs[0].Decision, "held at") || strings.Contains(rep.HPAs[0].Decision, "at the latest") {
+		t.Errorf("doctor's DECISION: %+v", rep.HPAs)
+	}
 }
 
 // pushSimValues pushes sim_value for the Deployment's pods every second,
