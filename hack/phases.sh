@@ -30,18 +30,21 @@ trap report EXIT
 background() {
   local t=$1 log
   log=$(mktemp)
-  (make --no-print-directory "$t" >"$log" 2>&1; echo $? >"$log.rc") &
+  # The code and when it ended (the subshell's SECONDS runs on from ours).
+  (make --no-print-directory "$t" >"$log" 2>&1; echo "$? $SECONDS" >"$log.rc") &
   bg_pid[$t]=$! bg_start[$t]=$SECONDS bg_log[$t]=$log
 }
 
-# join T: wait for the background T, print its output, return its code.
+# join T: wait for the background T, print its output, set bg_end to when
+# it ended and return its code.
 join() {
-  local t=$1 rc
+  local t=$1 rc end
   echo "==> waiting for make $t, running in the background for $((SECONDS - bg_start[$t]))s"
   wait "${bg_pid[$t]}"
   unset "bg_pid[$t]"
   cat "${bg_log[$t]}"
-  rc=$(cat "${bg_log[$t]}.rc" 2>/dev/null || echo 1)
+  read -r rc end <"${bg_log[$t]}.rc" || { rc=1 end=$SECONDS; }
+  bg_end=$end
   rm -f "${bg_log[$t]}" "${bg_log[$t]}.rc"
   return "$rc"
 }
@@ -57,7 +60,7 @@ for target in "$@"; do
     join "$target"
     rc=$?
     label="$target (background; waited $((SECONDS - start))s)"
-    elapsed=$((SECONDS - from))
+    elapsed=$((bg_end - from))
   else
     make --no-print-directory "$target"
     rc=$?
