@@ -140,13 +140,9 @@ func (o *SimulateOptions) Run(ctx context.Context) error {
 	}
 	cfg := decision.DefaultConfig()
 	cfg.Tolerance = o.Tolerance
-	var memory string
-	if in.History.KnownSince.IsZero() {
-		in, memory = hpainput.Memory(ctx, nil, "", in, o.SyncPeriod, cfg)
-	} else {
-		p, missing := history.Prometheus(ctx, o.kube, o.chain, now)
-		in, memory = hpainput.Memory(ctx, p, missing, in, o.SyncPeriod, cfg)
-	}
+	in, memory := hpainput.Memory(ctx, func() (history.RangeQuerier, string) {
+		return history.Prometheus(ctx, o.kube, o.chain, now)
+	}, in, o.SyncPeriod, cfg)
 	if in, err = whatif.Apply(in, o.sets); err != nil {
 		return err
 	}

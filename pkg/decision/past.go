@@ -8,6 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/metricspec"
 )
 
 // PastSync is what the HPA's status held after one of the controller's
@@ -141,12 +143,12 @@ func pastReading(spec autoscalingv2.MetricSpec, v int64, containers int, pods []
 	case autoscalingv2.ObjectMetricSourceType:
 		return Reading{Value: v}
 	case autoscalingv2.ExternalMetricSourceType:
-		if t := spec.External.Target; t.Type == autoscalingv2.AverageValueMetricType {
+		if t, _ := metricspec.Target(spec); t.Type == autoscalingv2.AverageValueMetricType {
 			return Reading{Value: v * int64(ps.Replicas)} // the status keeps the total over the replicas
 		}
 		return Reading{Value: v}
 	}
-	if t := targetOf(spec); t != nil && t.Type == autoscalingv2.UtilizationMetricType {
+	if t, _ := metricspec.Target(spec); t.Type == autoscalingv2.UtilizationMetricType {
 		// The percent of the requests: of the pod's containers for a
 		// Resource metric, of the one container for a ContainerResource.
 		if spec.Type == autoscalingv2.ResourceMetricSourceType {
@@ -159,15 +161,4 @@ func pastReading(spec autoscalingv2.MetricSpec, v int64, containers int, pods []
 		r.Pods[p.Name] = PodMetric{Value: v, Timestamp: ps.At, Window: time.Minute}
 	}
 	return r
-}
-
-// targetOf is a Resource or ContainerResource metric's target.
-func targetOf(spec autoscalingv2.MetricSpec) *autoscalingv2.MetricTarget {
-	switch {
-	case spec.Resource != nil:
-		return &spec.Resource.Target
-	case spec.ContainerResource != nil:
-		return &spec.ContainerResource.Target
-	}
-	return nil
 }

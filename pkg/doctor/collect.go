@@ -273,7 +273,7 @@ type Targets interface {
 	// ScaleOf is what the scale target's scale subresource states.
 	ScaleOf(ctx context.Context, namespace string, ref autoscalingv2.CrossVersionObjectReference) (hpainput.Scale, error)
 	// ControllerPods returns the scale target's pods in every phase, and
-	// whether they are known here (a listed Deployment or StatefulSet).
+	// whether the target exists.
 	ControllerPods(ctx context.Context, namespace string, ref autoscalingv2.CrossVersionObjectReference) ([]corev1.Pod, bool, error)
 }
 
@@ -781,16 +781,17 @@ func (t *targets) ScaleOf(ctx context.Context, ns string, ref autoscalingv2.Cros
 	return hpainput.Scale{SpecReplicas: s.Spec.Replicas, StatusReplicas: s.Status.Replicas, Selector: s.Status.Selector}, nil
 }
 
-// ControllerPods returns the pods of a listed Deployment or StatefulSet in
-// every phase, as the controller's pod lister gives them; false for other
-// kinds, whose pods are listed by their selector.
+// ControllerPods returns the scale target's pods in every phase, as the
+// controller's pod lister gives them: a listed Deployment's or
+// StatefulSet's from the namespace's list, any other kind's listed by its
+// scale's selector. false: the target does not exist.
 func (t *targets) ControllerPods(ctx context.Context, ns string, ref autoscalingv2.CrossVersionObjectReference) ([]corev1.Pod, bool, error) {
 	if err := t.load(ctx, ns); err != nil {
 		return nil, false, err
 	}
 	key := ref.Kind + "/" + ns + "/" + ref.Name
 	if _, ok := t.replicas[key]; !ok {
-		return nil, false, nil
+		return t.podsBySelector(ctx, ns, ref)
 	}
 	out := make([]corev1.Pod, 0, len(t.pods[key]))
 	for _, p := range t.pods[key] {
@@ -819,6 +820,24 @@ func (t *targets) PodSelector(ctx context.Context, ns string, ref autoscalingv2.
 	}
 	t.selectors[key] = s
 	return s, nil
+}
+
+// podsBySelector lists the pods of a scale target of a kind targets does
+// not list (false for a missing Deployment or StatefulSet).
+func (t *targets) podsBySelector(ctx context.Context, ns string, ref autoscalingv2.CrossVersionObjectReference) ([]corev1.Pod, bool, error) {
+	if ref.Kind == "Deployment" || ref.Kind == "StatefulSet" {
+		return nil, false, nil
+	}
+	sel, err := t.PodSelector(ctx, ns, ref)
+	if err != nil {
+		return nil, false, err
+	}
+	list, err := t.c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		t.refused.note(err)
+		return nil, false, err
+	}
+	return list.Items, true, nil
 }
 
 // targetPod is what doctor keeps of a Running pod of a scale target: what

@@ -43,7 +43,7 @@ func (s sourceInputs) Read(ctx context.Context, hpa *autoscalingv2.HorizontalPod
 	if err != nil {
 		return in, err
 	}
-	in, _ = hpainput.Memory(ctx, s.prom, "Prometheus is not reachable", in, syncPeriod, decision.DefaultConfig())
+	in, _ = hpainput.Memory(ctx, func() (history.RangeQuerier, string) { return s.prom, "Prometheus is not reachable" }, in, syncPeriod, decision.DefaultConfig())
 	return in, nil
 }
 
@@ -68,7 +68,7 @@ func (s walkSource) Pods(ctx context.Context, hpa *autoscalingv2.HorizontalPodAu
 		return nil, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("the pods of %s %s are not listed here", hpa.Spec.ScaleTargetRef.Kind, hpa.Spec.ScaleTargetRef.Name)
+		return nil, fmt.Errorf("%s %s not found", hpa.Spec.ScaleTargetRef.Kind, hpa.Spec.ScaleTargetRef.Name)
 	}
 	return pods, nil
 }

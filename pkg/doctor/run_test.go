@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -88,6 +89,14 @@ func TestTargetsKeepScaleTargetPods(t *testing.T) {
 	}
 	if s, err := tg.ScaleOf(ctx, "a", hpas[0].Spec.ScaleTargetRef); err != nil || s.SpecReplicas != 1 || s.Selector != "app=web" {
 		t.Fatalf("scale of a/web: %+v %v", s, err)
+	}
+	if _, known, err := tg.ControllerPods(ctx, "b", hpas[2].Spec.ScaleTargetRef); known || err != nil {
+		t.Fatalf("the controller's pods of the missing b/gone: known %v, %v", known, err)
+	}
+	// Another kind's pods are listed by its scale's selector (here without
+	// a scale client: its error).
+	if _, _, err := tg.ControllerPods(ctx, "b", hpas[3].Spec.ScaleTargetRef); err == nil || !strings.Contains(err.Error(), "has no pod selector") {
+		t.Fatalf("the controller's pods of ReplicaSet b/rs: %v", err)
 	}
 	// One list of each kind for all namespaces.
 	lists := 0

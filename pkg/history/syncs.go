@@ -10,6 +10,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/decision"
+	"github.com/metricscale/kubectl-metricscale/pkg/metricspec"
 )
 
 // Syncs are the HPA's status over [since, until] every step, as
@@ -62,24 +63,12 @@ func Syncs(ctx context.Context, p RangeQuerier, hpa *autoscalingv2.HorizontalPod
 // metrics) and metric_target_type (value, average or utilization, as the
 // target compares it).
 func statusKey(spec autoscalingv2.MetricSpec) (name, kind string) {
-	var t autoscalingv2.MetricTarget
-	switch {
-	case spec.Pods != nil:
-		name, t = spec.Pods.Metric.Name, spec.Pods.Target
-	case spec.Object != nil:
-		name, t = spec.Object.Metric.Name, spec.Object.Target
-	case spec.External != nil:
-		name, t = spec.External.Metric.Name, spec.External.Target
-	case spec.Resource != nil:
-		name, t = string(spec.Resource.Name), spec.Resource.Target
-	case spec.ContainerResource != nil:
-		name, t = string(spec.ContainerResource.Name), spec.ContainerResource.Target
-	}
+	t, _ := metricspec.Target(spec)
 	switch t.Type {
 	case autoscalingv2.ValueMetricType:
-		return name, "value"
+		return metricspec.Name(spec), "value"
 	case autoscalingv2.UtilizationMetricType:
-		return name, "utilization"
+		return metricspec.Name(spec), "utilization"
 	}
-	return name, "average"
+	return metricspec.Name(spec), "average"
 }

@@ -13,10 +13,10 @@ import (
 // (Read leaves it unknown): the recommendations of its syncs over the
 // stabilization window, recomputed from the HPA's status as
 // kube-state-metrics exported it to Prometheus every step
-// (history.Syncs, decision.Remember). p nil: Prometheus is not reachable,
-// for the reason missing. The string says, for a person, what the memory
-// is.
-func Memory(ctx context.Context, p history.RangeQuerier, missing string, in decision.Input, step time.Duration, cfg decision.Config) (decision.Input, string) {
+// (history.Syncs, decision.Remember). prometheus is asked for only when the
+// memory matters; it returns nil and why when Prometheus is not reachable.
+// The string says, for a person, what the memory is.
+func Memory(ctx context.Context, prometheus func() (history.RangeQuerier, string), in decision.Input, step time.Duration, cfg decision.Config) (decision.Input, string) {
 	window := decision.Window(in.HPA, cfg)
 	unknown := func(why string) string {
 		return fmt.Sprintf("the controller's recommendations of the last %s are not known (%s): a higher one may hold a scale-down until the window has passed", window, why)
@@ -26,7 +26,9 @@ func Memory(ctx context.Context, p history.RangeQuerier, missing string, in deci
 		return in, "the controller has not synced the HPA yet: its memory starts with the replicas it finds"
 	case window == 0:
 		return in, "no stabilization window: the controller's earlier recommendations do not count"
-	case p == nil:
+	}
+	p, missing := prometheus()
+	if p == nil {
 		return in, unknown(missing)
 	}
 	past, err := history.Syncs(ctx, p, in.HPA, in.Now.Add(-window), in.Now, step)

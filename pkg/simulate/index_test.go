@@ -62,7 +62,12 @@ func FuzzRelistFromIndex(f *testing.F) {
 // countingSource counts the series requests and what they answer.
 type countingSource struct {
 	simulatetest.Source
-	requests, series int
+	requests, series, asked int
+}
+
+func (c *countingSource) PreferIndex(ctx context.Context) bool {
+	c.asked++
+	return c.Source.PreferIndex(ctx)
 }
 
 func (c *countingSource) EachSeries(ctx context.Context, start time.Time, each func(prom.Series), sels ...prom.Selector) error {
@@ -88,6 +93,9 @@ func TestRelistFromIndexListsOnlyTheKept(t *testing.T) {
 		Run(context.Background(), src, cfg, kubetest.DiscoveryMapper(), time.Hour, time.Now(), c.keep)
 		if src.requests != c.requests || src.series != c.seriesListed {
 			t.Errorf("%s: %d series requests listing %d series, want %d listing %d", c.name, src.requests, src.series, c.requests, c.seriesListed)
+		}
+		if src.asked != 1 {
+			t.Errorf("%s: asked %d times whether to use the index, want once per relist", c.name, src.asked)
 		}
 	}
 }

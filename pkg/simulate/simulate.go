@@ -133,11 +133,15 @@ func Run(ctx context.Context, src SeriesSource, cfg *config.MetricsDiscoveryConf
 		}
 		byQuery[q] = append(byQuery[q], names[i])
 	}
+	// Whether to build from the index is asked once per relist (a request
+	// of its own to Prometheus).
+	index, fromIndex := src.(IndexSource)
+	fromIndex = fromIndex && len(queries) > 0 && index.PreferIndex(ctx)
 	for _, q := range queries {
 		group := byQuery[q]
 		var err error
-		if is, ok := src.(IndexSource); ok && is.PreferIndex(ctx) {
-			err = relistFromIndex(ctx, is, d.Since, group)
+		if fromIndex {
+			err = relistFromIndex(ctx, index, d.Since, group)
 		} else {
 			err = relistSeries(ctx, src, d.Since, group)
 		}
