@@ -28,7 +28,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -51,8 +50,14 @@ var env struct {
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
-	_, file, _, _ := runtime.Caller(0)
-	env.repo = filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	// go test runs a package's tests in its directory (runtime.Caller's
+	// file names are module paths under -trimpath, as make builds).
+	wd, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	env.repo = filepath.Clean(filepath.Join(wd, "..", ".."))
 	tmp, err := os.MkdirTemp("", "metricscale-dist-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
