@@ -12,11 +12,23 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/rules"
 )
 
-// proposeRule infers the rule that serves the HPA's metric name for
-// resource (singular: its singular name) from the series. Where the series offer several labels for one
-// role, it takes the first and names the others in note.
-func proposeRule(series []prom.Series, seriesName, resource, singular, apiName string) (p rules.Proposal, note string, ok bool) {
-	req := rules.Request{SeriesName: seriesName, Resource: resource, Singular: singular, As: apiName}
+// proposeRule infers the rule that serves req from the series. A label
+// whose values are the names of the objects the HPA reads (names), or of
+// its namespace, maps them whatever it is called; the conventional label
+// names only break ties and stand in where no value names an object. Where
+// the series offer several labels for one role, it takes the first and
+// names the others in note.
+func proposeRule(series []prom.Series, req rules.Request, names []string, namespace string) (p rules.Proposal, note string, ok bool) {
+	if ls := rules.NamingLabels(series, names, rules.ResourceLabels[req.Resource]); len(ls) > 0 {
+		req.ResourceLabel = ls[0]
+		if len(ls) > 1 {
+			note += fmt.Sprintf(" (%s also hold the names: pass another with %s if it is meant)",
+				strings.Join(ls[1:], ", "), rules.ResourceFlag(req.Resource, req.Singular))
+		}
+	}
+	if ls := rules.NamingLabels(series, []string{namespace}, rules.NamespaceLabels); len(ls) > 0 && ls[0] != req.ResourceLabel {
+		req.NamespaceLabel = ls[0]
+	}
 	for range 2 {
 		var err error
 		p, err = rules.Propose(series, req)

@@ -490,10 +490,41 @@ func (w *walker) ruleFindings(ctx context.Context, m *hpaMetric, all []prom.Seri
 		return []Finding{w.noSelectingRule(ctx, m, all)}
 	}
 	var out []Finding
+	var dropping []*simulate.Rule
 	for _, r := range selecting {
+		if _, kept := r.SeriesNamed(m.name); len(kept) == 0 {
+			dropping = append(dropping, r)
+			continue
+		}
 		if f, ok := w.ruleMisses(m, r); ok {
 			out = append(out, f)
 		}
+	}
+	if len(dropping) == len(selecting) {
+		// Their filters are the only reason: each is a finding.
+		for _, r := range dropping {
+			out = append(out, newFinding(CodeRuleFiltersSeries, m.obj, r.Label(), m.name).
+				withEvidence(filterEvidence(r)...))
+		}
+		return out
+	}
+	// A rule that keeps the series says why the metric is missing; broad
+	// rules whose filters drop them (the chart's counter rules for a gauge)
+	// are doing what they are meant to: one cause, one finding, and they
+	// are a note under it.
+	if len(out) > 0 {
+		out[0] = out[0].withEvidence(droppingNote(dropping)...)
+	}
+	return out
+}
+
+// droppingNote is the evidence line for each rule that selects the series
+// and drops them by its filters, beside a rule that keeps them.
+func droppingNote(rs []*simulate.Rule) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, fmt.Sprintf("not a cause: %s selects them too, and its filters (%s) drop them, as a rule meant for other metrics does",
+			r.Label(), strings.Join(filterEvidence(r), ", ")))
 	}
 	return out
 }
@@ -522,15 +553,11 @@ func (w *walker) noSelectingRule(ctx context.Context, m *hpaMetric, all []prom.S
 	return w.withRuleFix(f, m, all)
 }
 
-// ruleMisses says how r, a rule that selects series of the metric's name,
-// fails to serve it for the metric's resource (ok is false when it does
-// not fail).
+// ruleMisses says how r, a rule that selects and keeps series of the
+// metric's name, fails to serve it for the metric's resource (ok is false
+// when it does not fail).
 func (w *walker) ruleMisses(m *hpaMetric, r *simulate.Rule) (f Finding, ok bool) {
 	_, kept := r.SeriesNamed(m.name)
-	if len(kept) == 0 {
-		return newFinding(CodeRuleFiltersSeries, m.obj, r.Label(), m.name).
-			withEvidence(filterEvidence(r)...), true
-	}
 	name, _ := r.Namer.MetricNameForSeries(kept[0])
 	resources, _ := r.Namer.ResourcesForSeries(kept[0])
 	switch gr := m.req.Resource; {
@@ -556,7 +583,9 @@ func (w *walker) ruleMisses(m *hpaMetric, r *simulate.Rule) (f Finding, ok bool)
 // the metric's own name) for its resource.
 func (w *walker) withRuleFix(f Finding, m *hpaMetric, series []prom.Series) Finding {
 	gr := m.req.Resource
-	if p, note, ok := proposeRule(series, m.name, gr.Resource, kube.Singular(w.mapper, gr), m.name); ok {
+	singular := kube.Singular(w.mapper, gr)
+	req := rules.Request{SeriesName: m.name, Resource: gr.Resource, Singular: singular, As: m.name}
+	if p, note, ok := proposeRule(series, req, m.queried, m.req.Namespace); ok {
 		return f.withFix(Fix{
 			Description: fmt.Sprintf("add a rule that maps %s to the namespace and %s to %s%s (add-rule writes it into the adapter ConfigMap and restarts the adapter; or paste the YAML under rules: and restart it)",
 				orNone(p.NamespaceLabel), p.ResourceLabel, gr.Resource, note),
@@ -564,7 +593,18 @@ func (w *walker) withRuleFix(f Finding, m *hpaMetric, series []prom.Series) Find
 			YAML:    rules.ListItem(p.YAML),
 		})
 	}
-	return f.withFix(Fix{Description: fmt.Sprintf("the series carry no label that names a %s (looked for %s): export one, or relabel in Prometheus", strings.TrimSuffix(gr.Resource, "s"), strings.Join(rules.ResourceLabels[gr.Resource], ", "))})
+	if r, ok := rules.ContainingLabel(series, m.queried, singular); ok {
+		if p, _, ok := proposeRule(r.Apply(series), req, m.queried, m.req.Namespace); ok {
+			return f.withFix(Fix{
+				Description: fmt.Sprintf("the series hold the %s's name only inside %s: copy it into a label %s with this relabelling (under the scrape job's metric_relabel_configs), then, once new samples carry it, run the command",
+					singular, r.Source, r.Target),
+				Command: p.Command,
+				YAML:    r.YAML(),
+			})
+		}
+	}
+	return f.withFix(Fix{Description: fmt.Sprintf("no label of the series has a value that names the %s (%s; the series carry %s): export one, or relabel in Prometheus",
+		singular, strings.Join(m.queried, ", "), strings.Join(rules.LabelNames(series), ", "))})
 }
 
 // noValues explains a listed metric whose request returns nothing for the

@@ -93,6 +93,43 @@ func TestWalkMetric(t *testing.T) {
 			want: "MS203",
 		},
 		{
+			// The chart's counter rules select a gauge too and drop it by
+			// their name.matches: the gauge rule's miss is the one cause.
+			name:   "the chart's counter rules drop a gauge: a note under the finding that matters",
+			series: []string{"app_queue{namespace=default,team_service=prom-fake}"},
+			api:    &fakeAPI{listed: map[string]bool{}}, metric: "app_queue", hpaKind: "Service",
+			want: "MS211",
+			check: func(t *testing.T, mr MetricReport) {
+				var notes []string
+				for _, e := range mr.Findings[0].Evidence {
+					if strings.HasPrefix(e, "not a cause: ") {
+						notes = append(notes, e)
+					}
+				}
+				if len(notes) != 2 || !strings.Contains(notes[0], "rules[4] selects them too, and its filters (seriesFilters: isNot: .*_seconds_total, name.matches: ^(.*)_total$) drop them") {
+					t.Fatalf("notes: %q", notes)
+				}
+				// team_service's value is the Service's name: it maps it,
+				// although no convention names it so.
+				if fix := mr.Findings[0].Fix; fix == nil || fix.Command != "kubectl metricscale add-rule app_queue --namespace-label namespace --resource team_service=service" {
+					t.Fatalf("fix: %+v", fix)
+				}
+			},
+		},
+		{
+			name:   "the Service's name only inside a label: relabel, then the rule",
+			series: []string{"app_queue{namespace=default,host=prom-fake.default.svc}"},
+			api:    &fakeAPI{listed: map[string]bool{}}, metric: "app_queue", hpaKind: "Service",
+			want: "MS211",
+			check: func(t *testing.T, mr MetricReport) {
+				fix := mr.Findings[0].Fix
+				want := "- source_labels: [host]\n  regex: '(.+)\\.default\\.svc'\n  target_label: service\n  replacement: '$1'\n"
+				if fix == nil || fix.YAML != want || fix.Command != "kubectl metricscale add-rule app_queue --namespace-label namespace --resource service=service" {
+					t.Fatalf("fix: %+v", fix)
+				}
+			},
+		},
+		{
 			name:   "pushed through a Pushgateway scraped without honor_labels",
 			series: []string{"MessageMetrics{exported_namespace=default,exported_pod=app-1,namespace=monitoring,pod=pushgateway-0}"},
 			// The default rules map namespace/pod: the metric lands on the Pushgateway's pod.

@@ -158,7 +158,7 @@ func Propose(series []prom.Series, req Request) (Proposal, error) {
 		p.Resource, p.ResourceLabel = "", ""
 		if p.NamespaceLabel == "" && !req.NotNamespaced {
 			return p, fmt.Errorf("no label of the series names a namespace (looked for %s; the series have %s): name it with --namespace-label, or serve the metric cluster-wide with --namespaced=false",
-				strings.Join(NamespaceLabels, ", "), strings.Join(labelNames(series), ", "))
+				strings.Join(NamespaceLabels, ", "), strings.Join(LabelNames(series), ", "))
 		}
 		return checked(req, p)
 	}
@@ -192,7 +192,7 @@ func Propose(series []prom.Series, req Request) (Proposal, error) {
 			what, flag = "pod, service or deployment", "--pod-label LABEL or --resource LABEL=RESOURCE (e.g. --resource svc_name=service)"
 		}
 		return p, fmt.Errorf("no label of the series names a %s (looked for %s; the series have %s): name it with %s",
-			what, strings.Join(looked, ", "), strings.Join(labelNames(series), ", "), flag)
+			what, strings.Join(looked, ", "), strings.Join(LabelNames(series), ", "), flag)
 	}
 	return checked(req, p)
 }
@@ -211,7 +211,8 @@ func checked(req Request, p Proposal) (Proposal, error) {
 	return p, CheckQueries(rule, p.List())
 }
 
-func labelNames(series []prom.Series) []string {
+// LabelNames are the distinct label names of series, sorted.
+func LabelNames(series []prom.Series) []string {
 	var all []string
 	for _, s := range series {
 		for l := range s.Labels {
