@@ -19,6 +19,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	"sigs.k8s.io/prometheus-adapter/pkg/config"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/grant"
 )
 
 // Defaults of the adapter's own flags (cmd/adapter): the relist interval is
@@ -274,7 +276,16 @@ func (a *Adapter) LoadConfig(ctx context.Context, client kubernetes.Interface) (
 	return &Config{ConfigMap: cm, Raw: raw, Parsed: cfg, ParseError: perr}, nil
 }
 
-// ReadyPods counts the adapter pods that are Ready.
+// ServiceAccount is what the adapter's pods run as: what it may read.
+func (a *Adapter) ServiceAccount() grant.ServiceAccount {
+	name := a.Deployment.Spec.Template.Spec.ServiceAccountName
+	if name == "" {
+		name = "default"
+	}
+	return grant.ServiceAccount{Namespace: a.Namespace, Name: name}
+}
+
+// ReadyPods counts the adapter's pods that are Ready.
 func (a *Adapter) ReadyPods() int {
 	n := 0
 	for _, p := range a.Pods {

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/pmezard/go-difflib/difflib"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
 	"github.com/metricscale/kubectl-metricscale/pkg/configstore"
+	"github.com/metricscale/kubectl-metricscale/pkg/grant"
 	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	qty "github.com/metricscale/kubectl-metricscale/pkg/quantity"
@@ -52,6 +55,9 @@ type Result struct {
 	// HPAStanza is the metric entry of an autoscaling/v2 HPA that uses the
 	// new metric.
 	HPAStanza string `json:"hpaStanza,omitempty"`
+	// Granted are the ClusterRoles (each with its binding of the same
+	// name) --grant created for the adapter's ServiceAccount.
+	Granted []string `json:"granted,omitempty"`
 }
 
 // Failed is returned when the rule was written but the chain did not come
@@ -72,6 +78,10 @@ const writeTimeout = time.Minute
 // metric is served. Progress lines go to log.
 func Apply(ctx context.Context, env Env, o Options, p *Plan, log io.Writer) (*Result, error) {
 	res := &Result{Plan: p, HPAStanza: hpaStanza(p)}
+	// A rule already in the config needs the right as much as a new one.
+	if err := grantFirst(ctx, env, o, p, res, log); err != nil {
+		return res, err
+	}
 	if p.AlreadyServedBy != "" {
 		res.NoOp = true
 		// The metric is served already: --hpa still has its HPA to write.
@@ -157,6 +167,47 @@ func Apply(ctx context.Context, env Env, o Options, p *Plan, log io.Writer) (*Re
 	}
 	res.Served, res.ServedAfter = served, time.Since(start).Round(100*time.Millisecond).String()
 	return res, withHPA(ctx, env, o, p, res, log)
+}
+
+// grantFirst lets the adapter's ServiceAccount list what the rule maps,
+// with --grant, before anything is written. Without --grant a rule the
+// adapter could not serve is not written: the adapter would fail each of
+// its requests, and add-rule would wait out its timeout to say so.
+func grantFirst(ctx context.Context, env Env, o Options, p *Plan, res *Result, log io.Writer) error {
+	g := p.Grant
+	if g == nil || o.DryRun != configstore.DryRunNone {
+		return nil // a dry run's plan says what is missing
+	}
+	sa, what := g.ServiceAccount, strings.Join(p.AdapterCannotList, ", ")
+	if !o.Grant {
+		return fmt.Errorf("the adapter's ServiceAccount %s may not list %s, so it would fail every request of %s with \"unable to list matching resources\"; nothing was written.\n"+
+			"  run add-rule again with --grant to create the ClusterRole and binding it needs (with your own rights), or run first:\n%s",
+			sa, what, p.Produces[0].Metric, indent(g.Commands(), "    "))
+	}
+	rbac := rbacv1.SchemeGroupVersion.Group
+	refusal, err := kube.FirstDenied(ctx, env.Client, []authorizationv1.ResourceAttributes{
+		{Verb: "create", Group: rbac, Resource: "clusterroles"}, {Verb: "create", Group: rbac, Resource: "clusterrolebindings"}})
+	if err != nil {
+		return fmt.Errorf("--grant: %w; nothing was written", err)
+	}
+	if refusal != nil {
+		return fmt.Errorf("--grant: you may not %s, so the adapter's ServiceAccount %s cannot be let list %s; nothing was written: ask a cluster admin to run\n%s",
+			refusal.What(), sa, what, indent(g.Commands(), "    "))
+	}
+	if err := g.Create(ctx, env.Client); err != nil {
+		return fmt.Errorf("--grant: %w; nothing was written", err)
+	}
+	for _, gr := range g.Resources {
+		res.Granted = append(res.Granted, grant.Name(gr))
+	}
+	fmt.Fprintf(log, "created ClusterRole and ClusterRoleBinding %s: the adapter's ServiceAccount %s may get, list and watch %s\n",
+		strings.Join(res.Granted, ", "), sa, what)
+	return nil
+}
+
+// indent prefixes every line of text.
+func indent(text, prefix string) string {
+	return prefix + strings.ReplaceAll(text, "\n", "\n"+prefix)
 }
 
 // withHPA creates the HPA --hpa asks for, once the metric is served, and

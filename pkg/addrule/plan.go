@@ -19,6 +19,7 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
 	"github.com/metricscale/kubectl-metricscale/pkg/chain"
 	"github.com/metricscale/kubectl-metricscale/pkg/configstore"
+	"github.com/metricscale/kubectl-metricscale/pkg/grant"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
 	"github.com/metricscale/kubectl-metricscale/pkg/rules"
@@ -36,7 +37,10 @@ type Options struct {
 	Chain     chain.Options
 	DryRun    DryRun
 	NoRestart bool
-	Timeout   time.Duration
+	// Grant creates the ClusterRole and binding that let the adapter's
+	// ServiceAccount list what the rule maps, where it may not.
+	Grant   bool
+	Timeout time.Duration
 	// HPA, when set, names a Deployment to autoscale on the new metric
 	// with Target as the target value.
 	HPA    string
@@ -91,6 +95,11 @@ type Plan struct {
 	HelmValues  string `json:"helmValues,omitempty"`
 	// Diff is the change to the config file as read.
 	Diff string `json:"diff"`
+	// AdapterCannotList are the resources the rule maps that the adapter's
+	// ServiceAccount may not list: it would fail every request of the
+	// metric ("unable to list matching resources") until Grant gives them.
+	AdapterCannotList []string     `json:"adapterCannotList,omitempty"`
+	Grant             *grant.Grant `json:"-"`
 
 	store      *configstore.Store
 	rule       config.DiscoveryRule
@@ -196,11 +205,38 @@ func Prepare(ctx context.Context, env Env, o Options) (*Plan, error) {
 	if err := p.checkExisting(before, current); err != nil {
 		return nil, err
 	}
+	if err := p.checkAdapterRights(ctx, env); err != nil {
+		return nil, err
+	}
 	p.Samples = samples(ctx, p.Prometheus, p.newRule, prop, series, p.Produces)
 	if p.HelmRelease != "" {
 		p.HelmValues = helmValues(prop)
 	}
 	return p, nil
+}
+
+// checkAdapterRights asks whether the adapter's ServiceAccount may list the
+// resources the rule serves metrics for, and keeps the grant it needs.
+func (p *Plan) checkAdapterRights(ctx context.Context, env Env) error {
+	var resources []schema.GroupResource
+	for _, m := range p.Produces {
+		if !m.External {
+			resources = append(resources, schema.ParseGroupResource(m.Resource))
+		}
+	}
+	sa := p.Adapter.ServiceAccount()
+	missing, err := grant.Missing(ctx, env.Client, sa, resources)
+	if err != nil {
+		return fmt.Errorf("checking what the adapter's ServiceAccount %s may read: %w", sa, err)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	p.Grant = &grant.Grant{ServiceAccount: sa, Resources: missing}
+	for _, gr := range missing {
+		p.AdapterCannotList = append(p.AdapterCannotList, gr.String())
+	}
+	return nil
 }
 
 // checkExisting makes the add a no-op when the config already serves the

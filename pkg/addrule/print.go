@@ -55,6 +55,13 @@ func PrintPlan(w io.Writer, p *Plan) {
 		rows = append(rows, []string{m.Metric, res, sampleSummary(p.Samples)})
 	}
 	table.Render(w, "  ", []string{"metric", "resource", "values now (from Prometheus)"}, rows)
+	if p.Grant != nil {
+		fmt.Fprintf(w, "\nthe adapter's ServiceAccount %s may not list %s: without that it fails every request of the metric; --grant creates what it needs:\n",
+			p.Grant.ServiceAccount, strings.Join(p.AdapterCannotList, ", "))
+		for _, l := range strings.Split(p.Grant.Commands(), "\n") {
+			fmt.Fprintln(w, "  "+l)
+		}
+	}
 	if p.AlreadyServedBy == "" {
 		printDiff(w, p.Diff)
 	}

@@ -39,6 +39,7 @@ type AddRuleOptions struct {
 	ChainFlags     *chain.Flags
 	DryRun         string
 	NoRestart      bool
+	Grant          bool
 	Timeout        time.Duration
 	HPA            string
 	Target         string
@@ -59,6 +60,9 @@ const addRuleExample = `  # the Interlok guide's metric, pushed with k8s_namespa
 
   # a counter: served as the rate of http_requests_total, named http_requests
   kubectl metricscale add-rule http_requests_total --hpa web --target 10
+
+  # a label of your own naming a Deployment; let the adapter list Deployments if it may not
+  kubectl metricscale add-rule app_queue --resource team_deploy=deployment --grant
 
   # a cluster-wide external metric
   kubectl metricscale add-rule queue_depth --external --namespaced=false`
@@ -104,6 +108,7 @@ ambiguous series, a conflicting rule, unreachable API server).`,
 	f.StringVar(&o.DryRun, "dry-run", "none", `"client": show the rule and the diff, write nothing; "server": also have the API server check the update; "none": write`)
 	f.Lookup("dry-run").NoOptDefVal = "client"
 	f.BoolVar(&o.NoRestart, "no-restart", false, "Write the rule but do not restart the adapter")
+	f.BoolVar(&o.Grant, "grant", false, "Where the adapter's ServiceAccount may not list what the rule maps, create the ClusterRole and binding that let it (with your own rights) before writing; without it, add-rule stops there")
 	f.DurationVar(&o.Timeout, "timeout", 3*time.Minute, "How long to wait for the adapter's rollout, and then for the metric to be served")
 	f.StringVar(&o.HPA, "hpa", "", "Also create an autoscaling/v2 HPA for this Deployment (in -n's namespace) on the new metric")
 	f.StringVar(&o.Target, "target", "", "With --hpa: the target value (a quantity: 100, 500m)")
@@ -158,7 +163,7 @@ func (o *AddRuleOptions) Complete(args []string) error {
 		req.Singular = kube.Singular(c.Mapper, plural.GroupResource())
 	}
 	dry, _ := addrule.ParseDryRun(o.DryRun) // checked by validateFlags
-	o.opts = addrule.Options{Request: req, Chain: co, DryRun: dry, NoRestart: o.NoRestart, Timeout: o.Timeout,
+	o.opts = addrule.Options{Request: req, Chain: co, DryRun: dry, NoRestart: o.NoRestart, Grant: o.Grant, Timeout: o.Timeout,
 		HPA: o.HPA, Target: o.Target, Namespace: namespace}
 	return nil
 }

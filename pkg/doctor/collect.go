@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,7 +13,6 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	authorizationv1 "k8s.io/api/authorization/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -35,6 +36,7 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
 	adapterchain "github.com/metricscale/kubectl-metricscale/pkg/chain"
+	"github.com/metricscale/kubectl-metricscale/pkg/grant"
 	"github.com/metricscale/kubectl-metricscale/pkg/hpainput"
 	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
@@ -106,35 +108,20 @@ func prometheusServices(ctx context.Context, c kubernetes.Interface) []string {
 	return out
 }
 
-// adapterDenied asks the API server (SubjectAccessReview, one per distinct
-// resource) which resources the rules map that the adapter's ServiceAccount
-// may not list. Errors (doctor itself lacking the right to ask) are ignored.
-func adapterDenied(ctx context.Context, c kubernetes.Interface, a *adapter.Adapter, d *simulate.Discovery) (string, []schema.GroupResource) {
+// adapterDenied asks the API server which resources the adapter's
+// ServiceAccount may not list, among those its rules map and those the
+// HPAs in scope read metrics of (a fix that maps one must grant it too).
+// Errors (doctor itself lacking the right to ask) leave it unknown.
+func adapterDenied(ctx context.Context, c kubernetes.Interface, a *adapter.Adapter, d *simulate.Discovery, needed []schema.GroupResource) (grant.ServiceAccount, []schema.GroupResource) {
 	if a == nil || d == nil {
-		return "", nil
+		return grant.ServiceAccount{}, nil
 	}
-	sa := a.Deployment.Spec.Template.Spec.ServiceAccountName
-	if sa == "" {
-		sa = "default"
-	}
-	seen := map[string]bool{}
-	var denied []schema.GroupResource
+	sa := a.ServiceAccount()
+	resources := needed
 	for _, m := range d.Metrics {
-		res := m.Resource
-		if res.Resource == "" || seen[res.String()] {
-			continue
-		}
-		seen[res.String()] = true
-		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-			User:               "system:serviceaccount:" + a.Namespace + ":" + sa,
-			Groups:             []string{"system:serviceaccounts", "system:serviceaccounts:" + a.Namespace, "system:authenticated"},
-			ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "list", Group: res.Group, Resource: res.Resource},
-		}}
-		got, err := c.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
-		if err == nil && !got.Status.Allowed {
-			denied = append(denied, res)
-		}
+		resources = append(resources, m.Resource)
 	}
+	denied, _ := grant.Missing(ctx, c, sa, resources)
 	return sa, denied
 }
 
@@ -191,8 +178,9 @@ type Collected struct {
 	// PrometheusCandidates are in-cluster Services that look like
 	// Prometheus, read when Prometheus is unreachable.
 	PrometheusCandidates []string
-	// AdapterServiceAccount may not list the Denied resources its rules map.
-	AdapterServiceAccount string
+	// AdapterServiceAccount may not list the Denied resources, among
+	// those its rules map and those the HPAs read metrics of.
+	AdapterServiceAccount grant.ServiceAccount
 	Denied                []schema.GroupResource
 	// Events are the HPAs' warning events by namespace/name.
 	Events map[string][]corev1.Event
@@ -336,7 +324,7 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 		in.Events = hpaEvents(ctx, env.Client, ns)
 	}
 	if ch.Discovery = <-relisted; ch.Discovery != nil {
-		in.AdapterServiceAccount, in.Denied = adapterDenied(ctx, env.Client, ch.Adapter, ch.Discovery)
+		in.AdapterServiceAccount, in.Denied = adapterDenied(ctx, env.Client, ch.Adapter, ch.Discovery, slices.Collect(maps.Keys(neededResources(hpas, env.Mapper))))
 	}
 	return in, nil
 }

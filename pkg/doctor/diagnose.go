@@ -136,7 +136,7 @@ func Diagnose(ctx context.Context, in *Collected) (*Report, error) {
 	if ch.Discovery != nil {
 		r.Inventory.DiscoveredMetrics = len(ch.Discovery.Metrics)
 		r.Findings = append(r.Findings, checkDiscovery(ch.Discovery, a)...)
-		r.Findings = append(r.Findings, checkAdapterRBAC(a, in.AdapterServiceAccount, in.Denied, neededResources(in.HPAs, in.Mapper))...)
+		r.Findings = append(r.Findings, checkAdapterRBAC(in.AdapterServiceAccount, in.Denied, ch.Discovery.Resources(), neededResources(in.HPAs, in.Mapper))...)
 	}
 	r.Inventory.ServedMetrics = in.API.Count()
 
@@ -164,7 +164,10 @@ func walkerFor(in *Collected) *walker {
 	a, cfg, adapterRef := ch.Adapter, ch.Config, ch.AdapterRef()
 	w := &walker{api: in.API, ext: in.External, res: in.Resources, prom: in.Prometheus, disc: ch.Discovery, mapper: in.Mapper, maxAge: ch.Window, now: in.Now,
 		adapterRef: adapterRef, seriesWindow: in.SeriesWindow, targets: in.Targets, keda: in.KEDA, inputs: in.Inputs,
-		ambiguous: ambiguousTargets(in.HPAs, in.OtherHPAs)}
+		ambiguous: ambiguousTargets(in.HPAs, in.OtherHPAs), adapterSA: in.AdapterServiceAccount, adapterDenied: map[schema.GroupResource]bool{}}
+	for _, gr := range in.Denied {
+		w.adapterDenied[gr] = true
+	}
 	if len(in.APIServices) > 1 {
 		w.extService, w.adapterService = in.APIServices[1].Service, in.APIServices[0].Service
 		if custom, ext := in.APIServices[0], in.APIServices[1]; ext.Present {

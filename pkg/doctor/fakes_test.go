@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	cmv1beta2 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta2"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 	"sigs.k8s.io/prometheus-adapter/pkg/config"
@@ -185,7 +186,7 @@ func newWalker(t *testing.T, p *fakeProm, api *fakeAPI, rules string) *walker {
 		disc = simulate.Run(context.Background(), p, loadRules(t, rules), kubetest.DiscoveryMapper(), 10*time.Minute, now, simulate.KeepAll)
 	}
 	return &walker{api: api, prom: p, disc: disc, mapper: kubetest.DiscoveryMapper(), maxAge: 10 * time.Minute, now: now, adapterRef: "monitoring/prometheus-adapter", seriesWindow: time.Hour,
-		targets: fakeTargets{"default/Deployment/app": runningPods("app-1", "app-2")}}
+		targets: fakeTargets{"default/Deployment/app": runningPods("app-1", "app-2")}, adapterDenied: map[schema.GroupResource]bool{}}
 }
 
 func mustFinding(t *testing.T, fs []Finding, code string) Finding {

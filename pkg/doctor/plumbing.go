@@ -14,6 +14,7 @@ import (
 
 	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
 	"github.com/metricscale/kubectl-metricscale/pkg/apiservice"
+	"github.com/metricscale/kubectl-metricscale/pkg/grant"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
 	"github.com/metricscale/kubectl-metricscale/pkg/rules"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
@@ -310,49 +311,30 @@ func checkDiscovery(d *simulate.Discovery, a *adapter.Adapter) []Finding {
 	return out
 }
 
-// checkAdapterRBAC reports resources the adapter's rules map but its
-// ServiceAccount may not list: the adapter then fails every request for them
-// ("unable to list matching resources"). It is MS115, an error, when an HPA
-// in scope reads metrics of such a resource (needed), MS119, a warning,
-// otherwise.
-func checkAdapterRBAC(a *adapter.Adapter, serviceAccount string, denied []schema.GroupResource, needed map[schema.GroupResource]bool) []Finding {
-	if a == nil || len(denied) == 0 {
-		return nil
-	}
-	sort.Slice(denied, func(i, j int) bool { return denied[i].String() < denied[j].String() })
-	byGroup := map[string][]string{}
+// checkAdapterRBAC reports resources the adapter's rules map (mapped) but
+// its ServiceAccount may not list (denied): the adapter then fails every
+// request for them ("unable to list matching resources"). It is MS115, an
+// error, when an HPA in scope reads metrics of such a resource (needed),
+// MS119, a warning, otherwise.
+func checkAdapterRBAC(sa grant.ServiceAccount, denied []schema.GroupResource, mapped, needed map[schema.GroupResource]bool) []Finding {
 	var names []string
+	var lacking []schema.GroupResource
 	code := CodeAdapterCannotListUnused
 	for _, d := range denied {
-		byGroup[d.Group] = append(byGroup[d.Group], d.Resource)
+		if !mapped[d] {
+			continue
+		}
+		lacking = append(lacking, d)
 		names = append(names, d.String())
 		if needed[d] {
 			code = CodeAdapterCannotList
 		}
 	}
-	var rules strings.Builder
-	groups := make([]string, 0, len(byGroup))
-	for g := range byGroup {
-		groups = append(groups, g)
+	if len(lacking) == 0 {
+		return nil
 	}
-	sort.Strings(groups)
-	for _, g := range groups {
-		fmt.Fprintf(&rules, "- apiGroups: [%q]\n  resources: [%s]\n  verbs: [get, list, watch]\n", g, strings.Join(byGroup[g], ", "))
-	}
-	return []Finding{newFinding(code, "ServiceAccount "+a.Namespace+"/"+serviceAccount, strings.Join(names, ", ")).
-		withFix(Fix{Description: "let the adapter's ServiceAccount get/list/watch those resources, or narrow the rules (a template <<.Resource>> turns any label, such as job, into a resource)",
-			YAML: fmt.Sprintf(`apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata:
-  name: prometheus-adapter-extra-reader
-rules:
-%s---
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata:
-  name: prometheus-adapter-extra-reader
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: prometheus-adapter-extra-reader}
-subjects:
-- {kind: ServiceAccount, name: %s, namespace: %s}
-`, rules.String(), serviceAccount, a.Namespace)})}
+	g := grant.Grant{ServiceAccount: sa, Resources: lacking}
+	return []Finding{newFinding(code, "ServiceAccount "+sa.String(), strings.Join(names, ", ")).
+		withFix(Fix{Description: "let the adapter's ServiceAccount get/list/watch those resources (the commands, or the YAML for kubectl apply), or narrow the rules (a template <<.Resource>> turns any label, such as job, into a resource)",
+			Command: g.Commands(), YAML: g.YAML()})}
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/kube/kubetest"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/grant"
 )
 
 func TestCheckAPIServices(t *testing.T) {
@@ -189,18 +191,26 @@ func TestCheckDiscovery(t *testing.T) {
 		t.Fatal(codes(fs))
 	}
 	svc, jobs := schema.GroupResource{Resource: "services"}, schema.GroupResource{Group: "batch", Resource: "jobs"}
-	rbac := checkAdapterRBAC(adapterFixture(true), "prometheus-adapter", []schema.GroupResource{svc, jobs}, map[schema.GroupResource]bool{svc: true})
+	sa := grant.ServiceAccount{Namespace: "monitoring", Name: "prometheus-adapter"}
+	mapped := map[schema.GroupResource]bool{svc: true, jobs: true}
+	rbac := checkAdapterRBAC(sa, []schema.GroupResource{svc, jobs}, mapped, map[schema.GroupResource]bool{svc: true})
 	record(t, rbac)
 	if codes(rbac) != "MS115" || rbac[0].Severity != SeverityError || !strings.Contains(rbac[0].Fix.YAML, "name: prometheus-adapter, namespace: monitoring") ||
-		!strings.Contains(rbac[0].Fix.YAML, `apiGroups: ["batch"]`) {
-		t.Fatal(rbac)
+		!strings.Contains(rbac[0].Fix.YAML, `apiGroups: ["batch"]`) ||
+		!strings.Contains(rbac[0].Fix.Command, "kubectl create clusterrolebinding metricscale-adapter-read-jobs.batch --clusterrole=metricscale-adapter-read-jobs.batch --serviceaccount=monitoring:prometheus-adapter") {
+		t.Fatalf("%+v\n%s\n%s", rbac, rbac[0].Fix.Command, rbac[0].Fix.YAML)
 	}
 	// A resource no HPA in scope reads (the default rules turn the job label
 	// into batch Jobs) is only a warning.
-	w := checkAdapterRBAC(adapterFixture(true), "prometheus-adapter", []schema.GroupResource{jobs}, map[schema.GroupResource]bool{svc: true})
+	w := checkAdapterRBAC(sa, []schema.GroupResource{jobs}, mapped, map[schema.GroupResource]bool{svc: true})
 	record(t, w)
 	if w[0].Severity != SeverityWarning {
 		t.Fatal(w[0].Severity)
+	}
+	// A resource the adapter may not list that no rule maps is a fix's
+	// business (the rule that maps it), not a finding of its own.
+	if got := checkAdapterRBAC(sa, []schema.GroupResource{{Group: "apps", Resource: "deployments"}}, mapped, nil); len(got) != 0 {
+		t.Fatal(got)
 	}
 	if codes(w) != "MS119" {
 		t.Fatal(codes(w))

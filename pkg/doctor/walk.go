@@ -24,6 +24,7 @@ import (
 
 	"github.com/metricscale/kubectl-metricscale/pkg/apierr"
 	"github.com/metricscale/kubectl-metricscale/pkg/apiservice"
+	"github.com/metricscale/kubectl-metricscale/pkg/grant"
 	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
 	"github.com/metricscale/kubectl-metricscale/pkg/hpastatus"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
@@ -92,6 +93,10 @@ type walker struct {
 	configLoaded  bool
 	configChanged time.Time
 	relist        time.Duration
+	// adapterSA may not list the resources in adapterDenied: a rule fix
+	// that maps one grants it too.
+	adapterSA     grant.ServiceAccount
+	adapterDenied map[schema.GroupResource]bool
 	// keda reads ScaledObjects and runs their triggers' queries (nil: not
 	// asked); extBackend is who serves the external metrics APIService
 	// (apiservice.KEDA, apiservice.Adapter or Unknown), extService its Service.
@@ -586,25 +591,38 @@ func (w *walker) withRuleFix(f Finding, m *hpaMetric, series []prom.Series) Find
 	singular := kube.Singular(w.mapper, gr)
 	req := rules.Request{SeriesName: m.name, Resource: gr.Resource, Singular: singular, As: m.name}
 	if p, note, ok := proposeRule(series, req, m.queried, m.req.Namespace); ok {
-		return f.withFix(Fix{
+		return f.withFix(w.granting(gr, Fix{
 			Description: fmt.Sprintf("add a rule that maps %s to the namespace and %s to %s%s (add-rule writes it into the adapter ConfigMap and restarts the adapter; or paste the YAML under rules: and restart it)",
 				orNone(p.NamespaceLabel), p.ResourceLabel, gr.Resource, note),
 			Command: p.Command,
 			YAML:    rules.ListItem(p.YAML),
-		})
+		}))
 	}
 	if r, ok := rules.ContainingLabel(series, m.queried, singular); ok {
 		if p, _, ok := proposeRule(r.Apply(series), req, m.queried, m.req.Namespace); ok {
-			return f.withFix(Fix{
+			return f.withFix(w.granting(gr, Fix{
 				Description: fmt.Sprintf("the series hold the %s's name only inside %s: copy it into a label %s with this relabelling (under the scrape job's metric_relabel_configs), then, once new samples carry it, run the command",
 					singular, r.Source, r.Target),
 				Command: p.Command,
 				YAML:    r.YAML(),
-			})
+			}))
 		}
 	}
 	return f.withFix(Fix{Description: fmt.Sprintf("no label of the series has a value that names the %s (%s; the series carry %s): export one, or relabel in Prometheus",
 		singular, strings.Join(m.queried, ", "), strings.Join(rules.LabelNames(series), ", "))})
+}
+
+// granting is fix, a rule mapping gr, with the grant the adapter's
+// ServiceAccount needs to list gr first, where it may not: without it the
+// adapter fails every request of the new rule's metric.
+func (w *walker) granting(gr schema.GroupResource, fix Fix) Fix {
+	if !w.adapterDenied[gr] {
+		return fix
+	}
+	g := grant.Grant{ServiceAccount: w.adapterSA, Resources: []schema.GroupResource{gr}}
+	fix.Description += fmt.Sprintf("; the adapter's ServiceAccount %s may not list %s, so the first commands let it (add-rule --grant does the same)", w.adapterSA, gr)
+	fix.Command = g.Commands() + "\n" + fix.Command
+	return fix
 }
 
 // noValues explains a listed metric whose request returns nothing for the

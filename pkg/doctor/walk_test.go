@@ -13,8 +13,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	cmv1beta2 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta2"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/grant"
 )
 
 func defaultRules(t *testing.T) string {
@@ -50,7 +53,8 @@ func TestWalkMetric(t *testing.T) {
 		queries   map[string]prom.QueryResult
 		qerr      error
 		promDown  bool
-		want      string // codes, in order
+		denied    []schema.GroupResource // what the adapter may not list
+		want      string                 // codes, in order
 		check     func(t *testing.T, mr MetricReport)
 	}
 	vec := func(lbls ...pmodel.LabelSet) prom.QueryResult {
@@ -126,6 +130,23 @@ func TestWalkMetric(t *testing.T) {
 				want := "- source_labels: [host]\n  regex: '(.+)\\.default\\.svc'\n  target_label: service\n  replacement: '$1'\n"
 				if fix == nil || fix.YAML != want || fix.Command != "kubectl metricscale add-rule app_queue --namespace-label namespace --resource service=service" {
 					t.Fatalf("fix: %+v", fix)
+				}
+			},
+		},
+		{
+			// The rule alone would fail every request: "unable to list
+			// matching resources". The fix grants the right first.
+			name:   "the adapter may not list what the proposed rule maps",
+			series: []string{"app_queue{namespace=default,team_service=prom-fake}"},
+			api:    &fakeAPI{listed: map[string]bool{}}, metric: "app_queue", hpaKind: "Service",
+			denied: []schema.GroupResource{{Resource: "services"}},
+			want:   "MS211",
+			check: func(t *testing.T, mr MetricReport) {
+				lines := strings.Split(mr.Findings[0].Fix.Command, "\n")
+				if len(lines) != 3 || !strings.HasPrefix(lines[0], "kubectl create clusterrole metricscale-adapter-read-services ") ||
+					!strings.Contains(lines[1], "--serviceaccount=monitoring:prometheus-adapter") ||
+					lines[2] != "kubectl metricscale add-rule app_queue --namespace-label namespace --resource team_service=service" {
+					t.Fatalf("fix: %+v", mr.Findings[0].Fix)
 				}
 			},
 		},
@@ -350,6 +371,10 @@ func TestWalkMetric(t *testing.T) {
 				rules = defaultRules(t) + strings.TrimPrefix(c.rules, "\n")
 			}
 			w := newWalker(t, p, c.api, rules)
+			w.adapterSA = grant.ServiceAccount{Namespace: "monitoring", Name: "prometheus-adapter"}
+			for _, gr := range c.denied {
+				w.adapterDenied[gr] = true
+			}
 			h, spec := podsHPA(c.metric)
 			if c.hpaKind != "" {
 				h, spec = objectHPA(c.metric, c.hpaKind, "prom-fake")

@@ -373,6 +373,17 @@ func (d *Discovery) register(rules []*ruleNames) {
 	}
 }
 
+// Resources are the resources the discovered metrics are served for.
+func (d *Discovery) Resources() map[schema.GroupResource]bool {
+	out := map[schema.GroupResource]bool{}
+	for _, m := range d.Metrics {
+		if m.Resource.Resource != "" {
+			out[m.Resource] = true
+		}
+	}
+	return out
+}
+
 // Served returns the discovered metric name for resource (an empty resource
 // means external), or nil.
 func (d *Discovery) Served(resource schema.GroupResource, name string) *Metric {
