@@ -14,6 +14,7 @@ import (
 
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
 	"github.com/metricscale/kubectl-metricscale/pkg/pushgateway"
+	"github.com/metricscale/kubectl-metricscale/pkg/rules"
 	"github.com/metricscale/kubectl-metricscale/pkg/simulate"
 )
 
@@ -43,8 +44,10 @@ type namedObject struct {
 type seriesObjects struct {
 	seriesName string
 	resource   schema.GroupResource
-	// label is the rule's label for resource.
-	label pmodel.LabelName
+	// label is the rule's label for resource; singular is the resource's
+	// singular name.
+	label    pmodel.LabelName
+	singular string
 	// namespace is the HPA's; reads says in words what the HPA reads.
 	namespace, reads string
 	objects          []namedObject
@@ -303,6 +306,23 @@ func deleteCommands(groups []pushedGroup, bases []string) []string {
 	return out
 }
 
+// otherIdentity is the fix for series whose mapped label names objects
+// that are gone while another of their labels holds the name of an object
+// the HPA reads (names): they are not stale, and deleting their
+// Pushgateway group would delete the HPA's data; the rule maps the wrong
+// label.
+func (o seriesObjects) otherIdentity(series []prom.Series, names []string) (*Fix, bool) {
+	for _, l := range rules.NamingLabels(series, names, nil) {
+		if pmodel.LabelName(l) == o.label {
+			continue
+		}
+		return &Fix{Description: fmt.Sprintf("the series are not stale: their label %s holds the name of the target's current %s (%s), while the rule maps %s, whose values name %s that no longer exist; map %s instead, and keep their Pushgateway group",
+			l, o.resource.Resource, strings.Join(names, ", "), o.label, o.resource.Resource, l),
+			Command: fmt.Sprintf("kubectl metricscale add-rule %s %s", o.seriesName, rules.LabelFlag(o.resource.Resource, o.singular, l))}, true
+	}
+	return nil, false
+}
+
 // whereFix is the fix that fits where the metric's series went, by the
 // first class present: objects that are gone (a Pushgateway group outlives
 // its pod; else the exporter went with it), another namespace, objects the
@@ -315,6 +335,9 @@ func whereFix(ctx context.Context, p Prometheus, o seriesObjects, names []string
 		var series []prom.Series
 		for _, x := range gone {
 			series = append(series, x.series)
+		}
+		if fix, ok := o.otherIdentity(series, names); ok {
+			return fix, nil, true
 		}
 		groups, bases := pushGroups(ctx, p, series)
 		if len(groups) > 0 {

@@ -60,6 +60,18 @@ func TestWhereTheSeriesWent(t *testing.T) {
 			command:  "curl -X DELETE http://10.0.0.9:9091/metrics/job/interlok/k8s_pod_name/app-old",
 		},
 		{
+			// The mapped label names a pod that is gone, but another label
+			// names the target's current pod: deleting the group would
+			// delete the HPA's data.
+			name:     "a live pod named by another label: no deletion",
+			series:   []string{"MessageMetrics{job=interlok,k8s_namespace=default,k8s_pod_name=app-old,team_pod=app-1}"},
+			queries:  pushgateway,
+			targets:  pgTargets,
+			evidence: []string{"name pods that do not exist in namespace default: app-old"},
+			fix:      []string{"not stale: their label team_pod holds the name of the target's current pods", "keep their Pushgateway group"},
+			command:  "kubectl metricscale add-rule MessageMetrics --pod-label team_pod",
+		},
+		{
 			name:   "a Pushgateway group without the pod in its grouping key",
 			series: []string{"MessageMetrics{job=interlok,k8s_namespace=default,k8s_pod_name=app-old}"},
 			queries: map[string]prom.QueryResult{

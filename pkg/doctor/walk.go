@@ -746,6 +746,7 @@ func (w *walker) seriesNaming(ctx context.Context, m *hpaMetric, s *simulate.Met
 		series = matching
 	}
 	objs := classifySeries(ctx, w.exists, m, s, series, m.queried)
+	objs.singular = kube.Singular(w.mapper, m.req.Resource)
 	fix, more, ok := whereFix(ctx, w.prom, objs, m.names)
 	// Where the data went comes first: the request and query follow.
 	f.Evidence = append(append(objs.evidence(), more...), f.Evidence...)
@@ -820,6 +821,7 @@ func (w *walker) whereWent(ctx context.Context, f Finding, m *hpaMetric, missing
 	}
 	_, kept := s.Rule.SeriesNamed(s.SeriesName)
 	objs := classifySeries(ctx, w.exists, m, s, kept, m.names)
+	objs.singular = kube.Singular(w.mapper, m.req.Resource)
 	fix, more, ok := whereFix(ctx, w.prom, objs, missing)
 	if !ok {
 		return f

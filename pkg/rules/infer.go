@@ -96,6 +96,15 @@ func ResourceFlag(resource, singular string) string {
 	return "--resource LABEL=" + singular
 }
 
+// LabelFlag is the add-rule flag that maps label to resource (singular:
+// its singular name).
+func LabelFlag(resource, singular, label string) string {
+	if resource == "pods" {
+		return "--pod-label " + label
+	}
+	return "--resource " + label + "=" + singular
+}
+
 // inferredSingular names the resources Propose infers by themselves, as
 // kubectl prints them; any other resource's singular comes with the
 // request, from the API server's RESTMapper.
