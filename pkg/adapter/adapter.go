@@ -155,6 +155,48 @@ func adapterContainer(d *appsv1.Deployment) (corev1.Container, bool) {
 	return corev1.Container{}, false
 }
 
+// SetFlagCommand is the kubectl command that sets the adapter's --flag to
+// value in its container's args: a JSON patch that replaces the argument
+// where --flag=... is there already and appends it otherwise, with the
+// argument's index as read (a test op first, so a Deployment changed since
+// is refused rather than patched at the wrong place). The rollout it
+// triggers restarts the adapter. A flag set in command or as two
+// arguments ("--flag value"), or a container not found, gets an edit
+// instead, with what to set.
+func (a *Adapter) SetFlagCommand(flag, value string) string {
+	spec := a.Deployment.Spec.Template.Spec
+	ci := -1
+	for i, c := range spec.Containers {
+		if c.Name == a.Container.Name {
+			ci = i
+		}
+	}
+	base := fmt.Sprintf("/spec/template/spec/containers/%d/args", ci)
+	arg := "--" + flag + "=" + value
+	var ops []string
+	for i, x := range a.Container.Args {
+		if x == "--"+flag || x == "-"+flag {
+			ci = -1 // "--flag value": two arguments to change
+		}
+		if strings.HasPrefix(x, "--"+flag+"=") || strings.HasPrefix(x, "-"+flag+"=") {
+			ops = []string{
+				fmt.Sprintf(`{"op":"test","path":"%s/%d","value":%q}`, base, i, x),
+				fmt.Sprintf(`{"op":"replace","path":"%s/%d","value":%q}`, base, i, arg)}
+		}
+	}
+	if _, inCommand := ParseFlags(a.Container.Command)[flag]; ci < 0 || inCommand {
+		return fmt.Sprintf("kubectl -n %s edit deployment %s   # set %s", a.Namespace, a.Name, arg)
+	}
+	if ops == nil {
+		if len(a.Container.Args) == 0 {
+			ops = []string{fmt.Sprintf(`{"op":"add","path":"%s","value":[%q]}`, base, arg)}
+		} else {
+			ops = []string{fmt.Sprintf(`{"op":"add","path":"%s/-","value":%q}`, base, arg)}
+		}
+	}
+	return fmt.Sprintf("kubectl -n %s patch deployment %s --type=json -p '[%s]'", a.Namespace, a.Name, strings.Join(ops, ","))
+}
+
 // ParseFlags collects --name=value and --name value pairs; a bare --name is "true".
 func ParseFlags(args []string) map[string]string {
 	flags := map[string]string{}

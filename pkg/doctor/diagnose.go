@@ -131,7 +131,7 @@ func Diagnose(ctx context.Context, in *Collected) (*Report, error) {
 	}
 	if conn := ch.Prometheus; conn != nil {
 		r.Inventory.Prometheus = &PromInfo{URL: ch.PrometheusURL, Source: ch.PrometheusSource, Via: conn.Via, Reachable: conn.OK(), Error: conn.Error}
-		r.Findings = append(r.Findings, checkPrometheus(conn, ch.PrometheusSource, in.PrometheusCandidates, adapterRef)...)
+		r.Findings = append(r.Findings, checkPrometheus(conn, ch.PrometheusSource, in.PrometheusCandidates, a)...)
 	}
 	if ch.Discovery != nil {
 		r.Inventory.DiscoveredMetrics = len(ch.Discovery.Metrics)
@@ -152,7 +152,8 @@ func Diagnose(ctx context.Context, in *Collected) (*Report, error) {
 		return nil, err
 	}
 	if a != nil && ch.Discovery != nil {
-		r.Findings = append(r.Findings, checkWindow(ctx, in.Prometheus, windowCheck{window: ch.Window, relist: a.RelistInterval, adapterRef: adapterRef}, w.used)...)
+		r.Findings = append(r.Findings, checkWindow(ctx, in.Prometheus, windowCheck{window: ch.Window, relist: a.RelistInterval, adapterRef: adapterRef,
+			setMaxAge: func(v string) string { return a.SetFlagCommand("metrics-max-age", v) }}, w.used)...)
 	}
 	r.summarize()
 	return r, nil

@@ -223,23 +223,21 @@ func lastLines(s string, n int) string {
 
 // checkPrometheus judges doctor's (and so the adapter's) view of Prometheus.
 // candidates are in-cluster Services that look like Prometheus, as URLs.
-func checkPrometheus(c *prometheus.Connection, source string, candidates []string, adapterRef string) []Finding {
+func checkPrometheus(c *prometheus.Connection, source string, candidates []string, a *adapter.Adapter) []Finding {
 	if c == nil || c.OK() {
 		return nil
 	}
 	obj := "Prometheus " + c.URL
-	setFlag := func(desc string) Fix {
-		fix := Fix{Description: desc}
-		if source == "adapter-flag" && adapterRef != "" && len(candidates) > 0 {
-			fix.Description += fmt.Sprintf("; Prometheus Services in the cluster: %s", strings.Join(candidates, ", "))
-			fix.Command = fmt.Sprintf("kubectl edit deployment/%s -n %s   # set --prometheus-url=%s", refName(adapterRef), refNamespace(adapterRef), candidates[0])
+	fromFlag := source == "adapter-flag" && a != nil
+	if c.Status == 404 {
+		fix := Fix{Description: "add the path prefix to --prometheus-url (e.g. http://prometheus.monitoring.svc:9090/prometheus)"}
+		if fromFlag {
+			fix.Command = a.SetFlagCommand("prometheus-url", strings.TrimSuffix(c.URL, "/")+"/PREFIX")
+			fix.Description += "; the command sets it once PREFIX is replaced by your Prometheus's --web.route-prefix"
 		}
-		return fix
+		return []Finding{newFinding(CodePrometheusPathPrefix, obj, c.URL).withEvidence(c.Error).withFix(fix)}
 	}
 	switch {
-	case c.Status == 404:
-		return []Finding{newFinding(CodePrometheusPathPrefix, obj, c.URL).
-			withEvidence(c.Error).withFix(setFlag("add the path prefix to --prometheus-url (e.g. http://prometheus.monitoring.svc:9090/prometheus)"))}
 	case c.Status == 401 || c.Status == 403:
 		return []Finding{newFinding(CodePrometheusAuth, obj, c.Status).
 			withEvidence(c.Error).withFix(Fix{Description: "give the adapter credentials: --prometheus-token-file, --prometheus-header, --prometheus-auth-config or --prometheus-ca-file as your Prometheus (or Thanos) requires"})}
@@ -247,10 +245,15 @@ func checkPrometheus(c *prometheus.Connection, source string, candidates []strin
 		return []Finding{newFinding(CodePrometheusHTTPError, obj, c.URL, c.Status).withEvidence(c.Error)}
 	}
 	f := newFinding(CodePrometheusUnreachable, obj, c.URL, c.Error)
-	if source == "adapter-flag" {
-		f = f.withFix(setFlag("point the adapter's --prometheus-url at your Prometheus Service"))
+	if !fromFlag {
+		return []Finding{f}
 	}
-	return []Finding{f}
+	fix := Fix{Description: "point the adapter's --prometheus-url at your Prometheus Service"}
+	if len(candidates) > 0 {
+		fix.Description += fmt.Sprintf("; Prometheus Services in the cluster: %s (the command sets the first; the rollout it starts restarts the adapter)", strings.Join(candidates, ", "))
+		fix.Command = a.SetFlagCommand("prometheus-url", candidates[0])
+	}
+	return []Finding{f.withFix(fix)}
 }
 
 var imageTag = regexp.MustCompile(`:v?(\d+)\.(\d+)\.(\d+)`)

@@ -149,7 +149,7 @@ func TestCheckPrometheus(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			fs := checkPrometheus(c.c, "adapter-flag", []string{"http://prometheus-server.monitoring.svc:80"}, "monitoring/prometheus-adapter")
+			fs := checkPrometheus(c.c, "adapter-flag", []string{"http://prometheus-server.monitoring.svc:80"}, adapterFixture(true))
 			record(t, fs)
 			if got := codes(fs); got != c.want {
 				t.Fatalf("codes %q, want %q", got, c.want)

@@ -19,6 +19,8 @@ type windowCheck struct {
 	window     time.Duration // --metrics-max-age, else --metrics-relist-interval
 	relist     time.Duration
 	adapterRef string // namespace/name
+	// setMaxAge is the command that sets the adapter's --metrics-max-age.
+	setMaxAge func(value string) string
 }
 
 // checkWindow compares the adapter's discovery window with the interval
@@ -70,8 +72,8 @@ func checkWindow(ctx context.Context, p Prometheus, c windowCheck, used map[stri
 				fmt.Sprintf("Prometheus's series API with start just after its newest sample (%s) does not list it: series are listed by their samples", newest.UTC().Format(time.RFC3339Nano)),
 				fmt.Sprintf("so a relist lists %s only when it falls within %s of a sample: about %d%% of relists", name, c.window, int(100*c.window/interval)),
 			).
-			withFix(Fix{Description: fmt.Sprintf("give the adapter a discovery window of at least twice the sample interval: add --metrics-max-age=%s to its args (the relist interval can stay %s)", maxAge, c.relist),
-				Command: fmt.Sprintf("kubectl -n %s edit deployment %s", refNamespace(c.adapterRef), refName(c.adapterRef))}))
+			withFix(Fix{Description: fmt.Sprintf("give the adapter a discovery window of at least twice the sample interval: set --metrics-max-age=%s in its args (the relist interval can stay %s); the command does, and the rollout it starts restarts the adapter", maxAge, c.relist),
+				Command: c.setMaxAge(maxAge.String())}))
 	}
 	return out
 }

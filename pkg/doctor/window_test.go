@@ -7,6 +7,7 @@ import (
 	"time"
 
 	pmodel "github.com/prometheus/common/model"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 
@@ -68,7 +69,7 @@ func TestCheckWindowSkipsGoneSeries(t *testing.T) {
 	live := series("MessageMetrics{k8s_namespace=default,k8s_pod_name=app-1}")
 	p := &windowProm{fakeProm: fakeProm{ok: true, series: []prom.Series{gone, live}, targets: []prometheus.Target{{ScrapeInterval: "5s"}}},
 		interval: 5 * time.Second, newest: now.Add(-time.Second), dead: "app-old"}
-	fs := checkWindow(context.Background(), p, windowCheck{window: 2 * time.Second, relist: 2 * time.Second, adapterRef: "monitoring/prometheus-adapter"},
+	fs := checkWindow(context.Background(), p, windowCheck{window: 2 * time.Second, relist: 2 * time.Second, adapterRef: "monitoring/prometheus-adapter", setMaxAge: setMaxAge(t)},
 		map[string]bool{"MessageMetrics": true})
 	record(t, fs)
 	if codes(fs) != "MS216" || len(p.asked) != 1 || !strings.Contains(strings.Join(fs[0].Evidence, "\n"), "app-1") {
@@ -102,7 +103,7 @@ func TestCheckWindow(t *testing.T) {
 			p := &windowProm{fakeProm: fakeProm{ok: true, series: []prom.Series{s},
 				targets: []prometheus.Target{{ScrapeInterval: "1s"}, {ScrapeInterval: pmodel.Duration(c.scrape).String()}}},
 				interval: c.samples, newest: now.Add(-time.Second), listsAll: c.listsAll}
-			fs := checkWindow(context.Background(), p, windowCheck{window: c.window, relist: c.window, adapterRef: "monitoring/prometheus-adapter"},
+			fs := checkWindow(context.Background(), p, windowCheck{window: c.window, relist: c.window, adapterRef: "monitoring/prometheus-adapter", setMaxAge: setMaxAge(t)},
 				map[string]bool{"MessageMetrics": true})
 			record(t, fs)
 			if codes(fs) != c.want {
@@ -121,7 +122,7 @@ func TestCheckWindow(t *testing.T) {
 			f := fs[0]
 			if !strings.Contains(f.Message, "("+c.window.String()+")") || !strings.Contains(f.Message, "("+shown.String()+")") ||
 				!strings.Contains(f.Fix.Description, "--metrics-max-age="+(2*shown).String()) ||
-				f.Fix.Command != "kubectl -n monitoring edit deployment prometheus-adapter" {
+				f.Fix.Command != `kubectl -n monitoring patch deployment prometheus-adapter --type=json -p '[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--metrics-max-age=`+(2*shown).String()+`"}]'` {
 				t.Fatalf("finding: %+v\nfix: %+v", f, *f.Fix)
 			}
 			if !strings.Contains(strings.Join(f.Evidence, "\n"), `MessageMetrics{k8s_namespace="default",k8s_pod_name="app-1"}: 10 samples, one every `+shown.String()) {
@@ -166,4 +167,13 @@ func TestWalkMetricLoadedConfigNotListed(t *testing.T) {
 	if codes(mr.Findings) != "MS217" || !strings.Contains(f.Fix.Description, "wait one relist (--metrics-relist-interval 10s)") || !w.used["MessageMetrics"] {
 		t.Fatalf("findings %s, fix %+v, used %v", codes(mr.Findings), f.Fix, w.used)
 	}
+}
+
+// setMaxAge is the fixture adapter's command for --metrics-max-age.
+func setMaxAge(t *testing.T) func(string) string {
+	t.Helper()
+	a := adapterFixture(true)
+	a.Container = corev1.Container{Name: "prometheus-adapter", Args: []string{"--config=/etc/adapter/config.yaml", "--metrics-relist-interval=2s"}}
+	a.Deployment.Spec.Template.Spec.Containers = []corev1.Container{a.Container}
+	return func(v string) string { return a.SetFlagCommand("metrics-max-age", v) }
 }

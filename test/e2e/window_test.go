@@ -146,8 +146,12 @@ func TestDoctorDiscoveryWindow(t *testing.T) {
 		t.Fatalf("MS216 should name the 2s window, the 5s interval and --metrics-max-age=10s")
 	}
 
-	// The fix as doctor gives it.
-	setAdapterFlag(t, "--metrics-max-age", "10s")
+	// The fix as doctor printed it (a JSON patch of the adapter's args);
+	// the cleanup of the relist flag above puts the args back.
+	runPrinted(t, f.Fix.Command)
+	if _, err := sandbox.WaitDeploymentReady(context.Background(), env.client, "monitoring/prometheus-adapter", 2*time.Minute, testWriter{t}); err != nil {
+		t.Fatal(err)
+	}
 	waitHealthy(t, "interlok-autoscaler", "100")
 	polls, missing, _ = flapping(t, 30*time.Second, false)
 	t.Logf("--metrics-max-age=10s: missing in %d of %d polls", missing, polls)
@@ -158,4 +162,31 @@ func TestDoctorDiscoveryWindow(t *testing.T) {
 	if exit != 0 || findCode(rep.Findings, "MS216") != nil {
 		t.Fatalf("after the fix doctor should exit 0 without MS216: exit %d, findings %s", exit, codesOf(rep.Findings))
 	}
+}
+
+// TestDoctorPrometheusURLFix: the adapter's --prometheus-url names a
+// Service that does not exist, so its relists fail and the HPA goes
+// blind. doctor names it (MS110) with the Prometheus Service it finds in
+// the cluster, and its command, run as printed (a JSON patch of the
+// adapter's args), heals the chain.
+func TestDoctorPrometheusURLFix(t *testing.T) {
+	needSandbox(t)
+	healthyInterlok(t, 100)
+	setAdapterFlag(t, "--prometheus-url", "http://prometheus.monitoring.svc:9090/")
+
+	var f *doctor.Finding
+	eventually(t, 2*time.Minute, "doctor names the adapter's --prometheus-url (MS110) with a command", func(ctx context.Context) error {
+		rep, exit := runDoctor(t, "-n", "default", "interlok-autoscaler")
+		f = findCode(rep.Findings, "MS110")
+		if exit != 1 || f == nil || f.Fix == nil || !strings.Contains(f.Fix.Command, "patch deployment prometheus-adapter") {
+			return fmt.Errorf("exit %d, findings %s", exit, codesOf(rep.Findings))
+		}
+		return nil
+	})
+	t.Logf("MS110: %s\nfix: %s\n$ %s", f.Message, f.Fix.Description, f.Fix.Command)
+	runPrinted(t, f.Fix.Command)
+	if _, err := sandbox.WaitDeploymentReady(context.Background(), env.client, "monitoring/prometheus-adapter", 2*time.Minute, testWriter{t}); err != nil {
+		t.Fatal(err)
+	}
+	waitHealthy(t, "interlok-autoscaler", "100")
 }
