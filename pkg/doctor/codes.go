@@ -34,6 +34,7 @@ const (
 	CodeResourceAPIServiceMissing Code = "MS122"
 	CodeResourceAPIByAdapter      Code = "MS123"
 	CodeResourceRulesMissing      Code = "MS124"
+	CodeGivenPrometheusFails      Code = "MS125"
 
 	CodeNoRule              Code = "MS201"
 	CodeLabelsNotMapped     Code = "MS202"
@@ -120,6 +121,8 @@ var Checks = map[Code]Check{
 	// The last value is a note on the config, or "".
 	CodeAdapterConfigInvalid: {SeverityError, "adapter config is invalid",
 		"the adapter rejects its config (%s): %v%s"},
+	CodeGivenPrometheusFails: {SeverityWarning, "the Prometheus doctor was given does not answer",
+		"doctor cannot read Prometheus at %s (given with %s): %s; the series and queries are not checked, the metrics APIs still are (the adapter reads its own --prometheus-url, %s)"},
 	CodePrometheusUnreachable: {SeverityError, "Prometheus unreachable at the adapter's --prometheus-url",
 		"Prometheus is not reachable at %s: %s; the adapter logs \"unable to update list of all metrics\" and discovers nothing"},
 	CodePrometheusPathPrefix: {SeverityError, "Prometheus API not found at the URL (path prefix?)",

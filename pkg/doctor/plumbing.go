@@ -14,6 +14,7 @@ import (
 
 	"github.com/metricscale/kubectl-metricscale/pkg/adapter"
 	"github.com/metricscale/kubectl-metricscale/pkg/apiservice"
+	adapterchain "github.com/metricscale/kubectl-metricscale/pkg/chain"
 	"github.com/metricscale/kubectl-metricscale/pkg/grant"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
 	"github.com/metricscale/kubectl-metricscale/pkg/rules"
@@ -228,7 +229,19 @@ func checkPrometheus(c *prometheus.Connection, source string, candidates []strin
 		return nil
 	}
 	obj := "Prometheus " + c.URL
-	fromFlag := source == "adapter-flag" && a != nil
+	if source != adapterchain.SourceAdapter {
+		// The URL is the caller's: its failure says nothing of the adapter.
+		given, adapterURL := "--prometheus-url", "unknown"
+		if source == adapterchain.SourceEnv {
+			given = "METRICSCALE_PROMETHEUS_URL"
+		}
+		if a != nil {
+			adapterURL = a.PrometheusURL
+		}
+		return []Finding{newFinding(CodeGivenPrometheusFails, obj, c.URL, given, c.Error, adapterURL).
+			withFix(Fix{Description: "give doctor a URL it can reach (a port-forward of the Prometheus Service, for one), or leave --prometheus-url out to reach the adapter's through the API server"})}
+	}
+	fromFlag := a != nil
 	if c.Status == 404 {
 		fix := Fix{Description: "add the path prefix to --prometheus-url (e.g. http://prometheus.monitoring.svc:9090/prometheus)"}
 		if fromFlag {

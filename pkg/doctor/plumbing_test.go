@@ -161,6 +161,21 @@ func TestCheckPrometheus(t *testing.T) {
 	}
 }
 
+// A URL the caller gave that fails is doctor's problem, not the
+// adapter's: a warning naming the flag, whatever the failure.
+func TestCheckGivenPrometheus(t *testing.T) {
+	for _, c := range []*prometheus.Connection{
+		{URL: "http://127.0.0.1:1", Error: "dial tcp 127.0.0.1:1: connect: connection refused"},
+		{URL: "http://127.0.0.1:9090", Status: 404, Error: "HTTP 404"},
+	} {
+		fs := checkPrometheus(c, "flag", nil, adapterFixture(true))
+		record(t, fs)
+		if codes(fs) != "MS125" || fs[0].Severity != SeverityWarning || !strings.Contains(fs[0].Message, "given with --prometheus-url") {
+			t.Fatalf("%+v", fs)
+		}
+	}
+}
+
 func TestCheckAdapterVersion(t *testing.T) {
 	a := adapterFixture(true)
 	a.Image = "directxman12/k8s-prometheus-adapter:v0.10.0"

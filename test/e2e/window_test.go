@@ -172,6 +172,13 @@ func TestDoctorDiscoveryWindow(t *testing.T) {
 func TestDoctorPrometheusURLFix(t *testing.T) {
 	needSandbox(t)
 	healthyInterlok(t, 100)
+	// A URL the caller gives that does not answer is the caller's: a
+	// warning, and the healthy HPA stays healthy (exit 0).
+	rep, exit := runDoctor(t, "-n", "default", "interlok-autoscaler", "--prometheus-url", "http://127.0.0.1:1")
+	if f := findCode(rep.Findings, "MS125"); exit != 0 || f == nil || findCode(rep.Findings, "MS110") != nil || !rep.HPAs[0].Metrics[0].Healthy {
+		t.Fatalf("doctor --prometheus-url http://127.0.0.1:1: exit %d, findings %s", exit, codesOf(rep.Findings))
+	}
+
 	setAdapterFlag(t, "--prometheus-url", "http://prometheus.monitoring.svc:9090/")
 
 	var f *doctor.Finding
