@@ -66,6 +66,9 @@ func (fakeTargets) ObjectExists(context.Context, string, autoscalingv2.CrossVers
 // Exists finds a pod among the pods of every target of its namespace; other
 // objects exist.
 func (f fakeTargets) Exists(_ context.Context, gr schema.GroupResource, ns, name string) (bool, error) {
+	if gr.Resource == "namespaces" {
+		return !strings.HasPrefix(name, "deleted-"), nil // deleted-*: namespaces that are gone
+	}
 	if gr.Resource != "pods" {
 		return true, nil
 	}

@@ -26,6 +26,7 @@ const (
 	classSelected       objectClass = iota // exists and is one of the objects the HPA reads
 	classNotSelected                       // exists in the HPA's namespace, but the HPA does not read it
 	classGone                              // does not exist in the HPA's namespace
+	classNamespaceGone                     // named in another namespace, which does not exist
 	classOtherNamespace                    // named in another namespace
 )
 
@@ -106,6 +107,12 @@ func classifySeries(ctx context.Context, exists func(ctx context.Context, gr sch
 		switch {
 		case objNS != ns:
 			o.class = classOtherNamespace
+			if exists == nil {
+				break
+			}
+			if ok, err := exists(ctx, schema.GroupResource{Resource: "namespaces"}, "", objNS); err == nil && !ok {
+				o.class = classNamespaceGone
+			}
 		case reads[name]:
 			o.class = classSelected
 		case checked == maxExistenceChecks || exists == nil:
@@ -158,6 +165,9 @@ func (o seriesObjects) evidence() []string {
 	r := o.resource.Resource
 	if xs := o.of(classGone); len(xs) > 0 {
 		out = append(out, fmt.Sprintf("series of %s name %s that do not exist in namespace %s: %s", seriesName, r, ns, names(xs, false)))
+	}
+	if xs := o.of(classNamespaceGone); len(xs) > 0 {
+		out = append(out, fmt.Sprintf("series of %s name %s in namespaces that do not exist: %s", seriesName, r, names(xs, true)))
 	}
 	if xs := o.of(classOtherNamespace); len(xs) > 0 {
 		out = append(out, fmt.Sprintf("series of %s name %s in other namespaces: %s", seriesName, r, names(xs, true)))
@@ -331,7 +341,8 @@ func (o seriesObjects) otherIdentity(series []prom.Series, names []string) (*Fix
 // nothing about where the data went.
 func whereFix(ctx context.Context, p Prometheus, o seriesObjects, names []string) (*Fix, []string, bool) {
 	r, seriesName, ns, target, label := o.resource.Resource, o.seriesName, o.namespace, o.reads, o.label
-	if gone := o.of(classGone); len(gone) > 0 {
+	// Objects of a namespace that is gone went with it: stale as the rest.
+	if gone := append(o.of(classGone), o.of(classNamespaceGone)...); len(gone) > 0 {
 		var series []prom.Series
 		for _, x := range gone {
 			series = append(series, x.series)

@@ -72,6 +72,20 @@ func TestWhereTheSeriesWent(t *testing.T) {
 			command:  "kubectl metricscale add-rule MessageMetrics --pod-label team_pod",
 		},
 		{
+			// The namespace the series name is gone: so is the pod, and the
+			// group is stale; labelling the series is not the fix.
+			name:   "a Pushgateway group of a namespace that is gone",
+			series: []string{"MessageMetrics{job=interlok,k8s_namespace=deleted-x,k8s_pod_name=app-old}"},
+			queries: map[string]prom.QueryResult{
+				"push_time_seconds":      vec(pmodel.LabelSet{"__name__": "push_time_seconds", "job": "interlok", "k8s_namespace": "deleted-x", "k8s_pod_name": "app-old"}),
+				"pushgateway_build_info": pushgateway["pushgateway_build_info"],
+			},
+			targets:  pgTargets,
+			evidence: []string{"name pods in namespaces that do not exist: deleted-x/app-old"},
+			fix:      []string{"outlived their pods"},
+			command:  "curl -X DELETE http://10.0.0.9:9091/metrics/job/interlok/k8s_namespace/deleted-x/k8s_pod_name/app-old",
+		},
+		{
 			name:   "a Pushgateway group without the pod in its grouping key",
 			series: []string{"MessageMetrics{job=interlok,k8s_namespace=default,k8s_pod_name=app-old}"},
 			queries: map[string]prom.QueryResult{
