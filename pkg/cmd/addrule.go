@@ -105,15 +105,13 @@ ambiguous series, a conflicting rule, unreachable API server).`,
 	f.BoolVar(&o.External, "external", false, "Add an externalRules entry (external.metrics.k8s.io) instead of a custom metrics rule")
 	f.BoolVar(&o.Namespaced, "namespaced", true, "With --external: whether the metric belongs to a namespace (--namespaced=false: cluster-wide)")
 	o.ChainFlags.AddFlags(f)
-	f.StringVar(&o.DryRun, "dry-run", "none", `"client": show the rule and the diff, write nothing; "server": also have the API server check the update; "none": write`)
-	f.Lookup("dry-run").NoOptDefVal = "client"
+	addDryRunFlag(cmd, &o.DryRun, `"client": show the rule and the diff, write nothing; "server": also have the API server check the update; "none": write`, addrule.DryRunValues()...)
 	f.BoolVar(&o.NoRestart, "no-restart", false, "Write the rule but do not restart the adapter")
 	f.BoolVar(&o.Grant, "grant", false, "Where the adapter's ServiceAccount may not list what the rule maps, create the ClusterRole and binding that let it (with your own rights) before writing; without it, add-rule stops there")
 	f.DurationVar(&o.Timeout, "timeout", 3*time.Minute, "How long to wait for the adapter's rollout, and then for the metric to be served")
 	f.StringVar(&o.HPA, "hpa", "", "Also create an autoscaling/v2 HPA for this Deployment (in -n's namespace) on the new metric")
 	f.StringVar(&o.Target, "target", "", "With --hpa: the target value (a quantity: 100, 500m)")
 	addOutputFlags(cmd, o.PrintFlags, "text: the plan, the progress and the outcome as they come; the others: the outcome at the end, progress on stderr; name: the adapter's ConfigMap and the HPA created.")
-	_ = cmd.RegisterFlagCompletionFunc("dry-run", completeValues(addrule.DryRunValues()...))
 	// --hpa names the Deployment the new HPA scales.
 	_ = cmd.RegisterFlagCompletionFunc("hpa", g.completeResource("deployments"))
 	return cmd

@@ -132,6 +132,8 @@ func TestAddRuleRefusesBadInput(t *testing.T) {
 		{"unknown output", append([]string{"add-rule", "x", "-o", "xml"}, unreachable...), `unknown output format "xml"`},
 		{"unreachable API server", append([]string{"add-rule", "x"}, unreachable...), "cannot reach the Kubernetes API server at https://127.0.0.1:1"},
 		{"rollback: bad dry-run", []string{"rollback", "--dry-run=maybe"}, `--dry-run="maybe"`},
+		{"grafana provision: a server-side dry run", []string{"grafana", "provision", "--dry-run=server"}, "--dry-run=server: Grafana's API has no server-side dry run; use client or none"},
+		{"completion without a shell lists them", []string{"completion"}, "completion takes one SHELL, one of bash, zsh, fish, powershell"},
 		{"rollback: unreachable API server", append([]string{"rollback"}, unreachable...), "cannot reach the Kubernetes API server at https://127.0.0.1:1"},
 	}
 	for _, c := range cases {

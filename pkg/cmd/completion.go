@@ -48,7 +48,7 @@ Typed as kubectl metricscale, the plugin is completed by kubectl itself (1.26 or
 which runs kubectl_complete-metricscale from PATH: install that binary beside
 kubectl-metricscale and kubectl's own completion needs nothing more.`,
 		Example:               completionExample,
-		Args:                  cobra.ExactArgs(1),
+		Args:                  cobra.ArbitraryArgs, // Complete names the shells
 		ValidArgs:             completionShells,
 		DisableFlagsInUseLine: true,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -61,6 +61,10 @@ kubectl-metricscale and kubectl's own completion needs nothing more.`,
 
 // Complete reads the shell.
 func (o *CompletionOptions) Complete(args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("completion takes one SHELL, one of %s (for example: kubectl metricscale completion bash); got %d arguments",
+			strings.Join(completionShells, ", "), len(args))
+	}
 	o.Shell = args[0]
 	return nil
 }

@@ -61,7 +61,7 @@ type GrafanaProvisionOptions struct {
 	CAFile        string
 	Insecure      bool
 	FromCluster   bool
-	DryRun        bool
+	DryRun        string
 	PrintFlags    *printers.Flags
 	Timeout       time.Duration
 
@@ -116,7 +116,7 @@ Exit status: 0 done or unchanged; 1 an object was skipped or failed; 2 provision
 	f.StringVar(&o.CAFile, "grafana-ca-file", "", "CA certificate file to verify Grafana's TLS certificate")
 	f.BoolVar(&o.Insecure, "grafana-insecure-skip-tls-verify", false, "Do not verify Grafana's TLS certificate (insecure)")
 	f.BoolVar(&o.FromCluster, "from-cluster", false, "Also build a dashboard of every HPA metric in scope (-n, -A): the query the adapter runs for it beside the HPA's target")
-	f.BoolVar(&o.DryRun, "dry-run", false, "Show what would change, with a diff per changed object; write nothing")
+	addDryRunFlag(cmd, &o.DryRun, `"client": show what would change, with a diff per changed object, and write nothing; "none": write (Grafana has no server-side dry run)`, grafanaDryRuns...)
 	f.DurationVar(&o.Timeout, "grafana-timeout", 30*time.Second, "Timeout of each request to Grafana")
 	addOutputFlags(cmd, o.PrintFlags, "name: the Grafana objects by uid (datasource/UID, folder/UID, dashboard/UID).")
 	return cmd
@@ -157,8 +157,17 @@ func (o *GrafanaProvisionOptions) Validate() error {
 	if o.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("--grafana-timeout %s: must be positive", o.Timeout))
 	}
+	if err := checkDryRun(o.DryRun, grafanaDryRuns, "Grafana's API has no server-side dry run"); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
+
+// grafanaDryRuns are the --dry-run values provision takes.
+var grafanaDryRuns = []string{"client", "none"}
+
+// dryRun says whether provision writes nothing.
+func (o *GrafanaProvisionOptions) dryRun() bool { return o.DryRun == "client" }
 
 // provisionReport is what -o json|yaml prints.
 type provisionReport struct {
@@ -206,7 +215,7 @@ func (o *GrafanaProvisionOptions) Run(ctx context.Context) error {
 		return cannot(fmt.Errorf("cannot reach Grafana at %s: %w", o.GrafanaURL, err))
 	}
 
-	rep := provisionReport{Grafana: o.GrafanaURL, Version: health.Version, DryRun: o.DryRun, Actions: []grafana.Action{}}
+	rep := provisionReport{Grafana: o.GrafanaURL, Version: health.Version, DryRun: o.dryRun(), Actions: []grafana.Action{}}
 	upTo := chain.StageConfig
 	if o.FromCluster {
 		upTo = chain.StageDiscovery
@@ -229,7 +238,7 @@ func (o *GrafanaProvisionOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return cannot(err)
 	}
-	actions, err := grafana.Converge(ctx, c, want, grafana.Options{DryRun: o.DryRun, Message: "kubectl metricscale grafana provision"})
+	actions, err := grafana.Converge(ctx, c, want, grafana.Options{DryRun: o.dryRun(), Message: "kubectl metricscale grafana provision"})
 	rep.Actions = append(rep.Actions, actions...) // diffs in a dry run only
 	rep.Requests = c.Requests()
 	if perr := o.print(rep); perr != nil {
@@ -292,7 +301,7 @@ func (o *GrafanaProvisionOptions) print(rep provisionReport) error {
 	var rows [][]string
 	for _, a := range rep.Actions {
 		action := string(a.Action)
-		if o.DryRun && (a.Action == grafana.Created || a.Action == grafana.Updated) {
+		if o.dryRun() && (a.Action == grafana.Created || a.Action == grafana.Updated) {
 			action = "would be " + action
 		}
 		rows = append(rows, []string{a.Object, string(a.Kind), action, a.Folder, a.URL})
@@ -302,12 +311,12 @@ func (o *GrafanaProvisionOptions) print(rep provisionReport) error {
 		if a.Reason != "" {
 			fmt.Fprintf(o.Out, "%s %s: %s\n", a.Kind, a.Object, a.Reason)
 		}
-		if o.DryRun && a.Diff != "" {
+		if o.dryRun() && a.Diff != "" {
 			fmt.Fprintf(o.Out, "\n%s", a.Diff)
 		}
 	}
 	what := ""
-	if o.DryRun {
+	if o.dryRun() {
 		what = "dry run, nothing written; "
 	}
 	fmt.Fprintf(o.Out, "\nGrafana %s at %s: %s%d requests (%d reads, %d writes)\n", rep.Version, rep.Grafana, what, rep.Requests.Reads+rep.Requests.Writes, rep.Requests.Reads, rep.Requests.Writes)

@@ -52,12 +52,10 @@ step further back, and restarts the adapter. --list shows the backups.`,
 	o.ChainFlags.AddFlags(f)
 	f.StringVar(&o.Backup, "backup", "", "Name of the backup ConfigMap to restore (default: the newest)")
 	f.BoolVar(&o.List, "list", false, "List the backups, newest first, and change nothing")
-	f.StringVar(&o.DryRun, "dry-run", "none", `"client": show the diff, write nothing; "server": also have the API server check the update; "none": write`)
-	f.Lookup("dry-run").NoOptDefVal = "client"
+	addDryRunFlag(cmd, &o.DryRun, `"client": show the diff, write nothing; "server": also have the API server check the update; "none": write`, addrule.DryRunValues()...)
 	f.BoolVar(&o.NoRestart, "no-restart", false, "Restore the config but do not restart the adapter")
 	f.DurationVar(&o.Timeout, "timeout", 3*time.Minute, "How long to wait for the adapter's rollout")
 	addOutputFlags(cmd, o.PrintFlags, "Of --list: text is a table; json, yaml and the templates read the list of backups; name: the backup ConfigMaps.")
-	_ = cmd.RegisterFlagCompletionFunc("dry-run", completeValues(addrule.DryRunValues()...))
 	return cmd
 }
 

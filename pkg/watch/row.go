@@ -206,10 +206,14 @@ type Condition struct {
 	text  string
 }
 
-var conditionRE = regexp.MustCompile(`^\s*([a-z]+)\s*(>=|<=|==|!=|>|<|=)\s*(-?[0-9]+(?:\.[0-9]+)?)\s*$`)
+var conditionRE = regexp.MustCompile(`^\s*([A-Za-z]+)\s*(>=|<=|==|!=|>|<|=)\s*(-?[0-9]+(?:\.[0-9]+)?)\s*$`)
 
-// ConditionFields are the fields --until can test.
-var ConditionFields = []string{"replicas", "desired", "value", "prometheus"}
+// ConditionFields are the fields --until can test, named as the table's
+// columns and the JSON keys (in any case: API or api).
+var ConditionFields = []string{"replicas", "desired", "api", "prometheus", "value"}
+
+// conditionAliases are the fields named otherwise before: value is api.
+var conditionAliases = map[string]string{"value": "api"}
 
 // ParseCondition parses "replicas>=2".
 func ParseCondition(s string) (*Condition, error) {
@@ -217,6 +221,7 @@ func ParseCondition(s string) (*Condition, error) {
 	if m == nil {
 		return nil, fmt.Errorf("--until %q: want FIELD OP NUMBER, e.g. 'replicas>=2' (fields: %s; ops: >= > <= < == !=)", s, strings.Join(ConditionFields, ", "))
 	}
+	m[1] = strings.ToLower(m[1])
 	ok := false
 	for _, f := range ConditionFields {
 		ok = ok || f == m[1]
@@ -232,7 +237,11 @@ func ParseCondition(s string) (*Condition, error) {
 	if op == "=" {
 		op = "=="
 	}
-	return &Condition{Field: m[1], Op: op, Value: v, text: strings.TrimSpace(s)}, nil
+	field := m[1]
+	if a, ok := conditionAliases[field]; ok {
+		field = a
+	}
+	return &Condition{Field: field, Op: op, Value: v, text: strings.TrimSpace(s)}, nil
 }
 
 func (c *Condition) String() string { return c.text }
@@ -245,7 +254,7 @@ func (c *Condition) Holds(r *Row) bool {
 		v = float64(r.Current)
 	case "desired":
 		v = float64(r.Desired)
-	case "value", "prometheus":
+	case "api", "prometheus":
 		s := r.API
 		if c.Field == "prometheus" {
 			s = r.Prometheus

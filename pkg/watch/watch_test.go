@@ -119,6 +119,9 @@ func TestCondition(t *testing.T) {
 		{"value<100", false, ""},
 		{"value!=100", true, ""},
 		{"prometheus<=149.5", true, ""},
+		{"api>=12", true, ""},     // as the JSON key
+		{"API>=151", false, ""},   // as the column
+		{"Replicas==2", true, ""}, // any case
 		{"replicas>=two", false, "want FIELD OP NUMBER"},
 		{"pods>=2", false, `unknown field "pods"`},
 	}
