@@ -38,6 +38,8 @@ controller), names the broken link and writes the fix.`,
 	flags.BoolVarP(&g.AllNamespaces, "all-namespaces", "A", false, "Act on objects in all namespaces; -n is ignored")
 	prof := &profiling{}
 	prof.addFlags(flags)
+	logs := &logging{stderr: streams.ErrOut}
+	logs.addFlags(flags)
 
 	cmd.AddCommand(
 		NewCmdVersion(streams),
@@ -53,5 +55,12 @@ controller), names the broken link and writes the fix.`,
 	)
 	g.registerCompletions(cmd)
 	prof.wrap(cmd)
+	start := cmd.PersistentPreRunE
+	cmd.PersistentPreRunE = func(c *cobra.Command, args []string) error {
+		if err := logs.apply(); err != nil {
+			return err
+		}
+		return start(c, args)
+	}
 	return cmd
 }
