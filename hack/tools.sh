@@ -90,8 +90,15 @@ build() {
 # KEDA's own "no scaler found for type" error from this build. Everything
 # else is KEDA's source as released.
 keda_source() {
-  local moddir version
-  read -r moddir version < <(cd "$root/hack/tools/keda" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}} {{.Version}}' github.com/kedacore/keda/v2)
+  set -e # in $(...), where the script's -e does not reach
+  local dir=$root/hack/tools/keda moddir version
+  # go list -m names the module's directory only once it is downloaded.
+  (cd "$dir" && GOFLAGS=-mod=mod go mod download github.com/kedacore/keda/v2) || exit 1
+  read -r moddir version < <(cd "$dir" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}} {{.Version}}' github.com/kedacore/keda/v2)
+  if [ ! -f "$moddir/go.mod" ] || [ -z "$version" ]; then
+    log "metricscale: KEDA's module is not in the module cache (go list -m gave '$moddir $version')"
+    exit 1
+  fi
   local src=$cache/src/keda-$version-without-elasticsearch
   if [ ! -f "$src/go.mod" ]; then
     rm -rf "$src.tmp"
@@ -228,7 +235,7 @@ build kube-state-metrics kube-state-metrics k8s.io/kube-state-metrics/v2 \
 # (3.4 GB peak; 23 CPU-min, a quarter of it Elasticsearch's, which keda_source leaves out), its
 # metrics server ~3 more; both are cached like the rest. The version is stamped as KEDA's Makefile does.
 kedald="-X github.com/kedacore/keda/v2/version.Version=2.21.0"
-kedasrc=$(keda_source)
+kedasrc=$(keda_source) || exit 1
 build keda keda-operator github.com/kedacore/keda/v2/cmd/operator "$kedald" "github.com/kedacore/keda/v2=$kedasrc"
 build keda keda-operator-metrics-apiserver github.com/kedacore/keda/v2/cmd/adapter "$kedald" "github.com/kedacore/keda/v2=$kedasrc"
 kwok_stages
