@@ -9,7 +9,8 @@ GO          ?= go
 BIN         := bin
 STATE       ?= .sandbox
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
-LDFLAGS     := -X github.com/metricscale/kubectl-metricscale/pkg/version.gitVersion=$(VERSION)
+COMMIT      ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS     := -X github.com/metricscale/kubectl-metricscale/pkg/version.gitVersion=$(VERSION) -X github.com/metricscale/kubectl-metricscale/pkg/version.gitCommit=$(COMMIT)
 E2E_TIMEOUT ?= 40m
 DIST        ?= dist
 FUZZTIME    ?= 20s

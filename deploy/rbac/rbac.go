@@ -28,6 +28,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/component-helpers/auth/rbac/validation"
@@ -43,6 +44,8 @@ var files embed.FS
 type Role struct {
 	apierr.Role
 	Rules []rbacv1.PolicyRule
+	// YAML is the file as it is, for kubectl apply.
+	YAML []byte
 }
 
 // Roles are the roles of the files, in the order of their names.
@@ -62,7 +65,7 @@ func Roles() ([]Role, error) {
 		if err := yaml.Unmarshal(raw, &r); err != nil {
 			return nil, fmt.Errorf("deploy/rbac/%s: %w", n, err)
 		}
-		out = append(out, Role{Role: apierr.Role{Kind: r.Kind, Name: r.Name, File: "deploy/rbac/" + n}, Rules: r.Rules})
+		out = append(out, Role{Role: apierr.Role{Kind: r.Kind, Name: r.Name, Key: strings.TrimSuffix(n, ".yaml")}, Rules: r.Rules, YAML: raw})
 	}
 	return out, nil
 }

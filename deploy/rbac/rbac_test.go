@@ -57,7 +57,7 @@ func TestInstallDocShowsEachFile(t *testing.T) {
 func TestRoleFiles(t *testing.T) {
 	want := map[string]apierr.Role{}
 	for _, r := range []apierr.Role{apierr.ReadOnlyRole, apierr.AdapterConfigRole} {
-		want[r.File] = r
+		want["deploy/rbac/"+r.Key+".yaml"] = r
 	}
 	files, _ := filepath.Glob("*.yaml")
 	for _, f := range files {
@@ -149,7 +149,12 @@ func TestRolesAreTheFiles(t *testing.T) {
 	}
 	for _, r := range roles {
 		if r.Kind == "" || r.Name == "" || len(r.Rules) == 0 {
-			t.Errorf("%s: kind %q name %q, %d rules", r.File, r.Kind, r.Name, len(r.Rules))
+			t.Errorf("%s: kind %q name %q, %d rules", r.Key, r.Kind, r.Name, len(r.Rules))
+		}
+		// What kubectl metricscale rbac KEY prints is the file as it is.
+		raw, err := os.ReadFile(r.Key + ".yaml")
+		if err != nil || string(raw) != string(r.YAML) {
+			t.Errorf("role %s is not the file %s.yaml: %v", r.Key, r.Key, err)
 		}
 	}
 }

@@ -79,17 +79,18 @@ func (r Refusal) What() string {
 type Role struct {
 	// Kind is ClusterRole or Role (a Role is applied in a namespace).
 	Kind, Name string
-	// File is the role's file in the repository.
-	File string
+	// Key names it for `kubectl metricscale rbac KEY`, which prints it
+	// (deploy/rbac/KEY.yaml, embedded in the binary).
+	Key string
 }
 
 // The roles of deploy/rbac that errors point to.
 var (
 	// ReadOnlyRole is what doctor and watch read, cluster-wide.
-	ReadOnlyRole = Role{Kind: "ClusterRole", Name: "metricscale-read-only", File: "deploy/rbac/read-only.yaml"}
+	ReadOnlyRole = Role{Kind: "ClusterRole", Name: "metricscale-read-only", Key: "read-only"}
 	// AdapterConfigRole is what add-rule and rollback write in the
 	// adapter's namespace.
-	AdapterConfigRole = Role{Kind: "Role", Name: "metricscale-adapter-config", File: "deploy/rbac/adapter-config.yaml"}
+	AdapterConfigRole = Role{Kind: "Role", Name: "metricscale-adapter-config", Key: "adapter-config"}
 )
 
 // DeniedError is a request the API server refused, worded with the
@@ -112,8 +113,8 @@ func Denied(err error, role Role) error {
 }
 
 func (e *DeniedError) Error() string {
-	return fmt.Sprintf("cannot %s: Forbidden for %s\n  grant it with the %s %s: kubectl apply %s (see docs/install.md), then %s",
-		e.What(), userOrYou(e.User), e.Role.Kind, e.Role.Name, e.applyArgs(), e.bindCommand())
+	return fmt.Sprintf("cannot %s: Forbidden for %s\n  grant it with the %s %s: kubectl metricscale rbac %s | kubectl apply %s, then %s",
+		e.What(), userOrYou(e.User), e.Role.Kind, e.Role.Name, e.Role.Key, e.applyArgs(), e.bindCommand())
 }
 
 func (e *DeniedError) Unwrap() error { return e.Err }
@@ -133,12 +134,12 @@ func (e *DeniedError) namespace() string {
 	return e.Namespace
 }
 
-// applyArgs are kubectl apply's arguments for the role's file.
+// applyArgs are kubectl apply's arguments for the role on its stdin.
 func (e *DeniedError) applyArgs() string {
 	if e.Role.Kind == "ClusterRole" {
-		return "-f " + e.Role.File
+		return "-f -"
 	}
-	return "-n " + e.namespace() + " -f " + e.Role.File
+	return "-n " + e.namespace() + " -f -"
 }
 
 // bindCommand is the kubectl command that binds the role to the refused

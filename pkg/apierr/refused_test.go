@@ -63,15 +63,15 @@ func TestDeniedMessage(t *testing.T) {
 		{"the metrics API, for a ServiceAccount", forbiddenFor(authorizer.AttributesRecord{User: sa, Verb: "get", APIGroup: "custom.metrics.k8s.io",
 			Resource: "pods", Subresource: "MessageMetrics", Name: "*", Namespace: "default", ResourceRequest: true}, ""), ReadOnlyRole,
 			`cannot get pods/MessageMetrics in API group custom.metrics.k8s.io, in namespace default: Forbidden for "system:serviceaccount:team-a:ci"
-  grant it with the ClusterRole metricscale-read-only: kubectl apply -f deploy/rbac/read-only.yaml (see docs/install.md), then kubectl create clusterrolebinding metricscale-read-only-team-a-ci --clusterrole=metricscale-read-only --serviceaccount=team-a:ci`},
+  grant it with the ClusterRole metricscale-read-only: kubectl metricscale rbac read-only | kubectl apply -f -, then kubectl create clusterrolebinding metricscale-read-only-team-a-ci --clusterrole=metricscale-read-only --serviceaccount=team-a:ci`},
 		{"a list at the cluster scope, for a user", forbiddenFor(authorizer.AttributesRecord{User: &user.DefaultInfo{Name: "Jane@example.com"}, Verb: "list",
 			APIGroup: "autoscaling", Resource: "horizontalpodautoscalers", ResourceRequest: true}, ""), ReadOnlyRole,
 			`cannot list horizontalpodautoscalers in API group autoscaling, cluster-wide: Forbidden for "Jane@example.com"
-  grant it with the ClusterRole metricscale-read-only: kubectl apply -f deploy/rbac/read-only.yaml (see docs/install.md), then kubectl create clusterrolebinding metricscale-read-only-jane-example-com --clusterrole=metricscale-read-only --user=Jane@example.com`},
+  grant it with the ClusterRole metricscale-read-only: kubectl metricscale rbac read-only | kubectl apply -f -, then kubectl create clusterrolebinding metricscale-read-only-jane-example-com --clusterrole=metricscale-read-only --user=Jane@example.com`},
 		{"a write in the adapter's namespace", forbiddenFor(authorizer.AttributesRecord{User: sa, Verb: "update", Resource: "configmaps",
 			Name: "prometheus-adapter", Namespace: "monitoring", ResourceRequest: true}, ""), AdapterConfigRole,
 			`cannot update configmaps in the core API group, in namespace monitoring: Forbidden for "system:serviceaccount:team-a:ci"
-  grant it with the Role metricscale-adapter-config: kubectl apply -n monitoring -f deploy/rbac/adapter-config.yaml (see docs/install.md), then kubectl create rolebinding metricscale-adapter-config-team-a-ci -n monitoring --role=metricscale-adapter-config --serviceaccount=team-a:ci`},
+  grant it with the Role metricscale-adapter-config: kubectl metricscale rbac adapter-config | kubectl apply -n monitoring -f -, then kubectl create rolebinding metricscale-adapter-config-team-a-ci -n monitoring --role=metricscale-adapter-config --serviceaccount=team-a:ci`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

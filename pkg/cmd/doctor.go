@@ -17,6 +17,7 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/chain"
 	"github.com/metricscale/kubectl-metricscale/pkg/doctor"
 	"github.com/metricscale/kubectl-metricscale/pkg/printers"
+	"github.com/metricscale/kubectl-metricscale/pkg/version"
 )
 
 // DoctorOptions inspects the metrics chain of the HPAs in scope.
@@ -80,7 +81,7 @@ func NewCmdDoctor(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.C
 		Long: `doctor walks, for every metric of every HPA in scope, the chain
 Prometheus series → adapter rule → metrics API → HPA, stops at the first broken link,
 and reports coded findings (MS1xx plumbing, MS2xx discovery, MS3xx query and value,
-MS4xx HPA; see docs/checks.md) with their evidence and a fix.
+MS4xx HPA; each explained at ` + version.DocURL("docs/checks.md") + `) with their evidence and a fix.
 
 Across clusters: --context with a comma-separated list of kubeconfig contexts (a single
 name is kubectl's --context, as for every command), or --all-contexts, runs doctor in each

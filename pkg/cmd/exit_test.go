@@ -30,10 +30,10 @@ func TestExplainRefusal(t *testing.T) {
 	}{
 		{"add-rule's write, exit code kept", &ExitError{Code: ExitFindings, Err: fmt.Errorf("writing the adapter's config: %w", updateConfig)}, ExitFindings,
 			[]string{`cannot update configmaps in the core API group, in namespace monitoring: Forbidden for "system:serviceaccount:team-a:ci"`,
-				"Role metricscale-adapter-config: kubectl apply -n monitoring -f deploy/rbac/adapter-config.yaml",
+				"Role metricscale-adapter-config: kubectl metricscale rbac adapter-config | kubectl apply -n monitoring -f -",
 				"kubectl create rolebinding metricscale-adapter-config-team-a-ci -n monitoring --role=metricscale-adapter-config --serviceaccount=team-a:ci"}},
 		{"watch's informer, bare", fmt.Errorf("watching HPAs: %w", watchHPAs), ExitCannotRun,
-			[]string{"cannot watch horizontalpodautoscalers in API group autoscaling, cluster-wide", "ClusterRole metricscale-read-only: kubectl apply -f deploy/rbac/read-only.yaml"}},
+			[]string{"cannot watch horizontalpodautoscalers in API group autoscaling, cluster-wide", "ClusterRole metricscale-read-only: kubectl metricscale rbac read-only | kubectl apply -f -"}},
 		{"no role of ours grants it", &ExitError{Code: ExitFindings, Err: fmt.Errorf("deleting: %w", deleteNS)}, ExitFindings, nil},
 		{"not a refusal", plain, ExitCannotRun, nil},
 	}

@@ -37,7 +37,7 @@ func TestRefusedReadStopsDoctor(t *testing.T) {
 		refuse(c, "list", "autoscaling", "horizontalpodautoscalers")
 		_, err := Collect(context.Background(), Env{Client: c, Host: "https://127.0.0.1:6443"}, Options{AllNamespaces: true})
 		want := "cannot list horizontalpodautoscalers in API group autoscaling, cluster-wide: Forbidden for \"system:serviceaccount:team-a:ci\"\n" +
-			"  grant it with the ClusterRole metricscale-read-only: kubectl apply -f deploy/rbac/read-only.yaml"
+			"  grant it with the ClusterRole metricscale-read-only: kubectl metricscale rbac read-only | kubectl apply -f -"
 		if err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Fatalf("got %v\nwant %s...", err, want)
 		}

@@ -6,6 +6,7 @@ package version
 
 import (
 	"fmt"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 )
@@ -51,6 +52,24 @@ func Get() Info {
 func (i Info) String() string {
 	return fmt.Sprintf("metricscale %s (commit %s, %s, %s)", i.GitVersion, orUnknown(i.GitCommit), i.GoVersion, i.Platform)
 }
+
+// Repository is where the project's source and documentation are published.
+const Repository = "https://github.com/metricscale/kubectl-metricscale"
+
+// DocURL is the published page of path (docs/checks.md) at this binary's
+// release, so a message points at the text that matches it; a build that is
+// no release points at main.
+func DocURL(path string) string {
+	ref := "main"
+	if release.MatchString(gitVersion) {
+		ref = gitVersion
+	}
+	return Repository + "/blob/" + ref + "/" + path
+}
+
+// release matches a release's version (v1.2.3, v1.2.3-rc.1), not a
+// describe of a commit after it (v1.2.3-4-gabcdef0) or a dev build.
+var release = regexp.MustCompile(`^v\d+\.\d+\.\d+(-rc\.\d+)?$`)
 
 func orUnknown(s string) string {
 	if s == "" {

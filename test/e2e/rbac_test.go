@@ -192,7 +192,7 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 	out, errOut, code := runCmd(t, as("no-metrics"), "doctor", "-n", ns)
 	t.Logf("doctor without the metrics APIs (exit %d):\n%s%s", code, out, errOut)
 	want := fmt.Sprintf("cannot get pods/%s in API group custom.metrics.k8s.io, in namespace %s: Forbidden for \"system:serviceaccount:%s:no-metrics\"", metric, ns, ns)
-	if code != 2 || !strings.Contains(errOut, want) || !strings.Contains(errOut, "kubectl apply -f deploy/rbac/read-only.yaml") ||
+	if code != 2 || !strings.Contains(errOut, want) || !strings.Contains(errOut, "kubectl metricscale rbac read-only | kubectl apply -f -") ||
 		strings.Count(errOut, "Forbidden") != 1 || out != "" {
 		t.Fatalf("want exit 2, no report, and one message with %q", want)
 	}
@@ -204,7 +204,7 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 	t.Logf("add-rule as the reader (exit %d):\n%s%s", code, out, errOut)
 	wantBind := "kubectl create rolebinding metricscale-adapter-config-" + ns + "-reader -n monitoring --role=metricscale-adapter-config --serviceaccount=" + ns + ":reader"
 	if code != 2 || !strings.Contains(errOut, "in namespace monitoring: Forbidden for \"system:serviceaccount:"+ns+":reader\"") ||
-		!strings.Contains(errOut, "kubectl apply -n monitoring -f deploy/rbac/adapter-config.yaml") || !strings.Contains(errOut, wantBind) ||
+		!strings.Contains(errOut, "kubectl metricscale rbac adapter-config | kubectl apply -n monitoring -f -") || !strings.Contains(errOut, wantBind) ||
 		strings.Count(errOut, "Forbidden") != 1 {
 		t.Fatalf("add-rule as the reader: want exit 2 and one message naming the Role metricscale-adapter-config and %q", wantBind)
 	}
@@ -364,7 +364,7 @@ func TestMigrateKEDALeastPrivilege(t *testing.T) {
 	t.Logf("--apply as the migrator without the Role (exit %d):\n%s%s", code, out, errOut)
 	wantBind := "kubectl create rolebinding metricscale-migrate-keda-" + ns + "-migrator -n default --role=metricscale-migrate-keda --serviceaccount=" + ns + ":migrator"
 	if code != 2 || !strings.Contains(errOut, "nothing applied: cannot create scaledobjects in API group keda.sh, in namespace default") ||
-		!strings.Contains(errOut, "kubectl apply -n default -f deploy/rbac/migrate-keda.yaml") || !strings.Contains(errOut, wantBind) {
+		!strings.Contains(errOut, "kubectl metricscale rbac migrate-keda | kubectl apply -n default -f -") || !strings.Contains(errOut, wantBind) {
 		t.Fatalf("want exit 2 naming the Role metricscale-migrate-keda and %q", wantBind)
 	}
 	if by, err := sandbox.ExternalMetrics(ctx, env.rest); err != nil || by != sandbox.ExternalMetricsAdapter {
