@@ -159,6 +159,7 @@ func (o *AddRuleOptions) Complete(args []string) error {
 		}
 		req.Resource, req.Group, req.ResourceLabel = plural.Resource, plural.Group, label
 		req.Singular = kube.Singular(c.Mapper, plural.GroupResource())
+		req.ClusterScoped = kube.ClusterScoped(c.Mapper, plural.GroupResource())
 	}
 	dry, _ := addrule.ParseDryRun(o.DryRun) // checked by validateFlags
 	o.opts = addrule.Options{Request: req, Chain: co, DryRun: dry, NoRestart: o.NoRestart, Grant: o.Grant, Timeout: o.Timeout,

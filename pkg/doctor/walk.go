@@ -589,7 +589,8 @@ func (w *walker) ruleMisses(m *hpaMetric, r *simulate.Rule) (f Finding, ok bool)
 func (w *walker) withRuleFix(f Finding, m *hpaMetric, series []prom.Series) Finding {
 	gr := m.req.Resource
 	singular := kube.Singular(w.mapper, gr)
-	req := rules.Request{SeriesName: m.name, Resource: gr.Resource, Singular: singular, As: m.name}
+	req := rules.Request{SeriesName: m.name, Resource: gr.Resource, Singular: singular, As: m.name,
+		ClusterScoped: kube.ClusterScoped(w.mapper, gr)}
 	if p, note, ok := proposeRule(series, req, m.queried, m.req.Namespace); ok {
 		return f.withFix(w.granting(gr, Fix{
 			Description: fmt.Sprintf("add a rule that maps %s to the namespace and %s to %s%s (add-rule writes it into the adapter ConfigMap and restarts the adapter; or paste the YAML under rules: and restart it)",

@@ -47,3 +47,17 @@ func Singular(m apimeta.RESTMapper, gr schema.GroupResource) string {
 	}
 	return gr.Resource
 }
+
+// ClusterScoped says whether gr's objects belong to no namespace (nodes,
+// namespaces), as the RESTMapper maps it; false when it does not know gr.
+func ClusterScoped(m apimeta.RESTMapper, gr schema.GroupResource) bool {
+	if m == nil {
+		return false
+	}
+	gvk, err := m.KindFor(gr.WithVersion(""))
+	if err != nil {
+		return false
+	}
+	mapping, err := m.RESTMapping(gvk.GroupKind(), gvk.Version)
+	return err == nil && mapping.Scope.Name() == apimeta.RESTScopeNameRoot
+}

@@ -45,3 +45,15 @@ func TestResourceFor(t *testing.T) {
 		}
 	}
 }
+
+func TestClusterScoped(t *testing.T) {
+	m := kubetest.DiscoveryMapper()
+	for gr, want := range map[schema.GroupResource]bool{
+		{Resource: "nodes"}: true, {Resource: "namespaces"}: true, {Resource: "pods"}: false,
+		{Group: "apps", Resource: "deployments"}: false, {Resource: "unknowns"}: false,
+	} {
+		if got := ClusterScoped(m, gr); got != want {
+			t.Errorf("%s: %v, want %v", gr, got, want)
+		}
+	}
+}

@@ -51,6 +51,9 @@ type Request struct {
 	// cluster-wide (resources.namespaced: false).
 	External      bool
 	NotNamespaced bool
+	// ClusterScoped says Resource's objects belong to no namespace (nodes):
+	// their rule needs no namespace label.
+	ClusterScoped bool
 }
 
 // Proposal is an inferred rule, as an add-rule command and as YAML.
@@ -202,6 +205,12 @@ func Propose(series []prom.Series, req Request) (Proposal, error) {
 		}
 		return p, fmt.Errorf("no label of the series names a %s (looked for %s; the series have %s): name it with %s",
 			what, strings.Join(looked, ", "), strings.Join(LabelNames(series), ", "), flag)
+	}
+	if p.NamespaceLabel == "" && !req.ClusterScoped && p.Resource != "namespaces" {
+		// The adapter answers a request for namespaced objects only from
+		// series whose namespace label names the request's namespace.
+		return p, fmt.Errorf("no label of the series names a namespace (looked for %s; the series have %s): a rule without one serves %s of no namespace, which no HPA can read; name it with --namespace-label",
+			strings.Join(NamespaceLabels, ", "), strings.Join(LabelNames(series), ", "), p.Resource)
 	}
 	return checked(req, p)
 }

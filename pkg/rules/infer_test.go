@@ -195,6 +195,26 @@ func TestProposeNoResourceNamesFlags(t *testing.T) {
 	}
 }
 
+// A pod label alone is not a rule an HPA can use: the adapter answers a
+// request for pods of a namespace only from series naming it.
+func TestProposeNeedsANamespaceLabel(t *testing.T) {
+	s := []prom.Series{series("newbie_backlog", "team_namespace=newbie-x", "team_pod=p-1")}
+	_, err := Propose(s, Request{SeriesName: "newbie_backlog", Resource: "pods", Singular: "pod", ResourceLabel: "team_pod"})
+	if err == nil || !strings.Contains(err.Error(), "no label of the series names a namespace") ||
+		!strings.Contains(err.Error(), "the series have team_namespace, team_pod") || !strings.Contains(err.Error(), "--namespace-label") {
+		t.Fatalf("err %v", err)
+	}
+	p, err := Propose(s, Request{SeriesName: "newbie_backlog", Resource: "pods", Singular: "pod", ResourceLabel: "team_pod", NamespaceLabel: "team_namespace"})
+	if err != nil || p.NamespaceLabel != "team_namespace" {
+		t.Fatalf("with --namespace-label: %+v, %v", p, err)
+	}
+	// Nodes belong to no namespace: no namespace label is needed.
+	n := []prom.Series{series("node_load", "node=n-1")}
+	if _, err := Propose(n, Request{SeriesName: "node_load", Resource: "nodes", Singular: "node", ResourceLabel: "node", ClusterScoped: true}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestProposeExternal(t *testing.T) {
 	cases := []struct {
 		name     string
