@@ -106,13 +106,7 @@ func classifySeries(ctx context.Context, exists func(ctx context.Context, gr sch
 		o := namedObject{namespace: objNS, name: name, series: x}
 		switch {
 		case objNS != ns:
-			o.class = classOtherNamespace
-			if exists == nil {
-				break
-			}
-			if ok, err := exists(ctx, schema.GroupResource{Resource: "namespaces"}, "", objNS); err == nil && !ok {
-				o.class = classNamespaceGone
-			}
+			o.class = otherNamespace(ctx, exists, objNS)
 		case reads[name]:
 			o.class = classSelected
 		case checked == maxExistenceChecks || exists == nil:
@@ -134,6 +128,18 @@ func classifySeries(ctx context.Context, exists func(ctx context.Context, gr sch
 	}
 	sortByClass(out.objects)
 	return out
+}
+
+// otherNamespace classifies an object of namespace ns, not the HPA's: gone
+// with its namespace when that no longer exists.
+func otherNamespace(ctx context.Context, exists func(ctx context.Context, gr schema.GroupResource, ns, name string) (bool, error), ns string) objectClass {
+	if exists == nil {
+		return classOtherNamespace
+	}
+	if ok, err := exists(ctx, schema.GroupResource{Resource: "namespaces"}, "", ns); err == nil && !ok {
+		return classNamespaceGone
+	}
+	return classOtherNamespace
 }
 
 // sortByClass orders objects by class, then namespace and name.
