@@ -173,18 +173,19 @@ func (a *Adapter) SetFlagCommand(flag, value string) string {
 	}
 	base := fmt.Sprintf("/spec/template/spec/containers/%d/args", ci)
 	arg := "--" + flag + "=" + value
+	_, byHand := ParseFlags(a.Container.Command)[flag]
+	byHand = byHand || ci < 0
 	var ops []string
 	for i, x := range a.Container.Args {
-		if x == "--"+flag || x == "-"+flag {
-			ci = -1 // "--flag value": two arguments to change
-		}
+		// "--flag value" is two arguments to change: by hand.
+		byHand = byHand || x == "--"+flag || x == "-"+flag
 		if strings.HasPrefix(x, "--"+flag+"=") || strings.HasPrefix(x, "-"+flag+"=") {
 			ops = []string{
 				fmt.Sprintf(`{"op":"test","path":"%s/%d","value":%q}`, base, i, x),
 				fmt.Sprintf(`{"op":"replace","path":"%s/%d","value":%q}`, base, i, arg)}
 		}
 	}
-	if _, inCommand := ParseFlags(a.Container.Command)[flag]; ci < 0 || inCommand {
+	if byHand {
 		return fmt.Sprintf("kubectl -n %s edit deployment %s   # set %s", a.Namespace, a.Name, arg)
 	}
 	if ops == nil {

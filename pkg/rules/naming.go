@@ -110,6 +110,7 @@ func ContainingLabel(series []prom.Series, names []string, target string) (Relab
 // containing is ContainingLabel for the one label l.
 func containing(series []prom.Series, names []string, l, target string) (Relabel, bool) {
 	var r Relabel
+	var re *regexp.Regexp // r.Regex anchored as Prometheus anchors it
 	for _, s := range series {
 		v := string(s.Labels[pmodel.LabelName(l)])
 		for _, n := range names {
@@ -117,21 +118,16 @@ func containing(series []prom.Series, names []string, l, target string) (Relabel
 			if n == "" || v == n || i < 0 {
 				continue
 			}
-			if r.Regex == "" {
+			if re == nil {
 				r = Relabel{Source: l, Target: target,
 					Regex: regexp.QuoteMeta(v[:i]) + "(.+)" + regexp.QuoteMeta(v[i+len(n):])}
+				re = regexp.MustCompile("^(?:" + r.Regex + ")$")
 			}
-			if !extracts(r.Regex, v, names) {
+			// The regex must turn the value into one of names.
+			if m := re.FindStringSubmatch(v); len(m) != 2 || !slices.Contains(names, m[1]) {
 				return Relabel{}, false
 			}
 		}
 	}
-	return r, r.Regex != ""
-}
-
-// extracts says whether regex, anchored as Prometheus anchors it, turns
-// value into one of names.
-func extracts(regex, value string, names []string) bool {
-	m := regexp.MustCompile("^(?:" + regex + ")$").FindStringSubmatch(value)
-	return len(m) == 2 && slices.Contains(names, m[1])
+	return r, re != nil
 }
