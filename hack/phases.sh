@@ -2,11 +2,11 @@
 # Runs make targets one after another, as `make test` does, and prints each
 # one's wall time at the end, also when one fails (then it stops there and
 # exits with that target's code). A cold run's figures say where the time goes:
-#   hack/phases.sh '&tools' unit dist-test tools e2e
+#   hack/phases.sh '&checks' tools e2e checks
 # A target written '&T' starts in the background at that point, its output
 # kept aside; T named later waits for it there, prints its output and
-# counts its time from its start (on two cores, the tools' module downloads
-# and single-threaded link steps fill the gaps of the unit and dist tests).
+# counts its time from its start (make test's checks, at the lowest CPU
+# priority, take what the tools' build and the e2e tests leave).
 set -uo pipefail
 set -m # each background target in its own process group, to stop it whole
 
