@@ -437,10 +437,7 @@ func samples(ctx context.Context, c *prometheus.Connection, r *simulate.Rule, p 
 
 // helmValues is the rule as the prometheus-adapter chart's values take it.
 func helmValues(p rules.Proposal) string {
-	key := "custom"
-	if p.External {
-		key = "external"
-	}
+	key := strings.TrimPrefix(helmPath(p), "rules.")
 	var b strings.Builder
 	b.WriteString("rules:\n  " + key + ":\n")
 	for _, l := range strings.Split(strings.TrimRight(rules.ListItem(p.YAML), "\n"), "\n") {

@@ -14,8 +14,61 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/table"
 )
 
-// PrintPlan tells what will be added and what it will serve.
-func PrintPlan(w io.Writer, p *Plan) {
+// PrintPlan tells first what add-rule will do (or that there is nothing to
+// do), then what it found, the rule once, what the adapter will serve and
+// what else the write needs.
+func PrintPlan(w io.Writer, p *Plan, o Options) {
+	printHeadline(w, p, o)
+	printFound(w, p)
+	if p.AlreadyServedBy == "" {
+		printRule(w, p)
+	}
+	fmt.Fprintln(w, "\nthe adapter will serve:")
+	var rows [][]string
+	for _, m := range p.Produces {
+		res := m.Resource
+		if m.External {
+			res = "(external)"
+		}
+		rows = append(rows, []string{m.Metric, res, sampleSummary(p.Samples)})
+	}
+	table.Render(w, "  ", []string{"metric", "resource", "values now (from Prometheus)"}, rows)
+	if p.Grant != nil {
+		fmt.Fprintf(w, "\nthe adapter's ServiceAccount %s may not list %s: without that it fails every request of the metric; --grant creates what it needs:\n",
+			p.Grant.ServiceAccount, strings.Join(p.AdapterCannotList, ", "))
+		for _, l := range strings.Split(p.Grant.Commands(), "\n") {
+			fmt.Fprintln(w, "  "+l)
+		}
+	}
+	if p.HelmRelease != "" && p.AlreadyServedBy == "" {
+		fmt.Fprintf(w, "\nWARNING: Helm release %q manages ConfigMap %s: the next helm upgrade puts the old config back.\n", p.HelmRelease, p.ConfigMap)
+		fmt.Fprintf(w, "Put the rule above in the chart's values.yaml as well, under %s.\n", helmPath(p.Proposal))
+	}
+}
+
+// printHeadline is the conclusion known before anything is written.
+func printHeadline(w io.Writer, p *Plan, o Options) {
+	if p.AlreadyServedBy != "" {
+		fmt.Fprintf(w, "nothing to do: %s is already served by %s\n", p.Produces[0].Metric, p.AlreadyServedBy)
+		if p.ServedNote != "" {
+			fmt.Fprintf(w, "  (%s; to serve it differently, edit that rule, or add this one under another name with --api-name)\n", p.ServedNote)
+		}
+		fmt.Fprintln(w)
+		return
+	}
+	what := fmt.Sprintf("append the rule below to %s in ConfigMap %s (key %s)", p.List, p.ConfigMap, p.Key)
+	if !o.NoRestart {
+		what += " and restart the adapter"
+	}
+	if d := o.DryRun.String(); d != "" {
+		fmt.Fprintf(w, "dry run (%s): nothing is written; without --dry-run, add-rule would %s\n\n", d, what)
+		return
+	}
+	fmt.Fprintf(w, "add-rule will %s\n\n", what)
+}
+
+// printFound is what add-rule found: the adapter, Prometheus, the series.
+func printFound(w io.Writer, p *Plan) {
 	a := p.Adapter
 	fmt.Fprintf(w, "adapter     deployment %s, config in ConfigMap %s key %s (relists every %s)\n", p.AdapterRef, p.ConfigMap, p.Key, a.RelistInterval)
 	via := p.Prometheus.Via
@@ -41,37 +94,38 @@ func PrintPlan(w io.Writer, p *Plan) {
 	if pr.Counter {
 		fmt.Fprintf(w, "counter     %s ends in _total: the rule serves its per-second rate over 2m as %s\n", p.Produces[0].SeriesName, pr.APIName)
 	}
+}
+
+// printRule is the rule as it will be written; the diff of the config
+// only when the write changes more than the rule's own lines.
+func printRule(w io.Writer, p *Plan) {
 	fmt.Fprintf(w, "\nrule (appended to %s):\n", p.List)
 	for _, l := range strings.Split(strings.TrimRight(rules.ListItem(p.Rule), "\n"), "\n") {
 		fmt.Fprintln(w, "  "+l)
 	}
-	fmt.Fprintln(w, "\nthe adapter will serve:")
-	var rows [][]string
-	for _, m := range p.Produces {
-		res := m.Resource
-		if m.External {
-			res = "(external)"
-		}
-		rows = append(rows, []string{m.Metric, res, sampleSummary(p.Samples)})
+	if onlyAdds(p.Diff) {
+		return
 	}
-	table.Render(w, "  ", []string{"metric", "resource", "values now (from Prometheus)"}, rows)
-	if p.Grant != nil {
-		fmt.Fprintf(w, "\nthe adapter's ServiceAccount %s may not list %s: without that it fails every request of the metric; --grant creates what it needs:\n",
-			p.Grant.ServiceAccount, strings.Join(p.AdapterCannotList, ", "))
-		for _, l := range strings.Split(p.Grant.Commands(), "\n") {
-			fmt.Fprintln(w, "  "+l)
+	fmt.Fprintf(w, "\nthe write changes more of %s than the rule:\n", p.Key)
+	printDiff(w, p.Diff)
+}
+
+// onlyAdds says whether a unified diff only adds lines.
+func onlyAdds(diff string) bool {
+	for _, l := range strings.Split(diff, "\n") {
+		if strings.HasPrefix(l, "-") && !strings.HasPrefix(l, "---") {
+			return false
 		}
 	}
-	if p.AlreadyServedBy == "" {
-		printDiff(w, p.Diff)
+	return true
+}
+
+// helmPath is where the prometheus-adapter chart's values keep the rule.
+func helmPath(p rules.Proposal) string {
+	if p.External {
+		return "rules.external"
 	}
-	if p.HelmRelease != "" {
-		fmt.Fprintf(w, "\nWARNING: Helm release %q manages ConfigMap %s: the next helm upgrade puts the old config back.\n", p.HelmRelease, p.ConfigMap)
-		fmt.Fprintln(w, "Put the rule in the chart's values.yaml as well:")
-		for _, l := range strings.Split(strings.TrimRight(p.HelmValues, "\n"), "\n") {
-			fmt.Fprintln(w, "  "+l)
-		}
-	}
+	return "rules.custom"
 }
 
 func flagFor(p rules.Proposal) string { return rules.ResourceFlag(p.Resource, p.Singular) }
@@ -110,13 +164,8 @@ func printDiff(w io.Writer, diff string) {
 func PrintOutcome(w io.Writer, r *Result) {
 	p := r.Plan
 	switch {
-	case r.NoOp:
-		fmt.Fprintf(w, "\nnothing to do: %s is already served by %s\n", p.Produces[0].Metric, p.AlreadyServedBy)
-		if p.ServedNote != "" {
-			fmt.Fprintf(w, "  (%s; to serve it differently, edit that rule, or add this one under another name with --api-name)\n", p.ServedNote)
-		}
-	case r.DryRun != "":
-		fmt.Fprintf(w, "\ndry run (%s): nothing was written\n", r.DryRun)
+	case r.NoOp, r.DryRun != "":
+		// PrintPlan said so first.
 	case r.Diff != "" && r.Diff != p.Diff:
 		fmt.Fprintln(w, "\nthe ConfigMap changed while it was written; the change made to the newer config:")
 		printDiff(w, r.Diff)

@@ -235,9 +235,7 @@ func (o *AddRuleOptions) Run(ctx context.Context) error {
 		return &ExitError{Code: ExitCannotRun, Err: err}
 	}
 	if text {
-		addrule.PrintPlan(o.Out, plan)
-	}
-	if text {
+		addrule.PrintPlan(o.Out, plan, o.opts)
 		fmt.Fprintln(o.Out)
 	}
 	res, err := addrule.Apply(ctx, o.env, o.opts, plan, log)

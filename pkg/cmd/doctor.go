@@ -29,7 +29,8 @@ type DoctorOptions struct {
 	Summary     bool
 	AllContexts bool
 	ChainFlags  *chain.Flags
-	HPANames    []string
+	SelectorFlag
+	HPANames []string
 
 	env       doctor.Env
 	namespace string
@@ -69,6 +70,9 @@ const doctorExample = `  # every HPA in the current namespace
   # the number of errors found, for a script
   kubectl metricscale doctor -A -o jsonpath='{.summary.errors}'
 
+  # the HPAs labelled app=shop in every namespace
+  kubectl metricscale doctor -A -l app=shop
+
   # the HPAs doctor looked at, as kubectl get -o name prints them
   kubectl metricscale doctor -o name`
 
@@ -101,6 +105,7 @@ contexts: the worst of theirs).`,
 	f := cmd.Flags()
 	f.BoolVar(&o.Summary, "summary", false, "Print only the findings grouped by cause (code, metric, how many HPAs, in which namespaces, one fix) and the counts; -o json carries the causes always")
 	f.BoolVar(&o.AllContexts, allContextsFlag, false, "Run in every context of the kubeconfig at once (see --context a,b for some of them)")
+	o.SelectorFlag.AddFlag(f)
 	o.ChainFlags.AddFlags(f)
 	addOutputFlags(cmd, o.PrintFlags, "jsonpath and go-template read the fields of -o json (e.g. {.summary.errors}); name: the HPAs reported, as horizontalpodautoscaler.autoscaling/NAME.")
 	return cmd
@@ -135,6 +140,9 @@ func (o *DoctorOptions) Complete(args []string) error {
 // Validate rejects flag combinations doctor cannot honour.
 func (o *DoctorOptions) Validate() error {
 	if err := o.PrintFlags.Validate(); err != nil {
+		return err
+	}
+	if err := o.SelectorFlag.Validate(o.HPANames); err != nil {
 		return err
 	}
 	if o.Summary && o.PrintFlags.Format() != "table" {
@@ -182,7 +190,7 @@ func (o *DoctorOptions) fleetContexts() ([]string, error) {
 // options is what doctor looks at in a cluster whose namespace (-n or the
 // context's) is namespace.
 func (o *DoctorOptions) options(namespace string) doctor.Options {
-	return doctor.Options{Namespace: namespace, AllNamespaces: o.AllNamespaces, HPANames: o.HPANames, Chain: o.chain}
+	return doctor.Options{Namespace: namespace, AllNamespaces: o.AllNamespaces, HPANames: o.HPANames, Selector: o.Selector, Chain: o.chain}
 }
 
 // Run inspects the chain, prints the report, and maps it to the exit code.

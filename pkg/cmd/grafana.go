@@ -61,9 +61,11 @@ type GrafanaProvisionOptions struct {
 	CAFile        string
 	Insecure      bool
 	FromCluster   bool
-	DryRun        string
-	PrintFlags    *printers.Flags
-	Timeout       time.Duration
+	SelectorFlag
+	DryRun     string
+	Diff       bool
+	PrintFlags *printers.Flags
+	Timeout    time.Duration
 
 	env       *kube.Clients
 	namespace string
@@ -115,8 +117,10 @@ Exit status: 0 done or unchanged; 1 an object was skipped or failed; 2 provision
 	f.StringVar(&o.GrafanaSecret, "grafana-secret", "", "NAMESPACE/NAME of the Secret with the Grafana chart's admin-user and admin-password keys")
 	f.StringVar(&o.CAFile, "grafana-ca-file", "", "CA certificate file to verify Grafana's TLS certificate")
 	f.BoolVar(&o.Insecure, "grafana-insecure-skip-tls-verify", false, "Do not verify Grafana's TLS certificate (insecure)")
-	f.BoolVar(&o.FromCluster, "from-cluster", false, "Also build a dashboard of every HPA metric in scope (-n, -A): the query the adapter runs for it beside the HPA's target")
-	addDryRunFlag(cmd, &o.DryRun, `"client": show what would change, with a diff per changed object, and write nothing; "none": write (Grafana has no server-side dry run)`, grafanaDryRuns...)
+	f.BoolVar(&o.FromCluster, "from-cluster", false, "Also build a dashboard of every HPA metric in scope (-n, -A, -l): the query the adapter runs for it beside the HPA's target")
+	o.SelectorFlag.AddFlag(f)
+	addDryRunFlag(cmd, &o.DryRun, `"client": show what would change, a line per changed object (a dashboard's panels added, changed, removed), and write nothing; "none": write (Grafana has no server-side dry run)`, grafanaDryRuns...)
+	f.BoolVar(&o.Diff, "diff", false, "With --dry-run: the unified diff of each changed object's JSON instead of its one-line summary")
 	f.DurationVar(&o.Timeout, "grafana-timeout", 30*time.Second, "Timeout of each request to Grafana")
 	addOutputFlags(cmd, o.PrintFlags, "name: the Grafana objects by uid (datasource/UID, folder/UID, dashboard/UID).")
 	return cmd
@@ -159,6 +163,15 @@ func (o *GrafanaProvisionOptions) Validate() error {
 	}
 	if err := checkDryRun(o.DryRun, grafanaDryRuns, "Grafana's API has no server-side dry run"); err != nil {
 		errs = append(errs, err)
+	}
+	if err := o.SelectorFlag.Validate(nil); err != nil {
+		errs = append(errs, err)
+	}
+	if o.Diff && !o.dryRun() {
+		errs = append(errs, errors.New("--diff shows what a dry run would change: add --dry-run"))
+	}
+	if o.Selector != "" && !o.FromCluster {
+		errs = append(errs, fmt.Errorf("--selector %s picks the HPAs of --from-cluster: add --from-cluster", o.Selector))
 	}
 	return errors.Join(errs...)
 }
@@ -281,7 +294,7 @@ func (o *GrafanaProvisionOptions) hpaMetrics(ctx context.Context, ch *chain.Chai
 	if o.AllNamespaces {
 		ns = ""
 	}
-	items, missing, err := provision.HPAMetrics(ctx, o.env, ch.Discovery, ns)
+	items, missing, err := provision.HPAMetrics(ctx, o.env, ch.Discovery, kube.HPAScope{Namespace: ns, Selector: o.Selector})
 	if err != nil {
 		return nil, nil, fmt.Errorf("--from-cluster: %w", err)
 	}
@@ -311,13 +324,19 @@ func (o *GrafanaProvisionOptions) print(rep provisionReport) error {
 		if a.Reason != "" {
 			fmt.Fprintf(o.Out, "%s %s: %s\n", a.Kind, a.Object, a.Reason)
 		}
-		if o.dryRun() && a.Diff != "" {
+		switch {
+		case o.dryRun() && o.Diff && a.Diff != "":
 			fmt.Fprintf(o.Out, "\n%s", a.Diff)
+		case o.dryRun() && a.Summary != "":
+			fmt.Fprintf(o.Out, "%s %s: %s\n", a.Kind, a.Object, a.Summary)
 		}
 	}
 	what := ""
 	if o.dryRun() {
 		what = "dry run, nothing written; "
+		if !o.Diff {
+			what = "dry run, nothing written (--diff shows the JSON); "
+		}
 	}
 	fmt.Fprintf(o.Out, "\nGrafana %s at %s: %s%d requests (%d reads, %d writes)\n", rep.Version, rep.Grafana, what, rep.Requests.Reads+rep.Requests.Writes, rep.Requests.Reads, rep.Requests.Writes)
 	return nil

@@ -87,7 +87,7 @@ func (o *HistoryOptions) Validate() error {
 
 // Run reads the HPA (it must exist) and its history.
 func (o *HistoryOptions) Run(ctx context.Context) error {
-	if _, err := kube.HPAs(ctx, o.kube.Client, o.namespace, []string{o.hpaName}, nil); err != nil {
+	if _, err := kube.HPAs(ctx, o.kube.Client, kube.HPAScope{Namespace: o.namespace, Names: []string{o.hpaName}}, nil); err != nil {
 		return err
 	}
 	t := history.Run(ctx, o.kube, o.chain, o.namespace, o.hpaName, o.Since, time.Now())

@@ -49,6 +49,7 @@ type MigrateKEDAOptions struct {
 	// (namespace/name) when discovery by KEDA's labels fails.
 	KEDAMetricsService string
 	ChainFlags         *chain.Flags
+	SelectorFlag
 
 	chain     chain.Options
 	clients   *kube.Clients
@@ -158,6 +159,7 @@ delete a pod's group when the pod goes.`,
 	f.BoolVar(&o.Rollback, "rollback", false, "Delete the ScaledObjects migrate created, keeping their HPAs, and restore each HPA's backed-up spec")
 	f.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "With --apply or --rollback: how long to wait for KEDA and the HPA controller")
 	f.StringVar(&o.KEDAMetricsService, "keda-metrics-service", "", "KEDA's metrics server Service as NAMESPACE/NAME, when it is not found by KEDA's labels")
+	o.SelectorFlag.AddFlag(f)
 	o.ChainFlags.AddFlags(f)
 	addOutputFlags(cmd, o.PrintFlags, "Default: yaml; with --apply or --rollback, one line per object written.")
 	return cmd
@@ -185,6 +187,12 @@ func (o *MigrateKEDAOptions) Validate() error {
 	}
 	if o.Timeout <= 0 {
 		errs = append(errs, fmt.Sprintf("--timeout %s: give a positive duration, e.g. 2m", o.Timeout))
+	}
+	if err := o.SelectorFlag.Validate(o.HPANames); err != nil {
+		errs = append(errs, err.Error())
+	}
+	if o.Rollback && o.Selector != "" {
+		errs = append(errs, "--rollback and --selector do not go together: --rollback takes HPA names, or rolls back the whole namespace")
 	}
 	if o.AllNamespaces && len(o.HPANames) > 0 {
 		errs = append(errs, "HPA names and -A do not go together: name HPAs in one namespace with -n, or use -A alone")
@@ -362,8 +370,11 @@ func (o *MigrateKEDAOptions) hpas(ctx context.Context) ([]autoscalingv2.Horizont
 	if o.AllNamespaces && len(o.HPANames) == 0 {
 		ns = ""
 	}
-	hpas, err := kube.HPAs(ctx, o.clients.Client, ns, o.HPANames, nil)
-	if err == nil && len(hpas) == 0 {
+	hpas, err := kube.HPAs(ctx, o.clients.Client, kube.HPAScope{Namespace: ns, Names: o.HPANames, Selector: o.Selector}, nil)
+	switch {
+	case err == nil && len(hpas) == 0 && o.Selector != "":
+		err = fmt.Errorf("no HorizontalPodAutoscalers in %s match -l %s (see kubectl get hpa --show-labels)", migrate.Scope(ns), o.Selector)
+	case err == nil && len(hpas) == 0:
 		err = fmt.Errorf("no HorizontalPodAutoscalers in %s: name a namespace with -n, or use -A", migrate.Scope(ns))
 	}
 	return hpas, err

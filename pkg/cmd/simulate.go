@@ -128,7 +128,7 @@ func (o *SimulateOptions) Validate() error {
 // Run reads the HPA and what its controller reads, applies --set and
 // --replicas, and prints the run.
 func (o *SimulateOptions) Run(ctx context.Context) error {
-	hpas, err := kube.HPAs(ctx, o.kube.Client, o.namespace, []string{o.hpaName}, nil)
+	hpas, err := kube.HPAs(ctx, o.kube.Client, kube.HPAScope{Namespace: o.namespace, Names: []string{o.hpaName}}, nil)
 	if err != nil {
 		return err
 	}

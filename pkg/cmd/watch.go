@@ -29,6 +29,7 @@ type WatchOptions struct {
 	PrintFlags *printers.Flags
 	NoColor    bool
 	ChainFlags *chain.Flags
+	SelectorFlag
 
 	chain     chain.Options
 	until     *watch.Condition
@@ -78,6 +79,7 @@ Exit status with --until: 0 when the condition holds for every HPA metric shown,
 	f.StringVar(&o.Until, "until", "", "Stop with exit 0 once FIELD OP NUMBER holds for every row, e.g. 'replicas>=2' (fields: "+strings.Join(watch.ConditionFields, ", ")+")")
 	f.DurationVar(&o.Timeout, "timeout", 0, "Stop with exit 1 after this long (0: never)")
 	f.BoolVar(&o.NoColor, "no-color", false, "No colours (also when NO_COLOR is set)")
+	o.SelectorFlag.AddFlag(f)
 	o.ChainFlags.AddFlags(f)
 	addOutputFlags(cmd, o.PrintFlags, "table: redrawn on a terminal, lines otherwise; the others print one object per change.")
 	return cmd
@@ -98,7 +100,7 @@ func (o *WatchOptions) Complete(args []string) error {
 		}
 	}
 	live, err := watch.NewLive(*c, watch.Options{
-		Namespace: namespace, AllNamespaces: o.AllNamespaces, HPANames: o.HPANames, Chain: o.chain,
+		Namespace: namespace, AllNamespaces: o.AllNamespaces, HPANames: o.HPANames, Selector: o.Selector, Chain: o.chain,
 	})
 	if err != nil {
 		return err
@@ -123,6 +125,9 @@ func (o *WatchOptions) Validate() error {
 	if o.AllNamespaces && len(o.HPANames) > 0 {
 		errs = append(errs, "HPA names and -A do not go together: name HPAs in one namespace with -n, or use -A alone")
 	}
+	if err := o.SelectorFlag.Validate(o.HPANames); err != nil {
+		errs = append(errs, err.Error())
+	}
 	if len(errs) > 0 {
 		return errors.New(strings.Join(errs, "\n"))
 	}
@@ -136,11 +141,14 @@ func (o *WatchOptions) newPrinter() (watch.Printer, error) {
 		p, err := o.PrintFlags.ToPrinter()
 		return &watch.JSON{W: o.Out, Printer: p}, err
 	}
+	scope := "namespace " + o.namespace
+	if o.AllNamespaces {
+		scope = "any namespace"
+	}
+	if o.Selector != "" {
+		scope += " matching -l " + o.Selector
+	}
 	if f, ok := o.Out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		scope := "namespace " + o.namespace
-		if o.AllNamespaces {
-			scope = "all namespaces"
-		}
 		title := fmt.Sprintf("kubectl metricscale watch: %s, values every %s", scope, o.Interval)
 		if o.until != nil {
 			title += ", until " + o.until.String()
@@ -156,7 +164,7 @@ func (o *WatchOptions) newPrinter() (watch.Printer, error) {
 		}
 		return &watch.Screen{W: o.Out, Color: !o.NoColor && !noColor, Title: title, History: 20, Width: width}, nil
 	}
-	return &watch.Lines{W: o.Out}, nil
+	return &watch.Lines{W: o.Out, Scope: scope}, nil
 }
 
 // Run watches until the condition, the timeout or an interrupt.

@@ -74,8 +74,11 @@ func groupCauses(scopes []contextHPAs) []Cause {
 	}
 	for _, s := range scopes {
 		for _, h := range s.hpas {
+			explained := metricErrors(h)
 			for _, f := range h.Findings {
-				add(s.context, h, "", f)
+				if !(explained && symptoms[f.Code]) {
+					add(s.context, h, "", f)
+				}
 			}
 			for _, m := range h.Metrics {
 				for _, f := range m.Findings {
@@ -103,6 +106,22 @@ func groupCauses(scopes []contextHPAs) []Cause {
 		return a.Code+a.Metric < b.Code+b.Metric
 	})
 	return out
+}
+
+// symptoms are the codes that repeat what the HPA controller says, not
+// why: as causes they give way to the HPA's metric findings that say why.
+var symptoms = map[string]bool{string(CodeCannotCompute): true}
+
+// metricErrors says whether a metric of the HPA has an error finding.
+func metricErrors(h HPAReport) bool {
+	for _, m := range h.Metrics {
+		for _, f := range m.Findings {
+			if f.Severity == SeverityError {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // shortList shows up to three names (namespaces, contexts) and how many

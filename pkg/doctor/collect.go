@@ -46,8 +46,8 @@ import (
 )
 
 // listHPAs reads the HPAs in scope, each trimmed to what doctor reads.
-func listHPAs(ctx context.Context, c kubernetes.Interface, ns string, names []string) ([]autoscalingv2.HorizontalPodAutoscaler, error) {
-	return kube.HPAs(ctx, c, ns, names, trimHPA)
+func listHPAs(ctx context.Context, c kubernetes.Interface, scope kube.HPAScope) ([]autoscalingv2.HorizontalPodAutoscaler, error) {
+	return kube.HPAs(ctx, c, scope, trimHPA)
 }
 
 // trimHPA keeps what doctor reads of an HPA: its name, owners (a ScaledObject), spec and status. The
@@ -165,6 +165,8 @@ func hpaEvents(ctx context.Context, c kubernetes.Interface, ns string) map[strin
 // interfaces, with one request per distinct request of the HPA controller.
 type Collected struct {
 	Now time.Time
+	// Namespace is the namespace of the HPAs in scope ("" for all).
+	Namespace string
 	// SeriesWindow is how far back the walk looks for series the
 	// adapter's window no longer sees.
 	SeriesWindow time.Duration
@@ -269,18 +271,17 @@ type Targets interface {
 // adapter's chain, and what the findings need as evidence. The metric
 // values the walk will read are fetched ahead, a few at a time.
 func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
-	in := &Collected{Now: o.Now, SeriesWindow: o.SeriesWindow, ServerMinor: -1}
+	in := &Collected{Now: o.Now, SeriesWindow: o.SeriesWindow, ServerMinor: -1, Namespace: o.Namespace}
 	if in.Now.IsZero() {
 		in.Now = time.Now()
 	}
 	if in.SeriesWindow == 0 {
 		in.SeriesWindow = time.Hour
 	}
-	ns := o.Namespace
 	if o.AllNamespaces {
-		ns = ""
+		in.Namespace = ""
 	}
-	if err := in.readHPAs(ctx, env, ns, o.HPANames); err != nil {
+	if err := in.readHPAs(ctx, env, kube.HPAScope{Namespace: in.Namespace, Names: o.HPANames, Selector: o.Selector}); err != nil {
 		return nil, err
 	}
 	hpas := in.HPAs
@@ -317,11 +318,11 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 		in.PrometheusCandidates = prometheusServices(ctx, env.Client)
 	}
 
-	if err := in.liveSources(ctx, env, ns, customSvc, externalSvc); err != nil {
+	if err := in.liveSources(ctx, env, in.Namespace, customSvc, externalSvc); err != nil {
 		return nil, err
 	}
 	if needEvents(hpas) {
-		in.Events = hpaEvents(ctx, env.Client, ns)
+		in.Events = hpaEvents(ctx, env.Client, in.Namespace)
 	}
 	if ch.Discovery = <-relisted; ch.Discovery != nil {
 		in.AdapterServiceAccount, in.Denied = adapterDenied(ctx, env.Client, ch.Adapter, ch.Discovery, slices.Collect(maps.Keys(neededResources(hpas, env.Mapper))))
@@ -329,10 +330,10 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 	return in, nil
 }
 
-// readHPAs lists the HPAs in scope (ns; "" for all) or reads the named
-// ones, and then the namespace's others.
-func (in *Collected) readHPAs(ctx context.Context, env Env, ns string, names []string) error {
-	hpas, err := listHPAs(ctx, env.Client, ns, names)
+// readHPAs lists the HPAs in scope or reads the named ones, and then the
+// namespace's others.
+func (in *Collected) readHPAs(ctx context.Context, env Env, scope kube.HPAScope) error {
+	hpas, err := listHPAs(ctx, env.Client, scope)
 	if err != nil {
 		var status apierrors.APIStatus
 		if !errors.As(err, &status) {
@@ -341,11 +342,11 @@ func (in *Collected) readHPAs(ctx context.Context, env Env, ns string, names []s
 		return apierr.Denied(err, apierr.ReadOnlyRole)
 	}
 	in.HPAs = hpas
-	if len(names) > 0 {
+	if len(scope.Names) > 0 || scope.Selector != "" {
 		// The namespace's other HPAs, only to name those that share a scale
 		// target with one in scope (MS414); without them that check sees
 		// the HPAs in scope alone.
-		in.OtherHPAs, _ = listHPAs(ctx, env.Client, ns, nil)
+		in.OtherHPAs, _ = listHPAs(ctx, env.Client, kube.HPAScope{Namespace: scope.Namespace})
 	}
 	return nil
 }

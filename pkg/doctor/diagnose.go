@@ -102,7 +102,7 @@ func neededResources(hpas []autoscalingv2.HorizontalPodAutoscaler, mapper apimet
 // metric of every HPA the walk prometheus → rule → api → hpa up to the first
 // broken link. It reads nothing but what in holds and its sources.
 func Diagnose(ctx context.Context, in *Collected) (*Report, error) {
-	r := &Report{APIVersion: "metricscale.io/v1alpha1", Kind: "DoctorReport", Findings: []Finding{}, HPAs: []HPAReport{}}
+	r := &Report{APIVersion: "metricscale.io/v1alpha1", Kind: "DoctorReport", Namespace: in.Namespace, Findings: []Finding{}, HPAs: []HPAReport{}}
 	r.Inventory.APIServices = in.APIServices
 	ch := in.Chain
 	a, cfg := ch.Adapter, ch.Config

@@ -99,7 +99,8 @@ func TestPrintFleet(t *testing.T) {
 	}
 	out := b.String()
 	for _, want := range []string{
-		"CONTEXT live\nCHAIN\n",
+		"CONTEXT live\nHPA a/x",
+		"\nCHAIN\n",
 		"HPA a/x",
 		"CONTEXT dead\n  doctor could not run: cannot reach the Kubernetes API server at https://127.0.0.1:9 (check --kubeconfig, --context, --server): dial tcp: connection refused\n",
 		"CONTEXTS\n  CONTEXT  HPAS  HEALTHY  ERRORS  WARNINGS  STATUS\n",

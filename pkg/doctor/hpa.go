@@ -41,7 +41,7 @@ func hpaFindings(hpa *autoscalingv2.HorizontalPodAutoscaler, targetFound bool, r
 						YAML: hpaRBACYAML}))
 				continue
 			}
-			out = append(out, newFinding(CodeCannotCompute, obj, c.Reason, c.Message).withEvidence(eventEvidence(events, 3)...))
+			out = append(out, newFinding(CodeCannotCompute, obj, c.Reason, c.Message).withEvidence(sayOnce(c.Message, eventEvidence(events, 3))...))
 		case c.Type == autoscalingv2.ScalingLimited && c.Status == corev1.ConditionTrue && c.Reason == "TooManyReplicas":
 			out = append(out, newFinding(CodeAtMaxReplicas, obj, hpa.Spec.MaxReplicas, c.Message))
 		}
@@ -91,6 +91,41 @@ func eventEvidence(events []corev1.Event, max int) []string {
 		out = append(out, fmt.Sprintf("event %s%s: %s", e.Reason, count, e.Message))
 	}
 	return out
+}
+
+// sayOnce shortens each line of evidence that ends as message does (an
+// event that repeats the condition's error, as the controller's events
+// do): the shared ending, said above, becomes "… (as above)".
+func sayOnce(message string, evidence []string) []string {
+	out := make([]string, len(evidence))
+	for i, e := range evidence {
+		out[i] = shortenRepeat(e, message, "as above")
+	}
+	return out
+}
+
+// shortenRepeat cuts from line the ending it shares with said, at a word,
+// and points at where it was said; a line that shares less than a clause
+// is kept whole.
+func shortenRepeat(line, said, where string) string {
+	const least = 24 // shorter shared endings are words, not a repeated error
+	n := commonSuffix(line, said)
+	for n > 0 && n < len(line) && line[len(line)-n-1] != ' ' {
+		n--
+	}
+	if n < least {
+		return line
+	}
+	return strings.TrimRight(line[:len(line)-n], " :") + " … (" + where + ")"
+}
+
+// commonSuffix is the length of the longest common ending of a and b.
+func commonSuffix(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[len(a)-1-n] == b[len(b)-1-n] {
+		n++
+	}
+	return n
 }
 
 // settle turns MS401 into MS408, a warning, only when doctor reproduced the

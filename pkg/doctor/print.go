@@ -49,9 +49,44 @@ func printTable(w io.Writer, r *Report, wide bool) {
 	printCounts(w, r.Summary)
 }
 
-// printChainAndHPAs is the table output up to the causes: the chain's
-// plumbing, then each HPA with its metrics and findings.
+// printChainAndHPAs is the table output up to the causes: the answer first
+// (each HPA with its metrics and findings, or that there is none), then the
+// chain's plumbing with the findings not tied to an HPA metric. Those that
+// bear on none of the HPAs fold into one line per code unless wide.
 func printChainAndHPAs(w io.Writer, r *Report, wide bool) {
+	if len(r.HPAs) == 0 {
+		fmt.Fprintln(w, noHPAs(r.Namespace))
+	}
+	for i, h := range r.HPAs {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		printHPA(w, h, wide)
+	}
+	fmt.Fprintln(w)
+	printChain(w, r, wide)
+	shown, folded := r.Findings, []Finding(nil)
+	if !wide {
+		shown, folded = splitFindings(r)
+	}
+	if len(shown)+len(folded) > 0 {
+		fmt.Fprintln(w)
+	}
+	printFindings(w, shown, wide)
+	printFolded(w, folded, len(r.HPAs) > 0)
+}
+
+// noHPAs is the answer when the scope holds no HPA.
+func noHPAs(namespace string) string {
+	if namespace == "" {
+		return "no HPAs in any namespace"
+	}
+	return "no HPAs in namespace " + namespace
+}
+
+// printChain is the CHAIN block: the APIServices, the adapter, Prometheus
+// and how many metrics are served.
+func printChain(w io.Writer, r *Report, wide bool) {
 	inv := r.Inventory
 	fmt.Fprintln(w, "CHAIN")
 	for _, s := range inv.APIServices {
@@ -72,13 +107,42 @@ func printChainAndHPAs(w io.Writer, r *Report, wide bool) {
 		fmt.Fprintf(w, "  prometheus %-34s %s\n", p.URL, state)
 	}
 	fmt.Fprintf(w, "  metrics    %d served by the API, %d discovered by the rules on live series\n", inv.ServedMetrics, inv.DiscoveredMetrics)
-	if len(r.Findings) > 0 {
-		fmt.Fprintln(w)
-		printFindings(w, r.Findings, wide)
+}
+
+// printFolded is one line per code of the findings that bear on none of
+// the HPAs asked about, and how to see them whole.
+func printFolded(w io.Writer, fs []Finding, hpas bool) {
+	if len(fs) == 0 {
+		return
 	}
-	for _, h := range r.HPAs {
-		printHPA(w, h, wide)
+	var codes []string
+	byCode := map[string][]Finding{}
+	for _, f := range fs {
+		if byCode[f.Code] == nil {
+			codes = append(codes, f.Code)
+		}
+		byCode[f.Code] = append(byCode[f.Code], f)
 	}
+	for _, c := range codes {
+		f, n := byCode[c][0], len(byCode[c])
+		count := ""
+		if n > 1 {
+			count = fmt.Sprintf(" ×%d", n)
+		}
+		fmt.Fprintf(w, "  %s %-7s %s%s\n", c, f.Severity, f.Title, count)
+	}
+	about := "no HPA"
+	if hpas {
+		about = "none of the HPAs above"
+	}
+	fmt.Fprintf(w, "  (%d %s that concern %s: -o wide shows them)\n", len(fs), plural(len(fs), "finding", "findings"), about)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // apiServiceState is an APIService as the CHAIN block shows it. A state a
@@ -107,9 +171,9 @@ func apiServiceState(s APIService, findings []Finding) string {
 
 // printHPA is one HPA: its metrics' table, then its findings.
 func printHPA(w io.Writer, h HPAReport, wide bool) {
-	fmt.Fprintf(w, "\nHPA %s/%s → %s   replicas %d (desired %d, min %d, max %d)\n", h.Namespace, h.Name, h.ScaleTarget, h.CurrentReplicas, h.DesiredReplicas, h.MinReplicas, h.MaxReplicas)
+	fmt.Fprintf(w, "HPA %s/%s → %s   replicas %d (desired %d, min %d, max %d)\n", h.Namespace, h.Name, h.ScaleTarget, h.CurrentReplicas, h.DesiredReplicas, h.MinReplicas, h.MaxReplicas)
 	if h.Decision != "" {
-		fmt.Fprintf(w, "  DECISION  %s\n", h.Decision)
+		fmt.Fprintf(w, "  DECISION  %s\n", decisionLine(h))
 	}
 	header := []string{"metric", "type", "target", "current", "chain"}
 	if wide {
@@ -140,6 +204,17 @@ func printHPA(w io.Writer, h HPAReport, wide bool) {
 		fmt.Fprintln(w)
 		printFindings(w, fs, wide)
 	}
+}
+
+// decisionLine is the HPA's decision, without the error an HPA finding
+// below quotes.
+func decisionLine(h HPAReport) string {
+	for _, f := range h.Findings {
+		if short := shortenRepeat(h.Decision, f.Message, f.Code+" below"); short != h.Decision {
+			return short
+		}
+	}
+	return h.Decision
 }
 
 func printCounts(w io.Writer, s Summary) {
@@ -219,18 +294,33 @@ func printCausesTable(w io.Writer, cs []Cause) {
 	}
 	table.Render(w, "  ", header, rows)
 	for _, c := range cs {
-		if c.Fix == nil {
-			continue
+		printCauseFix(w, c)
+	}
+}
+
+// printCauseFix is a cause's fix: whole when its HPAs share it; when each
+// HPA has its own (it names the HPA's objects), where to read them.
+func printCauseFix(w io.Writer, c Cause) {
+	if c.Fix == nil {
+		return
+	}
+	what := c.Code
+	if c.Metric != "" {
+		what += " " + c.Metric
+	}
+	if c.Fixes > 1 {
+		fmt.Fprintf(w, "  fix %s: one per HPA (%d differ, each naming its HPA's objects): kubectl metricscale doctor HPA -n NAMESPACE prints each\n", what, c.Fixes)
+		return
+	}
+	fmt.Fprintf(w, "  fix %s: %s\n", what, c.Fix.Description)
+	for _, l := range strings.Split(c.Fix.Command, "\n") {
+		if l != "" {
+			fmt.Fprintf(w, "      $ %s\n", l)
 		}
-		more := ""
-		if c.Fixes > 1 {
-			more = fmt.Sprintf(" (one of %d fixes, each naming its HPA's objects)", c.Fixes)
-		}
-		fmt.Fprintf(w, "  fix %s %s%s: %s\n", c.Code, orDash(c.Metric), more, c.Fix.Description)
-		if c.Fix.Command != "" && c.Fixes <= 1 {
-			for _, l := range strings.Split(c.Fix.Command, "\n") {
-				fmt.Fprintf(w, "      $ %s\n", l)
-			}
+	}
+	if c.Fix.YAML != "" {
+		for _, l := range strings.Split(strings.TrimRight(c.Fix.YAML, "\n"), "\n") {
+			fmt.Fprintf(w, "      %s\n", l)
 		}
 	}
 }

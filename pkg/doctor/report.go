@@ -29,12 +29,14 @@ const (
 // Report is the stable schema of `doctor -o json|yaml` (apiVersion
 // metricscale.io/v1alpha1, kind DoctorReport). Fields are only ever added.
 type Report struct {
-	APIVersion string      `json:"apiVersion"`
-	Kind       string      `json:"kind"`
-	Inventory  Inventory   `json:"inventory"`
-	Findings   []Finding   `json:"findings"` // not tied to one HPA metric: APIServices, adapter, Prometheus, config
-	HPAs       []HPAReport `json:"hpas"`
-	Summary    Summary     `json:"summary"`
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	// Namespace is the namespace doctor looked in ("" for all namespaces).
+	Namespace string      `json:"namespace,omitempty"`
+	Inventory Inventory   `json:"inventory"`
+	Findings  []Finding   `json:"findings"` // not tied to one HPA metric: APIServices, adapter, Prometheus, config
+	HPAs      []HPAReport `json:"hpas"`
+	Summary   Summary     `json:"summary"`
 	// Causes groups the HPAs' findings by code and metric.
 	Causes []Cause `json:"causes"`
 }

@@ -16,6 +16,7 @@ type Options struct {
 	Namespace     string // ignored with AllNamespaces
 	AllNamespaces bool
 	HPANames      []string
+	Selector      string // a label selector on the HPAs, without HPANames
 	// Chain says where the adapter and Prometheus are (empty: found as
 	// the adapter is found through its APIService).
 	Chain adapterchain.Options

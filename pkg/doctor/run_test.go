@@ -14,6 +14,7 @@ import (
 	metadatafake "k8s.io/client-go/metadata/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube/kubetest"
 )
 
@@ -132,7 +133,7 @@ func TestListHPAsTrimsAndSorts(t *testing.T) {
 	b.Status.CurrentReplicas = 3
 	a := benchHPA("a", "y", "Deployment", "y")
 	c := fake.NewSimpleClientset(&b, &a)
-	got, err := listHPAs(context.Background(), c, "", nil)
+	got, err := listHPAs(context.Background(), c, kube.HPAScope{})
 	if err != nil {
 		t.Fatal(err)
 	}

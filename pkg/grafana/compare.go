@@ -15,6 +15,8 @@ type Comparison struct {
 	// Diff is a unified diff of the normalised JSON (live → desired), empty
 	// when Equal; against nothing when Grafana has no such object.
 	Diff string
+	// Summary says in one line what differs (see summarize).
+	Summary string
 }
 
 // dashboardServerFields are set or rewritten by Grafana on every save, so
@@ -128,7 +130,7 @@ func compare(name string, exists bool, have, want map[string]any) Comparison {
 		ToFile:   "desired/" + name,
 		Context:  3,
 	})
-	return Comparison{Diff: diff}
+	return Comparison{Diff: diff, Summary: summarize(exists, have, want)}
 }
 
 // canonical turns any JSON-shaped value (json.Number, typed maps) into the

@@ -48,6 +48,9 @@ type Action struct {
 	URL    string `json:"url,omitempty"`    // link in Grafana, when known
 	Reason string `json:"reason,omitempty"`
 	Diff   string `json:"diff,omitempty"` // in a dry run: unified diff of the normalised JSON, live → desired
+	// Summary says in one line what the diff changes (dry run only): a
+	// dashboard's panels added, changed and removed, the other fields.
+	Summary string `json:"summary,omitempty"`
 }
 
 // Options of a Converge run.
@@ -126,13 +129,13 @@ func Converge(ctx context.Context, c *Client, want Desired, opts Options) ([]Act
 	return actions, nil
 }
 
-// diff is what an Action carries of a comparison: its diff in a dry run
-// only (a real run's is in Grafana; a large set would hold every one).
-func (cv *converger) diff(c Comparison) string {
+// describe puts on an Action what it carries of a comparison: its diff and
+// summary in a dry run only (a real run's are in Grafana; a large set would
+// hold every one).
+func (cv *converger) describe(a *Action, c Comparison) {
 	if cv.opts.DryRun {
-		return c.Diff
+		a.Diff, a.Summary = c.Diff, c.Summary
 	}
-	return ""
 }
 
 type converger struct {
@@ -193,7 +196,7 @@ func (cv *converger) dataSource(ctx context.Context, want DataSource) (Action, e
 		return a, nil
 	}
 	cmp := CompareDataSource(live, want)
-	a.Diff = cv.diff(cmp)
+	cv.describe(&a, cmp)
 	switch {
 	case live.ReadOnly:
 		a.Action, a.Reason = Skipped, "provisioned from files (read-only in Grafana): change its provisioning file instead"
@@ -245,8 +248,8 @@ func (cv *converger) addDataSource(ctx context.Context, want DataSource, a Actio
 			return a, nil
 		}
 	}
-	if cv.opts.DryRun {
-		a.Diff = CompareDataSource(nil, want).Diff
+	if cv.opts.DryRun { // a creation compares with nothing: only a dry run shows it
+		cv.describe(&a, CompareDataSource(nil, want))
 	}
 	if !cv.opts.DryRun {
 		_, err := cv.c.CreateDataSource(ctx, &models.AddDataSourceCommand{
@@ -299,8 +302,8 @@ func (cv *converger) folder(ctx context.Context, want Folder) (Action, error) {
 	live, err := cv.c.Folder(ctx, want.UID)
 	if errors.Is(err, ErrNotFound) {
 		a.Action = Created
-		if cv.opts.DryRun {
-			a.Diff = CompareFolder(nil, want).Diff
+		if cv.opts.DryRun { // a creation compares with nothing: only a dry run shows it
+			cv.describe(&a, CompareFolder(nil, want))
 		}
 		if cv.opts.DryRun {
 			return a, nil
@@ -321,7 +324,7 @@ func (cv *converger) folder(ctx context.Context, want Folder) (Action, error) {
 		a.Action = Unchanged
 		return a, nil
 	}
-	a.Diff = cv.diff(cmp)
+	cv.describe(&a, cmp)
 	if live.ParentUID != want.ParentUID {
 		// Moving a folder moves everything in it and its permissions: a
 		// person decides that, not a provisioning run.
@@ -383,8 +386,8 @@ func (cv *converger) dashboard(ctx context.Context, want dashboardToSave) (Actio
 	switch {
 	case errors.Is(err, ErrNotFound):
 		a.Action = Created
-		if cv.opts.DryRun {
-			a.Diff = CompareDashboard(nil, body).Diff
+		if cv.opts.DryRun { // a creation compares with nothing: only a dry run shows it
+			cv.describe(&a, CompareDashboard(nil, body))
 		}
 	case err != nil:
 		return outcome(a, err)
@@ -405,7 +408,7 @@ func (cv *converger) dashboard(ctx context.Context, want dashboardToSave) (Actio
 			a.Folder = live.Meta.FolderTitle
 		}
 		cmp := CompareDashboard(live.Body, body)
-		a.Diff = cv.diff(cmp)
+		cv.describe(&a, cmp)
 		if !inFolder {
 			a.Reason = fmt.Sprintf("moved from folder %q", live.Meta.FolderTitle)
 		}

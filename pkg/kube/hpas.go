@@ -13,16 +13,25 @@ import (
 	"k8s.io/client-go/tools/pager"
 )
 
-// HPAs reads the HPAs named in namespace (each one read; a missing one is
-// named with how to list them), or without names every HPA of namespace
-// ("" for all) a page at a time, sorted by namespace/name. keep copies what
-// the caller reads of each (nil: WithoutManagedFields), so that a page is
-// garbage once read.
-func HPAs(ctx context.Context, c kubernetes.Interface, namespace string, names []string,
+// HPAScope says which HPAs a command looks at, as kubectl get hpa does:
+// those named in Namespace, or without names every HPA of Namespace ("" for
+// all) that Selector (a label selector; "" for all) matches.
+type HPAScope struct {
+	Namespace string
+	Names     []string
+	Selector  string
+}
+
+// HPAs reads the HPAs of scope: each named one (a missing one is named
+// with how to list them), or the listed ones a page at a time, sorted by
+// namespace/name. keep copies what the caller reads of each (nil:
+// WithoutManagedFields), so that a page is garbage once read.
+func HPAs(ctx context.Context, c kubernetes.Interface, scope HPAScope,
 	keep func(*autoscalingv2.HorizontalPodAutoscaler) autoscalingv2.HorizontalPodAutoscaler) ([]autoscalingv2.HorizontalPodAutoscaler, error) {
 	if keep == nil {
 		keep = WithoutManagedFields
 	}
+	namespace, names := scope.Namespace, scope.Names
 	api := c.AutoscalingV2().HorizontalPodAutoscalers(namespace)
 	var out []autoscalingv2.HorizontalPodAutoscaler
 	if len(names) > 0 {
@@ -40,7 +49,7 @@ func HPAs(ctx context.Context, c kubernetes.Interface, namespace string, names [
 	}
 	err := EachItem(ctx, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 		return api.List(ctx, o)
-	}, metav1.ListOptions{}, func(obj runtime.Object) error {
+	}, metav1.ListOptions{LabelSelector: scope.Selector}, func(obj runtime.Object) error {
 		out = append(out, keep(obj.(*autoscalingv2.HorizontalPodAutoscaler)))
 		return nil
 	})

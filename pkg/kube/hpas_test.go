@@ -25,22 +25,25 @@ func TestHPAs(t *testing.T) {
 		name      string
 		namespace string
 		names     []string
+		selector  string
 		keep      func(*autoscalingv2.HorizontalPodAutoscaler) autoscalingv2.HorizontalPodAutoscaler
 		want      []string
 		wantErr   string
 	}{
-		{"all namespaces, sorted", "", nil, nil, []string{"a/w", "a/y", "b/x"}, ""},
-		{"one namespace", "a", nil, nil, []string{"a/w", "a/y"}, ""},
-		{"named, in the order given", "a", []string{"y", "w"}, nil, []string{"a/y", "a/w"}, ""},
-		{"a named one missing", "a", []string{"y", "zz"}, nil, nil,
+		{"all namespaces, sorted", "", nil, "", nil, []string{"a/w", "a/y", "b/x"}, ""},
+		{"one namespace", "a", nil, "", nil, []string{"a/w", "a/y"}, ""},
+		{"by label, all namespaces", "", nil, "app in (w,x)", nil, []string{"a/w", "b/x"}, ""},
+		{"by label, one namespace", "a", nil, "app!=w", nil, []string{"a/y"}, ""},
+		{"named, in the order given", "a", []string{"y", "w"}, "", nil, []string{"a/y", "a/w"}, ""},
+		{"a named one missing", "a", []string{"y", "zz"}, "", nil, nil,
 			`HorizontalPodAutoscaler "zz" not found in namespace "a" (list them with kubectl get hpa -n a)`},
-		{"the caller's keep", "b", nil, func(h *autoscalingv2.HorizontalPodAutoscaler) autoscalingv2.HorizontalPodAutoscaler {
+		{"the caller's keep", "b", nil, "", func(h *autoscalingv2.HorizontalPodAutoscaler) autoscalingv2.HorizontalPodAutoscaler {
 			return autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Namespace: h.Namespace, Name: "kept-" + h.Name}}
 		}, []string{"b/kept-x"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := HPAs(ctx, c, tt.namespace, tt.names, tt.keep)
+			got, err := HPAs(ctx, c, HPAScope{Namespace: tt.namespace, Names: tt.names, Selector: tt.selector}, tt.keep)
 			if tt.wantErr != "" {
 				if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) || !apierrors.IsNotFound(err) {
 					t.Fatalf("err %v, want %q wrapping NotFound", err, tt.wantErr)

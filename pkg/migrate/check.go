@@ -18,6 +18,9 @@ type Reading struct {
 	// AdapterErr when the metrics API gave none.
 	Adapter    float64
 	AdapterErr error
+	// PodsWithValue is, for a Pods metric, how many pods the adapter
+	// served a value for.
+	PodsWithValue int
 	// Query is the trigger's query run now; QueryErr when it gave no
 	// number.
 	Query    float64
@@ -99,11 +102,30 @@ func Compare(mp MetricPlan, r Reading, s Scale, tolerance float64) Check {
 	c.AdapterReplicas = s.desired(c.Adapter, mp.Threshold)
 	c.KEDAReplicas = s.desired(c.KEDA, mp.Threshold)
 	c.Diff = relDiff(c.Adapter, c.KEDA)
+	if c.Diff > tolerance && somePodsMissing(mp, r, s) {
+		c.Problem = fmt.Sprintf("the trigger's query gives %g where the adapter serves %g (%.1f%% apart, tolerance %.1f%%) because only %d of the %d pods have a series: "+
+			"the HPA averages over the pods with a value, KEDA divides the query's sum by every replica. doctor reports it as %s (kubectl metricscale doctor HPA_NAME names the pods); "+
+			"make every pod of the target export %s, then migrate",
+			c.KEDA, c.Adapter, 100*c.Diff, 100*tolerance, r.PodsWithValue, s.Current, somePodsMissingCode, mp.Name)
+		return c
+	}
 	if c.Diff > tolerance {
 		c.Problem = fmt.Sprintf("the trigger's query gives %g where the adapter serves %g (%.1f%% apart, tolerance %.1f%%): the query does not express what the adapter selects (for example a selector on labels the series lack, or several series where the adapter takes one)",
 			c.KEDA, c.Adapter, 100*c.Diff, 100*tolerance)
 	}
 	return c
+}
+
+// somePodsMissingCode is doctor's code for a Pods metric that only some
+// of the target's pods have (docs/checks.md).
+const somePodsMissingCode = "MS304"
+
+// somePodsMissing says whether a Pods trigger differs from the adapter
+// because some pods have no value: the HPA averages over those with one,
+// KEDA's AverageValue divides the query's sum by every replica.
+func somePodsMissing(mp MetricPlan, r Reading, s Scale) bool {
+	return mp.Type == autoscalingv2.PodsMetricSourceType && mp.PerReplica &&
+		r.PodsWithValue > 0 && int32(r.PodsWithValue) < s.Current
 }
 
 // desired is the HPA controller's replica count for value (per replica

@@ -239,6 +239,7 @@ func reading(ctx context.Context, env Env, req hpareq.Request, query string) Rea
 				r.Adapter += it.Value.AsApproximateFloat64()
 			}
 			if req.Type == autoscalingv2.PodsMetricSourceType {
+				r.PodsWithValue = len(list.Items)
 				r.Adapter /= float64(len(list.Items)) // the HPA averages over the pods
 			} else {
 				r.Adapter = list.Items[0].Value.AsApproximateFloat64()

@@ -202,6 +202,8 @@ func TestCompare(t *testing.T) {
 			adapter: 150, keda: 150, adapterRepl: 3, kedaRepl: 3},
 		{name: "Pods: a pod the query misses", mp: pods, r: Reading{Adapter: 150, Query: 150}, scale: scale(2, 5),
 			adapter: 150, keda: 75, adapterRepl: 3, kedaRepl: 2, problem: "50.0% apart"},
+		{name: "Pods: one of two pods has a series (doctor's MS304)", mp: pods, r: Reading{Adapter: 150, Query: 150, PodsWithValue: 1}, scale: scale(2, 5),
+			adapter: 150, keda: 75, adapterRepl: 3, kedaRepl: 2, problem: "because only 1 of the 2 pods have a series: the HPA averages over the pods with a value, KEDA divides the query's sum by every replica. doctor reports it as MS304"},
 		{name: "Object Value within tolerance", mp: objectValue, r: Reading{Adapter: 20, Query: 20.1}, scale: scale(1, 5),
 			adapter: 20, keda: 20.1, adapterRepl: 2, kedaRepl: 3},
 		{name: "Object Value: two series summed", mp: objectValue, r: Reading{Adapter: 20, Query: 40}, scale: scale(1, 5),

@@ -35,13 +35,13 @@ type Unrendered struct {
 }
 
 // HPAMetrics renders, for every Pods, Object and External metric of the
-// HPAs of namespace ("" for all), the query the adapter runs for the HPA
+// HPAs of scope, the query the adapter runs for the HPA
 // controller's request (as watch renders it: pkg/hpareq with the scale
 // target's selector and its pods), from the adapter's discovery disc,
 // beside the HPA's target; and the metrics it could not render, with the
 // reason.
-func HPAMetrics(ctx context.Context, env *kube.Clients, disc *simulate.Discovery, namespace string) ([]dashboards.HPAMetric, []Unrendered, error) {
-	hpas, err := kube.HPAs(ctx, env.Client, namespace, nil, nil)
+func HPAMetrics(ctx context.Context, env *kube.Clients, disc *simulate.Discovery, scope kube.HPAScope) ([]dashboards.HPAMetric, []Unrendered, error) {
+	hpas, err := kube.HPAs(ctx, env.Client, scope, nil)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -37,6 +37,7 @@ type Options struct {
 	Namespace     string // "" with AllNamespaces
 	AllNamespaces bool
 	HPANames      []string
+	Selector      string // a label selector on the HPAs, without HPANames
 	// Chain locates the adapter whose rules render the Prometheus queries,
 	// and Prometheus.
 	Chain chain.Options
@@ -89,7 +90,8 @@ func NewLive(env Env, o Options) (*Live, error) {
 	if !o.AllNamespaces {
 		l.ns = o.Namespace
 	}
-	f := informers.NewSharedInformerFactoryWithOptions(env.Client, 0, informers.WithNamespace(l.ns))
+	f := informers.NewSharedInformerFactoryWithOptions(env.Client, 0, informers.WithNamespace(l.ns),
+		informers.WithTweakListOptions(func(lo *metav1.ListOptions) { lo.LabelSelector = o.Selector }))
 	l.hpas = f.Autoscaling().V2().HorizontalPodAutoscalers().Informer()
 	ef := informers.NewSharedInformerFactoryWithOptions(env.Client, 0, informers.WithNamespace(l.ns),
 		informers.WithTweakListOptions(func(lo *metav1.ListOptions) {

@@ -185,10 +185,14 @@ func lastScale(now time.Time, r Row) string {
 // Lines prints one line per row whenever the row changes, like
 // `kubectl get -w`; for logs and scripts.
 type Lines struct {
-	W      io.Writer
-	seen   map[string]string
-	status string
-	header bool
+	W io.Writer
+	// Scope names what is watched ("namespace default"), for the line
+	// that says there is no HPA in it yet.
+	Scope     string
+	seen      map[string]string
+	status    string
+	header    bool
+	saidEmpty bool
 }
 
 // LinesHeader names the columns of line mode.
@@ -211,16 +215,17 @@ func (l *Lines) Update(now time.Time, rows []Row, status string) error {
 		}
 		l.header = true
 	}
+	if len(rows) == 0 && !l.saidEmpty {
+		fmt.Fprintf(l.W, "%-8s  no HPAs in %s yet: waiting for one\n", now.Format("15:04:05"), l.Scope)
+	}
+	l.saidEmpty = len(rows) == 0
 	for _, r := range rows {
 		sig := r.Signature()
 		if l.seen[r.Key()] == sig {
 			continue
 		}
 		l.seen[r.Key()] = sig
-		ls := "-"
-		if r.LastScaleTime != nil {
-			ls, _, _ = strings.Cut(r.LastScale, ";")
-		}
+		ls := lastScale(now, r)
 		active := r.Active
 		if r.Limited != "" {
 			active += ",limited:" + r.Limited

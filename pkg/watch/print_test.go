@@ -74,3 +74,20 @@ func TestStreamFormats(t *testing.T) {
 		})
 	}
 }
+
+// TestLinesSayNoHPA: with nothing in scope, line mode says so once, and
+// again only after the scope emptied anew.
+func TestLinesSayNoHPA(t *testing.T) {
+	var b strings.Builder
+	l := &Lines{W: &b, Scope: "namespace shop"}
+	at := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	row := Row{Namespace: "shop", HPA: "web", Type: "Pods", Metric: "jobs", Target: "1"}
+	for _, rows := range [][]Row{nil, nil, {row}, nil} {
+		if err := l.Update(at, rows, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := strings.Count(b.String(), "10:00:00  no HPAs in namespace shop yet: waiting for one\n"); n != 2 {
+		t.Fatalf("said %d times, want 2:\n%s", n, b.String())
+	}
+}

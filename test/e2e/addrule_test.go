@@ -267,6 +267,44 @@ func TestAddRuleCounter(t *testing.T) {
 	}
 }
 
+// TestAddRuleNeedsNamespaceLabel: series that name their pod by a label of
+// the team's own choosing and their namespace by another. add-rule given
+// only the pod label refuses the rule (one without a namespace serves no
+// HPA), names the flag that fixes it and writes nothing, dry run or not;
+// with both labels its dry run proposes the rule.
+func TestAddRuleNeedsNamespaceLabel(t *testing.T) {
+	needSandbox(t)
+	ctx := context.Background()
+	original := adapterConfig(t)
+	body := "# TYPE newbie_backlog gauge\nnewbie_backlog{team_namespace=\"default\"} 7\n"
+	if err := sandbox.PushMetrics(ctx, env.info.PushgatewayURL, "newbie", map[string]string{"team_pod": "newbie-1"}, body); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { deletePushGroup(t, "job/newbie/team_pod/newbie-1") })
+	const refusal = "no label of the series names a namespace"
+	for _, dryRun := range []string{"--dry-run=client", "--dry-run=none"} {
+		var out, errOut string
+		var code int
+		eventually(t, time.Minute, "add-rule "+dryRun+" refuses a rule without a namespace label", func(ctx context.Context) error {
+			out, errOut, code = runCmd(t, "add-rule", "newbie_backlog", "--pod-label", "team_pod", dryRun)
+			if code != cmd.ExitCannotRun || !strings.Contains(errOut, refusal) {
+				return fmt.Errorf("exit %d\n%s%s", code, out, errOut)
+			}
+			return nil
+		})
+		if !strings.Contains(errOut, "team_namespace") || !strings.Contains(errOut, "--namespace-label") || strings.Contains(out, "will serve") {
+			t.Fatalf("%s: the refusal does not name the label and the flag, or serves anyway:\n%s%s", dryRun, out, errOut)
+		}
+	}
+	if adapterConfig(t) != original {
+		t.Fatal("a refused add-rule changed the adapter's config")
+	}
+	out, errOut, code := runCmd(t, "add-rule", "newbie_backlog", "--pod-label", "team_pod", "--namespace-label", "team_namespace", "--dry-run=client")
+	if code != 0 || !strings.HasPrefix(out, "dry run (client): nothing is written") || !strings.Contains(out, "team_namespace: {resource: namespace}") {
+		t.Fatalf("with both labels: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
 // TestAddRuleRestoresWhenAdapterFails: the adapter is forced to fail at its
 // next start; add-rule sees the new pod crash, puts the previous config
 // back, restarts the adapter again and exits 1 with the pod's last words;

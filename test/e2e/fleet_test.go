@@ -137,7 +137,7 @@ func TestDoctorAcrossContexts(t *testing.T) {
 	}
 
 	out, code, _ := doctorFleet(t, kc, "--context", "live,dead", "--request-timeout", "3s")
-	for _, want := range []string{"CONTEXT live\nCHAIN\n", "HPA default/interlok-autoscaler", "CONTEXT dead\n  doctor could not run: cannot reach the Kubernetes API server",
+	for _, want := range []string{"CONTEXT live\nHPA ", "\nCHAIN\n", "HPA default/interlok-autoscaler", "CONTEXT dead\n  doctor could not run: cannot reach the Kubernetes API server",
 		"CONTEXTS\n  CONTEXT  HPAS", "\n  dead     -     -", "2 contexts, "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the table lacks %q:\n%s", want, out)

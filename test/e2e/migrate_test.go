@@ -17,6 +17,7 @@ import (
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	"sigs.k8s.io/yaml"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/doctor"
 	"github.com/metricscale/kubectl-metricscale/pkg/keda"
 	"github.com/metricscale/kubectl-metricscale/pkg/migrate"
 	"github.com/metricscale/kubectl-metricscale/test/sandbox"
@@ -246,6 +247,39 @@ func TestMigrateKEDATwoSeries(t *testing.T) {
 	if code != 0 || len(scaledObjects(t, out)) != 1 || !strings.Contains(errOut, "warning (--force)") {
 		t.Fatalf("--force: exit %d\n%s%s", code, out, errOut)
 	}
+}
+
+// TestMigrateKEDASomePods: the guide's load (150) on interlok's one pod
+// makes the HPA controller scale it to 2, and the new pod pushes nothing.
+// The adapter serves the pod that has a value (150, the HPA's average)
+// where the trigger's sum over the 2 replicas gives 75: migrate keda
+// refuses, saying why as doctor does (MS304), not with a guess; doctor
+// reports MS304 on the same chain.
+func TestMigrateKEDASomePods(t *testing.T) {
+	needSandbox(t)
+	interlokHPAForgotten(t)
+	original := interlok(t)
+	pushInterlok(t, 150)
+	setAdapterConfig(t, strings.TrimRight(original, "\n")+"\n"+interlokRule)
+	var errOut string
+	eventually(t, 4*time.Minute, "the HPA scales interlok to 2 and migrate keda names the pods without a series", func(ctx context.Context) error {
+		var code int
+		_, errOut, code = runCmd(t, "migrate", "keda", "interlok-autoscaler", "-n", "default")
+		if code != 2 || !strings.Contains(errOut, "gives 75 where the adapter serves 150") ||
+			!strings.Contains(errOut, "because only 1 of the 2 pods have a series") || !strings.Contains(errOut, "MS304") {
+			return fmt.Errorf("exit %d\n%s", code, errOut)
+		}
+		return nil
+	})
+	if strings.Contains(errOut, "for example a selector") {
+		t.Fatalf("the refusal still guesses:\n%s", errOut)
+	}
+	waitDoctor(t, "default", "MS304 on interlok-autoscaler", func(rep *doctor.Report, exit int) error {
+		if fs := findingsOf(rep, "interlok-autoscaler"); findCode(fs, "MS304") == nil {
+			return fmt.Errorf("exit %d, findings %s", exit, codesOf(fs))
+		}
+		return nil
+	})
 }
 
 // TestMigrateKEDAApplyRollback: on the healthy Interlok chain with

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -192,11 +193,16 @@ func TestGrafanaProvision(t *testing.T) {
 	}
 	var before struct{ Meta struct{ Version int } }
 	grafanaGet(t, env.info.GrafanaURL, "/api/dashboards/uid/metricscale-hpa-metrics", &before)
-	// --dry-run shows the change and writes nothing.
+	// --dry-run shows the change in a line and writes nothing; --diff shows its JSON.
 	out, _, code = provision(t, "-n", "default", "--from-cluster", "--dry-run")
 	if code != 0 || !strings.Contains(out, "would be updated") || !strings.Contains(out, "dry run, nothing written") ||
-		!strings.Contains(out, "+++ desired/dashboards/metricscale-hpa-metrics.json") || !strings.Contains(out, " 0 writes)") {
-		t.Fatalf("--dry-run: exit %d, want the update shown with its diff and 0 writes", code)
+		!regexp.MustCompile(`: panels: 0 added, [1-9]\d* changed \([^)]+\), 0 removed`).MatchString(out) ||
+		strings.Contains(out, "+++ ") || !strings.Contains(out, " 0 writes)") {
+		t.Fatalf("--dry-run: exit %d, want the update summarised in a line and 0 writes:\n%s", code, out)
+	}
+	out, _, code = provision(t, "-n", "default", "--from-cluster", "--dry-run", "--diff")
+	if code != 0 || !strings.Contains(out, "+++ desired/dashboards/metricscale-hpa-metrics.json") || !strings.Contains(out, " 0 writes)") {
+		t.Fatalf("--dry-run --diff: exit %d, want the update shown with its diff and 0 writes:\n%s", code, out)
 	}
 	out, _, code = provision(t, "-n", "default", "--from-cluster", "-o", "json")
 	third := parseProvision(t, out)
