@@ -135,7 +135,7 @@ func printFolded(w io.Writer, fs []Finding, hpas bool) {
 	if hpas {
 		about = "none of the HPAs above"
 	}
-	fmt.Fprintf(w, "  (%d %s that concern %s: -o wide shows them)\n", len(fs), plural(len(fs), "finding", "findings"), about)
+	fmt.Fprintf(w, "  (%d %s %s: -o wide shows them)\n", len(fs), plural(len(fs), "finding that concerns", "findings that concern"), about)
 }
 
 func plural(n int, one, many string) string {

@@ -17,7 +17,6 @@ import (
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	"sigs.k8s.io/yaml"
 
-	"github.com/metricscale/kubectl-metricscale/pkg/doctor"
 	"github.com/metricscale/kubectl-metricscale/pkg/keda"
 	"github.com/metricscale/kubectl-metricscale/pkg/migrate"
 	"github.com/metricscale/kubectl-metricscale/test/sandbox"
@@ -274,7 +273,8 @@ func TestMigrateKEDASomePods(t *testing.T) {
 	if strings.Contains(errOut, "for example a selector") {
 		t.Fatalf("the refusal still guesses:\n%s", errOut)
 	}
-	waitDoctor(t, "default", "MS304 on interlok-autoscaler", func(rep *doctor.Report, exit int) error {
+	eventually(t, time.Minute, "doctor reports MS304 on interlok-autoscaler", func(ctx context.Context) error {
+		rep, exit := runDoctor(t, "-n", "default", "interlok-autoscaler")
 		if fs := findingsOf(rep, "interlok-autoscaler"); findCode(fs, "MS304") == nil {
 			return fmt.Errorf("exit %d, findings %s", exit, codesOf(fs))
 		}
