@@ -2,9 +2,12 @@ package grafana
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/table"
 )
 
 // summarize says in one line how want differs from have: for a dashboard,
@@ -16,14 +19,14 @@ func summarize(exists bool, have, want map[string]any) string {
 	panelsHave, panelsWant := panelsByTitle(have), panelsByTitle(want)
 	if !exists {
 		if _, ok := want["panels"]; ok {
-			return fmt.Sprintf("new, %s", count(len(panelsWant), "panel"))
+			return "new, " + table.Count(len(panelsWant), "panel")
 		}
 		return "new"
 	}
 	var parts []string
 	if _, ok := want["panels"]; ok {
 		var added, changed, removed []string
-		for _, t := range sortedKeys(panelsWant) {
+		for _, t := range slices.Sorted(maps.Keys(panelsWant)) {
 			old, ok := panelsHave[t]
 			switch {
 			case !ok:
@@ -32,7 +35,7 @@ func summarize(exists bool, have, want map[string]any) string {
 				changed = append(changed, t)
 			}
 		}
-		for _, t := range sortedKeys(panelsHave) {
+		for _, t := range slices.Sorted(maps.Keys(panelsHave)) {
 			if _, ok := panelsWant[t]; !ok {
 				removed = append(removed, t)
 			}
@@ -41,7 +44,14 @@ func summarize(exists bool, have, want map[string]any) string {
 			listed(added, "added"), listed(changed, "changed"), listed(removed, "removed")}, ", ")))
 	}
 	var fields []string
-	for _, k := range sortedKeys(union(have, want)) {
+	keys := slices.Sorted(maps.Keys(have))
+	for k := range want {
+		if _, ok := have[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
 		if k != "panels" && !reflect.DeepEqual(have[k], want[k]) {
 			fields = append(fields, k)
 		}
@@ -95,31 +105,4 @@ func listed(names []string, what string) string {
 		shown, more = names[:3], fmt.Sprintf(", +%d", len(names)-3)
 	}
 	return fmt.Sprintf("%d %s (%s%s)", len(names), what, strings.Join(shown, ", "), more)
-}
-
-func count(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
-}
-
-func sortedKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
-
-func union(a, b map[string]any) map[string]any {
-	out := make(map[string]any, len(a)+len(b))
-	for k, v := range a {
-		out[k] = v
-	}
-	for k, v := range b {
-		out[k] = v
-	}
-	return out
 }
