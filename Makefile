@@ -24,7 +24,7 @@ FUZZFLAGS   ?= -fuzzminimizetime=10s
 export CGO_ENABLED := 0
 export GOFLAGS     := $(strip $(GOFLAGS) -trimpath)
 
-.PHONY: all build tools test checks unit fuzz e2e dist dist-test krew-template demo sandbox-up sandbox-down scenario external-metrics bench clean dashboards
+.PHONY: all build tools tools-base test checks unit fuzz e2e dist dist-test krew-template demo sandbox-up sandbox-down scenario external-metrics bench clean dashboards
 
 all: build
 
@@ -46,6 +46,10 @@ dashboards: ## regenerate dashboards/*.json from pkg/dashboards
 
 tools: ## install Debian packages and build the sandbox binaries (cached)
 	@hack/tools.sh >/dev/null
+
+# All of them but KEDA's, which the e2e tests build beside themselves.
+tools-base:
+	@hack/tools.sh base >/dev/null
 
 # The fuzz targets' seed corpora (f.Add and testdata/fuzz) run here too.
 unit:
@@ -71,10 +75,12 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRelistFromIndex$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/simulate
 	$(GO) test -run '^$$' -fuzz '^FuzzQuery$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/relax
 
-# TestMain runs hack/tools.sh itself (installing and building on first use),
+# TestMain runs hack/tools.sh base itself (installing and building on first
+# use), starts hack/tools.sh keda in the background if KEDA is not built,
 # brings one sandbox up for the package and takes it down at the end.
-# -parallel: the parallel tests (simulate's cases against the controller)
-# mostly wait on the controller's syncs.
+# -parallel: the parallel tests (simulate's cases against the controller, the
+# CPU tests, TestKEDA) mostly wait on the controller's syncs; Go starts them
+# once every serial test has ended, which leaves KEDA's build that long.
 e2e: build
 	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) -parallel 5 -v ./test/e2e/...
 
@@ -102,11 +108,12 @@ checks:
 	@nice -n 19 hack/phases.sh unit dist-test
 
 # Each phase's wall time printed at the end (also on a failure). On a first
-# run the sandbox's binaries are built (tools): the e2e tests start as soon
-# as they are, while the unit and release tests (checks) take the CPU the
-# build and then the sandbox leave, mostly waiting on the HPA controller.
+# run the sandbox's binaries are built (tools-base): the e2e tests start as
+# soon as they are and build KEDA's beside the tests that do not need it,
+# while the unit and release tests (checks) take the CPU the builds and the
+# sandbox leave, mostly waiting on the HPA controller.
 test:
-	@DIST_PLATFORMS='linux/amd64 windows/amd64' hack/phases.sh '&checks' tools e2e checks
+	@DIST_PLATFORMS='linux/amd64 windows/amd64' hack/phases.sh '&checks' tools-base e2e checks
 
 # KWOK_NODES=N registers N kwok nodes (1,000 pods each) instead of two.
 sandbox-up: build

@@ -2,7 +2,7 @@
 # Runs make targets one after another, as `make test` does, and prints each
 # one's wall time at the end, also when one fails (then it stops there and
 # exits with that target's code). A cold run's figures say where the time goes:
-#   hack/phases.sh '&checks' tools e2e checks
+#   hack/phases.sh '&checks' tools-base e2e checks
 # A target written '&T' starts in the background at that point, its output
 # kept aside; T named later waits for it there, prints its output and
 # counts its time from its start (make test's checks, at the lowest CPU

@@ -5,8 +5,12 @@
 # keyed by their go.mod/go.sum and the Go version, so a second run is instant.
 #
 #   hack/tools.sh        the sandbox's tools
+#   hack/tools.sh base   all of them but KEDA's two binaries, a third of the
+#                        cold build: the e2e tests start on these and build
+#   hack/tools.sh keda   KEDA's beside the tests that do not need it
 #   hack/tools.sh dist   what test/dist needs instead: krew (as kubectl-krew),
 #                        validate-krew-manifest, and wine64 for the windows binary
+# Two runs at once build each binary once: the second waits for the first.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,19 +59,26 @@ install_debs() {
   fi
 }
 
-# build TOOL BINARY PACKAGE [LDFLAGS [MODULE=DIR]]: MODULE=DIR builds with
-# that module's source taken from DIR (a patched copy) instead of the module
-# cache; DIR's name goes into the cache key.
+# build TOOL LDFLAGS REPLACE BINARY=PACKAGE...: one go build for all the
+# packages, so the links of a module's binaries run side by side. REPLACE,
+# MODULE=DIR or empty, builds with that module's source taken from DIR (a
+# patched copy) instead of the module cache; DIR's name goes into the key.
 build() {
-  local tool=$1 bin=$2 pkg=$3 ldflags=${4:-} replace=${5:-}
-  local dir=$root/hack/tools/$tool
-  local key
+  local tool=$1 ldflags=$2 replace=$3
+  shift 3
+  local dir=$root/hack/tools/$tool key bp missing=() pkgs=()
   key=$( (cat "$dir/go.mod" "$dir/go.sum"; go version; echo "$ldflags"; basename "${replace#*=}") | sha256sum | cut -c1-16)
-  local out=$cache/tools/$tool-$key/$bin
-  if [ ! -x "$out" ]; then
-    log "==> building $bin from $(awk '/^require [^(]/{print $2"@"$3}' "$dir/go.mod") (first run only; cached in $cache)"
-    local start=$SECONDS
-    mkdir -p "$(dirname "$out")"
+  local out=$cache/tools/$tool-$key
+  mkdir -p "$out"
+  # Another run building the same binaries: wait for it, then find them.
+  exec 8>"$out/.lock"
+  flock 8
+  for bp in "$@"; do
+    [ -x "$out/${bp%%=*}" ] || { missing+=("${bp%%=*}"); pkgs+=("${bp#*=}"); }
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "==> building ${missing[*]} from $(awk '/^require [^(]/{print $2"@"$3}' "$dir/go.mod") (first run only; cached in $cache)"
+    local start=$SECONDS tmp=$out/.tmp
     if [ -n "$replace" ]; then
       # The pinned module, with one module's source replaced, in a copy.
       local work=$cache/work/$tool-$key
@@ -76,11 +87,24 @@ build() {
       (cd "$work" && go mod edit -replace "$replace")
       dir=$work
     fi
-    (cd "$dir" && GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp" "$pkg")
-    mv "$out.tmp" "$out"
-    log "    $bin built in $((SECONDS - start))s"
+    rm -rf "$tmp"
+    mkdir -p "$tmp"
+    (cd "$dir" && GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w $ldflags" -o "$tmp/" "${pkgs[@]}")
+    local i
+    for i in "${!missing[@]}"; do
+      # go build -o DIR names each binary after its package's last element
+      # that is not a major version (k8s.io/kube-state-metrics/v2).
+      local name=${pkgs[$i]}
+      [[ $(basename "$name") =~ ^v[0-9]+$ ]] && name=$(dirname "$name")
+      mv "$tmp/$(basename "$name")" "$out/${missing[$i]}"
+    done
+    rm -rf "$tmp"
+    log "    ${missing[*]} built in $((SECONDS - start))s"
   fi
-  ln -sfn "$out" "$bindir/$bin"
+  exec 8>&-
+  for bp in "$@"; do
+    ln -sfn "$out/${bp%%=*}" "$bindir/${bp%%=*}"
+  done
 }
 
 # keda_source copies KEDA's pinned module out of the module cache without its
@@ -200,13 +224,40 @@ wine_prng_dll() {
   ln -sfn "$out" "$bindir/bcryptprimitives.dll"
 }
 
-if [ "${1:-}" = dist ]; then
+what=${1:-all}
+case $what in
+  all | base | keda | dist) ;;
+  *)
+    log "usage: hack/tools.sh [all|base|keda|dist]"
+    exit 2
+    ;;
+esac
+
+if [ "$what" = dist ]; then
   # Debian installs wine64 outside PATH, under /usr/lib/wine.
   PATH=$PATH:/usr/lib/wine install_debs wine64=wine64 x86_64-w64-mingw32-ld=binutils-mingw-w64-x86-64 zip=zip
-  build krew kubectl-krew sigs.k8s.io/krew/cmd/krew "-X sigs.k8s.io/krew/internal/version.gitTag=v0.4.4"
-  build krew validate-krew-manifest sigs.k8s.io/krew/cmd/validate-krew-manifest
+  build krew "-X sigs.k8s.io/krew/internal/version.gitTag=v0.4.4" "" kubectl-krew=sigs.k8s.io/krew/cmd/krew
+  build krew "" "" validate-krew-manifest=sigs.k8s.io/krew/cmd/validate-krew-manifest
   ln -sfn "$(PATH=$PATH:/usr/lib/wine command -v wine64)" "$bindir/wine64"
   wine_prng_dll
+  echo "$bindir"
+  exit 0
+fi
+
+# KEDA links every scaler's cloud SDK: the operator takes ~12 min to build cold on two idle cores
+# (3.4 GB peak; 23 CPU-min, a quarter of it Elasticsearch's, which keda_source leaves out), its
+# metrics server ~2 more; both are cached like the rest. The version is stamped as KEDA's Makefile does.
+build_keda() {
+  local kedasrc
+  kedasrc=$(keda_source) || exit 1
+  build keda "-X github.com/kedacore/keda/v2/version.Version=2.21.0" "github.com/kedacore/keda/v2=$kedasrc" \
+    keda-operator=github.com/kedacore/keda/v2/cmd/operator \
+    keda-operator-metrics-apiserver=github.com/kedacore/keda/v2/cmd/adapter
+}
+
+if [ "$what" = keda ]; then
+  build_keda
+  keda_crds
   echo "$bindir"
   exit 0
 fi
@@ -218,26 +269,18 @@ kld=""
 for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   kld="$kld -X $p.gitVersion=$kver -X $p.gitMajor=1 -X $p.gitMinor=32 -X $p.gitTreeState=clean"
 done
-build etcd etcd go.etcd.io/etcd/server/v3
-build kubernetes kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$kld"
-build kubernetes kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$kld"
-build kubernetes kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler "$kld"
-build adapter prometheus-adapter sigs.k8s.io/prometheus-adapter/cmd/adapter
-build kwok kwok sigs.k8s.io/kwok/cmd/kwok
+build etcd "" "" etcd=go.etcd.io/etcd/server/v3
+build kubernetes "$kld" "" kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver \
+  kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler
+build adapter "" "" prometheus-adapter=sigs.k8s.io/prometheus-adapter/cmd/adapter
+build kwok "" "" kwok=sigs.k8s.io/kwok/cmd/kwok
 # metrics-server stamps its version into client-go's version package, as its Makefile does. Cold,
 # it takes ~11 min of CPU (494 s user + 159 s system; 1.3 GB peak); a 70 MB binary.
-build metrics-server metrics-server sigs.k8s.io/metrics-server/cmd/metrics-server \
-  "-X k8s.io/client-go/pkg/version.gitVersion=v0.8.0"
+build metrics-server "-X k8s.io/client-go/pkg/version.gitVersion=v0.8.0" "" metrics-server=sigs.k8s.io/metrics-server/cmd/metrics-server
 # kube-state-metrics stamps its version through prometheus/common, as its Makefile does.
-build kube-state-metrics kube-state-metrics k8s.io/kube-state-metrics/v2 \
-  "-X github.com/prometheus/common/version.Version=v2.16.0 -X github.com/prometheus/common/version.Branch=release-2.16"
-# KEDA links every scaler's cloud SDK: the operator takes ~12 min to build cold on two idle cores
-# (3.4 GB peak; 23 CPU-min, a quarter of it Elasticsearch's, which keda_source leaves out), its
-# metrics server ~3 more; both are cached like the rest. The version is stamped as KEDA's Makefile does.
-kedald="-X github.com/kedacore/keda/v2/version.Version=2.21.0"
-kedasrc=$(keda_source) || exit 1
-build keda keda-operator github.com/kedacore/keda/v2/cmd/operator "$kedald" "github.com/kedacore/keda/v2=$kedasrc"
-build keda keda-operator-metrics-apiserver github.com/kedacore/keda/v2/cmd/adapter "$kedald" "github.com/kedacore/keda/v2=$kedasrc"
+build kube-state-metrics "-X github.com/prometheus/common/version.Version=v2.16.0 -X github.com/prometheus/common/version.Branch=release-2.16" "" \
+  kube-state-metrics=k8s.io/kube-state-metrics/v2
+[ "$what" = base ] || build_keda
 kwok_stages
 kwok_metrics
 keda_crds

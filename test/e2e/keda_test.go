@@ -23,9 +23,38 @@ import (
 	"github.com/metricscale/kubectl-metricscale/test/sandbox"
 )
 
+// TestKEDA runs the tests that need KEDA running, one after another. It is
+// parallel so that Go starts it once every serial test has ended: on a first
+// run KEDA's binaries, a third of the sandbox's build, are built meanwhile
+// (TestMain starts hack/tools.sh keda beside the tests).
+func TestKEDA(t *testing.T) {
+	needSandbox(t)
+	t.Parallel()
+	needKEDA(t)
+	for _, tc := range []struct {
+		name string
+		run  func(*testing.T)
+	}{
+		{"DoctorKEDANoData", testDoctorKEDANoData},
+		{"DoctorKEDAHealthy", testDoctorKEDAHealthy},
+		{"DoctorKEDAAmbiguousSelector", testDoctorKEDAAmbiguousSelector},
+		{"KEDAScaledObject", testKEDAScaledObject},
+		{"KEDAAmbiguousSelector", testKEDAAmbiguousSelector},
+		{"MigrateKEDACPU", testMigrateKEDACPU},
+		{"MigrateKEDATwoSeries", testMigrateKEDATwoSeries},
+		{"MigrateKEDAApplyRollback", testMigrateKEDAApplyRollback},
+		{"MigrateKEDAPromFake", testMigrateKEDAPromFake},
+		{"MigrateKEDAApplyHeld", testMigrateKEDAApplyHeld},
+		{"MigrateKEDALeastPrivilege", testMigrateKEDALeastPrivilege},
+	} {
+		t.Run(tc.name, tc.run)
+	}
+}
+
 // kedaClient is the typed mirror's client on the sandbox.
 func kedaClient(t *testing.T) *keda.Client {
 	t.Helper()
+	requireKEDA(t)
 	dyn, err := dynamic.NewForConfig(env.rest)
 	if err != nil {
 		t.Fatal(err)
@@ -38,6 +67,7 @@ func kedaClient(t *testing.T) *keda.Client {
 // the test (after the test's own cleanups, which run first).
 func useKEDAForExternalMetrics(t *testing.T) {
 	t.Helper()
+	requireKEDA(t)
 	useExternalMetrics(t, sandbox.ExternalMetricsKEDA)
 }
 
@@ -170,14 +200,14 @@ func deleteScaledObject(t *testing.T, namespace, name string) bool {
 	return true
 }
 
-// TestKEDAScaledObject: with external.metrics.k8s.io handed to KEDA, a
+// testKEDAScaledObject: with external.metrics.k8s.io handed to KEDA, a
 // ScaledObject with a prometheus trigger on a pushed queue depth becomes
 // Ready, KEDA creates its HPA, KEDA's metrics apiserver serves the query's
 // value under s0-prometheus for the ScaledObject's selector, the HPA reads
 // it, and the real HPA controller scales when the pushed value grows. The
 // ScaledObject read back equals the one written: the mirror's field names
 // are those of KEDA's CRD (the API server prunes unknown ones).
-func TestKEDAScaledObject(t *testing.T) {
+func testKEDAScaledObject(t *testing.T) {
 	needSandbox(t)
 	const name, queue = "payments-worker", "payments"
 	so := queueWorker(t, name, queue, 5)
@@ -280,12 +310,12 @@ func hpaCurrent(t *testing.T, hpaName string, want int64) {
 	})
 }
 
-// TestKEDAAmbiguousSelector reproduces the migration trap: a ScaledObject
+// testKEDAAmbiguousSelector reproduces the migration trap: a ScaledObject
 // added beside an HPA that already scales its Deployment, without
 // scaledobject.keda.sh/transfer-hpa-ownership, makes KEDA create a second
 // HPA; the HPA controller then marks both AmbiguousSelector and scales
 // neither.
-func TestKEDAAmbiguousSelector(t *testing.T) {
+func testKEDAAmbiguousSelector(t *testing.T) {
 	needSandbox(t)
 	const name, queue = "ambiguous-worker", "ambiguous"
 	kwokDeployment(t, name)

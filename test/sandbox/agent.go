@@ -421,6 +421,10 @@ func (a *hostAgent) start(ctx context.Context, c *containerRun, pod *corev1.Pod)
 	if c.rt.project {
 		bin = filepath.Join(a.s.cfg.ProjectBinDir, c.rt.binary)
 	}
+	if _, err := os.Stat(bin); err != nil && a.s.cfg.KEDALater {
+		// hack/tools.sh keda is still building it.
+		return fmt.Errorf("%s is not built yet: %w", c.rt.binary, err)
+	}
 	if msg, ok := takeFault(a.s.cfg.StateDir, c.rt.binary); ok {
 		// A forced failure: this start runs a process that prints the
 		// message and exits 1, as a binary that cannot start would.

@@ -3,11 +3,13 @@ package sandbox
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/apiservice"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
@@ -30,6 +32,12 @@ const (
 
 var kedaDeployments = []string{"keda-operator", "keda-metrics-apiserver"}
 
+// kedaBinaries are what hack/tools.sh keda builds; kedaStep is the boot
+// step that waits for KEDA.
+var kedaBinaries = []string{"keda-operator", "keda-operator-metrics-apiserver"}
+
+const kedaStep = "KEDA (keda-operator, keda-metrics-apiserver)"
+
 // applyKEDA applies KEDA's CRDs, waits until the API server serves them
 // (the operator's caches fail without them), then the KEDA manifests.
 func (s *stack) applyKEDA(ctx context.Context) error {
@@ -44,6 +52,40 @@ func (s *stack) applyKEDA(ctx context.Context) error {
 // it after kubelet's first back-off (10 s), so this step takes that long.
 func (s *stack) waitKEDA(ctx context.Context) error {
 	return s.waitDeployments(ctx, KEDANamespace, kedaDeployments, 2*time.Minute)
+}
+
+// WaitKEDA waits until KEDA's Deployments are ready in a running sandbox,
+// as its start does without Config.KEDALater; progress gets one line per
+// Deployment. On timeout the error says what KEDA's pods are waiting for.
+func WaitKEDA(ctx context.Context, cfg *rest.Config, timeout time.Duration, progress func(format string, args ...any)) error {
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	s := &stack{client: client, progress: progress}
+	err = s.waitDeployments(ctx, KEDANamespace, kedaDeployments, timeout)
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("%w\n%s", err, podsWaiting(ctx, client, KEDANamespace))
+	}
+	return err
+}
+
+// podsWaiting lists the namespace's containers that are not running and
+// why (the host agent's reason and message).
+func podsWaiting(ctx context.Context, client kubernetes.Interface, namespace string) string {
+	pods, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for _, p := range pods.Items {
+		for _, c := range p.Status.ContainerStatuses {
+			if w := c.State.Waiting; w != nil {
+				fmt.Fprintf(&b, "pod %s, container %s: %s: %s\n", p.Name, c.Name, w.Reason, w.Message)
+			}
+		}
+	}
+	return b.String()
 }
 
 // ExternalMetricsServer names who serves external.metrics.k8s.io.

@@ -121,8 +121,12 @@ func Run(ctx context.Context, cfg Config) error {
 }
 
 func (s *stack) boot(ctx context.Context) error {
-	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kwok-stages.yaml", "prometheus", "prometheus-pushgateway", "prometheus-adapter", "kube-state-metrics",
-		"keda-operator", "keda-operator-metrics-apiserver", kedaCRDs, "metrics-server", kwokMetrics, kwokCRDs, kwokUsage} {
+	needed := []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kwok-stages.yaml", "prometheus", "prometheus-pushgateway", "prometheus-adapter", "kube-state-metrics",
+		kedaCRDs, "metrics-server", kwokMetrics, kwokCRDs, kwokUsage}
+	if !s.cfg.KEDALater {
+		needed = append(needed, kedaBinaries...)
+	}
+	for _, b := range needed {
 		if _, err := os.Stat(s.bin(b)); err != nil {
 			return fmt.Errorf("missing %s in %s: run hack/tools.sh (make tools) first", b, s.cfg.BinDir)
 		}
@@ -149,11 +153,15 @@ func (s *stack) boot(ctx context.Context) error {
 		{"monitoring stack (Prometheus, Pushgateway, prometheus-adapter, kube-state-metrics)", s.waitMonitoring},
 		{"custom metrics API", s.waitMetricsAPI},
 		{"Grafana (API emulator)", s.startGrafana},
-		{"KEDA (keda-operator, keda-metrics-apiserver)", s.waitKEDA},
+		{kedaStep, s.waitKEDA},
 		{"resource metrics API (metrics-server)", s.waitResourceMetrics},
 		{"Grafana's sidecar (metricscale-sidecar, two replicas)", s.startSidecar},
 	}
 	for _, st := range steps {
+		if s.cfg.KEDALater && st.name == kedaStep {
+			s.progress("not waiting for KEDA: its pods start once its binaries are built")
+			continue
+		}
 		t := time.Now()
 		s.progress("starting %s", st.name)
 		if err := st.fn(ctx); err != nil {

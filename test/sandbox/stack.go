@@ -36,6 +36,10 @@ type Config struct {
 	// the sandbox runs metricscale-sidecar from there as Grafana's sidecar.
 	ProjectBinDir string
 	Progress      io.Writer // one line per step
+	// KEDALater lets KEDA's binaries be missing from BinDir at the start,
+	// still being built: its pods start when they appear, and the sandbox is
+	// ready without waiting for KEDA (WaitKEDA does).
+	KEDALater bool
 }
 
 // Ports are the loopback ports the sandbox's processes listen on, chosen free

@@ -64,6 +64,9 @@ func Up(ctx context.Context, cfg Config, self []string, timeout time.Duration) (
 	}
 	defer logFile.Close()
 	args := append(append([]string{}, self[1:]...), "--state-dir", abs, "--bin-dir", cfg.BinDir, "--project-bin-dir", cfg.ProjectBinDir)
+	if cfg.KEDALater {
+		args = append(args, "--keda-later")
+	}
 	cmd := exec.Command(self[0], args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Dir = abs
