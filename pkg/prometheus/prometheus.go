@@ -36,6 +36,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/transport"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
@@ -94,7 +95,9 @@ func Connect(ctx context.Context, kc *kube.Clients, rawURL string) *Connection {
 		c.Error = fmt.Sprintf("not a URL: %q", rawURL)
 		return c
 	}
-	direct := &http.Client{Timeout: 5 * time.Second}
+	// DebugWrappers: -v 6 logs each request to Prometheus with its time,
+	// as client-go logs those through the API server.
+	direct := &http.Client{Timeout: 5 * time.Second, Transport: transport.DebugWrappers(http.DefaultTransport)}
 	if c.try(ctx, direct, u, ViaDirect); c.Status != 0 {
 		return c
 	}

@@ -234,6 +234,13 @@ func (l *Lines) Update(now time.Time, rows []Row, status string) error {
 			orUnknown(r.Prometheus), orUnknown(r.API), r.Target, replicas(r), active, ls); err != nil {
 			return err
 		}
+		// Why a value is <unknown>, as the screen says under its table,
+		// unless the status line below says it for every row.
+		if r.Problem != "" && (r.API == "" || r.Prometheus == "") && !strings.Contains(status, r.Problem) {
+			if _, err := fmt.Fprintf(l.W, "%-8s    why: %s\n", "", r.Problem); err != nil {
+				return err
+			}
+		}
 	}
 	if status != l.status {
 		l.status = status

@@ -91,3 +91,26 @@ func TestLinesSayNoHPA(t *testing.T) {
 		t.Fatalf("said %d times, want 2:\n%s", n, b.String())
 	}
 }
+
+// An <unknown> value in line mode comes with its reason on the next line,
+// printed again only when the row changes.
+func TestLinesSayWhyUnknown(t *testing.T) {
+	var b strings.Builder
+	l := &Lines{W: &b, Scope: "namespace shop"}
+	at := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	known := Row{Namespace: "shop", HPA: "web", Type: "Pods", Metric: "jobs", Target: "1", API: "2", Prometheus: "2", Current: 1, Desired: 3}
+	unknown := known
+	unknown.API, unknown.Prometheus, unknown.Problem = "", "", "the metrics API returns no value for the target"
+	for _, rows := range [][]Row{{known}, {unknown}, {unknown}, {known}} {
+		if err := l.Update(at, rows, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := b.String()
+	if n := strings.Count(out, "    why: the metrics API returns no value for the target\n"); n != 1 {
+		t.Fatalf("the reason said %d times, want once, under the <unknown> row:\n%s", n, out)
+	}
+	if !strings.Contains(out, "<unknown>   <unknown>") || strings.Count(out, "\n") != 5 {
+		t.Fatalf("want a header, three rows and one reason:\n%s", out)
+	}
+}
