@@ -113,16 +113,25 @@ build() {
 # never scales on Elasticsearch, and a ScaledObject with such a trigger gets
 # KEDA's own "no scaler found for type" error from this build. Everything
 # else is KEDA's source as released.
-keda_source() {
+# keda_module prints the directory and version of KEDA's pinned module,
+# downloading it first: go list -m names a module's directory only once it
+# is in the module cache.
+keda_module() {
   set -e # in $(...), where the script's -e does not reach
   local dir=$root/hack/tools/keda moddir version
-  # go list -m names the module's directory only once it is downloaded.
   (cd "$dir" && GOFLAGS=-mod=mod go mod download github.com/kedacore/keda/v2) || exit 1
   read -r moddir version < <(cd "$dir" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}} {{.Version}}' github.com/kedacore/keda/v2)
   if [ ! -f "$moddir/go.mod" ] || [ -z "$version" ]; then
     log "metricscale: KEDA's module is not in the module cache (go list -m gave '$moddir $version')"
     exit 1
   fi
+  echo "$moddir $version"
+}
+
+keda_source() {
+  set -e # in $(...), where the script's -e does not reach
+  local moddir version
+  read -r moddir version < <(keda_module) || exit 1
   local src=$cache/src/keda-$version-without-elasticsearch
   if [ ! -f "$src/go.mod" ]; then
     rm -rf "$src.tmp"
@@ -187,11 +196,11 @@ kwok_metrics() {
 # keda_crds copies KEDA's CRDs (config/crd/bases) from the pinned module into the cache, named
 # by the module's version, so the sandbox applies exactly the schema of the binaries it runs.
 keda_crds() {
-  local dir=$root/hack/tools/keda
   local moddir version
-  read -r moddir version < <(cd "$dir" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}} {{.Version}}' github.com/kedacore/keda/v2)
+  read -r moddir version < <(keda_module) || exit 1
   local out=$cache/tools/keda-crds-$version.yaml
   if [ ! -s "$out" ]; then
+    mkdir -p "$cache/tools"
     for f in "$moddir"/config/crd/bases/*.yaml; do
       echo "---"
       cat "$f"
