@@ -76,6 +76,8 @@ type Options struct {
 	LeaseNamespace   string
 	LeaseName        string
 	LeaseDuration    time.Duration
+	// Method is WATCH, SLEEP (the same here) or LIST: one pass, then exit.
+	Method string
 
 	getenv   func(string) string
 	readFile func(string) ([]byte, error)
@@ -84,15 +86,18 @@ type Options struct {
 
 	config Config
 	creds  grafana.Credentials
+	// dashboardsOff: the chart's data source container watches no dashboards.
+	dashboardsOff bool
+	logLevel      slog.Level
 }
 
 // NewOptions returns the defaults (the Grafana chart's) reading the real environment.
 func NewOptions(streams genericiooptions.IOStreams) *Options {
-	return &Options{IOStreams: streams, Label: "grafana_dashboard", DataSourceLabel: "grafana_datasource", Resource: "configmap",
+	return &Options{IOStreams: streams, Label: "grafana_dashboard", DataSourceLabel: "grafana_datasource", Resource: "both",
 		FolderAnnotation: "grafana_folder", OwnerTag: "metricscale-sidecar", Listen: ":8080",
 		Resync: 10 * time.Minute, Quiet: 300 * time.Millisecond, MaxWait: 5 * time.Second,
 		WatchSilence: 15 * time.Minute, APIDown: time.Minute, GrafanaDown: 5 * time.Minute,
-		LeaseName: "metricscale-sidecar", LeaseDuration: 15 * time.Second,
+		LeaseName: "metricscale-sidecar", LeaseDuration: 15 * time.Second, Method: MethodWatch,
 		getenv: os.Getenv, readFile: os.ReadFile, hostname: os.Hostname}
 }
 
@@ -115,7 +120,12 @@ Grafana's URL and credentials come from the environment: $GRAFANA_URL, and
 $GRAFANA_TOKEN or $GRAFANA_USER with $GRAFANA_PASSWORD. k8s-sidecar's LABEL,
 LABEL_VALUE, NAMESPACE (one, a comma-separated list, or ALL), RESOURCE and
 FOLDER_ANNOTATION are read when the matching flag is not given, and so are
-DATASOURCE_LABEL and DATASOURCE_LABEL_VALUE.`,
+DATASOURCE_LABEL and DATASOURCE_LABEL_VALUE.
+
+As the Grafana chart's sidecar image it reads the chart's environment too:
+REQ_URL (Grafana's URL, and whether this container is for dashboards or data
+sources; else FOLDER), REQ_USERNAME and REQ_PASSWORD (or their _FILE forms),
+REQ_SKIP_TLS_VERIFY, HEALTH_PORT, LOG_LEVEL and METHOD (LIST: one pass).`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -142,7 +152,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.DataSourceLabel, "datasource-label", o.DataSourceLabel, "label that marks data source objects; empty turns data sources off ($"+EnvDataSourceLabel+")")
 	fs.StringVar(&o.DataSourceValue, "datasource-label-value", "", "the data source label's value; any value when empty ($"+EnvDataSourceLabelValue+")")
 	fs.StringVar(&o.Namespace, "namespace", "", "namespace to watch, a comma-separated list, or ALL (default: the pod's own; $"+EnvNamespace+")")
-	fs.StringVar(&o.Resource, "resource", o.Resource, "configmap, secret or both ($"+EnvResource+")")
+	fs.StringVar(&o.Resource, "resource", o.Resource, "configmap, secret or both, as the Grafana chart's default ($"+EnvResource+")")
+	fs.StringVar(&o.Method, "method", o.Method, "WATCH: converge until stopped; LIST: one pass, exit 0 once Grafana holds what the objects give ($"+EnvMethod+"; SLEEP is WATCH)")
 	fs.StringVar(&o.FolderAnnotation, "folder-annotation", o.FolderAnnotation, "annotation naming a dashboard's folder; "+targetDirectoryAnnotation+" is read too ($"+EnvFolderAnnotation+")")
 	fs.StringVar(&o.GrafanaURL, "grafana-url", "", "Grafana's URL (default $"+grafana.EnvURL+")")
 	fs.StringVar(&o.CAFile, "grafana-ca-file", "", "PEM file of the CAs that sign Grafana's certificate")
@@ -194,6 +205,9 @@ func (o *Options) Complete() error {
 		o.Namespace = ownNamespace
 	}
 	o.creds = grafana.CredentialsFromEnv(o.getenv)
+	if err := o.fromChart(); err != nil {
+		return err
+	}
 
 	o.config = Config{
 		OwnerTag: o.OwnerTag, Resync: o.Resync, Quiet: o.Quiet, MaxWait: o.MaxWait,
@@ -221,7 +235,9 @@ func (o *Options) Complete() error {
 			return err
 		}
 	}
-	o.config.Selector = selector(o.Label, o.LabelValue)
+	if !o.dashboardsOff {
+		o.config.Selector = selector(o.Label, o.LabelValue)
+	}
 	if o.DataSourceLabel != "" {
 		o.config.DataSourceSelector = selector(o.DataSourceLabel, o.DataSourceValue)
 	}
@@ -271,7 +287,13 @@ func (o *Options) Validate() error {
 	if o.config.Kinds == nil {
 		errs = append(errs, fmt.Errorf("--resource / $%s %q: use configmap, secret or both", EnvResource, o.Resource))
 	}
-	if badLabel(o.Label, o.LabelValue) {
+	if o.Method != MethodWatch && o.Method != MethodSleep && o.Method != MethodList {
+		errs = append(errs, fmt.Errorf("--method / $%s %q: use WATCH, SLEEP or LIST", EnvMethod, o.Method))
+	}
+	if o.dashboardsOff && o.config.DataSourceSelector == "" {
+		errs = append(errs, fmt.Errorf("the chart's data source container with no data source label: set $%s", EnvLabel))
+	}
+	if !o.dashboardsOff && badLabel(o.Label, o.LabelValue) {
 		errs = append(errs, fmt.Errorf("--label %q / --label-value %q: not a label name and value", o.Label, o.LabelValue))
 	}
 	switch {
@@ -285,10 +307,11 @@ func (o *Options) Validate() error {
 		errs = append(errs, fmt.Errorf("--namespace / $%s %q: name a namespace, a comma-separated list, or ALL", EnvNamespace, o.Namespace))
 	}
 	if o.GrafanaURL == "" {
-		errs = append(errs, fmt.Errorf("no Grafana URL: set $%s or give --grafana-url", grafana.EnvURL))
+		errs = append(errs, fmt.Errorf("no Grafana URL: set $%s or give --grafana-url (or the chart's $%s)", grafana.EnvURL, EnvReqURL))
 	}
 	if o.creds.IsZero() {
-		errs = append(errs, fmt.Errorf("no Grafana credentials: set $%s (a service-account token), or $%s and $%s", grafana.EnvToken, grafana.EnvUser, grafana.EnvPassword))
+		errs = append(errs, fmt.Errorf("no Grafana credentials: set $%s (a service-account token), or $%s and $%s (or the chart's $%s and $%s)",
+			grafana.EnvToken, grafana.EnvUser, grafana.EnvPassword, EnvReqUsername, EnvReqPassword))
 	}
 	if o.CAFile != "" && o.Insecure {
 		errs = append(errs, errors.New("--grafana-ca-file and --grafana-insecure-skip-tls-verify: give one"))
@@ -314,7 +337,7 @@ func (o *Options) Validate() error {
 
 // Run watches and converges until ctx ends.
 func (o *Options) Run(ctx context.Context) error {
-	log := slog.New(slog.NewJSONHandler(o.ErrOut, nil))
+	log := slog.New(slog.NewJSONHandler(o.ErrOut, &slog.HandlerOptions{Level: o.logLevel}))
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = o.Kubeconfig
 	restConfig, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
@@ -336,6 +359,13 @@ func (o *Options) Run(ctx context.Context) error {
 	s, err := New(kube, g, o.config, log)
 	if err != nil {
 		return err
+	}
+	if o.Method == MethodList {
+		if err := s.Once(ctx); err != nil {
+			return err
+		}
+		log.Info("converged once (METHOD=LIST)", "grafana", g.URL())
+		return nil
 	}
 	listener, err := net.Listen("tcp", o.Listen)
 	if err != nil {

@@ -35,7 +35,7 @@ func TestOptions(t *testing.T) {
 		name:  "the chart's defaults, in the pod's own namespace",
 		env:   grafanaEnv,
 		ownNS: "monitoring\n",
-		want:  Config{Namespaces: []string{"monitoring"}, Selector: "grafana_dashboard", DataSourceSelector: "grafana_datasource", Kinds: []string{KindConfigMap}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
+		want:  Config{Namespaces: []string{"monitoring"}, Selector: "grafana_dashboard", DataSourceSelector: "grafana_datasource", Kinds: []string{KindConfigMap, KindSecret}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
 	}, {
 		name: "k8s-sidecar's environment",
 		env:  with(map[string]string{"LABEL": "dash", "LABEL_VALUE": "1", "NAMESPACE": "a, b,a", "RESOURCE": "both", "FOLDER_ANNOTATION": "folder"}),
@@ -48,26 +48,26 @@ func TestOptions(t *testing.T) {
 		name: "flags win over the environment",
 		args: []string{"--namespace", "x", "--label", "l", "--folder-annotation", "k8s-sidecar-target-directory"},
 		env:  with(map[string]string{"NAMESPACE": "ALL", "LABEL": "dash"}),
-		want: Config{Namespaces: []string{"x"}, Selector: "l", DataSourceSelector: "grafana_datasource", Kinds: []string{KindConfigMap}, FolderAnnotations: []string{"k8s-sidecar-target-directory"}},
+		want: Config{Namespaces: []string{"x"}, Selector: "l", DataSourceSelector: "grafana_datasource", Kinds: []string{KindConfigMap, KindSecret}, FolderAnnotations: []string{"k8s-sidecar-target-directory"}},
 	}, {
 		name:  "leader election: the Lease in the first namespace watched",
 		args:  []string{"--leader-elect"},
 		env:   with(map[string]string{"NAMESPACE": "a,b"}),
-		want:  Config{Namespaces: []string{"a", "b"}, Selector: "grafana_dashboard", DataSourceSelector: "grafana_datasource", Kinds: []string{KindConfigMap}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
+		want:  Config{Namespaces: []string{"a", "b"}, Selector: "grafana_dashboard", DataSourceSelector: "grafana_datasource", Kinds: []string{KindConfigMap, KindSecret}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
 		lease: "a/metricscale-sidecar",
 	}, {
 		name:  "leader election: the Lease in the pod's own namespace",
 		args:  []string{"--leader-elect", "--leader-elect-lease-name", "l"},
 		env:   with(map[string]string{"NAMESPACE": "ALL"}),
 		ownNS: "monitoring",
-		want:  Config{Selector: "grafana_dashboard", DataSourceSelector: "grafana_datasource", Kinds: []string{KindConfigMap}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
+		want:  Config{Selector: "grafana_dashboard", DataSourceSelector: "grafana_datasource", Kinds: []string{KindConfigMap, KindSecret}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
 		lease: "monitoring/l",
 	}, {
 		name:  "leader election: the pod's namespace from the downward API",
 		args:  []string{"--leader-elect"},
 		env:   with(map[string]string{"NAMESPACE": "ALL", "POD_NAMESPACE": "grafana"}),
 		ownNS: "monitoring",
-		want:  Config{Selector: "grafana_dashboard", DataSourceSelector: "grafana_datasource", Kinds: []string{KindConfigMap}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
+		want:  Config{Selector: "grafana_dashboard", DataSourceSelector: "grafana_datasource", Kinds: []string{KindConfigMap, KindSecret}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
 		lease: "grafana/metricscale-sidecar",
 	}, {
 		name:    "leader election watching ALL outside a pod",
@@ -86,12 +86,12 @@ func TestOptions(t *testing.T) {
 	}, {
 		name: "the data sources' label from the environment",
 		env:  with(map[string]string{"NAMESPACE": "x", "DATASOURCE_LABEL": "ds", "DATASOURCE_LABEL_VALUE": "yes"}),
-		want: Config{Namespaces: []string{"x"}, Selector: "grafana_dashboard", DataSourceSelector: "ds=yes", Kinds: []string{KindConfigMap}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
+		want: Config{Namespaces: []string{"x"}, Selector: "grafana_dashboard", DataSourceSelector: "ds=yes", Kinds: []string{KindConfigMap, KindSecret}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
 	}, {
 		name: "an empty data source label turns data sources off",
 		args: []string{"--namespace", "x", "--datasource-label="},
 		env:  with(map[string]string{"DATASOURCE_LABEL": "ds"}),
-		want: Config{Namespaces: []string{"x"}, Selector: "grafana_dashboard", Kinds: []string{KindConfigMap}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
+		want: Config{Namespaces: []string{"x"}, Selector: "grafana_dashboard", Kinds: []string{KindConfigMap, KindSecret}, FolderAnnotations: []string{"grafana_folder", "k8s-sidecar-target-directory"}},
 	}, {
 		name:    "one label for dashboards and data sources",
 		args:    []string{"--namespace", "x", "--label", "grafana", "--datasource-label", "grafana"},
@@ -105,7 +105,7 @@ func TestOptions(t *testing.T) {
 	}, {
 		name:    "no Grafana",
 		args:    []string{"--namespace", "x"},
-		wantErr: "no Grafana URL: set $GRAFANA_URL or give --grafana-url\nno Grafana credentials: set $GRAFANA_TOKEN (a service-account token), or $GRAFANA_USER and $GRAFANA_PASSWORD",
+		wantErr: "no Grafana URL: set $GRAFANA_URL or give --grafana-url (or the chart's $REQ_URL)\nno Grafana credentials: set $GRAFANA_TOKEN (a service-account token), or $GRAFANA_USER and $GRAFANA_PASSWORD (or the chart's $REQ_USERNAME and $REQ_PASSWORD)",
 	}, {
 		name:    "negative resync",
 		args:    []string{"--namespace", "x", "--resync", "-1s"},

@@ -24,7 +24,9 @@ import (
 type Config struct {
 	// Namespaces to watch; empty watches all.
 	Namespaces []string
-	// Selector is the server-side label selector of dashboard objects.
+	// Selector is the server-side label selector of dashboard objects;
+	// empty: no dashboards are watched, written or deleted (the chart's
+	// data source container).
 	Selector string
 	// DataSourceSelector selects data source objects (every key a
 	// provisioning file); empty turns data sources off: none is written
@@ -99,11 +101,14 @@ func New(kube kubernetes.Interface, g *grafana.Client, cfg Config, log *slog.Log
 	}
 	for _, ns := range namespaces {
 		for _, kind := range cfg.Kinds {
-			in, err := newInformer(kube, kind, ns, cfg.Selector, s.kicks.kick, s.now)
-			if err != nil {
-				return nil, err
+			// No dashboard selector: the chart's data source container.
+			if cfg.Selector != "" {
+				in, err := newInformer(kube, kind, ns, cfg.Selector, s.kicks.kick, s.now)
+				if err != nil {
+					return nil, err
+				}
+				s.informers = append(s.informers, in)
 			}
-			s.informers = append(s.informers, in)
 			if cfg.DataSourceSelector == "" {
 				continue
 			}
@@ -140,6 +145,32 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	s.setLeading(true)
 	s.lead(ctx)
 	return nil
+}
+
+// Once converges one time, as k8s-sidecar's METHOD=LIST does: it waits for
+// the objects' first list and for Grafana (up to GrafanaDown), runs a pass,
+// and returns its error.
+func (s *Sidecar) Once(ctx context.Context) error {
+	s.events = newEvents(ctx, s.kube)
+	defer s.events.shutdown()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var synced []cache.InformerSynced
+	for _, in := range s.informers {
+		go in.inf.RunWithContext(ctx)
+		synced = append(synced, in.inf.HasSynced)
+	}
+	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
+		return ctx.Err()
+	}
+	wait, stop := context.WithTimeout(ctx, s.cfg.GrafanaDown)
+	defer stop()
+	if err := s.waitForGrafana(wait); err != nil {
+		return fmt.Errorf("Grafana at %s did not answer within %s (an init container runs before Grafana starts: run this one as a container, or as a native sidecar with restartPolicy: Always): %w",
+			s.grafana.URL(), s.cfg.GrafanaDown, err)
+	}
+	_, _, err := s.converge(ctx)
+	return err
 }
 
 // lead converges until ctx ends: a first pass once Grafana answers, then
@@ -241,33 +272,41 @@ func (s *Sidecar) converge(ctx context.Context) (Plan, DataSourcePlan, error) {
 	s.events.objects(append(slices.Clone(sources), dsSources...))
 	s.reportPlan(plan, dsPlan)
 	s.metrics.observePlan(sources, dsSources, plan, dsPlan)
-
-	roots, err := s.grafana.RootFolders(ctx)
-	if err != nil {
-		return plan, dsPlan, err
-	}
-	existing := make([]FolderRef, 0, len(roots))
-	for _, f := range roots {
-		existing = append(existing, FolderRef{UID: f.UID, Title: f.Title})
-	}
 	opts := grafana.Options{OwnerTag: s.cfg.OwnerTag, Message: "metricscale-sidecar"}
-	actions, err := grafana.Converge(ctx, s.grafana, AdoptFolders(plan.Desired, existing), opts)
-	s.reportActions(ctx, plan.dashboardKeys(), actions, s.metrics.dashboards)
-	if err != nil {
-		return plan, dsPlan, err
-	}
-	if err := s.prune(ctx, plan); err != nil {
-		return plan, dsPlan, err
+
+	if s.cfg.Selector != "" {
+		if err := s.convergeDashboards(ctx, plan, opts); err != nil {
+			return plan, dsPlan, err
+		}
 	}
 	if s.cfg.DataSourceSelector == "" {
 		return plan, dsPlan, nil
 	}
-	actions, err = grafana.Converge(ctx, s.grafana, grafana.Desired{DataSources: dsPlan.DataSources}, opts)
+	actions, err := grafana.Converge(ctx, s.grafana, grafana.Desired{DataSources: dsPlan.DataSources}, opts)
 	s.reportActions(ctx, dsPlan.dataSourceKeys(), actions, s.metrics.dataSources)
 	if err != nil {
 		return plan, dsPlan, err
 	}
 	return plan, dsPlan, s.pruneDataSources(ctx, dsPlan)
+}
+
+// convergeDashboards makes Grafana hold the plan's folders and dashboards,
+// then deletes the dashboards it owns that no key gives any more.
+func (s *Sidecar) convergeDashboards(ctx context.Context, plan Plan, opts grafana.Options) error {
+	roots, err := s.grafana.RootFolders(ctx)
+	if err != nil {
+		return err
+	}
+	existing := make([]FolderRef, 0, len(roots))
+	for _, f := range roots {
+		existing = append(existing, FolderRef{UID: f.UID, Title: f.Title})
+	}
+	actions, err := grafana.Converge(ctx, s.grafana, AdoptFolders(plan.Desired, existing), opts)
+	s.reportActions(ctx, plan.dashboardKeys(), actions, s.metrics.dashboards)
+	if err != nil {
+		return err
+	}
+	return s.prune(ctx, plan)
 }
 
 // nestedFolders reports whether a Grafana of this version nests folders
