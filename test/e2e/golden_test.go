@@ -22,7 +22,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from this run")
 
-// TestCommandsGolden runs doctor, add-rule and watch through their commands
+// TestCommandsGolden runs doctor, add-rule, migrate keda and watch through their commands
 // (NewCmdMetricscale with injected streams, as the binary does) against the
 // real chain, on an HPA of its own: golden_backlog pushed for the one pod
 // of Deployment shop, in namespace golden, with no rule that maps it; then
@@ -63,6 +63,11 @@ func TestCommandsGolden(t *testing.T) {
 	})
 	out, errOut, code = runCmd(t, "doctor", "shop", "-n", ns, "-o", "wide")
 	checkGolden(t, "doctor-healthy.wide", code, 0, hpaSection(t, out, errOut, hpa))
+
+	// migrate keda's ScaledObject, and its check of the HPA's metric; the
+	// APIService plan below it depends on the sandbox's other HPAs.
+	out, errOut, code = runCmd(t, "migrate", "keda", "shop", "-n", ns, "--server-address", env.info.PrometheusURL)
+	checkGolden(t, "migrate-keda", code, 0, out+linesAbout(errOut, hpa))
 
 	watchArgs := []string{"watch", "shop", "-n", ns, "--interval", "2s", "--until", "value<=50", "--timeout", "1m"}
 	out, errOut, code = runCmd(t, watchArgs...)
@@ -136,6 +141,17 @@ func hpaSection(t *testing.T, out, errOut, hpa string) string {
 		end++
 	}
 	return strings.Join(lines[start:end], "\n") + "\n" + errOut
+}
+
+// linesAbout keeps a table's header line and the lines that name hpa.
+func linesAbout(table, hpa string) string {
+	var keep []string
+	for i, l := range strings.Split(table, "\n") {
+		if i == 0 || strings.Contains(l, hpa) {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n") + "\n"
 }
 
 // masks replace what differs from run to run with a fixed word.

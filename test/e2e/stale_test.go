@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/doctor"
+	"github.com/metricscale/kubectl-metricscale/test/sandbox"
 )
 
 // interlokPods are the names of the interlok Deployment's Running pods.
@@ -136,4 +138,65 @@ func TestDoctorStalePushgatewayGroup(t *testing.T) {
 	waitHealthy(t, "interlok-autoscaler", "100")
 	rep, _ = runDoctor(t, "-n", "default", "interlok-autoscaler")
 	t.Logf("after the fix: %s", doctor.ChainPicture(rep.HPAs[0].Metrics[0].Chain))
+}
+
+// TestDoctorStaleGroupOfGoneNamespace: interlok ran in a namespace of its
+// own before it moved to default; its pod there pushed under a group keyed
+// by namespace and pod, and the namespace was deleted, the group not. Its
+// pods in default push nothing yet. The HPA fails; doctor's fix is the
+// DELETE of the gone namespace's group, not "label the series with namespace
+// default", and running it as printed, then pushing from the current pods,
+// heals the HPA.
+func TestDoctorStaleGroupOfGoneNamespace(t *testing.T) {
+	needSandbox(t)
+	interlokHPAForgotten(t)
+	healthyInterlok(t, 100)
+	ctx := context.Background()
+	current, err := interlokPods(ctx)
+	if err != nil || len(current) == 0 {
+		t.Fatalf("interlok pods: %v %v", current, err)
+	}
+	for _, p := range current {
+		deletePushGroup(t, "job/interlok/k8s_pod_name/"+p)
+	}
+
+	old := "interlok-old-" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	if _, err := env.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: old}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const oldPod = "interlok-7c5d9f8b6-q2w8z"
+	grouping := map[string]string{"k8s_namespace": old, "k8s_pod_name": oldPod}
+	if err := sandbox.PushMetrics(ctx, env.info.PushgatewayURL, "interlok", grouping, "# TYPE MessageMetrics gauge\nMessageMetrics 100\n"); err != nil {
+		t.Fatal(err)
+	}
+	group := "job/interlok/k8s_namespace/" + old + "/k8s_pod_name/" + oldPod
+	t.Cleanup(func() { deletePushGroup(t, group) })
+	if err := env.client.CoreV1().Namespaces().Delete(ctx, old, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, "namespace "+old, func(ctx context.Context) error {
+		_, err := env.client.CoreV1().Namespaces().Get(ctx, old, metav1.GetOptions{})
+		return err
+	})
+	waitScalingInactive(t, 2*time.Minute, "interlok-autoscaler", "FailedGetPodsMetric")
+
+	rep, exit := runDoctor(t, "-n", "default", "interlok-autoscaler")
+	want := "curl -X DELETE " + env.info.PushgatewayURL + "/metrics/" + group
+	var fix *doctor.Fix
+	for _, f := range findingsOf(rep, "interlok-autoscaler") {
+		if f.Fix != nil && strings.Contains(f.Fix.Description, "label the series with namespace") {
+			t.Errorf("%s prescribes labelling series of a namespace that is gone: %s", f.Code, f.Fix.Description)
+		}
+		if f.Fix != nil && f.Fix.Command == want {
+			t.Logf("%s: %s\nevidence:\n%s\nfix: %s\n$ %s", f.Code, f.Message, strings.Join(f.Evidence, "\n"), f.Fix.Description, f.Fix.Command)
+			fix = f.Fix
+		}
+	}
+	if exit != 1 || fix == nil {
+		t.Fatalf("doctor must exit 1 with the fix %q; exit %d, findings %s", want, exit, codesOf(findingsOf(rep, "interlok-autoscaler")))
+	}
+
+	httpDelete(t, strings.TrimPrefix(fix.Command, "curl -X DELETE "))
+	pushInterlok(t, 100)
+	waitHealthy(t, "interlok-autoscaler", "100")
 }

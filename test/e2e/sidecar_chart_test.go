@@ -1,0 +1,107 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// TestSidecarChartEnvironment: metricscale-sidecar run as the Grafana chart
+// runs its k8s-sidecar containers, with the environment the chart renders and
+// no flag but --owner-tag (the sandbox's own sidecar shares this Grafana):
+// the dashboards' container with METHOD=LIST converges the labelled dashboard,
+// a Secret's included, exits 0 and touches no data source; the data sources'
+// container, its credentials in files, converges the data source and leaves
+// the dashboards alone.
+func TestSidecarChartEnvironment(t *testing.T) {
+	needSandbox(t)
+	ctx := context.Background()
+	ns, suffix := testNamespace(t, "sidecar-chart-")
+	dashUID, secretDashUID, dsUID := "e2e-chart-"+suffix, "e2e-chart-secret-"+suffix, "e2e-chart-ds-"+suffix
+	t.Cleanup(func() {
+		grafanaDo(t, http.MethodDelete, "/api/dashboards/uid/"+dashUID, nil)
+		grafanaDo(t, http.MethodDelete, "/api/dashboards/uid/"+secretDashUID, nil)
+		grafanaDo(t, http.MethodDelete, "/api/datasources/uid/"+dsUID, nil)
+	})
+	dashboard := func(uid string) string {
+		return fmt.Sprintf(`{"uid":%q,"title":"chart %s","panels":[]}`, uid, uid)
+	}
+	objects := []any{
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "dash", Namespace: ns, Labels: map[string]string{testDashboardLabel: "1"}},
+			Data: map[string]string{"dash.json": dashboard(dashUID)}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "dash", Namespace: ns, Labels: map[string]string{testDashboardLabel: "1"}},
+			Data: map[string][]byte{"secret.json": []byte(dashboard(secretDashUID))}},
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "ds", Namespace: ns, Labels: map[string]string{testDataSourceLabel: "1"}},
+			Data: map[string]string{"ds.yaml": fmt.Sprintf("apiVersion: 1\ndatasources:\n- {name: chart %s, type: prometheus, uid: %s, url: 'http://p:9090'}\n", suffix, dsUID)}},
+	}
+	for _, o := range objects {
+		var err error
+		switch o := o.(type) {
+		case *corev1.ConfigMap:
+			_, err = env.client.CoreV1().ConfigMaps(ns).Create(ctx, o, metav1.CreateOptions{})
+		case *corev1.Secret:
+			_, err = env.client.CoreV1().Secrets(ns).Create(ctx, o, metav1.CreateOptions{})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	pass, err := env.info.GrafanaPassword()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reload := env.info.GrafanaURL + "/api/admin/provisioning/%s/reload"
+
+	// grafana-sc-dashboard (templates/_pod.tpl), with watchMethod: LIST.
+	out := runChartSidecar(t, ns, suffix, map[string]string{"METHOD": "LIST", "LABEL": testDashboardLabel, "FOLDER": "/tmp/dashboards",
+		"RESOURCE": "both", "REQ_USERNAME": env.info.GrafanaUser, "REQ_PASSWORD": pass, "REQ_URL": fmt.Sprintf(reload, "dashboards"), "REQ_METHOD": "POST"})
+	if storedDashboard(t, dashUID) == nil || storedDashboard(t, secretDashUID) == nil || storedDataSource(t, dsUID) != nil {
+		t.Fatalf("after the dashboards' container: want both dashboards (ConfigMap and Secret) and no data source\n%s", out)
+	}
+
+	// grafana-init-sc-datasources with its credentials in files.
+	dir := t.TempDir()
+	for name, v := range map[string]string{"user": env.info.GrafanaUser, "password": pass} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(v+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out = runChartSidecar(t, ns, suffix, map[string]string{"METHOD": "LIST", "LABEL": testDataSourceLabel, "FOLDER": "/etc/grafana/provisioning/datasources",
+		"RESOURCE": "both", "REQ_USERNAME_FILE": filepath.Join(dir, "user"), "REQ_PASSWORD_FILE": filepath.Join(dir, "password"),
+		"REQ_URL": fmt.Sprintf(reload, "datasources"), "REQ_METHOD": "POST", "HEALTH_PORT": "8082"})
+	if storedDataSource(t, dsUID) == nil || storedDashboard(t, dashUID) == nil {
+		t.Fatalf("after the data sources' container: want the data source, and the dashboards kept\n%s", out)
+	}
+	if strings.Contains(out, pass) {
+		t.Error("the sidecar's log shows Grafana's password")
+	}
+}
+
+// runChartSidecar runs bin/metricscale-sidecar once with the chart's
+// environment chart (and KUBECONFIG, NAMESPACE: outside a pod), requires
+// exit 0 within a minute, and returns its log.
+func runChartSidecar(t *testing.T, ns, suffix string, chart map[string]string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(env.repo, "bin", "metricscale-sidecar"), "--owner-tag", "e2e-chart-"+suffix)
+	cmd.Env = []string{"KUBECONFIG=" + env.info.Kubeconfig, "NAMESPACE=" + ns, "HOME=" + os.Getenv("HOME")}
+	for k, v := range chart {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	b, err := cmd.CombinedOutput()
+	t.Logf("metricscale-sidecar with METHOD=%s LABEL=%s (%v):\n%s", chart["METHOD"], chart["LABEL"], err, b)
+	if err != nil {
+		t.Fatalf("metricscale-sidecar with the chart's environment: %v", err)
+	}
+	return string(b)
+}
