@@ -4,7 +4,8 @@
 // the API server and Prometheus, and peak memory (VmHWM with its smaps
 // breakdown: anonymous pages against the executable's file-backed ones, the
 // Go heap from gctrace, the page-cache state of each binary), at one or more
-// sizes (--sizes 1000,5000, with doctor's CPU growth between them). Then the
+// sizes (--sizes 1000,5000, with doctor's CPU growth between them), then
+// again with one HPA in fifty more failing, of seven kinds (failing.go). Then the
 // time from add-rule's start to the metric being served, beside the
 // adapter's relist interval; the Grafana converge of 200 dashboards; and the
 // sidecar over 500 dashboard ConfigMaps of about 50 KB in 20 folders against
@@ -91,9 +92,10 @@ func main() {
 	o.profileDir = os.Getenv("BENCH_CPUPROFILE")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err = run(ctx, stop, o)
+	interrupted := ctx.Err() != nil // before stop, which ends ctx too
 	stop()
 	if err != nil {
-		if ctx.Err() != nil {
+		if interrupted {
 			fmt.Fprintln(os.Stderr, "bench: interrupted")
 		}
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -102,7 +104,7 @@ func main() {
 }
 
 // allParts are the benches, in the order they run.
-var allParts = []string{"doctor", "add-rule", "grafana", "sidecar"}
+var allParts = []string{"doctor", "failing", "add-rule", "grafana", "sidecar"}
 
 // parseParts reads --parts: known names, in allParts' order.
 func parseParts(list string) ([]string, error) {
@@ -159,6 +161,7 @@ func run(ctx context.Context, stopSignals func(), o options) (err error) {
 	cfg.QPS, cfg.Burst = 200, 400
 	client := kubernetes.NewForConfigOrDie(cfg)
 	f := &fleet{client: client, perNS: o.perNS, waitScale: o.waitScale}
+	failing := &failingSet{client: client, fleet: f, pushgw: info.PushgatewayURL}
 	ar := &addRuleBench{info: info, client: client, plugin: o.plugin}
 	pushed := false
 	defer func() {
@@ -169,7 +172,7 @@ func run(ctx context.Context, stopSignals func(), o options) (err error) {
 		}
 		stopSignals()
 		cctx := context.Background()
-		errs := []error{err, ar.undo(cctx)}
+		errs := []error{err, ar.undo(cctx), failing.remove(cctx)}
 		if pushed {
 			errs = append(errs, sandbox.DeleteMetrics(cctx, info.PushgatewayURL, "bench", nil))
 		}
@@ -187,7 +190,7 @@ func run(ctx context.Context, stopSignals func(), o options) (err error) {
 
 	var results []sizeResult
 	var pods []corev1.Pod
-	if !slices.Contains(o.parts, "doctor") && !slices.Contains(o.parts, "add-rule") {
+	if !slices.ContainsFunc(o.parts, func(p string) bool { return p == "doctor" || p == "failing" || p == "add-rule" }) {
 		o.sizes = nil
 	}
 	for _, hpas := range o.sizes {
@@ -204,6 +207,11 @@ func run(ctx context.Context, stopSignals func(), o options) (err error) {
 	}
 	if slices.Contains(o.parts, "doctor") {
 		printScale(results, o.runs)
+	}
+	if slices.Contains(o.parts, "failing") {
+		if err := measureFailing(ctx, failing, info, cfg, o, o.sizes[len(o.sizes)-1]); err != nil {
+			return err
+		}
 	}
 	if slices.Contains(o.parts, "add-rule") {
 		if err := ar.run(ctx, pods[0], o.runs); err != nil {
@@ -258,42 +266,51 @@ func measure(ctx context.Context, f *fleet, info sandbox.Info, cfg *rest.Config,
 		fmt.Println("  " + err.Error() + ": measuring anyway")
 	}
 
+	bound := f.bound(3*time.Minute, 200*time.Millisecond, hpas)
+	rep, requests, err := measureCommands(ctx, info, cfg, o, hpas, bound, &res)
+	if err != nil {
+		return res, err
+	}
+	printMeasured(res, rep, requests, o.runs)
+	return res, nil
+}
+
+// measureCommands measures the cluster as it is: the plugin's doctor -A
+// once through a counting proxy (its requests, the slow ones printed, and
+// its report), then timed beside kubectl describe hpa -A. It fills res's
+// figures and returns the report and the requests of both sides.
+func measureCommands(ctx context.Context, info sandbox.Info, cfg *rest.Config, o options, hpas int, bound time.Duration, res *sizeResult) (*doctor.Report, string, error) {
 	// Requests: the binary's, counted by a proxy in front of the API server;
 	// Prometheus's own request counter for the Prometheus side.
 	promBefore, err := promRequests(ctx, info.PrometheusURL)
 	if err != nil {
-		return res, err
+		return nil, "", err
 	}
-	bound := f.bound(3*time.Minute, 200*time.Millisecond, hpas)
 	rep, apiRequests, reqs, err := countedDoctor(ctx, cfg, o.plugin, bound)
 	if err != nil {
-		return res, err
+		return nil, "", err
 	}
 	printSlowRequests(reqs, 0)
 	promAfter, _ := promRequests(ctx, info.PrometheusURL)
 	res.series, _ = promHeadSeries(ctx, info.PrometheusURL)
 	if o.profileDir != "" {
 		if err := profileDoctor(ctx, info, o, hpas, bound); err != nil {
-			return res, err
+			return nil, "", err
 		}
 	}
 
 	env1 := append(os.Environ(), "KUBECONFIG="+info.Kubeconfig)
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
-		return res, err
+		return nil, "", err
 	}
-	doc, err := timed(ctx, o.runs, bound, env1, o.plugin, "doctor", "-A")
-	if err != nil {
-		return res, err
+	if res.doc, err = timed(ctx, o.runs, bound, env1, o.plugin, "doctor", "-A"); err != nil {
+		return nil, "", err
 	}
-	desc, err := timed(ctx, o.runs, bound, env1, kubectl, "describe", "hpa", "-A")
-	if err != nil {
-		return res, err
+	if res.desc, err = timed(ctx, o.runs, bound, env1, kubectl, "describe", "hpa", "-A"); err != nil {
+		return nil, "", err
 	}
-	res.doc, res.desc = doc, desc
-	printMeasured(res, rep, fmt.Sprintf("%d API + %d Prometheus", apiRequests, int(promAfter-promBefore)), o.runs)
-	return res, nil
+	return rep, fmt.Sprintf("%d API + %d Prometheus", apiRequests, int(promAfter-promBefore)), nil
 }
 
 // printMeasured prints one size's figures: the report's counts, each

@@ -1,10 +1,12 @@
 package doctor
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -68,7 +70,8 @@ func (o seriesObjects) of(c objectClass) []namedObject {
 // classifySeries lists the objects that series name (series of s, the
 // metric m is served as: by its rule's resource label, in the namespace of
 // its namespace label) and classifies each against m's namespace and
-// queried, the objects the HPA reads.
+// queried, the objects the HPA reads. It is one loop over the series, kept
+// whole: the bound on lookups and the classes it guards read together.
 func classifySeries(ctx context.Context, exists func(ctx context.Context, gr schema.GroupResource, ns, name string) (bool, error),
 	m *hpaMetric, s *simulate.Metric, series []prom.Series, queried []string) seriesObjects {
 	gr, ns, rule := m.req.Resource, m.req.Namespace, s.Rule
@@ -85,18 +88,28 @@ func classifySeries(ctx context.Context, exists func(ctx context.Context, gr sch
 	for _, n := range queried {
 		reads[n] = true
 	}
-	seen := map[string]bool{}
+	namespaceOf := func(x prom.Series) string {
+		if v, ok := x.Labels[pmodel.LabelName(nsLabel)]; nsLabel != "" && ok {
+			return string(v)
+		}
+		return ns
+	}
+	series = ownNamespaceFirst(series, namespaceOf, ns)
+	seen, namespaces := map[string]bool{}, map[string]bool{}
 	checked := 0
 	for _, x := range series {
 		name := string(x.Labels[label])
 		if name == "" {
 			continue
 		}
-		objNS := ns
-		if nsLabel != "" {
-			if v, ok := x.Labels[nsLabel]; ok {
-				objNS = string(v)
+		objNS := namespaceOf(x)
+		if objNS != ns && exists != nil && !namespaces[objNS] {
+			if checked == maxExistenceChecks {
+				out.unchecked++
+				continue
 			}
+			checked++
+			namespaces[objNS] = true
 		}
 		key := objNS + "/" + name
 		if seen[key] {
@@ -397,4 +410,23 @@ func whereFix(ctx context.Context, p Prometheus, o seriesObjects, names []string
 			r, notSel[0].name, target, seriesName, target)}, nil, true
 	}
 	return nil, nil, false
+}
+
+// ownNamespaceFirst orders the series of the HPA's own namespace first: its
+// objects say most, and the lookups of objects and of other namespaces
+// share one bound (a metric exported in every namespace would otherwise
+// cost a request per namespace).
+func ownNamespaceFirst(series []prom.Series, namespaceOf func(prom.Series) string, ns string) []prom.Series {
+	series = slices.Clone(series)
+	slices.SortStableFunc(series, func(a, b prom.Series) int {
+		return cmp.Compare(boolInt(namespaceOf(a) != ns), boolInt(namespaceOf(b) != ns))
+	})
+	return series
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	cmv1beta2 "k8s.io/metrics/pkg/apis/custom_metrics/v1beta2"
 	prom "sigs.k8s.io/prometheus-adapter/pkg/client"
 
@@ -220,5 +222,43 @@ func TestSomePodsMissingWhereTheSeriesWent(t *testing.T) {
 		f.Fix == nil || f.Fix.Command != "curl -X DELETE http://10.0.0.9:9091/metrics/job/interlok/k8s_pod_name/app-old" ||
 		!strings.Contains(f.Fix.Description, "current pods (app-2)") {
 		t.Fatalf("MS304: %s\nfix: %+v", ev, f.Fix)
+	}
+}
+
+// countedTargets counts the existence lookups.
+type countedTargets struct {
+	fakeTargets
+	lookups *int
+}
+
+func (c countedTargets) Exists(ctx context.Context, gr schema.GroupResource, ns, name string) (bool, error) {
+	*c.lookups++
+	return c.fakeTargets.Exists(ctx, gr, ns, name)
+}
+
+// TestWhereTheSeriesWentBounded: a metric exported in fifty other
+// namespaces costs at most maxExistenceChecks lookups, and the gone pod of
+// the HPA's own namespace, listed last, is still found first.
+func TestWhereTheSeriesWentBounded(t *testing.T) {
+	const rule = `rules:
+- seriesQuery: '{__name__="MessageMetrics",k8s_namespace!="",k8s_pod_name!=""}'
+  resources: {overrides: {k8s_namespace: {resource: namespace}, k8s_pod_name: {resource: pod}}}
+  metricsQuery: sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)
+`
+	p := &fakeProm{ok: true}
+	for i := range 50 {
+		p.series = append(p.series, series(fmt.Sprintf("MessageMetrics{job=interlok,k8s_namespace=team-%02d,k8s_pod_name=app-1}", i)))
+	}
+	p.series = append(p.series, series("MessageMetrics{job=interlok,k8s_namespace=default,k8s_pod_name=app-old}"))
+	api := &fakeAPI{listed: map[string]bool{"pods/MessageMetrics": true}, values: map[string]*cmv1beta2.MetricValueList{}}
+	w := newWalker(t, p, api, rule)
+	lookups := 0
+	w.targets = countedTargets{fakeTargets{"default/Deployment/app": runningPods("app-1", "app-2")}, &lookups}
+	h, spec := podsHPA("MessageMetrics")
+	mr := w.walkMetric(context.Background(), h, spec, target{pods: runningPods("app-1", "app-2"), selector: labels.Everything()})
+	f := mustFinding(t, mr.Findings, "MS302")
+	ev := strings.Join(f.Evidence, "\n")
+	if lookups > maxExistenceChecks+1 || !strings.Contains(ev, "do not exist in namespace default: app-old") || !strings.Contains(ev, "were not looked up") {
+		t.Fatalf("%d lookups (want at most %d); evidence:\n%s", lookups, maxExistenceChecks+1, ev)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,12 +18,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/doctor"
+	"github.com/metricscale/kubectl-metricscale/test/grafanaemu"
 	"github.com/metricscale/kubectl-metricscale/test/sandbox"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from this run")
 
-// TestCommandsGolden runs doctor, add-rule, migrate keda and watch through their commands
+// TestCommandsGolden runs doctor, add-rule, migrate keda, grafana provision and watch through their commands
 // (NewCmdMetricscale with injected streams, as the binary does) against the
 // real chain, on an HPA of its own: golden_backlog pushed for the one pod
 // of Deployment shop, in namespace golden, with no rule that maps it; then
@@ -68,6 +70,17 @@ func TestCommandsGolden(t *testing.T) {
 	// APIService plan below it depends on the sandbox's other HPAs.
 	out, errOut, code = runCmd(t, "migrate", "keda", "shop", "-n", ns, "--server-address", env.info.PrometheusURL)
 	checkGolden(t, "migrate-keda", code, 0, out+linesAbout(errOut, hpa))
+
+	// grafana provision into a Grafana of its own (an emulator started
+	// here, empty): the dry run's lines, then the run's, then nothing to do.
+	grafanaOfItsOwn(t)
+	provisionArgs := []string{"grafana", "provision", "-n", ns, "--from-cluster"}
+	out, errOut, code = runCmd(t, append(provisionArgs, "--dry-run")...)
+	checkGolden(t, "provision-dryrun", code, 0, out+errOut)
+	out, errOut, code = runCmd(t, provisionArgs...)
+	checkGolden(t, "provision", code, 0, out+errOut)
+	out, errOut, code = runCmd(t, provisionArgs...)
+	checkGolden(t, "provision-again", code, 0, out+errOut)
 
 	watchArgs := []string{"watch", "shop", "-n", ns, "--interval", "2s", "--until", "value<=50", "--timeout", "1m"}
 	out, errOut, code = runCmd(t, watchArgs...)
@@ -141,6 +154,18 @@ func hpaSection(t *testing.T, out, errOut, hpa string) string {
 		end++
 	}
 	return strings.Join(lines[start:end], "\n") + "\n" + errOut
+}
+
+// grafanaOfItsOwn starts an empty Grafana API emulator for the test and
+// points grafana provision at it through the environment.
+func grafanaOfItsOwn(t *testing.T) {
+	t.Helper()
+	srv := httptest.NewServer(grafanaemu.New(grafanaemu.Options{AdminUser: "admin", AdminPassword: "e2e-golden-password"}))
+	t.Cleanup(srv.Close)
+	t.Setenv("GRAFANA_URL", srv.URL)
+	t.Setenv("GRAFANA_USER", "admin")
+	t.Setenv("GRAFANA_PASSWORD", "e2e-golden-password")
+	t.Setenv("GRAFANA_TOKEN", "")
 }
 
 // linesAbout keeps a table's header line and the lines that name hpa.
