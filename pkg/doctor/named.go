@@ -1,12 +1,10 @@
 package doctor
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"net/url"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 
@@ -417,16 +415,13 @@ func whereFix(ctx context.Context, p Prometheus, o seriesObjects, names []string
 // share one bound (a metric exported in every namespace would otherwise
 // cost a request per namespace).
 func ownNamespaceFirst(series []prom.Series, namespaceOf func(prom.Series) string, ns string) []prom.Series {
-	series = slices.Clone(series)
-	slices.SortStableFunc(series, func(a, b prom.Series) int {
-		return cmp.Compare(boolInt(namespaceOf(a) != ns), boolInt(namespaceOf(b) != ns))
-	})
-	return series
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
+	var own, others []prom.Series
+	for _, x := range series {
+		if namespaceOf(x) == ns {
+			own = append(own, x)
+		} else {
+			others = append(others, x)
+		}
 	}
-	return 0
+	return append(own, others...)
 }

@@ -1,15 +1,11 @@
 package sidecar
 
 import (
-	"bytes"
-	"errors"
 	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/spf13/pflag"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
 // chartCredentials are what the Grafana chart sets on every sidecar that
@@ -95,24 +91,11 @@ func TestChartContract(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var out bytes.Buffer
-			o := NewOptions(genericiooptions.IOStreams{Out: &out, ErrOut: &out})
-			o.getenv = func(k string) string { return tt.env[k] }
-			o.hostname = func() (string, error) { return "grafana-0", nil }
-			o.readFile = func(path string) ([]byte, error) {
-				if path == serviceAccountNamespace {
-					return []byte("monitoring\n"), nil
-				}
-				if f, ok := tt.files[path]; ok {
-					return []byte(f), nil
-				}
-				return nil, errors.New("no such file")
+			files := map[string]string{serviceAccountNamespace: "monitoring\n"}
+			for path, f := range tt.files {
+				files[path] = f
 			}
-			o.AddFlags(pflag.NewFlagSet("metricscale-sidecar", pflag.ContinueOnError))
-			err := o.Complete()
-			if err == nil {
-				err = o.Validate()
-			}
+			o, out, err := completedOptions(t, tt.env, files, nil)
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {
 					t.Fatalf("error = %v, want %q", err, tt.wantErr)

@@ -174,7 +174,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 
 // fromEnv sets *v from the environment when the flag was not given.
 func (o *Options) fromEnv(v *string, flag, env string) {
-	if o.flags != nil && o.flags.Changed(flag) {
+	if o.changed(flag) {
 		return
 	}
 	if s := strings.TrimSpace(o.getenv(env)); s != "" {

@@ -114,25 +114,11 @@ func TestOptions(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var errOut bytes.Buffer
-			o := NewOptions(genericiooptions.IOStreams{Out: &errOut, ErrOut: &errOut})
-			o.getenv = func(k string) string { return tt.env[k] }
-			o.hostname = func() (string, error) { return "pod-0", nil }
-			o.readFile = func(string) ([]byte, error) {
-				if tt.ownNS == "" {
-					return nil, errors.New("no such file")
-				}
-				return []byte(tt.ownNS), nil
+			files := map[string]string{}
+			if tt.ownNS != "" {
+				files[serviceAccountNamespace] = tt.ownNS
 			}
-			fs := pflag.NewFlagSet("metricscale-sidecar", pflag.ContinueOnError)
-			o.AddFlags(fs)
-			if err := fs.Parse(tt.args); err != nil {
-				t.Fatal(err)
-			}
-			err := o.Complete()
-			if err == nil {
-				err = o.Validate()
-			}
+			o, _, err := completedOptions(t, tt.env, files, tt.args)
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {
 					t.Fatalf("error = %v, want %q", err, tt.wantErr)
@@ -161,4 +147,31 @@ func TestOptions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// completedOptions are the options completed and validated on env, files
+// (path → contents; the others are missing) and args, in pod-0; out is
+// what they printed.
+func completedOptions(t *testing.T, env, files map[string]string, args []string) (*Options, *bytes.Buffer, error) {
+	t.Helper()
+	var out bytes.Buffer
+	o := NewOptions(genericiooptions.IOStreams{Out: &out, ErrOut: &out})
+	o.getenv = func(k string) string { return env[k] }
+	o.hostname = func() (string, error) { return "pod-0", nil }
+	o.readFile = func(path string) ([]byte, error) {
+		if f, ok := files[path]; ok {
+			return []byte(f), nil
+		}
+		return nil, errors.New("no such file")
+	}
+	fs := pflag.NewFlagSet("metricscale-sidecar", pflag.ContinueOnError)
+	o.AddFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	err := o.Complete()
+	if err == nil {
+		err = o.Validate()
+	}
+	return o, &out, err
 }

@@ -127,13 +127,7 @@ func New(kube kubernetes.Interface, g *grafana.Client, cfg Config, log *slog.Log
 func (s *Sidecar) Run(ctx context.Context) error {
 	s.events = newEvents(ctx, s.kube)
 	defer s.events.shutdown()
-	var synced []cache.InformerSynced
-	for _, in := range s.informers {
-		go in.inf.RunWithContext(ctx)
-		synced = append(synced, in.inf.HasSynced)
-	}
-	s.log.Info("watching", "objects", s.describeInformers(), "selector", s.cfg.Selector, "datasource_selector", s.cfg.DataSourceSelector)
-	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
+	if !s.startInformers(ctx) {
 		return nil // only ctx ends the wait
 	}
 	s.mu.Lock()
@@ -147,6 +141,18 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	return nil
 }
 
+// startInformers runs the informers until ctx ends and waits for their
+// first lists; false when ctx ended first.
+func (s *Sidecar) startInformers(ctx context.Context) bool {
+	var synced []cache.InformerSynced
+	for _, in := range s.informers {
+		go in.inf.RunWithContext(ctx)
+		synced = append(synced, in.inf.HasSynced)
+	}
+	s.log.Info("watching", "objects", s.describeInformers(), "selector", s.cfg.Selector, "datasource_selector", s.cfg.DataSourceSelector)
+	return cache.WaitForCacheSync(ctx.Done(), synced...)
+}
+
 // Once converges one time, as k8s-sidecar's METHOD=LIST does: it waits for
 // the objects' first list and for Grafana (up to GrafanaDown), runs a pass,
 // and returns its error.
@@ -155,12 +161,7 @@ func (s *Sidecar) Once(ctx context.Context) error {
 	defer s.events.shutdown()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var synced []cache.InformerSynced
-	for _, in := range s.informers {
-		go in.inf.RunWithContext(ctx)
-		synced = append(synced, in.inf.HasSynced)
-	}
-	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
+	if !s.startInformers(ctx) {
 		return ctx.Err()
 	}
 	wait, stop := context.WithTimeout(ctx, s.cfg.GrafanaDown)

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -31,7 +30,7 @@ type backgroundBuild struct {
 // returns nil). Its output goes to a log in dir.
 func buildKEDAIfMissing(binDir, dir string) (*backgroundBuild, error) {
 	missing := false
-	for _, b := range []string{"keda-operator", "keda-operator-metrics-apiserver"} {
+	for _, b := range sandbox.KEDABinaries {
 		if _, err := os.Stat(filepath.Join(binDir, b)); err != nil {
 			missing = true
 		}
@@ -71,8 +70,7 @@ func (b *backgroundBuild) wait(t *testing.T) {
 		select {
 		case <-b.done:
 			if b.err != nil {
-				out, _ := os.ReadFile(b.log)
-				t.Fatalf("hack/tools.sh keda: %v\n%s", b.err, lastLines(string(out), 30))
+				t.Fatalf("hack/tools.sh keda: %v\n%s", b.err, sandbox.TailFile(b.log, 30))
 			}
 			t.Logf("KEDA's binaries built in %.0fs", b.took.Seconds())
 			return
@@ -95,11 +93,6 @@ func (b *backgroundBuild) stop() {
 		<-b.done
 		fmt.Println("e2e: stopped the build of KEDA's binaries, which had not finished")
 	}
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // needKEDA waits until KEDA runs: its binaries built, then its Deployments

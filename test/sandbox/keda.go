@@ -32,11 +32,8 @@ const (
 
 var kedaDeployments = []string{"keda-operator", "keda-metrics-apiserver"}
 
-// kedaBinaries are what hack/tools.sh keda builds; kedaStep is the boot
-// step that waits for KEDA.
-var kedaBinaries = []string{"keda-operator", "keda-operator-metrics-apiserver"}
-
-const kedaStep = "KEDA (keda-operator, keda-metrics-apiserver)"
+// KEDABinaries are what hack/tools.sh keda builds.
+var KEDABinaries = []string{"keda-operator", "keda-operator-metrics-apiserver"}
 
 // applyKEDA applies KEDA's CRDs, waits until the API server serves them
 // (the operator's caches fail without them), then the KEDA manifests.

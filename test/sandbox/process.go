@@ -92,9 +92,10 @@ func (p *process) stop(grace time.Duration) {
 }
 
 // tail returns the last n lines of the process log.
-func (p *process) tail(n int) string { return tailFile(p.logPath, n) }
+func (p *process) tail(n int) string { return TailFile(p.logPath, n) }
 
-func tailFile(path string, n int) string {
+// TailFile returns the last n lines of a file ("" when it cannot be read).
+func TailFile(path string, n int) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return ""

@@ -124,7 +124,7 @@ func (s *stack) boot(ctx context.Context) error {
 	needed := []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kwok-stages.yaml", "prometheus", "prometheus-pushgateway", "prometheus-adapter", "kube-state-metrics",
 		kedaCRDs, "metrics-server", kwokMetrics, kwokCRDs, kwokUsage}
 	if !s.cfg.KEDALater {
-		needed = append(needed, kedaBinaries...)
+		needed = append(needed, KEDABinaries...)
 	}
 	for _, b := range needed {
 		if _, err := os.Stat(s.bin(b)); err != nil {
@@ -141,25 +141,26 @@ func (s *stack) boot(ctx context.Context) error {
 	steps := []struct {
 		name string
 		fn   func(context.Context) error
+		skip bool
 	}{
-		{"etcd", s.startEtcd},
-		{"kube-apiserver", s.startAPIServer},
-		{"controllers (kube-controller-manager, kube-scheduler, kwok)", s.startControllers},
-		{"nodes", s.createNodes},
+		{name: "etcd", fn: s.startEtcd},
+		{name: "kube-apiserver", fn: s.startAPIServer},
+		{name: "controllers (kube-controller-manager, kube-scheduler, kwok)", fn: s.startControllers},
+		{name: "nodes", fn: s.createNodes},
 		// Every host pod is created first, so that KEDA's start (the
 		// operator's certificate bootstrap costs one restart back-off)
 		// overlaps with the monitoring stack's.
-		{"host agent; manifests of the monitoring stack, metrics-server and KEDA (CRDs, operator, metrics apiserver)", s.applyManifests},
-		{"monitoring stack (Prometheus, Pushgateway, prometheus-adapter, kube-state-metrics)", s.waitMonitoring},
-		{"custom metrics API", s.waitMetricsAPI},
-		{"Grafana (API emulator)", s.startGrafana},
-		{kedaStep, s.waitKEDA},
-		{"resource metrics API (metrics-server)", s.waitResourceMetrics},
-		{"Grafana's sidecar (metricscale-sidecar, two replicas)", s.startSidecar},
+		{name: "host agent; manifests of the monitoring stack, metrics-server and KEDA (CRDs, operator, metrics apiserver)", fn: s.applyManifests},
+		{name: "monitoring stack (Prometheus, Pushgateway, prometheus-adapter, kube-state-metrics)", fn: s.waitMonitoring},
+		{name: "custom metrics API", fn: s.waitMetricsAPI},
+		{name: "Grafana (API emulator)", fn: s.startGrafana},
+		{name: "KEDA (keda-operator, keda-metrics-apiserver)", fn: s.waitKEDA, skip: s.cfg.KEDALater},
+		{name: "resource metrics API (metrics-server)", fn: s.waitResourceMetrics},
+		{name: "Grafana's sidecar (metricscale-sidecar, two replicas)", fn: s.startSidecar},
 	}
 	for _, st := range steps {
-		if s.cfg.KEDALater && st.name == kedaStep {
-			s.progress("not waiting for KEDA: its pods start once its binaries are built")
+		if st.skip {
+			s.progress("not waiting for %s: its pods start once its binaries are built", st.name)
 			continue
 		}
 		t := time.Now()
@@ -399,7 +400,7 @@ func (s *stack) agentLogTails() string {
 	var b strings.Builder
 	logs, _ := filepath.Glob(s.path("logs", "prometheus-adapter-*.log"))
 	for _, l := range logs {
-		fmt.Fprintf(&b, "last lines of %s:\n%s\n", l, tailFile(l, 15))
+		fmt.Fprintf(&b, "last lines of %s:\n%s\n", l, TailFile(l, 15))
 	}
 	return b.String()
 }

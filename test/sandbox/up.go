@@ -117,7 +117,7 @@ func Up(ctx context.Context, cfg Config, self []string, timeout time.Duration) (
 			if _, failed := follow(); failed {
 				return fail(fmt.Errorf("the sandbox failed to start (logs in %s)", filepath.Join(abs, "logs")))
 			}
-			return fail(fmt.Errorf("the sandbox supervisor exited early; last lines of %s:\n%s", logPath, tailFile(logPath, 20)))
+			return fail(fmt.Errorf("the sandbox supervisor exited early; last lines of %s:\n%s", logPath, TailFile(logPath, 20)))
 		case <-ctx.Done():
 			return fail(ctx.Err())
 		case <-time.After(200 * time.Millisecond):
