@@ -204,6 +204,12 @@ type Collected struct {
 	// with -A, where reading every HPA's pods and values would cost a
 	// request or three per HPA.
 	Inputs Inputs
+	// ControllerView: the walk takes the controller's last reading of each
+	// metric, values and failures alike, instead of asking the metrics APIs
+	// again (-A, where that would cost a request per HPA, and a failing one
+	// seconds at a busy adapter). It then cannot tell a failure the
+	// controller has yet to retry from one still there (MS408).
+	ControllerView bool
 	// OtherHPAs are the namespace's HPAs not in scope, read when HPAs were
 	// named, to find those that share a scale target with one in scope.
 	OtherHPAs []autoscalingv2.HorizontalPodAutoscaler
@@ -318,9 +324,7 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 		in.PrometheusCandidates = prometheusServices(ctx, env.Client)
 	}
 
-	if err := in.liveSources(ctx, env, in.Namespace, customSvc, externalSvc); err != nil {
-		return nil, err
-	}
+	in.liveSources(ctx, env, in.Namespace, customSvc, externalSvc)
 	if needEvents(hpas) {
 		in.Events = hpaEvents(ctx, env.Client, in.Namespace)
 	}
@@ -352,18 +356,16 @@ func (in *Collected) readHPAs(ctx context.Context, env Env, scope kube.HPAScope)
 }
 
 // liveSources sets up the sources the walk reads lazily, each noting the
-// first request the API server refuses, and fetches the custom metrics
-// values the walk will read ahead, eight at a time.
-func (in *Collected) liveSources(ctx context.Context, env Env, ns string, customSvc, externalSvc APIService) error {
+// first request the API server refuses, and starts fetching the custom
+// metrics values the walk will read, eight at a time.
+func (in *Collected) liveSources(ctx context.Context, env Env, ns string, customSvc, externalSvc APIService) {
+	in.ControllerView = ns == ""
 	tg := newTargets(env.Client, env.Metadata, env.Scales, env.Mapper, ns, in.HPAs)
 	tg.refused = in.refused
 	in.Targets = tg
 	api := newLiveAPI(env.Discovery, env.Custom, customSvc)
 	api.refused = in.refused
-	api.prefetch(ctx, in.HPAs, tg, env.Mapper, ns != "", 8)
-	if err := in.refused.err(); err != nil {
-		return err
-	}
+	api.prefetch(ctx, in.HPAs, tg, env.Mapper, !in.ControllerView, 8)
 	in.Mapper = env.Mapper
 	in.API = api
 	ext := newLiveExternalAPI(env.External, externalSvc)
@@ -385,7 +387,6 @@ func (in *Collected) liveSources(ctx context.Context, env Env, ns string, custom
 		in.Inputs = inputs
 	}
 	in.Prometheus = &livePrometheus{conn: in.Chain.Prometheus, series: map[string][]prom.Series{}, queries: map[string]queryResult{}}
-	return nil
 }
 
 // metricNames are the names of the HPAs' Pods, Object and External
@@ -480,19 +481,17 @@ func (a *liveAPI) Values(_ context.Context, req hpareq.Request) (*cmv1beta2.Metr
 	return res.list, res.err
 }
 
-// prefetch sends, a few at a time, the requests the walk and the decision
-// will send, so that they find them cached: the controller's request of
-// every listed Pods and Object metric, also of those the walk takes from
-// the controller's own reading when the decision reads them (decide).
+// prefetch starts sending, a few at a time, the requests the walk and the
+// decision will send, so that they find them cached or in flight (Values
+// waits for a request in flight): the controller's request of every listed
+// Pods and Object metric, also of those the walk takes from the controller's
+// own reading, healthy or failed, when the decision reads them (decide). It returns once the
+// requests are built (they read tg, which is not shared across goroutines);
+// the adapter answers a failing HPA's request at its own pace (seconds when
+// busy), so the rest of Collect and the walk of other HPAs go on meanwhile.
 func (a *liveAPI) prefetch(ctx context.Context, hpas []autoscalingv2.HorizontalPodAutoscaler, tg Targets, mapper apimeta.RESTMapper, decide bool, workers int) {
-	seen := map[string]bool{}
 	var reqs []hpareq.Request
-	add := func(req hpareq.Request) {
-		if a.Listed(req.Resource.String(), req.Metric) && !seen[req.Path()] {
-			seen[req.Path()] = true
-			reqs = append(reqs, req)
-		}
-	}
+	seen := map[string]bool{}
 	for i := range hpas {
 		h := &hpas[i]
 		for _, m := range h.Spec.Metrics {
@@ -500,30 +499,29 @@ func (a *liveAPI) prefetch(ctx context.Context, hpas []autoscalingv2.HorizontalP
 				continue
 			}
 			req, err := controllerRequest(ctx, h, m, tg, mapper)
-			if err != nil {
-				continue // the walk reports it
+			if err != nil || !a.Listed(req.Resource.String(), req.Metric) || seen[req.Path()] {
+				continue // the walk reports an error
 			}
-			if _, read := readByController(h, m); !read || decide {
-				add(req)
+			_, read := readByController(h, m)
+			_, failed := failedByController(h, m)
+			if decide || (!read && !failed) {
+				seen[req.Path()] = true
+				reqs = append(reqs, req)
 			}
 		}
 	}
-	work := make(chan hpareq.Request)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
+	work := make(chan hpareq.Request, len(reqs))
+	for _, r := range reqs {
+		work <- r
+	}
+	close(work)
+	for range min(workers, len(reqs)) {
 		go func() {
-			defer wg.Done()
 			for r := range work {
 				_, _ = a.Values(ctx, r)
 			}
 		}()
 	}
-	for _, r := range reqs {
-		work <- r
-	}
-	close(work)
-	wg.Wait()
 }
 
 // controllerRequest is the controller's request for a Pods or Object

@@ -164,7 +164,7 @@ func walkerFor(in *Collected) *walker {
 	ch := in.Chain
 	a, cfg, adapterRef := ch.Adapter, ch.Config, ch.AdapterRef()
 	w := &walker{api: in.API, ext: in.External, res: in.Resources, prom: in.Prometheus, disc: ch.Discovery, mapper: in.Mapper, maxAge: ch.Window, now: in.Now,
-		adapterRef: adapterRef, seriesWindow: in.SeriesWindow, targets: in.Targets, keda: in.KEDA, inputs: in.Inputs,
+		adapterRef: adapterRef, seriesWindow: in.SeriesWindow, targets: in.Targets, keda: in.KEDA, inputs: in.Inputs, controllerView: in.ControllerView,
 		ambiguous: ambiguousTargets(in.HPAs, in.OtherHPAs), adapterSA: in.AdapterServiceAccount, adapterDenied: map[schema.GroupResource]bool{}}
 	for _, gr := range in.Denied {
 		w.adapterDenied[gr] = true

@@ -179,22 +179,7 @@ func TestStaleOnlyWhenTheControllersRequestAnswers(t *testing.T) {
 		{job: "interlok", wantErrors: false, want: "MS408"},
 	} {
 		t.Run(c.job, func(t *testing.T) {
-			p := &fakeProm{ok: true, series: []prom.Series{series("MessageMetrics{job=interlok,k8s_namespace=default,k8s_pod_name=interlok-1}")}}
-			// The adapter answers the metric without a selector and with
-			// job=interlok; job=nope matches no series.
-			api := &fakeAPI{listed: map[string]bool{"pods/MessageMetrics": true}, values: map[string]*cmv1beta2MetricValueList{
-				base: values("Pod", "interlok-1", "150"),
-				base + "&metricLabelSelector=job%3Dinterlok": values("Pod", "interlok-1", "150"),
-			}}
-			in := collected(t, p, api, defaultRules(t)+strings.TrimPrefix(interlokRule, "\n"))
-			h, _ := podsHPA("MessageMetrics")
-			h.Spec.ScaleTargetRef.Name = "interlok"
-			h.Spec.Metrics[0].Pods.Metric.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"job": c.job}}
-			h.Status.CurrentReplicas = 1
-			h.Status.Conditions = []autoscalingv2.HorizontalPodAutoscalerCondition{{Type: autoscalingv2.ScalingActive, Status: corev1.ConditionFalse, Reason: "FailedGetPodsMetric",
-				Message: "the HPA was unable to compute the replica count: unable to get metric MessageMetrics: no metrics returned from custom metrics API"}}
-			in.HPAs = []autoscalingv2.HorizontalPodAutoscaler{*h}
-			in.Targets = fakeTargets{"default/Deployment/interlok": runningPods("interlok-1")}
+			in, api := failedSelectorCase(t, c.job)
 			r, err := Diagnose(context.Background(), in)
 			if err != nil {
 				t.Fatal(err)
@@ -221,5 +206,52 @@ func TestStaleOnlyWhenTheControllersRequestAnswers(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// failedSelectorCase is an HPA whose Pods metric selects job; the
+// controller's last sync failed (no metrics returned). The adapter answers
+// the metric without a selector and with job=interlok; job=nope matches no
+// series.
+func failedSelectorCase(t *testing.T, job string) (*Collected, *fakeAPI) {
+	t.Helper()
+	const base = "/apis/custom.metrics.k8s.io/v1beta1/namespaces/default/pods/*/MessageMetrics?labelSelector=app%3Dinterlok"
+	p := &fakeProm{ok: true, series: []prom.Series{series("MessageMetrics{job=interlok,k8s_namespace=default,k8s_pod_name=interlok-1}")}}
+	api := &fakeAPI{listed: map[string]bool{"pods/MessageMetrics": true}, values: map[string]*cmv1beta2MetricValueList{
+		base: values("Pod", "interlok-1", "150"),
+		base + "&metricLabelSelector=job%3Dinterlok": values("Pod", "interlok-1", "150"),
+	}}
+	in := collected(t, p, api, defaultRules(t)+strings.TrimPrefix(interlokRule, "\n"))
+	h, _ := podsHPA("MessageMetrics")
+	h.Spec.ScaleTargetRef.Name = "interlok"
+	h.Spec.Metrics[0].Pods.Metric.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"job": job}}
+	h.Status.CurrentReplicas = 1
+	h.Status.Conditions = []autoscalingv2.HorizontalPodAutoscalerCondition{{Type: autoscalingv2.ScalingActive, Status: corev1.ConditionFalse, Reason: "FailedGetPodsMetric",
+		Message: "the HPA was unable to compute the replica count: unable to get metric MessageMetrics: no metrics returned from custom metrics API"}}
+	in.HPAs = []autoscalingv2.HorizontalPodAutoscaler{*h}
+	in.Targets = fakeTargets{"default/Deployment/interlok": runningPods("interlok-1")}
+	return in, api
+}
+
+// With -A (ControllerView) a metric the controller failed to read is judged
+// from the controller's answer: no request is sent, the evidence says whose
+// answer it is, and the query is still run and judged.
+func TestControllerViewTakesTheControllersFailure(t *testing.T) {
+	in, api := failedSelectorCase(t, "nope")
+	in.ControllerView = true
+	r, err := Diagnose(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(api.asked) != 0 {
+		t.Fatalf("requests %q: want none, the controller's last reading stands", api.asked)
+	}
+	hr := r.HPAs[0]
+	record(t, hr.Findings)
+	record(t, hr.Metrics[0].Findings)
+	mustFinding(t, hr.Findings, "MS401")
+	ev := strings.Join(mustFinding(t, hr.Metrics[0].Findings, "MS302").Evidence, "\n")
+	if !strings.Contains(ev, "no metrics returned from custom metrics API (the HPA controller's answer at its last sync)") || !strings.Contains(ev, "matches 0 of the 1 series") {
+		t.Fatalf("MS302's evidence should give the controller's answer and the mismatch:\n%s", ev)
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/metricscale/kubectl-metricscale/pkg/hpareq"
 	"github.com/metricscale/kubectl-metricscale/pkg/hpastatus"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
+	"github.com/metricscale/kubectl-metricscale/pkg/metricspec"
 	"github.com/metricscale/kubectl-metricscale/pkg/prometheus"
 	"github.com/metricscale/kubectl-metricscale/pkg/quantity"
 	"github.com/metricscale/kubectl-metricscale/pkg/rules"
@@ -112,6 +113,9 @@ type walker struct {
 	// used holds each series name an HPA metric is served from, for the
 	// discovery window check.
 	used map[string]bool
+	// controllerView: a metric the controller failed to read on its last
+	// sync is judged from its answer then, not asked again (-A).
+	controllerView bool
 }
 
 // noteUsed records a series of the rule that serves an HPA's metric.
@@ -341,7 +345,17 @@ func (w *walker) customMetric(hpa *autoscalingv2.HorizontalPodAutoscaler, spec a
 // walkListed sends the request of a metric the API lists: healthy when it
 // returns values for the objects the HPA reads, else why not.
 func (w *walker) walkListed(ctx context.Context, m *hpaMetric, link LinkStatus, mr MetricReport) MetricReport {
-	list, err := w.api.Values(ctx, m.req)
+	var list *cmv1beta2.MetricValueList
+	var err error
+	if answer, failed := failedByController(m.hpa, m.spec); failed && w.controllerView {
+		// Without the decision (-A), the controller's own failed reading
+		// stands for the request, as its value does for a healthy metric:
+		// asking again would wait on the adapter's API client (seconds,
+		// when busy) for what the controller was told at its last sync.
+		err = fmt.Errorf("%s (the HPA controller's answer at its last sync)", answer)
+	} else {
+		list, err = w.api.Values(ctx, m.req)
+	}
 	var items []cmv1beta2.MetricValue
 	if err == nil {
 		items = itemsFor(list, m.names)
@@ -1143,4 +1157,16 @@ func readByController(hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscali
 		return cur.Value.String(), true
 	}
 	return "", false
+}
+
+// failedByController is what the metrics API answered the controller for
+// this metric on its last sync, when that made ScalingActive False: the
+// condition's message after "unable to get metric NAME: ".
+func failedByController(hpa *autoscalingv2.HorizontalPodAutoscaler, spec autoscalingv2.MetricSpec) (answer string, ok bool) {
+	c := hpastatus.Condition(hpa, autoscalingv2.ScalingActive)
+	if c == nil || c.Status != corev1.ConditionFalse || (c.Reason != "FailedGetPodsMetric" && c.Reason != "FailedGetObjectMetric") {
+		return "", false
+	}
+	_, answer, ok = strings.Cut(c.Message, "unable to get metric "+metricspec.Name(spec)+": ")
+	return answer, ok && answer != ""
 }
