@@ -1,7 +1,7 @@
 // Package sidecar holds metricscale-sidecar's deployment files: its
 // least-privilege RBAC, a standalone Deployment (two replicas,
-// --leader-elect), the Grafana chart values that replace the chart's
-// dashboard sidecar, and a Dockerfile. RBAC and Deployment are embedded so
+// --leader-elect), the Grafana chart's values that swap its sidecars' image
+// or add one container for both kinds, and a Dockerfile. RBAC and Deployment are embedded so
 // that the sandbox runs the sidecar from exactly the files users apply.
 package sidecar
 

@@ -1,13 +1,14 @@
 // Package datasourcefile reads Grafana's data source provisioning files
-// (apiVersion 1: datasources, deleteDatasources, prune) strictly: a field
-// Grafana does not know is an error naming it, not a setting silently
-// dropped. Errors never quote a value (a file may come from a Secret).
+// (apiVersion 1: datasources, deleteDatasources, prune) as Grafana reads
+// them, with a warning naming each field Grafana would ignore (a typo is not
+// a setting silently dropped), and expands $VAR in values as Grafana does.
+// Errors never quote a value (a file may come from a Secret).
 //
 // The types are plain ones mirroring the YAML, since Grafana's own
 // pkg/services/provisioning/datasources cannot be imported (the module proxy
 // refuses github.com/grafana/grafana). Parse unmarshals them strictly with
-// sigs.k8s.io/yaml (unknown fields named, with hints for removed ones such
-// as password), then applies Grafana's own checks: name, type, uid, access,
+// sigs.k8s.io/yaml (duplicate keys refused, unknown fields warned, with
+// hints for removed ones such as password), then applies Grafana's own checks: name, type, uid, access,
 // one default per organisation, unique names. Golden files and FuzzParse
 // test it.
 package datasourcefile
@@ -95,29 +96,49 @@ const maxUID = 40
 var validUID = regexp.MustCompile(`^[a-zA-Z0-9\-_]*$`)
 
 // hints answer fields older files used or that the format has but this
-// reader does not provision.
+// reader does not provision; Grafana ignores the removed ones.
 var hints = map[string]string{
-	"password":           `"password" was removed from the format: put it under secureJsonData.password`,
-	"basicAuthPassword":  `"basicAuthPassword" was removed from the format: put it under secureJsonData.basicAuthPassword`,
-	"correlations":       `"correlations" are not provisioned from data source objects: remove them, or provision them from Grafana's own files`,
-	"delete_datasources": `"delete_datasources" is apiVersion 0's name: use deleteDatasources`,
+	"password":           `password: removed from the format, so ignored: put it under secureJsonData.password`,
+	"basicAuthPassword":  `basicAuthPassword: removed from the format, so ignored: put it under secureJsonData.basicAuthPassword`,
+	"correlations":       `correlations: not provisioned from data source objects, so ignored: provision them from Grafana's own files`,
+	"delete_datasources": `delete_datasources: apiVersion 0's name, ignored in apiVersion 1: use deleteDatasources`,
 }
 
-// unknownField is how encoding/json names a field no struct has.
-var unknownField = regexp.MustCompile(`unknown field "([^"]*)"`)
-
-// Parse reads one file strictly and checks what Grafana checks: apiVersion
-// 1, every data source with a name and a type, names unique, a valid uid,
-// access proxy or direct, at most one default per organisation, and every
-// deletion with a name.
-func Parse(raw []byte) (*File, error) {
+// Parse reads one file as Grafana reads it, and checks what Grafana
+// checks: apiVersion 1, every data source with a name and a type, names
+// unique, a valid uid, access proxy or direct, at most one default per
+// organisation, and every deletion with a name. A field Grafana does not
+// know, or that is not provisioned from here, is a warning naming it
+// (Grafana ignores it), never a refusal of the whole file.
+//
+// Values are expanded with env first ($VAR, ${VAR}, $__env{VAR}, $$ for
+// a literal $); a nil env expands nothing.
+func Parse(raw []byte, env Env) (*File, []string, error) {
+	asJSON, err := yaml.YAMLToJSONStrict(raw)
+	if err != nil {
+		return nil, nil, cleanError(err)
+	}
 	var f File
-	if err := yaml.UnmarshalStrict(raw, &f); err != nil {
-		return nil, cleanError(err)
+	if err := json.Unmarshal(asJSON, &f); err != nil {
+		return nil, nil, cleanError(err)
 	}
 	if f.APIVersion != 1 {
-		return nil, fmt.Errorf("apiVersion %d: only apiVersion 1 is read; start the file with \"apiVersion: 1\"", f.APIVersion)
+		return nil, nil, fmt.Errorf("apiVersion %d: only apiVersion 1 is read; start the file with \"apiVersion: 1\"", f.APIVersion)
 	}
+	var warnings []string
+	if env != nil {
+		if warnings, err = expand(&f, env); err != nil {
+			return nil, nil, err
+		}
+	}
+	if problems := check(&f); len(problems) > 0 {
+		return nil, nil, errors.New(strings.Join(problems, "; "))
+	}
+	return &f, append(unknownFields(asJSON), warnings...), nil
+}
+
+// check is Grafana's checks of a file's entries.
+func check(f *File) []string {
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	names := map[string]int{}
@@ -157,10 +178,7 @@ func Parse(raw []byte) (*File, error) {
 			bad("deleteDatasources[%d] has no name", i)
 		}
 	}
-	if len(problems) > 0 {
-		return nil, errors.New(strings.Join(problems, "; "))
-	}
-	return &f, nil
+	return problems
 }
 
 // orgOf is the organisation an entry names; Grafana reads 0 as 1.
@@ -173,18 +191,11 @@ func orgOf(id int64) int64 {
 
 func key(org int64, name string) string { return fmt.Sprintf("%d/%s", orgOf(org), name) }
 
-// cleanError words a YAML or JSON error without the decoders' prefixes and
-// with a hint for fields Grafana's format had or has elsewhere.
+// cleanError words a YAML or JSON error without the decoders' prefixes.
 func cleanError(err error) error {
 	msg := err.Error()
 	for _, prefix := range []string{"error converting YAML to JSON: ", "error unmarshaling JSON: ", "while decoding JSON: ", "json: "} {
 		msg = strings.ReplaceAll(msg, prefix, "")
-	}
-	if m := unknownField.FindStringSubmatch(msg); m != nil {
-		if hint, ok := hints[m[1]]; ok {
-			return errors.New(hint)
-		}
-		return fmt.Errorf("unknown field %q: not in Grafana's data source provisioning format (apiVersion 1)", m[1])
 	}
 	return errors.New("not a data source provisioning file: " + msg)
 }

@@ -2,6 +2,7 @@ package datasourcefile
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -27,12 +28,15 @@ func TestParseGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got string
-			f, err := Parse(raw)
+			f, warnings, err := Parse(raw, testEnv)
 			if err != nil {
 				got = "error: " + err.Error() + "\n"
 			} else {
+				for _, w := range warnings {
+					got += "warning: " + w + "\n"
+				}
 				b, _ := json.MarshalIndent(f, "", "  ")
-				got = string(b) + "\n"
+				got += string(b) + "\n"
 			}
 			golden := strings.TrimSuffix(in, ".yaml") + ".golden"
 			if *update {
@@ -51,16 +55,34 @@ func TestParseGolden(t *testing.T) {
 	}
 }
 
-// No error quotes a value: a file may come from a Secret.
+// testEnv has two variables set and refuses a third, as the sidecar refuses
+// its own credentials.
+func testEnv(name string) (string, bool, error) {
+	switch name {
+	case "PROM_HOST":
+		return "prometheus.monitoring:9090", true, nil
+	case "TOKEN":
+		return "t0ken", true, nil
+	case "REQ_PASSWORD":
+		return "", false, errors.New("the sidecar's own setting, never expanded")
+	}
+	return "", false, nil
+}
+
+// No error or warning quotes a value: a file may come from a Secret.
 func TestErrorsQuoteNoValue(t *testing.T) {
-	for _, in := range []string{"legacy-password.yaml", "wrong-type.yaml", "secret-not-scalar.yaml"} {
+	for _, in := range []string{"legacy-password.yaml", "wrong-type.yaml", "secret-not-scalar.yaml", "expand-refused.yaml"} {
 		raw, err := os.ReadFile(filepath.Join("testdata", in))
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = Parse(raw)
-		if err == nil || strings.Contains(err.Error(), "s3cret") {
-			t.Errorf("%s: error %v: want one that does not show the secret", in, err)
+		_, warnings, err := Parse(raw, testEnv)
+		said := strings.Join(warnings, "\n")
+		if err != nil {
+			said += err.Error()
+		}
+		if said == "" || strings.Contains(said, "s3cret") {
+			t.Errorf("%s: said %q: want a warning or error that does not show the secret", in, said)
 		}
 	}
 }
@@ -76,7 +98,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("apiVersion: 1\ndatasources: null\n"))
 	f.Add([]byte("apiVersion: 1\ndatasources:\n- {name: a, type: b, secureJsonData: {x: 1.5e3}}\n"))
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		file, err := Parse(raw)
+		file, _, err := Parse(raw, testEnv)
 		if (file == nil) == (err == nil) {
 			t.Fatalf("Parse = %v, %v", file, err)
 		}

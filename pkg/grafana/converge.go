@@ -66,12 +66,23 @@ type Options struct {
 	// has under the same uid without it is left alone (Foreign): a writer
 	// that deletes what it owns must never take over what someone else made.
 	OwnerTag string
+	// Adopt takes over a dashboard or data source Grafana has under a
+	// wanted uid without the owner's mark (made by the sidecar this one
+	// replaces, or by hand) instead of leaving it Foreign: it is written with
+	// the mark, and its Action's Reason says it was adopted. One Grafana
+	// manages from provisioning files is still Skipped.
+	Adopt bool
 }
+
+// adoptedReason is the Reason of an Action that took over an unmarked object.
+const adoptedReason = "adopted: Grafana had it under this uid without the owner's mark (--adopt)"
 
 // jsonData keys metricscale sets on the data sources it writes.
 const (
 	// DataSourceOwnerKey holds Options.OwnerTag.
 	DataSourceOwnerKey = "metricscaleOwner"
+	// DataSourcePruneKey is true on a data source written Prunable.
+	DataSourcePruneKey = "metricscalePrune"
 	// SecureDigestKey holds the digest of the secrets last written
 	// (DataSource.SecureJSONData).
 	SecureDigestKey = "metricscaleSecureDigest"
@@ -164,7 +175,7 @@ func outcome(a Action, err error) (Action, error) {
 // of its secrets (which changes when one of them does, so comparing
 // jsonData tells when to write them again).
 func (cv *converger) marked(want DataSource) DataSource {
-	if cv.opts.OwnerTag == "" && len(want.SecureJSONData) == 0 {
+	if cv.opts.OwnerTag == "" && len(want.SecureJSONData) == 0 && !want.Prunable {
 		return want
 	}
 	jsonData := maps.Clone(want.JSONData)
@@ -173,6 +184,9 @@ func (cv *converger) marked(want DataSource) DataSource {
 	}
 	if cv.opts.OwnerTag != "" {
 		jsonData[DataSourceOwnerKey] = cv.opts.OwnerTag
+	}
+	if want.Prunable {
+		jsonData[DataSourcePruneKey] = true
 	}
 	if len(want.SecureJSONData) > 0 {
 		jsonData[SecureDigestKey] = cv.c.secretsDigest(want.UID, want.SecureJSONData)
@@ -190,9 +204,12 @@ func (cv *converger) dataSource(ctx context.Context, want DataSource) (Action, e
 	if err != nil {
 		return outcome(a, err)
 	}
-	if owner, _ := jsonDataOf(live)[DataSourceOwnerKey].(string); cv.opts.OwnerTag != "" && owner != cv.opts.OwnerTag {
+	owner, _ := jsonDataOf(live)[DataSourceOwnerKey].(string)
+	// Another owner's data source is never adopted; an unmarked one may be.
+	adopted := cv.opts.OwnerTag != "" && owner == "" && cv.opts.Adopt
+	if cv.opts.OwnerTag != "" && owner != cv.opts.OwnerTag && !adopted {
 		a.Action = Foreign
-		a.Reason = fmt.Sprintf("Grafana already has data source %q (%s) under this uid without jsonData.%s %q (not written by this owner): left alone; give one of them another uid", live.Name, live.Type, DataSourceOwnerKey, cv.opts.OwnerTag)
+		a.Reason = fmt.Sprintf("Grafana already has data source %q (%s) under this uid without jsonData.%s %q (not written by this owner): left alone; give one of them another uid, or run with --adopt to take over one without any owner", live.Name, live.Type, DataSourceOwnerKey, cv.opts.OwnerTag)
 		return a, nil
 	}
 	cmp := CompareDataSource(live, want)
@@ -207,6 +224,9 @@ func (cv *converger) dataSource(ctx context.Context, want DataSource) (Action, e
 	case cv.opts.DryRun:
 		a.Action = Updated
 		return a, nil
+	}
+	if adopted {
+		a.Reason = adoptedReason
 	}
 	_, err = cv.c.UpdateDataSource(ctx, want.UID, updateDataSource(live, want))
 	if errors.Is(err, ErrReadOnly) {
@@ -392,37 +412,9 @@ func (cv *converger) dashboard(ctx context.Context, want dashboardToSave) (Actio
 	case err != nil:
 		return outcome(a, err)
 	default:
-		a.URL = cv.c.Link(live.Meta.URL)
-		if cv.opts.OwnerTag != "" && !hasTag(live.Body, cv.opts.OwnerTag) {
-			title, _ := live.Body["title"].(string)
-			a.Action = Foreign
-			a.Reason = fmt.Sprintf("Grafana already has dashboard %q under this uid without the %q tag (not written by this owner): left alone; give one of them another uid", title, cv.opts.OwnerTag)
-			return a, nil
+		if done, err := cv.againstLive(ctx, &a, &save, live, want.FolderUID); done || err != nil {
+			return a, err
 		}
-		inFolder, err := cv.inFolder(ctx, live.Meta, want.FolderUID)
-		if err != nil {
-			return outcome(a, err)
-		}
-		if want.FolderUID == "" { // keep the folder Grafana has it in
-			save.FolderUID, save.FolderID = live.Meta.FolderUID, live.Meta.FolderID
-			a.Folder = live.Meta.FolderTitle
-		}
-		cmp := CompareDashboard(live.Body, body)
-		cv.describe(&a, cmp)
-		if !inFolder {
-			a.Reason = fmt.Sprintf("moved from folder %q", live.Meta.FolderTitle)
-		}
-		switch {
-		case live.Meta.Provisioned:
-			a.Action, a.Reason = Skipped, "provisioned from files: change its provisioning file instead"
-			return a, nil
-		case cmp.Equal && inFolder:
-			a.Action = Unchanged
-			return a, nil
-		}
-		// Replace what Grafana has, whatever its version: the content was
-		// just compared, so this runs only when it differs.
-		a.Action, save.Overwrite = Updated, true
 	}
 	if cv.opts.DryRun {
 		return a, nil
@@ -442,6 +434,49 @@ func (cv *converger) dashboard(ctx context.Context, want dashboardToSave) (Actio
 	}
 	a.URL = cv.c.Link(saved.URL)
 	return a, nil
+}
+
+// againstLive sets a and save for a dashboard Grafana has: done (a says
+// why) when it is foreign, provisioned from files or unchanged; otherwise
+// an overwrite, adopted or not.
+func (cv *converger) againstLive(ctx context.Context, a *Action, save *DashboardSave, live *StoredDashboard, folderUID string) (done bool, err error) {
+	a.URL = cv.c.Link(live.Meta.URL)
+	adopted := cv.opts.OwnerTag != "" && !hasTag(live.Body, cv.opts.OwnerTag)
+	if adopted && !cv.opts.Adopt {
+		title, _ := live.Body["title"].(string)
+		a.Action = Foreign
+		a.Reason = fmt.Sprintf("Grafana already has dashboard %q under this uid without the %q tag (not written by this owner): left alone; give one of them another uid, or run with --adopt to take it over", title, cv.opts.OwnerTag)
+		return true, nil
+	}
+	inFolder, err := cv.inFolder(ctx, live.Meta, folderUID)
+	if err != nil {
+		*a, err = outcome(*a, err)
+		return true, err
+	}
+	if folderUID == "" { // keep the folder Grafana has it in
+		save.FolderUID, save.FolderID = live.Meta.FolderUID, live.Meta.FolderID
+		a.Folder = live.Meta.FolderTitle
+	}
+	cmp := CompareDashboard(live.Body, save.Body)
+	cv.describe(a, cmp)
+	if !inFolder {
+		a.Reason = fmt.Sprintf("moved from folder %q", live.Meta.FolderTitle)
+	}
+	switch {
+	case live.Meta.Provisioned:
+		a.Action, a.Reason = Skipped, "provisioned from files: change its provisioning file instead"
+		return true, nil
+	case cmp.Equal && inFolder:
+		a.Action = Unchanged
+		return true, nil
+	}
+	// Replace what Grafana has, whatever its version: the content was
+	// just compared, so this runs only when it differs.
+	a.Action, save.Overwrite = Updated, true
+	if adopted {
+		a.Reason = adoptedReason
+	}
+	return false, nil
 }
 
 // inFolder reports whether a stored dashboard is in the folder wanted

@@ -70,6 +70,7 @@ func (c *Client) DeleteDataSource(ctx context.Context, uid string) error {
 type DataSourceRef struct {
 	UID, Name, Type string
 	Owner           string
+	Prunable        bool // written Prunable (jsonData[DataSourcePruneKey])
 	ReadOnly        bool // provisioned from files (Grafana 7.5 lists it; current Grafana does not)
 }
 
@@ -84,6 +85,7 @@ func (c *Client) DataSourceRefs(ctx context.Context) ([]DataSourceRef, error) {
 		ref := DataSourceRef{UID: d.UID, Name: d.Name, Type: d.Type, ReadOnly: d.ReadOnly}
 		if jsonData, ok := d.JSONData.(map[string]any); ok {
 			ref.Owner, _ = jsonData[DataSourceOwnerKey].(string)
+			ref.Prunable, _ = jsonData[DataSourcePruneKey].(bool)
 		}
 		out = append(out, ref)
 	}

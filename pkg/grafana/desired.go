@@ -46,6 +46,11 @@ type DataSource struct {
 	// (jsonData[SecureDigestKey], an HMAC keyed by the client's own
 	// credentials) differs; a secret changed in Grafana's UI is not seen.
 	SecureJSONData Secrets
+	// Prunable: deleted once nothing gives it any more, as Grafana deletes a
+	// data source provisioned from a file that says prune: true. Marked in
+	// jsonData[DataSourcePruneKey], so that the owner knows it after the
+	// file is gone.
+	Prunable bool
 }
 
 // Secrets are secureJsonData values; printing them shows only their keys.

@@ -77,6 +77,43 @@ func TestConvergeOwnerTag(t *testing.T) {
 	}
 }
 
+// Adopt takes over an unmarked dashboard and data source under a wanted
+// uid, saying so, and never one another owner marked.
+func TestConvergeAdopt(t *testing.T) {
+	ctx := context.Background()
+	c, emu := emulated(t, grafanaemu.Options{})
+	if _, err := c.SaveDashboard(ctx, DashboardSave{Body: map[string]any{"uid": "old", "title": "from k8s-sidecar's file"}}); err != nil {
+		t.Fatal(err)
+	}
+	for uid, jsonData := range map[string]map[string]any{"old-ds": nil, "other-ds": {DataSourceOwnerKey: "another-sidecar"}} {
+		if _, err := c.CreateDataSource(ctx, &models.AddDataSourceCommand{UID: uid, Name: uid, Type: "loki", URL: "http://l", JSONData: jsonData}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := Desired{Dashboards: []Dashboard{{Body: []byte(`{"uid":"old","title":"from a ConfigMap"}`)}},
+		DataSources: []DataSource{{UID: "old-ds", Name: "old-ds", Type: "loki", URL: "http://l2", Exact: true}, {UID: "other-ds", Name: "other-ds", Type: "loki", URL: "http://l2", Exact: true}}}
+	opts := Options{OwnerTag: "owner", Adopt: true}
+	actions, err := Converge(ctx, c, want, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, a := range actions {
+		got[a.UID] = string(a.Action) + ": " + a.Reason
+	}
+	adopted := string(Updated) + ": " + adoptedReason
+	if got["old"] != adopted || got["old-ds"] != adopted || !strings.HasPrefix(got["other-ds"], string(Foreign)) {
+		t.Fatalf("actions %v: want old and old-ds adopted, other-ds (another owner's) foreign", got)
+	}
+	if live, err := c.Dashboard(ctx, "old"); err != nil || !hasTag(live.Body, "owner") || live.Body["title"] != "from a ConfigMap" {
+		t.Errorf("the adopted dashboard: %v, %v", live, err)
+	}
+	emu.ResetStats()
+	if _, err := Converge(ctx, c, want, opts); err != nil || emu.Stats().Writes != 0 {
+		t.Errorf("a second run: %v, %d writes; want none, what was adopted is owned", err, emu.Stats().Writes)
+	}
+}
+
 func TestDashboardsByTagAndDelete(t *testing.T) {
 	ctx := context.Background()
 	c, _ := emulated(t, grafanaemu.Options{})

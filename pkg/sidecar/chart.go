@@ -1,10 +1,12 @@
 package sidecar
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/datasourcefile"
 	"github.com/metricscale/kubectl-metricscale/pkg/grafana"
 )
 
@@ -39,6 +41,11 @@ const (
 	// EnvHealthPort is the port of /healthz (the chart sets it on its init
 	// containers, for their startup probe).
 	EnvHealthPort = "HEALTH_PORT"
+	// EnvFoldersFromFiles is true when the annotation's folder is a folder in
+	// Grafana, as the chart's sidecar.dashboards.provider.foldersFromFilesStructure
+	// makes it (false by default in the chart: every dashboard then goes
+	// to the General folder). Set it beside that value.
+	EnvFoldersFromFiles = "FOLDERS_FROM_FILES_STRUCTURE"
 	// EnvLogLevel is DEBUG, INFO, WARN or ERROR (CRITICAL is ERROR here).
 	EnvLogLevel = "LOG_LEVEL"
 )
@@ -47,6 +54,16 @@ const (
 const (
 	chartDashboards  = "dashboards"
 	chartDataSources = "datasources"
+)
+
+// Ports of /healthz, /livez, /readyz and /metrics in the chart's containers
+// when HEALTH_PORT does not say: the chart sets it on its init containers
+// only (8081 to 8084), the dashboards' and data sources' containers share
+// the pod's network, and k8s-sidecar's own default 8080 is taken by the
+// alerts', notifiers' and plugins' containers it still runs.
+const (
+	chartDashboardsListen  = ":8085"
+	chartDataSourcesListen = ":8086"
 )
 
 // Methods of $METHOD.
@@ -92,11 +109,15 @@ func grafanaBase(reqURL string) (string, error) {
 // the log level.
 func (o *Options) fromChart() error {
 	reqURL := strings.TrimSpace(o.getenv(EnvReqURL))
-	switch kind := chartKind(reqURL, strings.TrimSpace(o.getenv(EnvFolder))); kind {
+	kind := chartKind(reqURL, strings.TrimSpace(o.getenv(EnvFolder)))
+	switch kind {
 	case "":
 	case chartDashboards:
 		// The chart's data sources have a container of their own.
 		o.setUnlessFlag(&o.DataSourceLabel, "datasource-label", "", EnvDataSourceLabel)
+		if !o.changed("folders-from-files-structure") && o.getenv(EnvFoldersFromFiles) == "" {
+			o.FoldersFromFiles = false // provider.foldersFromFilesStructure's default
+		}
 	case chartDataSources:
 		// LABEL and LABEL_VALUE are the data sources' here.
 		o.setUnlessFlag(&o.DataSourceLabel, "datasource-label", o.getenv(EnvLabel), EnvDataSourceLabel)
@@ -122,12 +143,33 @@ func (o *Options) fromChart() error {
 	if !o.changed("grafana-insecure-skip-tls-verify") && strings.EqualFold(strings.TrimSpace(o.getenv(EnvReqSkipTLSVerify)), "true") {
 		o.Insecure = true
 	}
-	if port := strings.TrimSpace(o.getenv(EnvHealthPort)); port != "" && !o.changed("listen-address") {
+	switch port := strings.TrimSpace(o.getenv(EnvHealthPort)); {
+	case o.changed("listen-address"):
+	case port != "":
 		o.Listen = ":" + port
+	case kind == chartDashboards:
+		o.Listen, o.listenOptional = chartDashboardsListen, true
+	case kind == chartDataSources:
+		o.Listen, o.listenOptional = chartDataSourcesListen, true
 	}
 	o.fromEnv(&o.Method, "method", EnvMethod)
 	o.Method = strings.ToUpper(o.Method)
 	return o.logLevel.UnmarshalText([]byte(logLevelName(o.getenv(EnvLogLevel))))
+}
+
+// fileEnv is what $VAR in a data source file expands to: the sidecar's
+// environment, where Grafana's own would be with k8s-sidecar, but never the
+// sidecar's settings of Grafana's URL and credentials (REQ_*, GRAFANA_*):
+// whoever may label a ConfigMap must not read Grafana's admin password
+// into a data source.
+func fileEnv(getenv func(string) string) datasourcefile.Env {
+	return func(name string) (string, bool, error) {
+		if strings.HasPrefix(name, "REQ_") || strings.HasPrefix(name, "GRAFANA_") {
+			return "", false, errors.New("the sidecar's own setting of Grafana's URL or credentials, never expanded")
+		}
+		v := getenv(name)
+		return v, v != "", nil
+	}
 }
 
 // reqCredentials reads REQ_USERNAME and REQ_PASSWORD, or the files their

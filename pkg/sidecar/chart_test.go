@@ -44,14 +44,23 @@ func TestChartContract(t *testing.T) {
 			"REQ_URL": "http://localhost:3000/api/admin/provisioning/dashboards/reload", "REQ_METHOD": "POST"}),
 		grafana: "http://localhost:3000", creds: "basic auth as user admin",
 		config: Config{Namespaces: []string{"monitoring"}, Selector: "grafana_dashboard", Kinds: []string{KindConfigMap, KindSecret}},
-		method: "WATCH", listen: ":8080",
+		method: "WATCH", listen: chartDashboardsListen,
+	}, {
+		name: "grafana-sc-dashboard with folderAnnotation, and FOLDERS_FROM_FILES_STRUCTURE beside provider.foldersFromFilesStructure",
+		env: env(chartCredentials, map[string]string{"METHOD": "WATCH", "LABEL": "grafana_dashboard", "FOLDER": "/tmp/dashboards", "RESOURCE": "both",
+			"FOLDER_ANNOTATION": "team-folder", "FOLDERS_FROM_FILES_STRUCTURE": "true",
+			"REQ_URL": "http://localhost:3000/api/admin/provisioning/dashboards/reload", "REQ_METHOD": "POST"}),
+		grafana: "http://localhost:3000", creds: "basic auth as user admin",
+		config: Config{Namespaces: []string{"monitoring"}, Selector: "grafana_dashboard", Kinds: []string{KindConfigMap, KindSecret},
+			FolderAnnotations: []string{"team-folder", targetDirectoryAnnotation}},
+		method: "WATCH", listen: chartDashboardsListen,
 	}, {
 		name: "grafana-sc-dashboard with skipReload: no REQ_*, Grafana's URL from sidecar.dashboards.env",
 		env: map[string]string{"METHOD": "WATCH", "LABEL": "grafana_dashboard", "FOLDER": "/tmp/dashboards", "RESOURCE": "both",
 			"GRAFANA_URL": "http://localhost:3000", "GRAFANA_TOKEN": "SECRET-token"},
 		grafana: "http://localhost:3000", creds: "service-account token",
 		config: Config{Namespaces: []string{"monitoring"}, Selector: "grafana_dashboard", Kinds: []string{KindConfigMap, KindSecret}},
-		method: "WATCH", listen: ":8080",
+		method: "WATCH", listen: chartDashboardsListen,
 	}, {
 		name: "grafana-sc-datasources, with LOG_LEVEL and searchNamespace",
 		env: env(chartCredentials, map[string]string{"METHOD": "WATCH", "LABEL": "grafana_datasource", "LABEL_VALUE": "1", "LOG_LEVEL": "DEBUG",
@@ -59,7 +68,7 @@ func TestChartContract(t *testing.T) {
 			"REQ_URL": "https://grafana.example:3000/grafana/api/admin/provisioning/datasources/reload", "REQ_METHOD": "POST", "REQ_SKIP_TLS_VERIFY": "true"}),
 		grafana: "https://grafana.example:3000/grafana", creds: "basic auth as user admin",
 		config: Config{Namespaces: []string{"a", "b"}, DataSourceSelector: "grafana_datasource=1", Kinds: []string{KindConfigMap, KindSecret}},
-		method: "WATCH", listen: ":8080", level: slog.LevelDebug,
+		method: "WATCH", listen: chartDataSourcesListen, level: slog.LevelDebug,
 	}, {
 		name: "grafana-init-sc-datasources with watchMethod LIST, credentials from files",
 		env: map[string]string{"HEALTH_PORT": "8082", "METHOD": "LIST", "LABEL": "grafana_datasource", "FOLDER": "/etc/grafana/provisioning/datasources",
@@ -106,6 +115,10 @@ func TestChartContract(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := Config{Namespaces: o.config.Namespaces, Selector: o.config.Selector, DataSourceSelector: o.config.DataSourceSelector, Kinds: o.config.Kinds}
+			if o.config.Selector != "" {
+				// Without foldersFromFilesStructure every dashboard goes to General.
+				got.FolderAnnotations = o.config.FolderAnnotations
+			}
 			if d := cmp.Diff(tt.config, got); d != "" {
 				t.Errorf("config (-want +got):\n%s", d)
 			}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,10 +62,13 @@ type Options struct {
 	Namespace        string
 	Resource         string
 	FolderAnnotation string
+	// FoldersFromFiles: the folder annotation makes folders in Grafana.
+	FoldersFromFiles bool
 	GrafanaURL       string
 	CAFile           string
 	Insecure         bool
 	OwnerTag         string
+	Adopt            bool
 	Listen           string
 	Resync           time.Duration
 	Quiet            time.Duration
@@ -88,13 +92,16 @@ type Options struct {
 	creds  grafana.Credentials
 	// dashboardsOff: the chart's data source container watches no dashboards.
 	dashboardsOff bool
-	logLevel      slog.Level
+	// listenOptional: Listen is the chart mode's default, not asked for; a
+	// port another container holds then costs the endpoints, not the run.
+	listenOptional bool
+	logLevel       slog.Level
 }
 
 // NewOptions returns the defaults (the Grafana chart's) reading the real environment.
 func NewOptions(streams genericiooptions.IOStreams) *Options {
 	return &Options{IOStreams: streams, Label: "grafana_dashboard", DataSourceLabel: "grafana_datasource", Resource: "both",
-		FolderAnnotation: "grafana_folder", OwnerTag: "metricscale-sidecar", Listen: ":8080",
+		FolderAnnotation: "grafana_folder", FoldersFromFiles: true, OwnerTag: "metricscale-sidecar", Listen: ":8080",
 		Resync: 10 * time.Minute, Quiet: 300 * time.Millisecond, MaxWait: 5 * time.Second,
 		WatchSilence: 15 * time.Minute, APIDown: time.Minute, GrafanaDown: 5 * time.Minute,
 		LeaseName: "metricscale-sidecar", LeaseDuration: 15 * time.Second, Method: MethodWatch,
@@ -155,10 +162,12 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Resource, "resource", o.Resource, "configmap, secret or both, as the Grafana chart's default ($"+EnvResource+")")
 	fs.StringVar(&o.Method, "method", o.Method, "WATCH: converge until stopped; LIST: one pass, exit 0 once Grafana holds what the objects give ($"+EnvMethod+"; SLEEP is WATCH)")
 	fs.StringVar(&o.FolderAnnotation, "folder-annotation", o.FolderAnnotation, "annotation naming a dashboard's folder; "+targetDirectoryAnnotation+" is read too ($"+EnvFolderAnnotation+")")
+	fs.BoolVar(&o.FoldersFromFiles, "folders-from-files-structure", o.FoldersFromFiles, "put each dashboard into the folder its annotation names; false: all into General, as the Grafana chart's provider.foldersFromFilesStructure (default false there, and so as the chart's sidecar; $"+EnvFoldersFromFiles+")")
 	fs.StringVar(&o.GrafanaURL, "grafana-url", "", "Grafana's URL (default $"+grafana.EnvURL+")")
 	fs.StringVar(&o.CAFile, "grafana-ca-file", "", "PEM file of the CAs that sign Grafana's certificate")
 	fs.BoolVar(&o.Insecure, "grafana-insecure-skip-tls-verify", false, "do not check Grafana's certificate")
 	fs.StringVar(&o.OwnerTag, "owner-tag", o.OwnerTag, "tag on the dashboards this sidecar writes; it deletes only dashboards with it (give each sidecar sharing a Grafana its own)")
+	fs.BoolVar(&o.Adopt, "adopt", false, "take over the dashboards and data sources Grafana has under a wanted uid without an owner's mark (those the sidecar this one replaces provisioned), each said in the log; without it they are foreign and left alone")
 	fs.StringVar(&o.Listen, "listen-address", o.Listen, "address of /healthz, /readyz and /metrics")
 	fs.DurationVar(&o.Resync, "resync", o.Resync, "period of a full pass that repairs changes made in Grafana; 0 turns it off")
 	fs.DurationVar(&o.Quiet, "debounce", o.Quiet, "a pass runs once changes stopped for this long")
@@ -182,6 +191,20 @@ func (o *Options) fromEnv(v *string, flag, env string) {
 	}
 }
 
+// boolFromEnv sets *v from the environment when the flag was not given.
+func (o *Options) boolFromEnv(v *bool, flag, env string) error {
+	s := strings.TrimSpace(o.getenv(env))
+	if s == "" || o.changed(flag) {
+		return nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("$%s %q: use true or false", env, s)
+	}
+	*v = b
+	return nil
+}
+
 // Complete reads the environment where flags were not given.
 func (o *Options) Complete() error {
 	o.fromEnv(&o.Label, "label", EnvLabel)
@@ -192,6 +215,9 @@ func (o *Options) Complete() error {
 	o.fromEnv(&o.Resource, "resource", EnvResource)
 	o.fromEnv(&o.FolderAnnotation, "folder-annotation", EnvFolderAnnotation)
 	o.fromEnv(&o.GrafanaURL, "grafana-url", grafana.EnvURL)
+	if err := o.boolFromEnv(&o.FoldersFromFiles, "folders-from-files-structure", EnvFoldersFromFiles); err != nil {
+		return err
+	}
 	// The pod's own namespace: the downward API's POD_NAMESPACE when the
 	// Deployment sets it, else the ServiceAccount's mounted namespace file.
 	ownNamespace := strings.TrimSpace(o.getenv(EnvPodNamespace))
@@ -210,26 +236,15 @@ func (o *Options) Complete() error {
 	}
 
 	o.config = Config{
-		OwnerTag: o.OwnerTag, Resync: o.Resync, Quiet: o.Quiet, MaxWait: o.MaxWait,
+		OwnerTag: o.OwnerTag, Adopt: o.Adopt, Resync: o.Resync, Quiet: o.Quiet, MaxWait: o.MaxWait,
 		RetryMin: time.Second, RetryMax: time.Minute,
 		WatchSilence: o.WatchSilence, APIDown: o.APIDown, GrafanaDown: o.GrafanaDown,
-		FolderAnnotations: slices.Compact([]string{o.FolderAnnotation, targetDirectoryAnnotation}),
+		Env: fileEnv(o.getenv),
 	}
-	if !strings.EqualFold(o.Namespace, "ALL") {
-		for _, ns := range strings.Split(o.Namespace, ",") {
-			if ns = strings.TrimSpace(ns); ns != "" && !slices.Contains(o.config.Namespaces, ns) {
-				o.config.Namespaces = append(o.config.Namespaces, ns)
-			}
-		}
+	if o.FoldersFromFiles {
+		o.config.FolderAnnotations = slices.Compact([]string{o.FolderAnnotation, targetDirectoryAnnotation})
 	}
-	switch strings.ToLower(o.Resource) {
-	case "configmap":
-		o.config.Kinds = []string{KindConfigMap}
-	case "secret":
-		o.config.Kinds = []string{KindSecret}
-	case "both":
-		o.config.Kinds = []string{KindConfigMap, KindSecret}
-	}
+	o.config.Namespaces, o.config.Kinds = namespaces(o.Namespace), kinds(o.Resource)
 	if o.LeaderElect {
 		if err := o.completeLeaderElection(ownNamespace); err != nil {
 			return err
@@ -240,6 +255,33 @@ func (o *Options) Complete() error {
 	}
 	if o.DataSourceLabel != "" {
 		o.config.DataSourceSelector = selector(o.DataSourceLabel, o.DataSourceValue)
+	}
+	return nil
+}
+
+// namespaces are those of --namespace: none for ALL (every namespace).
+func namespaces(list string) []string {
+	var out []string
+	if strings.EqualFold(list, "ALL") {
+		return nil
+	}
+	for _, ns := range strings.Split(list, ",") {
+		if ns = strings.TrimSpace(ns); ns != "" && !slices.Contains(out, ns) {
+			out = append(out, ns)
+		}
+	}
+	return out
+}
+
+// kinds are the kinds of --resource; nil when it names none.
+func kinds(resource string) []string {
+	switch strings.ToLower(resource) {
+	case "configmap":
+		return []string{KindConfigMap}
+	case "secret":
+		return []string{KindSecret}
+	case "both":
+		return []string{KindConfigMap, KindSecret}
 	}
 	return nil
 }
@@ -367,17 +409,30 @@ func (o *Options) Run(ctx context.Context) error {
 		log.Info("converged once (METHOD=LIST)", "grafana", g.URL())
 		return nil
 	}
-	listener, err := net.Listen("tcp", o.Listen)
+	stop, err := o.serve(s.Handler(), log, g.URL())
 	if err != nil {
-		return fmt.Errorf("--listen-address %s: %w", o.Listen, err)
+		return err
 	}
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	defer stop()
+	return s.Run(ctx)
+}
+
+// serve serves h on Listen until stop is called.
+func (o *Options) serve(h http.Handler, log *slog.Logger, grafanaURL string) (stop func(), err error) {
+	listener, err := net.Listen("tcp", o.Listen)
+	switch {
+	case err != nil && o.listenOptional:
+		log.Warn("not serving /healthz, /livez, /readyz and /metrics: the port is taken; set HEALTH_PORT in the chart's sidecar env", "address", o.Listen, "error", err.Error())
+		return func() {}, nil
+	case err != nil:
+		return nil, fmt.Errorf("--listen-address %s: %w", o.Listen, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(listener) }()
-	log.Info("serving /healthz, /readyz and /metrics", "address", listener.Addr().String(), "grafana", g.URL(), "credentials", o.creds.Describe())
-	defer func() {
+	log.Info("serving /healthz, /livez, /readyz and /metrics", "address", listener.Addr().String(), "grafana", grafanaURL, "credentials", o.creds.Describe())
+	return func() {
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(shutdown)
-	}()
-	return s.Run(ctx)
+	}, nil
 }

@@ -3,6 +3,10 @@ package sidecar
 import (
 	"bytes"
 	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -174,4 +178,25 @@ func completedOptions(t *testing.T, env, files map[string]string, args []string)
 		err = o.Validate()
 	}
 	return o, &out, err
+}
+
+// The chart's containers share the pod's network: a port another holds
+// costs the endpoints of the default port, and is an error when asked for.
+func TestServeOnATakenPort(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, optional := range []bool{true, false} {
+		o := &Options{Listen: taken.Addr().String(), listenOptional: optional}
+		stop, err := o.serve(http.NotFoundHandler(), log, "http://grafana")
+		if optional != (err == nil) {
+			t.Errorf("optional %v: error %v", optional, err)
+		}
+		if stop != nil {
+			stop()
+		}
+	}
 }

@@ -51,10 +51,11 @@ func (r *running) events(t *testing.T) map[string]string {
 }
 
 // TestSidecarDataSources: labelled data source objects become data
-// sources (a Secret's secrets included), follow changes, go when their
-// object goes; a foreign data source under a wanted uid and one a
-// deleteDatasources names are left alone and reported; a key with an
-// unknown field is reported and the others still converge.
+// sources (a Secret's secrets included) and follow changes; as with
+// Grafana's provisioning, those of a file with prune: true go when their
+// object goes and the others stay, and a deleteDatasources deletes the data
+// source it names; a foreign data source under a wanted uid is left alone
+// and reported; a key with an unknown field converges with a warning.
 func TestSidecarDataSources(t *testing.T) {
 	ctx := context.Background()
 	r := start(t, dataSourceConfig())
@@ -68,7 +69,7 @@ func TestSidecarDataSources(t *testing.T) {
 	}
 	cms := r.kube.CoreV1().ConfigMaps("team")
 	if _, err := cms.Create(ctx, dataSourceConfigMap("ds", map[string]string{
-		"prom.yaml":  "apiVersion: 1\ndatasources:\n- {name: Prometheus, type: prometheus, uid: prom, url: 'http://p:9090', isDefault: true, jsonData: {timeInterval: 30s}}\n",
+		"prom.yaml":  "apiVersion: 1\nprune: true\ndatasources:\n- {name: Prometheus, type: prometheus, uid: prom, url: 'http://p:9090', isDefault: true, jsonData: {timeInterval: 30s}}\n",
 		"clash.yaml": "apiVersion: 1\ndatasources:\n- {name: Mine, type: tempo, uid: taken, url: 'http://t'}\ndeleteDatasources:\n- {name: Old}\n",
 		"typo.yaml":  "apiVersion: 1\ndatasources:\n- {name: Typo, type: loki, uid: typo, urll: 'http://x'}\n",
 	}), metav1.CreateOptions{}); err != nil {
@@ -77,7 +78,7 @@ func TestSidecarDataSources(t *testing.T) {
 	secrets := r.kube.CoreV1().Secrets("team")
 	secret := func(password string) *corev1.Secret {
 		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "loki", UID: "uid-loki", Labels: map[string]string{"grafana_datasource": "1"}},
-			Data: map[string][]byte{"loki.yaml": []byte("apiVersion: 1\ndatasources:\n- name: Loki\n  type: loki\n  uid: loki\n  url: http://l:3100\n  basicAuth: true\n  basicAuthUser: reader\n  secureJsonData:\n    basicAuthPassword: " + password + "\n")}}
+			Data: map[string][]byte{"loki.yaml": []byte("apiVersion: 1\nprune: true\ndatasources:\n- name: Loki\n  type: loki\n  uid: loki\n  url: http://l:3100\n  basicAuth: true\n  basicAuthUser: reader\n  secureJsonData:\n    basicAuthPassword: " + password + "\n")}}
 	}
 	if _, err := secrets.Create(ctx, secret("s3cret"), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -90,13 +91,14 @@ func TestSidecarDataSources(t *testing.T) {
 	if ds := r.dataSource("taken"); ds.Name != "by hand" {
 		t.Errorf("the foreign data source was overwritten: %+v", ds)
 	}
-	if r.dataSource("old") == nil {
-		t.Error("deleteDatasources deleted a data source the sidecar did not create")
+	r.eventually(t, "deleteDatasources' Old deleted, as Grafana deletes it", func() bool { return r.dataSource("old") == nil })
+	if r.dataSource("typo") == nil {
+		t.Error("the key with an unknown field gave no data source")
 	}
-	r.eventually(t, "Events for the foreign uid, the foreign deletion and the unknown field", func() bool {
+	r.eventually(t, "Events for the foreign uid and the unknown field", func() bool {
 		got := r.events(t)
 		return strings.Contains(got["ConfigMap/ds "+ReasonForeignDataSource], "key clash.yaml") &&
-			strings.Contains(got["ConfigMap/ds "+ReasonInvalidDataSource], `unknown field "urll"`)
+			strings.Contains(got["ConfigMap/ds "+ReasonDataSourceWarning], "urll")
 	})
 	if got := r.events(t)["ConfigMap/ds "+ReasonForeignDataSource]; !strings.Contains(r.scrape(), `metricscale_sidecar_datasources{state="foreign"} 1`) || got == "" {
 		t.Errorf("foreign data source not in /metrics or Events")
@@ -122,7 +124,7 @@ func TestSidecarDataSources(t *testing.T) {
 
 	// The key with the typo fixed converges; the Secret deleted, Loki goes.
 	fixed := dataSourceConfigMap("ds", map[string]string{
-		"prom.yaml": "apiVersion: 1\ndatasources:\n- {name: Prometheus, type: prometheus, uid: prom, url: 'http://p:9091'}\n",
+		"prom.yaml": "apiVersion: 1\nprune: true\ndatasources:\n- {name: Prometheus, type: prometheus, uid: prom, url: 'http://p:9091'}\n",
 		"typo.yaml": "apiVersion: 1\ndatasources:\n- {name: Typo, type: loki, uid: typo, url: 'http://x'}\n",
 	})
 	if _, err := cms.Update(ctx, fixed, metav1.UpdateOptions{}); err != nil {
@@ -135,15 +137,21 @@ func TestSidecarDataSources(t *testing.T) {
 		p := r.dataSource("prom")
 		return r.dataSource("typo") != nil && p != nil && p.URL == "http://p:9091" && !p.IsDefault && r.dataSource("loki") == nil
 	})
-	if r.dataSource("taken") == nil || r.dataSource("old") == nil {
+	if r.dataSource("taken") == nil {
 		t.Error("a data source the sidecar did not create was deleted")
 	}
-	// The label goes: its data sources go.
+	// The label goes: prom (prune: true) goes, typo (no prune) stays.
 	fixed.Labels = nil
 	if _, err := cms.Update(ctx, fixed, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	r.eventually(t, "prom and typo deleted", func() bool { return r.dataSource("prom") == nil && r.dataSource("typo") == nil })
+	r.eventually(t, "prom deleted", func() bool { return r.dataSource("prom") == nil })
+	passes = r.passes()
+	r.sidecar.kicks.kick()
+	r.eventually(t, "another pass", func() bool { return r.passes() > passes })
+	if r.dataSource("typo") == nil {
+		t.Error("typo, of a file without prune: true, was deleted; Grafana keeps it")
+	}
 	if !strings.Contains(r.scrape(), `metricscale_sidecar_actions_total{action="deleted",kind="datasource"} 3`) {
 		t.Error("/metrics does not count 3 deleted data sources")
 	}

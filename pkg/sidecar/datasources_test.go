@@ -27,6 +27,9 @@ func summariseDS(p DataSourcePlan) dsSummary {
 		if len(ds.SecureJSONData) > 0 {
 			line += " " + ds.SecureJSONData.String()
 		}
+		if ds.Prunable {
+			line += " prunable"
+		}
 		s.DataSources = append(s.DataSources, line)
 	}
 	for uid := range p.Keep {
@@ -62,14 +65,32 @@ func TestBuildDataSourcePlan(t *testing.T) {
 		want: dsSummary{DataSources: []string{derived + "=Loki loki "},
 			Notes: []string{`ConfigMap ns/cm key l.yaml: datasources[0] ("Loki") has no uid: using ` + derived + `, derived from its name; set uid to choose one`}},
 	}, {
-		name: "an unknown field: that key is a problem, its old uids kept; the other converges",
+		name: "an unknown field is a warning, as Grafana ignores it; a key not .yaml or .yml is skipped",
 		sources: []Source{configMap("ns", "cm", nil, map[string]string{
-			"bad.yaml":  "apiVersion: 1\ndatasources:\n- {name: Tempo, type: tempo, uid: tempo, urll: http://t}\n",
+			"typo.yaml": "apiVersion: 1\ndatasources:\n- {name: Tempo, type: tempo, uid: tempo, urll: http://t}\n",
+			"README.md": "how to add a data source",
+		})},
+		want: dsSummary{DataSources: []string{"tempo=Tempo tempo "}, Notes: []string{
+			"ConfigMap ns/cm key README.md: not a .yaml or .yml key: skipped, as Grafana's provisioning reads no other file",
+			"ConfigMap ns/cm key typo.yaml: datasources[0].urll: not a field of Grafana's data source provisioning format (apiVersion 1); Grafana ignores it, and so does the sidecar"}},
+	}, {
+		name: "a key that does not parse is a problem, its old uids kept; the other converges",
+		sources: []Source{configMap("ns", "cm", nil, map[string]string{
+			"bad.yaml":  "apiVersion: 1\ndatasources:\n- {name: Tempo, type: tempo, uid: tempo, url: [http://t]}\n",
 			"prom.yaml": prom,
 		})},
 		previous: map[Key][]string{{Kind: KindConfigMap, Namespace: "ns", Name: "cm", Key: "bad.yaml"}: {"tempo"}},
 		want: dsSummary{DataSources: []string{"prom=Prometheus prometheus http://p default"}, Keep: []string{"tempo"},
-			Problems: []string{`ConfigMap ns/cm key bad.yaml: unknown field "urll": not in Grafana's data source provisioning format (apiVersion 1)`}},
+			Problems: []string{`ConfigMap ns/cm key bad.yaml: not a data source provisioning file: cannot unmarshal array into Go struct field DataSource.datasources.url of type string`}},
+	}, {
+		name: "$VAR expanded from the sidecar's environment, never its own credentials; prune marks its data sources",
+		sources: []Source{configMap("ns", "cm", nil, map[string]string{
+			"env.yaml":  "apiVersion: 1\nprune: true\ndatasources:\n- {name: Loki, type: loki, uid: loki, url: 'http://$LOKI_HOST', basicAuthUser: $UNSET}\n",
+			"leak.yaml": "apiVersion: 1\ndatasources:\n- {name: Leak, type: loki, uid: leak, url: 'http://x/${REQ_PASSWORD}'}\n",
+		})},
+		want: dsSummary{DataSources: []string{"loki=Loki loki http://loki:3100 prunable"},
+			Notes:    []string{"ConfigMap ns/cm key env.yaml: $UNSET is not set in the sidecar's environment: expanded to nothing, as Grafana would; set it on the sidecar's container, or write $$ for a literal $"},
+			Problems: []string{"ConfigMap ns/cm key leak.yaml: $REQ_PASSWORD: the sidecar's own setting of Grafana's URL or credentials, never expanded"}},
 	}, {
 		name: "uid, name and default clashes between objects: the first in key order is kept",
 		sources: []Source{
@@ -97,7 +118,10 @@ func TestBuildDataSourcePlan(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := BuildDataSourcePlan(tt.sources, tt.previous)
+			env := fileEnv(func(name string) string {
+				return map[string]string{"LOKI_HOST": "loki:3100", "REQ_PASSWORD": "s3cret"}[name]
+			})
+			p := BuildDataSourcePlan(tt.sources, env, tt.previous)
 			got := summariseDS(p)
 			if d := cmp.Diff(tt.want, got); d != "" {
 				t.Errorf("plan (-want +got):\n%s", d)
@@ -118,7 +142,7 @@ func TestBuildDataSourcePlan(t *testing.T) {
 func TestBuildDataSourcePlanStable(t *testing.T) {
 	a := configMap("a", "cm", nil, map[string]string{"1.yaml": "apiVersion: 1\ndatasources:\n- {name: X, type: loki}\n", "2.yaml": "apiVersion: 1\ndatasources:\n- {name: X, type: tempo}\n"})
 	b := configMap("b", "cm", nil, map[string]string{"1.yaml": "apiVersion: 1\ndatasources:\n- {name: Y, type: loki, isDefault: true}\n- {name: Z, type: loki, isDefault: true}\n"})
-	p1, p2 := BuildDataSourcePlan([]Source{a, b}, nil), BuildDataSourcePlan([]Source{b, a}, nil)
+	p1, p2 := BuildDataSourcePlan([]Source{a, b}, nil, nil), BuildDataSourcePlan([]Source{b, a}, nil, nil)
 	if d := cmp.Diff(p1, p2); d != "" {
 		t.Errorf("order changed the plan:\n%s", d)
 	}

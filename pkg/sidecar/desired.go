@@ -75,14 +75,11 @@ const maxDashboardBytes = 16 << 20
 // BuildPlan turns the cached objects into the dashboards and folders
 // Grafana should have. It is a pure function of its input: the same
 // objects in any order give the same plan. nested says whether Grafana has
-// nested folders (11 and later). previous is the key → uid map of the last
+// nested folders (11 and later). Only keys ending in .json are read, as
+// Grafana's file provisioning reads only those files. previous is the key → uid map of the last
 // plan; it keeps the dashboards of keys that stopped parsing.
 func BuildPlan(sources []Source, folderAnnotations []string, nested bool, previous map[Key]string) Plan {
 	p := Plan{UIDs: map[Key]string{}, Keep: map[string]bool{}}
-	type candidate struct {
-		key       Key
-		dashboard grafana.Dashboard
-	}
 	var candidates []candidate
 	folders := map[string]grafana.Folder{}
 	for _, src := range sources {
@@ -94,23 +91,14 @@ func BuildPlan(sources []Source, folderAnnotations []string, nested bool, previo
 		}
 		for key, raw := range src.Data {
 			k := Key{Kind: src.Kind, Namespace: src.Namespace, Name: src.Name, Key: key}
-			if flattened {
+			if flattened && strings.HasSuffix(key, ".json") {
 				p.Notes = append(p.Notes, Note{Key: k, Reason: ReasonNestedFolder,
 					Message: fmt.Sprintf("Grafana before 11 has no nested folders: the dashboard goes into the root folder %q instead", chain[0].Title)})
 			}
-			d, derived, err := dashboardOf(k, raw)
-			if err != nil {
-				p.Problems = append(p.Problems, Problem{Key: k, Message: err.Error()})
-				if uid, ok := previous[k]; ok {
-					p.Keep[uid] = true
-				}
-				continue
+			if c, ok := p.readKey(k, raw, previous); ok {
+				c.dashboard.FolderUID = folderUID
+				candidates = append(candidates, c)
 			}
-			if derived {
-				p.Notes = append(p.Notes, Note{Key: k, Message: fmt.Sprintf("the dashboard has no uid: using %s, derived from kind, namespace, name and key; set a uid in its JSON to choose one", d.UID)})
-			}
-			d.FolderUID = folderUID
-			candidates = append(candidates, candidate{key: k, dashboard: d})
 		}
 	}
 	// The first key in a fixed order keeps a uid two keys give.
@@ -132,6 +120,33 @@ func BuildPlan(sources []Source, folderAnnotations []string, nested bool, previo
 	slices.SortFunc(p.Problems, func(a, b Problem) int { return compareKeys(a.Key, b.Key) })
 	slices.SortFunc(p.Notes, func(a, b Note) int { return compareKeys(a.Key, b.Key) })
 	return p
+}
+
+// candidate is the dashboard one key gives, before uid clashes are settled.
+type candidate struct {
+	key       Key
+	dashboard grafana.Dashboard
+}
+
+// readKey reads one key as a dashboard, with its note or problem recorded
+// in p; ok is false when it gives none.
+func (p *Plan) readKey(k Key, raw []byte, previous map[Key]string) (c candidate, ok bool) {
+	if !strings.HasSuffix(k.Key, ".json") {
+		p.Notes = append(p.Notes, Note{Key: k, Message: "not a .json key: skipped, as Grafana's file provisioning reads no other file"})
+		return c, false
+	}
+	d, derived, err := dashboardOf(k, raw)
+	if err != nil {
+		p.Problems = append(p.Problems, Problem{Key: k, Message: err.Error()})
+		if uid, ok := previous[k]; ok {
+			p.Keep[uid] = true
+		}
+		return c, false
+	}
+	if derived {
+		p.Notes = append(p.Notes, Note{Key: k, Message: fmt.Sprintf("the dashboard has no uid: using %s, derived from kind, namespace, name and key; set a uid in its JSON to choose one", d.UID)})
+	}
+	return candidate{key: k, dashboard: d}, true
 }
 
 func compareKeys(a, b Key) int {

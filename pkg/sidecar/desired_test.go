@@ -88,7 +88,7 @@ func TestBuildPlan(t *testing.T) {
 		want:    summary{Dashboards: map[string]string{derived: ""}, Folders: map[string]string{}, Notes: 1},
 	}, {
 		name:    "gzip",
-		sources: []Source{configMap("team", "cm", nil, map[string]string{"a.json.gz": gzipped(t, `{"uid":"a","title":"A"}`)})},
+		sources: []Source{configMap("team", "cm", nil, map[string]string{"a.json": gzipped(t, `{"uid":"a","title":"A"}`)})},
 		want:    summary{Dashboards: map[string]string{"a": ""}, Folders: map[string]string{}},
 	}, {
 		name: "two keys with one uid: the first in kind/namespace/name/key order is kept",
@@ -258,7 +258,7 @@ func FuzzBuildPlan(f *testing.F) {
 	f.Add([]byte(`{"title":"A"}`), []byte(`{"title":"B"}`), "team/../a//b/ ", false)
 	f.Fuzz(func(t *testing.T, one, two []byte, folder string, nested bool) {
 		src := Source{Kind: KindSecret, Namespace: "ns", Name: "s", Annotations: map[string]string{"grafana_folder": folder},
-			Data: map[string][]byte{"one": one, "two": two}}
+			Data: map[string][]byte{"one.json": one, "two.json": two}}
 		p := BuildPlan([]Source{src}, folderAnnotations, nested, nil)
 		if n := len(p.Desired.Dashboards) + len(p.Problems); n != 2 {
 			t.Fatalf("%d dashboards and problems for 2 keys: %+v", n, p)

@@ -19,16 +19,19 @@
 // transform, shared read-only by every pass.
 //
 // Planning is pure (table tests and fuzzing). desired.go: BuildPlan turns the
-// cached objects into grafana.Desired: folders from the annotation's path
+// cached objects (their .json keys) into grafana.Desired: folders from the
+// annotation's path (none as the chart's container without
+// FOLDERS_FROM_FILES_STRUCTURE)
 // (nested a/b with uids derived from the path on Grafana 11 or later; before
 // that one root folder titled by the whole path, with a NestedFolder note),
 // derived dashboard uids, uid clashes kept in key order, broken keys
 // reported with their previous uid kept; AdoptFolders uses a root folder
 // Grafana already has with the wanted title instead of making a second one
 // of that name (its children re-parented). datasources.go:
-// BuildDataSourcePlan parses every key of a data source object with
-// pkg/datasourcefile into exact grafana.DataSources (uids derived from names
-// when absent; uid, name and default clashes between keys kept in key order;
+// BuildDataSourcePlan parses every .yaml/.yml key of a data source object
+// with pkg/datasourcefile ($VAR expanded by chart.go's fileEnv, ignored
+// fields as notes) into exact grafana.DataSources (Prunable from the file's
+// prune; uids derived from names when absent; uid, name and default clashes between keys kept in key order;
 // another orgId reported; a broken key keeps its previous uids) and the
 // deleteDatasources names no key gives.
 //
@@ -39,14 +42,14 @@
 // folders and dashboards with the owner tag (grafana.Converge), deletes the
 // tagged dashboards no key gives, then, with data sources on, converges the
 // data sources alone (a refused data source write holds no dashboard back)
-// and prunes: it deletes the data sources with the owner marker that no key
-// gives, and those deleteDatasources names only if marked (others are
-// reported). Handler serves /healthz (per informer and for Grafana), /readyz
+// and deletes as Grafana's provisioning does: the data sources with the
+// owner and prune markers that no key gives, and those deleteDatasources
+// names. Handler serves /healthz (per informer and for Grafana), /readyz
 // and /metrics on a registry of its own (metrics.go). leader.go:
 // --leader-elect with client-go's leaderelection on a Lease; only the holder
 // runs passes, followers keep their caches and report ready, and a lost
 // Lease ends the process. events.go records Warning Events (client-go's
 // recorder) on the ConfigMap or Secret of an invalid key, a foreign uid, a
-// refused dashboard or data source, a refused deletion, a flattened nested
-// folder.
+// refused dashboard or data source, a field Grafana would ignore, a
+// flattened nested folder.
 package sidecar

@@ -25,9 +25,12 @@ const (
 	// ReasonInvalidDataSource: the key is not a valid data source file, or
 	// clashes with another key.
 	ReasonInvalidDataSource = "InvalidDataSource"
-	// ReasonForeignDataSource: Grafana has a data source with its uid (or a
-	// name it deletes) that the sidecar did not write.
+	// ReasonForeignDataSource: Grafana has a data source with its uid that
+	// the sidecar did not write.
 	ReasonForeignDataSource = "ForeignDataSource"
+	// ReasonDataSourceWarning: the file gives its data sources, but Grafana
+	// would ignore a field of it, or a $VAR it expands is not set.
+	ReasonDataSourceWarning = "DataSourceWarning"
 	// ReasonNestedFolder: Grafana before 11 has no nested folders, so the
 	// dashboard went into a flat one.
 	ReasonNestedFolder = "NestedFolder"

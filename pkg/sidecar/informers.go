@@ -170,22 +170,25 @@ func (in *informer) String() string {
 // problem says why the informer is unhealthy, or "" when it is not: not
 // synced, no answer for longer than silence (a watch gone quiet), or only
 // errors for longer than failing (the API server down or refusing).
-func (in *informer) problem(silence, failing time.Duration) string {
+func (in *informer) problem(silence, failing time.Duration) (msg string, restartable bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	last := ""
 	if in.lastError != "" {
 		last = " (last error: " + in.lastError + ")"
 	}
+	// The API server failing or refusing is not mended by a restart; a
+	// watch that hangs while nothing fails may be.
+	answering := in.failingSince.IsZero()
 	switch {
 	case !in.inf.HasSynced():
-		return in.String() + ": not synced yet" + last
-	case !in.failingSince.IsZero() && in.now().Sub(in.failingSince) > failing:
-		return fmt.Sprintf("%s: the API server has failed every list and watch for %s%s", in, in.now().Sub(in.failingSince).Round(time.Second), last)
+		return in.String() + ": not synced yet" + last, answering
+	case !answering && in.now().Sub(in.failingSince) > failing:
+		return fmt.Sprintf("%s: the API server has failed every list and watch for %s%s", in, in.now().Sub(in.failingSince).Round(time.Second), last), false
 	case in.now().Sub(in.lastContact) > silence:
-		return fmt.Sprintf("%s: no answer from the API server for %s%s", in, in.now().Sub(in.lastContact).Round(time.Second), last)
+		return fmt.Sprintf("%s: no answer from the API server for %s%s", in, in.now().Sub(in.lastContact).Round(time.Second), last), answering
 	}
-	return ""
+	return "", false
 }
 
 // sources are the cached objects.

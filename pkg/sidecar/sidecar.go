@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/datasourcefile"
 	"github.com/metricscale/kubectl-metricscale/pkg/grafana"
 )
 
@@ -34,10 +35,16 @@ type Config struct {
 	DataSourceSelector string
 	// Kinds to watch: KindConfigMap, KindSecret or both.
 	Kinds []string
-	// FolderAnnotations name the folder; the first present wins.
+	// FolderAnnotations name the folder; the first present wins. None: every
+	// dashboard goes to the General folder.
 	FolderAnnotations []string
+	// Env expands $VAR in data source files (nil: nothing is expanded).
+	Env datasourcefile.Env
 	// OwnerTag marks the dashboards this sidecar writes; it deletes only those.
 	OwnerTag string
+	// Adopt takes over the dashboards and data sources Grafana has under a
+	// wanted uid without any owner's mark (grafana.Options.Adopt).
+	Adopt bool
 	// Resync is the period of a full pass that repairs drift in Grafana; 0 is off.
 	Resync time.Duration
 	// Quiet and MaxWait coalesce changes: a pass runs once no change came
@@ -80,7 +87,7 @@ type Sidecar struct {
 	synced           bool // every informer synced
 	leading          bool
 	retry            time.Duration
-	refusedDeletions map[string]bool // deleteDatasources entries reported as not deleted
+	keptDataSources  map[string]bool // uids of data sources said to be kept without prune
 }
 
 // New builds a sidecar; Run starts it.
@@ -268,12 +275,12 @@ func (s *Sidecar) converge(ctx context.Context) (Plan, DataSourcePlan, error) {
 	}
 	s.mu.Lock()
 	plan := BuildPlan(sources, s.cfg.FolderAnnotations, nestedFolders(health.Version), s.previous)
-	dsPlan := BuildDataSourcePlan(dsSources, s.previousDS)
+	dsPlan := BuildDataSourcePlan(dsSources, s.cfg.Env, s.previousDS)
 	s.mu.Unlock()
 	s.events.objects(append(slices.Clone(sources), dsSources...))
 	s.reportPlan(plan, dsPlan)
 	s.metrics.observePlan(sources, dsSources, plan, dsPlan)
-	opts := grafana.Options{OwnerTag: s.cfg.OwnerTag, Message: "metricscale-sidecar"}
+	opts := grafana.Options{OwnerTag: s.cfg.OwnerTag, Message: "metricscale-sidecar", Adopt: s.cfg.Adopt}
 
 	if s.cfg.Selector != "" {
 		if err := s.convergeDashboards(ctx, plan, opts); err != nil {
@@ -416,10 +423,12 @@ func (s *Sidecar) prune(ctx context.Context, plan Plan) error {
 	return nil
 }
 
-// pruneDataSources deletes the data sources carrying the owner marker that
-// no key gives, and those a deleteDatasources names if the sidecar wrote
-// them; one it did not write is left alone and reported (never delete what
-// it did not create).
+// pruneDataSources deletes data sources as Grafana's provisioning does:
+// those it wrote Prunable (from a file with prune: true) that no key gives
+// any more, and every one a deleteDatasources names that no key gives,
+// whoever made it (the file says so, as it would to Grafana). One it wrote
+// without prune stays when its object goes, as Grafana keeps it; that is
+// said once.
 func (s *Sidecar) pruneDataSources(ctx context.Context, plan DataSourcePlan) error {
 	refs, err := s.grafana.DataSourceRefs(ctx)
 	if err != nil {
@@ -430,32 +439,36 @@ func (s *Sidecar) pruneDataSources(ctx context.Context, plan DataSourcePlan) err
 		desired[ds.UID] = true
 	}
 	byName := map[string]grafana.DataSourceRef{}
+	kept := map[string]bool{}
 	for _, ref := range refs {
 		byName[ref.Name] = ref
 		if ref.Owner != s.cfg.OwnerTag || desired[ref.UID] || plan.Keep[ref.UID] {
 			continue
 		}
-		if err := s.deleteDataSource(ctx, ref, "no labelled object gives it any more"); err != nil {
+		if !ref.Prunable {
+			kept[ref.UID] = true
+			if !s.keptDataSources[ref.UID] {
+				s.log.Info("grafana", "kind", grafana.KindDataSource, "uid", ref.UID, "title", ref.Name, "action", "kept",
+					"reason", "no labelled object gives it any more; its file did not say prune: true, so it stays, as Grafana keeps it (add prune: true to delete such data sources, or delete it in Grafana)")
+			}
+			continue
+		}
+		delete(byName, ref.Name)
+		if err := s.deleteDataSource(ctx, ref, "no labelled object gives it any more, and its file said prune: true"); err != nil {
 			return err
 		}
 	}
-	refused := map[string]bool{}
+	s.keptDataSources = kept
 	for _, d := range plan.Deletions {
 		ref, ok := byName[d.Name]
-		if !ok || ref.Owner == s.cfg.OwnerTag { // gone, or deleted above
+		if !ok {
 			continue
 		}
-		line := d.Key.String() + ": " + d.Name
-		refused[line] = true
-		if s.refusedDeletions[line] {
-			continue // reported already
+		delete(byName, d.Name)
+		if err := s.deleteDataSource(ctx, ref, "deleteDatasources of "+d.Key.String()+" names it"); err != nil {
+			return err
 		}
-		msg := fmt.Sprintf("deleteDatasources names data source %q (uid %s), which this sidecar did not create (no jsonData.%s %q): left alone; delete it in Grafana if it should go",
-			d.Name, ref.UID, grafana.DataSourceOwnerKey, s.cfg.OwnerTag)
-		s.log.Warn("grafana", "kind", grafana.KindDataSource, "uid", ref.UID, "title", d.Name, "action", "kept", "source", d.Key.String(), "reason", msg)
-		s.events.warn(d.Key, ReasonForeignDataSource, msg)
 	}
-	s.refusedDeletions = refused
 	return nil
 }
 
@@ -502,7 +515,7 @@ func (s *Sidecar) reportPlan(p Plan, dp DataSourcePlan) {
 		}
 		seen[line] = true
 		if n.Reason == "" {
-			s.log.Info("derived uid", "source", n.Key.String(), "reason", n.Message)
+			s.log.Info("note", "source", n.Key.String(), "reason", n.Message)
 			continue
 		}
 		s.log.Warn("note", "source", n.Key.String(), "reason", n.Message)
@@ -546,18 +559,34 @@ func (s *Sidecar) grafanaUp() {
 // Problems are the reasons /healthz fails: an informer not synced or not
 // heard from, Grafana unreachable for too long. None when healthy.
 func (s *Sidecar) Problems() []string {
-	var out []string
+	out, _ := s.problems()
+	return out
+}
+
+// LiveProblems are the reasons /livez fails: those of Problems a restart
+// may mend (a watch that hangs while the API server answers). Grafana or
+// the API server being down is not among them: restarting cannot bring
+// either back, and a restart loop would hide the cause.
+func (s *Sidecar) LiveProblems() []string {
+	_, live := s.problems()
+	return live
+}
+
+func (s *Sidecar) problems() (all, restartable []string) {
 	for _, in := range s.informers {
-		if p := in.problem(s.cfg.WatchSilence, s.cfg.APIDown); p != "" {
-			out = append(out, p)
+		if p, restart := in.problem(s.cfg.WatchSilence, s.cfg.APIDown); p != "" {
+			all = append(all, p)
+			if restart {
+				restartable = append(restartable, p)
+			}
 		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.grafanaDownSince.IsZero() && s.now().Sub(s.grafanaDownSince) > s.cfg.GrafanaDown {
-		out = append(out, fmt.Sprintf("Grafana unreachable for %s: %s", s.now().Sub(s.grafanaDownSince).Round(time.Second), s.grafanaError))
+		all = append(all, fmt.Sprintf("Grafana unreachable for %s: %s", s.now().Sub(s.grafanaDownSince).Round(time.Second), s.grafanaError))
 	}
-	return out
+	return all, restartable
 }
 
 // Ready reports whether a full pass has succeeded, or, for a replica
@@ -570,16 +599,20 @@ func (s *Sidecar) Ready() bool {
 	return s.ready || (s.cfg.LeaderElection != nil && !s.leading && s.synced)
 }
 
-// Handler serves /healthz, /readyz and /metrics.
+// Handler serves /healthz (every problem: for people and monitoring),
+// /livez (only what a restart may mend: for a liveness probe), /readyz and
+// /metrics.
 func (s *Sidecar) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if problems := s.Problems(); len(problems) > 0 {
-			http.Error(w, strings.Join(problems, "\n"), http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	})
+	for path, problems := range map[string]func() []string{"/healthz": s.Problems, "/livez": s.LiveProblems} {
+		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+			if p := problems(); len(p) > 0 {
+				http.Error(w, strings.Join(p, "\n"), http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprintln(w, "ok")
+		})
+	}
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if !s.Ready() {
 			http.Error(w, "no full converge yet", http.StatusServiceUnavailable)

@@ -240,6 +240,9 @@ func TestSidecarHealth(t *testing.T) {
 	if p := s.Problems(); len(p) != len(s.informers) || !strings.Contains(p[0], "no answer from the API server for 1m1s") {
 		t.Errorf("after a silent watch: %v", p)
 	}
+	if p := s.LiveProblems(); len(p) != len(s.informers) {
+		t.Errorf("/livez passes with a watch that hangs while nothing fails (a restart may mend it): %v", p)
+	}
 	now = time.Unix(1000, 0)
 	for _, in := range s.informers {
 		in.heard()
@@ -253,6 +256,9 @@ func TestSidecarHealth(t *testing.T) {
 	if p := s.Problems(); len(p) != len(s.informers) || !strings.Contains(p[0], "the API server has failed every list and watch for 31s (last error: dial tcp") {
 		t.Errorf("after the API server failed for longer than --api-server-down: %v", p)
 	}
+	if p := s.LiveProblems(); len(p) != 0 {
+		t.Errorf("/livez fails while the API server is down, which no restart mends: %v", p)
+	}
 	now = time.Unix(1000, 0)
 	s.grafanaFailed(grafana.ErrUnreachable)
 	now = now.Add(cfg.GrafanaDown + time.Second)
@@ -261,6 +267,11 @@ func TestSidecarHealth(t *testing.T) {
 	}
 	if p := s.Problems(); len(p) != 1 || !strings.HasPrefix(p[0], "Grafana unreachable for 1m1s") {
 		t.Errorf("after Grafana was down: %v", p)
+	}
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/livez", nil))
+	if rec.Code != http.StatusOK {
+		t.Errorf("/livez %d while Grafana is down, which no restart mends: %s", rec.Code, rec.Body)
 	}
 	s.grafanaUp()
 	if code() != http.StatusOK {

@@ -46,35 +46,41 @@ func waitEvent(t *testing.T, ns, kind, name, reason string) corev1.Event {
 }
 
 // TestSidecarDataSources: a labelled data source ConfigMap and a Secret
-// (secureJsonData) become data sources within 2 s; changed, updated;
-// deleted, removed; a foreign data source under a wanted uid is left alone
-// and reported; a key with an unknown field gives an Event while the
-// others converge.
+// (secureJsonData) become data sources within 2 s, with $VAR expanded from
+// the sidecar's environment (never its Grafana password); changed,
+// updated; deleted, removed where the file said prune: true and kept where
+// not, as Grafana's provisioning does; a deleteDatasources deletes the data
+// source it names; a foreign data source under a wanted uid is left alone
+// and reported; a key with an unknown field converges with a warning Event.
 func TestSidecarDataSources(t *testing.T) {
 	needSandbox(t)
 	ctx := context.Background()
 	ns, suffix := testNamespace(t, "sidecar-ds-")
-	promUID, lokiUID, foreignUID, typoUID := "e2e-prom-"+suffix, "e2e-loki-"+suffix, "e2e-ds-foreign-"+suffix, "e2e-typo-"+suffix
+	promUID, lokiUID, foreignUID, typoUID, oldUID := "e2e-prom-"+suffix, "e2e-loki-"+suffix, "e2e-ds-foreign-"+suffix, "e2e-typo-"+suffix, "e2e-old-"+suffix
 	t.Cleanup(func() {
-		for _, uid := range []string{promUID, lokiUID, foreignUID, typoUID} {
+		for _, uid := range []string{promUID, lokiUID, foreignUID, typoUID, oldUID} {
 			grafanaDo(t, http.MethodDelete, "/api/datasources/uid/"+uid, nil)
 		}
 	})
-	if code, body := grafanaDo(t, http.MethodPost, "/api/datasources", map[string]any{
-		"uid": foreignUID, "name": "made by hand " + suffix, "type": "loki", "url": "http://hand", "access": "proxy"}); code != http.StatusOK {
-		t.Fatalf("creating the foreign data source: %d %s", code, body)
+	for uid, name := range map[string]string{foreignUID: "made by hand " + suffix, oldUID: "old " + suffix} {
+		if code, body := grafanaDo(t, http.MethodPost, "/api/datasources", map[string]any{
+			"uid": uid, "name": name, "type": "loki", "url": "http://hand", "access": "proxy"}); code != http.StatusOK {
+			t.Fatalf("creating data source %s: %d %s", name, code, body)
+		}
 	}
+	t.Setenv("E2E_PROMETHEUS_HOST", "prometheus-server.monitoring.svc")
 	sc := startSidecar(t, ns, "--owner-tag", "e2e-ds-"+suffix, "--resource", "both")
 
-	promFile := func(url string) string {
-		return fmt.Sprintf("apiVersion: 1\ndatasources:\n- name: E2E Prometheus %s\n  type: prometheus\n  uid: %s\n  url: %s\n  jsonData:\n    timeInterval: 30s\n", suffix, promUID, url)
+	promFile := func(port string) string {
+		return fmt.Sprintf("apiVersion: 1\nprune: true\ndatasources:\n- name: E2E Prometheus %s\n  type: prometheus\n  uid: %s\n  url: http://${E2E_PROMETHEUS_HOST}:%s\n  jsonData:\n    timeInterval: 30s\n", suffix, promUID, port)
 	}
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: "datasources", Namespace: ns, Labels: map[string]string{testDataSourceLabel: "1"}},
 		Data: map[string]string{
-			"prom.yaml":  promFile("http://prometheus-server.monitoring.svc:80"),
-			"clash.yaml": fmt.Sprintf("apiVersion: 1\ndatasources:\n- {name: not the foreign one %s, type: tempo, uid: %s, url: 'http://t'}\n", suffix, foreignUID),
+			"prom.yaml":  promFile("80"),
+			"clash.yaml": fmt.Sprintf("apiVersion: 1\ndatasources:\n- {name: not the foreign one %s, type: tempo, uid: %s, url: 'http://t'}\ndeleteDatasources:\n- {name: old %s}\n", suffix, foreignUID, suffix),
 			"typo.yaml":  fmt.Sprintf("apiVersion: 1\ndatasources:\n- {name: typo %s, type: loki, uid: %s, urll: 'http://x'}\n", suffix, typoUID),
+			"leak.yaml":  "apiVersion: 1\ndatasources:\n- {name: leak, type: loki, url: 'http://x/$GRAFANA_PASSWORD'}\n",
 		},
 	}
 	const password = "e2e-loki-password"
@@ -110,18 +116,30 @@ func TestSidecarDataSources(t *testing.T) {
 	if foreign := storedDataSource(t, foreignUID); foreign == nil || foreign["name"] != "made by hand "+suffix {
 		t.Errorf("the foreign data source was overwritten: %v", foreign)
 	}
-	if storedDataSource(t, typoUID) != nil {
-		t.Error("a key with an unknown field became a data source")
+	if prom := storedDataSource(t, promUID); prom["url"] != "http://prometheus-server.monitoring.svc:80" {
+		t.Errorf("Prometheus's URL %v: want ${E2E_PROMETHEUS_HOST} expanded", prom["url"])
 	}
+	if storedDataSource(t, typoUID) == nil {
+		t.Error("a key with an unknown field gave no data source; Grafana ignores the field")
+	}
+	eventually(t, 10*time.Second, "deleteDatasources' data source gone", func(context.Context) error {
+		if storedDataSource(t, oldUID) != nil {
+			return fmt.Errorf("not yet")
+		}
+		return nil
+	})
 	if e := waitEvent(t, ns, "ConfigMap", "datasources", "ForeignDataSource"); !strings.Contains(e.Message, "key clash.yaml") {
 		t.Errorf("ForeignDataSource Event: %s", e.Message)
 	}
-	if e := waitEvent(t, ns, "ConfigMap", "datasources", "InvalidDataSource"); !strings.Contains(e.Message, `unknown field "urll"`) {
+	if e := waitEvent(t, ns, "ConfigMap", "datasources", "DataSourceWarning"); !strings.Contains(e.Message, "urll") {
+		t.Errorf("DataSourceWarning Event: %s", e.Message)
+	}
+	if e := waitEvent(t, ns, "ConfigMap", "datasources", "InvalidDataSource"); !strings.Contains(e.Message, "$GRAFANA_PASSWORD") {
 		t.Errorf("InvalidDataSource Event: %s", e.Message)
 	}
 
 	// Changed: updated within 2s.
-	cm.Data["prom.yaml"] = promFile("http://prometheus-server.monitoring.svc:9090")
+	cm.Data["prom.yaml"] = promFile("9090")
 	start = time.Now()
 	if _, err := env.client.CoreV1().ConfigMaps(ns).Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
@@ -136,21 +154,22 @@ func TestSidecarDataSources(t *testing.T) {
 		t.Errorf("the update took %s, want within 2s", took.Round(time.Millisecond))
 	}
 
-	// Deleted: removed; the foreign one stays.
+	// Deleted: prom (prune: true) removed; loki (no prune) stays, as in
+	// Grafana; the foreign one stays.
 	if err := env.client.CoreV1().ConfigMaps(ns).Delete(ctx, "datasources", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := env.client.CoreV1().Secrets(ns).Delete(ctx, "loki", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "both data sources gone", func(context.Context) error {
-		if storedDataSource(t, promUID) != nil || storedDataSource(t, lokiUID) != nil {
+	eventually(t, 10*time.Second, "prom gone", func(context.Context) error {
+		if storedDataSource(t, promUID) != nil {
 			return fmt.Errorf("not yet")
 		}
 		return nil
 	})
-	if storedDataSource(t, foreignUID) == nil {
-		t.Error("the foreign data source was deleted")
+	if storedDataSource(t, foreignUID) == nil || storedDataSource(t, lokiUID) == nil {
+		t.Error("the foreign data source, or Loki of a file without prune: true, was deleted")
 	}
 	sc.mu.Lock()
 	logs := sc.logs.String()
