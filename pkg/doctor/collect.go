@@ -324,9 +324,16 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 		in.PrometheusCandidates = prometheusServices(ctx, env.Client)
 	}
 
-	in.liveSources(ctx, env, in.Namespace, customSvc, externalSvc)
+	// The events (pages of a list) are read while the workloads and pods
+	// are (those of liveSources): neither needs the other.
+	var events chan map[string][]corev1.Event
 	if needEvents(hpas) {
-		in.Events = hpaEvents(ctx, env.Client, in.Namespace)
+		events = make(chan map[string][]corev1.Event, 1)
+		go func() { events <- hpaEvents(ctx, env.Client, in.Namespace) }()
+	}
+	in.liveSources(ctx, env, in.Namespace, customSvc, externalSvc)
+	if events != nil {
+		in.Events = <-events
 	}
 	if ch.Discovery = <-relisted; ch.Discovery != nil {
 		in.AdapterServiceAccount, in.Denied = adapterDenied(ctx, env.Client, ch.Adapter, ch.Discovery, slices.Collect(maps.Keys(neededResources(hpas, env.Mapper))))
