@@ -24,7 +24,7 @@ FUZZFLAGS   ?= -fuzzminimizetime=10s
 export CGO_ENABLED := 0
 export GOFLAGS     := $(strip $(GOFLAGS) -trimpath)
 
-.PHONY: all build tools tools-base test checks unit fuzz e2e dist dist-test krew-template demo sandbox-up sandbox-down scenario external-metrics bench clean dashboards
+.PHONY: all build tools tools-base test checks unit fuzz e2e dist image dist-test krew-template demo sandbox-up sandbox-down scenario external-metrics bench clean dashboards
 
 all: build
 
@@ -88,6 +88,14 @@ e2e: build
 # checksums and the krew manifest, into DIST: make dist VERSION=v0.3.0
 dist:
 	@VERSION=$(VERSION) DIST=$(DIST) hack/dist.sh
+
+# The sidecar's image without a container runtime: dist's two Linux sidecar
+# binaries as an OCI archive, DIST/metricscale-sidecar_VERSION_oci.tar (the
+# same digest wherever one commit is built): make image VERSION=v0.3.0, and
+# PUSH=REGISTRY/REPOSITORY:TAG to push it too (~/.docker/config.json's
+# credentials), or push the file with skopeo copy oci-archive:FILE docker://REF.
+image:
+	@VERSION=$(VERSION) DIST=$(DIST) PUSH=$(PUSH) PLATFORMS='linux/amd64 linux/arm64' hack/dist.sh
 
 # .krew.yaml, the krew-release-bot's template, from hack/krew-manifest's;
 # test/dist fails until it is rerun after a change there.

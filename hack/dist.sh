@@ -3,9 +3,12 @@
 #   kubectl-metricscale_<version>_<os>_<arch>.tar.gz   linux, darwin × amd64, arm64
 #   kubectl-metricscale_<version>_windows_<arch>.zip   windows × amd64, arm64 (kubectl-metricscale.exe)
 #   metricscale-sidecar_<version>_linux_<arch>.tar.gz  linux × amd64, arm64
+#   metricscale-sidecar_<version>_oci.tar              the sidecar's image (an OCI archive of
+#                                                      an index of those platforms; hack/image)
 #   checksums.txt                                      sha256sum format
 #   metricscale.yaml                                   the krew manifest for these archives
 # Usage: VERSION=vX.Y.Z hack/dist.sh   (or make dist VERSION=vX.Y.Z)
+#        PUSH=REGISTRY/REPOSITORY:TAG also pushes the sidecar's image there (make image)
 #        PLATFORMS="linux/amd64 windows/amd64" builds only those platforms' archives
 #        (and the manifest of them): make test's dist-test, which runs these two.
 #
@@ -24,6 +27,7 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 
 go build -o "$stage/krew-manifest" ./hack/krew-manifest
+go build -o "$stage/image" ./hack/image
 # The krew manifest's platforms; krew-manifest refuses a version krew would not take.
 plugin_platforms=$("$stage/krew-manifest" -platforms -only "${PLATFORMS:-}" -version "$version") || {
   echo "dist: run make dist VERSION=vX.Y.Z" >&2
@@ -94,13 +98,24 @@ for p in $plugin_platforms; do
   archives+=("$(archive kubectl-metricscale "$os" "$arch" "${files[@]}")")
   rm -rf "${stage:?}/${os}_$arch"
 done
+image_binaries=()
 for p in "${sidecar_platforms[@]}"; do
   os=${p%/*} arch=${p#*/}
   archives+=("$(archive metricscale-sidecar "$os" "$arch" "$(build "$os" "$arch" metricscale-sidecar)")")
+  mkdir -p "$stage/image_${os}_$arch"
+  mv "$stage/${os}_$arch/metricscale-sidecar" "$stage/image_${os}_$arch/"
+  image_binaries+=("$p=$stage/image_${os}_$arch/metricscale-sidecar")
   rm -rf "${stage:?}/${os}_$arch"
 done
+# The same binaries, as the sidecar's image: every time in it the commit's,
+# so the digest is the same wherever it is built.
+images=()
+if [ ${#image_binaries[@]} -gt 0 ]; then
+  images=("metricscale-sidecar_${version}_oci.tar")
+  "$stage/image" --epoch "$epoch" --tag "$version" --out "$dist/${images[0]}" ${PUSH:+--push "$PUSH"} "${image_binaries[@]}" >&2
+fi
 
-(cd "$dist" && sha256sum "${archives[@]}" >checksums.txt)
+(cd "$dist" && sha256sum "${archives[@]}" "${images[@]}" >checksums.txt)
 "$stage/krew-manifest" -dist "$dist" -only "${PLATFORMS:-}" -version "$version" -o "$dist/metricscale.yaml"
 
 # The krew index asks for small archives; 30 MB is this project's limit.

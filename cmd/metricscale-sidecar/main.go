@@ -13,6 +13,9 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	// Mozilla's root CAs, used only where the system has none: the image
+	// holds the binary alone, and a Grafana behind a public CA must verify.
+	_ "golang.org/x/crypto/x509roots/fallback"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	clientfeatures "k8s.io/client-go/features"
 
