@@ -33,11 +33,11 @@ const (
 )
 
 // Index is the OCI image index of one image per binary, every time in it
-// epoch.
-func Index(binaries []Binary, epoch time.Time) (v1.ImageIndex, error) {
+// epoch, version in its labels.
+func Index(binaries []Binary, version string, epoch time.Time) (v1.ImageIndex, error) {
 	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
 	for _, b := range binaries {
-		img, err := Image(b, epoch)
+		img, err := Image(b, version, epoch)
 		if err != nil {
 			return nil, err
 		}
@@ -48,7 +48,7 @@ func Index(binaries []Binary, epoch time.Time) (v1.ImageIndex, error) {
 }
 
 // Image is one platform's image: the binary as its only layer.
-func Image(b Binary, epoch time.Time) (v1.Image, error) {
+func Image(b Binary, version string, epoch time.Time) (v1.Image, error) {
 	bin, err := os.ReadFile(b.Path)
 	if err != nil {
 		return nil, err
@@ -70,7 +70,8 @@ func Image(b Binary, epoch time.Time) (v1.Image, error) {
 	cfg = cfg.DeepCopy()
 	cfg.OS, cfg.Architecture, cfg.Created = b.OS, b.Arch, v1.Time{Time: epoch}
 	cfg.Config = v1.Config{Entrypoint: []string{entrypoint}, User: user,
-		Labels: map[string]string{"org.opencontainers.image.source": source, "org.opencontainers.image.title": "metricscale-sidecar"}}
+		Labels: map[string]string{"org.opencontainers.image.source": source, "org.opencontainers.image.title": "metricscale-sidecar",
+			"org.opencontainers.image.version": version}}
 	return mutate.ConfigFile(img, cfg)
 }
 

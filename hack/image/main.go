@@ -28,7 +28,7 @@ import (
 
 func main() {
 	epoch := flag.Int64("epoch", 0, "the time of every file, layer and config in the image (seconds since 1970; the commit's)")
-	tag := flag.String("tag", "", "the image's tag, recorded as its ref name in the archive")
+	tag := flag.String("tag", "", "the image's tag: its ref name in the archive and its version label")
 	out := flag.String("out", "", "the OCI archive to write")
 	push := flag.String("push", "", "also push the index to this reference (REGISTRY/REPOSITORY:TAG)")
 	flag.Usage = func() {
@@ -55,7 +55,7 @@ func run(out, tag, push string, epoch time.Time, args []string) error {
 		}
 		binaries = append(binaries, Binary{OS: osName, Arch: arch, Path: path})
 	}
-	idx, err := Index(binaries, epoch)
+	idx, err := Index(binaries, tag, epoch)
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,7 @@ func TestReproducible(t *testing.T) {
 	var sums [2][32]byte
 	var digests [2]v1.Hash
 	for i := range 2 {
-		idx, err := Index(bins, epoch)
+		idx, err := Index(bins, "v0.0.0-test", epoch)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +73,7 @@ func TestReproducible(t *testing.T) {
 	if digests[0] != digests[1] || sums[0] != sums[1] {
 		t.Errorf("two builds differ: digests %s %s, archives %x %x", digests[0], digests[1], sums[0], sums[1])
 	}
-	other, err := Index(bins, epoch.Add(time.Second))
+	other, err := Index(bins, "v0.0.0-test", epoch.Add(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestReproducible(t *testing.T) {
 // binary as entrypoint, and one layer holding exactly the binary.
 func TestImageShape(t *testing.T) {
 	bins := binaries(t)
-	idx, err := Index(bins, epoch)
+	idx, err := Index(bins, "v0.0.0-test", epoch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,8 @@ func TestImageShape(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cfg.OS != b.OS || cfg.Architecture != b.Arch || cfg.Config.User != user || strings.Join(cfg.Config.Entrypoint, " ") != entrypoint || !cfg.Created.Time.Equal(epoch) {
+		if cfg.OS != b.OS || cfg.Architecture != b.Arch || cfg.Config.User != user || strings.Join(cfg.Config.Entrypoint, " ") != entrypoint || !cfg.Created.Time.Equal(epoch) ||
+			cfg.Config.Labels["org.opencontainers.image.version"] != "v0.0.0-test" || cfg.Config.Labels["org.opencontainers.image.source"] != source {
 			t.Errorf("%s config: %+v", b.Arch, cfg)
 		}
 		files := layerFiles(t, img)
@@ -158,7 +159,7 @@ func layerFiles(t *testing.T, img v1.Image) map[string]layerFile {
 // The archive is an OCI layout that go-containerregistry (as skopeo's
 // oci-archive) reads back to the same index, named by its tag.
 func TestArchiveReadsBack(t *testing.T) {
-	idx, err := Index(binaries(t), epoch)
+	idx, err := Index(binaries(t), "v0.0.0-test", epoch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +209,7 @@ func TestPush(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := Index(binaries(t), epoch)
+	want, err := Index(binaries(t), "v0.0.0-test", epoch)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,6 +41,9 @@ const (
 	// has names of its own.
 	EnvDataSourceLabel      = "DATASOURCE_LABEL"
 	EnvDataSourceLabelValue = "DATASOURCE_LABEL_VALUE"
+	// EnvAdopt is --adopt, for the chart's containers, which take no flags
+	// unless a chart version renders sidecar.*.args.
+	EnvAdopt = "ADOPT"
 )
 
 // targetDirectoryAnnotation is k8s-sidecar's own folder annotation, always
@@ -167,7 +170,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.CAFile, "grafana-ca-file", "", "PEM file of the CAs that sign Grafana's certificate")
 	fs.BoolVar(&o.Insecure, "grafana-insecure-skip-tls-verify", false, "do not check Grafana's certificate")
 	fs.StringVar(&o.OwnerTag, "owner-tag", o.OwnerTag, "tag on the dashboards this sidecar writes; it deletes only dashboards with it (give each sidecar sharing a Grafana its own)")
-	fs.BoolVar(&o.Adopt, "adopt", false, "take over the dashboards and data sources Grafana has under a wanted uid without an owner's mark (those the sidecar this one replaces provisioned), each said in the log; without it they are foreign and left alone")
+	fs.BoolVar(&o.Adopt, "adopt", false, "take over the dashboards and data sources Grafana has under a wanted uid without an owner's mark (those the sidecar this one replaces provisioned), each said in the log; without it they are foreign and left alone ($"+EnvAdopt+")")
 	fs.StringVar(&o.Listen, "listen-address", o.Listen, "address of /healthz, /readyz and /metrics")
 	fs.DurationVar(&o.Resync, "resync", o.Resync, "period of a full pass that repairs changes made in Grafana; 0 turns it off")
 	fs.DurationVar(&o.Quiet, "debounce", o.Quiet, "a pass runs once changes stopped for this long")
@@ -216,6 +219,9 @@ func (o *Options) Complete() error {
 	o.fromEnv(&o.FolderAnnotation, "folder-annotation", EnvFolderAnnotation)
 	o.fromEnv(&o.GrafanaURL, "grafana-url", grafana.EnvURL)
 	if err := o.boolFromEnv(&o.FoldersFromFiles, "folders-from-files-structure", EnvFoldersFromFiles); err != nil {
+		return err
+	}
+	if err := o.boolFromEnv(&o.Adopt, "adopt", EnvAdopt); err != nil {
 		return err
 	}
 	// The pod's own namespace: the downward API's POD_NAMESPACE when the

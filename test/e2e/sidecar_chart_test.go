@@ -19,9 +19,11 @@ import (
 // runs its k8s-sidecar containers, with the environment the chart renders and
 // no flag but --owner-tag (the sandbox's own sidecar shares this Grafana):
 // the dashboards' container with METHOD=LIST converges the labelled dashboard,
-// a Secret's included, exits 0 and touches no data source; the data sources'
-// container, its credentials in files, converges the data source and leaves
-// the dashboards alone.
+// a Secret's included, skips a README key and a .url key as Grafana's file
+// provisioning would (no Event), exits 0 and touches no data source; the data
+// sources' container, its credentials in files and ADOPT=true, takes over
+// the data source a writer before it made under the wanted uid without an
+// owner's mark, and leaves the dashboards alone.
 func TestSidecarChartEnvironment(t *testing.T) {
 	needSandbox(t)
 	ctx := context.Background()
@@ -37,7 +39,7 @@ func TestSidecarChartEnvironment(t *testing.T) {
 	}
 	objects := []any{
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "dash", Namespace: ns, Labels: map[string]string{testDashboardLabel: "1"}},
-			Data: map[string]string{"dash.json": dashboard(dashUID)}},
+			Data: map[string]string{"dash.json": dashboard(dashUID), "README.md": "# our dashboards", "remote.json.url": "https://grafana.com/api/dashboards/1860/revisions/37/download"}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "dash", Namespace: ns, Labels: map[string]string{testDashboardLabel: "1"}},
 			Data: map[string][]byte{"secret.json": []byte(dashboard(secretDashUID))}},
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "ds", Namespace: ns, Labels: map[string]string{testDataSourceLabel: "1"}},
@@ -55,6 +57,10 @@ func TestSidecarChartEnvironment(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if code, body := grafanaDo(t, http.MethodPost, "/api/datasources", map[string]any{
+		"uid": dsUID, "name": "made by the old sidecar " + suffix, "type": "prometheus", "url": "http://old:9090", "access": "proxy"}); code != http.StatusOK {
+		t.Fatalf("creating the data source to adopt: %d %s", code, body)
+	}
 	pass, err := env.info.GrafanaPassword()
 	if err != nil {
 		t.Fatal(err)
@@ -64,8 +70,16 @@ func TestSidecarChartEnvironment(t *testing.T) {
 	// grafana-sc-dashboard (templates/_pod.tpl), with watchMethod: LIST.
 	out := runChartSidecar(t, ns, suffix, map[string]string{"METHOD": "LIST", "LABEL": testDashboardLabel, "FOLDER": "/tmp/dashboards",
 		"RESOURCE": "both", "REQ_USERNAME": env.info.GrafanaUser, "REQ_PASSWORD": pass, "REQ_URL": fmt.Sprintf(reload, "dashboards"), "REQ_METHOD": "POST"})
-	if storedDashboard(t, dashUID) == nil || storedDashboard(t, secretDashUID) == nil || storedDataSource(t, dsUID) != nil {
-		t.Fatalf("after the dashboards' container: want both dashboards (ConfigMap and Secret) and no data source\n%s", out)
+	if storedDashboard(t, dashUID) == nil || storedDashboard(t, secretDashUID) == nil || storedDataSource(t, dsUID)["name"] != "made by the old sidecar "+suffix {
+		t.Fatalf("after the dashboards' container: want both dashboards (ConfigMap and Secret) and the data source untouched\n%s", out)
+	}
+	for _, key := range []string{"README.md", "remote.json.url"} {
+		if !strings.Contains(out, "key "+key+`","reason":"not a .json key: skipped`) {
+			t.Errorf("no log line says key %s is skipped", key)
+		}
+	}
+	if list, err := env.client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=dash"}); err != nil || len(list.Items) > 0 {
+		t.Errorf("Events on the dashboards' objects: %v, %v; want none (keys Grafana would not read are skipped quietly)", list, err)
 	}
 
 	// grafana-init-sc-datasources with its credentials in files.
@@ -77,9 +91,13 @@ func TestSidecarChartEnvironment(t *testing.T) {
 	}
 	out = runChartSidecar(t, ns, suffix, map[string]string{"METHOD": "LIST", "LABEL": testDataSourceLabel, "FOLDER": "/etc/grafana/provisioning/datasources",
 		"RESOURCE": "both", "REQ_USERNAME_FILE": filepath.Join(dir, "user"), "REQ_PASSWORD_FILE": filepath.Join(dir, "password"),
-		"REQ_URL": fmt.Sprintf(reload, "datasources"), "REQ_METHOD": "POST", "HEALTH_PORT": "8082"})
-	if storedDataSource(t, dsUID) == nil || storedDashboard(t, dashUID) == nil {
-		t.Fatalf("after the data sources' container: want the data source, and the dashboards kept\n%s", out)
+		"REQ_URL": fmt.Sprintf(reload, "datasources"), "REQ_METHOD": "POST", "HEALTH_PORT": "8082", "ADOPT": "true"})
+	ds := storedDataSource(t, dsUID)
+	if jsonData, _ := ds["jsonData"].(map[string]any); ds["name"] != "chart "+suffix || jsonData["metricscaleOwner"] != "e2e-chart-"+suffix || storedDashboard(t, dashUID) == nil {
+		t.Fatalf("after the data sources' container: want the data source adopted (the file's name, the owner's mark), and the dashboards kept: %v\n%s", ds, out)
+	}
+	if !strings.Contains(out, "adopted: Grafana had it under this uid") {
+		t.Error("no log line says the data source was adopted")
 	}
 	if strings.Contains(out, pass) {
 		t.Error("the sidecar's log shows Grafana's password")
