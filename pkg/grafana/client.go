@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,6 +24,10 @@ type Client struct {
 	creds    Credentials
 	timeout  time.Duration
 	requests *requestCounter
+
+	mu sync.Mutex
+	// version is Grafana's, from the last /api/health: it picks the dialect.
+	version string
 }
 
 // New checks cfg and builds a client. It sends nothing.

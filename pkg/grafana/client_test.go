@@ -16,6 +16,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/grafana/grafana-openapi-client-go/models"
 )
 
 func TestNewRejectsBadConfig(t *testing.T) {
@@ -161,7 +163,7 @@ func TestErrors(t *testing.T) {
 						return err
 					},
 					"update data source": func() error {
-						_, err := c.UpdateDataSource(context.Background(), "prom", nil)
+						_, err := c.UpdateDataSource(context.Background(), &models.DataSource{UID: "prom"}, nil)
 						return err
 					},
 					"rename folder": func() error { _, err := c.RenameFolder(context.Background(), "f", "t", 1); return err },

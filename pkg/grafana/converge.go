@@ -228,7 +228,7 @@ func (cv *converger) dataSource(ctx context.Context, want DataSource) (Action, e
 	if adopted {
 		a.Reason = adoptedReason
 	}
-	_, err = cv.c.UpdateDataSource(ctx, want.UID, updateDataSource(live, want))
+	_, err = cv.c.UpdateDataSource(ctx, live, updateDataSource(live, want))
 	if errors.Is(err, ErrReadOnly) {
 		a.Action, a.Reason = Skipped, "provisioned from files (Grafana answered: "+messageOf(err)+"): change its provisioning file instead"
 		return a, nil

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 
 	"github.com/grafana/grafana-openapi-client-go/client/datasources"
 	"github.com/grafana/grafana-openapi-client-go/models"
@@ -42,14 +43,25 @@ func (c *Client) CreateDataSource(ctx context.Context, cmd *models.AddDataSource
 	return ok.Payload.Datasource, nil
 }
 
-// UpdateDataSource replaces the data source with this uid (PUT
-// /api/datasources/uid/UID): fields cmd leaves empty are cleared, so start
-// from what Grafana has. 403 ErrReadOnly when it is provisioned from files.
-func (c *Client) UpdateDataSource(ctx context.Context, uid string, cmd *models.UpdateDataSourceCommand) (*models.DataSource, error) {
-	params := datasources.NewUpdateDataSourceByUIDParams().WithContext(ctx).WithTimeout(c.timeout).WithUID(uid).WithBody(cmd)
+// UpdateDataSource replaces live, a data source Grafana has: fields cmd
+// leaves empty are cleared, so start from what Grafana has. It is addressed
+// by uid (PUT /api/datasources/uid/UID), or by its numeric id on a Grafana
+// before 9.0, which has no uid route (see dialect). 403 ErrReadOnly when
+// it is provisioned from files.
+func (c *Client) UpdateDataSource(ctx context.Context, live *models.DataSource, cmd *models.UpdateDataSourceCommand) (*models.DataSource, error) {
+	what := fmt.Sprintf("update data source %q", live.UID)
+	if c.dialect(ctx).updateDataSourceByID {
+		params := datasources.NewUpdateDataSourceByIDParams().WithContext(ctx).WithTimeout(c.timeout).WithID(strconv.FormatInt(live.ID, 10)).WithBody(cmd)
+		ok, err := c.api.Datasources.UpdateDataSourceByIDWithParams(params, readErrors)
+		if err != nil {
+			return nil, c.fail(what, err)
+		}
+		return ok.Payload.Datasource, nil
+	}
+	params := datasources.NewUpdateDataSourceByUIDParams().WithContext(ctx).WithTimeout(c.timeout).WithUID(live.UID).WithBody(cmd)
 	ok, err := c.api.Datasources.UpdateDataSourceByUIDWithParams(params, readErrors)
 	if err != nil {
-		return nil, c.fail(fmt.Sprintf("update data source %q", uid), err)
+		return nil, c.fail(what, err)
 	}
 	return ok.Payload.Datasource, nil
 }

@@ -283,3 +283,31 @@ func TestSecretsHideTheirValues(t *testing.T) {
 		}
 	}
 }
+
+// A data source is updated on 7.5 (by its numeric id: 7.5 has no uid route)
+// and on current Grafana (by uid), the version read from /api/health.
+func TestConvergeUpdatesADataSourceOnEachVersion(t *testing.T) {
+	for _, mode := range []grafanaemu.Mode{grafanaemu.ModeV75, grafanaemu.ModeCurrent} {
+		t.Run(string(mode), func(t *testing.T) {
+			ctx := context.Background()
+			c, _ := emulated(t, grafanaemu.Options{Mode: mode})
+			for _, url := range []string{"http://a:9090", "http://b:9090"} {
+				want := Desired{DataSources: []DataSource{{UID: "team-prom", Name: "team-prom", Type: "prometheus", URL: url, Exact: true}}}
+				if actions, err := Converge(ctx, c, want, Options{OwnerTag: "owner"}); err != nil || actions[0].Action == Failed {
+					t.Fatalf("converge to %s: %+v, %v", url, actions, err)
+				}
+			}
+			if ds, err := c.DataSource(ctx, "team-prom"); err != nil || ds.URL != "http://b:9090" {
+				t.Errorf("Grafana %s holds %+v, %v; want the updated URL", mode, ds, err)
+			}
+		})
+	}
+}
+
+func TestDialectOf(t *testing.T) {
+	for version, byID := range map[string]bool{"7.5.17": true, "8.5.27": true, "9.0.0": false, "11.6.0": false, "13.0.1-security-01": false, "": false, "main": false} {
+		if got := dialectOf(version).updateDataSourceByID; got != byID {
+			t.Errorf("%q: update by id %v, want %v", version, got, byID)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -78,6 +79,13 @@ func (s *Server) listDataSources(w http.ResponseWriter, r *http.Request, _ *sess
 func (s *Server) lookupDataSource(r *http.Request) *dataSource {
 	if name := r.PathValue("name"); name != "" {
 		return s.store.dataSourceByName(name)
+	}
+	if id := r.PathValue("id"); id != "" {
+		i := slices.IndexFunc(s.store.dataSources, func(d *dataSource) bool { return strconv.FormatInt(d.id, 10) == id })
+		if i < 0 {
+			return nil
+		}
+		return s.store.dataSources[i]
 	}
 	return s.store.dataSourceByUID(r.PathValue("uid"))
 }

@@ -2,6 +2,7 @@ package grafanaemu
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -233,5 +234,31 @@ func TestStartListensOnLoopbackOnly(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("health: %d", resp.StatusCode)
+	}
+}
+
+// A data source is updated by uid from Grafana 9.0 on (grafana/grafana#49396);
+// 7.5 serves only the numeric id's route and answers the uid's 404.
+func TestDataSourceUpdateRoutes(t *testing.T) {
+	for _, tc := range []struct {
+		mode     Mode
+		wantByID int
+		wantUID  int
+	}{{ModeV75, 200, 404}, {ModeCurrent, 200, 200}} {
+		t.Run(string(tc.mode), func(t *testing.T) {
+			_, c := newEmulator(t, Options{Mode: tc.mode})
+			code, created := c.do(http.MethodPost, "/api/datasources", map[string]any{"uid": "p", "name": "P", "type": "prometheus", "url": "http://a", "access": "proxy"})
+			if code != http.StatusOK {
+				t.Fatalf("create: %d %v", code, created)
+			}
+			id := created.(map[string]any)["id"]
+			body := map[string]any{"uid": "p", "name": "P", "type": "prometheus", "url": "http://b", "access": "proxy"}
+			if code, got := c.do(http.MethodPut, fmt.Sprintf("/api/datasources/%v", id), body); code != tc.wantByID {
+				t.Errorf("PUT by id: %d %v, want %d", code, got, tc.wantByID)
+			}
+			if code, got := c.do(http.MethodPut, "/api/datasources/uid/p", body); code != tc.wantUID {
+				t.Errorf("PUT by uid: %d %v, want %d", code, got, tc.wantUID)
+			}
+		})
 	}
 }

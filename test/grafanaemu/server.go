@@ -125,7 +125,7 @@ func (s *Server) routes() {
 		{"POST /api/datasources", RoleAdmin, s.createDataSource},
 		{"GET /api/datasources/uid/{uid}", RoleViewer, s.getDataSource},
 		{"GET /api/datasources/name/{name}", RoleViewer, s.getDataSource},
-		{"PUT /api/datasources/uid/{uid}", RoleAdmin, s.updateDataSource},
+		{"PUT /api/datasources/{id}", RoleAdmin, s.updateDataSource},
 		{"DELETE /api/datasources/uid/{uid}", RoleAdmin, s.deleteDataSource},
 		{"GET /api/datasources/proxy/uid/{uid}/{path...}", RoleViewer, s.proxy},
 		{"POST /api/datasources/proxy/uid/{uid}/{path...}", RoleViewer, s.proxy},
@@ -143,6 +143,14 @@ func (s *Server) routes() {
 		{"POST /api/auth/keys", RoleAdmin, s.createAPIKey},
 		{"POST /api/admin/provisioning/dashboards/reload", RoleAdmin, s.reloadDashboards},
 		{"POST /api/admin/provisioning/datasources/reload", RoleAdmin, s.reloadDataSources},
+	}
+	if s.current() {
+		// From 9.0 (grafana/grafana#49396); 7.5 answers it 404.
+		guarded = append(guarded, struct {
+			pattern string
+			role    Role
+			h       func(http.ResponseWriter, *http.Request, *session)
+		}{"PUT /api/datasources/uid/{uid}", RoleAdmin, s.updateDataSource})
 	}
 	for _, g := range guarded {
 		s.mux.HandleFunc(g.pattern, s.guard(g.role, g.h))
