@@ -119,6 +119,31 @@ func (d dashboardToSave) body() (map[string]any, error) {
 	return body, nil
 }
 
+// checkDashboard completes the i-th dashboard's uid and title from its JSON
+// and reports what is wrong with them through bad; ok is false when its JSON
+// does not read.
+func checkDashboard(i int, db Dashboard, bad func(string, ...any), checkUID func(string)) (Dashboard, bool) {
+	bodyUID, bodyTitle, err := peekDashboard(db.Body)
+	if err != nil {
+		bad("dashboard %d (%s): %v", i+1, db.UID, err)
+		return db, false
+	}
+	switch {
+	case db.UID == "":
+		db.UID = bodyUID
+	case bodyUID != "" && bodyUID != db.UID:
+		bad("dashboard %q: its JSON says uid %q; give one uid", db.UID, bodyUID)
+	}
+	checkUID(db.UID)
+	if db.Title == "" {
+		db.Title = bodyTitle
+	}
+	if strings.TrimSpace(db.Title) == "" {
+		bad("dashboard %q has no title", db.UID)
+	}
+	return db, true
+}
+
 // validate checks everything before the first request, so bad input costs
 // no call and writes nothing.
 func (d Desired) validate() ([]dashboardToSave, error) {
@@ -156,25 +181,9 @@ func (d Desired) validate() ([]dashboardToSave, error) {
 	seen = map[string]bool{}
 	var out []dashboardToSave
 	for i, db := range d.Dashboards {
-		bodyUID, bodyTitle, err := peekDashboard(db.Body)
-		if err != nil {
-			bad("dashboard %d (%s): %v", i+1, db.UID, err)
-			continue
+		if db, ok := checkDashboard(i, db, bad, func(uid string) { checkUID("dashboard", uid, seen) }); ok {
+			out = append(out, dashboardToSave{Dashboard: db})
 		}
-		switch {
-		case db.UID == "":
-			db.UID = bodyUID
-		case bodyUID != "" && bodyUID != db.UID:
-			bad("dashboard %q: its JSON says uid %q; give one uid", db.UID, bodyUID)
-		}
-		checkUID("dashboard", db.UID, seen)
-		if db.Title == "" {
-			db.Title = bodyTitle
-		}
-		if strings.TrimSpace(db.Title) == "" {
-			bad("dashboard %q has no title", db.UID)
-		}
-		out = append(out, dashboardToSave{Dashboard: db})
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("nothing was sent to Grafana; fix the desired objects:\n  %s", strings.Join(problems, "\n  "))
