@@ -326,19 +326,24 @@ func Collect(ctx context.Context, env Env, o Options) (*Collected, error) {
 
 	// The events (pages of a list) are read while the workloads and pods
 	// are (those of liveSources): neither needs the other.
-	var events chan map[string][]corev1.Event
-	if needEvents(hpas) {
-		events = make(chan map[string][]corev1.Event, 1)
-		go func() { events <- hpaEvents(ctx, env.Client, in.Namespace) }()
-	}
+	events := in.readEvents(ctx, env)
 	in.liveSources(ctx, env, in.Namespace, customSvc, externalSvc)
-	if events != nil {
-		in.Events = <-events
-	}
+	in.Events = events()
 	if ch.Discovery = <-relisted; ch.Discovery != nil {
 		in.AdapterServiceAccount, in.Denied = adapterDenied(ctx, env.Client, ch.Adapter, ch.Discovery, slices.Collect(maps.Keys(neededResources(hpas, env.Mapper))))
 	}
 	return in, nil
+}
+
+// readEvents starts reading the events of the HPAs in scope, when their
+// conditions call for them, and returns what waits for them (nil when not read).
+func (in *Collected) readEvents(ctx context.Context, env Env) func() map[string][]corev1.Event {
+	if !needEvents(in.HPAs) {
+		return func() map[string][]corev1.Event { return nil }
+	}
+	events := make(chan map[string][]corev1.Event, 1)
+	go func() { events <- hpaEvents(ctx, env.Client, in.Namespace) }()
+	return func() map[string][]corev1.Event { return <-events }
 }
 
 // readHPAs lists the HPAs in scope or reads the named ones, and then the
