@@ -244,27 +244,45 @@ func archiveFiles(t *testing.T, path string) []string {
 			check(f.Name, f.Mode())
 		}
 	} else {
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		gz, err := gzip.NewReader(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr := tar.NewReader(gz)
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+		eachTarGzFile(t, path, func(h *tar.Header, _ io.Reader) bool {
 			check(h.Name, h.FileInfo().Mode())
-		}
+			return true
+		})
 	}
 	slices.Sort(files)
 	return files
+}
+
+// eachTarGzFile calls fn for each entry of a .tar.gz, with its contents,
+// until fn returns false.
+func eachTarGzFile(t *testing.T, path string, fn func(*tar.Header, io.Reader) bool) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eachTarFile(t, gz, fn)
+}
+
+// eachTarFile calls fn for each entry of a tar stream until fn returns false.
+func eachTarFile(t *testing.T, r io.Reader, fn func(*tar.Header, io.Reader) bool) {
+	t.Helper()
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !fn(h, tr) {
+			return
+		}
+	}
 }

@@ -3,9 +3,7 @@ package dist
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -103,32 +101,33 @@ func imageBinary(t *testing.T, img v1.Image) []byte {
 // tarGzFile is the file name of a .tar.gz.
 func tarGzFile(t *testing.T, path, name string) []byte {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
+	var body []byte
+	eachTarGzFile(t, path, func(h *tar.Header, r io.Reader) bool { body = readNamed(t, h, r, name); return body == nil })
+	if body == nil {
+		t.Fatalf("%s: no %s", path, name)
 	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tarFile(t, gz, name)
+	return body
 }
 
+// tarFile is the file name of a tar stream.
 func tarFile(t *testing.T, r io.Reader, name string) []byte {
 	t.Helper()
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			t.Fatalf("%s not found: %v", name, err)
-		}
-		if h.Name == name {
-			b, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return b
-		}
+	var body []byte
+	eachTarFile(t, r, func(h *tar.Header, r io.Reader) bool { body = readNamed(t, h, r, name); return body == nil })
+	if body == nil {
+		t.Fatalf("no %s in the layer", name)
 	}
+	return body
+}
+
+// readNamed reads an entry's contents if it is name; nil otherwise.
+func readNamed(t *testing.T, h *tar.Header, r io.Reader, name string) []byte {
+	if h.Name != name {
+		return nil
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
