@@ -1,7 +1,9 @@
 package datasourcefile
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -92,15 +94,9 @@ func expand(f *File, env Env) (warnings []string, err error) {
 	}
 	if len(x.problems) > 0 {
 		slices.Sort(x.problems)
-		return nil, fmt.Errorf("%s", strings.Join(slices.Compact(x.problems), "; "))
+		return nil, errors.New(strings.Join(slices.Compact(x.problems), "; "))
 	}
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for n := range x.unset {
-			if !yield(n) {
-				return
-			}
-		}
-	}) {
+	for _, name := range slices.Sorted(maps.Keys(x.unset)) {
 		warnings = append(warnings, fmt.Sprintf("$%s is not set in the sidecar's environment: expanded to nothing, as Grafana would; set it on the sidecar's container, or write $$ for a literal $", name))
 	}
 	return warnings, nil
