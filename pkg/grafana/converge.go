@@ -212,6 +212,16 @@ func (cv *converger) dataSource(ctx context.Context, want DataSource) (Action, e
 		a.Reason = fmt.Sprintf("Grafana already has data source %q (%s) under this uid without jsonData.%s %q (not written by this owner): left alone; give one of them another uid, or run with --adopt to take over one without any owner", live.Name, live.Type, DataSourceOwnerKey, cv.opts.OwnerTag)
 		return a, nil
 	}
+	reason := ""
+	if adopted {
+		reason = adoptedReason
+	}
+	return cv.updateLiveDataSource(ctx, want, live, a, reason)
+}
+
+// updateLiveDataSource brings the data source Grafana has (live) to want;
+// reason, when set, says why it was taken over.
+func (cv *converger) updateLiveDataSource(ctx context.Context, want DataSource, live *models.DataSource, a Action, reason string) (Action, error) {
 	cmp := CompareDataSource(live, want)
 	cv.describe(&a, cmp)
 	switch {
@@ -221,14 +231,12 @@ func (cv *converger) dataSource(ctx context.Context, want DataSource) (Action, e
 	case cmp.Equal:
 		a.Action = Unchanged
 		return a, nil
-	case cv.opts.DryRun:
-		a.Action = Updated
+	}
+	a.Action, a.Reason = Updated, reason
+	if cv.opts.DryRun {
 		return a, nil
 	}
-	if adopted {
-		a.Reason = adoptedReason
-	}
-	_, err = cv.c.UpdateDataSource(ctx, live, updateDataSource(live, want))
+	_, err := cv.c.UpdateDataSource(ctx, live, updateDataSource(live, want))
 	if errors.Is(err, ErrReadOnly) {
 		a.Action, a.Reason = Skipped, "provisioned from files (Grafana answered: "+messageOf(err)+"): change its provisioning file instead"
 		return a, nil
@@ -236,8 +244,47 @@ func (cv *converger) dataSource(ctx context.Context, want DataSource) (Action, e
 	if err != nil {
 		return outcome(a, err)
 	}
-	a.Action = Updated
 	return a, nil
+}
+
+// sameName answers for a wanted data source whose name Grafana has under
+// another uid. When the wanted uid was derived (its file gave none), the
+// one of that name is it, as Grafana's own provisioning matches by name:
+// converged in place under the uid Grafana gave it, when this owner wrote
+// it, or taken over with --adopt when nobody's mark is on it (what the
+// file-writing sidecar this one replaces left).
+func (cv *converger) sameName(ctx context.Context, want DataSource, other *models.DataSourceListItemDTO, a Action) (Action, error) {
+	// The full data source: not every version lists readOnly.
+	live, err := cv.c.DataSource(ctx, other.UID)
+	if err != nil {
+		return outcome(a, err)
+	}
+	owner, _ := jsonDataOf(live)[DataSourceOwnerKey].(string)
+	mine := cv.opts.OwnerTag != "" && owner == cv.opts.OwnerTag
+	adopt := cv.opts.OwnerTag != "" && owner == "" && cv.opts.Adopt
+	switch {
+	case live.ReadOnly:
+		a.Action = Skipped
+		a.Reason = fmt.Sprintf("Grafana has data source %q (uid %s) from its provisioning files (read-only through the API): remove it from those files, or delete it once as the README says, and it is created here", live.Name, live.UID)
+		return a, nil
+	case !want.UIDDerived || !(mine || adopt):
+		a.Action = Failed
+		a.Reason = fmt.Sprintf("Grafana has another data source named %q (uid %s, %s): give this one another name", live.Name, live.UID, live.URL)
+		switch {
+		case want.UIDDerived && owner == "":
+			a.Reason += ", or run with --adopt to take it over"
+		case owner == "" || mine:
+			a.Reason += fmt.Sprintf(", or set its uid to %s", live.UID)
+		}
+		return a, nil
+	}
+	cv.substitutes[want.UID] = live.UID
+	want.UID, a.UID = live.UID, live.UID
+	reason := ""
+	if adopt {
+		reason = fmt.Sprintf("adopted by name: Grafana had it under uid %s without the owner's mark (--adopt); it keeps that uid", live.UID)
+	}
+	return cv.updateLiveDataSource(ctx, want, live, a, reason)
 }
 
 func jsonDataOf(live *models.DataSource) map[string]any {
@@ -263,9 +310,7 @@ func (cv *converger) addDataSource(ctx context.Context, want DataSource, a Actio
 	}
 	for _, other := range cv.listed {
 		if other.Name == want.Name {
-			a.Action = Failed
-			a.Reason = fmt.Sprintf("Grafana has another data source named %q (uid %s, %s): give this one another name", other.Name, other.UID, other.URL)
-			return a, nil
+			return cv.sameName(ctx, want, other, a)
 		}
 	}
 	if cv.opts.DryRun { // a creation compares with nothing: only a dry run shows it

@@ -51,6 +51,10 @@ type DataSource struct {
 	// jsonData[DataSourcePruneKey], so that the owner knows it after the
 	// file is gone.
 	Prunable bool
+	// UIDDerived: UID was made up by the caller (its file gave none). A
+	// data source Grafana has under this name is then this one, under the
+	// uid Grafana gave it, as Grafana's own provisioning matches by name.
+	UIDDerived bool
 }
 
 // Secrets are secureJsonData values; printing them shows only their keys.

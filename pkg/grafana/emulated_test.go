@@ -114,6 +114,69 @@ func TestConvergeAdopt(t *testing.T) {
 	}
 }
 
+// A data source whose file gave no uid is matched by name, as Grafana's
+// provisioning matches it: the uid Grafana gave it stays, this owner's is
+// converged, an unmarked one only with --adopt, and a read-only one is
+// said, never written.
+func TestConvergeDataSourceByName(t *testing.T) {
+	cases := []struct {
+		name     string
+		live     map[string]any // jsonData of the data source named "team"; nil: none
+		readOnly bool
+		derived  bool
+		adopt    bool
+		want     Verb
+		reason   string
+		liveURL  string // the URL Grafana has after the run
+	}{
+		{name: "unmarked, --adopt", live: map[string]any{}, derived: true, adopt: true, want: Updated, reason: "adopted by name: Grafana had it under uid grafana-made", liveURL: "http://new"},
+		{name: "unmarked, no --adopt", live: map[string]any{}, derived: true, want: Failed, reason: "or run with --adopt to take it over", liveURL: "http://old"},
+		{name: "this owner's", live: map[string]any{DataSourceOwnerKey: "owner"}, derived: true, want: Updated, liveURL: "http://new"},
+		{name: "another owner's, --adopt", live: map[string]any{DataSourceOwnerKey: "other"}, derived: true, adopt: true, want: Failed, reason: "give this one another name", liveURL: "http://old"},
+		{name: "a uid the file gave", live: map[string]any{}, adopt: true, want: Failed, reason: "or set its uid to grafana-made", liveURL: "http://old"},
+		{name: "read-only", readOnly: true, derived: true, adopt: true, want: Skipped, reason: "from its provisioning files", liveURL: "http://old"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			opts := grafanaemu.Options{}
+			if tc.readOnly {
+				opts.Provisioned.DataSources = []map[string]any{{"uid": "grafana-made", "name": "team", "type": "loki", "url": "http://old"}}
+			}
+			c, emu := emulated(t, opts)
+			if tc.live != nil {
+				if _, err := c.CreateDataSource(ctx, &models.AddDataSourceCommand{UID: "grafana-made", Name: "team", Type: "loki", URL: "http://old", JSONData: tc.live}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := Desired{DataSources: []DataSource{{UID: "derived-uid", UIDDerived: tc.derived, Name: "team", Type: "loki", URL: "http://new", Exact: true}}}
+			conv := Options{OwnerTag: "owner", Adopt: tc.adopt}
+			actions, err := Converge(ctx, c, want, conv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := actions[len(actions)-1]
+			if a.Action != tc.want || !strings.Contains(a.Reason, tc.reason) {
+				t.Fatalf("%s: %q, want %s with %q", a.Action, a.Reason, tc.want, tc.reason)
+			}
+			live, err := c.DataSource(ctx, "grafana-made")
+			if err != nil || live.URL != tc.liveURL {
+				t.Fatalf("data source grafana-made: %+v, %v; want it kept at %s", live, err, tc.liveURL)
+			}
+			if tc.want != Updated {
+				return
+			}
+			if a.UID != "grafana-made" {
+				t.Errorf("the action's uid %s, want the one Grafana gave, grafana-made", a.UID)
+			}
+			emu.ResetStats()
+			if again, err := Converge(ctx, c, want, conv); err != nil || emu.Stats().Writes != 0 || again[len(again)-1].Action != Unchanged {
+				t.Errorf("a second run: %v, %d writes, %+v; want it unchanged, now owned", err, emu.Stats().Writes, again)
+			}
+		})
+	}
+}
+
 func TestDashboardsByTagAndDelete(t *testing.T) {
 	ctx := context.Background()
 	c, _ := emulated(t, grafanaemu.Options{})

@@ -112,8 +112,8 @@ func (p *DataSourcePlan) readKey(k Key, raw []byte, env datasourcefile.Env, prev
 		ds := dataSourceOf(entry)
 		ds.Prunable = file.Prune
 		if ds.UID == "" {
-			ds.UID = derivedUID("datasource", entry.Name)
-			p.Notes = append(p.Notes, Note{Key: k, Message: fmt.Sprintf("%s has no uid: using %s, derived from its name; set uid to choose one", at, ds.UID)})
+			ds.UID, ds.UIDDerived = derivedUID("datasource", entry.Name), true
+			p.Notes = append(p.Notes, Note{Key: k, Message: fmt.Sprintf("%s has no uid: a data source Grafana has of that name keeps its own, as Grafana's provisioning matches by name, and a new one gets %s, derived from the name; set uid to choose one", at, ds.UID)})
 		}
 		out = append(out, dsCandidate{key: k, at: at, ds: ds})
 	}

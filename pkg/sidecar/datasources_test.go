@@ -63,7 +63,7 @@ func TestBuildDataSourcePlan(t *testing.T) {
 		name:    "no uid: derived from the name, with a note",
 		sources: []Source{configMap("ns", "cm", nil, map[string]string{"l.yaml": "apiVersion: 1\ndatasources:\n- {name: Loki, type: loki}\n"})},
 		want: dsSummary{DataSources: []string{derived + "=Loki loki "},
-			Notes: []string{`ConfigMap ns/cm key l.yaml: datasources[0] ("Loki") has no uid: using ` + derived + `, derived from its name; set uid to choose one`}},
+			Notes: []string{`ConfigMap ns/cm key l.yaml: datasources[0] ("Loki") has no uid: a data source Grafana has of that name keeps its own, as Grafana's provisioning matches by name, and a new one gets ` + derived + `, derived from the name; set uid to choose one`}},
 	}, {
 		name: "an unknown field is a warning, as Grafana ignores it; a key not .yaml or .yml is skipped",
 		sources: []Source{configMap("ns", "cm", nil, map[string]string{

@@ -434,15 +434,17 @@ func (s *Sidecar) pruneDataSources(ctx context.Context, plan DataSourcePlan) err
 	if err != nil {
 		return err
 	}
-	desired := map[string]bool{}
+	// A data source converged by name keeps the uid Grafana gave it (grafana.DataSource.UIDDerived).
+	desired, desiredNames := map[string]bool{}, map[string]bool{}
 	for _, ds := range plan.DataSources {
 		desired[ds.UID] = true
+		desiredNames[ds.Name] = desiredNames[ds.Name] || ds.UIDDerived
 	}
 	byName := map[string]grafana.DataSourceRef{}
 	kept := map[string]bool{}
 	for _, ref := range refs {
 		byName[ref.Name] = ref
-		if ref.Owner != s.cfg.OwnerTag || desired[ref.UID] || plan.Keep[ref.UID] {
+		if ref.Owner != s.cfg.OwnerTag || desired[ref.UID] || desiredNames[ref.Name] || plan.Keep[ref.UID] {
 			continue
 		}
 		if !ref.Prunable {

@@ -22,17 +22,20 @@ import (
 // a Secret's included, skips a README key and a .url key as Grafana's file
 // provisioning would (no Event), exits 0 and touches no data source; the data
 // sources' container, its credentials in files and ADOPT=true, takes over
-// the data source a writer before it made under the wanted uid without an
-// owner's mark, and leaves the dashboards alone.
+// the data sources a writer before it made without an owner's mark, one
+// under the wanted uid and one by name (its file gives no uid; it keeps the
+// uid Grafana gave it), and leaves the dashboards alone.
 func TestSidecarChartEnvironment(t *testing.T) {
 	needSandbox(t)
 	ctx := context.Background()
 	ns, suffix := testNamespace(t, "sidecar-chart-")
 	dashUID, secretDashUID, dsUID := "e2e-chart-"+suffix, "e2e-chart-secret-"+suffix, "e2e-chart-ds-"+suffix
+	byNameUID := "grafana-made-" + suffix
 	t.Cleanup(func() {
 		grafanaDo(t, http.MethodDelete, "/api/dashboards/uid/"+dashUID, nil)
 		grafanaDo(t, http.MethodDelete, "/api/dashboards/uid/"+secretDashUID, nil)
 		grafanaDo(t, http.MethodDelete, "/api/datasources/uid/"+dsUID, nil)
+		grafanaDo(t, http.MethodDelete, "/api/datasources/uid/"+byNameUID, nil)
 	})
 	dashboard := func(uid string) string {
 		return fmt.Sprintf(`{"uid":%q,"title":"chart %s","panels":[]}`, uid, uid)
@@ -43,7 +46,7 @@ func TestSidecarChartEnvironment(t *testing.T) {
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "dash", Namespace: ns, Labels: map[string]string{testDashboardLabel: "1"}},
 			Data: map[string][]byte{"secret.json": []byte(dashboard(secretDashUID))}},
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "ds", Namespace: ns, Labels: map[string]string{testDataSourceLabel: "1"}},
-			Data: map[string]string{"ds.yaml": fmt.Sprintf("apiVersion: 1\ndatasources:\n- {name: chart %s, type: prometheus, uid: %s, url: 'http://p:9090'}\n", suffix, dsUID)}},
+			Data: map[string]string{"ds.yaml": fmt.Sprintf("apiVersion: 1\ndatasources:\n- {name: chart %s, type: prometheus, uid: %s, url: 'http://p:9090'}\n- {name: by name %s, type: loki, url: 'http://l:3100'}\n", suffix, dsUID, suffix)}},
 	}
 	for _, o := range objects {
 		var err error
@@ -60,6 +63,10 @@ func TestSidecarChartEnvironment(t *testing.T) {
 	if code, body := grafanaDo(t, http.MethodPost, "/api/datasources", map[string]any{
 		"uid": dsUID, "name": "made by the old sidecar " + suffix, "type": "prometheus", "url": "http://old:9090", "access": "proxy"}); code != http.StatusOK {
 		t.Fatalf("creating the data source to adopt: %d %s", code, body)
+	}
+	if code, body := grafanaDo(t, http.MethodPost, "/api/datasources", map[string]any{
+		"uid": byNameUID, "name": "by name " + suffix, "type": "loki", "url": "http://old:3100", "access": "proxy"}); code != http.StatusOK {
+		t.Fatalf("creating the data source to adopt by name: %d %s", code, body)
 	}
 	pass, err := env.info.GrafanaPassword()
 	if err != nil {
@@ -98,6 +105,13 @@ func TestSidecarChartEnvironment(t *testing.T) {
 	}
 	if !strings.Contains(out, "adopted: Grafana had it under this uid") {
 		t.Error("no log line says the data source was adopted")
+	}
+	byName := storedDataSource(t, byNameUID)
+	if jsonData, _ := byName["jsonData"].(map[string]any); byName["url"] != "http://l:3100" || jsonData["metricscaleOwner"] != "e2e-chart-"+suffix {
+		t.Errorf("the data source of the same name: %v; want it adopted under the uid Grafana gave it (%s), at the file's URL", byName, byNameUID)
+	}
+	if !strings.Contains(out, "adopted by name: Grafana had it under uid "+byNameUID) {
+		t.Error("no log line says the data source was adopted by name")
 	}
 	if strings.Contains(out, pass) {
 		t.Error("the sidecar's log shows Grafana's password")

@@ -221,6 +221,14 @@ func (s *Server) updateDataSource(w http.ResponseWriter, r *http.Request, _ *ses
 		writeJSON(w, http.StatusConflict, msg("data source with the same name already exists"))
 		return
 	}
+	// A uid in the body replaces the one it has, as Grafana's store writes it.
+	if uid := str(fields["uid"]); uid != "" && uid != d.uid {
+		if s.store.dataSourceByUID(uid) != nil {
+			writeJSON(w, http.StatusConflict, msg("data source with the same uid already exists"))
+			return
+		}
+		d.uid = uid
+	}
 	d.fields = keepFields(fields)
 	// Secrets not sent are kept, as Grafana keeps them.
 	maps.Copy(d.secure, secure)
