@@ -5,6 +5,8 @@
 #   metricscale-sidecar_<version>_linux_<arch>.tar.gz  linux × amd64, arm64
 #   metricscale-sidecar_<version>_oci.tar              the sidecar's image (an OCI archive of
 #                                                      an index of those platforms; hack/image)
+#   metricscale-sidecar_<version>_*.yaml               deploy/sidecar's files naming that image
+#                                                      at <version> (hack/release-files)
 #   checksums.txt                                      sha256sum format
 #   metricscale.yaml                                   the krew manifest for these archives
 # Usage: VERSION=vX.Y.Z hack/dist.sh   (or make dist VERSION=vX.Y.Z)
@@ -28,6 +30,7 @@ trap 'rm -rf "$stage"' EXIT
 
 go build -o "$stage/krew-manifest" ./hack/krew-manifest
 go build -o "$stage/image" ./hack/image
+go build -o "$stage/release-files" ./hack/release-files
 # The krew manifest's platforms; krew-manifest refuses a version krew would not take.
 plugin_platforms=$("$stage/krew-manifest" -platforms -only "${PLATFORMS:-}" -version "$version") || {
   echo "dist: run make dist VERSION=vX.Y.Z" >&2
@@ -108,14 +111,17 @@ for p in "${sidecar_platforms[@]}"; do
   rm -rf "${stage:?}/${os}_$arch"
 done
 # The same binaries, as the sidecar's image: every time in it the commit's,
-# so the digest is the same wherever it is built.
-images=()
+# so the digest is the same wherever it is built; and the deploy files that
+# name it at this version.
+sidecar_files=()
 if [ ${#image_binaries[@]} -gt 0 ]; then
-  images=("metricscale-sidecar_${version}_oci.tar")
-  "$stage/image" --epoch "$epoch" --tag "$version" --out "$dist/${images[0]}" ${PUSH:+--push "$PUSH"} "${image_binaries[@]}" >&2
+  sidecar_files=("metricscale-sidecar_${version}_oci.tar")
+  "$stage/image" --epoch "$epoch" --tag "$version" --out "$dist/${sidecar_files[0]}" ${PUSH:+--push "$PUSH"} "${image_binaries[@]}" >&2
+  "$stage/release-files" -version "$version" -dir "$dist" >"$stage/release-files.txt"
+  mapfile -t -O 1 sidecar_files <"$stage/release-files.txt"
 fi
 
-(cd "$dist" && sha256sum "${archives[@]}" "${images[@]}" >checksums.txt)
+(cd "$dist" && sha256sum "${archives[@]}" "${sidecar_files[@]}" >checksums.txt)
 "$stage/krew-manifest" -dist "$dist" -only "${PLATFORMS:-}" -version "$version" -o "$dist/metricscale.yaml"
 
 # The krew index asks for small archives; 30 MB is this project's limit.

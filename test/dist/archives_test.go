@@ -166,7 +166,8 @@ func TestArchives(t *testing.T) {
 	slices.Sort(names)
 	want := []string{}
 	if len(sidecarPlatforms()) > 0 {
-		want = append(want, imageArchive) // TestImage checks it
+		want = append(want, imageArchive)   // TestImage checks it
+		want = append(want, deployFiles...) // and TestDeployFiles these
 	}
 	for _, p := range env.platforms {
 		ext := ".tar.gz"
@@ -189,7 +190,7 @@ func TestArchives(t *testing.T) {
 	}
 
 	for _, name := range names {
-		if name == imageArchive {
+		if name == imageArchive || slices.Contains(deployFiles, name) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -11,10 +12,38 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	sidecardeploy "github.com/metricscale/kubectl-metricscale/deploy/sidecar"
 )
 
 // imageArchive is the sidecar's image hack/dist.sh writes.
 const imageArchive = "metricscale-sidecar_" + testVersion + "_oci.tar"
+
+// deployFiles are deploy/sidecar's files as a release ships them.
+var deployFiles = []string{
+	"metricscale-sidecar_" + testVersion + "_deploy.yaml",
+	"metricscale-sidecar_" + testVersion + "_grafana-chart-values.yaml",
+	"metricscale-sidecar_" + testVersion + "_grafana-chart-values-extra-container.yaml",
+}
+
+// TestDeployFiles: each deploy file of the release names the image at the
+// release's version (deploy/sidecar's own test checks where), and the sums
+// are those of checksums.txt.
+func TestDeployFiles(t *testing.T) {
+	sums := readChecksums(t)
+	for _, name := range deployFiles {
+		path := filepath.Join(env.distDir, name)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := sha256File(t, path); sum != sums[name] {
+			t.Errorf("%s: sha256 %s, checksums.txt says %s", name, sum, sums[name])
+		}
+		if strings.Contains(string(b), ":"+sidecardeploy.DevTag+"\n") || !strings.Contains(string(b), testVersion) {
+			t.Errorf("%s does not name the image at %s:\n%s", name, testVersion, b)
+		}
+	}
+}
 
 // sidecarPlatforms are the Linux platforms built: the sidecar's.
 func sidecarPlatforms() []string {

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	sidecardeploy "github.com/metricscale/kubectl-metricscale/deploy/sidecar"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -65,7 +66,7 @@ var runtimes = map[string]runtime{
 	"quay.io/prometheus/pushgateway":                         {binary: "prometheus-pushgateway"},
 	"quay.io/prometheus-operator/prometheus-config-reloader": {reloader: true},
 	"jimmidyson/configmap-reload":                            {reloader: true},
-	"metricscale-sidecar":                                    {binary: "metricscale-sidecar", hostArgs: sidecarHostArgs, project: true},
+	sidecardeploy.Image:                                      {binary: "metricscale-sidecar", hostArgs: sidecarHostArgs, project: true},
 	"ghcr.io/kedacore/keda":                                  {binary: "keda-operator", hostArgs: kedaOperatorHostArgs},
 	"ghcr.io/kedacore/keda-metrics-apiserver":                {binary: "keda-operator-metrics-apiserver", hostArgs: kedaMetricsAPIServerHostArgs},
 	"registry.k8s.io/metrics-server/metrics-server":          {binary: "metrics-server", hostArgs: metricsServerHostArgs},
