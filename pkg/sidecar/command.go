@@ -79,10 +79,13 @@ type Options struct {
 	WatchSilence     time.Duration
 	APIDown          time.Duration
 	GrafanaDown      time.Duration
-	LeaderElect      bool
-	LeaseNamespace   string
-	LeaseName        string
-	LeaseDuration    time.Duration
+	// beforeGrafana is Config.BeforeGrafana: long enough for a Grafana
+	// that restarts beside this container to listen again.
+	beforeGrafana  time.Duration
+	LeaderElect    bool
+	LeaseNamespace string
+	LeaseName      string
+	LeaseDuration  time.Duration
 	// Method is WATCH, SLEEP (the same here) or LIST: one pass, then exit.
 	Method string
 
@@ -106,7 +109,7 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 	return &Options{IOStreams: streams, Label: "grafana_dashboard", DataSourceLabel: "grafana_datasource", Resource: "both",
 		FolderAnnotation: "grafana_folder", FoldersFromFiles: true, OwnerTag: "metricscale-sidecar", Listen: ":8080",
 		Resync: 10 * time.Minute, Quiet: 300 * time.Millisecond, MaxWait: 5 * time.Second,
-		WatchSilence: 15 * time.Minute, APIDown: time.Minute, GrafanaDown: 5 * time.Minute,
+		WatchSilence: 15 * time.Minute, APIDown: time.Minute, GrafanaDown: 5 * time.Minute, beforeGrafana: 20 * time.Second,
 		LeaseName: "metricscale-sidecar", LeaseDuration: 15 * time.Second, Method: MethodWatch,
 		getenv: os.Getenv, readFile: os.ReadFile, hostname: os.Hostname}
 }
@@ -244,7 +247,7 @@ func (o *Options) Complete() error {
 	o.config = Config{
 		OwnerTag: o.OwnerTag, Adopt: o.Adopt, Resync: o.Resync, Quiet: o.Quiet, MaxWait: o.MaxWait,
 		RetryMin: time.Second, RetryMax: time.Minute,
-		WatchSilence: o.WatchSilence, APIDown: o.APIDown, GrafanaDown: o.GrafanaDown,
+		WatchSilence: o.WatchSilence, APIDown: o.APIDown, GrafanaDown: o.GrafanaDown, BeforeGrafana: o.beforeGrafana,
 		Env: fileEnv(o.getenv),
 	}
 	if o.FoldersFromFiles {
@@ -409,7 +412,14 @@ func (o *Options) Run(ctx context.Context) error {
 		return err
 	}
 	if o.Method == MethodList {
-		if err := s.Once(ctx); err != nil {
+		err := s.Once(ctx)
+		if errors.Is(err, ErrBeforeGrafana) {
+			// Failing would hold Grafana's pod in its init phase for good.
+			log.Warn("converged nothing: Grafana starts only after this container, as the chart runs its init containers; the chart's data sources and dashboards containers converge Grafana once it is up (sidecar.datasources.initDatasources: false drops this one)",
+				"grafana", g.URL(), "refused_for", o.beforeGrafana.String())
+			return nil
+		}
+		if err != nil {
 			return err
 		}
 		log.Info("converged once (METHOD=LIST)", "grafana", g.URL())

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -61,6 +64,11 @@ type Config struct {
 	APIDown time.Duration
 	// GrafanaDown: Grafana unreachable for longer makes /healthz fail.
 	GrafanaDown time.Duration
+	// BeforeGrafana: in one pass (Once), a Grafana on loopback that has
+	// refused connections for this long is taken for one that starts after
+	// this process (the chart's init container): Once returns
+	// ErrBeforeGrafana. 0 waits up to GrafanaDown.
+	BeforeGrafana time.Duration
 	// LeaderElection, when set, makes only the Lease holder converge.
 	LeaderElection *LeaderElection
 }
@@ -160,9 +168,14 @@ func (s *Sidecar) startInformers(ctx context.Context) bool {
 	return cache.WaitForCacheSync(ctx.Done(), synced...)
 }
 
+// ErrBeforeGrafana: Grafana's URL is on loopback and nothing listens
+// there: this runs in Grafana's pod before Grafana starts, as the chart's
+// init containers do, and cannot converge it.
+var ErrBeforeGrafana = errors.New("nothing listens at Grafana's loopback address: this runs before Grafana starts (the chart's init container)")
+
 // Once converges one time, as k8s-sidecar's METHOD=LIST does: it waits for
 // the objects' first list and for Grafana (up to GrafanaDown), runs a pass,
-// and returns its error.
+// and returns its error; ErrBeforeGrafana when it runs before Grafana.
 func (s *Sidecar) Once(ctx context.Context) error {
 	s.events = newEvents(ctx, s.kube)
 	defer s.events.shutdown()
@@ -173,18 +186,37 @@ func (s *Sidecar) Once(ctx context.Context) error {
 	}
 	wait, stop := context.WithTimeout(ctx, s.cfg.GrafanaDown)
 	defer stop()
-	if err := s.waitForGrafana(wait); err != nil {
-		return fmt.Errorf("Grafana at %s did not answer within %s (an init container runs before Grafana starts: run this one as a container, or as a native sidecar with restartPolicy: Always): %w",
-			s.grafana.URL(), s.cfg.GrafanaDown, err)
+	refused := time.Duration(0)
+	if onLoopback(s.grafana.URL()) {
+		refused = s.cfg.BeforeGrafana
+	}
+	if err := s.waitForGrafana(wait, refused); err != nil {
+		if errors.Is(err, ErrBeforeGrafana) {
+			return err
+		}
+		return fmt.Errorf("Grafana at %s did not answer within %s: %w", s.grafana.URL(), s.cfg.GrafanaDown, err)
 	}
 	_, _, err := s.converge(ctx)
 	return err
 }
 
+// onLoopback tells whether a URL's host is localhost or a loopback address.
+func onLoopback(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return false
+	}
+	if u.Hostname() == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback()
+}
+
 // lead converges until ctx ends: a first pass once Grafana answers, then
 // one per burst of changes and one per resync period.
 func (s *Sidecar) lead(ctx context.Context) {
-	if err := s.waitForGrafana(ctx); err != nil {
+	if err := s.waitForGrafana(ctx, 0); err != nil {
 		return
 	}
 	if s.cfg.Resync > 0 {
@@ -214,7 +246,10 @@ func (s *Sidecar) describeInformers() string {
 }
 
 // waitForGrafana polls /api/health with back-off until Grafana answers.
-func (s *Sidecar) waitForGrafana(ctx context.Context) error {
+// With refused > 0 it gives up with ErrBeforeGrafana once every attempt
+// for that long was refused a connection.
+func (s *Sidecar) waitForGrafana(ctx context.Context, refused time.Duration) error {
+	start := s.now()
 	for wait := s.cfg.RetryMin; ; wait = min(2*wait, s.cfg.RetryMax) {
 		h, err := s.grafana.Health(ctx)
 		if err == nil {
@@ -223,6 +258,11 @@ func (s *Sidecar) waitForGrafana(ctx context.Context) error {
 			return nil
 		}
 		s.grafanaFailed(err)
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			start = s.now()
+		} else if refused > 0 && s.now().Sub(start) >= refused {
+			return ErrBeforeGrafana
+		}
 		s.log.Warn("waiting for Grafana", "url", s.grafana.URL(), "error", err, "retry_in", wait)
 		select {
 		case <-ctx.Done():

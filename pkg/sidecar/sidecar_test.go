@@ -389,3 +389,53 @@ func (l testLog) Write(p []byte) (int, error) {
 	l.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
+
+// Once against a loopback Grafana that refuses connections gives up with
+// ErrBeforeGrafana after BeforeGrafana (the chart's init container, which
+// Grafana starts after); one that answers is waited for and converged.
+func TestOnceBeforeGrafana(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + l.Addr().String()
+	l.Close() // nothing listens there now
+	cfg := testConfig()
+	cfg.BeforeGrafana = 300 * time.Millisecond
+	g, err := grafana.New(grafana.Config{URL: closed, Credentials: grafana.BasicCredentials("admin", "pw")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(fake.NewClientset(), g, cfg, slog.New(slog.NewTextHandler(testLog{t}, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Once(context.Background()); !errors.Is(err, ErrBeforeGrafana) {
+		t.Fatalf("Once against %s = %v, want ErrBeforeGrafana", closed, err)
+	}
+
+	emu := grafanaemu.New(grafanaemu.Options{AdminUser: "admin", AdminPassword: "pw"})
+	srv := httptest.NewServer(emu)
+	defer srv.Close()
+	g, err = grafana.New(grafana.Config{URL: srv.URL, Credentials: grafana.BasicCredentials("admin", "pw")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err = New(fake.NewClientset(), g, cfg, slog.New(slog.NewTextHandler(testLog{t}, nil))); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Once(context.Background()); err != nil {
+		t.Fatalf("Once against a Grafana that answers = %v", err)
+	}
+}
+
+func TestOnLoopback(t *testing.T) {
+	for u, want := range map[string]bool{
+		"http://localhost:3000": true, "http://127.0.0.1:3000/grafana": true, "https://[::1]:3000": true,
+		"http://grafana.monitoring:80": false, "http://10.0.0.1:3000": false, "://bad": false,
+	} {
+		if got := onLoopback(u); got != want {
+			t.Errorf("onLoopback(%q) = %v, want %v", u, got, want)
+		}
+	}
+}

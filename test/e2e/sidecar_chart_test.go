@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -116,6 +117,34 @@ func TestSidecarChartEnvironment(t *testing.T) {
 	if strings.Contains(out, pass) {
 		t.Error("the sidecar's log shows Grafana's password")
 	}
+}
+
+// TestSidecarChartInitContainer: as the chart's init container
+// (initDatasources), metricscale-sidecar runs before Grafana starts in its
+// pod, and nothing listens at Grafana's loopback address. It exits 0, so
+// that the pod goes on to start Grafana, and its log says it converged
+// nothing and why.
+func TestSidecarChartInitContainer(t *testing.T) {
+	needSandbox(t)
+	ns, suffix := testNamespace(t, "sidecar-init-")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	pass, err := env.info.GrafanaPassword()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	out := runChartSidecar(t, ns, suffix, map[string]string{"HEALTH_PORT": "8082", "METHOD": "LIST", "LABEL": testDataSourceLabel,
+		"FOLDER": "/etc/grafana/provisioning/datasources", "RESOURCE": "both", "REQ_USERNAME": env.info.GrafanaUser, "REQ_PASSWORD": pass,
+		"REQ_URL": "http://" + addr + "/api/admin/provisioning/datasources/reload", "REQ_METHOD": "POST"})
+	if !strings.Contains(out, "converged nothing: Grafana starts only after this container") {
+		t.Errorf("no log line says nothing was converged because Grafana starts after it")
+	}
+	t.Logf("exited 0 after %.1fs", time.Since(start).Seconds())
 }
 
 // runChartSidecar runs bin/metricscale-sidecar once with the chart's
