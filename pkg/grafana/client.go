@@ -1,6 +1,7 @@
 package grafana
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -25,9 +26,16 @@ type Client struct {
 	timeout  time.Duration
 	requests *requestCounter
 
+	// namespace is the /apis namespace of the organisation (Config.Namespace).
+	namespace string
+
 	mu sync.Mutex
 	// version is Grafana's, from the last /api/health: it picks the dialect.
 	version string
+	// resources is what Grafana serves under /apis (nil: nothing used),
+	// once discovered.
+	resources  *resources
+	discovered bool
 }
 
 // New checks cfg and builds a client. It sends nothing.
@@ -63,11 +71,12 @@ func New(cfg Config) (*Client, error) {
 	rt.DefaultAuthentication = authWriter(cfg.Credentials)
 
 	return &Client{
-		api:      goapi.New(rt, &goapi.TransportConfig{Host: base.host, BasePath: rt.BasePath, Schemes: []string{base.scheme}}, strfmt.Default),
-		base:     base,
-		creds:    cfg.Credentials,
-		timeout:  timeout,
-		requests: counter,
+		api:       goapi.New(rt, &goapi.TransportConfig{Host: base.host, BasePath: rt.BasePath, Schemes: []string{base.scheme}}, strfmt.Default),
+		base:      base,
+		creds:     cfg.Credentials,
+		timeout:   timeout,
+		requests:  counter,
+		namespace: cmp.Or(cfg.Namespace, DefaultNamespace),
 	}, nil
 }
 

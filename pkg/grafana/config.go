@@ -29,6 +29,10 @@ type Config struct {
 	InsecureSkipTLSVerify bool
 	// Timeout bounds each request (DefaultTimeout when zero).
 	Timeout time.Duration
+	// Namespace is the organisation's namespace under /apis (Grafana 12+):
+	// DefaultNamespace, organisation 1's, when empty; org-<id> for
+	// another organisation, stacks-<id> on Grafana Cloud.
+	Namespace string
 }
 
 // Credentials are a service-account token or a user and password. Their

@@ -445,7 +445,7 @@ func (cv *converger) dashboard(ctx context.Context, want dashboardToSave) (Actio
 	for from, to := range cv.substitutes {
 		retargetDatasource(body, from, to)
 	}
-	save := DashboardSave{Body: body, FolderUID: want.FolderUID, Message: cv.opts.Message}
+	save := DashboardSave{Body: body, FolderUID: want.FolderUID, Message: cv.opts.Message, UID: want.UID, Schema: want.Schema}
 
 	live, err := cv.c.Dashboard(ctx, want.UID)
 	switch {
@@ -516,8 +516,9 @@ func (cv *converger) againstLive(ctx context.Context, a *Action, save *Dashboard
 		return true, nil
 	}
 	// Replace what Grafana has, whatever its version: the content was
-	// just compared, so this runs only when it differs.
-	a.Action, save.Overwrite = Updated, true
+	// just compared, so this runs only when it differs. Through /apis, only
+	// the resourceVersion compared (409 otherwise).
+	a.Action, save.Overwrite, save.ResourceVersion = Updated, true, live.ResourceVersion
 	if adopted {
 		a.Reason = adoptedReason
 	}

@@ -108,30 +108,41 @@ const maxUIDLength = 40
 // holds one decoded dashboard at a time, not all of them.
 type dashboardToSave struct {
 	Dashboard
+	Schema DashboardSchema
 }
 
-// body decodes the dashboard with the settled uid and title, and without
-// Grafana's own id and version (another Grafana's id would name another
-// dashboard or none; the version is Grafana's counter).
+// body decodes the dashboard (a resource's spec) with the settled uid and
+// title, and without Grafana's own id and version (another Grafana's id
+// would name another dashboard or none; the version is Grafana's
+// counter). A v2 dashboard has no uid of its own: its resource's name is.
 func (d dashboardToSave) body() (map[string]any, error) {
 	body, err := decodeDashboard(d.Body)
 	if err != nil {
 		return nil, fmt.Errorf("dashboard %s: %w", d.UID, err)
 	}
-	body["uid"], body["title"], body["id"] = d.UID, d.Title, nil
-	delete(body, "version")
+	if d.Schema.APIVersion != "" {
+		if body, _ = body["spec"].(map[string]any); body == nil { // peekDashboard saw an object
+			return nil, fmt.Errorf("dashboard %s: the resource has no spec object", d.UID)
+		}
+	}
+	body["title"] = d.Title
+	if !d.Schema.V2 {
+		body["uid"], body["id"] = d.UID, nil
+		delete(body, "version")
+	}
 	return body, nil
 }
 
 // checkDashboard completes the i-th dashboard's uid and title from its JSON
 // and reports what is wrong with them through bad; ok is false when its JSON
 // does not read.
-func checkDashboard(i int, db Dashboard, bad func(string, ...any), checkUID func(string)) (Dashboard, bool) {
-	bodyUID, bodyTitle, err := peekDashboard(db.Body)
+func checkDashboard(i int, db Dashboard, bad func(string, ...any), checkUID func(string)) (dashboardToSave, bool) {
+	head, err := peekDashboard(db.Body)
 	if err != nil {
 		bad("dashboard %d (%s): %v", i+1, db.UID, err)
-		return db, false
+		return dashboardToSave{Dashboard: db}, false
 	}
+	bodyUID, bodyTitle := head.UID, head.Title
 	switch {
 	case db.UID == "":
 		db.UID = bodyUID
@@ -145,7 +156,7 @@ func checkDashboard(i int, db Dashboard, bad func(string, ...any), checkUID func
 	if strings.TrimSpace(db.Title) == "" {
 		bad("dashboard %q has no title", db.UID)
 	}
-	return db, true
+	return dashboardToSave{Dashboard: db, Schema: head.Schema}, true
 }
 
 // validate checks everything before the first request, so bad input costs
@@ -186,7 +197,7 @@ func (d Desired) validate() ([]dashboardToSave, error) {
 	var out []dashboardToSave
 	for i, db := range d.Dashboards {
 		if db, ok := checkDashboard(i, db, bad, func(uid string) { checkUID("dashboard", uid, seen) }); ok {
-			out = append(out, dashboardToSave{Dashboard: db})
+			out = append(out, db)
 		}
 	}
 	if len(problems) > 0 {

@@ -1,6 +1,7 @@
 package grafana
 
 import (
+	"cmp"
 	"context"
 	"strconv"
 	"strings"
@@ -41,9 +42,20 @@ func majorOf(version string) (int, bool) {
 	return n, err == nil
 }
 
-// dialect is the dialect of the Grafana this client speaks to: of the
-// version its last /api/health gave, asked for once if none has.
+// dialect is the dialect of the Grafana this client speaks to.
 func (c *Client) dialect(ctx context.Context) dialect {
+	return dialectOf(c.serverVersion(ctx))
+}
+
+// knownVersion is Grafana's version for messages ("?" when it does not
+// answer).
+func (c *Client) knownVersion(ctx context.Context) string {
+	return cmp.Or(c.serverVersion(ctx), "?")
+}
+
+// serverVersion is Grafana's version as its last /api/health gave it,
+// asked for once if none has; empty when it does not answer.
+func (c *Client) serverVersion(ctx context.Context) string {
 	c.mu.Lock()
 	version := c.version
 	c.mu.Unlock()
@@ -52,5 +64,5 @@ func (c *Client) dialect(ctx context.Context) dialect {
 			version = h.Version
 		}
 	}
-	return dialectOf(version)
+	return version
 }

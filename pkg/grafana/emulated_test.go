@@ -2,6 +2,7 @@ package grafana
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http/httptest"
@@ -371,6 +372,95 @@ func TestDialectOf(t *testing.T) {
 	for version, byID := range map[string]bool{"7.5.17": true, "8.5.27": true, "9.0.0": false, "11.6.0": false, "13.0.1-security-01": false, "": false, "main": false} {
 		if got := dialectOf(version).updateDataSourceByID; got != byID {
 			t.Errorf("%q: update by id %v, want %v", version, got, byID)
+		}
+	}
+}
+
+// v2Resource is a dashboard.grafana.app resource of the v2 schema.
+func v2Resource(apiVersion, uid, title string, tags ...string) []byte {
+	spec := map[string]any{"title": title, "elements": map[string]any{}, "layout": map[string]any{"kind": "GridLayout", "spec": map[string]any{"items": []any{}}}}
+	if len(tags) > 0 {
+		spec["tags"] = tags
+	}
+	b, _ := json.Marshal(map[string]any{"apiVersion": apiVersion, "kind": "Dashboard", "metadata": map[string]any{"name": uid}, "spec": spec})
+	return b
+}
+
+// On Grafana 12 and 13 the folder and the dashboards, classic and v2, go
+// through /apis, none through the legacy routes; a second run reads only;
+// a v2 dashboard someone made under a wanted uid is foreign.
+func TestConvergeThroughAPIs(t *testing.T) {
+	for mode, v2 := range map[grafanaemu.Mode]string{grafanaemu.ModeV12: "v2beta1", grafanaemu.ModeV13: "v2"} {
+		t.Run(string(mode), func(t *testing.T) {
+			ctx := context.Background()
+			c, emu := emulated(t, grafanaemu.Options{Mode: mode})
+			apiVersion := DashboardGroup + "/" + v2
+			hand := DashboardSave{UID: "hand", Body: map[string]any{"title": "made by hand", "elements": map[string]any{}, "layout": map[string]any{"kind": "GridLayout"}},
+				Schema: DashboardSchema{V2: true, APIVersion: apiVersion}}
+			if _, err := c.SaveDashboard(ctx, hand); err != nil {
+				t.Fatal(err)
+			}
+			want := Desired{Folders: []Folder{{UID: "ms", Title: "metricscale"}}, Dashboards: []Dashboard{
+				{Body: []byte(`{"uid":"classic","title":"Classic","panels":[]}`), FolderUID: "ms"},
+				{Body: v2Resource(apiVersion, "dyn", "Dynamic"), FolderUID: "ms"},
+				{UID: "bare", Body: []byte(`{"title":"Bare v2","elements":{},"layout":{"kind":"GridLayout","spec":{"items":[]}}}`)},
+				{Body: v2Resource(apiVersion, "hand", "not the hand-made one")},
+			}}
+			opts := Options{OwnerTag: "owner"}
+			emu.ResetStats()
+			actions, err := Converge(ctx, c, want, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]Verb{}
+			for _, a := range actions {
+				got[a.UID] = a.Action
+			}
+			if got["ms"] != Created || got["classic"] != Created || got["dyn"] != Created || got["bare"] != Created || got["hand"] != Foreign {
+				t.Fatalf("actions %v", got)
+			}
+			st := emu.Stats()
+			for route := range st.ByRoute {
+				if strings.HasPrefix(route, "POST /api/dashboards") || strings.HasPrefix(route, "POST /api/folders") {
+					t.Errorf("a legacy write: %s (%v)", route, st.ByRoute)
+				}
+			}
+			for uid, version := range map[string]string{"dyn": v2, "bare": v2, "classic": "v1beta1"} {
+				live, err := c.Dashboard(ctx, uid)
+				if err != nil || (version != "v1beta1") != live.Schema.V2 || !hasTag(live.Body, "owner") {
+					t.Errorf("dashboard %s: %+v, %v; want it stored in the schema it was given, tagged", uid, live, err)
+				}
+			}
+			if live, _ := c.Dashboard(ctx, "hand"); live == nil || live.Body["title"] != "made by hand" {
+				t.Errorf("the hand-made v2 dashboard: %+v", live)
+			}
+			emu.ResetStats()
+			if again, err := Converge(ctx, c, want, opts); err != nil || emu.Stats().Writes != 0 {
+				t.Errorf("a second run: %v, %d writes; want none: %+v", err, emu.Stats().Writes, again)
+			}
+		})
+	}
+}
+
+// Grafana 11 takes no v2 dashboard: that one fails, saying what Grafana it
+// needs, and the classic one beside it is created.
+func TestConvergeV2OnGrafana11(t *testing.T) {
+	ctx := context.Background()
+	c, _ := emulated(t, grafanaemu.Options{Mode: grafanaemu.ModeV11})
+	want := Desired{Dashboards: []Dashboard{
+		{Body: []byte(`{"uid":"classic","title":"Classic","panels":[]}`)},
+		{Body: v2Resource(DashboardGroup+"/v2", "dyn", "Dynamic")},
+	}}
+	actions, err := Converge(ctx, c, want, Options{OwnerTag: "owner"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range actions {
+		switch {
+		case a.UID == "classic" && a.Action != Created:
+			t.Errorf("classic: %s %s", a.Action, a.Reason)
+		case a.UID == "dyn" && (a.Action != Failed || !strings.Contains(a.Reason, "Grafana 12.2 or later") || !strings.Contains(a.Reason, "11.6.0")):
+			t.Errorf("v2 on Grafana 11: %s %q, want failed, naming the Grafana it needs", a.Action, a.Reason)
 		}
 	}
 }

@@ -10,6 +10,12 @@ import (
 
 // Folder returns the folder with this uid (GET /api/folders/UID).
 func (c *Client) Folder(ctx context.Context, uid string) (*models.Folder, error) {
+	if r, err := c.folderAPIs(ctx); err != nil || r != nil {
+		if err != nil {
+			return nil, err
+		}
+		return c.folderResource(ctx, r, uid)
+	}
 	params := folders.NewGetFolderByUIDParams().WithContext(ctx).WithTimeout(c.timeout).WithFolderUID(uid)
 	ok, err := c.api.Folders.GetFolderByUIDWithParams(params, readErrors)
 	if err != nil {
@@ -50,6 +56,12 @@ func (c *Client) RootFolders(ctx context.Context) ([]*models.FolderSearchHit, er
 // CreateFolder creates a folder (POST /api/folders), nested under
 // parentUID when it is not empty; 409 when the uid is taken.
 func (c *Client) CreateFolder(ctx context.Context, uid, title, parentUID string) (*models.Folder, error) {
+	if r, err := c.folderAPIs(ctx); err != nil || r != nil {
+		if err != nil {
+			return nil, err
+		}
+		return c.createFolderResource(ctx, r, uid, title, parentUID)
+	}
 	cmd := &models.CreateFolderCommand{UID: uid, Title: title, ParentUID: parentUID}
 	params := folders.NewCreateFolderParams().WithContext(ctx).WithTimeout(c.timeout).WithBody(cmd)
 	ok, err := c.api.Folders.CreateFolderWithParams(params, readErrors)
@@ -62,6 +74,12 @@ func (c *Client) CreateFolder(ctx context.Context, uid, title, parentUID string)
 // RenameFolder sets a folder's title (PUT /api/folders/UID). version is the
 // one read: a folder changed since answers 412 ErrVersionMismatch.
 func (c *Client) RenameFolder(ctx context.Context, uid, title string, version int64) (*models.Folder, error) {
+	if r, err := c.folderAPIs(ctx); err != nil || r != nil {
+		if err != nil {
+			return nil, err
+		}
+		return c.renameFolderResource(ctx, r, uid, title, version)
+	}
 	cmd := &models.UpdateFolderCommand{Title: title, Version: version}
 	params := folders.NewUpdateFolderParams().WithContext(ctx).WithTimeout(c.timeout).WithFolderUID(uid).WithBody(cmd)
 	ok, err := c.api.Folders.UpdateFolderWithParams(params, readErrors)
@@ -69,4 +87,14 @@ func (c *Client) RenameFolder(ctx context.Context, uid, title string, version in
 		return nil, c.fail(fmt.Sprintf("rename folder %q", uid), err)
 	}
 	return ok.Payload, nil
+}
+
+// folderAPIs is /apis when Grafana serves folder.grafana.app there; nil
+// for the legacy /api.
+func (c *Client) folderAPIs(ctx context.Context) (*resources, error) {
+	r, err := c.apis(ctx)
+	if err != nil || r == nil || r.folders.Resource == "" {
+		return nil, err
+	}
+	return r, nil
 }

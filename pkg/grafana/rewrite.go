@@ -55,26 +55,6 @@ func decodeDashboard(raw []byte) (map[string]any, error) {
 	return body, nil
 }
 
-// peekDashboard checks that raw is one JSON object, as decodeDashboard
-// does, and reads its uid and title (when strings) without decoding the
-// rest into memory.
-func peekDashboard(raw []byte) (uid, title string, err error) {
-	var head struct{ UID, Title any }
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(&head); err != nil {
-		return "", "", fmt.Errorf("the dashboard is not a JSON object: %w", err)
-	}
-	if t := bytes.TrimSpace(raw); !bytes.HasPrefix(t, []byte("{")) {
-		return "", "", errors.New("the dashboard is not a JSON object: " + string(t[:min(len(t), 4)]))
-	}
-	if dec.More() {
-		return "", "", errors.New("the dashboard has data after its JSON object")
-	}
-	uid, _ = head.UID.(string)
-	title, _ = head.Title.(string)
-	return uid, title, nil
-}
-
 func datasourceRef(uid string) map[string]any {
 	return map[string]any{"type": "prometheus", "uid": uid}
 }

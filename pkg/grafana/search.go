@@ -48,6 +48,12 @@ func (c *Client) DashboardsByTag(ctx context.Context, tag string) ([]DashboardRe
 // /api/dashboards/uid/UID); 404 ErrNotFound when it is already gone, 400
 // ErrProvisioned when provisioning files manage it.
 func (c *Client) DeleteDashboard(ctx context.Context, uid string) error {
+	if r, err := c.apis(ctx); err != nil || r != nil {
+		if err != nil {
+			return err
+		}
+		return c.deleteDashboardResource(ctx, r, uid)
+	}
 	params := dashboards.NewDeleteDashboardByUIDParams().WithContext(ctx).WithTimeout(c.timeout).WithUID(uid)
 	if _, err := c.api.Dashboards.DeleteDashboardByUIDWithParams(params, readErrors); err != nil {
 		return c.fail(fmt.Sprintf("delete dashboard %q", uid), err)

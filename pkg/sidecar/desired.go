@@ -233,12 +233,16 @@ func dashboardOf(k Key, raw []byte) (d grafana.Dashboard, derived bool, err erro
 	case err != nil:
 		return d, false, fmt.Errorf("not a dashboard: %s", jsonProblem(err))
 	}
-	if body.Title == nil || strings.TrimSpace(*body.Title) == "" {
-		return d, false, errors.New("the dashboard has no title: set \"title\" in its JSON")
+	head, err := grafana.PeekDashboard(raw)
+	if err != nil {
+		return d, false, fmt.Errorf("not a dashboard: %w", err)
+	}
+	if strings.TrimSpace(head.Title) == "" {
+		return d, false, errors.New("the dashboard has no title: set \"title\" in its JSON (a resource's in its spec)")
 	}
 	d.Body = raw
-	if body.UID != nil && *body.UID != "" {
-		d.UID = *body.UID
+	if head.UID != "" {
+		d.UID = head.UID
 		if len(d.UID) > maxUID {
 			return d, false, fmt.Errorf("the dashboard's uid %q is longer than Grafana's %d characters", d.UID, maxUID)
 		}

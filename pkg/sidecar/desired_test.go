@@ -113,7 +113,7 @@ func TestBuildPlan(t *testing.T) {
 				"ConfigMap team/cm key array.json: not a dashboard: a JSON array, not an object; every key of a dashboard object must be a dashboard's JSON object",
 				"ConfigMap team/cm key broken.json: not a dashboard: invalid JSON at byte 11; every key of a dashboard object must be a dashboard's JSON object",
 				`ConfigMap team/cm key long.json: the dashboard's uid "` + strings.Repeat("x", 41) + `" is longer than Grafana's 40 characters`,
-				`ConfigMap team/cm key untitled.json: the dashboard has no title: set "title" in its JSON`,
+				`ConfigMap team/cm key untitled.json: the dashboard has no title: set "title" in its JSON (a resource's in its spec)`,
 			}},
 	}, {
 		name:    "a Secret's broken JSON is reported without its contents",

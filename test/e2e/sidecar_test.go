@@ -30,14 +30,20 @@ func grafanaDo(t *testing.T, method, path string, body any) (int, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return grafanaDoAt(t, grafanaTarget{env.info.GrafanaURL, env.info.GrafanaUser, pass}, method, path, body)
+}
+
+// grafanaDoAt sends one request to the Grafana g as its admin.
+func grafanaDoAt(t *testing.T, g grafanaTarget, method, path string, body any) (int, []byte) {
+	t.Helper()
 	var r io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		r = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, env.info.GrafanaURL+path, r)
+	req, _ := http.NewRequest(method, g.url+path, r)
 	req.Header.Set("Content-Type", "application/json")
-	req.SetBasicAuth(env.info.GrafanaUser, pass)
+	req.SetBasicAuth(g.user, g.password)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

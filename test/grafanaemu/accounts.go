@@ -126,7 +126,7 @@ func (s *Server) loadProvisionedDashboards() {
 		if p.FolderUID != "" {
 			f := s.store.folderByUID(p.FolderUID)
 			if f == nil {
-				f = s.addFolder(p.FolderUID, cmp.Or(p.FolderTitle, p.FolderUID), "", "Anonymous")
+				f = s.addFolder(p.FolderUID, cmp.Or(p.FolderTitle, p.FolderUID), "", provisioner())
 			}
 			folderID = f.id
 		}
@@ -134,7 +134,7 @@ func (s *Server) loadProvisionedDashboards() {
 		if uid := str(body["uid"]); uid != "" && s.store.dashboardByUID(uid) != nil {
 			continue
 		}
-		s.putDashboard(nil, body, folderID, "Anonymous", true)
+		s.putDashboard(nil, body, folderID, provisioner(), true)
 	}
 }
 

@@ -1,6 +1,7 @@
 package grafanaemu
 
 import (
+	"cmp"
 	"encoding/json"
 	"maps"
 	"net/http"
@@ -27,10 +28,26 @@ func (s *Server) dashboardError(w http.ResponseWriter, code int, message, status
 	writeJSON(w, code, body)
 }
 
-func (s *Server) saveDashboard(w http.ResponseWriter, r *http.Request, sess *session) {
+// readSave reads a legacy save's body; false when it has answered 400.
+// Grafana 13 sends v2 dashboards to /apis (pkg/api/dashboard.go
+// postDashboard, PR grafana/grafana#118665); 11 and 12 store the body as a
+// classic dashboard.
+func (s *Server) readSave(w http.ResponseWriter, r *http.Request) (saveBody, bool) {
 	var b saveBody
 	if err := decode(r, &b); err != nil || b.Dashboard == nil {
 		writeJSON(w, http.StatusBadRequest, msg("bad request data: a JSON object with a dashboard object is required"))
+		return b, false
+	}
+	if s.current() && s.major() >= 13 && looksLikeV2(b.Dashboard) {
+		writeJSON(w, http.StatusBadRequest, msg(v2OnLegacySave))
+		return b, false
+	}
+	return b, true
+}
+
+func (s *Server) saveDashboard(w http.ResponseWriter, r *http.Request, sess *session) {
+	b, ok := s.readSave(w, r)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -77,7 +94,7 @@ func (s *Server) saveDashboard(w http.ResponseWriter, r *http.Request, sess *ses
 		s.dashboardError(w, http.StatusPreconditionFailed, "A dashboard with the same name in the folder already exists", "name-exists")
 		return
 	}
-	d := s.putDashboard(existing, b.Dashboard, folderID, sess.login, false)
+	d := s.putDashboard(existing, b.Dashboard, folderID, sess, false)
 	out := map[string]any{"id": d.id, "slug": slugify(d.title()), "status": "success", "uid": d.uid,
 		"url": dashboardURL(d), "version": d.version}
 	if s.current() {
@@ -108,25 +125,74 @@ func (s *Server) saveFolder(b saveBody) (int64, bool) {
 	return id, true
 }
 
-// putDashboard stores a save: a new dashboard gets an id, a uid when it has
-// none, and version 1; an update keeps its id and goes one version up.
-// Grafana writes id, uid and version into the saved JSON; everything else
-// is kept as sent. The caller holds s.mu.
-func (s *Server) putDashboard(existing *dashboard, body map[string]any, folderID int64, by string, provisioned bool) *dashboard {
+const v2OnLegacySave = "dashboard appears to be in v2 format. Please use the /apis/dashboard.grafana.app/v2 API " +
+	"OR it should include a object wrapper with an explicit 'apiVersion' and move the body into a 'spec' element"
+
+// looksLikeV2 is Grafana's test for a bare v2 dashboard
+// (dashboards.LooksLikeV2Spec): it has an elements or a layout key.
+func looksLikeV2(body map[string]any) bool {
+	_, elements := body["elements"]
+	_, layout := body["layout"]
+	return elements || layout
+}
+
+// classicVersion is the version a legacy save is stored in: the classic
+// version /apis prefers (a guess: Grafana may record v0alpha1 instead).
+func (s *Server) classicVersion() string {
+	if s.major() >= 13 {
+		return "v1"
+	}
+	return "v1beta1"
+}
+
+// putDashboard stores a legacy save (or a provisioned file): always one
+// version up, in the classic family; labels and annotations stay. The
+// caller holds s.mu.
+func (s *Server) putDashboard(existing *dashboard, body map[string]any, folderID int64, by *session, provisioned bool) *dashboard {
+	return s.writeDashboard(existing, dashWrite{uid: str(body["uid"]), body: body, apiVersion: s.classicVersion(),
+		folderID: folderID, by: by, provisioned: provisioned}, true)
+}
+
+// dashWrite is one save of a dashboard, through either API.
+type dashWrite struct {
+	uid         string         // of a new dashboard; "" for a random one
+	body        map[string]any // classic JSON, or the v2 spec
+	apiVersion  string         // the version it is stored in
+	folderID    int64
+	by          *session
+	provisioned bool
+	// labels and annotations sent through /apis; nil (a legacy save) keeps
+	// those the dashboard has.
+	meta *objectMeta
+}
+
+// writeDashboard stores a save: a new dashboard gets an id, a uid when it
+// has none, and version 1; an update keeps its id and goes one version (the
+// generation) up when bump. Grafana writes id, uid and version into a
+// classic dashboard's JSON; everything else is kept as sent. Every write
+// takes a new resourceVersion. The caller holds s.mu.
+func (s *Server) writeDashboard(existing *dashboard, w dashWrite, bump bool) *dashboard {
 	now := time.Now()
 	d := existing
 	if d == nil {
-		uid := str(body["uid"])
-		if uid == "" {
-			uid = newUID(9)
-		}
-		d = &dashboard{id: s.store.nextDashID(), uid: uid, created: now, createdBy: by}
+		d = &dashboard{id: s.store.nextDashID(), uid: cmp.Or(w.uid, newUID(9)), created: now, createdBy: w.by.login,
+			objectMeta: newObjectMeta(&s.store, w.by)}
 		s.store.dashboards = append(s.store.dashboards, d)
+		bump = true
+	} else {
+		d.rv, d.updatedByID = s.store.nextRV(), w.by.identity()
 	}
-	d.version++
-	d.folderID, d.provisioned, d.updated, d.updatedBy = folderID, provisioned, now, by
-	d.data = maps.Clone(body)
-	maps.Copy(d.data, map[string]any{"id": d.id, "uid": d.uid, "version": d.version})
+	if bump {
+		d.version++
+	}
+	d.folderID, d.provisioned, d.updated, d.updatedBy, d.apiVersion = w.folderID, w.provisioned, now, w.by.login, w.apiVersion
+	if w.meta != nil {
+		d.labels, d.annotations = w.meta.labels, w.meta.annotations
+	}
+	d.data = maps.Clone(w.body)
+	if schemaFamily(d.apiVersion) == familyClassic {
+		maps.Copy(d.data, map[string]any{"id": d.id, "uid": d.uid, "version": d.version})
+	}
 	return d
 }
 
@@ -151,6 +217,13 @@ func (s *Server) getDashboard(w http.ResponseWriter, r *http.Request, _ *session
 	d := s.store.dashboardByUID(r.PathValue("uid"))
 	if d == nil {
 		writeJSON(w, http.StatusNotFound, msg("Dashboard not found"))
+		return
+	}
+	// The legacy JSON cannot carry a v2 dashboard (pkg/api/dashboard.go
+	// GetDashboard, from 12).
+	if s.apisServed() && schemaFamily(d.apiVersion) == familyV2 {
+		writeJSON(w, http.StatusNotAcceptable, msg("dashboard api version not supported, use /apis/"+dashboardGroup+"/"+
+			d.apiVersion+"/namespaces/"+orgNamespace+"/dashboards/"+d.uid+" instead"))
 		return
 	}
 	meta := map[string]any{"type": "db", "canSave": true, "canEdit": true, "canAdmin": true, "canStar": true,
@@ -190,5 +263,6 @@ func (s *Server) deleteDashboard(w http.ResponseWriter, r *http.Request, _ *sess
 		return
 	}
 	s.store.dashboards = slices.DeleteFunc(s.store.dashboards, func(o *dashboard) bool { return o == d })
+	s.store.nextRV()
 	writeJSON(w, http.StatusOK, map[string]any{"id": d.id, "title": d.title(), "message": "Dashboard " + d.title() + " deleted"})
 }

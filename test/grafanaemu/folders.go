@@ -104,18 +104,18 @@ func (s *Server) createFolder(w http.ResponseWriter, r *http.Request, sess *sess
 		writeJSON(w, http.StatusConflict, msg("a folder or dashboard in the general folder with the same name already exists"))
 		return
 	}
-	f := s.addFolder(b.UID, b.Title, b.ParentUID, sess.login)
+	f := s.addFolder(b.UID, b.Title, b.ParentUID, sess)
 	writeJSON(w, http.StatusOK, s.renderFolder(f))
 }
 
 // addFolder stores a new folder; the caller holds s.mu.
-func (s *Server) addFolder(uid, title, parentUID, by string) *folder {
+func (s *Server) addFolder(uid, title, parentUID string, by *session) *folder {
 	if uid == "" {
 		uid = newUID(9)
 	}
 	now := time.Now()
 	f := &folder{id: s.store.nextDashID(), uid: uid, title: title, parentUID: parentUID, version: 1,
-		created: now, updated: now, createdBy: by, updatedBy: by}
+		created: now, updated: now, createdBy: by.login, updatedBy: by.login, objectMeta: newObjectMeta(&s.store, by)}
 	s.store.folders = append(s.store.folders, f)
 	return f
 }
@@ -142,6 +142,7 @@ func (s *Server) updateFolder(w http.ResponseWriter, r *http.Request, sess *sess
 		return
 	}
 	f.title, f.version, f.updated, f.updatedBy = b.Title, f.version+1, time.Now(), sess.login
+	f.rv, f.updatedByID = s.store.nextRV(), sess.identity()
 	writeJSON(w, http.StatusOK, s.renderFolder(f))
 }
 
@@ -153,17 +154,30 @@ func (s *Server) deleteFolder(w http.ResponseWriter, r *http.Request, _ *session
 		writeJSON(w, http.StatusNotFound, msg("folder not found"))
 		return
 	}
+	if !s.removeFolder(f) {
+		writeJSON(w, http.StatusBadRequest, msg(folderHoldsProvisioned))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": f.id, "title": f.title, "message": "Folder " + f.title + " deleted"})
+}
+
+const folderHoldsProvisioned = "folder contains provisioned dashboards"
+
+// removeFolder deletes f with the folders and dashboards below it, as
+// Grafana's folder delete does; it refuses (false) when a provisioned
+// dashboard is among them. The caller holds s.mu.
+func (s *Server) removeFolder(f *folder) bool {
 	gone := s.folderTree(f)
 	inside := func(d *dashboard) bool {
 		return slices.ContainsFunc(gone, func(g *folder) bool { return g.id == d.folderID })
 	}
 	if slices.ContainsFunc(s.store.dashboards, func(d *dashboard) bool { return inside(d) && d.provisioned }) {
-		writeJSON(w, http.StatusBadRequest, msg("folder contains provisioned dashboards"))
-		return
+		return false
 	}
 	s.store.dashboards = slices.DeleteFunc(s.store.dashboards, inside)
 	s.store.folders = slices.DeleteFunc(s.store.folders, func(o *folder) bool { return slices.Contains(gone, o) })
-	writeJSON(w, http.StatusOK, map[string]any{"id": f.id, "title": f.title, "message": "Folder " + f.title + " deleted"})
+	s.store.nextRV()
+	return true
 }
 
 // folderTree is f and every folder below it.

@@ -1,9 +1,21 @@
 // Package grafanaemu emulates the part of Grafana's HTTP API that metricscale
 // uses (health, data sources, folders, dashboards, search, the data source
 // proxy), for tests: Grafana cannot be installed where they run (it ships no
-// Debian or Go package they could install). It follows current Grafana
-// (11–13) by default and Grafana 7.5 in ModeV75, as far as the recorded
-// calls in testdata show the two differ.
+// Debian or Go package they could install). A Mode picks the generation:
+// ModeV11, ModeV12 and ModeV13 follow Grafana 11, 12 and 13 (ModeCurrent,
+// the default, is ModeV11 under its old name), ModeV75 follows Grafana 7.5
+// as far as the recorded calls in testdata show it differs. Within 11–13 the
+// major version of Options.Version decides, so {Mode: ModeCurrent, Version:
+// "13.0.0"} is Grafana 13.
+//
+// From 12 on it also serves Grafana's Kubernetes-style /apis for dashboards
+// and folders (dashboard.grafana.app, folder.grafana.app: discovery, list,
+// create, get, update, merge patch, delete in namespace "default"), on the
+// same store as the legacy /api, with Kubernetes Status errors; client-go's
+// discovery and dynamic clients work against it. Grafana 13 also turns off
+// the numeric-id data source routes and refuses a bare v2 dashboard on the
+// legacy save. testdata/apis.md records what each mode follows, with its
+// sources, and where the emulator guesses.
 //
 // New(Options) gives a Server, an http.Handler that Start serves on loopback.
 // Beyond the calls above it emulates service accounts and API keys and
@@ -11,7 +23,8 @@
 // returned (DataSourceSecret lets a test check one arrived); the data source
 // proxy goes through a Resolve hook, to loopback only; Stats (and GET
 // /emulator/stats) counts requests. Its contract tests replay the recorded
-// Grafana 7.5 transcript and status codes in testdata/.
+// Grafana 7.5 transcript and status codes in testdata/, and the /apis
+// examples Grafana documents.
 package grafanaemu
 
 import (
@@ -32,13 +45,37 @@ import (
 type Mode string
 
 const (
-	// ModeCurrent follows Grafana 11–13: folderUid, nested folders,
-	// service-account tokens.
+	// ModeV11 follows Grafana 11: folderUid, nested folders,
+	// service-account tokens; no /apis.
+	ModeV11 Mode = "11"
+	// ModeV12 is ModeV11 plus /apis (dashboards v1beta1 preferred, v2beta1
+	// and v2alpha1 served) and the legacy 406 for a v2 dashboard.
+	ModeV12 Mode = "12"
+	// ModeV13 is ModeV12 with dashboards v1 and v2 (v2 preferred), folders
+	// v1, folderId ignored on save, bare v2 refused on the legacy save and no
+	// numeric-id data source routes.
+	ModeV13 Mode = "13"
+	// ModeCurrent is ModeV11 under the name it had when one mode covered
+	// Grafana 11–13; with a Version of 12 or 13 it follows that version.
 	ModeCurrent Mode = "current"
 	// ModeV75 follows Grafana 7.5: folderId only (folderUid is ignored on
 	// save and in search), no nested folders, API keys.
 	ModeV75 Mode = "7.5"
 )
+
+// defaultVersion is the version /api/health reports when Options give none;
+// its major version decides the features.
+func defaultVersion(m Mode) string {
+	switch m {
+	case ModeV75:
+		return "7.5.17"
+	case ModeV12:
+		return "12.4.0"
+	case ModeV13:
+		return "13.2.0"
+	}
+	return "11.6.0"
+}
 
 // Role is an organisation role; it bounds what a token may do.
 type Role string
@@ -51,8 +88,11 @@ const (
 
 // Options configure a Server. Only AdminUser and AdminPassword are needed.
 type Options struct {
-	Mode          Mode   // ModeCurrent when empty
-	Version       string // reported by /api/health; 11.6.0 or 7.5.17 when empty
+	Mode Mode // ModeCurrent (Grafana 11) when empty
+	// Version is reported by /api/health; its major version picks the
+	// features within 11–13. When empty: 11.6.0, 12.4.0, 13.2.0 or 7.5.17
+	// by Mode.
+	Version       string
 	AdminUser     string
 	AdminPassword string
 	// Tokens are the Bearer tokens accepted (service-account tokens, or API
@@ -97,7 +137,7 @@ func New(opts Options) *Server {
 		opts.Mode = ModeCurrent
 	}
 	if opts.Version == "" {
-		opts.Version = map[Mode]string{ModeCurrent: "11.6.0", ModeV75: "7.5.17"}[opts.Mode]
+		opts.Version = defaultVersion(opts.Mode)
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux(), stats: newStats()}
 	s.store = newStore()
@@ -119,13 +159,12 @@ func (s *Server) routes() {
 	guarded := []struct {
 		pattern string
 		role    Role
-		h       func(http.ResponseWriter, *http.Request, *session)
+		h       handler
 	}{
 		{"GET /api/datasources", RoleViewer, s.listDataSources},
 		{"POST /api/datasources", RoleAdmin, s.createDataSource},
 		{"GET /api/datasources/uid/{uid}", RoleViewer, s.getDataSource},
 		{"GET /api/datasources/name/{name}", RoleViewer, s.getDataSource},
-		{"PUT /api/datasources/{id}", RoleAdmin, s.updateDataSource},
 		{"DELETE /api/datasources/uid/{uid}", RoleAdmin, s.deleteDataSource},
 		{"GET /api/datasources/proxy/uid/{uid}/{path...}", RoleViewer, s.proxy},
 		{"POST /api/datasources/proxy/uid/{uid}/{path...}", RoleViewer, s.proxy},
@@ -144,48 +183,104 @@ func (s *Server) routes() {
 		{"POST /api/admin/provisioning/dashboards/reload", RoleAdmin, s.reloadDashboards},
 		{"POST /api/admin/provisioning/datasources/reload", RoleAdmin, s.reloadDataSources},
 	}
-	if s.current() {
-		// From 9.0 (grafana/grafana#49396); 7.5 answers it 404.
-		guarded = append(guarded, struct {
-			pattern string
-			role    Role
-			h       func(http.ResponseWriter, *http.Request, *session)
-		}{"PUT /api/datasources/uid/{uid}", RoleAdmin, s.updateDataSource})
-	}
 	for _, g := range guarded {
 		s.mux.HandleFunc(g.pattern, s.guard(g.role, g.h))
 	}
+	if s.current() {
+		// From 9.0 (grafana/grafana#49396); 7.5 answers it 404.
+		s.mux.HandleFunc("PUT /api/datasources/uid/{uid}", s.guard(RoleAdmin, s.updateDataSource))
+	}
+	if s.legacyDataSourceIDs() {
+		s.mux.HandleFunc("PUT /api/datasources/{id}", s.guard(RoleAdmin, s.updateDataSource))
+	}
+	if s.apisServed() {
+		s.apisRoutes()
+	}
+	// Unknown routes, and those the version emulated lacks (/apis before
+	// 12, /api itself always), answer Grafana's 404.
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, msg("Not found"))
 	})
 }
 
+// legacyDataSourceIDs tells whether the routes naming a data source by its
+// numeric id are served: Grafana 13 turns them off by default (feature
+// toggle datasourceLegacyIdApi; upgrade guide v13.0).
+func (s *Server) legacyDataSourceIDs() bool { return !s.current() || s.major() < 13 }
+
+// apisServed tells whether the Kubernetes-style /apis is served: from 12.
+func (s *Server) apisServed() bool { return s.current() && s.major() >= 12 }
+
 // ServeHTTP counts the request, then serves it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, pattern := s.mux.Handler(r)
-	s.stats.count(r.Method, pattern)
+	s.stats.count(r.Method, withGroup(pattern, r.URL.Path))
 	s.mux.ServeHTTP(w, r)
 }
 
-// session is who is calling.
+// withGroup names an /apis route's group in its pattern, so that the
+// counts tell dashboards from folders.
+func withGroup(pattern, path string) string {
+	rest, ok := strings.CutPrefix(path, "/apis/")
+	if !ok || !strings.Contains(pattern, "{group}") {
+		return pattern
+	}
+	group, _, _ := strings.Cut(rest, "/")
+	return strings.Replace(pattern, "{group}", group, 1)
+}
+
+// handler is a route's handler once the caller is known.
+type handler func(http.ResponseWriter, *http.Request, *session)
+
+// session is who is calling. kind is "user" (basic auth), "service-account"
+// (a Bearer token) or "" (provisioning, no caller).
 type session struct {
 	login string
 	role  Role
+	kind  string
 }
+
+// identity is the caller as /apis annotations name it (grafana.app/createdBy,
+// updatedBy): "<kind>:<login>", so "user:admin" or "service-account:sa-token"
+// (Grafana puts the user's or the service account's uid after the colon;
+// the emulator has no uids for them). Provisioning has none.
+func (sess *session) identity() string {
+	if sess.kind == "" {
+		return ""
+	}
+	return sess.kind + ":" + sess.login
+}
+
+// provisioner is the caller of a provisioning load.
+func provisioner() *session { return &session{login: "Anonymous"} }
 
 var roleRank = map[Role]int{RoleViewer: 1, RoleEditor: 2, RoleAdmin: 3}
 
-// guard answers 401 without valid credentials and 403 for a role below need.
-// Credentials are compared in constant time and never logged.
-func (s *Server) guard(need Role, h func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc {
+// guard answers 401 without valid credentials and 403 for a role below need,
+// with the legacy API's bodies.
+func (s *Server) guard(need Role, h handler) http.HandlerFunc {
+	return s.guardWith(need, h, legacyDeny)
+}
+
+func legacyDeny(w http.ResponseWriter, _ *http.Request, code int) {
+	if code == http.StatusUnauthorized {
+		writeJSON(w, code, msg("Unauthorized"))
+		return
+	}
+	writeJSON(w, code, msg("Permission denied"))
+}
+
+// guardWith is guard with deny writing the 401 or 403. Credentials are
+// compared in constant time and never logged.
+func (s *Server) guardWith(need Role, h handler, deny func(http.ResponseWriter, *http.Request, int)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		sess := s.authenticate(r)
 		if sess == nil {
-			writeJSON(w, http.StatusUnauthorized, msg("Unauthorized"))
+			deny(w, r, http.StatusUnauthorized)
 			return
 		}
 		if roleRank[sess.role] < roleRank[need] {
-			writeJSON(w, http.StatusForbidden, msg("Permission denied"))
+			deny(w, r, http.StatusForbidden)
 			return
 		}
 		h(w, r, sess)
@@ -195,7 +290,7 @@ func (s *Server) guard(need Role, h func(http.ResponseWriter, *http.Request, *se
 func (s *Server) authenticate(r *http.Request) *session {
 	if user, pass, ok := r.BasicAuth(); ok {
 		if s.opts.AdminUser != "" && equal(user, s.opts.AdminUser) && equal(pass, s.opts.AdminPassword) {
-			return &session{login: user, role: RoleAdmin}
+			return &session{login: user, role: RoleAdmin, kind: "user"}
 		}
 		return nil
 	}
@@ -207,12 +302,12 @@ func (s *Server) authenticate(r *http.Request) *session {
 	defer s.mu.Unlock()
 	for t, role := range s.opts.Tokens {
 		if equal(token, t) {
-			return &session{login: "sa-token", role: role}
+			return &session{login: "sa-token", role: role, kind: "service-account"}
 		}
 	}
 	for t, role := range s.store.tokens {
 		if equal(token, t) {
-			return &session{login: "sa-token", role: role}
+			return &session{login: "sa-token", role: role, kind: "service-account"}
 		}
 	}
 	return nil
@@ -230,7 +325,8 @@ func (s *Server) major() int {
 	return n
 }
 
-func (s *Server) current() bool { return s.opts.Mode == ModeCurrent }
+// current tells the rules of Grafana 11–13 from 7.5's.
+func (s *Server) current() bool { return s.opts.Mode != ModeV75 }
 
 // Start serves on addr (a loopback host:port, port 0 for a free one) until
 // ctx ends; it returns the base URL.

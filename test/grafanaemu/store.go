@@ -2,13 +2,15 @@ package grafanaemu
 
 import (
 	"crypto/rand"
+	"maps"
 	"regexp"
 	"strings"
 	"time"
 )
 
 // store is Grafana's database for one organisation. Folders and dashboards
-// share one id sequence, as they share a table in Grafana.
+// share one id sequence, as they share a table in Grafana. The legacy /api
+// and /apis read and write the same objects.
 type store struct {
 	dataSources     []*dataSource
 	folders         []*folder
@@ -19,6 +21,9 @@ type store struct {
 	lastDashID      int64 // folders and dashboards
 	lastSAID        int64
 	lastKeyID       int64
+	// lastRV is the last resourceVersion given: one counter for the whole
+	// store, as unified storage keeps one, so that a list has one too.
+	lastRV int64
 }
 
 func newStore() store { return store{tokens: map[string]Role{}, serviceAccounts: map[int64]Role{}} }
@@ -34,27 +39,77 @@ type dataSource struct {
 
 func (d *dataSource) name() string { return str(d.fields["name"]) }
 
+// objectMeta is what /apis shows of an object beyond the legacy fields.
+type objectMeta struct {
+	k8sUID      string // metadata.uid: random, stable, not the Grafana uid
+	rv          int64  // metadata.resourceVersion: changes with any change
+	labels      map[string]string
+	annotations map[string]string // as sent, less those the emulator sets itself
+	createdByID string            // session.identity of the creator
+	updatedByID string            // of the last updater through an update; "" until then
+}
+
+func newObjectMeta(st *store, by *session) objectMeta {
+	return objectMeta{k8sUID: newUID(44), rv: st.nextRV(), createdByID: by.identity()}
+}
+
 type folder struct {
+	objectMeta
 	id                   int64
 	uid, title           string
+	description          string // spec.description through /apis
 	parentUID            string
-	version              int64
+	version              int64 // also metadata.generation
 	created, updated     time.Time
 	createdBy, updatedBy string
 }
 
 type dashboard struct {
-	id                   int64
-	uid                  string
-	version              int64
-	folderID             int64 // 0: General
-	provisioned          bool
-	data                 map[string]any // as saved, with id, uid and version set as Grafana sets them
+	objectMeta
+	id          int64
+	uid         string
+	version     int64 // also metadata.generation
+	folderID    int64 // 0: General
+	provisioned bool
+	// apiVersion is the dashboard.grafana.app version it was stored in
+	// (v1beta1, v2, ...); its family (schemaFamily) says how data reads.
+	apiVersion string
+	// data is a classic dashboard as saved, with id, uid and version set
+	// as Grafana sets them; or, for the v2 family, the v2 spec as sent
+	// (its title and tags are at the same keys, so search finds it).
+	data                 map[string]any
 	created, updated     time.Time
 	createdBy, updatedBy string
 }
 
+// Schema families of dashboard.grafana.app: v0alpha1 and v1* carry the
+// classic dashboard JSON, v2* the v2 schema (elements and layout).
+const (
+	familyClassic = "classic"
+	familyV2      = "v2"
+)
+
+func schemaFamily(version string) string {
+	if strings.HasPrefix(version, "v2") {
+		return familyV2
+	}
+	return familyClassic
+}
+
 func (d *dashboard) title() string { return str(d.data["title"]) }
+
+// spec is the dashboard as /apis returns it in its own family: Grafana
+// drops the id, uid and version the legacy JSON carries (they are in the
+// metadata).
+func (d *dashboard) spec() map[string]any {
+	out := maps.Clone(d.data)
+	if schemaFamily(d.apiVersion) == familyClassic {
+		delete(out, "id")
+		delete(out, "uid")
+		delete(out, "version")
+	}
+	return out
+}
 
 func (d *dashboard) tags() []string {
 	var out []string
@@ -123,6 +178,8 @@ func (st *store) dashboardByID(id int64) *dashboard {
 }
 
 func (st *store) nextDashID() int64 { st.lastDashID++; return st.lastDashID }
+
+func (st *store) nextRV() int64 { st.lastRV++; return st.lastRV }
 
 func str(v any) string {
 	s, _ := v.(string)
