@@ -60,6 +60,7 @@ type GrafanaProvisionOptions struct {
 	GrafanaSecret string
 	CAFile        string
 	Insecure      bool
+	Namespace     string
 	FromCluster   bool
 	SelectorFlag
 	DryRun     string
@@ -117,6 +118,7 @@ Exit status: 0 done or unchanged; 1 an object was skipped or failed; 2 provision
 	f.StringVar(&o.GrafanaSecret, "grafana-secret", "", "NAMESPACE/NAME of the Secret with the Grafana chart's admin-user and admin-password keys")
 	f.StringVar(&o.CAFile, "grafana-ca-file", "", "CA certificate file to verify Grafana's TLS certificate")
 	f.BoolVar(&o.Insecure, "grafana-insecure-skip-tls-verify", false, "Do not verify Grafana's TLS certificate (insecure)")
+	f.StringVar(&o.Namespace, "grafana-namespace", grafana.DefaultNamespace, grafana.NamespaceUsage)
 	f.BoolVar(&o.FromCluster, "from-cluster", false, "Also build a dashboard of every HPA metric in scope (-n, -A, -l): the query the adapter runs for it beside the HPA's target")
 	o.SelectorFlag.AddFlag(f)
 	addDryRunFlag(cmd, &o.DryRun, `"client": show what would change, a line per changed object (a dashboard's panels added, changed, removed), and write nothing; "none": write (Grafana has no server-side dry run)`, grafanaDryRuns...)
@@ -219,7 +221,7 @@ func (o *GrafanaProvisionOptions) Run(ctx context.Context) error {
 		return cannot(fmt.Errorf("no Grafana credentials: set $%s (a service-account token), or $%s and $%s, or give --grafana-secret NAMESPACE/NAME",
 			envGrafanaToken, envGrafanaUser, envGrafanaPassword))
 	}
-	c, err := grafana.New(grafana.Config{URL: o.GrafanaURL, Credentials: o.creds, CAFile: o.CAFile, InsecureSkipTLSVerify: o.Insecure, Timeout: o.Timeout})
+	c, err := grafana.New(grafana.Config{URL: o.GrafanaURL, Credentials: o.creds, CAFile: o.CAFile, InsecureSkipTLSVerify: o.Insecure, Timeout: o.Timeout, Namespace: o.Namespace})
 	if err != nil {
 		return cannot(err)
 	}

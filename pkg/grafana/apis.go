@@ -27,6 +27,9 @@ const FolderGroup = "folder.grafana.app"
 // names a stack's stacks-<id>).
 const DefaultNamespace = "default"
 
+// NamespaceUsage is the help of the flag that sets Config.Namespace.
+const NamespaceUsage = "Grafana 12+'s /apis namespace of the organisation: " + DefaultNamespace + " (organisation 1), org-<id>, or stacks-<id> on Grafana Cloud"
+
 // Stable versions only, newest first: an alpha version is not written to.
 var (
 	classicVersions = []string{"v1", "v1beta1"}

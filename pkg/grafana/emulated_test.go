@@ -464,3 +464,19 @@ func TestConvergeV2OnGrafana11(t *testing.T) {
 		}
 	}
 }
+
+// Config.Namespace is the namespace of every /apis call: another
+// organisation's is refused by Grafana, and said so.
+func TestAPIsNamespace(t *testing.T) {
+	emu := grafanaemu.New(grafanaemu.Options{Mode: grafanaemu.ModeV13, AdminUser: testUser, AdminPassword: testPassword})
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	c, err := New(Config{URL: srv.URL, Credentials: BasicCredentials(testUser, testPassword), Namespace: "org-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Dashboard(context.Background(), "d")
+	if !errors.Is(err, ErrForbidden) || !strings.Contains(err.Error(), "org-2") {
+		t.Fatalf("a dashboard in namespace org-2: %v, want Grafana's refusal naming it", err)
+	}
+}

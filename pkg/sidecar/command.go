@@ -69,6 +69,7 @@ type Options struct {
 	FoldersFromFiles bool
 	GrafanaURL       string
 	CAFile           string
+	GrafanaNamespace string
 	Insecure         bool
 	OwnerTag         string
 	Adopt            bool
@@ -171,6 +172,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.FoldersFromFiles, "folders-from-files-structure", o.FoldersFromFiles, "put each dashboard into the folder its annotation names; false: all into General, as the Grafana chart's provider.foldersFromFilesStructure (default false there, and so as the chart's sidecar; $"+EnvFoldersFromFiles+")")
 	fs.StringVar(&o.GrafanaURL, "grafana-url", "", "Grafana's URL (default $"+grafana.EnvURL+")")
 	fs.StringVar(&o.CAFile, "grafana-ca-file", "", "PEM file of the CAs that sign Grafana's certificate")
+	fs.StringVar(&o.GrafanaNamespace, "grafana-namespace", grafana.DefaultNamespace, grafana.NamespaceUsage)
 	fs.BoolVar(&o.Insecure, "grafana-insecure-skip-tls-verify", false, "do not check Grafana's certificate")
 	fs.StringVar(&o.OwnerTag, "owner-tag", o.OwnerTag, "tag on the dashboards this sidecar writes; it deletes only dashboards with it (give each sidecar sharing a Grafana its own)")
 	fs.BoolVar(&o.Adopt, "adopt", false, "take over the dashboards and data sources Grafana has under a wanted uid without an owner's mark (those the sidecar this one replaces provisioned), each said in the log; without it they are foreign and left alone ($"+EnvAdopt+")")
@@ -403,7 +405,7 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	g, err := grafana.New(grafana.Config{URL: o.GrafanaURL, Credentials: o.creds, CAFile: o.CAFile, InsecureSkipTLSVerify: o.Insecure})
+	g, err := grafana.New(grafana.Config{URL: o.GrafanaURL, Credentials: o.creds, CAFile: o.CAFile, InsecureSkipTLSVerify: o.Insecure, Namespace: o.GrafanaNamespace})
 	if err != nil {
 		return err
 	}
