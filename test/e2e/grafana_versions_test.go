@@ -255,3 +255,49 @@ func TestSidecarV2DashboardOnGrafana11(t *testing.T) {
 		return nil
 	})
 }
+
+// TestSidecarDataSourceUpdateByVersion: on Grafana 7.5 (updated by numeric
+// id) and 13 (by uid; the numeric-id routes are off) a data source whose
+// ConfigMap changes is updated by the sidecar: one write, then none.
+func TestSidecarDataSourceUpdateByVersion(t *testing.T) {
+	needSandbox(t)
+	for _, mode := range []grafanaemu.Mode{grafanaemu.ModeV75, grafanaemu.ModeV13} {
+		t.Run(string(mode), func(t *testing.T) {
+			ctx := context.Background()
+			emu, g := emulatedGrafana(t, mode)
+			ns, suffix := testNamespace(t, "sidecar-ds-version-")
+			uid := "e2e-ds-" + suffix
+			file := func(url string) map[string]string {
+				return map[string]string{"ds.yaml": fmt.Sprintf("apiVersion: 1\ndatasources:\n- {name: team %s, type: prometheus, uid: %s, url: %q}\n", suffix, uid, url)}
+			}
+			cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "ds", Namespace: ns, Labels: map[string]string{testDataSourceLabel: "1"}}, Data: file("http://old:9090")}
+			if _, err := env.client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			startSidecarFor(t, ns, g)
+			urlIs := func(want string) func(context.Context) error {
+				return func(context.Context) error {
+					code, body := grafanaDoAt(t, g, http.MethodGet, "/api/datasources/uid/"+uid, nil)
+					if code != http.StatusOK || !strings.Contains(string(body), want) {
+						return fmt.Errorf("%d %s", code, body)
+					}
+					return nil
+				}
+			}
+			eventually(t, 10*time.Second, "the data source created", urlIs("http://old:9090"))
+			time.Sleep(time.Second) // the first pass's writes are over
+			emu.ResetStats()
+			cm.Data = file("http://new:9090")
+			if _, err := env.client.CoreV1().ConfigMaps(ns).Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, 10*time.Second, "the data source updated", urlIs("http://new:9090"))
+			time.Sleep(time.Second) // room for a wrong second write
+			st := emu.Stats()
+			t.Logf("Grafana %s: the change took %d writes: %v", mode, st.Writes, st.ByRoute)
+			if st.Writes != 1 {
+				t.Errorf("%d writes for one changed data source, want 1: %v", st.Writes, st.ByRoute)
+			}
+		})
+	}
+}
