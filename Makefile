@@ -65,6 +65,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeString$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/quantity
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCondition$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/watch
 	$(GO) test -run '^$$' -fuzz '^FuzzRewriteDatasources$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/grafana
+	$(GO) test -run '^$$' -fuzz '^FuzzParseDashboardSchema$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/grafana
 	$(GO) test -run '^$$' -fuzz '^FuzzBuildPlan$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/sidecar
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/datasourcefile
 	$(GO) test -run '^$$' -fuzz '^FuzzRefused$$' -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./pkg/apierr

@@ -47,6 +47,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/doctor"
+	"github.com/metricscale/kubectl-metricscale/test/grafanaemu"
 	"github.com/metricscale/kubectl-metricscale/test/sandbox"
 )
 
@@ -58,6 +59,7 @@ type options struct {
 	keep          bool
 	waitScale     float64
 	sidecar       string   // the metricscale-sidecar binary
+	grafanaModes  []string // the emulator's modes the sidecar bench runs against
 	parts         []string // which benches run: doctor, add-rule, grafana, sidecar
 	// profileDir (BENCH_CPUPROFILE): write the binary's CPU and allocation
 	// profiles of doctor -A (its --profile) for each size
@@ -76,6 +78,7 @@ func main() {
 	flag.IntVar(&o.runs, "runs", 3, "timed runs of each command (the median is reported)")
 	flag.BoolVar(&o.keep, "keep", false, "leave the bench namespaces (and the kwok nodes it registered) for a later run to reuse")
 	flag.Float64Var(&o.waitScale, "wait-scale", 1, "multiply every wait's bound by this (a slow machine)")
+	modes := flag.String("grafana-modes", "11,13", "the Grafana versions (the emulator's modes: 7.5, 11, 12, 13) the sidecar bench converges, comma-separated")
 	flag.Parse()
 	var err error
 	o.sizes, err = parseSizes(*sizes, *namespaces, o.perNS)
@@ -84,6 +87,9 @@ func main() {
 	}
 	if err == nil {
 		o.parts, err = parseParts(*parts)
+	}
+	if err == nil {
+		o.grafanaModes, err = parseModes(*modes)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -224,12 +230,27 @@ func run(ctx context.Context, stopSignals func(), o options) (err error) {
 		}
 	}
 	if slices.Contains(o.parts, "sidecar") {
-		sb := &sidecarBench{info: info, client: client, bin: o.sidecar}
-		if err := sb.run(ctx, o.waitScale); err != nil {
-			return err
+		for _, mode := range o.grafanaModes {
+			sb := &sidecarBench{info: info, client: client, bin: o.sidecar, mode: grafanaemu.Mode(mode)}
+			if err := sb.run(ctx, o.waitScale); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// parseModes reads --grafana-modes.
+func parseModes(s string) ([]string, error) {
+	var out []string
+	for _, m := range strings.Split(s, ",") {
+		m = strings.TrimSpace(m)
+		if !slices.Contains([]string{"7.5", "11", "12", "13"}, m) {
+			return nil, fmt.Errorf("--grafana-modes %q: %q is not 7.5, 11, 12 or 13", s, m)
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 // sizeResult is what measure found at one size.

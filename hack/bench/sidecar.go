@@ -43,11 +43,12 @@ type sidecarBench struct {
 	info   sandbox.Info
 	client kubernetes.Interface
 	bin    string
+	mode   grafanaemu.Mode // the Grafana version emulated
 }
 
 func (b *sidecarBench) run(ctx context.Context, waitScale float64) (err error) {
-	fmt.Printf("\nsidecar: %d dashboard ConfigMaps of ~%d KB in %d folders, converged from an empty Grafana (an emulator in this process)\n",
-		sidecarDashboards, sidecarBytes>>10, sidecarFolders)
+	fmt.Printf("\nsidecar: %d dashboard ConfigMaps of ~%d KB in %d folders, converged from an empty Grafana %s (an emulator in this process)\n",
+		sidecarDashboards, sidecarBytes>>10, sidecarFolders, b.mode)
 	if _, err := os.Stat(b.bin); err != nil {
 		return fmt.Errorf("the sidecar binary: %w (make build)", err)
 	}
@@ -56,7 +57,7 @@ func (b *sidecarBench) run(ctx context.Context, waitScale float64) (err error) {
 		return err
 	}
 
-	emu := grafanaemu.New(grafanaemu.Options{AdminUser: "admin", AdminPassword: "bench-password"})
+	emu := grafanaemu.New(grafanaemu.Options{Mode: b.mode, AdminUser: "admin", AdminPassword: "bench-password"})
 	ectx, stopEmu := context.WithCancel(ctx)
 	defer stopEmu()
 	grafanaURL, err := emu.Start(ectx, "127.0.0.1:0")
