@@ -135,7 +135,7 @@ func (b *sidecarBench) run(ctx context.Context, waitScale float64) (err error) {
 		return err
 	}
 	saved := func(context.Context) (bool, string, error) {
-		n := emu.Stats().ByRoute["POST /api/dashboards/db"]
+		n := dashboardSaves(emu.Stats())
 		return n > 0, fmt.Sprintf("%d dashboard saves", n), nil
 	}
 	if err := waitFor(ctx, "the change in Grafana", time.Duration(waitScale*float64(time.Minute)), 2*time.Millisecond, saved, nil); err != nil {
@@ -204,12 +204,36 @@ func (b *sidecarBench) createConfigMaps(ctx context.Context) error {
 	return nil
 }
 
+// removeNamespace deletes the bench's namespace and waits until it is
+// gone, so that a next run (another Grafana mode) can create it again.
 func (b *sidecarBench) removeNamespace(ctx context.Context) error {
 	err := b.client.CoreV1().Namespaces().Delete(ctx, sidecarNamespace, metav1.DeleteOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	gone := func(ctx context.Context) (bool, string, error) {
+		_, err := b.client.CoreV1().Namespaces().Get(ctx, sidecarNamespace, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, "", nil
+		}
+		return false, "namespace " + sidecarNamespace + " terminating", err
+	}
+	return waitFor(ctx, "namespace "+sidecarNamespace+" removed", 2*time.Minute, 200*time.Millisecond, gone, nil)
+}
+
+// dashboardSaves counts the dashboard writes of stats: through the legacy
+// /api, or through /apis (Grafana 12+).
+func dashboardSaves(st grafanaemu.Stats) int {
+	n := st.ByRoute["POST /api/dashboards/db"]
+	for route, count := range st.ByRoute {
+		if strings.HasPrefix(route, "PUT /apis/dashboard.grafana.app/") || strings.HasPrefix(route, "POST /apis/dashboard.grafana.app/") {
+			n += count
+		}
+	}
+	return n
 }
 
 // emulatorGet reads one JSON answer of the bench's emulator as its admin.

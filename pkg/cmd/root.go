@@ -51,6 +51,7 @@ controller), names the broken link and writes the fix.`,
 		NewCmdHistory(g, streams),
 		NewCmdMigrate(g, streams),
 		NewCmdGrafana(g, streams),
+		NewCmdAlerts(g, streams),
 		NewCmdRBAC(streams),
 		NewCmdCompletion(streams),
 	)

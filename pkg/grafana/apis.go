@@ -14,6 +14,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
@@ -41,7 +42,11 @@ var (
 // it: Grafana 12+ is a Kubernetes-style API server for dashboards and
 // folders, so client-go's discovery and dynamic clients speak to it.
 type resources struct {
-	dynamic   dynamic.Interface
+	dynamic dynamic.Interface
+	// rest sends the writes: their answers echo the whole object, and only
+	// its metadata is read (a 50 KB dashboard decoded into maps costs as
+	// much as the rest of its save).
+	rest      rest.Interface
 	namespace string
 	// served are the versions of each group Grafana lists.
 	served map[string][]string
@@ -80,6 +85,9 @@ func (c *Client) apis(ctx context.Context) (*resources, error) {
 	r.folders = r.pick(FolderGroup, "folders", folderVersions)
 	if r.classic.Resource != "" {
 		if r.dynamic, err = dynamic.NewForConfigAndClient(cfg, httpClient); err != nil {
+			return nil, err
+		}
+		if r.rest, err = rest.UnversionedRESTClientForConfigAndClient(dynamic.ConfigFor(cfg), httpClient); err != nil {
 			return nil, err
 		}
 		c.resources = r
@@ -145,6 +153,31 @@ func (r *resources) dashboardsFor(s DashboardSchema) (schema.GroupVersionResourc
 // ErrV2NotServed: Grafana takes no v2 dashboard (before 12.2, or without
 // dynamic dashboards).
 var ErrV2NotServed = errors.New("this Grafana takes no v2 dashboard")
+
+// write sends obj to Grafana, created (POST) or replacing the object of
+// its name (PUT), and reads back its metadata only.
+func (r *resources) write(ctx context.Context, create bool, gvr schema.GroupVersionResource, obj *unstructured.Unstructured) (metav1.ObjectMeta, error) {
+	body, err := json.Marshal(obj.Object)
+	if err != nil {
+		return metav1.ObjectMeta{}, err
+	}
+	path := "/apis/" + gvr.Group + "/" + gvr.Version + "/namespaces/" + r.namespace + "/" + gvr.Resource
+	req := r.rest.Post().AbsPath(path)
+	if !create {
+		req = r.rest.Put().AbsPath(path, obj.GetName())
+	}
+	raw, err := req.SetHeader("Content-Type", "application/json").Body(body).Do(ctx).Raw()
+	if err != nil {
+		return metav1.ObjectMeta{}, err
+	}
+	var saved struct {
+		Metadata metav1.ObjectMeta `json:"metadata"`
+	}
+	if err := json.Unmarshal(raw, &saved); err != nil {
+		return metav1.ObjectMeta{}, fmt.Errorf("the answer is no object: %w", err)
+	}
+	return saved.Metadata, nil
+}
 
 func (r *resources) client(gvr schema.GroupVersionResource) dynamic.ResourceInterface {
 	return r.dynamic.Resource(gvr).Namespace(r.namespace)

@@ -91,19 +91,19 @@ func (c *Client) saveDashboardResource(ctx context.Context, r *resources, s Dash
 	}
 	obj.SetAnnotations(annotations)
 	obj.SetResourceVersion(s.ResourceVersion)
-	var saved *unstructured.Unstructured
+	var saved metav1.ObjectMeta
 	if s.Overwrite {
-		saved, err = r.client(gvr).Update(ctx, obj, metav1.UpdateOptions{})
+		saved, err = r.write(ctx, false, gvr, obj)
 	}
 	if !s.Overwrite || apierrors.IsNotFound(err) {
 		obj.SetResourceVersion("")
-		saved, err = r.client(gvr).Create(ctx, obj, metav1.CreateOptions{})
+		saved, err = r.write(ctx, true, gvr, obj)
 	}
 	if err != nil {
 		return SavedDashboard{}, c.failAPIs(op, err)
 	}
-	id, _ := strconv.ParseInt(saved.GetLabels()[internalIDLabel], 10, 64)
-	return SavedDashboard{ID: id, UID: uid, URL: dashboardURL(uid, titleOf(s.Body)), Version: saved.GetGeneration()}, nil
+	id, _ := strconv.ParseInt(saved.Labels[internalIDLabel], 10, 64)
+	return SavedDashboard{ID: id, UID: uid, URL: dashboardURL(uid, titleOf(s.Body)), Version: saved.Generation}, nil
 }
 
 // slug is Grafana's slug of a title, for links: lower case, every run of

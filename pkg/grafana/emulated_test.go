@@ -480,3 +480,29 @@ func TestAPIsNamespace(t *testing.T) {
 		t.Fatalf("a dashboard in namespace org-2: %v, want Grafana's refusal naming it", err)
 	}
 }
+
+// Through /apis a replace at a resourceVersion Grafana no longer has is a
+// conflict, and an unconditional one goes through.
+func TestSaveThroughAPIsConflict(t *testing.T) {
+	ctx := context.Background()
+	c, _ := emulated(t, grafanaemu.Options{Mode: grafanaemu.ModeV13})
+	save := DashboardSave{Body: map[string]any{"uid": "d", "title": "one"}}
+	if _, err := c.SaveDashboard(ctx, save); err != nil {
+		t.Fatal(err)
+	}
+	read, err := c.Dashboard(ctx, "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	save.Body["title"], save.Overwrite = "two", true
+	if _, err := c.SaveDashboard(ctx, save); err != nil {
+		t.Fatal(err)
+	}
+	save.Body["title"], save.ResourceVersion = "three", read.ResourceVersion
+	if _, err := c.SaveDashboard(ctx, save); !errors.Is(err, ErrConflict) {
+		t.Fatalf("a save at the stale resourceVersion %s: %v, want ErrConflict", read.ResourceVersion, err)
+	}
+	if live, _ := c.Dashboard(ctx, "d"); live == nil || live.Body["title"] != "two" {
+		t.Errorf("after the refused save: %+v", live)
+	}
+}

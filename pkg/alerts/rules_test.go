@@ -1,0 +1,145 @@
+package alerts
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/promql/promqltest"
+	"github.com/prometheus/prometheus/rules"
+)
+
+func TestRulesPassPrometheusParser(t *testing.T) {
+	f := RuleFile{Groups: []Group{NewGroup(ChainGroup, ClusterRules(DefaultOptions()))}}
+	if err := Validate(f); err != nil {
+		t.Fatal(err)
+	}
+	broken := f
+	broken.Groups = []Group{NewGroup("broken", []Rule{{Alert: "Broken", Expr: "sum(", Severity: Warning}})}
+	if err := Validate(broken); err == nil || !strings.Contains(err.Error(), "rule parser refuses") {
+		t.Fatalf("a rule of invalid PromQL: %v, want refused", err)
+	}
+}
+
+// Every runbook_url points at a heading of docs/checks.md.
+func TestRunbooksExist(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/checks.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]bool{}
+	for _, line := range strings.Split(string(doc), "\n") {
+		if heading, ok := strings.CutPrefix(line, "## "); ok {
+			anchors[RunbookBase+"#"+anchor(heading)] = true
+		}
+	}
+	for _, r := range ClusterRules(DefaultOptions()) {
+		if url := Runbook(r.Code); !anchors[url] {
+			t.Errorf("%s: runbook %s is no heading of docs/checks.md", r.Alert, url)
+		}
+	}
+}
+
+func TestForScale(t *testing.T) {
+	o := DefaultOptions()
+	o.ForScale = 0.01
+	for _, r := range ClusterRules(o) {
+		if r.For < time.Second || r.For > 10*time.Second {
+			t.Errorf("%s: for %s with --for-scale 0.01", r.Alert, r.For)
+		}
+	}
+}
+
+// firing evaluates r every 15 s over series (promtool's load syntax, from
+// time 0) for span, as Prometheus's rule manager does, and returns the
+// label sets of its firing alerts.
+func firing(t *testing.T, r Rule, series string, span time.Duration) []string {
+	t.Helper()
+	storage := promqltest.LoadedStorage(t, "load 15s\n"+series)
+	t.Cleanup(func() { storage.Close() })
+	engine := promqltest.NewTestEngine(t, false, 5*time.Minute, 100000)
+	expr, err := parser.ParseExpr(r.Expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := rules.NewAlertingRule(r.Alert, expr, r.For, 0, labels.FromStrings(LabelSeverity, r.Severity),
+		labels.EmptyLabels(), labels.EmptyLabels(), "", true, nil)
+	query := rules.EngineQueryFunc(engine, storage)
+	for ts := time.Duration(0); ts <= span; ts += 15 * time.Second {
+		if _, err := rule.Eval(context.Background(), 0, time.Unix(0, 0).Add(ts), query, nil, 0); err != nil {
+			t.Fatalf("%s at %s: %v", r.Alert, ts, err)
+		}
+	}
+	var out []string
+	for _, a := range rule.ActiveAlerts() {
+		if a.State == rules.StateFiring {
+			out = append(out, a.Labels.String())
+		}
+	}
+	return out
+}
+
+// Each rule fires on series of its fault within its for plus two
+// evaluations, and not on those of a healthy chain.
+func TestRulesFireOnTheirFault(t *testing.T) {
+	cases := map[string]struct{ healthy, broken, fires string }{
+		"MetricsAPIServiceUnavailable": {
+			healthy: `aggregator_unavailable_apiservice{name="v1beta1.custom.metrics.k8s.io"} 0x80`,
+			broken:  `aggregator_unavailable_apiservice{name="v1beta1.custom.metrics.k8s.io"} 1x80` + "\n" + `aggregator_unavailable_apiservice{name="v1.apps"} 1x80`,
+			fires:   `v1beta1.custom.metrics.k8s.io`},
+		"PrometheusAdapterDown": {
+			healthy: `kube_deployment_status_replicas_available{namespace="monitoring",deployment="prometheus-adapter"} 1x80`,
+			broken:  `kube_deployment_status_replicas_available{namespace="monitoring",deployment="prometheus-adapter"} 0x80` + "\n" + `kube_deployment_status_replicas_available{namespace="a",deployment="web"} 0x80`,
+			fires:   `deployment="prometheus-adapter"`},
+		"PrometheusAdapterRequestsFailing": {
+			healthy: `apiserver_request_total{job="prometheus-adapter",group="custom.metrics.k8s.io",code="200"} 0+10x80`,
+			broken:  `apiserver_request_total{job="prometheus-adapter",group="custom.metrics.k8s.io",code="500"} 0+10x80`,
+			fires:   `group="custom.metrics.k8s.io"`},
+		"PrometheusAdapterQueriesSlow": {
+			healthy: `prometheus_adapter_prometheus_client_request_duration_seconds_bucket{job="prometheus-adapter",le="1"} 0+10x80` + "\n" +
+				`prometheus_adapter_prometheus_client_request_duration_seconds_bucket{job="prometheus-adapter",le="+Inf"} 0+10x80`,
+			broken: `prometheus_adapter_prometheus_client_request_duration_seconds_bucket{job="prometheus-adapter",le="1"} 0+0x80` + "\n" +
+				`prometheus_adapter_prometheus_client_request_duration_seconds_bucket{job="prometheus-adapter",le="10"} 0+0x80` + "\n" +
+				`prometheus_adapter_prometheus_client_request_duration_seconds_bucket{job="prometheus-adapter",le="+Inf"} 0+10x80`,
+			fires: `job="prometheus-adapter"`},
+		"HPAScalingInactive": {
+			healthy: `kube_horizontalpodautoscaler_status_condition{namespace="a",horizontalpodautoscaler="web",condition="ScalingActive",status="false"} 0x80`,
+			broken:  `kube_horizontalpodautoscaler_status_condition{namespace="a",horizontalpodautoscaler="web",condition="ScalingActive",status="false"} 1x80`,
+			fires:   `horizontalpodautoscaler="web"`},
+		"HPAHeldAtMaxReplicas": {
+			healthy: `kube_horizontalpodautoscaler_status_current_replicas{namespace="a",horizontalpodautoscaler="web"} 3x80` + "\n" +
+				`kube_horizontalpodautoscaler_spec_max_replicas{namespace="a",horizontalpodautoscaler="web"} 10x80`,
+			broken: `kube_horizontalpodautoscaler_status_current_replicas{namespace="a",horizontalpodautoscaler="web"} 10x80` + "\n" +
+				`kube_horizontalpodautoscaler_spec_max_replicas{namespace="a",horizontalpodautoscaler="web"} 10x80`,
+			fires: `horizontalpodautoscaler="web"`},
+		"KEDAScalerErrors": {
+			healthy: `keda_scaler_detail_errors_total{namespace="a",scaledObject="web",scaler="prometheusScaler"} 3x80`,
+			broken:  `keda_scaler_detail_errors_total{namespace="a",scaledObject="web",scaler="prometheusScaler"} 0+1x80`,
+			fires:   `scaledObject="web"`},
+		"KEDAScalerEmptyAnswers": {
+			healthy: `keda_scaler_empty_upstream_responses_total{namespace="a",scaledResource="web",triggerName="t",metricName="m"} 2x80`,
+			broken:  `keda_scaler_empty_upstream_responses_total{namespace="a",scaledResource="web",triggerName="t",metricName="m"} 0+1x80`,
+			fires:   `scaledResource="web"`},
+	}
+	for _, r := range ClusterRules(DefaultOptions()) {
+		c, ok := cases[r.Alert]
+		if !ok {
+			t.Errorf("%s has no case: every rule is proven to fire", r.Alert)
+			continue
+		}
+		t.Run(r.Alert, func(t *testing.T) {
+			span := r.For + 2*15*time.Second + 5*time.Minute // the rate windows fill first
+			if got := firing(t, r, c.healthy, span); len(got) > 0 {
+				t.Errorf("fires on the healthy series: %v", got)
+			}
+			got := firing(t, r, c.broken, span)
+			if len(got) != 1 || !strings.Contains(got[0], c.fires) {
+				t.Errorf("on the broken series it fires %v, want one alert with %s", got, c.fires)
+			}
+		})
+	}
+}

@@ -1,0 +1,122 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/prometheus/common/model"
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/alerts"
+	"github.com/metricscale/kubectl-metricscale/pkg/printers"
+	"github.com/metricscale/kubectl-metricscale/pkg/table"
+)
+
+// The formats of the rules alerts prints with -o yaml or json.
+const (
+	formatRulesFile      = "rules-file"
+	formatPrometheusRule = "prometheusrule"
+)
+
+// AlertsOptions prints the chain's alerting rules.
+type AlertsOptions struct {
+	genericiooptions.IOStreams
+	*GlobalOptions
+
+	Format     string
+	ForScale   float64
+	AdapterJob string
+	PrintFlags *printers.Flags
+
+	rules []alerts.Rule
+}
+
+const alertsExample = `  # the rules: what each alert watches, its severity and the doctor check that explains it
+  kubectl metricscale alerts
+
+  # a rules file for Prometheus's rule_files
+  kubectl metricscale alerts -o yaml > metricscale-alerts.yaml
+
+  # a PrometheusRule for the Prometheus Operator
+  kubectl metricscale alerts --format prometheusrule -n monitoring -o yaml | kubectl apply -f -`
+
+// NewCmdAlerts returns `kubectl metricscale alerts`.
+func NewCmdAlerts(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &AlertsOptions{IOStreams: streams, GlobalOptions: g, PrintFlags: printers.NewFlags("table").WithoutName()}
+	cmd := &cobra.Command{
+		Use:   "alerts",
+		Short: "Print alerting rules that page before an HPA goes blind",
+		Long: `alerts prints Prometheus alerting rules for the chain itself: a metrics APIService unavailable,
+prometheus-adapter down or failing or slow, an HPA whose ScalingActive has been False for 10 minutes
+or held at maxReplicas for 15, a KEDA scaler erring or answered empty. Each carries a severity, a
+runbook_url into docs/checks.md (the doctor check that explains the cause) and the doctor command to
+run. Without -o, a table of them; -o yaml or json prints a rules file (--format rules-file, for
+Prometheus's rule_files) or a PrometheusRule (--format prometheusrule, in -n's namespace). Every rule
+is checked with Prometheus's own rule parser before it is printed.`,
+		Example: alertsExample,
+		Args:    cobra.NoArgs,
+		RunE:    runOptions(o),
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Format, "format", formatRulesFile, "What -o yaml or json prints: "+formatRulesFile+" (Prometheus's rule_files) or "+formatPrometheusRule+" (the Prometheus Operator's object)")
+	f.Float64Var(&o.ForScale, "for-scale", 1, "Multiply every rule's for by this (0.01: seconds, to watch the alerts fire in a trial)")
+	f.StringVar(&o.AdapterJob, "adapter-job", alerts.DefaultOptions().AdapterJob, "The scrape job of prometheus-adapter's own metrics")
+	_ = cmd.RegisterFlagCompletionFunc("format", completeValues(formatRulesFile, formatPrometheusRule))
+	addOutputFlags(cmd, o.PrintFlags, "table: a line per rule.")
+	return cmd
+}
+
+// Complete builds the rules.
+func (o *AlertsOptions) Complete([]string) error {
+	o.rules = alerts.ClusterRules(alerts.Options{AdapterJob: o.AdapterJob, ForScale: o.ForScale})
+	return nil
+}
+
+// Validate refuses an unknown format or scale.
+func (o *AlertsOptions) Validate() error {
+	formats := []string{formatRulesFile, formatPrometheusRule}
+	switch {
+	case !slices.Contains(formats, o.Format):
+		return fmt.Errorf("--format %q: use %s", o.Format, strings.Join(formats, " or "))
+	case o.ForScale <= 0:
+		return fmt.Errorf("--for-scale %g: give a factor above 0 (1 keeps the rules' for)", o.ForScale)
+	case o.AdapterJob == "":
+		return fmt.Errorf("--adapter-job is empty: give the scrape job of prometheus-adapter's metrics")
+	}
+	return o.PrintFlags.Validate()
+}
+
+// Run prints the table, the rules file or the PrometheusRule.
+func (o *AlertsOptions) Run(context.Context) error {
+	file := alerts.RuleFile{Groups: []alerts.Group{alerts.NewGroup(alerts.ChainGroup, o.rules)}}
+	if err := alerts.Validate(file); err != nil {
+		return err
+	}
+	if o.PrintFlags.Own() {
+		o.printTable()
+		return nil
+	}
+	if o.Format == formatRulesFile {
+		return o.PrintFlags.Print(o.Out, file)
+	}
+	ns, _, err := o.ConfigFlags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return err
+	}
+	obj, err := alerts.PrometheusRule(alerts.ChainGroup, ns, map[string]string{"app.kubernetes.io/managed-by": "metricscale"}, file)
+	if err != nil {
+		return err
+	}
+	return o.PrintFlags.Print(o.Out, obj)
+}
+
+func (o *AlertsOptions) printTable() {
+	var rows [][]string
+	for _, r := range o.rules {
+		rows = append(rows, []string{r.Alert, r.Severity, model.Duration(r.For).String(), string(r.Code), r.Watches})
+	}
+	table.Render(o.Out, "", []string{"ALERT", "SEVERITY", "FOR", "CHECK", "WATCHES"}, rows)
+}
