@@ -127,7 +127,7 @@ func TestDynamicCompletion(t *testing.T) {
 		{"version -o", []string{"version", "-o", ""}, []string{"text", "json", "yaml", "go-template", "go-template-file", "template", "templatefile", "jsonpath", "jsonpath-as-json", "jsonpath-file"}, ""},
 		{"grafana provision -o", []string{"grafana", "provision", "-o", ""}, []string{"table", "json", "yaml", "name", "go-template", "go-template-file", "template", "templatefile", "jsonpath", "jsonpath-as-json", "jsonpath-file"}, ""},
 		{"completion: the shells", []string{"completion", ""}, []string{"bash", "zsh", "fish", "powershell"}, ""},
-		{"commands", []string{""}, []string{"add-rule", "completion", "doctor", "grafana", "help", "history", "migrate", "rbac", "rollback", "simulate", "version", "watch"}, ""},
+		{"commands", []string{""}, []string{"add-rule", "alerts", "completion", "doctor", "grafana", "help", "history", "migrate", "rbac", "rollback", "simulate", "version", "watch"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/alerts"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -43,6 +44,17 @@ type TemplateData struct {
 // credentials_file), where a pod would name kubelet's mount.
 func (d TemplateData) ServiceAccountTokenFile(namespace, serviceAccount string) string {
 	return serviceAccountTokenFile(d.StateDir, namespace, serviceAccount)
+}
+
+// AlertRules is the rules file of kubectl metricscale alerts (the chain's
+// rules as shipped), for the Prometheus ConfigMap's alerts.yml.
+func (d TemplateData) AlertRules() (string, error) {
+	f := alerts.RuleFile{Groups: []alerts.Group{alerts.NewGroup(alerts.ChainGroup, alerts.ClusterRules(alerts.DefaultOptions()))}}
+	if err := alerts.Validate(f); err != nil {
+		return "", err
+	}
+	b, err := yaml.Marshal(f)
+	return string(b), err
 }
 
 // Render executes a manifest template. `include NAME` renders another file of

@@ -84,7 +84,9 @@
 // scrape-monitoring.yml (Prometheus itself, kube-state-metrics with
 // honor_labels, the adapter's own /metrics over HTTPS with Prometheus's
 // ServiceAccount token), which a scenario that replaces prometheus.yml
-// includes.
+// includes. Prometheus loads the chain's alerting rules (kubectl
+// metricscale alerts) from the same ConfigMap's alerts.yml
+// (TemplateData.AlertRules), so alerts can be watched firing.
 //
 // grafana.go: Grafana is emulated, not run: the supervisor serves
 // test/grafanaemu (current Grafana's rules) on its own free loopback port,

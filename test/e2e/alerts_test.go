@@ -1,0 +1,209 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/metricscale/kubectl-metricscale/pkg/alerts"
+	"github.com/metricscale/kubectl-metricscale/test/sandbox"
+)
+
+// firingAlerts are the labels of the firing alerts of that name
+// (Prometheus's ALERTS series).
+func firingAlerts(ctx context.Context, name string) ([]string, error) {
+	vec, err := promVector(ctx, `ALERTS{alertstate="firing",alertname="`+name+`"}`)
+	var out []string
+	for _, s := range vec {
+		out = append(out, s.Metric.String())
+	}
+	return out, err
+}
+
+// waitFiring waits until alert fires with a series that has want in its labels.
+func waitFiring(t *testing.T, alert, want string, bound time.Duration) {
+	t.Helper()
+	eventually(t, bound, alert+" firing for "+want, func(ctx context.Context) error {
+		got, err := firingAlerts(ctx, alert)
+		for _, s := range got {
+			if strings.Contains(s, want) {
+				return nil
+			}
+		}
+		return fmt.Errorf("firing: %v (%v)", got, err)
+	})
+}
+
+// loadRules puts the rules of `alerts args...` into the sandbox's
+// Prometheus (its ConfigMap's alerts.yml) and waits until it evaluates
+// them, each rule's for as printed.
+func loadRules(t *testing.T, args ...string) {
+	t.Helper()
+	ctx := context.Background()
+	out, errOut, code := runCmd(t, append([]string{"alerts", "-o", "yaml"}, args...)...)
+	if code != 0 {
+		t.Fatalf("alerts -o yaml: exit %d\n%s", code, errOut)
+	}
+	cms := env.client.CoreV1().ConfigMaps("monitoring")
+	cm, err := cms.Get(ctx, "prometheus-server", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm.Data["alerts.yml"] = out
+	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	wantFor := forOf(t, out)
+	eventually(t, time.Minute, "Prometheus evaluating the rules of alerts "+strings.Join(args, " "), func(ctx context.Context) error {
+		got, err := loadedRules(ctx)
+		if err == nil && got != wantFor {
+			err = fmt.Errorf("loaded for %s, want %s", got, wantFor)
+		}
+		return err
+	})
+}
+
+// forOf is the for of the first rule of a rules file.
+func forOf(t *testing.T, rulesFile string) time.Duration {
+	for _, l := range strings.Split(rulesFile, "\n") {
+		if f, ok := strings.CutPrefix(strings.TrimSpace(l), "for: "); ok {
+			d, err := model.ParseDuration(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return time.Duration(d)
+		}
+	}
+	t.Fatalf("no for in\n%s", rulesFile)
+	return 0
+}
+
+// loadedRules is the for of the first rule of group metricscale-chain as
+// Prometheus's rules API shows it once evaluated and healthy.
+func loadedRules(ctx context.Context) (time.Duration, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, env.info.PrometheusURL+"/api/v1/rules?type=alert", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Data struct {
+			Groups []struct {
+				Name  string
+				Rules []struct {
+					Name, Health string
+					Duration     float64
+				}
+			}
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return 0, err
+	}
+	for _, g := range body.Data.Groups {
+		if g.Name != alerts.ChainGroup {
+			continue
+		}
+		for _, r := range g.Rules {
+			if r.Health != "ok" {
+				return 0, fmt.Errorf("rule %s: health %q", r.Name, r.Health)
+			}
+		}
+		if len(g.Rules) == 0 {
+			return 0, fmt.Errorf("group %s is empty", g.Name)
+		}
+		return time.Duration(g.Rules[0].Duration * float64(time.Second)), nil
+	}
+	return 0, fmt.Errorf("no group %s among %d", alerts.ChainGroup, len(body.Data.Groups))
+}
+
+// unservedHPA creates in ns a Deployment of one pod and an HPA on it
+// reading a Pods metric nobody serves, between 1 and max replicas.
+func unservedHPA(t *testing.T, ns, name string, max int32) {
+	t.Helper()
+	ctx := context.Background()
+	labels := map[string]string{"app": name}
+	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr.To(int32(1)), Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
+				Containers: []corev1.Container{{Name: "app", Image: "registry.example/app:1"}}}}}}
+	if _, err := env.client.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	hpa := &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{MinReplicas: ptr.To(int32(1)), MaxReplicas: max,
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: name},
+			Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricSource{
+				Metric: autoscalingv2.MetricIdentifier{Name: "metric_nobody_serves"},
+				Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: ptr.To(resource.MustParse("1"))}}}}}}
+	if _, err := env.client.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, hpa, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// scaleAdapter sets the replicas of monitoring/prometheus-adapter, and
+// waits for the rollout when there are any.
+func scaleAdapter(t *testing.T, replicas int32) {
+	t.Helper()
+	ctx := context.Background()
+	deps := env.client.AppsV1().Deployments("monitoring")
+	scale, err := deps.GetScale(ctx, "prometheus-adapter", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scale.Spec.Replicas = replicas
+	if _, err := deps.UpdateScale(ctx, "prometheus-adapter", scale, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if replicas > 0 {
+		if _, err := sandbox.WaitDeploymentReady(ctx, env.client, "monitoring/prometheus-adapter", 2*time.Minute, testWriter{t}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestAlertsOnTheSandbox: the sandbox's Prometheus loads the shipped rules
+// and evaluates every one healthy; with --for-scale 0.02 each fault fires
+// its alert within its for plus two evaluations (and a scrape): an HPA whose
+// metric nobody serves, an HPA held at maxReplicas, the adapter scaled to
+// 0; the healthy Interlok HPA fires none.
+func TestAlertsOnTheSandbox(t *testing.T) {
+	needSandbox(t)
+	ctx := context.Background()
+	if _, err := loadedRules(ctx); err != nil {
+		t.Fatalf("the sandbox's Prometheus does not evaluate the shipped rules: %v", err)
+	}
+	t.Cleanup(func() { loadRules(t) })
+	loadRules(t, "--for-scale", "0.02")
+	healthyInterlok(t, 100)
+
+	ns, _ := testNamespace(t, "alerts-")
+	unservedHPA(t, ns, "unserved", 3)
+	unservedHPA(t, ns, "at-max", 1)
+	// for (12 s) + two evaluations (10 s) + a scrape of kube-state-metrics (5 s) + the HPA controller's first sync (15 s)
+	waitFiring(t, "HPAScalingInactive", `horizontalpodautoscaler="unserved"`, time.Minute)
+	waitFiring(t, "HPAHeldAtMaxReplicas", `horizontalpodautoscaler="at-max"`, time.Minute)
+	for _, alert := range []string{"HPAScalingInactive", "HPAHeldAtMaxReplicas"} {
+		got, err := firingAlerts(ctx, alert)
+		if err != nil || strings.Contains(strings.Join(got, " "), `horizontalpodautoscaler="interlok-autoscaler"`) {
+			t.Errorf("%s fires for the healthy Interlok HPA: %v (%v)", alert, got, err)
+		}
+	}
+	scaleAdapter(t, 0)
+	t.Cleanup(func() { scaleAdapter(t, 1) })
+	waitFiring(t, "PrometheusAdapterDown", `deployment="prometheus-adapter"`, time.Minute)
+}
