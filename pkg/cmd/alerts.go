@@ -2,15 +2,18 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/prometheus/common/model"
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/alerts"
+	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/pkg/printers"
 	"github.com/metricscale/kubectl-metricscale/pkg/table"
 )
@@ -29,9 +32,12 @@ type AlertsOptions struct {
 	Format     string
 	ForScale   float64
 	AdapterJob string
+	Apply      bool
 	PrintFlags *printers.Flags
 
-	rules []alerts.Rule
+	rules     []alerts.Rule
+	env       *kube.Clients // with --apply
+	namespace string
 }
 
 const alertsExample = `  # the rules: what each alert watches, its severity and the doctor check that explains it
@@ -41,7 +47,10 @@ const alertsExample = `  # the rules: what each alert watches, its severity and 
   kubectl metricscale alerts -o yaml > metricscale-alerts.yaml
 
   # a PrometheusRule for the Prometheus Operator
-  kubectl metricscale alerts --format prometheusrule -n monitoring -o yaml | kubectl apply -f -`
+  kubectl metricscale alerts --format prometheusrule -n monitoring -o yaml | kubectl apply -f -
+
+  # the same, written by metricscale (once: a second run writes nothing)
+  kubectl metricscale alerts --apply -n monitoring`
 
 // NewCmdAlerts returns `kubectl metricscale alerts`.
 func NewCmdAlerts(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
@@ -54,8 +63,11 @@ prometheus-adapter down or failing or slow, an HPA whose ScalingActive has been 
 or held at maxReplicas for 15, a KEDA scaler erring or answered empty. Each carries a severity, a
 runbook_url into docs/checks.md (the doctor check that explains the cause) and the doctor command to
 run. Without -o, a table of them; -o yaml or json prints a rules file (--format rules-file, for
-Prometheus's rule_files) or a PrometheusRule (--format prometheusrule, in -n's namespace). Every rule
-is checked with Prometheus's own rule parser before it is printed.`,
+Prometheus's rule_files) or a PrometheusRule (--format prometheusrule, in -n's namespace). --apply
+creates or updates that PrometheusRule (labelled app.kubernetes.io/managed-by=metricscale; it writes
+nothing when the cluster already has it) where the Prometheus Operator's CRD is served, and otherwise
+prints the rules file and where it goes. Every rule is checked with Prometheus's own rule parser
+before it is printed or applied.`,
 		Example: alertsExample,
 		Args:    cobra.NoArgs,
 		RunE:    runOptions(o),
@@ -63,16 +75,23 @@ is checked with Prometheus's own rule parser before it is printed.`,
 	f := cmd.Flags()
 	f.StringVar(&o.Format, "format", formatRulesFile, "What -o yaml or json prints: "+formatRulesFile+" (Prometheus's rule_files) or "+formatPrometheusRule+" (the Prometheus Operator's object)")
 	f.Float64Var(&o.ForScale, "for-scale", 1, "Multiply every rule's for by this (0.01: seconds, to watch the alerts fire in a trial)")
+	f.BoolVar(&o.Apply, "apply", false, "Create or update the PrometheusRule in -n's namespace (where the Prometheus Operator's CRD is served; else print the rules file and where it goes)")
 	f.StringVar(&o.AdapterJob, "adapter-job", alerts.DefaultOptions().AdapterJob, "The scrape job of prometheus-adapter's own metrics")
 	_ = cmd.RegisterFlagCompletionFunc("format", completeValues(formatRulesFile, formatPrometheusRule))
 	addOutputFlags(cmd, o.PrintFlags, "table: a line per rule.")
 	return cmd
 }
 
-// Complete builds the rules.
+// Complete builds the rules, and the clients for --apply.
 func (o *AlertsOptions) Complete([]string) error {
 	o.rules = alerts.ClusterRules(alerts.Options{AdapterJob: o.AdapterJob, ForScale: o.ForScale})
-	return nil
+	var err error
+	if o.Apply {
+		o.env, o.namespace, err = o.clients()
+	} else {
+		o.namespace, _, err = o.ConfigFlags.ToRawKubeConfigLoader().Namespace()
+	}
+	return err
 }
 
 // Validate refuses an unknown format or scale.
@@ -83,34 +102,48 @@ func (o *AlertsOptions) Validate() error {
 		return fmt.Errorf("--format %q: use %s", o.Format, strings.Join(formats, " or "))
 	case o.ForScale <= 0:
 		return fmt.Errorf("--for-scale %g: give a factor above 0 (1 keeps the rules' for)", o.ForScale)
+	case o.Apply && !o.PrintFlags.Own():
+		return fmt.Errorf("--apply and -o %s: --apply writes the PrometheusRule and says what it did; leave -o out, or print the rules without --apply", o.PrintFlags.Output)
 	case o.AdapterJob == "":
 		return fmt.Errorf("--adapter-job is empty: give the scrape job of prometheus-adapter's metrics")
 	}
 	return o.PrintFlags.Validate()
 }
 
-// Run prints the table, the rules file or the PrometheusRule.
-func (o *AlertsOptions) Run(context.Context) error {
+// Run prints the table, the rules file or the PrometheusRule, or applies it.
+func (o *AlertsOptions) Run(ctx context.Context) error {
 	file := alerts.RuleFile{Groups: []alerts.Group{alerts.NewGroup(alerts.ChainGroup, o.rules)}}
 	if err := alerts.Validate(file); err != nil {
 		return err
 	}
-	if o.PrintFlags.Own() {
+	obj, err := alerts.PrometheusRule(alerts.ChainGroup, o.namespace, map[string]string{alerts.OwnerLabel: alerts.OwnerValue}, file)
+	switch {
+	case err != nil:
+		return err
+	case o.Apply:
+		return o.apply(ctx, obj, file)
+	case o.PrintFlags.Own():
 		o.printTable()
 		return nil
-	}
-	if o.Format == formatRulesFile {
+	case o.Format == formatRulesFile:
 		return o.PrintFlags.Print(o.Out, file)
 	}
-	ns, _, err := o.ConfigFlags.ToRawKubeConfigLoader().Namespace()
-	if err != nil {
-		return err
-	}
-	obj, err := alerts.PrometheusRule(alerts.ChainGroup, ns, map[string]string{"app.kubernetes.io/managed-by": "metricscale"}, file)
-	if err != nil {
-		return err
-	}
 	return o.PrintFlags.Print(o.Out, obj)
+}
+
+// apply writes the PrometheusRule, or prints the rules file where no
+// Prometheus Operator serves one.
+func (o *AlertsOptions) apply(ctx context.Context, obj *unstructured.Unstructured, file alerts.RuleFile) error {
+	applied, err := alerts.Apply(ctx, o.env.Dynamic, o.env.Mapper, obj)
+	if errors.Is(err, alerts.ErrNoOperator) {
+		fmt.Fprintf(o.ErrOut, "%v.\nThe rules file follows: save it beside prometheus.yml and list it under rule_files (the Prometheus chart: the serverFiles key alerting_rules.yml).\n", err)
+		return printers.PrintYAML(o.Out, file)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "prometheusrule.monitoring.coreos.com/%s %s\n", obj.GetName(), applied)
+	return nil
 }
 
 func (o *AlertsOptions) printTable() {

@@ -14,7 +14,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
 
 	"github.com/prometheus/common/model"
 
@@ -206,4 +210,63 @@ func TestAlertsOnTheSandbox(t *testing.T) {
 	scaleAdapter(t, 0)
 	t.Cleanup(func() { scaleAdapter(t, 1) })
 	waitFiring(t, "PrometheusAdapterDown", `deployment="prometheus-adapter"`, time.Minute)
+}
+
+// prometheusRuleCRD is the smallest CustomResourceDefinition of the
+// Prometheus Operator's PrometheusRule: its group, version and names, the
+// spec left to the operator's own schema.
+func prometheusRuleCRD() *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+		"metadata": map[string]any{"name": "prometheusrules.monitoring.coreos.com"},
+		"spec": map[string]any{"group": "monitoring.coreos.com", "scope": "Namespaced",
+			"names": map[string]any{"plural": "prometheusrules", "singular": "prometheusrule", "kind": "PrometheusRule", "listKind": "PrometheusRuleList"},
+			"versions": []any{map[string]any{"name": "v1", "served": true, "storage": true,
+				"schema": map[string]any{"openAPIV3Schema": map[string]any{"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}}}}}
+}
+
+// TestAlertsApply: without the Prometheus Operator's CRD, --apply prints
+// the rules file and where it goes (exit 0); with it, --apply creates the
+// PrometheusRule, and a second run writes nothing.
+func TestAlertsApply(t *testing.T) {
+	needSandbox(t)
+	ctx := context.Background()
+	ns, _ := testNamespace(t, "alerts-apply-")
+	out, errOut, code := runCmd(t, "alerts", "--apply", "-n", ns)
+	var file alerts.RuleFile
+	if code != 0 || !strings.Contains(errOut, "rule_files") || yaml.Unmarshal([]byte(out), &file) != nil || len(file.Groups) != 1 {
+		t.Fatalf("--apply without the operator: exit %d, want the rules file and where it goes\n%s%s", code, out, errOut)
+	}
+
+	dyn, err := dynamic.NewForConfig(env.rest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crds := dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
+	if _, err := crds.Create(ctx, prometheusRuleCRD(), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = crds.Delete(context.Background(), "prometheusrules.monitoring.coreos.com", metav1.DeleteOptions{})
+	})
+	rules := dyn.Resource(schema.GroupVersionResource{Group: "monitoring.coreos.com", Version: "v1", Resource: "prometheusrules"}).Namespace(ns)
+	eventually(t, 30*time.Second, "the PrometheusRule CRD served", func(ctx context.Context) error {
+		_, err := rules.List(ctx, metav1.ListOptions{})
+		return err
+	})
+	var versions []string
+	for _, want := range []string{"created", "unchanged"} {
+		out, errOut, code := runCmd(t, "alerts", "--apply", "-n", ns)
+		if code != 0 || strings.TrimSpace(out) != "prometheusrule.monitoring.coreos.com/metricscale-chain "+want {
+			t.Fatalf("--apply: exit %d, want %s\n%s%s", code, want, out, errOut)
+		}
+		live, err := rules.Get(ctx, alerts.ChainGroup, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		versions = append(versions, live.GetResourceVersion())
+	}
+	if versions[0] != versions[1] {
+		t.Errorf("the second --apply wrote: resourceVersion %s then %s", versions[0], versions[1])
+	}
 }
