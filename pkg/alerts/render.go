@@ -3,6 +3,7 @@ package alerts
 import (
 	"errors"
 	"fmt"
+	"maps"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
@@ -49,6 +50,7 @@ func NewGroup(name string, rules []Rule) Group {
 			Labels: map[string]string{LabelSeverity: r.Severity, LabelCode: string(r.Code)},
 			Annotations: map[string]string{"summary": r.Summary, "description": r.Description,
 				AnnotationRunbookURL: Runbook(r.Code), AnnotationDoctor: r.Doctor}}
+		maps.Copy(e.Labels, r.Labels)
 		if r.For > 0 {
 			e.For = model.Duration(r.For).String()
 		}

@@ -30,6 +30,8 @@ type Rule struct {
 	Summary, Description string
 	// Doctor is the command that finds the cause, a Prometheus template.
 	Doctor string
+	// Labels are added to the alert's (beside severity and the code).
+	Labels map[string]string
 }
 
 // Severities.

@@ -143,3 +143,26 @@ func TestRulesFireOnTheirFault(t *testing.T) {
 		})
 	}
 }
+
+// An HPA's series rule passes the parser, fires once the series stops, and
+// not while it is there; its alert names the HPA.
+func TestSeriesRule(t *testing.T) {
+	need := SeriesNeed{Namespace: "default", HPA: "interlok-autoscaler", Metric: "MessageMetrics", Selector: `MessageMetrics{namespace="default",job="interlok"}`}
+	rules := SeriesRules([]SeriesNeed{need}, DefaultOptions())
+	if err := Validate(RuleFile{Groups: []Group{NewGroup(SeriesGroup, rules)}}); err != nil {
+		t.Fatal(err)
+	}
+	r := rules[0]
+	span := r.For + 30*time.Second
+	if got := firing(t, r, `MessageMetrics{namespace="default",job="interlok",pod="a"} 5x40`, span); len(got) > 0 {
+		t.Errorf("fires while the series is there: %v", got)
+	}
+	// Pushed for a minute, then gone: stale after 5 minutes of lookback.
+	got := firing(t, r, `MessageMetrics{namespace="default",job="interlok",pod="a"} 5x4`+"\n"+`other{} 1x80`, 6*time.Minute+span)
+	if len(got) != 1 || !strings.Contains(got[0], `job="interlok"`) {
+		t.Errorf("once the series is gone it fires %v, want one alert", got)
+	}
+	if e := NewGroup(SeriesGroup, rules).Rules[0]; e.Labels["horizontalpodautoscaler"] != "interlok-autoscaler" || e.Labels[LabelCode] != "MS208" {
+		t.Errorf("the rule's labels %v do not name the HPA and the check", e.Labels)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/prometheus/common/model"
 	"github.com/spf13/cobra"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/metricscale/kubectl-metricscale/pkg/alerts"
+	"github.com/metricscale/kubectl-metricscale/pkg/chain"
 	"github.com/metricscale/kubectl-metricscale/pkg/kube"
 	"github.com/metricscale/kubectl-metricscale/pkg/printers"
 	"github.com/metricscale/kubectl-metricscale/pkg/table"
@@ -29,14 +31,18 @@ type AlertsOptions struct {
 	genericiooptions.IOStreams
 	*GlobalOptions
 
-	Format     string
-	ForScale   float64
-	AdapterJob string
-	Apply      bool
-	PrintFlags *printers.Flags
+	Format      string
+	ForScale    float64
+	AdapterJob  string
+	Apply       bool
+	FromCluster bool
+	ChainFlags  *chain.Flags
+	PrintFlags  *printers.Flags
 
+	names     []string
 	rules     []alerts.Rule
-	env       *kube.Clients // with --apply
+	chainOpts chain.Options
+	env       *kube.Clients // with --apply or --from-cluster
 	namespace string
 }
 
@@ -54,9 +60,9 @@ const alertsExample = `  # the rules: what each alert watches, its severity and 
 
 // NewCmdAlerts returns `kubectl metricscale alerts`.
 func NewCmdAlerts(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &AlertsOptions{IOStreams: streams, GlobalOptions: g, PrintFlags: printers.NewFlags("table").WithoutName()}
+	o := &AlertsOptions{IOStreams: streams, GlobalOptions: g, ChainFlags: chain.NewFlags(false), PrintFlags: printers.NewFlags("table").WithoutName()}
 	cmd := &cobra.Command{
-		Use:   "alerts",
+		Use:   "alerts [HPA...]",
 		Short: "Print alerting rules that page before an HPA goes blind",
 		Long: `alerts prints Prometheus alerting rules for the chain itself: a metrics APIService unavailable,
 prometheus-adapter down or failing or slow, an HPA whose ScalingActive has been False for 10 minutes
@@ -67,12 +73,16 @@ Prometheus's rule_files) or a PrometheusRule (--format prometheusrule, in -n's n
 creates or updates that PrometheusRule (labelled app.kubernetes.io/managed-by=metricscale; it writes
 nothing when the cluster already has it) where the Prometheus Operator's CRD is served, and otherwise
 prints the rules file and where it goes. Every rule is checked with Prometheus's own rule parser
-before it is printed or applied.`,
+before it is printed or applied. --from-cluster adds one rule per metric of the HPAs in scope (-n, -A,
+or HPA names): the series the adapter's rule reads for it, absent for 5 minutes (a Pushgateway group
+no longer pushed pages before the HPA notices).`,
 		Example: alertsExample,
-		Args:    cobra.NoArgs,
+		Args:    cobra.ArbitraryArgs,
 		RunE:    runOptions(o),
 	}
 	f := cmd.Flags()
+	o.ChainFlags.AddFlags(f)
+	f.BoolVar(&o.FromCluster, "from-cluster", false, "Also a rule per metric of the HPAs in scope (-n, -A, HPA names): its series, as the adapter's rule selects them, absent")
 	f.StringVar(&o.Format, "format", formatRulesFile, "What -o yaml or json prints: "+formatRulesFile+" (Prometheus's rule_files) or "+formatPrometheusRule+" (the Prometheus Operator's object)")
 	f.Float64Var(&o.ForScale, "for-scale", 1, "Multiply every rule's for by this (0.01: seconds, to watch the alerts fire in a trial)")
 	f.BoolVar(&o.Apply, "apply", false, "Create or update the PrometheusRule in -n's namespace (where the Prometheus Operator's CRD is served; else print the rules file and where it goes)")
@@ -82,16 +92,22 @@ before it is printed or applied.`,
 	return cmd
 }
 
-// Complete builds the rules, and the clients for --apply.
-func (o *AlertsOptions) Complete([]string) error {
-	o.rules = alerts.ClusterRules(alerts.Options{AdapterJob: o.AdapterJob, ForScale: o.ForScale})
+// Complete builds the cluster-wide rules, and the clients for --apply and
+// --from-cluster.
+func (o *AlertsOptions) Complete(args []string) error {
+	o.names = args
+	o.rules = alerts.ClusterRules(o.ruleOptions())
 	var err error
-	if o.Apply {
-		o.env, o.namespace, err = o.clients()
+	if o.Apply || o.FromCluster {
+		o.chainOpts, o.env, o.namespace, err = o.completeChain(o.ChainFlags)
 	} else {
 		o.namespace, _, err = o.ConfigFlags.ToRawKubeConfigLoader().Namespace()
 	}
 	return err
+}
+
+func (o *AlertsOptions) ruleOptions() alerts.Options {
+	return alerts.Options{AdapterJob: o.AdapterJob, ForScale: o.ForScale}
 }
 
 // Validate refuses an unknown format or scale.
@@ -102,6 +118,10 @@ func (o *AlertsOptions) Validate() error {
 		return fmt.Errorf("--format %q: use %s", o.Format, strings.Join(formats, " or "))
 	case o.ForScale <= 0:
 		return fmt.Errorf("--for-scale %g: give a factor above 0 (1 keeps the rules' for)", o.ForScale)
+	case len(o.names) > 0 && !o.FromCluster:
+		return fmt.Errorf("HPA names (%s) choose the HPAs of --from-cluster's rules: add --from-cluster", strings.Join(o.names, ", "))
+	case len(o.names) > 0 && o.AllNamespaces:
+		return fmt.Errorf("HPA names and -A: name HPAs of one namespace (-n), or leave the names out")
 	case o.Apply && !o.PrintFlags.Own():
 		return fmt.Errorf("--apply and -o %s: --apply writes the PrometheusRule and says what it did; leave -o out, or print the rules without --apply", o.PrintFlags.Output)
 	case o.AdapterJob == "":
@@ -113,6 +133,14 @@ func (o *AlertsOptions) Validate() error {
 // Run prints the table, the rules file or the PrometheusRule, or applies it.
 func (o *AlertsOptions) Run(ctx context.Context) error {
 	file := alerts.RuleFile{Groups: []alerts.Group{alerts.NewGroup(alerts.ChainGroup, o.rules)}}
+	if o.FromCluster {
+		series, err := o.seriesRules(ctx)
+		if err != nil {
+			return err
+		}
+		o.rules = append(o.rules, series...)
+		file.Groups = append(file.Groups, alerts.NewGroup(alerts.SeriesGroup, series))
+	}
 	if err := alerts.Validate(file); err != nil {
 		return err
 	}
@@ -129,6 +157,30 @@ func (o *AlertsOptions) Run(ctx context.Context) error {
 		return o.PrintFlags.Print(o.Out, file)
 	}
 	return o.PrintFlags.Print(o.Out, obj)
+}
+
+// seriesRules are --from-cluster's: a rule per metric of the HPAs in
+// scope; a metric no adapter rule serves is said on stderr.
+func (o *AlertsOptions) seriesRules(ctx context.Context) ([]alerts.Rule, error) {
+	ch := chain.Load(ctx, o.env, o.chainOpts, chain.StageDiscovery, time.Now())
+	if err := ch.Err(chain.StageDiscovery); err != nil {
+		return nil, fmt.Errorf("--from-cluster: %w", err)
+	}
+	scope := kube.HPAScope{Namespace: o.namespace, Names: o.names}
+	if o.AllNamespaces {
+		scope = kube.HPAScope{}
+	}
+	needs, unserved, err := alerts.SeriesNeeds(ctx, o.env, ch.Discovery, scope)
+	if err != nil {
+		return nil, fmt.Errorf("--from-cluster: %w", err)
+	}
+	for _, u := range unserved {
+		fmt.Fprintf(o.ErrOut, "--from-cluster: no rule for HPA %s/%s metric %s: %s\n", u.Namespace, u.HPA, u.Metric, u.Reason)
+	}
+	if len(needs) == 0 {
+		return nil, fmt.Errorf("--from-cluster: no HPA metric in scope is read from series the adapter serves (use -n or -A)")
+	}
+	return alerts.SeriesRules(needs, o.ruleOptions()), nil
 }
 
 // apply writes the PrometheusRule, or prints the rules file where no

@@ -258,7 +258,8 @@ func TestSidecarV2DashboardOnGrafana11(t *testing.T) {
 
 // TestSidecarDataSourceUpdateByVersion: on Grafana 7.5 (updated by numeric
 // id) and 13 (by uid; the numeric-id routes are off) a data source whose
-// ConfigMap changes is updated by the sidecar: one write, then none.
+// ConfigMap changes is updated by the sidecar: one write, then none. A
+// classic dashboard's ConfigMap beside it converges on both.
 func TestSidecarDataSourceUpdateByVersion(t *testing.T) {
 	needSandbox(t)
 	for _, mode := range []grafanaemu.Mode{grafanaemu.ModeV75, grafanaemu.ModeV13} {
@@ -271,10 +272,20 @@ func TestSidecarDataSourceUpdateByVersion(t *testing.T) {
 				return map[string]string{"ds.yaml": fmt.Sprintf("apiVersion: 1\ndatasources:\n- {name: team %s, type: prometheus, uid: %s, url: %q}\n", suffix, uid, url)}
 			}
 			cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "ds", Namespace: ns, Labels: map[string]string{testDataSourceLabel: "1"}}, Data: file("http://old:9090")}
-			if _, err := env.client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-				t.Fatal(err)
+			dash := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "dash", Namespace: ns, Labels: map[string]string{testDashboardLabel: "1"}},
+				Data: map[string]string{"d.json": fmt.Sprintf(`{"uid":"e2e-classic-%s","title":"classic","panels":[]}`, suffix)}}
+			for _, c := range []*corev1.ConfigMap{cm, dash} {
+				if _, err := env.client.CoreV1().ConfigMaps(ns).Create(ctx, c, metav1.CreateOptions{}); err != nil {
+					t.Fatal(err)
+				}
 			}
 			startSidecarFor(t, ns, g)
+			eventually(t, 10*time.Second, "the classic dashboard", func(context.Context) error {
+				if code, body := grafanaDoAt(t, g, http.MethodGet, "/api/dashboards/uid/e2e-classic-"+suffix, nil); code != http.StatusOK {
+					return fmt.Errorf("%d %s", code, body)
+				}
+				return nil
+			})
 			urlIs := func(want string) func(context.Context) error {
 				return func(context.Context) error {
 					code, body := grafanaDoAt(t, g, http.MethodGet, "/api/datasources/uid/"+uid, nil)
