@@ -181,10 +181,12 @@ func scaleAdapter(t *testing.T, replicas int32) {
 }
 
 // TestAlertsOnTheSandbox: the sandbox's Prometheus loads the shipped rules
-// and evaluates every one healthy; with --for-scale 0.02 each fault fires
-// its alert within its for plus two evaluations (and a scrape): an HPA whose
-// metric nobody serves, an HPA held at maxReplicas, the adapter scaled to
-// 0; the healthy Interlok HPA fires none.
+// and evaluates every one healthy; with --for-scale 0.02 and the Interlok
+// HPA's series rule (--from-cluster) each fault fires its alert within its
+// for plus two evaluations (and a scrape): an HPA whose metric nobody
+// serves, an HPA held at maxReplicas, the adapter scaled to 0, the
+// Pushgateway groups the Interlok HPA reads deleted; the healthy Interlok
+// HPA fires none.
 func TestAlertsOnTheSandbox(t *testing.T) {
 	needSandbox(t)
 	ctx := context.Background()
@@ -192,8 +194,8 @@ func TestAlertsOnTheSandbox(t *testing.T) {
 		t.Fatalf("the sandbox's Prometheus does not evaluate the shipped rules: %v", err)
 	}
 	t.Cleanup(func() { loadRules(t) })
-	loadRules(t, "--for-scale", "0.02")
 	healthyInterlok(t, 100)
+	loadRules(t, "--for-scale", "0.02", "--from-cluster", "-n", "default", "interlok-autoscaler")
 
 	ns, _ := testNamespace(t, "alerts-")
 	unservedHPA(t, ns, "unserved", 3)
@@ -201,7 +203,7 @@ func TestAlertsOnTheSandbox(t *testing.T) {
 	// for (12 s) + two evaluations (10 s) + a scrape of kube-state-metrics (5 s) + the HPA controller's first sync (15 s)
 	waitFiring(t, "HPAScalingInactive", `horizontalpodautoscaler="unserved"`, time.Minute)
 	waitFiring(t, "HPAHeldAtMaxReplicas", `horizontalpodautoscaler="at-max"`, time.Minute)
-	for _, alert := range []string{"HPAScalingInactive", "HPAHeldAtMaxReplicas"} {
+	for _, alert := range []string{"HPAScalingInactive", "HPAHeldAtMaxReplicas", "HPAMetricSeriesAbsent"} {
 		got, err := firingAlerts(ctx, alert)
 		if err != nil || strings.Contains(strings.Join(got, " "), `horizontalpodautoscaler="interlok-autoscaler"`) {
 			t.Errorf("%s fires for the healthy Interlok HPA: %v (%v)", alert, got, err)
@@ -210,6 +212,17 @@ func TestAlertsOnTheSandbox(t *testing.T) {
 	scaleAdapter(t, 0)
 	t.Cleanup(func() { scaleAdapter(t, 1) })
 	waitFiring(t, "PrometheusAdapterDown", `deployment="prometheus-adapter"`, time.Minute)
+
+	// The Pushgateway groups the Interlok HPA reads, deleted: its series rule fires.
+	t.Cleanup(func() { pushInterlok(t, 100) })
+	pods, err := env.client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=interlok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pods.Items {
+		deletePushGroup(t, "job/interlok/k8s_pod_name/"+p.Name)
+	}
+	waitFiring(t, "HPAMetricSeriesAbsent", `horizontalpodautoscaler="interlok-autoscaler"`, time.Minute)
 }
 
 // prometheusRuleCRD is the smallest CustomResourceDefinition of the
