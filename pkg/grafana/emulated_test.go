@@ -506,3 +506,29 @@ func TestSaveThroughAPIsConflict(t *testing.T) {
 		t.Errorf("after the refused save: %+v", live)
 	}
 }
+
+// A dry run through /apis reads only and shows the diff of what changed,
+// classic and v2 alike.
+func TestDryRunThroughAPIs(t *testing.T) {
+	ctx := context.Background()
+	c, emu := emulated(t, grafanaemu.Options{Mode: grafanaemu.ModeV13})
+	want := func(title string) Desired {
+		return Desired{Dashboards: []Dashboard{
+			{Body: []byte(`{"uid":"classic","title":"` + title + `","panels":[]}`)},
+			{Body: v2Resource(DashboardGroup+"/v2", "dyn", title)},
+		}}
+	}
+	if _, err := Converge(ctx, c, want("one"), Options{OwnerTag: "o"}); err != nil {
+		t.Fatal(err)
+	}
+	emu.ResetStats()
+	actions, err := Converge(ctx, c, want("two"), Options{OwnerTag: "o", DryRun: true})
+	if err != nil || emu.Stats().Writes != 0 {
+		t.Fatalf("dry run: %v, %d writes", err, emu.Stats().Writes)
+	}
+	for _, a := range actions {
+		if a.Action != Updated || !strings.Contains(a.Diff, `-  "title": "one"`) || !strings.Contains(a.Diff, `+  "title": "two"`) {
+			t.Errorf("%s: %s, diff:\n%s", a.UID, a.Action, a.Diff)
+		}
+	}
+}
