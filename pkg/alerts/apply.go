@@ -42,6 +42,11 @@ const (
 // that name without the owner label is someone else's: it is left alone.
 func Apply(ctx context.Context, client dynamic.Interface, mapper meta.RESTMapper, obj *unstructured.Unstructured) (Applied, error) {
 	mapping, err := mapper.RESTMapping(PrometheusRuleKind)
+	if r, ok := mapper.(meta.ResettableRESTMapper); ok && meta.IsNoMatchError(err) {
+		// A cached discovery predates the CRD: ask the API server again, as kubectl apply does.
+		r.Reset()
+		mapping, err = mapper.RESTMapping(PrometheusRuleKind)
+	}
 	if meta.IsNoMatchError(err) {
 		return "", ErrNoOperator
 	}
