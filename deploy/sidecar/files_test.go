@@ -16,7 +16,29 @@ func TestRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Image + ":" + version
-	images := map[string]func(t *testing.T, b []byte) string{
+	images := releaseImages()
+	if len(files) != len(images) {
+		t.Errorf("Release gives %d files, want %d", len(files), len(images))
+	}
+	for name, image := range images {
+		b, ok := files[name]
+		if !ok {
+			t.Errorf("no %s", name)
+			continue
+		}
+		if got := image(t, b); got != want {
+			t.Errorf("%s names image %q, want %q", name, got, want)
+		}
+		if strings.Contains(string(b), ":"+DevTag+"\n") || strings.Contains(string(b), "tag: "+DevTag) {
+			t.Errorf("%s still names the %s tag", name, DevTag)
+		}
+	}
+}
+
+// releaseImages read the image each release file names, where the chart
+// or the API server reads it.
+func releaseImages() map[string]func(t *testing.T, b []byte) string {
+	return map[string]func(t *testing.T, b []byte) string{
 		"deploy.yaml": func(t *testing.T, b []byte) string {
 			docs := strings.Split(string(b), "\n---\n")
 			var dep struct {
@@ -56,22 +78,6 @@ func TestRelease(t *testing.T) {
 			}
 			return containers[0].Image
 		},
-	}
-	if len(files) != len(images) {
-		t.Errorf("Release gives %d files, want %d", len(files), len(images))
-	}
-	for name, image := range images {
-		b, ok := files[name]
-		if !ok {
-			t.Errorf("no %s", name)
-			continue
-		}
-		if got := image(t, b); got != want {
-			t.Errorf("%s names image %q, want %q", name, got, want)
-		}
-		if strings.Contains(string(b), ":"+DevTag+"\n") || strings.Contains(string(b), "tag: "+DevTag) {
-			t.Errorf("%s still names the %s tag", name, DevTag)
-		}
 	}
 }
 
