@@ -3,6 +3,7 @@ package grafana
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"unicode"
@@ -81,11 +82,20 @@ func (c *Client) saveDashboardResource(ctx context.Context, r *resources, s Dash
 	if err != nil {
 		return SavedDashboard{}, fmt.Errorf("grafana: %s: %w", op, err)
 	}
-	obj := &unstructured.Unstructured{Object: map[string]any{"spec": s.Body}}
+	// The resource's name is the uid, and the legacy id and version are
+	// Grafana's own: a spec carries none of them.
+	spec := maps.Clone(s.Body)
+	delete(spec, "id")
+	delete(spec, "version")
+	obj := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
 	obj.SetAPIVersion(gvr.GroupVersion().String())
 	obj.SetKind("Dashboard")
 	obj.SetName(uid)
-	annotations := map[string]string{FolderAnnotation: s.FolderUID}
+	// No folder annotation: the root (General).
+	annotations := map[string]string{}
+	if s.FolderUID != "" {
+		annotations[FolderAnnotation] = s.FolderUID
+	}
 	if s.Message != "" {
 		annotations[messageAnnotation] = s.Message
 	}
