@@ -40,7 +40,10 @@ var (
 
 // resources is Grafana's Kubernetes-style API (/apis) as one server serves
 // it: Grafana 12+ is a Kubernetes-style API server for dashboards and
-// folders, so client-go's discovery and dynamic clients speak to it.
+// folders, so client-go's dynamic and REST clients speak to it. Its groups
+// are read with one GET /apis (apiGroups), not client-go's discovery
+// client, which keeps only the status of an answer that is no Status (as
+// Grafana's own 401 and 403 are).
 type resources struct {
 	dynamic dynamic.Interface
 	// rest sends the writes: their answers echo the whole object, and only

@@ -47,4 +47,14 @@
 // overwritten. Every dashboard is checked before the first request from its
 // uid and title alone and decoded only when its turn comes, with diffs in a
 // dry run only, so a large set holds one decoded dashboard at a time.
+//
+// By version (dialect.go, apis.go): the legacy /api calls Grafana changed
+// are chosen by the version /api/health gives (a data source is updated by
+// numeric id before 9.0). Where GET /apis lists a stable
+// dashboard.grafana.app version (Grafana 12+), dashboards and folders go
+// through /apis with client-go's dynamic client instead (apis_objects.go:
+// the resource's name is the uid, grafana.app/folder the folder,
+// resourceVersion the conflict check), in Config.Namespace; data sources
+// stay on /api. schema.go tells a classic dashboard from a v2 one (bare or
+// a whole resource); a v2 one goes only through /apis (ErrV2NotServed).
 package grafana
