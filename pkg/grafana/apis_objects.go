@@ -27,17 +27,23 @@ const (
 var managedByFiles = map[string]bool{"classic-file-provisioning": true, "repo": true}
 
 // dashboardResource reads a dashboard through /apis in the schema it is
-// stored in: read through the classic version, a v2 one says so in
-// status.conversion and is read again through its own.
-func (c *Client) dashboardResource(ctx context.Context, r *resources, uid string) (*StoredDashboard, error) {
+// stored in: first through expect's (one read when it is right); one
+// stored in the other schema says so in status.conversion and is read
+// again through its own.
+func (c *Client) dashboardResource(ctx context.Context, r *resources, uid string, expect DashboardSchema) (*StoredDashboard, error) {
 	op := fmt.Sprintf("get dashboard %q", uid)
-	obj, err := r.client(r.classic).Get(ctx, uid, metav1.GetOptions{})
+	first := r.classic
+	if expect.V2 && r.v2.Resource != "" {
+		first = r.v2
+	}
+	obj, err := r.client(first).Get(ctx, uid, metav1.GetOptions{})
 	if err != nil {
 		return nil, c.failAPIs(op, err)
 	}
 	stored, _, _ := unstructured.NestedString(obj.Object, "status", "conversion", "storedVersion")
-	if v2, known := dashboardVersion(stored); known && v2 {
-		gvr, err := r.dashboardsFor(DashboardSchema{V2: true, APIVersion: DashboardGroup + "/" + stored})
+	storedV2, known := dashboardVersion(stored)
+	if readV2, _ := dashboardVersion(first.Version); known && storedV2 != readV2 {
+		gvr, err := r.dashboardsFor(DashboardSchema{V2: storedV2, APIVersion: DashboardGroup + "/" + stored})
 		if err != nil {
 			return nil, fmt.Errorf("grafana: %s: it is stored as %s/%s: %w", op, DashboardGroup, stored, err)
 		}

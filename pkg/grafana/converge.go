@@ -447,7 +447,7 @@ func (cv *converger) dashboard(ctx context.Context, want dashboardToSave) (Actio
 	}
 	save := DashboardSave{Body: body, FolderUID: want.FolderUID, Message: cv.opts.Message, UID: want.UID, Schema: want.Schema}
 
-	live, err := cv.c.Dashboard(ctx, want.UID)
+	live, err := cv.c.dashboard(ctx, want.UID, want.Schema)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		a.Action = Created

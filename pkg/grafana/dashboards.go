@@ -25,11 +25,16 @@ type StoredDashboard struct {
 // dashboard.grafana.app where Grafana serves it (12+), in the schema it is
 // stored in, else GET /api/dashboards/uid/UID.
 func (c *Client) Dashboard(ctx context.Context, uid string) (*StoredDashboard, error) {
+	return c.dashboard(ctx, uid, DashboardSchema{})
+}
+
+// dashboard is Dashboard, read through /apis first in the schema expected.
+func (c *Client) dashboard(ctx context.Context, uid string, expect DashboardSchema) (*StoredDashboard, error) {
 	if r, err := c.apis(ctx); err != nil || r != nil {
 		if err != nil {
 			return nil, err
 		}
-		return c.dashboardResource(ctx, r, uid)
+		return c.dashboardResource(ctx, r, uid, expect)
 	}
 	op := fmt.Sprintf("get dashboard %q", uid)
 	params := dashboards.NewGetDashboardByUIDParams().WithContext(ctx).WithTimeout(c.timeout).WithUID(uid)
