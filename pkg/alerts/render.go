@@ -37,6 +37,9 @@ const (
 	LabelCode            = "metricscale_code"
 	AnnotationRunbookURL = "runbook_url"
 	AnnotationDoctor     = "doctor"
+	// AnnotationDashboardURL is the chain's dashboard for the alert
+	// (alerts --grafana-url).
+	AnnotationDashboardURL = "dashboard_url"
 )
 
 // ChainGroup is the name of the group of ClusterRules.
@@ -50,6 +53,9 @@ func NewGroup(name string, rules []Rule) Group {
 			Labels: map[string]string{LabelSeverity: r.Severity, LabelCode: string(r.Code)},
 			Annotations: map[string]string{"summary": r.Summary, "description": r.Description,
 				AnnotationRunbookURL: Runbook(r.Code), AnnotationDoctor: r.Doctor}}
+		if r.Dashboard != "" {
+			e.Annotations[AnnotationDashboardURL] = r.Dashboard
+		}
 		maps.Copy(e.Labels, r.Labels)
 		if r.For > 0 {
 			e.For = model.Duration(r.For).String()

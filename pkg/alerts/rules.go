@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/metricscale/kubectl-metricscale/pkg/dashboards"
 	"github.com/metricscale/kubectl-metricscale/pkg/doctor"
 )
 
@@ -32,6 +33,12 @@ type Rule struct {
 	Doctor string
 	// Labels are added to the alert's (beside severity and the code).
 	Labels map[string]string
+	// HPA says the alerts carry the HPA's namespace and
+	// horizontalpodautoscaler labels.
+	HPA bool
+	// Dashboard is the URL of the chain's dashboard for the alert, a
+	// Prometheus template, or "".
+	Dashboard string
 }
 
 // Severities.
@@ -46,6 +53,24 @@ type Options struct {
 	AdapterJob string
 	// ForScale multiplies every For (a short one for tests and trials).
 	ForScale float64
+	// GrafanaURL, when set, is where people open Grafana: each alert links
+	// to the "Autoscaling chain" dashboard there, its HPA chosen.
+	GrafanaURL string
+}
+
+// dashboard is the chain dashboard's URL for an alert of an HPA (both
+// given as templates or values), or of the chain itself (both empty).
+func (o Options) dashboard(namespace, hpa string) string {
+	if o.GrafanaURL == "" {
+		return ""
+	}
+	return dashboards.ChainURL(o.GrafanaURL, namespace, hpa)
+}
+
+// Dashboards are the chain's alerts as the dashboards draw them from
+// Prometheus's ALERTS series (grafana provision --alerts).
+func Dashboards() *dashboards.Alerts {
+	return &dashboards.Alerts{Selector: LabelCode + `!=""`, CodeLabel: LabelCode}
 }
 
 // DefaultOptions are the rules as shipped.
@@ -76,19 +101,30 @@ func ClusterRules(o Options) []Rule {
 		Description: "The adapter fails {{ $value | humanize }} requests a second for {{ $labels.group }}: usually its queries to Prometheus fail (a wrong --prometheus-url, Prometheus down), and the HPAs reading those metrics see <unknown>.",
 		Doctor:      "kubectl metricscale doctor -A",
 	}, {
+		// The adapter's client counts only the queries Prometheus answered
+		// (a refused connection is not observed), and its first relist runs
+		// at start: an adapter up with no series query counted since it
+		// started never reached Prometheus.
+		Alert: "PrometheusAdapterNoPrometheusAnswer", Watches: "the adapter up without one answer from Prometheus", Code: doctor.CodePrometheusUnreachable, Severity: Critical, For: 5 * time.Minute,
+		Expr: `up{job="` + o.AdapterJob + `"} == 1 unless on (job, instance) ` +
+			`prometheus_adapter_prometheus_client_request_duration_seconds_count{job="` + o.AdapterJob + `",path="/api/v1/series"}`,
+		Summary:     "prometheus-adapter {{ $labels.instance }} has had no answer from Prometheus",
+		Description: "Since it started the adapter has not once listed series from Prometheus: its --prometheus-url is wrong or Prometheus is down. It serves no custom metric, and every HPA on one sees <unknown>.",
+		Doctor:      "kubectl metricscale doctor -A",
+	}, {
 		Alert: "PrometheusAdapterQueriesSlow", Watches: "the adapter's Prometheus queries over 5 s (p99)", Code: doctor.CodeAPIServiceTimeout, Severity: Warning, For: 10 * time.Minute,
 		Expr:        `histogram_quantile(0.99, sum by (le, job) (rate(prometheus_adapter_prometheus_client_request_duration_seconds_bucket{job="` + o.AdapterJob + `"}[5m]))) > 5`,
 		Summary:     "prometheus-adapter's queries to Prometheus are slow",
 		Description: "The 99th percentile of the adapter's Prometheus queries is {{ $value | humanizeDuration }}; past the aggregation layer's timeout the metrics APIs answer 503.",
 		Doctor:      "kubectl metricscale doctor -A",
 	}, {
-		Alert: "HPAScalingInactive", Watches: "an HPA whose ScalingActive is False", Code: doctor.CodeCannotCompute, Severity: Critical, For: 10 * time.Minute,
+		Alert: "HPAScalingInactive", HPA: true, Watches: "an HPA whose ScalingActive is False", Code: doctor.CodeCannotCompute, Severity: Critical, For: 10 * time.Minute,
 		Expr:        `max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_status_condition{condition="ScalingActive",status="false"}) == 1`,
 		Summary:     "HPA {{ $labels.namespace }}/{{ $labels.horizontalpodautoscaler }} cannot compute replicas",
 		Description: "Its ScalingActive condition has been False for 10 minutes: it reads no metric value and holds its workload at its current size.",
 		Doctor:      "kubectl metricscale doctor {{ $labels.horizontalpodautoscaler }} -n {{ $labels.namespace }}",
 	}, {
-		Alert: "HPAHeldAtMaxReplicas", Watches: "an HPA running at its maxReplicas", Code: doctor.CodeAtMaxReplicas, Severity: Warning, For: 15 * time.Minute,
+		Alert: "HPAHeldAtMaxReplicas", HPA: true, Watches: "an HPA running at its maxReplicas", Code: doctor.CodeAtMaxReplicas, Severity: Warning, For: 15 * time.Minute,
 		Expr: `max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_status_current_replicas)` +
 			` >= max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_max_replicas)`,
 		Summary:     "HPA {{ $labels.namespace }}/{{ $labels.horizontalpodautoscaler }} is held at maxReplicas",
@@ -109,6 +145,10 @@ func ClusterRules(o Options) []Rule {
 	}}
 	for i := range rules {
 		rules[i].For = scaled(rules[i].For, o.ForScale)
+		rules[i].Dashboard = o.dashboard("", "")
+		if rules[i].HPA {
+			rules[i].Dashboard = o.dashboard("{{ $labels.namespace }}", "{{ $labels.horizontalpodautoscaler }}")
+		}
 	}
 	return rules
 }

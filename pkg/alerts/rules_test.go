@@ -99,6 +99,13 @@ func TestRulesFireOnTheirFault(t *testing.T) {
 			healthy: `apiserver_request_total{job="prometheus-adapter",group="custom.metrics.k8s.io",code="200"} 0+10x80`,
 			broken:  `apiserver_request_total{job="prometheus-adapter",group="custom.metrics.k8s.io",code="500"} 0+10x80`,
 			fires:   `group="custom.metrics.k8s.io"`},
+		"PrometheusAdapterNoPrometheusAnswer": {
+			healthy: `up{job="prometheus-adapter",instance="10.0.0.7:6443"} 1x80` + "\n" +
+				`prometheus_adapter_prometheus_client_request_duration_seconds_count{job="prometheus-adapter",instance="10.0.0.7:6443",path="/api/v1/series"} 1+0x80`,
+			broken: `up{job="prometheus-adapter",instance="10.0.0.7:6443"} 1x80` + "\n" +
+				`up{job="prometheus-adapter",instance="10.0.0.8:6443"} 0x80` + "\n" +
+				`prometheus_adapter_prometheus_client_request_duration_seconds_count{job="prometheus-adapter",instance="10.0.0.7:6443",path="/api/v1/query"} 0+1x80`,
+			fires: `instance="10.0.0.7:6443"`},
 		"PrometheusAdapterQueriesSlow": {
 			healthy: `prometheus_adapter_prometheus_client_request_duration_seconds_bucket{job="prometheus-adapter",le="1"} 0+10x80` + "\n" +
 				`prometheus_adapter_prometheus_client_request_duration_seconds_bucket{job="prometheus-adapter",le="+Inf"} 0+10x80`,
@@ -164,5 +171,35 @@ func TestSeriesRule(t *testing.T) {
 	}
 	if e := NewGroup(SeriesGroup, rules).Rules[0]; e.Labels["horizontalpodautoscaler"] != "interlok-autoscaler" || e.Labels[LabelCode] != "MS208" {
 		t.Errorf("the rule's labels %v do not name the HPA and the check", e.Labels)
+	}
+}
+
+// An HPA alert's dashboard_url, expanded as Prometheus expands annotations,
+// opens the chain's dashboard with the alert's HPA chosen.
+func TestDashboardURLExpands(t *testing.T) {
+	o := DefaultOptions()
+	o.GrafanaURL = "https://grafana.example.com"
+	var r Rule
+	for _, c := range ClusterRules(o) {
+		if c.Alert == "HPAScalingInactive" {
+			r = c
+		}
+	}
+	storage := promqltest.LoadedStorage(t, "load 15s\n"+`kube_horizontalpodautoscaler_status_condition{namespace="shop",horizontalpodautoscaler="web",condition="ScalingActive",status="false"} 1x80`)
+	t.Cleanup(func() { storage.Close() })
+	expr, err := parser.ParseExpr(r.Expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := rules.NewAlertingRule(r.Alert, expr, 0, 0, labels.EmptyLabels(),
+		labels.FromStrings(AnnotationDashboardURL, r.Dashboard), labels.EmptyLabels(), "", true, nil)
+	engine := promqltest.NewTestEngine(t, false, 5*time.Minute, 100000)
+	if _, err := rule.Eval(context.Background(), 0, time.Unix(60, 0), rules.EngineQueryFunc(engine, storage), nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	active := rule.ActiveAlerts()
+	want := "https://grafana.example.com/d/metricscale-autoscaling-chain?var-namespace=shop&var-hpa=web"
+	if len(active) != 1 || active[0].Annotations.Get(AnnotationDashboardURL) != want {
+		t.Fatalf("alerts %v, want one with dashboard_url %s", active, want)
 	}
 }

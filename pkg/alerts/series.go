@@ -32,6 +32,8 @@ func SeriesRules(needs []SeriesNeed, o Options) []Rule {
 			Description: "Prometheus has no series " + n.Selector + ": the adapter serves no value for " + n.Metric + " and the HPA will see <unknown> and stop scaling.",
 			Doctor:      "kubectl metricscale doctor " + n.HPA + " -n " + n.Namespace,
 			Labels:      map[string]string{"namespace": n.Namespace, "horizontalpodautoscaler": n.HPA, "metric": n.Metric},
+			HPA:         true,
+			Dashboard:   o.dashboard(n.Namespace, n.HPA),
 		}
 		rules = append(rules, r)
 	}

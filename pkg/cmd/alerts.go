@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -36,6 +37,7 @@ type AlertsOptions struct {
 	AdapterJob  string
 	Apply       bool
 	FromCluster bool
+	GrafanaURL  string
 	ChainFlags  *chain.Flags
 	PrintFlags  *printers.Flags
 
@@ -56,7 +58,10 @@ const alertsExample = `  # the rules: what each alert watches, its severity and 
   kubectl metricscale alerts --format prometheusrule -n monitoring -o yaml | kubectl apply -f -
 
   # the same, written by metricscale (once: a second run writes nothing)
-  kubectl metricscale alerts --apply -n monitoring`
+  kubectl metricscale alerts --apply -n monitoring
+
+  # each alert links to the Autoscaling chain dashboard (grafana provision --alerts), its HPA chosen
+  kubectl metricscale alerts --apply -n monitoring --grafana-url https://grafana.example.com`
 
 // NewCmdAlerts returns `kubectl metricscale alerts`.
 func NewCmdAlerts(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
@@ -75,7 +80,8 @@ nothing when the cluster already has it) where the Prometheus Operator's CRD is 
 prints the rules file and where it goes. Every rule is checked with Prometheus's own rule parser
 before it is printed or applied. --from-cluster adds one rule per metric of the HPAs in scope (-n, -A,
 or HPA names): the series the adapter's rule reads for it, absent for 5 minutes (a Pushgateway group
-no longer pushed pages before the HPA notices).`,
+no longer pushed pages before the HPA notices). --grafana-url adds to each alert a dashboard_url
+annotation: the "Autoscaling chain" dashboard there, with the alert's HPA chosen.`,
 		Example: alertsExample,
 		Args:    cobra.ArbitraryArgs,
 		RunE:    runOptions(o),
@@ -86,6 +92,7 @@ no longer pushed pages before the HPA notices).`,
 	f.StringVar(&o.Format, "format", formatRulesFile, "What -o yaml or json prints: "+formatRulesFile+" (Prometheus's rule_files) or "+formatPrometheusRule+" (the Prometheus Operator's object)")
 	f.Float64Var(&o.ForScale, "for-scale", 1, "Multiply every rule's for by this (0.01: seconds, to watch the alerts fire in a trial)")
 	f.BoolVar(&o.Apply, "apply", false, "Create or update the PrometheusRule in -n's namespace (where the Prometheus Operator's CRD is served; else print the rules file and where it goes)")
+	f.StringVar(&o.GrafanaURL, "grafana-url", "", "Grafana's URL as people open it: each alert's dashboard_url annotation links to the Autoscaling chain dashboard there, its HPA chosen (grafana provision --alerts adds the alerts to it)")
 	f.StringVar(&o.AdapterJob, "adapter-job", alerts.DefaultOptions().AdapterJob, "The scrape job of prometheus-adapter's own metrics")
 	_ = cmd.RegisterFlagCompletionFunc("format", completeValues(formatRulesFile, formatPrometheusRule))
 	addOutputFlags(cmd, o.PrintFlags, "table: a line per rule.")
@@ -107,7 +114,7 @@ func (o *AlertsOptions) Complete(args []string) error {
 }
 
 func (o *AlertsOptions) ruleOptions() alerts.Options {
-	return alerts.Options{AdapterJob: o.AdapterJob, ForScale: o.ForScale}
+	return alerts.Options{AdapterJob: o.AdapterJob, ForScale: o.ForScale, GrafanaURL: o.GrafanaURL}
 }
 
 // Validate refuses an unknown format or scale.
@@ -126,6 +133,8 @@ func (o *AlertsOptions) Validate() error {
 		return fmt.Errorf("--apply and -o %s: --apply writes the PrometheusRule and says what it did; leave -o out, or print the rules without --apply", o.PrintFlags.Output)
 	case o.AdapterJob == "":
 		return fmt.Errorf("--adapter-job is empty: give the scrape job of prometheus-adapter's metrics")
+	case o.GrafanaURL != "" && !isWebURL(o.GrafanaURL):
+		return fmt.Errorf("--grafana-url %q: give Grafana's http or https URL as people open it, e.g. https://grafana.example.com", o.GrafanaURL)
 	}
 	return o.PrintFlags.Validate()
 }
@@ -204,4 +213,10 @@ func (o *AlertsOptions) printTable() {
 		rows = append(rows, []string{r.Alert, r.Severity, model.Duration(r.For).String(), string(r.Code), r.Watches})
 	}
 	table.Render(o.Out, "", []string{"ALERT", "SEVERITY", "FOR", "CHECK", "WATCHES"}, rows)
+}
+
+// isWebURL says whether s is an absolute http or https URL.
+func isWebURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }

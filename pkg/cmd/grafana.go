@@ -13,6 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/metricscale/kubectl-metricscale/dashboards"
+	"github.com/metricscale/kubectl-metricscale/pkg/alerts"
 	"github.com/metricscale/kubectl-metricscale/pkg/chain"
 	pkgdashboards "github.com/metricscale/kubectl-metricscale/pkg/dashboards"
 	"github.com/metricscale/kubectl-metricscale/pkg/grafana"
@@ -62,6 +63,7 @@ type GrafanaProvisionOptions struct {
 	Insecure      bool
 	Namespace     string
 	FromCluster   bool
+	Alerts        bool
 	SelectorFlag
 	DryRun     string
 	Diff       bool
@@ -82,7 +84,10 @@ const provisionExample = `  # with Grafana's URL and a service-account token in 
   kubectl metricscale grafana provision --grafana-url http://localhost:3000 --grafana-secret monitoring/grafana --dry-run
 
   # also chart every HPA metric with the query the adapter runs for it
-  kubectl metricscale grafana provision -A --from-cluster`
+  kubectl metricscale grafana provision -A --from-cluster
+
+  # with the chain's alerts (kubectl metricscale alerts) on the dashboards
+  kubectl metricscale grafana provision --alerts`
 
 // NewCmdGrafanaProvision returns `kubectl metricscale grafana provision`.
 func NewCmdGrafanaProvision(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
@@ -95,7 +100,10 @@ adapter reads (its --prometheus-url, in-cluster form, or --datasource-url), a fo
 dashboards shipped with metricscale, their data source references set to that data source.
 Each object is read by uid and written only when it differs, so a second run writes nothing.
 Objects Grafana manages from provisioning files are skipped, never forced. A Prometheus data
-source Grafana already has at the same URL is used instead of a duplicate.
+source Grafana already has at the same URL is used instead of a duplicate. --alerts links the
+dashboards to the chain's alerts (kubectl metricscale alerts), read from Prometheus's ALERTS series:
+a table of those firing or pending atop the Autoscaling chain dashboard, their firing marked on
+every graph.
 
 Grafana is found at --grafana-url or $GRAFANA_URL; without either, provision looks for the
 Grafana chart's Service and prints the port-forward command to run. Credentials come from
@@ -120,6 +128,7 @@ Exit status: 0 done or unchanged; 1 an object was skipped or failed; 2 provision
 	f.BoolVar(&o.Insecure, "grafana-insecure-skip-tls-verify", false, "Do not verify Grafana's TLS certificate (insecure)")
 	f.StringVar(&o.Namespace, "grafana-namespace", grafana.DefaultNamespace, grafana.NamespaceUsage)
 	f.BoolVar(&o.FromCluster, "from-cluster", false, "Also build a dashboard of every HPA metric in scope (-n, -A, -l): the query the adapter runs for it beside the HPA's target")
+	f.BoolVar(&o.Alerts, "alerts", false, "Link the dashboards to the chain's alerts (kubectl metricscale alerts): a table of those firing or pending atop the Autoscaling chain dashboard, and their firing marked on every graph")
 	o.SelectorFlag.AddFlag(f)
 	addDryRunFlag(cmd, &o.DryRun, `"client": show what would change, a line per changed object (a dashboard's panels added, changed, removed), and write nothing; "none": write (Grafana has no server-side dry run)`, grafanaDryRuns...)
 	f.BoolVar(&o.Diff, "diff", false, "With --dry-run: the unified diff of each changed object's JSON instead of its one-line summary")
@@ -244,6 +253,9 @@ func (o *GrafanaProvisionOptions) Run(ctx context.Context) error {
 		rep.DataSource = ch.Adapter.PrometheusURL
 	}
 	spec := provision.Spec{DataSourceURL: rep.DataSource, DataSourceUID: o.DataSourceUID, FolderTitle: o.Folder, Files: dashboards.FS()}
+	if o.Alerts {
+		spec.Alerts = alerts.Dashboards()
+	}
 	if o.FromCluster {
 		if spec.FromCluster, rep.Unrendered, err = o.hpaMetrics(ctx, ch); err != nil {
 			return cannot(err)

@@ -34,15 +34,22 @@ var hpaConditions = []string{"ScalingActive", "AbleToScale", "ScalingLimited"}
 // autoscalingChain is the "Autoscaling chain" dashboard: per HPA the metric
 // against its target, replicas and conditions, then the adapter between
 // Prometheus and the HPA controller.
-func autoscalingChain() *dashboard.DashboardBuilder {
-	return newDashboard(ChainUID, "Autoscaling chain", "autoscaling").
+// With alerts, a row of the chain's alerts comes first, where a person who
+// was paged looks.
+func autoscalingChain(o Options) *dashboard.DashboardBuilder {
+	b := newDashboard(ChainUID, "Autoscaling chain", "autoscaling").
 		Description("The HPA's metric against its target, its replicas and conditions, and the prometheus-adapter that serves the metric.").
 		WithVariable(labelValues("namespace", "Namespace", "kube_horizontalpodautoscaler_spec_max_replicas", "namespace").
 			Multi(false)).
 		WithVariable(labelValues("hpa", "HPA", `kube_horizontalpodautoscaler_spec_max_replicas{namespace="$namespace"}`, "horizontalpodautoscaler").
 			Multi(true).
-			IncludeAll(true)).
-		WithRow(dashboard.NewRowBuilder("HPA").Id(1)).
+			IncludeAll(true))
+	if o.Alerts != nil {
+		withAlerts(b, o.Alerts).
+			WithRow(dashboard.NewRowBuilder("Alerts").Id(10)).
+			WithPanel(o.Alerts.table().Id(11))
+	}
+	return b.WithRow(dashboard.NewRowBuilder("HPA").Id(1)).
 		WithPanel(metricAgainstTarget().Id(2)).
 		WithPanel(replicas().Id(3)).
 		WithPanel(conditions().Id(4)).

@@ -34,8 +34,11 @@ type Dashboard struct {
 func (d Dashboard) FileName() string { return d.UID + ".json" }
 
 // All builds every dashboard metricscale ships, in a fixed order.
-func All() ([]Dashboard, error) {
-	chain, err := build(autoscalingChain())
+func All() ([]Dashboard, error) { return Build(Options{}) }
+
+// Build builds every dashboard metricscale ships, shaped by o.
+func Build(o Options) ([]Dashboard, error) {
+	chain, err := build(autoscalingChain(o))
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,10 @@
 // "Autoscaling chain" (uid metricscale-autoscaling-chain): an HPA's metric
 // against its target, replicas, conditions, the adapter's health, request
 // rate and latency and its Prometheus client's latency, from kube-state-metrics
-// and prometheus-adapter series only. ChainDashboard([]HPAMetric) builds the
+// and prometheus-adapter series only. Build(Options{Alerts}) adds the chain's
+// alerts (kubectl metricscale alerts) from Prometheus's ALERTS series: a
+// table of those firing or pending atop the chain dashboard, and an
+// annotation of their firing on every graph. ChainDashboard(items, o) builds the
 // dashboard of `grafana provision --from-cluster`: one panel per HPA metric
 // with its exact query and the HPA's target as a threshold, sorted, so the
 // same input gives the same bytes. Every panel names its data source as

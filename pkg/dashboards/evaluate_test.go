@@ -37,17 +37,18 @@ const chainSeries = `
 	apiserver_request_duration_seconds_bucket{job="prometheus-adapter", instance="10.0.0.9:6443", verb="LIST", dry_run="", group="custom.metrics.k8s.io", version="v1beta1", resource="pods", subresource="", scope="namespace", component="apiserver", le="+Inf"} 0+4x20
 	prometheus_adapter_prometheus_client_request_duration_seconds_bucket{job="prometheus-adapter", instance="10.0.0.9:6443", path="/api/v1/query", server="http://prometheus-server.monitoring.svc:80", le="0.05"} 0+3x20
 	prometheus_adapter_prometheus_client_request_duration_seconds_bucket{job="prometheus-adapter", instance="10.0.0.9:6443", path="/api/v1/query", server="http://prometheus-server.monitoring.svc:80", le="+Inf"} 0+4x20
+	ALERTS{alertname="HPAScalingInactive", alertstate="firing", severity="critical", metricscale_code="MS401", namespace="default", horizontalpodautoscaler="interlok-autoscaler"} 1x20
 `
 
 // TestChainQueriesEvaluate runs every query of the "Autoscaling chain"
-// dashboard on Prometheus's own engine, the variables replaced as in
+// dashboard with alerts (its annotation as a panel) on Prometheus's own engine, the variables replaced as in
 // TestQueriesParse: on the series above each returns data (its selectors
 // match the labels kube-state-metrics and the adapter export), and on an
 // empty store each returns nothing without an error (a missing optional
 // series, like kube-state-metrics' experimental target metrics, leaves "no
 // data", not a failing panel).
 func TestChainQueriesEvaluate(t *testing.T) {
-	all, err := All()
+	all, err := Build(Options{Alerts: testAlerts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestChainQueriesEvaluate(t *testing.T) {
 		t.Run(store.name, func(t *testing.T) {
 			storage := load(t, store.series)
 			queries := 0
-			for _, p := range chain.Panels {
+			for _, p := range chain.withAnnotations() {
 				for _, target := range p.Targets {
 					queries++
 					expr := sampleValues.Replace(target.Expr)

@@ -35,7 +35,7 @@ type HPAMetric struct {
 // query with the HPA's target as a threshold. Panels are sorted by namespace,
 // HPA, metric and query and numbered and placed in that order, so the same
 // items in any order give byte-identical JSON.
-func ChainDashboard(items []HPAMetric) ([]byte, error) {
+func ChainDashboard(items []HPAMetric, o Options) ([]byte, error) {
 	if len(items) == 0 {
 		return nil, errors.New("no HPA metrics to chart: the dashboard needs at least one HPA with a metric")
 	}
@@ -50,8 +50,8 @@ func ChainDashboard(items []HPAMetric) ([]byte, error) {
 		}
 	}
 
-	b := newDashboard(HPAMetricsUID, "HPA metrics", "autoscaling").
-		Description("One panel per HPA metric found in the cluster: the query behind the metric, and the HPA's target as a dashed threshold.")
+	b := withAlerts(newDashboard(HPAMetricsUID, "HPA metrics", "autoscaling").
+		Description("One panel per HPA metric found in the cluster: the query behind the metric, and the HPA's target as a dashed threshold."), o.Alerts)
 	for i, item := range sorted {
 		b.WithPanel(hpaMetricPanel(item).Id(uint32(i + 1)))
 	}

@@ -43,7 +43,7 @@ func TestChainDashboardGolden(t *testing.T) {
 		{"three-metrics", sampleHPAMetrics},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := ChainDashboard(tc.items)
+			got, err := ChainDashboard(tc.items, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -67,7 +67,7 @@ func TestChainDashboardGolden(t *testing.T) {
 // TestChainDashboardDeterministic: the same HPA metrics in any order give
 // byte-identical JSON, so a rerun of --from-cluster changes nothing.
 func TestChainDashboardDeterministic(t *testing.T) {
-	want, err := ChainDashboard(sampleHPAMetrics)
+	want, err := ChainDashboard(sampleHPAMetrics, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestChainDashboardDeterministic(t *testing.T) {
 	for range 20 {
 		items := slices.Clone(sampleHPAMetrics)
 		r.Shuffle(len(items), func(i, j int) { items[i], items[j] = items[j], items[i] })
-		got, err := ChainDashboard(items)
+		got, err := ChainDashboard(items, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +87,7 @@ func TestChainDashboardDeterministic(t *testing.T) {
 
 func TestChainDashboardDoesNotReorderInput(t *testing.T) {
 	items := slices.Clone(sampleHPAMetrics)
-	if _, err := ChainDashboard(items); err != nil {
+	if _, err := ChainDashboard(items, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(items, sampleHPAMetrics) {
@@ -137,7 +137,7 @@ func TestChainDashboardRejects(t *testing.T) {
 		{"twice", []HPAMetric{valid, valid}, "given twice"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := ChainDashboard(tc.items)
+			got, err := ChainDashboard(tc.items, Options{})
 			if err == nil {
 				t.Fatalf("no error; got %d bytes of JSON", len(got))
 			}

@@ -21,20 +21,17 @@ var sampleValues = strings.NewReplacer(
 
 // board is the part of a dashboard's JSON the query tests read.
 type board struct {
-	Panels []struct {
-		Type       string `json:"type"`
-		Title      string `json:"title"`
-		Datasource *struct {
-			Type string `json:"type"`
-			UID  string `json:"uid"`
-		} `json:"datasource"`
-		Targets []struct {
+	Panels      []panel `json:"panels"`
+	Annotations struct {
+		List []struct {
+			Name       string `json:"name"`
 			Expr       string `json:"expr"`
-			Datasource struct {
-				UID string `json:"uid"`
+			Datasource *struct {
+				Type string `json:"type"`
+				UID  string `json:"uid"`
 			} `json:"datasource"`
-		} `json:"targets"`
-	} `json:"panels"`
+		} `json:"list"`
+	} `json:"annotations"`
 	Templating struct {
 		List []struct {
 			Type       string `json:"type"`
@@ -55,13 +52,26 @@ func everyDashboard(t *testing.T) map[string][]byte {
 	for _, d := range all {
 		boards[d.FileName()] = d.JSON
 	}
-	fromCluster, err := ChainDashboard(sampleHPAMetrics)
+	fromCluster, err := ChainDashboard(sampleHPAMetrics, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	boards["from cluster"] = fromCluster
+	withAlerts, err := Build(Options{Alerts: testAlerts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range withAlerts {
+		boards[d.FileName()+" with alerts"] = d.JSON
+	}
+	if boards["from cluster with alerts"], err = ChainDashboard(sampleHPAMetrics, Options{Alerts: testAlerts}); err != nil {
+		t.Fatal(err)
+	}
 	return boards
 }
+
+// testAlerts are the chain's alerts as kubectl metricscale alerts labels them.
+var testAlerts = &Alerts{Selector: `metricscale_code!=""`, CodeLabel: "metricscale_code"}
 
 // TestQueriesParse parses every panel query and every variable's series
 // selector with Prometheus's own PromQL parser, the variables replaced by
@@ -96,6 +106,9 @@ func TestQueriesParse(t *testing.T) {
 					queries++
 					parse("panel "+p.Title, target.Expr)
 				}
+			}
+			for _, a := range b.Annotations.List {
+				parse("annotation "+a.Name, a.Expr)
 			}
 			for _, v := range b.Templating.List {
 				if v.Type != "query" {
@@ -136,5 +149,39 @@ func TestDatasourceThroughVariable(t *testing.T) {
 				}
 			}
 		}
+		for _, a := range b.Annotations.List {
+			if a.Datasource == nil || a.Datasource.UID != DatasourceUID {
+				t.Errorf("%s: annotation %q: data source %+v, want %s", name, a.Name, a.Datasource, DatasourceUID)
+			}
+		}
 	}
+}
+
+// panel is one panel of a board as the query tests read it.
+type panel struct {
+	Type       string `json:"type"`
+	Title      string `json:"title"`
+	Datasource *struct {
+		Type string `json:"type"`
+		UID  string `json:"uid"`
+	} `json:"datasource"`
+	Targets []target `json:"targets"`
+}
+
+// target is one query of a panel.
+type target struct {
+	Expr       string `json:"expr"`
+	Datasource struct {
+		UID string `json:"uid"`
+	} `json:"datasource"`
+}
+
+// withAnnotations are the board's panels and its annotations, each as a
+// panel of one query.
+func (b board) withAnnotations() []panel {
+	out := append([]panel(nil), b.Panels...)
+	for _, a := range b.Annotations.List {
+		out = append(out, panel{Title: "annotation " + a.Name, Targets: []target{{Expr: a.Expr}}})
+	}
+	return out
 }

@@ -33,6 +33,9 @@ type Spec struct {
 	Files fs.FS
 	// FromCluster, when set, adds the dashboard of the HPAs' metrics.
 	FromCluster []dashboards.HPAMetric
+	// Alerts, when set, links every dashboard to these alerts; the
+	// dashboards are then built, not read from Files.
+	Alerts *dashboards.Alerts
 }
 
 // Desired builds the objects Grafana must hold: the data source, the
@@ -49,21 +52,12 @@ func Desired(s Spec) (grafana.Desired, error) {
 		DataSources: []grafana.DataSource{{UID: s.DataSourceUID, Name: DataSourceName, Type: "prometheus", URL: s.DataSourceURL, Access: "proxy"}},
 		Folders:     []grafana.Folder{{UID: FolderUID, Title: s.FolderTitle}},
 	}
-	names, err := fs.Glob(s.Files, "*.json")
+	names, bodies, err := s.shipped()
 	if err != nil {
 		return d, err
 	}
-	sort.Strings(names)
-	var bodies [][]byte
-	for _, n := range names {
-		b, err := fs.ReadFile(s.Files, n)
-		if err != nil {
-			return d, err
-		}
-		bodies = append(bodies, b)
-	}
 	if len(s.FromCluster) > 0 {
-		b, err := dashboards.ChainDashboard(s.FromCluster)
+		b, err := dashboards.ChainDashboard(s.FromCluster, dashboards.Options{Alerts: s.Alerts})
 		if err != nil {
 			return d, fmt.Errorf("--from-cluster: %w", err)
 		}
@@ -84,4 +78,28 @@ func Desired(s Spec) (grafana.Desired, error) {
 		d.Dashboards = append(d.Dashboards, grafana.Dashboard{UID: head.UID, Title: head.Title, FolderUID: FolderUID, Body: body})
 	}
 	return d, nil
+}
+
+// shipped are the shipped dashboards' names and JSON: the files, or with
+// alerts, built with them.
+func (s Spec) shipped() (names []string, bodies [][]byte, err error) {
+	if s.Alerts != nil {
+		built, err := dashboards.Build(dashboards.Options{Alerts: s.Alerts})
+		for _, b := range built {
+			names, bodies = append(names, b.FileName()), append(bodies, b.JSON)
+		}
+		return names, bodies, err
+	}
+	if names, err = fs.Glob(s.Files, "*.json"); err != nil {
+		return nil, nil, err
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		b, err := fs.ReadFile(s.Files, n)
+		if err != nil {
+			return nil, nil, err
+		}
+		bodies = append(bodies, b)
+	}
+	return names, bodies, nil
 }

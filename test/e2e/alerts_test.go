@@ -17,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
+	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
@@ -180,13 +182,34 @@ func scaleAdapter(t *testing.T, replicas int32) {
 	}
 }
 
+// deadAPIService registers name (which must not exist) with the adapter's
+// Service at port 1, where nothing listens, until the test ends.
+func deadAPIService(t *testing.T, name string) {
+	t.Helper()
+	group, version := "external.metrics.k8s.io", "v1beta1"
+	agg := aggregator.NewForConfigOrDie(env.rest).ApiregistrationV1().APIServices()
+	as := &apiregistrationv1.APIService{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: apiregistrationv1.APIServiceSpec{
+		Service: &apiregistrationv1.ServiceReference{Namespace: "monitoring", Name: "prometheus-adapter", Port: ptr.To(int32(1))},
+		Group:   group, Version: version, InsecureSkipTLSVerify: true, GroupPriorityMinimum: 100, VersionPriority: 100}}
+	if version+"."+group != name {
+		t.Fatalf("APIService %s is not %s.%s", name, version, group)
+	}
+	if _, err := agg.Create(context.Background(), as, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = agg.Delete(context.Background(), name, metav1.DeleteOptions{}) })
+}
+
 // TestAlertsOnTheSandbox: the sandbox's Prometheus loads the shipped rules
 // and evaluates every one healthy; with --for-scale 0.02 and the Interlok
 // HPA's series rule (--from-cluster) each fault fires its alert within its
 // for plus two evaluations (and a scrape): an HPA whose metric nobody
 // serves, an HPA held at maxReplicas, the adapter scaled to 0, the
-// Pushgateway groups the Interlok HPA reads deleted; the healthy Interlok
-// HPA fires none.
+// adapter's --prometheus-url naming no Service, an APIService of the
+// metrics APIs pointed at a dead port, the Pushgateway groups the Interlok
+// HPA reads deleted; the healthy Interlok HPA fires none. A firing alert
+// links to the chain's dashboard, which grafana provision --alerts makes
+// show it.
 func TestAlertsOnTheSandbox(t *testing.T) {
 	needSandbox(t)
 	ctx := context.Background()
@@ -195,7 +218,7 @@ func TestAlertsOnTheSandbox(t *testing.T) {
 	}
 	t.Cleanup(func() { loadRules(t) })
 	healthyInterlok(t, 100)
-	loadRules(t, "--for-scale", "0.02", "--from-cluster", "-n", "default", "interlok-autoscaler")
+	loadRules(t, "--for-scale", "0.02", "--from-cluster", "-n", "default", "interlok-autoscaler", "--grafana-url", pagedGrafanaURL)
 
 	ns, _ := testNamespace(t, "alerts-")
 	unservedHPA(t, ns, "unserved", 3)
@@ -203,6 +226,7 @@ func TestAlertsOnTheSandbox(t *testing.T) {
 	// for (12 s) + two evaluations (10 s) + a scrape of kube-state-metrics (5 s) + the HPA controller's first sync (15 s)
 	waitFiring(t, "HPAScalingInactive", `horizontalpodautoscaler="unserved"`, time.Minute)
 	waitFiring(t, "HPAHeldAtMaxReplicas", `horizontalpodautoscaler="at-max"`, time.Minute)
+	pagedToDashboard(t, "HPAScalingInactive", ns, "unserved")
 	for _, alert := range []string{"HPAScalingInactive", "HPAHeldAtMaxReplicas", "HPAMetricSeriesAbsent"} {
 		got, err := firingAlerts(ctx, alert)
 		if err != nil || strings.Contains(strings.Join(got, " "), `horizontalpodautoscaler="interlok-autoscaler"`) {
@@ -212,6 +236,16 @@ func TestAlertsOnTheSandbox(t *testing.T) {
 	scaleAdapter(t, 0)
 	t.Cleanup(func() { scaleAdapter(t, 1) })
 	waitFiring(t, "PrometheusAdapterDown", `deployment="prometheus-adapter"`, time.Minute)
+	scaleAdapter(t, 1)
+
+	// The adapter started with a --prometheus-url that names no Service:
+	// up, and not one series query answered.
+	setAdapterFlag(t, "--prometheus-url", "http://prometheus.monitoring.svc:9090/")
+	waitFiring(t, "PrometheusAdapterNoPrometheusAnswer", `job="prometheus-adapter"`, time.Minute)
+
+	// An APIService of the metrics APIs pointed at a port nothing listens on.
+	deadAPIService(t, "v1beta1.external.metrics.k8s.io")
+	waitFiring(t, "MetricsAPIServiceUnavailable", `name="v1beta1.external.metrics.k8s.io"`, time.Minute)
 
 	// The Pushgateway groups the Interlok HPA reads, deleted: its series rule fires.
 	t.Cleanup(func() { pushInterlok(t, 100) })

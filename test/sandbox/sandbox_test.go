@@ -102,7 +102,7 @@ func TestBuiltinManifestsRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := Render(files, "monitoring.yaml", TemplateData{Ports: Ports{Prometheus: 19090, Pushgateway: 19091, Adapter: 16443, KubeStateMetrics: 18080, KubeStateMetricsTelemetry: 18081}, StateDir: "/state"})
+	out, err := Render(files, "monitoring.yaml", TemplateData{Ports: Ports{APIServer: 16440, Prometheus: 19090, Pushgateway: 19091, Adapter: 16443, KubeStateMetrics: 18080, KubeStateMetricsTelemetry: 18081}, StateDir: "/state"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestBuiltinManifestsRender(t *testing.T) {
 		t.Fatal("ports not rendered")
 	}
 	jobs := scrapeJobs(t, configMapKey(t, out, "prometheus-server", "prometheus.yml"))
-	if got, want := sortedKeys(jobs), []string{"kube-state-metrics", "prometheus", "prometheus-adapter", "prometheus-pushgateway"}; !reflect.DeepEqual(got, want) {
+	if got, want := sortedKeys(jobs), []string{"apiserver", "kube-state-metrics", "prometheus", "prometheus-adapter", "prometheus-pushgateway"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("scrape jobs %v, want %v", got, want)
 	}
 	checkMonitoringJobs(t, jobs)
@@ -190,6 +190,10 @@ func checkMonitoringJobs(t *testing.T, jobs map[string]*scrapeJob) {
 		adapter.Authorization.CredentialsFile != serviceAccountTokenFile("/state", "monitoring", "prometheus-server") ||
 		!reflect.DeepEqual(adapter.targets(), []string{"127.0.0.1:16443"}) {
 		t.Errorf("prometheus-adapter job: want https to 127.0.0.1:16443 without verifying its self-signed certificate, with the prometheus-server ServiceAccount's token; got %+v", adapter)
+	}
+	if api := jobs["apiserver"]; api == nil || api.Authorization == nil || api.Authorization.CredentialsFile != adapter.Authorization.CredentialsFile ||
+		!reflect.DeepEqual(api.targets(), []string{"127.0.0.1:16440"}) {
+		t.Errorf("apiserver job: want https to 127.0.0.1:16440 with the prometheus-server ServiceAccount's token; got %+v", api)
 	}
 }
 
@@ -261,7 +265,7 @@ func TestScenariosLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, err := s.render(TemplateData{Ports: Ports{Prometheus: 19090, Pushgateway: 19091, Adapter: 16443, KubeStateMetrics: 18080, KubeStateMetricsTelemetry: 18081}, StateDir: "/state"})
+		out, err := s.render(TemplateData{Ports: Ports{APIServer: 16440, Prometheus: 19090, Pushgateway: 19091, Adapter: 16443, KubeStateMetrics: 18080, KubeStateMetricsTelemetry: 18081}, StateDir: "/state"})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
