@@ -82,7 +82,21 @@ const metricsAPIs = `v1beta1\\.(custom\\.metrics|external\\.metrics|metrics)\\.k
 // ClusterRules are the rules that watch the chain itself, whatever HPAs
 // there are.
 func ClusterRules(o Options) []Rule {
-	rules := []Rule{{
+	rules := append(adapterRules(o), append(hpaRules(), kedaRules()...)...)
+	for i := range rules {
+		rules[i].For = scaled(rules[i].For, o.ForScale)
+		rules[i].Dashboard = o.dashboard("", "")
+		if rules[i].HPA {
+			rules[i].Dashboard = o.dashboard("{{ $labels.namespace }}", "{{ $labels.horizontalpodautoscaler }}")
+		}
+	}
+	return rules
+}
+
+// adapterRules watch the metrics APIs' plumbing: the APIService and
+// prometheus-adapter.
+func adapterRules(o Options) []Rule {
+	return []Rule{{
 		Alert: "MetricsAPIServiceUnavailable", Watches: "a metrics APIService the API server cannot reach", Code: doctor.CodeAPIServiceUnavailable, Severity: Critical, For: 5 * time.Minute,
 		Expr:        `max by (name) (aggregator_unavailable_apiservice{name=~"` + metricsAPIs + `"}) == 1`,
 		Summary:     "APIService {{ $labels.name }} is unavailable",
@@ -117,7 +131,12 @@ func ClusterRules(o Options) []Rule {
 		Summary:     "prometheus-adapter's queries to Prometheus are slow",
 		Description: "The 99th percentile of the adapter's Prometheus queries is {{ $value | humanizeDuration }}; past the aggregation layer's timeout the metrics APIs answer 503.",
 		Doctor:      "kubectl metricscale doctor -A",
-	}, {
+	}}
+}
+
+// hpaRules watch the HPAs' conditions as kube-state-metrics exports them.
+func hpaRules() []Rule {
+	return []Rule{{
 		Alert: "HPAScalingInactive", HPA: true, Watches: "an HPA whose ScalingActive is False", Code: doctor.CodeCannotCompute, Severity: Critical, For: 10 * time.Minute,
 		Expr:        `max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_status_condition{condition="ScalingActive",status="false"}) == 1`,
 		Summary:     "HPA {{ $labels.namespace }}/{{ $labels.horizontalpodautoscaler }} cannot compute replicas",
@@ -130,7 +149,12 @@ func ClusterRules(o Options) []Rule {
 		Summary:     "HPA {{ $labels.namespace }}/{{ $labels.horizontalpodautoscaler }} is held at maxReplicas",
 		Description: "It has run at its maxReplicas for 15 minutes: the load asks for more than it may give.",
 		Doctor:      "kubectl metricscale doctor {{ $labels.horizontalpodautoscaler }} -n {{ $labels.namespace }}",
-	}, {
+	}}
+}
+
+// kedaRules watch KEDA's scalers.
+func kedaRules() []Rule {
+	return []Rule{{
 		Alert: "KEDAScalerErrors", Watches: "a KEDA scaler erring", Code: doctor.CodeTriggerQueryFails, Severity: Critical, For: 5 * time.Minute,
 		Expr:        `sum by (namespace, scaledObject, scaler) (rate(keda_scaler_detail_errors_total[5m])) > 0`,
 		Summary:     "KEDA scaler {{ $labels.scaler }} of {{ $labels.namespace }}/{{ $labels.scaledObject }} fails",
@@ -143,14 +167,6 @@ func ClusterRules(o Options) []Rule {
 		Description: "Its query returns no data: with ignoreNullValues KEDA reads 0 and scales in; without it the trigger errs.",
 		Doctor:      "kubectl metricscale doctor -n {{ $labels.namespace }}",
 	}}
-	for i := range rules {
-		rules[i].For = scaled(rules[i].For, o.ForScale)
-		rules[i].Dashboard = o.dashboard("", "")
-		if rules[i].HPA {
-			rules[i].Dashboard = o.dashboard("{{ $labels.namespace }}", "{{ $labels.horizontalpodautoscaler }}")
-		}
-	}
-	return rules
 }
 
 // scaled is d times scale, whole seconds, at least one.

@@ -86,7 +86,30 @@ func firing(t *testing.T, r Rule, series string, span time.Duration) []string {
 // Each rule fires on series of its fault within its for plus two
 // evaluations, and not on those of a healthy chain.
 func TestRulesFireOnTheirFault(t *testing.T) {
-	cases := map[string]struct{ healthy, broken, fires string }{
+	cases := faultSeries()
+	for _, r := range ClusterRules(DefaultOptions()) {
+		c, ok := cases[r.Alert]
+		if !ok {
+			t.Errorf("%s has no case: every rule is proven to fire", r.Alert)
+			continue
+		}
+		t.Run(r.Alert, func(t *testing.T) {
+			span := r.For + 2*15*time.Second + 5*time.Minute // the rate windows fill first
+			if got := firing(t, r, c.healthy, span); len(got) > 0 {
+				t.Errorf("fires on the healthy series: %v", got)
+			}
+			got := firing(t, r, c.broken, span)
+			if len(got) != 1 || !strings.Contains(got[0], c.fires) {
+				t.Errorf("on the broken series it fires %v, want one alert with %s", got, c.fires)
+			}
+		})
+	}
+}
+
+// faultSeries are, per rule, series of a healthy chain, series of its
+// fault, and what the one alert it fires on them names.
+func faultSeries() map[string]struct{ healthy, broken, fires string } {
+	return map[string]struct{ healthy, broken, fires string }{
 		"MetricsAPIServiceUnavailable": {
 			healthy: `aggregator_unavailable_apiservice{name="v1beta1.custom.metrics.k8s.io"} 0x80`,
 			broken:  `aggregator_unavailable_apiservice{name="v1beta1.custom.metrics.k8s.io"} 1x80` + "\n" + `aggregator_unavailable_apiservice{name="v1.apps"} 1x80`,
@@ -131,23 +154,6 @@ func TestRulesFireOnTheirFault(t *testing.T) {
 			healthy: `keda_scaler_empty_upstream_responses_total{namespace="a",scaledResource="web",triggerName="t",metricName="m"} 2x80`,
 			broken:  `keda_scaler_empty_upstream_responses_total{namespace="a",scaledResource="web",triggerName="t",metricName="m"} 0+1x80`,
 			fires:   `scaledResource="web"`},
-	}
-	for _, r := range ClusterRules(DefaultOptions()) {
-		c, ok := cases[r.Alert]
-		if !ok {
-			t.Errorf("%s has no case: every rule is proven to fire", r.Alert)
-			continue
-		}
-		t.Run(r.Alert, func(t *testing.T) {
-			span := r.For + 2*15*time.Second + 5*time.Minute // the rate windows fill first
-			if got := firing(t, r, c.healthy, span); len(got) > 0 {
-				t.Errorf("fires on the healthy series: %v", got)
-			}
-			got := firing(t, r, c.broken, span)
-			if len(got) != 1 || !strings.Contains(got[0], c.fires) {
-				t.Errorf("on the broken series it fires %v, want one alert with %s", got, c.fires)
-			}
-		})
 	}
 }
 

@@ -240,28 +240,7 @@ func (o *GrafanaProvisionOptions) Run(ctx context.Context) error {
 	}
 
 	rep := provisionReport{Grafana: o.GrafanaURL, Version: health.Version, DryRun: o.dryRun(), Actions: []grafana.Action{}}
-	upTo := chain.StageConfig
-	if o.FromCluster {
-		upTo = chain.StageDiscovery
-	}
-	ch := chain.Load(ctx, o.env, o.chain, upTo, time.Now())
-	rep.DataSource = o.DataSourceURL
-	if rep.DataSource == "" {
-		if err := ch.Err(chain.StageConfig); err != nil || ch.Adapter == nil {
-			return cannot(fmt.Errorf("the data source URL: %v; give --datasource-url", err))
-		}
-		rep.DataSource = ch.Adapter.PrometheusURL
-	}
-	spec := provision.Spec{DataSourceURL: rep.DataSource, DataSourceUID: o.DataSourceUID, FolderTitle: o.Folder, Files: dashboards.FS()}
-	if o.Alerts {
-		spec.Alerts = alerts.Dashboards()
-	}
-	if o.FromCluster {
-		if spec.FromCluster, rep.Unrendered, err = o.hpaMetrics(ctx, ch); err != nil {
-			return cannot(err)
-		}
-	}
-	want, err := provision.Desired(spec)
+	want, err := o.desired(ctx, &rep)
 	if err != nil {
 		return cannot(err)
 	}
@@ -283,6 +262,34 @@ func (o *GrafanaProvisionOptions) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// desired is what Grafana must hold: the data source at the adapter's
+// Prometheus (or --datasource-url), the folder and the dashboards.
+func (o *GrafanaProvisionOptions) desired(ctx context.Context, rep *provisionReport) (grafana.Desired, error) {
+	upTo := chain.StageConfig
+	if o.FromCluster {
+		upTo = chain.StageDiscovery
+	}
+	ch := chain.Load(ctx, o.env, o.chain, upTo, time.Now())
+	rep.DataSource = o.DataSourceURL
+	if rep.DataSource == "" {
+		if err := ch.Err(chain.StageConfig); err != nil || ch.Adapter == nil {
+			return grafana.Desired{}, fmt.Errorf("the data source URL: %v; give --datasource-url", err)
+		}
+		rep.DataSource = ch.Adapter.PrometheusURL
+	}
+	spec := provision.Spec{DataSourceURL: rep.DataSource, DataSourceUID: o.DataSourceUID, FolderTitle: o.Folder, Files: dashboards.FS()}
+	if o.Alerts {
+		spec.Alerts = alerts.Dashboards()
+	}
+	if o.FromCluster {
+		var err error
+		if spec.FromCluster, rep.Unrendered, err = o.hpaMetrics(ctx, ch); err != nil {
+			return grafana.Desired{}, err
+		}
+	}
+	return provision.Desired(spec)
 }
 
 // noGrafanaURL says where Grafana is in the cluster and how to reach it.
