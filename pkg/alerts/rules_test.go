@@ -25,21 +25,32 @@ func TestRulesPassPrometheusParser(t *testing.T) {
 	}
 }
 
-// Every runbook_url points at a heading of docs/checks.md.
+// Every runbook_url points at a heading of docs/checks.md, whose section
+// names the alert in its "Alerts:" line: the page a person lands on says
+// what paged them.
 func TestRunbooksExist(t *testing.T) {
 	doc, err := os.ReadFile("../../docs/checks.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	anchors := map[string]bool{}
+	sections := map[string]string{} // runbook URL → the section's text
+	var at string
 	for _, line := range strings.Split(string(doc), "\n") {
 		if heading, ok := strings.CutPrefix(line, "## "); ok {
-			anchors[RunbookBase+"#"+anchor(heading)] = true
+			at = RunbookBase + "#" + anchor(heading)
 		}
+		sections[at] += line + "\n"
 	}
-	for _, r := range ClusterRules(DefaultOptions()) {
-		if url := Runbook(r.Code); !anchors[url] {
+	rules := append(ClusterRules(DefaultOptions()), SeriesRules([]SeriesNeed{{Namespace: "a", HPA: "b", Metric: "c", Selector: "d"}}, DefaultOptions())...)
+	for _, r := range rules {
+		url := Runbook(r.Code)
+		section, ok := sections[url]
+		if !ok {
 			t.Errorf("%s: runbook %s is no heading of docs/checks.md", r.Alert, url)
+			continue
+		}
+		if !strings.Contains(section, "\n- Alerts: ") || !strings.Contains(section, "`"+r.Alert+"`") {
+			t.Errorf("%s: the section of %s has no \"- Alerts:\" line naming it", r.Alert, r.Code)
 		}
 	}
 }
