@@ -115,17 +115,10 @@ func adapterRules(o Options) []Rule {
 		Description: "The adapter fails {{ $value | humanize }} requests a second for {{ $labels.group }}: usually its queries to Prometheus fail (a wrong --prometheus-url, Prometheus down), and the HPAs reading those metrics see <unknown>.",
 		Doctor:      "kubectl metricscale doctor -A",
 	}, {
-		// The adapter's client counts only the queries Prometheus answered
-		// (a refused connection is not observed), and its first relist runs
-		// at start: an adapter up with no series query counted since it
-		// started never reached Prometheus.
-		Alert: "PrometheusAdapterNoPrometheusAnswer", Watches: "the adapter up without one answer from Prometheus", Code: doctor.CodePrometheusUnreachable, Severity: Critical, For: 5 * time.Minute,
-		Expr: `up{job="` + o.AdapterJob + `"} == 1 unless on (job, instance) ` +
-			`prometheus_adapter_prometheus_client_request_duration_seconds_count{job="` + o.AdapterJob + `",path="/api/v1/series"}`,
-		Summary:     "prometheus-adapter {{ $labels.instance }} has had no answer from Prometheus",
-		Description: "Since it started the adapter has not once listed series from Prometheus: its --prometheus-url is wrong or Prometheus is down. It serves no custom metric, and every HPA on one sees <unknown>.",
-		Doctor:      "kubectl metricscale doctor -A",
-	}, {
+		// The adapter exports its Prometheus client's latency only where
+		// its config has resourceRules (v0.12 installs that /metrics
+		// handler with the resource metrics API); elsewhere this rule has
+		// no series and stays silent.
 		Alert: "PrometheusAdapterQueriesSlow", Watches: "the adapter's Prometheus queries over 5 s (p99)", Code: doctor.CodeAPIServiceTimeout, Severity: Warning, For: 10 * time.Minute,
 		Expr:        `histogram_quantile(0.99, sum by (le, job) (rate(prometheus_adapter_prometheus_client_request_duration_seconds_bucket{job="` + o.AdapterJob + `"}[5m]))) > 5`,
 		Summary:     "prometheus-adapter's queries to Prometheus are slow",

@@ -133,13 +133,6 @@ func faultSeries() map[string]struct{ healthy, broken, fires string } {
 			healthy: `apiserver_request_total{job="prometheus-adapter",group="custom.metrics.k8s.io",code="200"} 0+10x80`,
 			broken:  `apiserver_request_total{job="prometheus-adapter",group="custom.metrics.k8s.io",code="500"} 0+10x80`,
 			fires:   `group="custom.metrics.k8s.io"`},
-		"PrometheusAdapterNoPrometheusAnswer": {
-			healthy: `up{job="prometheus-adapter",instance="10.0.0.7:6443"} 1x80` + "\n" +
-				`prometheus_adapter_prometheus_client_request_duration_seconds_count{job="prometheus-adapter",instance="10.0.0.7:6443",path="/api/v1/series"} 1+0x80`,
-			broken: `up{job="prometheus-adapter",instance="10.0.0.7:6443"} 1x80` + "\n" +
-				`up{job="prometheus-adapter",instance="10.0.0.8:6443"} 0x80` + "\n" +
-				`prometheus_adapter_prometheus_client_request_duration_seconds_count{job="prometheus-adapter",instance="10.0.0.7:6443",path="/api/v1/query"} 0+1x80`,
-			fires: `instance="10.0.0.7:6443"`},
 		"PrometheusAdapterQueriesSlow": {
 			healthy: `prometheus_adapter_prometheus_client_request_duration_seconds_bucket{job="prometheus-adapter",le="1"} 0+10x80` + "\n" +
 				`prometheus_adapter_prometheus_client_request_duration_seconds_bucket{job="prometheus-adapter",le="+Inf"} 0+10x80`,

@@ -177,7 +177,9 @@ func adapterLatency() *timeseries.PanelBuilder {
 // adapterPrometheusLatency is how long Prometheus takes to answer the
 // adapter's queries, by endpoint (query, series): most of the latency above.
 func adapterPrometheusLatency() *timeseries.PanelBuilder {
-	return quantiles(timeSeries("Adapter → Prometheus latency"),
+	return quantiles(timeSeries("Adapter → Prometheus latency").
+		Description("prometheus_adapter_prometheus_client_request_duration_seconds: prometheus-adapter v0.12 exports it only when its config has resourceRules (it serves metrics.k8s.io); elsewhere this panel has no data.").
+		NoValue("no adapter client series (the adapter exports them with resourceRules only)"),
 		"prometheus_adapter_prometheus_client_request_duration_seconds_bucket", "path")
 }
 

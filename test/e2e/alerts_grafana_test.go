@@ -57,13 +57,16 @@ func pagedToDashboard(t *testing.T, alert, ns, hpa string) {
 	if err != nil || annotations[alerts.AnnotationDashboardURL] != want {
 		t.Fatalf("%s's dashboard_url: %v (%v), want %s", alert, annotations, err, want)
 	}
+	t.Logf("%s of %s/%s links to %s", alert, ns, hpa, want)
 	emu, g := emulatedGrafana(t, grafanaemu.ModeV11)
 	for i, writes := range []bool{true, false} {
 		emu.ResetStats()
 		out, errOut, code := runCmd(t, "grafana", "provision", "--alerts", "--datasource-url", env.info.PrometheusURL, "-o", "json")
-		if st := emu.Stats(); code != 0 || (st.Writes > 0) != writes {
+		st := emu.Stats()
+		if code != 0 || (st.Writes > 0) != writes {
 			t.Fatalf("grafana provision --alerts, run %d: exit %d, %d writes\n%s%s", i+1, code, st.Writes, out, errOut)
 		}
+		t.Logf("grafana provision --alerts, run %d: %d reads, %d writes", i+1, st.Reads, st.Writes)
 	}
 	code, body := grafanaDoAt(t, g, http.MethodGet, "/api/dashboards/uid/"+dashboards.ChainUID, nil)
 	if code != http.StatusOK {
@@ -73,7 +76,9 @@ func pagedToDashboard(t *testing.T, alert, ns, hpa string) {
 		rows := proxyQuery(t, g, expr)
 		if !strings.Contains(rows, `"alertname":"`+alert+`"`) || !strings.Contains(rows, `"horizontalpodautoscaler":"`+hpa+`"`) {
 			t.Errorf("the dashboard's %s (%s) through Grafana: %s; want %s of %s", what, expr, rows, alert, hpa)
+			continue
 		}
+		t.Logf("the dashboard's %s (%s) through Grafana's data source proxy shows %s of %s", what, expr, alert, hpa)
 	}
 }
 
