@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -205,6 +206,25 @@ func scaleAdapter(t *testing.T, replicas int32) {
 	}
 }
 
+// refusedQueries gives the adapter's rules a metricsQuery Prometheus
+// refuses (an invalid regular expression), their seriesQuery unchanged,
+// and returns the config it had, which the test's end puts back.
+func refusedQueries(t *testing.T) string {
+	t.Helper()
+	original := adapterConfig(t)
+	broken := strings.ReplaceAll(original, "<<.LabelMatchers>>}", `<<.LabelMatchers>>,k8s_pod_name=~"("}`)
+	if broken == original {
+		t.Fatalf("no metricsQuery with <<.LabelMatchers>>} in the adapter's config:\n%s", original)
+	}
+	t.Cleanup(func() {
+		if adapterConfig(t) != original {
+			setAdapterConfig(t, original)
+		}
+	})
+	setAdapterConfig(t, broken)
+	return original
+}
+
 // deadAPIService registers name (which must not exist) with the adapter's
 // Service at port 1, where nothing listens, until the test ends.
 func deadAPIService(t *testing.T, name string) {
@@ -228,7 +248,7 @@ func deadAPIService(t *testing.T, name string) {
 // HPA's series rule (--from-cluster) each fault fires its alert within its
 // for plus two evaluations (and a scrape): an HPA whose metric nobody
 // serves, an HPA held at maxReplicas, the adapter scaled to 0, the
-// adapter's --prometheus-url naming no Service (the Interlok HPA goes
+// adapter's queries refused by Prometheus, the adapter's --prometheus-url naming no Service (the Interlok HPA goes
 // blind), an APIService of the
 // metrics APIs pointed at a dead port, the Pushgateway groups the Interlok
 // HPA reads deleted; the healthy Interlok HPA fires none. A firing alert
@@ -267,6 +287,22 @@ func TestAlertsOnTheSandbox(t *testing.T) {
 	t.Cleanup(func() { scaleAdapter(t, 1) })
 	waitFiring(t, "PrometheusAdapterDown", `deployment="prometheus-adapter"`, time.Minute)
 	scaleAdapter(t, 1)
+
+	// The adapter's queries refused by Prometheus (its metricsQuery with a
+	// matcher Prometheus cannot parse): the adapter still lists the
+	// Interlok metric, and answers the HPA controller's reads with 500.
+	original := refusedQueries(t)
+	waitFiring(t, "PrometheusAdapterRequestsFailing", `group="custom.metrics.k8s.io"`, time.Minute)
+	// The adapter restarted with that config answered 500 itself: the
+	// series of its predecessor went stale at the restart.
+	eventually(t, time.Minute, "the restarted adapter counting 500 answers", func(ctx context.Context) error {
+		vec, err := promVector(ctx, `apiserver_request_total{job="prometheus-adapter",group="custom.metrics.k8s.io",code="500"} > 0`)
+		if err == nil && len(vec) == 0 {
+			err = errors.New("none")
+		}
+		return err
+	})
+	setAdapterConfig(t, original)
 
 	// The adapter restarted with a --prometheus-url that names no Service
 	// lists no metric: the Interlok HPA, healthy again first, goes blind.
