@@ -112,7 +112,7 @@ func adapterRules(o Options) []Rule {
 		Alert: "PrometheusAdapterRequestsFailing", Watches: "the adapter answering the metrics APIs with errors", Code: doctor.CodePrometheusUnreachable, Severity: Critical, For: 5 * time.Minute,
 		Expr:        `sum by (job, group) (rate(apiserver_request_total{job="` + o.AdapterJob + `",group=~"(custom|external)\\.metrics\\.k8s\\.io",code=~"5.."}[5m])) > 0`,
 		Summary:     "prometheus-adapter answers {{ $labels.group }} with errors",
-		Description: "The adapter fails {{ $value | humanize }} requests a second for {{ $labels.group }}: usually its queries to Prometheus fail (a wrong --prometheus-url, Prometheus down), and the HPAs reading those metrics see <unknown>.",
+		Description: "The adapter fails {{ $value | humanize }} requests a second for {{ $labels.group }}: its queries to Prometheus fail (Prometheus lost since the adapter listed its metrics, overloaded, or refusing a metricsQuery), and the HPAs reading those metrics see <unknown>.",
 		Doctor:      "kubectl metricscale doctor -A",
 	}, {
 		// The adapter exports its Prometheus client's latency only where
