@@ -88,32 +88,10 @@ func Apply(ctx context.Context, env Env, o Options, p *Plan, log io.Writer) (*Re
 		return res, withHPA(ctx, env, o, p, res, log)
 	}
 	start := time.Now()
-	rule := p.Proposal.YAML
-	edit := func(current string) (string, error) {
-		// After a conflict the fresh config may hold the same rule already
-		// (another run of add-rule): then there is nothing to do.
-		if hasRule(current, p) {
-			return current, nil
-		}
-		return rules.Insert(current, p.Proposal.List(), rule)
-	}
-	reason := "add-rule " + p.Proposal.APIName
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("interrupted before anything was written: %w", err)
 	}
-	// The write runs to its end once begun, even when interrupted: a
-	// backup without its write, or a write without its backup, is never
-	// left behind.
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
-	wr, err := p.store.Update(wctx, edit, reason, o.DryRun)
-	cancel()
-	if wr != nil {
-		res.Diff = Diff(wr.Before, wr.After, p.ConfigMap+" "+p.Key)
-		res.Backup = wr.Backup
-		if wr.Attempts > 1 {
-			res.Conflicts = wr.Attempts - 1
-		}
-	}
+	wr, err := write(ctx, o, p, res)
 	if err != nil {
 		return res, err
 	}
@@ -133,28 +111,8 @@ func Apply(ctx context.Context, env Env, o Options, p *Plan, log io.Writer) (*Re
 		fmt.Fprintf(log, "not restarting the adapter (--no-restart): it reads the new rule when its pods restart (kubectl rollout restart deployment/%s -n %s)\n", p.Adapter.Name, p.Adapter.Namespace)
 		return res, nil
 	}
-	// From here until the adapter runs the new rule, an interrupt puts the
-	// previous config back before add-rule stops; the restore runs without
-	// the cancelled context.
-	err = ctx.Err()
-	if err == nil {
-		err = restart(ctx, env, p, o.Timeout, log)
-	}
-	if err == nil {
-		err = ctx.Err()
-	}
-	if err != nil {
-		res.RolledBack = true
-		what := "the adapter did not come up with the new rule"
-		if ctx.Err() != nil {
-			what = "interrupted before the adapter ran the new rule"
-			err = errors.New("interrupted")
-		}
-		fmt.Fprintf(log, "%s; restoring the previous config from %s\n", what, wr.Backup)
-		if rerr := restoreAndRestart(ctx, env, p, wr.Backup, o.Timeout, log); rerr != nil {
-			return res, &Failed{Result: res, Err: fmt.Errorf("%w\nputting the previous config back did not finish either: %v", err, rerr)}
-		}
-		return res, &Failed{Result: res, Err: fmt.Errorf("%w\nthe previous config is back and the adapter serves it again; nothing else changed", err)}
+	if err := restartOrRestore(ctx, env, o, p, res, wr.Backup, log); err != nil {
+		return res, err
 	}
 	res.Restarted = true
 	served, err := waitServed(ctx, env, p, o.Timeout, log)
@@ -167,6 +125,60 @@ func Apply(ctx context.Context, env Env, o Options, p *Plan, log io.Writer) (*Re
 	}
 	res.Served, res.ServedAfter = served, time.Since(start).Round(100*time.Millisecond).String()
 	return res, withHPA(ctx, env, o, p, res, log)
+}
+
+// write inserts the rule into the adapter's ConfigMap, a backup first,
+// and notes the diff, the backup and the conflicts in res. The write runs
+// to its end once begun, even when interrupted: a backup without its
+// write, or a write without its backup, is never left behind.
+func write(ctx context.Context, o Options, p *Plan, res *Result) (*configstore.Result, error) {
+	edit := func(current string) (string, error) {
+		// After a conflict the fresh config may hold the same rule already
+		// (another run of add-rule): then there is nothing to do.
+		if hasRule(current, p) {
+			return current, nil
+		}
+		return rules.Insert(current, p.Proposal.List(), p.Proposal.YAML)
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
+	wr, err := p.store.Update(wctx, edit, "add-rule "+p.Proposal.APIName, o.DryRun)
+	if wr != nil {
+		res.Diff = Diff(wr.Before, wr.After, p.ConfigMap+" "+p.Key)
+		res.Backup = wr.Backup
+		if wr.Attempts > 1 {
+			res.Conflicts = wr.Attempts - 1
+		}
+	}
+	return wr, err
+}
+
+// restartOrRestore restarts the adapter on the new config. From here until
+// the adapter runs the new rule, an interrupt or a failed rollout puts the
+// previous config back (from backup) before add-rule stops; the restore
+// runs without the cancelled context.
+func restartOrRestore(ctx context.Context, env Env, o Options, p *Plan, res *Result, backup string, log io.Writer) error {
+	err := ctx.Err()
+	if err == nil {
+		err = restart(ctx, env, p, o.Timeout, log)
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err == nil {
+		return nil
+	}
+	res.RolledBack = true
+	what := "the adapter did not come up with the new rule"
+	if ctx.Err() != nil {
+		what = "interrupted before the adapter ran the new rule"
+		err = errors.New("interrupted")
+	}
+	fmt.Fprintf(log, "%s; restoring the previous config from %s\n", what, backup)
+	if rerr := restoreAndRestart(ctx, env, p, backup, o.Timeout, log); rerr != nil {
+		return &Failed{Result: res, Err: fmt.Errorf("%w\nputting the previous config back did not finish either: %v", err, rerr)}
+	}
+	return &Failed{Result: res, Err: fmt.Errorf("%w\nthe previous config is back and the adapter serves it again; nothing else changed", err)}
 }
 
 // grantFirst lets the adapter's ServiceAccount list what the rule maps,

@@ -114,32 +114,66 @@ func Prepare(ctx context.Context, env Env, o Options) (*Plan, error) {
 	if o.Now != nil {
 		now = o.Now
 	}
-	req := o.Request
+	p, ch, err := load(ctx, env, o, now())
+	if err != nil {
+		return nil, err
+	}
+	series, err := p.seriesOf(ctx, o.Request, now())
+	if err != nil {
+		return nil, err
+	}
+	if err := p.propose(series, o.Request, ch.Config.Raw); err != nil {
+		return nil, err
+	}
+	// What the adapter serves today (the chain's relist), and what the new
+	// rule alone would.
+	before := ch.Relist(ctx, env.Mapper, now(), nil)
+	if err := p.simulateRule(ctx, env, now()); err != nil {
+		return nil, err
+	}
+	if err := p.checkExisting(before, ch.Config.Parsed); err != nil {
+		return nil, err
+	}
+	if err := p.checkAdapterRights(ctx, env); err != nil {
+		return nil, err
+	}
+	p.Samples = samples(ctx, p.Prometheus, p.newRule, p.Proposal, series, p.Produces)
+	if p.HelmRelease != "" {
+		p.HelmValues = helmValues(p.Proposal)
+	}
+	return p, nil
+}
+
+// load reads the chain up to its Prometheus and starts the plan on the
+// adapter's ConfigMap. The relist of the current config waits until the
+// rule is inferred: a metric without series stops add-rule before it.
+func load(ctx context.Context, env Env, o Options, now time.Time) (*Plan, *chain.Chain, error) {
 	co := o.Chain
-	co.External = req.External
-	// The relist of the current config waits until the rule is inferred:
-	// a metric without series stops add-rule before it.
-	ch := chain.Load(ctx, &env, co, chain.StagePrometheus, now())
+	co.External = o.Request.External
+	ch := chain.Load(ctx, &env, co, chain.StagePrometheus, now)
 	if a := ch.Adapter; a != nil && a.ConfigMap == "" {
-		return nil, fmt.Errorf("the adapter %s/%s reads --config=%s, which does not come from a ConfigMap volume: add the rule to that file by hand", a.Namespace, a.Name, a.ConfigPath)
+		return nil, nil, fmt.Errorf("the adapter %s/%s reads --config=%s, which does not come from a ConfigMap volume: add the rule to that file by hand", a.Namespace, a.Name, a.ConfigPath)
 	}
 	if err := ch.Err(chain.StagePrometheus); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	a := ch.Adapter
 	p := &Plan{Adapter: a, AdapterRef: ch.AdapterRef(), ConfigMap: a.Namespace + "/" + a.ConfigMap, Key: a.ConfigKey,
 		store: storeOf(env, a), relistWait: a.RelistInterval, Prometheus: ch.Prometheus}
-	raw, current := ch.Config.Raw, ch.Config.Parsed
 	if r, ok := configstore.Helm(ch.Config.ConfigMap); ok {
 		p.HelmRelease = r
 	}
+	return p, ch, nil
+}
 
-	since := now().Add(-a.MaxAge)
+// seriesOf are the series of the request's name that Prometheus has within
+// the adapter's --metrics-max-age, by the request's series query.
+func (p *Plan) seriesOf(ctx context.Context, req rules.Request, now time.Time) ([]prom.Series, error) {
 	sel := prom.Selector(req.SeriesQuery)
 	if req.SeriesQuery == "" {
 		sel = prom.Selector(fmt.Sprintf("{__name__=%q}", req.SeriesName))
 	}
-	all, err := p.Prometheus.Series(ctx, since, sel)
+	all, err := p.Prometheus.Series(ctx, now.Add(-p.Adapter.MaxAge), sel)
 	if err != nil {
 		return nil, fmt.Errorf("asking Prometheus for the series %s: %w", sel, err)
 	}
@@ -150,49 +184,57 @@ func Prepare(ctx context.Context, env Env, o Options) (*Plan, error) {
 		}
 	}
 	if len(series) == 0 {
-		return nil, noSeries(ctx, p.Prometheus, req.SeriesName, sel, a.MaxAge, now())
+		return nil, noSeries(ctx, p.Prometheus, req.SeriesName, sel, p.Adapter.MaxAge, now)
 	}
 	p.Series = len(series)
+	return series, nil
+}
 
+// propose infers the rule from the series and puts it into the config's
+// text, keeping the diff.
+func (p *Plan) propose(series []prom.Series, req rules.Request, raw string) error {
 	prop, err := rules.Propose(series, req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	p.Proposal, p.Rule, p.List, p.Counter = prop, prop.YAML, string(prop.List()), prop.Counter
 	if err := yaml.Unmarshal([]byte(prop.YAML), &p.rule); err != nil {
-		return nil, fmt.Errorf("the rule does not parse: %w\n%s", err, prop.YAML)
+		return fmt.Errorf("the rule does not parse: %w\n%s", err, prop.YAML)
 	}
 	edited, err := rules.Insert(raw, prop.List(), prop.YAML)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	p.Diff = Diff(raw, edited, p.ConfigMap+" "+p.Key)
+	return nil
+}
 
-	// What the adapter serves today (the chain's relist), and what the new
-	// rule alone would.
-	before := ch.Relist(ctx, env.Mapper, now(), nil)
+// simulateRule runs the adapter's discovery with the new rule alone and
+// keeps the metrics it would serve.
+func (p *Plan) simulateRule(ctx context.Context, env Env, now time.Time) error {
+	external := p.Proposal.External
 	alone := &config.MetricsDiscoveryConfig{}
-	if prop.External {
+	if external {
 		alone.ExternalRules = []config.DiscoveryRule{p.rule}
 	} else {
 		alone.Rules = []config.DiscoveryRule{p.rule}
 	}
-	after := simulate.Run(ctx, p.Prometheus, alone, env.Mapper, a.MaxAge, now(), simulate.KeepAll)
+	after := simulate.Run(ctx, p.Prometheus, alone, env.Mapper, p.Adapter.MaxAge, now, simulate.KeepAll)
 	if len(after.Rules) != 1 || after.Rules[0].BuildError != nil {
-		return nil, fmt.Errorf("the adapter would reject the rule: %v", after.Rules[0].BuildError)
+		return fmt.Errorf("the adapter would reject the rule: %v", after.Rules[0].BuildError)
 	}
 	p.newRule = after.Rules[0]
 	if after.Rules[0].QueryError != nil {
-		return nil, fmt.Errorf("Prometheus rejects the rule's seriesQuery %s: %v", p.newRule.Namer.Selector(), after.Rules[0].QueryError)
+		return fmt.Errorf("Prometheus rejects the rule's seriesQuery %s: %v", p.newRule.Namer.Selector(), after.Rules[0].QueryError)
 	}
 	for _, m := range after.Metrics {
-		if m.Resource == (schema.GroupResource{Resource: "namespaces"}) && !prop.External {
+		if m.Resource == (schema.GroupResource{Resource: "namespaces"}) && !external {
 			// Every namespaced series also yields a namespace-level metric;
 			// it is not what the rule is for.
 			continue
 		}
-		pr := Produced{Metric: m.Name, Resource: m.Resource.String(), SeriesName: m.SeriesName, External: prop.External}
-		if !prop.External {
+		pr := Produced{Metric: m.Name, Resource: m.Resource.String(), SeriesName: m.SeriesName, External: external}
+		if !external {
 			if gvk, err := env.Mapper.KindFor(m.Resource.WithVersion("")); err == nil {
 				pr.Kind, pr.APIVersion = gvk.Kind, gvk.GroupVersion().String()
 			}
@@ -200,19 +242,9 @@ func Prepare(ctx context.Context, env Env, o Options) (*Plan, error) {
 		p.Produces = append(p.Produces, pr)
 	}
 	if len(p.Produces) == 0 {
-		return nil, fmt.Errorf("the rule selects %d series, but the adapter would serve no metric from them (%s): check --series-query and the labels", len(after.Rules[0].Selected), describeKept(after.Rules[0]))
+		return fmt.Errorf("the rule selects %d series, but the adapter would serve no metric from them (%s): check --series-query and the labels", len(after.Rules[0].Selected), describeKept(after.Rules[0]))
 	}
-	if err := p.checkExisting(before, current); err != nil {
-		return nil, err
-	}
-	if err := p.checkAdapterRights(ctx, env); err != nil {
-		return nil, err
-	}
-	p.Samples = samples(ctx, p.Prometheus, p.newRule, prop, series, p.Produces)
-	if p.HelmRelease != "" {
-		p.HelmValues = helmValues(prop)
-	}
-	return p, nil
+	return nil
 }
 
 // checkAdapterRights asks whether the adapter's ServiceAccount may list the

@@ -135,31 +135,9 @@ func Propose(series []prom.Series, req Request) (Proposal, error) {
 	if p.APIName == "" {
 		p.APIName = strings.TrimSuffix(req.SeriesName, "_total")
 	}
-	present := func(candidates []string) []string {
-		var out []string
-		for _, l := range candidates {
-			for _, s := range series {
-				if _, ok := s.Labels[pmodel.LabelName(l)]; ok {
-					out = append(out, l)
-					break
-				}
-			}
-		}
-		return out
-	}
-	pick := func(candidates []string, flag string) (string, []string, error) {
-		found := present(candidates)
-		switch {
-		case len(found) == 0:
-			return "", nil, nil
-		case strings.HasPrefix(found[0], "exported_") || len(found) == 1:
-			return found[0], found[1:], nil
-		}
-		return found[0], found[1:], &Ambiguous{Flag: flag, Choices: found}
-	}
 	var err error
 	if p.NamespaceLabel == "" && !req.NotNamespaced {
-		if p.NamespaceLabel, _, err = pick(NamespaceLabels, "--namespace-label"); err != nil {
+		if p.NamespaceLabel, _, err = pick(series, NamespaceLabels, "--namespace-label"); err != nil {
 			return p, err
 		}
 	}
@@ -174,37 +152,8 @@ func Propose(series []prom.Series, req Request) (Proposal, error) {
 		}
 		return checked(req, p)
 	}
-	if p.Resource == "" {
-		p.Resource = "pods"
-		if p.ResourceLabel == "" {
-			for _, r := range inferOrder {
-				if len(present(ResourceLabels[r])) > 0 {
-					p.Resource = r
-					break
-				}
-			}
-		}
-	}
-	if p.ResourceLabel == "" {
-		if p.ResourceLabel, p.Alternatives, err = pick(ResourceLabels[p.Resource], ResourceFlag(p.Resource, req.singular(p.Resource))); err != nil {
-			return p, err
-		}
-	}
-	if p.ResourceLabel == "" {
-		looked := ResourceLabels[p.Resource]
-		if req.Resource == "" {
-			looked = nil
-			for _, r := range inferOrder {
-				looked = append(looked, ResourceLabels[r]...)
-			}
-		}
-		what := req.singular(p.Resource)
-		flag := ResourceFlag(p.Resource, what)
-		if req.Resource == "" {
-			what, flag = "pod, service or deployment", "--pod-label LABEL or --resource LABEL=RESOURCE (e.g. --resource svc_name=service)"
-		}
-		return p, fmt.Errorf("no label of the series names a %s (looked for %s; the series have %s): name it with %s",
-			what, strings.Join(looked, ", "), strings.Join(LabelNames(series), ", "), flag)
+	if err := p.inferResource(series, req); err != nil {
+		return p, err
 	}
 	if p.NamespaceLabel == "" && !req.ClusterScoped && p.Resource != "namespaces" {
 		// The adapter answers a request for namespaced objects only from
@@ -213,6 +162,70 @@ func Propose(series []prom.Series, req Request) (Proposal, error) {
 			strings.Join(NamespaceLabels, ", "), strings.Join(LabelNames(series), ", "), p.Resource)
 	}
 	return checked(req, p)
+}
+
+// present are the candidates that label at least one of the series, in
+// the candidates' order.
+func present(series []prom.Series, candidates []string) []string {
+	var out []string
+	for _, l := range candidates {
+		for _, s := range series {
+			if _, ok := s.Labels[pmodel.LabelName(l)]; ok {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// pick is the first present candidate and the others. Two or more, the
+// first not an exported_ one, are ambiguous: the user names one with flag.
+func pick(series []prom.Series, candidates []string, flag string) (string, []string, error) {
+	found := present(series, candidates)
+	switch {
+	case len(found) == 0:
+		return "", nil, nil
+	case strings.HasPrefix(found[0], "exported_") || len(found) == 1:
+		return found[0], found[1:], nil
+	}
+	return found[0], found[1:], &Ambiguous{Flag: flag, Choices: found}
+}
+
+// inferResource sets the resource the series describe and the label that
+// names it: as the request gives them, else the first resource of
+// inferOrder whose label the series have (pods when none).
+func (p *Proposal) inferResource(series []prom.Series, req Request) error {
+	if p.Resource == "" {
+		p.Resource = "pods"
+		if p.ResourceLabel == "" {
+			for _, r := range inferOrder {
+				if len(present(series, ResourceLabels[r])) > 0 {
+					p.Resource = r
+					break
+				}
+			}
+		}
+	}
+	if p.ResourceLabel != "" {
+		return nil
+	}
+	var err error
+	if p.ResourceLabel, p.Alternatives, err = pick(series, ResourceLabels[p.Resource], ResourceFlag(p.Resource, req.singular(p.Resource))); err != nil || p.ResourceLabel != "" {
+		return err
+	}
+	looked := ResourceLabels[p.Resource]
+	what := req.singular(p.Resource)
+	flag := ResourceFlag(p.Resource, what)
+	if req.Resource == "" {
+		looked = nil
+		for _, r := range inferOrder {
+			looked = append(looked, ResourceLabels[r]...)
+		}
+		what, flag = "pod, service or deployment", "--pod-label LABEL or --resource LABEL=RESOURCE (e.g. --resource svc_name=service)"
+	}
+	return fmt.Errorf("no label of the series names a %s (looked for %s; the series have %s): name it with %s",
+		what, strings.Join(looked, ", "), strings.Join(LabelNames(series), ", "), flag)
 }
 
 // checked renders the proposal and parses its rule as the adapter would,
