@@ -143,25 +143,9 @@ func (w *Writer) applyFailed(created []string, err error) error {
 // from its backup (before the wait: an HPA restored to an adapter External
 // metric reads it there). It returns the HPAs restored, as last read.
 func (w *Writer) Rollback(ctx context.Context, namespace string, hpaNames []string) ([]*autoscalingv2.HorizontalPodAutoscaler, error) {
-	sos, err := w.KEDA.ListSelected(ctx, namespace, ManagedSelector())
+	sos, err := w.managed(ctx, namespace, hpaNames)
 	if err != nil {
-		return nil, fmt.Errorf("listing the ScaledObjects migrate keda created (%s): %w", ManagedSelector(), err)
-	}
-	if len(hpaNames) > 0 {
-		var picked []keda.ScaledObject
-		var unknown []string
-		for _, n := range hpaNames {
-			i := slices.IndexFunc(sos, func(so keda.ScaledObject) bool { return so.HPAName() == n })
-			if i < 0 {
-				unknown = append(unknown, n)
-				continue
-			}
-			picked = append(picked, sos[i])
-		}
-		if len(unknown) > 0 {
-			return nil, fmt.Errorf("no ScaledObject created by migrate keda (label %s) adopts HPA %s in namespace %s: nothing was changed", ManagedSelector(), strings.Join(unknown, ", "), namespace)
-		}
-		sos = picked
+		return nil, err
 	}
 	if len(sos) == 0 {
 		// An --apply that moved the APIService and then failed before
@@ -181,25 +165,10 @@ func (w *Writer) Rollback(ctx context.Context, namespace string, hpaNames []stri
 	if err := w.Check(ctx, RollbackAccess(sos)); err != nil {
 		return nil, fmt.Errorf("%w\n  nothing was changed", err)
 	}
-	for i := range sos {
-		so := &sos[i]
-		if err := w.KEDA.DeleteOrphan(ctx, so.Namespace, so.Name); err != nil && !apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("deleting ScaledObject %s/%s: %w", so.Namespace, so.Name, err)
-		}
-		fmt.Fprintf(w.Progress, "scaledobject.keda.sh/%s deleted with propagationPolicy Orphan (HPA %s kept)\n", so.Name, so.HPAName())
+	stuck, err := w.deleteOrphans(ctx, sos)
+	if err != nil {
+		return nil, err
 	}
-	// KEDA rewrites the HPA until it has finalized the ScaledObject: the
-	// restore comes after, and happens even if the wait runs out (KEDA
-	// only finalizes a ScaledObject being deleted).
-	stuck := w.waitAll(ctx, keys(sos, func(so keda.ScaledObject) string { return "ScaledObject " + so.Namespace + "/" + so.Name }), func(ctx context.Context, i int) string {
-		so, err := w.KEDA.Get(ctx, sos[i].Namespace, sos[i].Name)
-		if apierrors.IsNotFound(err) {
-			return ""
-		} else if err != nil {
-			return err.Error()
-		}
-		return fmt.Sprintf("ScaledObject %s is being deleted, finalizers %v", so.Name, so.Finalizers)
-	})
 	var restored []*autoscalingv2.HorizontalPodAutoscaler
 	for i := range sos {
 		hpa, err := w.restore(ctx, &sos[i], backups[i])
@@ -213,7 +182,66 @@ func (w *Writer) Rollback(ctx context.Context, namespace string, hpaNames []stri
 			return restored, err
 		}
 	}
-	missing := w.waitAll(ctx, keys(restored, func(h *autoscalingv2.HorizontalPodAutoscaler) string { return "HPA " + h.Namespace + "/" + h.Name }), func(ctx context.Context, i int) string {
+	if problems := append(stuck, w.waitReading(ctx, restored)...); len(problems) > 0 {
+		return restored, fmt.Errorf("after %s the rollback is not complete:\n  %s\n  run kubectl metricscale doctor", w.Timeout, strings.Join(problems, "\n  "))
+	}
+	return restored, nil
+}
+
+// managed are the ScaledObjects migrate keda created in namespace, those
+// adopting hpaNames when given (each must have one).
+func (w *Writer) managed(ctx context.Context, namespace string, hpaNames []string) ([]keda.ScaledObject, error) {
+	sos, err := w.KEDA.ListSelected(ctx, namespace, ManagedSelector())
+	if err != nil {
+		return nil, fmt.Errorf("listing the ScaledObjects migrate keda created (%s): %w", ManagedSelector(), err)
+	}
+	if len(hpaNames) == 0 {
+		return sos, nil
+	}
+	var picked []keda.ScaledObject
+	var unknown []string
+	for _, n := range hpaNames {
+		i := slices.IndexFunc(sos, func(so keda.ScaledObject) bool { return so.HPAName() == n })
+		if i < 0 {
+			unknown = append(unknown, n)
+			continue
+		}
+		picked = append(picked, sos[i])
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("no ScaledObject created by migrate keda (label %s) adopts HPA %s in namespace %s: nothing was changed", ManagedSelector(), strings.Join(unknown, ", "), namespace)
+	}
+	return picked, nil
+}
+
+// deleteOrphans deletes the ScaledObjects, orphaning their HPAs, and waits
+// until KEDA has finalized them; it returns those still there. KEDA
+// rewrites the HPA until then: the restore comes after, and happens even
+// if the wait runs out (KEDA only finalizes a ScaledObject being deleted).
+func (w *Writer) deleteOrphans(ctx context.Context, sos []keda.ScaledObject) ([]string, error) {
+	for i := range sos {
+		so := &sos[i]
+		if err := w.KEDA.DeleteOrphan(ctx, so.Namespace, so.Name); err != nil && !apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("deleting ScaledObject %s/%s: %w", so.Namespace, so.Name, err)
+		}
+		fmt.Fprintf(w.Progress, "scaledobject.keda.sh/%s deleted with propagationPolicy Orphan (HPA %s kept)\n", so.Name, so.HPAName())
+	}
+	return w.waitAll(ctx, keys(sos, func(so keda.ScaledObject) string { return "ScaledObject " + so.Namespace + "/" + so.Name }), func(ctx context.Context, i int) string {
+		so, err := w.KEDA.Get(ctx, sos[i].Namespace, sos[i].Name)
+		if apierrors.IsNotFound(err) {
+			return ""
+		} else if err != nil {
+			return err.Error()
+		}
+		return fmt.Sprintf("ScaledObject %s is being deleted, finalizers %v", so.Name, so.Finalizers)
+	}), nil
+}
+
+// waitReading waits until each restored HPA reads its metrics from the
+// metrics APIs again, keeping the HPAs as last read; it returns those that
+// do not.
+func (w *Writer) waitReading(ctx context.Context, restored []*autoscalingv2.HorizontalPodAutoscaler) []string {
+	return w.waitAll(ctx, keys(restored, func(h *autoscalingv2.HorizontalPodAutoscaler) string { return "HPA " + h.Namespace + "/" + h.Name }), func(ctx context.Context, i int) string {
 		hpa, err := w.Client.AutoscalingV2().HorizontalPodAutoscalers(restored[i].Namespace).Get(ctx, restored[i].Name, metav1.GetOptions{})
 		if err != nil {
 			return err.Error()
@@ -225,10 +253,6 @@ func (w *Writer) Rollback(ctx context.Context, namespace string, hpaNames []stri
 		fmt.Fprintf(w.Progress, "  HPA %s/%s: reads its metrics again and is ScalingActive\n", hpa.Namespace, hpa.Name)
 		return ""
 	})
-	if problems := append(stuck, missing...); len(problems) > 0 {
-		return restored, fmt.Errorf("after %s the rollback is not complete:\n  %s\n  run kubectl metricscale doctor", w.Timeout, strings.Join(problems, "\n  "))
-	}
-	return restored, nil
 }
 
 // restore writes the backup onto the HPA, keeping the object; an HPA
