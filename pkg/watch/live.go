@@ -243,68 +243,95 @@ func (l *Live) lastScale(h *autoscalingv2.HorizontalPodAutoscaler) (string, *tim
 // make the same request share it.
 func (l *Live) Poll(ctx context.Context) error {
 	rows := l.Rows()
-	type result struct {
-		api, prom       map[string]float64
-		apiErr, promErr error
-	}
-	results := map[string]*result{} // by request path
-	var errs []string
 	l.ensurePrometheus(ctx)
-
+	fetches := map[string]*fetched{} // by request path
+	var tally pollTally
 	values := map[string]rowValues{}
-	apiFailed, apiOK, promFailed, promOK := 0, 0, 0, 0
 	for _, r := range rows {
-		if !l.polled(r) {
-			values[r.Key()] = rowValues{problem: "shown by the HPA only (not a custom or external metric)"}
-			continue
-		}
-		req, names, err := l.request(ctx, r)
-		if err != nil {
-			values[r.Key()] = rowValues{problem: err.Error()}
-			continue
-		}
-		objects := req.Objects(names) // the objects the values are about
-		res, done := results[req.Path()]
-		if !done {
-			res = &result{}
-			res.api, res.apiErr = l.fetchAPI(req)
-			res.prom, res.promErr = l.fetchPrometheus(ctx, req, objects)
-			results[req.Path()] = res
-			if res.apiErr != nil {
-				apiFailed++
-				errs = append(errs, "metrics API: "+apierr.Message(res.apiErr))
-			} else {
-				apiOK++
-			}
-			if res.promErr != nil {
-				promFailed++
-				errs = append(errs, "Prometheus: "+res.promErr.Error())
-			} else {
-				promOK++
-			}
-		}
-		keys := objects
-		if req.Type == autoscalingv2.ExternalMetricSourceType {
-			keys = []string{""}
-		}
-		var v rowValues
-		if res.apiErr != nil {
-			v.problem = "metrics API: " + apierr.Message(res.apiErr)
-		} else if f, ok := combine(res.api, keys, r.Type); ok {
-			v.api = quantity.Format(f)
-		} else {
-			v.problem = "the metrics API returns no value for the target"
-		}
-		if res.promErr != nil {
-			if v.problem == "" {
-				v.problem = "Prometheus: " + res.promErr.Error()
-			}
-		} else if f, ok := combine(res.prom, keys, r.Type); ok {
-			v.prom = quantity.Format(f)
-		}
-		values[r.Key()] = v
+		values[r.Key()] = l.pollRow(ctx, r, fetches, &tally)
 	}
-	sort.Strings(errs)
+	return l.store(values, &tally)
+}
+
+// fetched is one metrics API request's values and its Prometheus query's,
+// shared by the rows that make that request.
+type fetched struct {
+	api, prom       map[string]float64
+	apiErr, promErr error
+}
+
+// pollTally counts a poll's requests by source and outcome, and keeps
+// their errors.
+type pollTally struct {
+	apiFailed, apiOK, promFailed, promOK int
+	errs                                 []string
+}
+
+func (t *pollTally) add(f *fetched) {
+	if f.apiErr != nil {
+		t.apiFailed++
+		t.errs = append(t.errs, "metrics API: "+apierr.Message(f.apiErr))
+	} else {
+		t.apiOK++
+	}
+	if f.promErr != nil {
+		t.promFailed++
+		t.errs = append(t.errs, "Prometheus: "+f.promErr.Error())
+	} else {
+		t.promOK++
+	}
+}
+
+// pollRow is one row's values, its request fetched once per poll.
+func (l *Live) pollRow(ctx context.Context, r Row, fetches map[string]*fetched, tally *pollTally) rowValues {
+	if !l.polled(r) {
+		return rowValues{problem: "shown by the HPA only (not a custom or external metric)"}
+	}
+	req, names, err := l.request(ctx, r)
+	if err != nil {
+		return rowValues{problem: err.Error()}
+	}
+	objects := req.Objects(names) // the objects the values are about
+	f, done := fetches[req.Path()]
+	if !done {
+		f = &fetched{}
+		f.api, f.apiErr = l.fetchAPI(req)
+		f.prom, f.promErr = l.fetchPrometheus(ctx, req, objects)
+		fetches[req.Path()] = f
+		tally.add(f)
+	}
+	keys := objects
+	if req.Type == autoscalingv2.ExternalMetricSourceType {
+		keys = []string{""}
+	}
+	return f.rowValues(keys, r.Type)
+}
+
+// rowValues are a row's values from its request's, for the objects keys.
+func (f *fetched) rowValues(keys []string, typ string) rowValues {
+	var v rowValues
+	if f.apiErr != nil {
+		v.problem = "metrics API: " + apierr.Message(f.apiErr)
+	} else if x, ok := combine(f.api, keys, typ); ok {
+		v.api = quantity.Format(x)
+	} else {
+		v.problem = "the metrics API returns no value for the target"
+	}
+	if f.promErr != nil {
+		if v.problem == "" {
+			v.problem = "Prometheus: " + f.promErr.Error()
+		}
+	} else if x, ok := combine(f.prom, keys, typ); ok {
+		v.prom = quantity.Format(x)
+	}
+	return v
+}
+
+// store keeps a poll's values and each row's history. A metric that is
+// merely missing for one row is the row's problem; only a source that
+// failed every request is an error, retried sooner.
+func (l *Live) store(values map[string]rowValues, tally *pollTally) error {
+	sort.Strings(tally.errs)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.values = values
@@ -318,13 +345,12 @@ func (l *Live) Poll(ctx context.Context) error {
 		}
 	}
 	l.pollErr = ""
-	if len(errs) > 0 {
-		l.pollErr = dedupJoin(errs)
-		// A metric that is merely missing for one row is the row's
-		// problem; only failures of a whole source are retried sooner.
-		if (apiFailed > 0 && apiOK == 0) || (promFailed > 0 && promOK == 0) {
-			return errors.New(l.pollErr)
-		}
+	if len(tally.errs) == 0 {
+		return nil
+	}
+	l.pollErr = dedupJoin(tally.errs)
+	if (tally.apiFailed > 0 && tally.apiOK == 0) || (tally.promFailed > 0 && tally.promOK == 0) {
+		return errors.New(l.pollErr)
 	}
 	return nil
 }
