@@ -9,7 +9,6 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"sort"
 	"strings"
 	"time"
 
@@ -106,13 +105,25 @@ func Locate(ctx context.Context, client kubernetes.Interface, loc Locator) (*Ada
 	if err != nil {
 		return nil, fmt.Errorf("listing Deployments to find prometheus-adapter: %w", err)
 	}
-	type candidate struct {
-		d     *appsv1.Deployment
-		score int
+	best := bestCandidate(list.Items, loc)
+	if best == nil {
+		where := "any namespace"
+		if ns != "" {
+			where = "namespace " + ns
+		}
+		return nil, fmt.Errorf("no prometheus-adapter Deployment found in %s (looked for the adapter image or --prometheus-url and --config flags); name it with --adapter-namespace and --adapter-name", where)
 	}
-	var cands []candidate
-	for i := range list.Items {
-		d := &list.Items[i]
+	return fromDeployment(ctx, client, best)
+}
+
+// bestCandidate is the Deployment most likely the adapter the locator's
+// APIService points at: one running the adapter's image, in the Service's
+// namespace, named as the Service (nil when none runs an adapter).
+func bestCandidate(items []appsv1.Deployment, loc Locator) *appsv1.Deployment {
+	var best *appsv1.Deployment
+	bestScore := -1
+	for i := range items {
+		d := &items[i]
 		c, ok := adapterContainer(d)
 		if !ok {
 			continue
@@ -127,17 +138,12 @@ func Locate(ctx context.Context, client kubernetes.Interface, loc Locator) (*Ada
 		if d.Name == loc.ServiceName {
 			score += 4
 		}
-		cands = append(cands, candidate{d, score})
-	}
-	if len(cands) == 0 {
-		where := "any namespace"
-		if ns != "" {
-			where = "namespace " + ns
+		// The first of equal scores wins, as listed.
+		if score > bestScore {
+			best, bestScore = d, score
 		}
-		return nil, fmt.Errorf("no prometheus-adapter Deployment found in %s (looked for the adapter image or --prometheus-url and --config flags); name it with --adapter-namespace and --adapter-name", where)
 	}
-	sort.SliceStable(cands, func(i, j int) bool { return cands[i].score > cands[j].score })
-	return fromDeployment(ctx, client, cands[0].d)
+	return best
 }
 
 func adapterContainer(d *appsv1.Deployment) (corev1.Container, bool) {

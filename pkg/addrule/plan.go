@@ -404,11 +404,12 @@ func noSeries(ctx context.Context, c *prometheus.Connection, name string, sel pr
 	return fmt.Errorf("%s: check the metric's name and that Prometheus scrapes it (kubectl metricscale doctor shows the chain)", msg)
 }
 
+// maxSamples bounds the objects (or namespaces) a plan samples.
+const maxSamples = 5
+
 // samples runs the new rule's metricsQuery for a few of the objects its
 // series name, as the adapter will.
 func samples(ctx context.Context, c *prometheus.Connection, r *simulate.Rule, p rules.Proposal, series []prom.Series, produced []Produced) []Sample {
-	const max = 5
-	var out []Sample
 	// run sends a rendered query; a query that cannot be rendered or run
 	// gives no sample (the plan still shows the rule).
 	run := func(q prom.Selector, err error) pmodel.Vector {
@@ -422,24 +423,47 @@ func samples(ctx context.Context, c *prometheus.Connection, r *simulate.Rule, p 
 		return prometheus.Vector(res)
 	}
 	if p.External {
-		namespaces := map[string]bool{}
-		for _, s := range series {
-			ns := string(s.Labels[pmodel.LabelName(p.NamespaceLabel)])
-			if namespaces[ns] || len(namespaces) == max {
-				continue
-			}
-			namespaces[ns] = true
-			q, err := r.Namer.QueryForExternalSeries(s.Name, ns, labels.Everything())
-			for _, v := range run(q, err) {
-				out = append(out, Sample{Namespace: ns, Value: v.Value.String(), Query: string(q)})
-			}
-		}
-		return out
+		return externalSamples(run, r, p, series)
 	}
 	gr := schema.GroupResource{Resource: p.Resource}
 	if len(produced) > 0 {
 		gr = schema.ParseGroupResource(produced[0].Resource)
 	}
+	var out []Sample
+	order, byNS := objectsByNamespace(p, series)
+	for _, ns := range order {
+		q, err := r.Namer.QueryForSeries(series[0].Name, gr, ns, labels.Everything(), byNS[ns]...)
+		for _, v := range run(q, err) {
+			out = append(out, Sample{Namespace: ns, Resource: gr.String(), Object: string(v.Metric[pmodel.LabelName(p.ResourceLabel)]), Value: v.Value.String(), Query: string(q)})
+			if len(out) == maxSamples {
+				return out
+			}
+		}
+	}
+	return out
+}
+
+// externalSamples are an external rule's values in a few namespaces.
+func externalSamples(run func(prom.Selector, error) pmodel.Vector, r *simulate.Rule, p rules.Proposal, series []prom.Series) []Sample {
+	var out []Sample
+	namespaces := map[string]bool{}
+	for _, s := range series {
+		ns := string(s.Labels[pmodel.LabelName(p.NamespaceLabel)])
+		if namespaces[ns] || len(namespaces) == maxSamples {
+			continue
+		}
+		namespaces[ns] = true
+		q, err := r.Namer.QueryForExternalSeries(s.Name, ns, labels.Everything())
+		for _, v := range run(q, err) {
+			out = append(out, Sample{Namespace: ns, Value: v.Value.String(), Query: string(q)})
+		}
+	}
+	return out
+}
+
+// objectsByNamespace are up to maxSamples objects per namespace that the
+// series name, with the namespaces in the order the series give them.
+func objectsByNamespace(p rules.Proposal, series []prom.Series) ([]string, map[string][]string) {
 	byNS := map[string][]string{}
 	var order []string
 	for _, s := range series {
@@ -451,20 +475,11 @@ func samples(ctx context.Context, c *prometheus.Connection, r *simulate.Rule, p 
 		if _, ok := byNS[ns]; !ok {
 			order = append(order, ns)
 		}
-		if len(byNS[ns]) < max && !slices.Contains(byNS[ns], obj) {
+		if len(byNS[ns]) < maxSamples && !slices.Contains(byNS[ns], obj) {
 			byNS[ns] = append(byNS[ns], obj)
 		}
 	}
-	for _, ns := range order {
-		q, err := r.Namer.QueryForSeries(series[0].Name, gr, ns, labels.Everything(), byNS[ns]...)
-		for _, v := range run(q, err) {
-			out = append(out, Sample{Namespace: ns, Resource: gr.String(), Object: string(v.Metric[pmodel.LabelName(p.ResourceLabel)]), Value: v.Value.String(), Query: string(q)})
-			if len(out) == max {
-				return out
-			}
-		}
-	}
-	return out
+	return order, byNS
 }
 
 // helmValues is the rule as the prometheus-adapter chart's values take it.

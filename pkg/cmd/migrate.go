@@ -56,37 +56,7 @@ type MigrateKEDAOptions struct {
 	namespace string
 }
 
-const migrateKEDAExample = `  # ScaledObjects for the HPAs of the current namespace, on stdout; the check on stderr
-  kubectl metricscale migrate keda
-
-  # one HPA, applied with kubectl once the check passed
-  kubectl metricscale migrate keda interlok-autoscaler -n default | kubectl apply -f -
-
-  # every namespace, as JSON, allowing 5% between the trigger's query and the adapter
-  kubectl metricscale migrate keda -A -o json --tolerance 0.05
-
-  # KEDA reaches Prometheus at another address than the adapter does
-  kubectl metricscale migrate keda interlok-autoscaler --server-address http://prometheus.monitoring:9090
-
-  # create the ScaledObjects and wait until KEDA drives the HPAs
-  kubectl metricscale migrate keda interlok-autoscaler -n default --apply
-
-  # the same, printing the ScaledObjects created as the API server returns them
-  kubectl metricscale migrate keda interlok-autoscaler -n default --apply -o yaml
-
-  # put the HPA back as it was before --apply (the same HPA object)
-  kubectl metricscale migrate keda interlok-autoscaler -n default --rollback
-
-  # the query of each trigger, one per line
-  kubectl metricscale migrate keda -o jsonpath='{range .items[*]}{.spec.triggers[*].metadata.query}{"\n"}{end}'`
-
-// NewCmdMigrateKEDA returns `kubectl metricscale migrate keda`.
-func NewCmdMigrateKEDA(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &MigrateKEDAOptions{GlobalOptions: g, IOStreams: streams, ChainFlags: chain.NewFlags(true), PrintFlags: printers.NewFlags()}
-	cmd := &cobra.Command{
-		Use:   "keda [HPA_NAME...]",
-		Short: "Print the KEDA ScaledObjects that replace prometheus-adapter for HPAs, checked against the adapter",
-		Long: `migrate keda writes, for each HPA whose metrics prometheus-adapter serves (Pods, Object,
+const migrateKEDALong = `migrate keda writes, for each HPA whose metrics prometheus-adapter serves (Pods, Object,
 External; cpu and memory beside them), a KEDA ScaledObject that adopts the HPA (annotation
 scaledobject.keda.sh/transfer-hpa-ownership and advanced.horizontalPodAutoscalerConfig.name:
 the HPA is never deleted and re-created), with its scale target, min/max replicas and behavior,
@@ -146,7 +116,39 @@ now; otherwise (another workload's pods match, bare pods, another kind) it names
 and the plan says so per metric (on stderr and in annotation metricscale.io/trigger-notes):
 re-run migrate after a rollout. A pattern also matches the series of pods that are gone while
 Prometheus keeps them (a Pushgateway group not deleted): push with a grouping key per pod and
-delete a pod's group when the pod goes.`,
+delete a pod's group when the pod goes.`
+
+const migrateKEDAExample = `  # ScaledObjects for the HPAs of the current namespace, on stdout; the check on stderr
+  kubectl metricscale migrate keda
+
+  # one HPA, applied with kubectl once the check passed
+  kubectl metricscale migrate keda interlok-autoscaler -n default | kubectl apply -f -
+
+  # every namespace, as JSON, allowing 5% between the trigger's query and the adapter
+  kubectl metricscale migrate keda -A -o json --tolerance 0.05
+
+  # KEDA reaches Prometheus at another address than the adapter does
+  kubectl metricscale migrate keda interlok-autoscaler --server-address http://prometheus.monitoring:9090
+
+  # create the ScaledObjects and wait until KEDA drives the HPAs
+  kubectl metricscale migrate keda interlok-autoscaler -n default --apply
+
+  # the same, printing the ScaledObjects created as the API server returns them
+  kubectl metricscale migrate keda interlok-autoscaler -n default --apply -o yaml
+
+  # put the HPA back as it was before --apply (the same HPA object)
+  kubectl metricscale migrate keda interlok-autoscaler -n default --rollback
+
+  # the query of each trigger, one per line
+  kubectl metricscale migrate keda -o jsonpath='{range .items[*]}{.spec.triggers[*].metadata.query}{"\n"}{end}'`
+
+// NewCmdMigrateKEDA returns `kubectl metricscale migrate keda`.
+func NewCmdMigrateKEDA(g *GlobalOptions, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &MigrateKEDAOptions{GlobalOptions: g, IOStreams: streams, ChainFlags: chain.NewFlags(true), PrintFlags: printers.NewFlags()}
+	cmd := &cobra.Command{
+		Use:               "keda [HPA_NAME...]",
+		Short:             "Print the KEDA ScaledObjects that replace prometheus-adapter for HPAs, checked against the adapter",
+		Long:              migrateKEDALong,
 		Example:           migrateKEDAExample,
 		ValidArgsFunction: g.completeHPANames,
 		RunE:              runOptions(o),

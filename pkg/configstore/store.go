@@ -152,11 +152,7 @@ func (s *Store) Update(ctx context.Context, edit Edit, reason string, dry DryRun
 		updated := cm.DeepCopy()
 		updated.Data[s.Key] = after
 		if dry == DryRunServer {
-			_, err := s.Client.CoreV1().ConfigMaps(s.Namespace).Update(ctx, updated, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
-			if err != nil {
-				return res, fmt.Errorf("the API server refused the update of ConfigMap %s (dry run): %w", s.ref(), err)
-			}
-			return res, nil
+			return res, s.dryRunUpdate(ctx, updated)
 		}
 		// The backup holds exactly what this attempt replaces.
 		saved, err := s.saveBackup(ctx, backup, cm, reason)
@@ -181,6 +177,16 @@ func (s *Store) Update(ctx context.Context, edit Edit, reason string, dry DryRun
 		return res, nil
 	}
 	return res, fmt.Errorf("ConfigMap %s kept changing while it was being updated (%d conflicts in a row); nothing was overwritten: run the command again", s.ref(), maxAttempts)
+}
+
+// dryRunUpdate has the API server check the update of cm without
+// persisting it.
+func (s *Store) dryRunUpdate(ctx context.Context, cm *corev1.ConfigMap) error {
+	_, err := s.Client.CoreV1().ConfigMaps(s.Namespace).Update(ctx, cm, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
+	if err != nil {
+		return fmt.Errorf("the API server refused the update of ConfigMap %s (dry run): %w", s.ref(), err)
+	}
+	return nil
 }
 
 // dropBackup removes a backup whose write never happened.

@@ -45,55 +45,75 @@ type contextHPAs struct {
 // groupCauses groups the findings of the HPAs of every context by code and
 // metric: one cause for a broken rule, however many clusters repeat it.
 func groupCauses(scopes []contextHPAs) []Cause {
-	type group struct {
-		Cause
-		hpas     map[string]bool
-		ns       map[string]bool
-		contexts map[string]bool
-		fixes    map[string]bool
-	}
-	groups := map[string]*group{}
-	var order []string
-	add := func(context string, h HPAReport, metric string, f Finding) {
-		key := f.Code + "\x00" + metric
-		g := groups[key]
-		if g == nil {
-			g = &group{Cause: Cause{Code: f.Code, Severity: f.Severity, Title: f.Title, Metric: metric, Fix: f.Fix},
-				hpas: map[string]bool{}, ns: map[string]bool{}, contexts: map[string]bool{}, fixes: map[string]bool{}}
-			groups[key] = g
-			order = append(order, key)
-		}
-		g.hpas[context+"\x00"+h.Namespace+"/"+h.Name] = true
-		g.ns[h.Namespace] = true
-		if context != "" {
-			g.contexts[context] = true
-		}
-		if f.Fix != nil {
-			g.fixes[f.Fix.Description+"\x00"+f.Fix.Command+"\x00"+f.Fix.YAML] = true
-		}
-	}
+	var g causeGroups
 	for _, s := range scopes {
 		for _, h := range s.hpas {
 			explained := metricErrors(h)
 			for _, f := range h.Findings {
 				if !(explained && symptoms[f.Code]) {
-					add(s.context, h, "", f)
+					g.add(s.context, h, "", f)
 				}
 			}
 			for _, m := range h.Metrics {
 				for _, f := range m.Findings {
-					add(s.context, h, m.Name, f)
+					g.add(s.context, h, m.Name, f)
 				}
 			}
 		}
 	}
-	out := make([]Cause, 0, len(order))
-	for _, k := range order {
-		g := groups[k]
+	out := g.causes()
+	sortCauses(out)
+	return out
+}
+
+// causeGroups collects findings by code and metric, in the order each
+// group was first seen.
+type causeGroups struct {
+	byKey map[string]*causeGroup
+	order []string
+}
+
+type causeGroup struct {
+	Cause
+	hpas, ns, contexts, fixes map[string]bool
+}
+
+func (c *causeGroups) add(context string, h HPAReport, metric string, f Finding) {
+	key := f.Code + "\x00" + metric
+	g := c.byKey[key]
+	if g == nil {
+		g = &causeGroup{Cause: Cause{Code: f.Code, Severity: f.Severity, Title: f.Title, Metric: metric, Fix: f.Fix},
+			hpas: map[string]bool{}, ns: map[string]bool{}, contexts: map[string]bool{}, fixes: map[string]bool{}}
+		if c.byKey == nil {
+			c.byKey = map[string]*causeGroup{}
+		}
+		c.byKey[key] = g
+		c.order = append(c.order, key)
+	}
+	g.hpas[context+"\x00"+h.Namespace+"/"+h.Name] = true
+	g.ns[h.Namespace] = true
+	if context != "" {
+		g.contexts[context] = true
+	}
+	if f.Fix != nil {
+		g.fixes[f.Fix.Description+"\x00"+f.Fix.Command+"\x00"+f.Fix.YAML] = true
+	}
+}
+
+// causes are the groups as Causes, with their counts and sorted names.
+func (c *causeGroups) causes() []Cause {
+	out := make([]Cause, 0, len(c.order))
+	for _, k := range c.order {
+		g := c.byKey[k]
 		g.HPAs, g.Fixes = len(g.hpas), len(g.fixes)
 		g.Namespaces, g.Contexts = slices.Sorted(maps.Keys(g.ns)), slices.Sorted(maps.Keys(g.contexts))
 		out = append(out, g.Cause)
 	}
+	return out
+}
+
+// sortCauses puts errors first, then the causes that reach the most HPAs.
+func sortCauses(out []Cause) {
 	rank := map[Severity]int{SeverityError: 0, SeverityWarning: 1, SeverityInfo: 2}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
@@ -105,7 +125,6 @@ func groupCauses(scopes []contextHPAs) []Cause {
 		}
 		return a.Code+a.Metric < b.Code+b.Metric
 	})
-	return out
 }
 
 // symptoms are the codes that repeat what the HPA controller says, not

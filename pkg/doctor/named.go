@@ -68,9 +68,8 @@ func (o seriesObjects) of(c objectClass) []namedObject {
 // classifySeries lists the objects that series name (series of s, the
 // metric m is served as: by its rule's resource label, in the namespace of
 // its namespace label) and classifies each against m's namespace and
-// queried, the objects the HPA reads. It is one loop over the series, kept
-// whole: the bound on lookups and the classes it guards read together.
-func classifySeries(ctx context.Context, exists func(ctx context.Context, gr schema.GroupResource, ns, name string) (bool, error),
+// queried, the objects the HPA reads.
+func classifySeries(ctx context.Context, exists existsFunc,
 	m *hpaMetric, s *simulate.Metric, series []prom.Series, queried []string) seriesObjects {
 	gr, ns, rule := m.req.Resource, m.req.Namespace, s.Rule
 	label, err := rule.Namer.LabelForResource(gr)
@@ -82,68 +81,95 @@ func classifySeries(ctx context.Context, exists func(ctx context.Context, gr sch
 	if err != nil {
 		nsLabel = ""
 	}
-	reads := map[string]bool{}
-	for _, n := range queried {
-		reads[n] = true
-	}
 	namespaceOf := func(x prom.Series) string {
 		if v, ok := x.Labels[pmodel.LabelName(nsLabel)]; nsLabel != "" && ok {
 			return string(v)
 		}
 		return ns
 	}
-	series = ownNamespaceFirst(series, namespaceOf, ns)
-	seen, namespaces := map[string]bool{}, map[string]bool{}
-	checked := 0
-	for _, x := range series {
-		name := string(x.Labels[label])
+	c := &classifier{ctx: ctx, exists: exists, resource: gr, namespace: ns, reads: map[string]bool{}, namespaces: map[string]bool{}}
+	for _, n := range queried {
+		c.reads[n] = true
+	}
+	seen := map[string]bool{}
+	for _, x := range ownNamespaceFirst(series, namespaceOf, ns) {
+		name, objNS := string(x.Labels[label]), namespaceOf(x)
 		if name == "" {
 			continue
 		}
-		objNS := namespaceOf(x)
-		if objNS != ns && exists != nil && !namespaces[objNS] {
-			if checked == maxExistenceChecks {
-				out.unchecked++
-				continue
-			}
-			checked++
-			namespaces[objNS] = true
-		}
-		key := objNS + "/" + name
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		o := namedObject{namespace: objNS, name: name, series: x}
-		switch {
-		case objNS != ns:
-			o.class = otherNamespace(ctx, exists, objNS)
-		case reads[name]:
-			o.class = classSelected
-		case checked == maxExistenceChecks || exists == nil:
+		if !c.admitNamespace(objNS) {
 			out.unchecked++
 			continue
-		default:
-			checked++
-			ok, err := exists(ctx, gr, ns, name)
-			if err != nil {
+		}
+		if key := objNS + "/" + name; !seen[key] {
+			seen[key] = true
+			if o, ok := c.classify(namedObject{namespace: objNS, name: name, series: x}); ok {
+				out.objects = append(out.objects, o)
+			} else {
 				out.unchecked++
-				continue
-			}
-			o.class = classNotSelected
-			if !ok {
-				o.class = classGone
 			}
 		}
-		out.objects = append(out.objects, o)
 	}
 	sortByClass(out.objects)
 	return out
 }
 
+// existsFunc reports whether the object ns/name of gr exists.
+type existsFunc func(ctx context.Context, gr schema.GroupResource, ns, name string) (bool, error)
+
+// classifier classifies the objects of one metric's series, spending at
+// most maxExistenceChecks lookups across namespaces and objects together.
+type classifier struct {
+	ctx        context.Context
+	exists     existsFunc
+	resource   schema.GroupResource
+	namespace  string          // the HPA's
+	reads      map[string]bool // the objects the HPA reads
+	namespaces map[string]bool // other namespaces already looked up
+	checked    int
+}
+
+// admitNamespace reports whether objects of namespace ns can be
+// classified: the HPA's own always; another once its lookup fits the bound.
+func (c *classifier) admitNamespace(ns string) bool {
+	if ns == c.namespace || c.exists == nil || c.namespaces[ns] {
+		return true
+	}
+	if c.checked == maxExistenceChecks {
+		return false
+	}
+	c.checked++
+	c.namespaces[ns] = true
+	return true
+}
+
+// classify sets o's class; false when it is left unchecked (over the
+// bound, or its lookup failed).
+func (c *classifier) classify(o namedObject) (namedObject, bool) {
+	switch {
+	case o.namespace != c.namespace:
+		o.class = otherNamespace(c.ctx, c.exists, o.namespace)
+	case c.reads[o.name]:
+		o.class = classSelected
+	case c.checked == maxExistenceChecks || c.exists == nil:
+		return o, false
+	default:
+		c.checked++
+		ok, err := c.exists(c.ctx, c.resource, c.namespace, o.name)
+		if err != nil {
+			return o, false
+		}
+		o.class = classNotSelected
+		if !ok {
+			o.class = classGone
+		}
+	}
+	return o, true
+}
+
 // otherNamespace classifies an object of namespace ns, not the HPA's: gone
 // with its namespace when that no longer exists.
-func otherNamespace(ctx context.Context, exists func(ctx context.Context, gr schema.GroupResource, ns, name string) (bool, error), ns string) objectClass {
+func otherNamespace(ctx context.Context, exists existsFunc, ns string) objectClass {
 	if exists == nil {
 		return classOtherNamespace
 	}

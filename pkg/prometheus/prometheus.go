@@ -101,30 +101,31 @@ func Connect(ctx context.Context, kc *kube.Clients, rawURL string) *Connection {
 	if c.try(ctx, direct, u, ViaDirect); c.Status != 0 {
 		return c
 	}
-	directErr := c.Error
 	m := serviceHost.FindStringSubmatch(u.Hostname())
-	if m == nil || (m[3] == "" && !strings.Contains(directErr, "no such host")) {
+	if m == nil || (m[3] == "" && !strings.Contains(c.Error, "no such host")) {
 		return c
 	}
-	ns, name := m[2], m[1]
+	c.viaService(ctx, kc, u, direct, m[2], m[1])
+	return c
+}
+
+// viaService reaches u, whose host is Service ns/name, through the API
+// server's service proxy (or at its external name), once the direct try
+// has failed with c.Error.
+func (c *Connection) viaService(ctx context.Context, kc *kube.Clients, u *url.URL, direct *http.Client, ns, name string) {
+	directErr := c.Error
 	c.Service = ns + "/" + name
 	svc, err := kc.Client.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		c.ServiceMissing = true
 		c.Error = fmt.Sprintf("Service %s does not exist (%s)", c.Service, directErr)
-		return c
+		return
 	}
 	if err != nil {
 		c.Error = fmt.Sprintf("reading Service %s: %v", c.Service, err)
-		return c
+		return
 	}
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"https": "443"}[u.Scheme]
-		if port == "" {
-			port = "80"
-		}
-	}
+	port := urlPort(u)
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
 		// Cluster DNS answers with a CNAME to the external name: go there.
 		ext := *u
@@ -133,11 +134,11 @@ func Connect(ctx context.Context, kc *kube.Clients, rawURL string) *Connection {
 		if c.try(ctx, direct, &ext, ViaDirect); c.Status == 0 {
 			c.Error = fmt.Sprintf("ExternalName Service %s points at %s: %s", c.Service, ext.Host, c.Error)
 		}
-		return c
+		return
 	}
 	if !servicePortExists(svc.Spec.Ports, port) {
 		c.Error = fmt.Sprintf("Service %s has no port %s (%s)", c.Service, port, directErr)
-		return c
+		return
 	}
 	httpClient := *kc.HTTP
 	httpClient.Timeout = 10 * time.Second
@@ -145,11 +146,22 @@ func Connect(ctx context.Context, kc *kube.Clients, rawURL string) *Connection {
 		fmt.Sprintf("/api/v1/namespaces/%s/services/%s:%s:%s/proxy", ns, u.Scheme, name, port) + u.Path)
 	if err != nil {
 		c.Error = err.Error()
-		return c
+		return
 	}
 	c.Error = ""
 	c.try(ctx, &httpClient, proxy, ViaServiceProxy)
-	return c
+}
+
+// urlPort is u's port, or its scheme's default.
+func urlPort(u *url.URL) string {
+	switch {
+	case u.Port() != "":
+		return u.Port()
+	case u.Scheme == "https":
+		return "443"
+	default:
+		return "80"
+	}
 }
 
 func servicePortExists(ports []corev1.ServicePort, port string) bool {

@@ -234,7 +234,7 @@ func checked(req Request, p Proposal) (Proposal, error) {
 	if !p.External {
 		p.Singular = req.singular(p.Resource)
 	}
-	p.Command, p.YAML = render(req, p)
+	p.Command, p.YAML = renderCommand(req, p), renderRule(req, p)
 	rule, err := ParseRule(p.List(), p.YAML)
 	if err != nil {
 		return p, err
@@ -254,7 +254,8 @@ func LabelNames(series []prom.Series) []string {
 	return dedup(all)
 }
 
-func render(req Request, p Proposal) (string, string) {
+// renderCommand is the add-rule command line that writes p.
+func renderCommand(req Request, p Proposal) string {
 	args := []string{"kubectl metricscale add-rule " + req.SeriesName}
 	if p.APIName != strings.TrimSuffix(req.SeriesName, "_total") {
 		args = append(args, "--api-name "+p.APIName)
@@ -281,22 +282,14 @@ func render(req Request, p Proposal) (string, string) {
 	if req.MetricsQuery != "" {
 		args = append(args, "--metrics-query "+shellQuote(req.MetricsQuery))
 	}
+	return strings.Join(args, " ")
+}
 
+// renderRule is p as the adapter's rule YAML, in the style its own
+// documentation writes rules.
+func renderRule(req Request, p Proposal) string {
 	var b strings.Builder
-	seriesQuery := req.SeriesQuery
-	if seriesQuery == "" {
-		var sb strings.Builder
-		fmt.Fprintf(&sb, "{__name__=%q", req.SeriesName)
-		if p.NamespaceLabel != "" {
-			fmt.Fprintf(&sb, ",%s!=\"\"", p.NamespaceLabel)
-		}
-		if p.ResourceLabel != "" {
-			fmt.Fprintf(&sb, ",%s!=\"\"", p.ResourceLabel)
-		}
-		sb.WriteString("}")
-		seriesQuery = sb.String()
-	}
-	b.WriteString("seriesQuery: " + quoted(seriesQuery) + "\n")
+	b.WriteString("seriesQuery: " + quoted(proposedSeriesQuery(req, p)) + "\n")
 	switch {
 	case p.NamespaceLabel == "" && p.ResourceLabel == "":
 		b.WriteString("resources:\n  namespaced: false\n")
@@ -312,16 +305,39 @@ func render(req Request, p Proposal) (string, string) {
 		}
 	}
 	fmt.Fprintf(&b, "name:\n  matches: %s\n  as: %q\n", plainOrQuoted("^"+regexp.QuoteMeta(req.SeriesName)+"$"), p.APIName)
-	metricsQuery := req.MetricsQuery
-	switch {
-	case metricsQuery != "":
-	case p.Counter:
-		metricsQuery = "sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)"
-	default:
-		metricsQuery = "sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)"
+	b.WriteString("metricsQuery: " + plainOrQuoted(proposedMetricsQuery(req, p)) + "\n")
+	return b.String()
+}
+
+// proposedSeriesQuery is the request's series query, else one selecting
+// the series by name with the labels p maps non-empty.
+func proposedSeriesQuery(req Request, p Proposal) string {
+	if req.SeriesQuery != "" {
+		return req.SeriesQuery
 	}
-	b.WriteString("metricsQuery: " + plainOrQuoted(metricsQuery) + "\n")
-	return strings.Join(args, " "), b.String()
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "{__name__=%q", req.SeriesName)
+	if p.NamespaceLabel != "" {
+		fmt.Fprintf(&sb, ",%s!=\"\"", p.NamespaceLabel)
+	}
+	if p.ResourceLabel != "" {
+		fmt.Fprintf(&sb, ",%s!=\"\"", p.ResourceLabel)
+	}
+	sb.WriteString("}")
+	return sb.String()
+}
+
+// proposedMetricsQuery is the request's metrics query, else a sum (of the
+// rate, for a counter) by the object the HPA reads.
+func proposedMetricsQuery(req Request, p Proposal) string {
+	switch {
+	case req.MetricsQuery != "":
+		return req.MetricsQuery
+	case p.Counter:
+		return "sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)"
+	default:
+		return "sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)"
+	}
 }
 
 // quoted renders s as a YAML single-quoted scalar, the style the adapter's

@@ -182,31 +182,28 @@ func splice(lines []string, doc *yaml.Node, list List, ruleYAML string, trailing
 			keyIdx = i
 		}
 	}
-	// above is the (0-based) line where the top-level key at i starts,
-	// with the comments and blank lines right above it, which belong to it.
-	above := func(i int) int {
-		l := root.Content[i].Line - 1
-		for l > 0 && isBlankOrComment(lines[l-1]) {
-			l--
-		}
-		return l
-	}
 	if keyIdx < 0 && !trailing && root.Column == 1 {
 		// Appending would change the document's last value (a block
 		// scalar without a final newline): put the list first.
-		first := above(0)
+		first := keyStart(lines, root, 0)
 		return strings.Join(lines[:first], "") + string(list) + ":\n" + item(ruleYAML, 0) + strings.Join(lines[first:], ""), nil
 	}
 	if keyIdx < 0 {
 		// No such list yet: add it at the end of the document.
 		return endLine(strings.Join(lines, "")) + string(list) + ":\n" + item(ruleYAML, 0), nil
 	}
+	return spliceList(lines, root, keyIdx, list, ruleYAML, trailing)
+}
+
+// spliceList inserts the rule into the list that is the value of root's
+// key at keyIdx.
+func spliceList(lines []string, root *yaml.Node, keyIdx int, list List, ruleYAML string, trailing bool) (string, error) {
 	// The line (0-based) where the next top-level key starts (with its
 	// comments, unless they may be a block scalar's lines), or EOF.
 	end := len(lines)
 	switch {
 	case keyIdx+2 < len(root.Content) && trailing:
-		end = above(keyIdx + 2)
+		end = keyStart(lines, root, keyIdx+2)
 	case keyIdx+2 < len(root.Content):
 		end = root.Content[keyIdx+2].Line - 1
 	}
@@ -225,6 +222,16 @@ func splice(lines []string, doc *yaml.Node, list List, ruleYAML string, trailing
 		return "", fmt.Errorf("%s is a flow list ([...]): add-rule appends to a block list, one rule per \"- \" item; rewrite it so first", list)
 	}
 	return "", fmt.Errorf("%s is a %s, not a list of rules: fix the config first", list, kindName(seq))
+}
+
+// keyStart is the (0-based) line where root's top-level key at i starts,
+// with the comments and blank lines right above it, which belong to it.
+func keyStart(lines []string, root *yaml.Node, i int) int {
+	l := root.Content[i].Line - 1
+	for l > 0 && isBlankOrComment(lines[l-1]) {
+		l--
+	}
+	return l
 }
 
 // replaceEmpty replaces lines first to last (0-based), an empty list with

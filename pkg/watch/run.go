@@ -44,10 +44,6 @@ type RunOptions struct {
 // redraws on every poll and on every watched change, and ends when the
 // condition holds, the timeout passes, or ctx ends.
 func Run(ctx context.Context, src Source, p Printer, o RunOptions) (Outcome, error) {
-	now := time.Now
-	if o.Now != nil {
-		now = o.Now
-	}
 	var deadline <-chan time.Time
 	if o.Timeout > 0 {
 		t := time.NewTimer(o.Timeout)
@@ -57,55 +53,23 @@ func Run(ctx context.Context, src Source, p Printer, o RunOptions) (Outcome, err
 	if err := src.Start(ctx); err != nil {
 		return Interrupted, err
 	}
-	base := o.RetryBase
-	if base <= 0 {
-		base = time.Second
-	}
-	retry := base
-	polled := false
-	next := time.NewTimer(0)
-	defer next.Stop()
-	redraw := time.NewTimer(time.Hour)
-	redraw.Stop()
-	defer redraw.Stop()
-	redrawPending := false
-	show := func() (bool, error) {
-		rows := src.Rows()
-		if err := p.Update(now(), rows, src.Status()); err != nil {
-			return false, err
-		}
-		return o.Until != nil && o.Until.HoldsForAll(rows), nil
-	}
+	l := newLoop(src, p, o)
+	defer l.stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return Interrupted, nil
 		case <-deadline:
 			return TimedOut, nil
-		case <-next.C:
-			wait := o.Interval
-			if err := src.Poll(ctx); err != nil {
-				// A source that fails is asked again sooner, backing off
-				// to the normal interval.
-				wait = min(retry, o.Interval)
-				retry *= 2
-			} else {
-				retry = base
-			}
-			next.Reset(wait)
-			polled = true
+		case <-l.next.C:
+			l.poll(ctx)
 		case <-src.Changed():
-			// Many HPAs change status all the time: redraw at most every
-			// redrawEvery, with every change of that span at once.
-			if polled && !redrawPending {
-				redrawPending = true
-				redraw.Reset(redrawEvery)
-			}
+			l.changed()
 			continue
-		case <-redraw.C:
-			redrawPending = false
+		case <-l.redraw.C:
+			l.redrawPending = false
 		}
-		met, err := show()
+		met, err := l.show()
 		if err != nil {
 			return Interrupted, err
 		}
@@ -113,4 +77,70 @@ func Run(ctx context.Context, src Source, p Printer, o RunOptions) (Outcome, err
 			return Met, nil
 		}
 	}
+}
+
+// loop is Run's state between events: the poll timer with its back-off
+// and the pending redraw.
+type loop struct {
+	src           Source
+	p             Printer
+	o             RunOptions
+	now           func() time.Time
+	base, retry   time.Duration
+	polled        bool
+	next, redraw  *time.Timer
+	redrawPending bool
+}
+
+func newLoop(src Source, p Printer, o RunOptions) *loop {
+	l := &loop{src: src, p: p, o: o, now: time.Now, base: o.RetryBase}
+	if o.Now != nil {
+		l.now = o.Now
+	}
+	if l.base <= 0 {
+		l.base = time.Second
+	}
+	l.retry = l.base
+	l.next = time.NewTimer(0)
+	l.redraw = time.NewTimer(time.Hour)
+	l.redraw.Stop()
+	return l
+}
+
+func (l *loop) stop() {
+	l.next.Stop()
+	l.redraw.Stop()
+}
+
+// poll asks the source for values and sets the next poll: a source that
+// fails is asked again sooner, backing off to the normal interval.
+func (l *loop) poll(ctx context.Context) {
+	wait := l.o.Interval
+	if err := l.src.Poll(ctx); err != nil {
+		wait = min(l.retry, l.o.Interval)
+		l.retry *= 2
+	} else {
+		l.retry = l.base
+	}
+	l.next.Reset(wait)
+	l.polled = true
+}
+
+// changed schedules a redraw for a watched change. Many HPAs change status
+// all the time: redraw at most every redrawEvery, with every change of
+// that span at once.
+func (l *loop) changed() {
+	if l.polled && !l.redrawPending {
+		l.redrawPending = true
+		l.redraw.Reset(redrawEvery)
+	}
+}
+
+// show prints the rows and reports whether the --until condition holds.
+func (l *loop) show() (bool, error) {
+	rows := l.src.Rows()
+	if err := l.p.Update(l.now(), rows, l.src.Status()); err != nil {
+		return false, err
+	}
+	return l.o.Until != nil && l.o.Until.HoldsForAll(rows), nil
 }
