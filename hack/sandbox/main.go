@@ -51,15 +51,28 @@ func defaultProjectBinDir() string {
 }
 
 func newRoot() *cobra.Command {
-	var stateDir, binDir, projectBinDir string
-	var kedaLater bool
+	f := &rootFlags{}
 	root := &cobra.Command{Use: "sandbox", Short: "A real custom-metrics autoscaling stack on loopback", SilenceUsage: true, SilenceErrors: true}
-	root.PersistentFlags().StringVar(&stateDir, "state-dir", ".sandbox", "Directory for the sandbox's data, logs, PIDs and env file")
-	root.PersistentFlags().StringVar(&binDir, "bin-dir", defaultBinDir(), "Directory with the tool binaries (printed by hack/tools.sh)")
-	root.PersistentFlags().StringVar(&projectBinDir, "project-bin-dir", defaultProjectBinDir(), "Directory with the project's binaries (make build's bin/): metricscale-sidecar runs from there")
-	root.PersistentFlags().BoolVar(&kedaLater, "keda-later", false,
+	root.PersistentFlags().StringVar(&f.stateDir, "state-dir", ".sandbox", "Directory for the sandbox's data, logs, PIDs and env file")
+	root.PersistentFlags().StringVar(&f.binDir, "bin-dir", defaultBinDir(), "Directory with the tool binaries (printed by hack/tools.sh)")
+	root.PersistentFlags().StringVar(&f.projectBinDir, "project-bin-dir", defaultProjectBinDir(), "Directory with the project's binaries (make build's bin/): metricscale-sidecar runs from there")
+	root.PersistentFlags().BoolVar(&f.kedaLater, "keda-later", false,
 		"KEDA's binaries may still be building (hack/tools.sh keda): start its pods once they appear, and do not wait for KEDA")
+	root.AddCommand(newUpCmd(f), newRunCmd(f), newDownCmd(f), newScenarioCmd(f), newExternalMetricsCmd(f))
+	return root
+}
 
+// rootFlags are the flags every subcommand shares.
+type rootFlags struct {
+	stateDir, binDir, projectBinDir string
+	kedaLater                       bool
+}
+
+func (f *rootFlags) config() sandbox.Config {
+	return sandbox.Config{StateDir: f.stateDir, BinDir: f.binDir, ProjectBinDir: f.projectBinDir, KEDALater: f.kedaLater}
+}
+
+func newUpCmd(f *rootFlags) *cobra.Command {
 	var timeout time.Duration
 	var kwokNodes int
 	up := &cobra.Command{
@@ -72,8 +85,9 @@ func newRoot() *cobra.Command {
 				return err
 			}
 			start := time.Now()
-			info, err := sandbox.Up(cmd.Context(), sandbox.Config{StateDir: stateDir, BinDir: binDir, ProjectBinDir: projectBinDir, Progress: cmd.OutOrStdout(), KEDALater: kedaLater},
-				[]string{self, "run"}, timeout)
+			cfg := f.config()
+			cfg.Progress = cmd.OutOrStdout()
+			info, err := sandbox.Up(cmd.Context(), cfg, []string{self, "run"}, timeout)
 			if err != nil {
 				return err
 			}
@@ -90,8 +104,11 @@ func newRoot() *cobra.Command {
 	up.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "Give up (and stop everything) if not ready by then")
 	up.Flags().IntVar(&kwokNodes, "kwok-nodes", sandbox.DefaultKwokNodes,
 		fmt.Sprintf("kwok nodes for application pods (%d pods each); more are added to a running sandbox", sandbox.KwokNodePods))
+	return up
+}
 
-	run := &cobra.Command{
+func newRunCmd(f *rootFlags) *cobra.Command {
+	return &cobra.Command{
 		Use:    "run",
 		Short:  "Run the supervisor in the foreground (what `up` starts in the background)",
 		Hidden: true,
@@ -99,40 +116,44 @@ func newRoot() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
-			return sandbox.Run(ctx, sandbox.Config{StateDir: stateDir, BinDir: binDir, ProjectBinDir: projectBinDir, KEDALater: kedaLater})
+			return sandbox.Run(ctx, f.config())
 		},
 	}
+}
 
-	down := &cobra.Command{
+func newDownCmd(f *rootFlags) *cobra.Command {
+	return &cobra.Command{
 		Use:   "down",
 		Short: "Stop every process the sandbox started (by PID); removes no files",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			stopped, err := sandbox.StopRecorded(stateDir, 15*time.Second)
+			stopped, err := sandbox.StopRecorded(f.stateDir, 15*time.Second)
 			if err != nil {
 				return err
 			}
 			if len(stopped) == 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "no sandbox process was running for %s\n", stateDir)
+				fmt.Fprintf(cmd.OutOrStdout(), "no sandbox process was running for %s\n", f.stateDir)
 				return nil
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "stopped %d processes: %v\n", len(stopped), stopped)
 			return nil
 		},
 	}
+}
 
+func newScenarioCmd(f *rootFlags) *cobra.Command {
 	var scenarioDir string
 	scenario := &cobra.Command{
 		Use:   "scenario NAME",
 		Short: "Apply a seed scenario (Kubernetes objects and metric pushes) to the running sandbox",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			info, err := sandbox.ReadInfo(stateDir)
+			info, err := sandbox.ReadInfo(f.stateDir)
 			if err != nil {
 				return err
 			}
-			if !sandbox.Running(stateDir) {
-				return fmt.Errorf("the sandbox in %s is not running: run `make sandbox-up` first", stateDir)
+			if !sandbox.Running(f.stateDir) {
+				return fmt.Errorf("the sandbox in %s is not running: run `make sandbox-up` first", f.stateDir)
 			}
 			s, err := sandbox.LoadScenario(scenarioDir, args[0])
 			if err != nil {
@@ -143,8 +164,11 @@ func newRoot() *cobra.Command {
 		},
 	}
 	scenario.Flags().StringVar(&scenarioDir, "dir", "test/e2e/scenarios", "Directory that holds the scenarios")
+	return scenario
+}
 
-	external := &cobra.Command{
+func newExternalMetricsCmd(f *rootFlags) *cobra.Command {
+	return &cobra.Command{
 		Use:   "external-metrics [adapter|keda|none]",
 		Short: "Show or switch who serves external.metrics.k8s.io (KEDA after a migration, the adapter before)",
 		Long: "Without an argument, print who serves the external metrics APIService. With one, replace its spec\n" +
@@ -153,7 +177,7 @@ func newRoot() *cobra.Command {
 		Args:      cobra.MaximumNArgs(1),
 		ValidArgs: []string{"adapter", "keda", "none"},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			info, err := sandbox.ReadInfo(stateDir)
+			info, err := sandbox.ReadInfo(f.stateDir)
 			if err != nil {
 				return err
 			}
@@ -174,9 +198,6 @@ func newRoot() *cobra.Command {
 			return nil
 		},
 	}
-
-	root.AddCommand(up, run, down, scenario, external)
-	return root
 }
 
 // addKwokNodes makes sure the sandbox has at least n kwok nodes.

@@ -954,6 +954,41 @@ func (a *hostAgent) syncProxies() {
 	}
 }
 
+// status is the container's status, as kubelet reports it.
+func (c *containerRun) status() corev1.ContainerStatus {
+	running := c.proc != nil || (c.rt.reloader && c.known)
+	cs := corev1.ContainerStatus{Name: c.spec.Name, Image: c.spec.Image, ImageID: c.spec.Image, Ready: c.ready, RestartCount: c.restarts, Started: ptr.To(running)}
+	switch {
+	case running:
+		cs.State.Running = &corev1.ContainerStateRunning{StartedAt: c.startedAt}
+		cs.ContainerID = c.containerID()
+	case c.waiting != nil:
+		cs.State.Waiting = c.waiting
+	default:
+		cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}
+	}
+	if c.lastTerm != nil {
+		cs.LastTerminationState.Terminated = c.lastTerm
+	}
+	return cs
+}
+
+// condition is the pod condition t with status s, its transition time kept
+// from the last status written while s is unchanged.
+func (pr *podRun) condition(t corev1.PodConditionType, s corev1.ConditionStatus) corev1.PodCondition {
+	c := corev1.PodCondition{Type: t, Status: s, LastTransitionTime: pr.started}
+	if pr.lastStatus != nil {
+		for _, old := range pr.lastStatus.Conditions {
+			if old.Type == t && old.Status == s {
+				c.LastTransitionTime = old.LastTransitionTime
+			} else if old.Type == t {
+				c.LastTransitionTime = metav1.Now()
+			}
+		}
+	}
+	return c
+}
+
 // writeStatus reports the containers' state in the pod status, as kubelet does.
 func (a *hostAgent) writeStatus(ctx context.Context, pr *podRun, pod *corev1.Pod) {
 	st := corev1.PodStatus{
@@ -963,44 +998,18 @@ func (a *hostAgent) writeStatus(ctx context.Context, pr *podRun, pod *corev1.Pod
 	}
 	allReady := true
 	for _, c := range pr.containers {
-		cs := corev1.ContainerStatus{Name: c.spec.Name, Image: c.spec.Image, ImageID: c.spec.Image, Ready: c.ready, RestartCount: c.restarts, Started: ptr.To(c.proc != nil || (c.rt.reloader && c.known))}
-		switch {
-		case c.proc != nil || (c.rt.reloader && c.known):
-			cs.State.Running = &corev1.ContainerStateRunning{StartedAt: c.startedAt}
-			cs.ContainerID = c.containerID()
-		case c.waiting != nil:
-			cs.State.Waiting = c.waiting
-		default:
-			cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}
-		}
-		if c.lastTerm != nil {
-			cs.LastTerminationState.Terminated = c.lastTerm
-		}
 		allReady = allReady && c.ready
-		st.ContainerStatuses = append(st.ContainerStatuses, cs)
+		st.ContainerStatuses = append(st.ContainerStatuses, c.status())
 	}
 	readyStatus := corev1.ConditionFalse
 	if allReady {
 		readyStatus = corev1.ConditionTrue
 	}
-	cond := func(t corev1.PodConditionType, s corev1.ConditionStatus) corev1.PodCondition {
-		c := corev1.PodCondition{Type: t, Status: s, LastTransitionTime: pr.started}
-		if pr.lastStatus != nil {
-			for _, old := range pr.lastStatus.Conditions {
-				if old.Type == t && old.Status == s {
-					c.LastTransitionTime = old.LastTransitionTime
-				} else if old.Type == t {
-					c.LastTransitionTime = metav1.Now()
-				}
-			}
-		}
-		return c
-	}
 	st.Conditions = []corev1.PodCondition{
-		cond(corev1.PodInitialized, corev1.ConditionTrue),
-		cond(corev1.PodReady, readyStatus),
-		cond(corev1.ContainersReady, readyStatus),
-		cond(corev1.PodScheduled, corev1.ConditionTrue),
+		pr.condition(corev1.PodInitialized, corev1.ConditionTrue),
+		pr.condition(corev1.PodReady, readyStatus),
+		pr.condition(corev1.ContainersReady, readyStatus),
+		pr.condition(corev1.PodScheduled, corev1.ConditionTrue),
 	}
 	if pr.lastStatus != nil && apiequality.Semantic.DeepEqual(*pr.lastStatus, st) {
 		return

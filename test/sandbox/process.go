@@ -128,12 +128,37 @@ func StopRecorded(state string, grace time.Duration) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	type rec struct {
-		name string
-		pid  int
-		path string
+	recs := pidRecords(runDir, entries)
+	// Note which processes are ours before stopping any: the supervisor
+	// stops its children itself and they remove their own PID files.
+	var stopped []string
+	var ours []pidRecord
+	for _, r := range recs {
+		if ownsPID(r.pid, state) {
+			ours = append(ours, r)
+			stopped = append(stopped, r.name)
+		} else {
+			_ = os.Remove(r.path)
+		}
 	}
-	var recs []rec
+	for _, r := range ours {
+		stopPID(r.pid, grace)
+		_ = os.Remove(r.path)
+	}
+	return stopped, nil
+}
+
+// pidRecord is a process the sandbox started, from its PID file.
+type pidRecord struct {
+	name string
+	pid  int
+	path string
+}
+
+// pidRecords reads the PID files among entries of runDir, the
+// supervisor's first.
+func pidRecords(runDir string, entries []os.DirEntry) []pidRecord {
+	var recs []pidRecord
 	for _, e := range entries {
 		if !strings.HasSuffix(e.Name(), ".pid") {
 			continue
@@ -147,37 +172,26 @@ func StopRecorded(state string, grace time.Duration) ([]string, error) {
 		if err != nil {
 			continue
 		}
-		r := rec{strings.TrimSuffix(e.Name(), ".pid"), pid, path}
+		r := pidRecord{strings.TrimSuffix(e.Name(), ".pid"), pid, path}
 		if r.name == supervisorName {
-			recs = append([]rec{r}, recs...)
+			recs = append([]pidRecord{r}, recs...)
 		} else {
 			recs = append(recs, r)
 		}
 	}
-	// Note which processes are ours before stopping any: the supervisor
-	// stops its children itself and they remove their own PID files.
-	var stopped []string
-	var ours []rec
-	for _, r := range recs {
-		if ownsPID(r.pid, state) {
-			ours = append(ours, r)
-			stopped = append(stopped, r.name)
-		} else {
-			_ = os.Remove(r.path)
-		}
+	return recs
+}
+
+// stopPID sends SIGTERM, and SIGKILL after grace.
+func stopPID(pid int, grace time.Duration) {
+	_ = syscall.Kill(pid, syscall.SIGTERM)
+	deadline := time.Now().Add(grace)
+	for alive(pid) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
 	}
-	for _, r := range ours {
-		_ = syscall.Kill(r.pid, syscall.SIGTERM)
-		deadline := time.Now().Add(grace)
-		for alive(r.pid) && time.Now().Before(deadline) {
-			time.Sleep(100 * time.Millisecond)
-		}
-		if alive(r.pid) {
-			_ = syscall.Kill(r.pid, syscall.SIGKILL)
-		}
-		_ = os.Remove(r.path)
+	if alive(pid) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
-	return stopped, nil
 }
 
 // ownsPID reports whether pid is a live process started for this state

@@ -121,15 +121,8 @@ func Run(ctx context.Context, cfg Config) error {
 }
 
 func (s *stack) boot(ctx context.Context) error {
-	needed := []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kwok-stages.yaml", "prometheus", "prometheus-pushgateway", "prometheus-adapter", "kube-state-metrics",
-		kedaCRDs, "metrics-server", kwokMetrics, kwokCRDs, kwokUsage}
-	if !s.cfg.KEDALater {
-		needed = append(needed, KEDABinaries...)
-	}
-	for _, b := range needed {
-		if _, err := os.Stat(s.bin(b)); err != nil {
-			return fmt.Errorf("missing %s in %s: run hack/tools.sh (make tools) first", b, s.cfg.BinDir)
-		}
+	if err := s.checkBinaries(); err != nil {
+		return err
 	}
 	if err := s.allocatePorts(); err != nil {
 		return err
@@ -170,6 +163,30 @@ func (s *stack) boot(ctx context.Context) error {
 		}
 		s.progress("  done in %.1fs", time.Since(t).Seconds())
 	}
+	if err := s.writeInfo(); err != nil {
+		return err
+	}
+	s.progress("%s in %.1fs", readyMarker, time.Since(s.started).Seconds())
+	return nil
+}
+
+// checkBinaries refuses to start without every tool binary the stack runs.
+func (s *stack) checkBinaries() error {
+	needed := []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kwok-stages.yaml", "prometheus", "prometheus-pushgateway", "prometheus-adapter", "kube-state-metrics",
+		kedaCRDs, "metrics-server", kwokMetrics, kwokCRDs, kwokUsage}
+	if !s.cfg.KEDALater {
+		needed = append(needed, KEDABinaries...)
+	}
+	for _, b := range needed {
+		if _, err := os.Stat(s.bin(b)); err != nil {
+			return fmt.Errorf("missing %s in %s: run hack/tools.sh (make tools) first", b, s.cfg.BinDir)
+		}
+	}
+	return nil
+}
+
+// writeInfo writes sandbox.json and the env file users source.
+func (s *stack) writeInfo() error {
 	info := Info{
 		StateDir:            s.cfg.StateDir,
 		Kubeconfig:          s.pki.AdminKubeconfig,
@@ -184,11 +201,7 @@ func (s *stack) boot(ctx context.Context) error {
 	if err := os.WriteFile(s.path("sandbox.json"), b, 0o644); err != nil {
 		return err
 	}
-	if err := os.WriteFile(s.path("env"), []byte(info.Env()), 0o644); err != nil {
-		return err
-	}
-	s.progress("%s in %.1fs", readyMarker, time.Since(s.started).Seconds())
-	return nil
+	return os.WriteFile(s.path("env"), []byte(info.Env()), 0o644)
 }
 
 // createNodes registers the host node (runs the monitoring pods for real) and

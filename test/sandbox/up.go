@@ -58,74 +58,99 @@ func Up(ctx context.Context, cfg Config, self []string, timeout time.Duration) (
 	progressPath := filepath.Join(abs, progressFile)
 	_ = os.Remove(progressPath)
 	logPath := filepath.Join(abs, "supervisor.log")
-	logFile, err := os.Create(logPath)
+	exited, err := startSupervisor(cfg, self, logPath)
 	if err != nil {
 		return Info{}, err
 	}
+	info, err := awaitReady(ctx, &progressFollower{path: progressPath, out: out}, exited, logPath, timeout)
+	if err != nil {
+		fmt.Fprintln(out, "stopping what was started ...")
+		_, _ = StopRecorded(abs, 10*time.Second)
+	}
+	return info, err
+}
+
+// startSupervisor starts `self run` for cfg in its own session, its output
+// in logPath; the channel closes when it exits.
+func startSupervisor(cfg Config, self []string, logPath string) (<-chan struct{}, error) {
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	// The supervisor holds its own descriptor of the log.
 	defer logFile.Close()
-	args := append(append([]string{}, self[1:]...), "--state-dir", abs, "--bin-dir", cfg.BinDir, "--project-bin-dir", cfg.ProjectBinDir)
+	args := append(append([]string{}, self[1:]...), "--state-dir", cfg.StateDir, "--bin-dir", cfg.BinDir, "--project-bin-dir", cfg.ProjectBinDir)
 	if cfg.KEDALater {
 		args = append(args, "--keda-later")
 	}
 	cmd := exec.Command(self[0], args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.Dir = abs
+	cmd.Dir = cfg.StateDir
 	// setsid: the stack outlives this command and a Ctrl-C in
 	// the terminal that ran `up`.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		return Info{}, fmt.Errorf("starting the sandbox supervisor: %w", err)
+		return nil, fmt.Errorf("starting the sandbox supervisor: %w", err)
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
+	return exited, nil
+}
 
-	fail := func(err error) (Info, error) {
-		fmt.Fprintln(out, "stopping what was started ...")
-		_, _ = StopRecorded(abs, 10*time.Second)
-		return Info{}, err
-	}
+// awaitReady follows the supervisor's progress until it reports READY
+// (then the sandbox's Info), FAILED, exits, ctx ends or timeout passes.
+func awaitReady(ctx context.Context, p *progressFollower, exited <-chan struct{}, logPath string, timeout time.Duration) (Info, error) {
+	stateDir := filepath.Dir(logPath)
+	failedErr := fmt.Errorf("the sandbox failed to start (logs in %s)", filepath.Join(stateDir, "logs"))
 	deadline := time.Now().Add(timeout)
-	var offset int64
-	// follow prints the new progress lines and reports READY or FAILED.
-	follow := func() (ready, failed bool) {
-		lines, next := readNewLines(progressPath, offset)
-		offset = next
-		for _, l := range lines {
-			fmt.Fprintln(out, l)
-			switch {
-			case strings.HasPrefix(l, readyMarker):
-				ready = true
-			case strings.HasPrefix(l, failedMarker):
-				failed = true
-			}
-		}
-		return ready, failed
-	}
 	for {
-		ready, failed := follow()
+		ready, failed := p.follow()
 		if ready {
-			return ReadInfo(abs)
+			return ReadInfo(stateDir)
 		}
 		if failed {
 			// The rest of the message follows on indented lines.
 			time.Sleep(200 * time.Millisecond)
-			follow()
-			return fail(fmt.Errorf("the sandbox failed to start (logs in %s)", filepath.Join(abs, "logs")))
+			p.follow()
+			return Info{}, failedErr
 		}
 		select {
 		case <-exited:
-			if _, failed := follow(); failed {
-				return fail(fmt.Errorf("the sandbox failed to start (logs in %s)", filepath.Join(abs, "logs")))
+			if _, failed := p.follow(); failed {
+				return Info{}, failedErr
 			}
-			return fail(fmt.Errorf("the sandbox supervisor exited early; last lines of %s:\n%s", logPath, TailFile(logPath, 20)))
+			return Info{}, fmt.Errorf("the sandbox supervisor exited early; last lines of %s:\n%s", logPath, TailFile(logPath, 20))
 		case <-ctx.Done():
-			return fail(ctx.Err())
+			return Info{}, ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fail(fmt.Errorf("the sandbox was not ready after %s (logs in %s)", timeout, filepath.Join(abs, "logs")))
+			return Info{}, fmt.Errorf("the sandbox was not ready after %s (logs in %s)", timeout, filepath.Join(stateDir, "logs"))
 		}
 	}
+}
+
+// progressFollower prints the supervisor's new progress lines.
+type progressFollower struct {
+	path   string
+	offset int64
+	out    io.Writer
+}
+
+// follow prints the new progress lines and reports READY or FAILED.
+func (p *progressFollower) follow() (ready, failed bool) {
+	lines, next := readNewLines(p.path, p.offset)
+	p.offset = next
+	for _, l := range lines {
+		fmt.Fprintln(p.out, l)
+		switch {
+		case strings.HasPrefix(l, readyMarker):
+			ready = true
+		case strings.HasPrefix(l, failedMarker):
+			failed = true
+		}
+	}
+	return ready, failed
 }
 
 // readNewLines returns the complete lines of path after offset.
