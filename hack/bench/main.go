@@ -171,27 +171,8 @@ func run(ctx context.Context, stopSignals func(), o options) (err error) {
 	ar := &addRuleBench{info: info, client: client, plugin: o.plugin}
 	pushed := false
 	defer func() {
-		if ctx.Err() != nil {
-			fmt.Println("\ninterrupted: cleaning up (interrupt again to stop at once and leave what is left)")
-		} else {
-			fmt.Println("\ncleaning up")
-		}
 		stopSignals()
-		cctx := context.Background()
-		errs := []error{err, ar.undo(cctx), failing.remove(cctx)}
-		if pushed {
-			errs = append(errs, sandbox.DeleteMetrics(cctx, info.PushgatewayURL, "bench", nil))
-		}
-		if o.keep {
-			kept := "the bench namespaces"
-			if len(f.addedNodes) > 0 {
-				kept += " and the kwok nodes " + strings.Join(f.addedNodes, ", ")
-			}
-			fmt.Printf("kept %s (--keep): a later run of the same shape reuses them\n", kept)
-		} else {
-			errs = append(errs, f.remove(cctx))
-		}
-		err = errors.Join(errs...)
+		err = errors.Join(err, cleanUp(ctx.Err() != nil, o, info, f, failing, ar, pushed))
 	}()
 
 	var results []sizeResult
@@ -214,6 +195,12 @@ func run(ctx context.Context, stopSignals func(), o options) (err error) {
 	if slices.Contains(o.parts, "doctor") {
 		printScale(results, o.runs)
 	}
+	return runLaterParts(ctx, o, info, client, cfg, failing, ar, pods)
+}
+
+// runLaterParts runs the parts after the doctor sizes, on the largest
+// size's fleet.
+func runLaterParts(ctx context.Context, o options, info sandbox.Info, client kubernetes.Interface, cfg *rest.Config, failing *failingSet, ar *addRuleBench, pods []corev1.Pod) error {
 	if slices.Contains(o.parts, "failing") {
 		if err := measureFailing(ctx, failing, info, cfg, o, o.sizes[len(o.sizes)-1]); err != nil {
 			return err
@@ -238,6 +225,30 @@ func run(ctx context.Context, stopSignals func(), o options) (err error) {
 		}
 	}
 	return nil
+}
+
+// cleanUp removes what the bench made (the fleet unless --keep).
+func cleanUp(interrupted bool, o options, info sandbox.Info, f *fleet, failing *failingSet, ar *addRuleBench, pushed bool) error {
+	if interrupted {
+		fmt.Println("\ninterrupted: cleaning up (interrupt again to stop at once and leave what is left)")
+	} else {
+		fmt.Println("\ncleaning up")
+	}
+	cctx := context.Background()
+	errs := []error{ar.undo(cctx), failing.remove(cctx)}
+	if pushed {
+		errs = append(errs, sandbox.DeleteMetrics(cctx, info.PushgatewayURL, "bench", nil))
+	}
+	if o.keep {
+		kept := "the bench namespaces"
+		if len(f.addedNodes) > 0 {
+			kept += " and the kwok nodes " + strings.Join(f.addedNodes, ", ")
+		}
+		fmt.Printf("kept %s (--keep): a later run of the same shape reuses them\n", kept)
+	} else {
+		errs = append(errs, f.remove(cctx))
+	}
+	return errors.Join(errs...)
 }
 
 // parseModes reads --grafana-modes.
@@ -533,56 +544,71 @@ func timed(ctx context.Context, runs int, bound time.Duration, env []string, pat
 	fmt.Printf("  timing %s: %d runs, each bounded by %s\n", what, runs, bound.Round(time.Second))
 	var walls, cpus []time.Duration
 	for i := range runs {
-		var stderr bytes.Buffer
-		rctx, cancel := context.WithTimeout(ctx, bound)
-		cmd := exec.CommandContext(rctx, path, args...)
-		cmd.Env, cmd.Stdout, cmd.Stderr = env, io.Discard, &stderr
 		if self, err := os.ReadFile("/proc/self/status"); err == nil {
 			res.parentHWM = max(res.parentHWM, statusField(self, "VmHWM:"))
 		}
-		start := time.Now()
-		if err := cmd.Start(); err != nil {
-			cancel()
-			return res, err
-		}
-		stop := make(chan struct{})
-		peakc := sampleMemory(cmd.Process.Pid, sampleEvery, stop)
-		err := cmd.Wait()
-		wall := time.Since(start)
-		close(stop)
-		peak := <-peakc
-		timedOut := rctx.Err() != nil
-		cancel()
-		if ctx.Err() != nil {
-			return res, ctx.Err()
-		}
-		if timedOut {
-			return res, fmt.Errorf("%s did not finish within %s (run %d of %d)", what, bound.Round(time.Second), i+1, runs)
-		}
+		r, err := timedOnce(ctx, bound, env, path, args...)
 		if err != nil {
-			var exit *exec.ExitError
-			if !errors.As(err, &exit) || exit.ExitCode() > 1 {
-				return res, fmt.Errorf("%s: %w\n%s", what, err, withoutGCTrace(stderr.String()))
-			}
+			return res, fmt.Errorf("%s (run %d of %d): %w", what, i+1, runs, err)
 		}
-		walls = append(walls, wall)
-		var cpu time.Duration
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			res.maxRSS = max(res.maxRSS, ru.Maxrss)
-			cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		walls, cpus = append(walls, r.wall), append(cpus, r.cpu)
+		fmt.Printf("    run %d: %.2fs wall, %.2fs CPU, peak RSS %.1f MB\n", i+1, r.wall.Seconds(), r.cpu.Seconds(), mb(r.peak.hwm))
+		res.maxRSS = max(res.maxRSS, r.maxRSS)
+		res.samples += r.peak.samples
+		res.hwm = max(res.hwm, r.peak.hwm)
+		if r.peak.at.Rss > res.peak.at.Rss {
+			res.peak = r.peak
 		}
-		cpus = append(cpus, cpu)
-		fmt.Printf("    run %d: %.2fs wall, %.2fs CPU, peak RSS %.1f MB\n", i+1, wall.Seconds(), cpu.Seconds(), mb(peak.hwm))
-		res.samples += peak.samples
-		res.hwm = max(res.hwm, peak.hwm)
-		if peak.at.Rss > res.peak.at.Rss {
-			res.peak = peak
-		}
-		g := parseGCTrace(stderr.Bytes())
+		g := r.gc
 		res.gc = gcStats{HeapAtGC: max(res.gc.HeapAtGC, g.HeapAtGC), Live: max(res.gc.Live, g.Live), Goal: max(res.gc.Goal, g.Goal), GCs: max(res.gc.GCs, g.GCs)}
 	}
 	res.wall, res.cpu = median(walls), median(cpus)
 	return res, nil
+}
+
+// oneRun is what one timed run measured.
+type oneRun struct {
+	wall, cpu time.Duration
+	maxRSS    int64 // kB, wait4's maxrss
+	peak      memPeak
+	gc        gcStats
+}
+
+// timedOnce runs the command once within bound, sampling its memory; an
+// exit status of 1 (doctor's findings) is a run like any other.
+func timedOnce(ctx context.Context, bound time.Duration, env []string, path string, args ...string) (oneRun, error) {
+	var r oneRun
+	var stderr bytes.Buffer
+	rctx, cancel := context.WithTimeout(ctx, bound)
+	defer cancel()
+	cmd := exec.CommandContext(rctx, path, args...)
+	cmd.Env, cmd.Stdout, cmd.Stderr = env, io.Discard, &stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return r, err
+	}
+	stop := make(chan struct{})
+	peakc := sampleMemory(cmd.Process.Pid, sampleEvery, stop)
+	err := cmd.Wait()
+	r.wall = time.Since(start)
+	close(stop)
+	r.peak = <-peakc
+	switch {
+	case ctx.Err() != nil:
+		return r, ctx.Err()
+	case rctx.Err() != nil:
+		return r, fmt.Errorf("did not finish within %s", bound.Round(time.Second))
+	}
+	var exit *exec.ExitError
+	if err != nil && (!errors.As(err, &exit) || exit.ExitCode() > 1) {
+		return r, fmt.Errorf("%w\n%s", err, withoutGCTrace(stderr.String()))
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.maxRSS = ru.Maxrss
+		r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	r.gc = parseGCTrace(stderr.Bytes())
+	return r, nil
 }
 
 func median(ds []time.Duration) time.Duration {

@@ -198,16 +198,7 @@ func inspectPageCache(path string) (pageCacheState, error) {
 	if err != nil {
 		return st, err
 	}
-	st.Size, st.Age = fi.Size(), time.Since(fi.ModTime())
-	st.Linking = "linking unknown"
-	if ef, err := elf.NewFile(f); err == nil {
-		st.Linking = "static"
-		for _, p := range ef.Progs {
-			if p.Type == elf.PT_INTERP {
-				st.Linking = "dynamic"
-			}
-		}
-	}
+	st.Size, st.Age, st.Linking = fi.Size(), time.Since(fi.ModTime()), elfLinking(f)
 	if st.Size == 0 {
 		return st, nil
 	}
@@ -220,40 +211,74 @@ func inspectPageCache(path string) (pageCacheState, error) {
 	if err := unix.Madvise(data, unix.MADV_RANDOM); err != nil {
 		return st, err
 	}
-	page := os.Getpagesize()
-	pages := (len(data) + page - 1) / page
-	vec := make([]byte, pages)
-	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&data[0])), uintptr(len(data)), uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
-		return st, fmt.Errorf("mincore %s: %w", path, errno)
+	vec, err := residentPages(data)
+	if err != nil {
+		return st, fmt.Errorf("mincore %s: %w", path, err)
 	}
+	page := os.Getpagesize()
 	for i, v := range vec {
 		if v&1 != 0 {
 			st.Cached += int64(page)
 			touched ^= data[i*page] // maps the cached page; reads nothing from disk
 		}
 	}
+	large, pmd, unknown := folioSizes(data, vec)
+	if unknown != "" {
+		st.Unknown = unknown
+		return st, nil
+	}
+	st.InLargeFolios, st.InPMDFolios = large, pmd
+	return st, nil
+}
 
+// elfLinking is "static" or "dynamic" for an ELF file (one with an
+// interpreter is dynamic).
+func elfLinking(f *os.File) string {
+	ef, err := elf.NewFile(f)
+	if err != nil {
+		return "linking unknown"
+	}
+	for _, p := range ef.Progs {
+		if p.Type == elf.PT_INTERP {
+			return "dynamic"
+		}
+	}
+	return "static"
+}
+
+// residentPages is mincore's vector for the mapping data: bit 0 of each
+// byte set where that page is in the page cache.
+func residentPages(data []byte) ([]byte, error) {
+	page := os.Getpagesize()
+	vec := make([]byte, (len(data)+page-1)/page)
+	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&data[0])), uintptr(len(data)), uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
+		return nil, errno
+	}
+	return vec, nil
+}
+
+// folioSizes are the bytes of the mapping's cached pages (vec) in large
+// folios and in PMD-size ones, read from the page frames' kernel flags;
+// unknown says why they could not be read.
+func folioSizes(data, vec []byte) (large, pmd int64, unknown string) {
+	page := os.Getpagesize()
 	pagemap, err := os.Open("/proc/self/pagemap")
 	if err != nil {
-		st.Unknown = err.Error()
-		return st, nil
+		return 0, 0, err.Error()
 	}
 	defer pagemap.Close()
 	kflags, err := os.Open("/proc/kpageflags")
 	if err != nil {
-		st.Unknown = err.Error()
-		return st, nil
+		return 0, 0, err.Error()
 	}
 	defer kflags.Close()
-	entries := make([]byte, 8*pages)
+	entries := make([]byte, 8*len(vec))
 	base := uint64(uintptr(unsafe.Pointer(&data[0])))
 	if _, err := pagemap.ReadAt(entries, int64(base/uint64(page))*8); err != nil {
-		st.Unknown = err.Error()
-		return st, nil
+		return 0, 0, err.Error()
 	}
 	// Walk the cached pages in order: a compound head starts a folio, its
 	// tails follow; a run of head+tails as long as 2 MB is a PMD-size folio.
-	var large, pmd int64
 	run := int64(0)
 	flush := func() {
 		if run > 1 {
@@ -273,12 +298,10 @@ func inspectPageCache(path string) (pageCacheState, error) {
 		e := binary.LittleEndian.Uint64(entries[8*i:])
 		pfn := e & (1<<55 - 1)
 		if e&(1<<63) == 0 || pfn == 0 {
-			st.Unknown = "no page frame numbers (needs CAP_SYS_ADMIN)"
-			return st, nil
+			return 0, 0, "no page frame numbers (needs CAP_SYS_ADMIN)"
 		}
 		if _, err := kflags.ReadAt(fl[:], int64(pfn)*8); err != nil {
-			st.Unknown = err.Error()
-			return st, nil
+			return 0, 0, err.Error()
 		}
 		flags := binary.LittleEndian.Uint64(fl[:])
 		switch {
@@ -292,6 +315,5 @@ func inspectPageCache(path string) (pageCacheState, error) {
 		}
 	}
 	flush()
-	st.InLargeFolios, st.InPMDFolios = large, pmd
-	return st, nil
+	return large, pmd, ""
 }

@@ -121,33 +121,8 @@ func (f *fleet) ensure(ctx context.Context, namespaces int) ([]corev1.Pod, error
 	if err != nil {
 		return nil, err
 	}
-	wanted := map[string]bool{}
-	for i := range namespaces {
-		wanted[nsName(i)] = true
-	}
-	var reuse, remove, create []string
-	found := map[string]bool{}
-	for _, ns := range s.shaped {
-		found[ns] = true
-		if wanted[ns] {
-			reuse = append(reuse, ns)
-		} else {
-			remove = append(remove, ns)
-		}
-	}
-	for _, ns := range s.misshaped {
-		found[ns] = true
-		remove = append(remove, ns)
-		if wanted[ns] {
-			create = append(create, ns)
-		}
-	}
-	for i := range namespaces {
-		if !found[nsName(i)] {
-			create = append(create, nsName(i))
-		}
-	}
-	f.used = f.used || len(found) > 0 || len(create) > 0
+	reuse, remove, create := s.plan(namespaces)
+	f.used = f.used || len(s.shaped)+len(s.misshaped) > 0 || len(create) > 0
 	if earlier := len(reuse) - countIn(reuse, f.created); earlier > 0 {
 		fmt.Printf("reusing %d bench namespaces already there with %d Deployments and HPAs each (left by an earlier run)\n", earlier, f.perNS)
 	}
@@ -164,25 +139,66 @@ func (f *fleet) ensure(ctx context.Context, namespaces int) ([]corev1.Pod, error
 	if err := f.ensureCapacity(ctx, pods); err != nil {
 		return nil, err
 	}
-	if len(create) > 0 {
-		start := time.Now()
-		fmt.Printf("creating %d namespaces with %d Deployments and HPAs each ...\n", len(create), f.perNS)
-		if f.created == nil {
-			f.created = map[string]bool{}
-		}
-		for _, ns := range create {
-			f.created[ns] = true
-		}
-		if err := parallel(ctx, len(create), 16, func(ctx context.Context, i int) error {
-			return f.populateNamespace(ctx, create[i])
-		}); err != nil {
-			return nil, err
-		}
-		fmt.Printf("  created in %.1fs\n", time.Since(start).Seconds())
+	if err := f.create(ctx, create); err != nil {
+		return nil, err
 	}
 	// The controller-manager's deployment controller (20 requests/s)
 	// starts about five pods a second.
 	return f.waitPods(ctx, pods, f.bound(2*time.Minute, 300*time.Millisecond, len(create)*f.perNS))
+}
+
+// plan sorts the namespaces found and the first n bench namespaces
+// wanted: those to reuse, to remove (another shape, or beyond n) and to
+// create (missing, or removed for their shape).
+func (s survey) plan(n int) (reuse, remove, create []string) {
+	wanted := map[string]bool{}
+	for i := range n {
+		wanted[nsName(i)] = true
+	}
+	found := map[string]bool{}
+	for _, ns := range s.shaped {
+		found[ns] = true
+		if wanted[ns] {
+			reuse = append(reuse, ns)
+		} else {
+			remove = append(remove, ns)
+		}
+	}
+	for _, ns := range s.misshaped {
+		found[ns] = true
+		remove = append(remove, ns)
+		if wanted[ns] {
+			create = append(create, ns)
+		}
+	}
+	for i := range n {
+		if !found[nsName(i)] {
+			create = append(create, nsName(i))
+		}
+	}
+	return reuse, remove, create
+}
+
+// create populates the namespaces, 16 at a time.
+func (f *fleet) create(ctx context.Context, namespaces []string) error {
+	if len(namespaces) == 0 {
+		return nil
+	}
+	start := time.Now()
+	fmt.Printf("creating %d namespaces with %d Deployments and HPAs each ...\n", len(namespaces), f.perNS)
+	if f.created == nil {
+		f.created = map[string]bool{}
+	}
+	for _, ns := range namespaces {
+		f.created[ns] = true
+	}
+	if err := parallel(ctx, len(namespaces), 16, func(ctx context.Context, i int) error {
+		return f.populateNamespace(ctx, namespaces[i])
+	}); err != nil {
+		return err
+	}
+	fmt.Printf("  created in %.1fs\n", time.Since(start).Seconds())
+	return nil
 }
 
 func countIn(names []string, set map[string]bool) int {

@@ -56,7 +56,6 @@ func (b *sidecarBench) run(ctx context.Context, waitScale float64) (err error) {
 	if err := b.createConfigMaps(ctx); err != nil {
 		return err
 	}
-
 	emu := grafanaemu.New(grafanaemu.Options{Mode: b.mode, AdminUser: "admin", AdminPassword: "bench-password"})
 	ectx, stopEmu := context.WithCancel(ctx)
 	defer stopEmu()
@@ -64,42 +63,81 @@ func (b *sidecarBench) run(ctx context.Context, waitScale float64) (err error) {
 	if err != nil {
 		return err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	sc, err := b.startSidecar(grafanaURL)
 	if err != nil {
 		return err
+	}
+	defer func() { sc.stop(err != nil) }()
+	if err := b.firstConverge(ctx, sc, emu, grafanaURL, waitScale); err != nil {
+		return err
+	}
+	if err := b.oneChange(ctx, emu, grafanaURL, waitScale); err != nil {
+		return err
+	}
+	close(sc.stopMem)
+	p := <-sc.peak
+	fmt.Printf("  the sidecar's peak RSS: %.1f MB (VmHWM, target ≤ 100 MB; at the largest of %d samples: %.1f MB anonymous, %.1f MB the binary's file-backed pages)\n",
+		mb(p.hwm), p.samples, mb(p.at.Anonymous), mb(p.at.File()))
+	return nil
+}
+
+// benchSidecar is the sidecar process under bench, sampled for memory.
+type benchSidecar struct {
+	cmd     *exec.Cmd
+	addr    string
+	log     *os.File
+	started time.Time
+	stopMem chan struct{}
+	peak    <-chan memPeak
+}
+
+// startSidecar runs the sidecar binary against grafanaURL, its log in a
+// temporary file, its memory sampled from its start.
+func (b *sidecarBench) startSidecar(grafanaURL string) (*benchSidecar, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
 	}
 	addr := l.Addr().String()
 	l.Close()
 	log, err := os.CreateTemp("", "metricscale-bench-sidecar-*.log")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer os.Remove(log.Name())
-	defer log.Close()
-
 	cmd := exec.Command(b.bin, "--kubeconfig", b.info.Kubeconfig, "--listen-address", addr,
 		"--namespace", sidecarNamespace, "--label", sidecarLabel, "--datasource-label=", "--owner-tag", "metricscale-bench")
 	cmd.Env = append(os.Environ(), "GRAFANA_URL="+grafanaURL, "GRAFANA_USER=admin", "GRAFANA_PASSWORD=bench-password")
 	cmd.Stdout, cmd.Stderr = log, log
-	start := time.Now()
+	sc := &benchSidecar{cmd: cmd, addr: addr, log: log, started: time.Now(), stopMem: make(chan struct{})}
 	if err := cmd.Start(); err != nil {
-		return err
+		log.Close()
+		os.Remove(log.Name())
+		return nil, err
 	}
-	stopMem := make(chan struct{})
-	peak := sampleMemory(cmd.Process.Pid, 20*time.Millisecond, stopMem)
-	defer func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-		if err != nil {
-			if b, rerr := os.ReadFile(log.Name()); rerr == nil {
-				lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-				fmt.Printf("  the sidecar's log (last lines):\n%s\n", strings.Join(lines[max(0, len(lines)-15):], "\n"))
-			}
-		}
-	}()
+	sc.peak = sampleMemory(cmd.Process.Pid, 20*time.Millisecond, sc.stopMem)
+	return sc, nil
+}
 
+// stop interrupts the sidecar, prints its log's last lines when the bench
+// failed, and removes the log.
+func (sc *benchSidecar) stop(failed bool) {
+	_ = sc.cmd.Process.Signal(os.Interrupt)
+	_ = sc.cmd.Wait()
+	if failed {
+		if b, err := os.ReadFile(sc.log.Name()); err == nil {
+			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+			fmt.Printf("  the sidecar's log (last lines):\n%s\n", strings.Join(lines[max(0, len(lines)-15):], "\n"))
+		}
+	}
+	sc.log.Close()
+	os.Remove(sc.log.Name())
+}
+
+// firstConverge waits for the sidecar's /readyz and checks that Grafana
+// holds every dashboard, printing the time and requests it took.
+func (b *sidecarBench) firstConverge(ctx context.Context, sc *benchSidecar, emu *grafanaemu.Server, grafanaURL string, waitScale float64) error {
 	ready := func(ctx context.Context) (bool, string, error) {
-		resp, err := http.Get("http://" + addr + "/readyz")
+		resp, err := http.Get("http://" + sc.addr + "/readyz")
 		if err != nil {
 			return false, "not serving yet", nil
 		}
@@ -109,7 +147,7 @@ func (b *sidecarBench) run(ctx context.Context, waitScale float64) (err error) {
 	if err := waitFor(ctx, "the first full converge (/readyz)", time.Duration(waitScale*float64(2*time.Minute)), 10*time.Millisecond, ready, nil); err != nil {
 		return err
 	}
-	converge := time.Since(start)
+	converge := time.Since(sc.started)
 	stats := emu.Stats()
 	var found []struct{ UID string }
 	if err := emulatorGet(grafanaURL, "/api/search?type=dash-db&tag=metricscale-bench&limit=5000", &found); err != nil {
@@ -120,8 +158,12 @@ func (b *sidecarBench) run(ctx context.Context, waitScale float64) (err error) {
 	}
 	fmt.Printf("  from start to converged: %s (target ≤ 10s); %d requests (%d writes), %.2f per dashboard\n",
 		converge.Round(time.Millisecond), stats.Reads+stats.Writes, stats.Writes, float64(stats.Reads+stats.Writes)/sidecarDashboards)
+	return nil
+}
 
-	// One change with all of them present.
+// oneChange changes one dashboard's ConfigMap with all of them present and
+// prints how soon, and with how many requests, Grafana holds the change.
+func (b *sidecarBench) oneChange(ctx context.Context, emu *grafanaemu.Server, grafanaURL string, waitScale float64) error {
 	cm, err := b.client.CoreV1().ConfigMaps(sidecarNamespace).Get(ctx, "dash-000", metav1.GetOptions{})
 	if err != nil {
 		return err
@@ -152,12 +194,8 @@ func (b *sidecarBench) run(ctx context.Context, waitScale float64) (err error) {
 	if err := waitFor(ctx, "the changed title in Grafana", 10*time.Second, 5*time.Millisecond, title, nil); err != nil {
 		return err
 	}
-	close(stopMem)
-	p := <-peak
 	fmt.Printf("  one change with %d present: in Grafana after %s (%d requests, %d writes)\n",
 		sidecarDashboards, latency.Round(time.Millisecond), after.Reads+after.Writes, after.Writes)
-	fmt.Printf("  the sidecar's peak RSS: %.1f MB (VmHWM, target ≤ 100 MB; at the largest of %d samples: %.1f MB anonymous, %.1f MB the binary's file-backed pages)\n",
-		mb(p.hwm), p.samples, mb(p.at.Anonymous), mb(p.at.File()))
 	return nil
 }
 
