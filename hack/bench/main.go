@@ -171,8 +171,10 @@ func run(ctx context.Context, stopSignals func(), o options) (err error) {
 	ar := &addRuleBench{info: info, client: client, plugin: o.plugin}
 	pushed := false
 	defer func() {
+		// Read before stopSignals, which ends ctx too.
+		interrupted := ctx.Err() != nil
 		stopSignals()
-		err = errors.Join(err, cleanUp(ctx.Err() != nil, o, info, f, failing, ar, pushed))
+		err = errors.Join(err, cleanUp(interrupted, o, info, f, failing, ar, pushed))
 	}()
 
 	var results []sizeResult
