@@ -328,6 +328,29 @@ func TestAlertsOnTheSandbox(t *testing.T) {
 	waitFiring(t, "HPAMetricSeriesAbsent", `horizontalpodautoscaler="interlok-autoscaler"`, time.Minute)
 }
 
+// testAlertsKEDA: KEDA's operator, scraped by the sandbox's Prometheus,
+// counts a trigger whose query returns nothing and a scaler that cannot
+// reach its Prometheus; the KEDA rules fire on each, named by the labels
+// KEDA gives them.
+func testAlertsKEDA(t *testing.T) {
+	needSandbox(t)
+	t.Cleanup(func() { loadRules(t) })
+	loadRules(t, "--for-scale", "0.02")
+
+	queueWorker(t, "alerts-silent", "alerts-never-pushed", -1)
+	waitFiring(t, "KEDAScalerEmptyAnswers", `scaledResource="alerts-silent"`, 2*time.Minute)
+
+	const erring = "alerts-erring"
+	so := queueScaledObject(erring, "alerts-erring")
+	so.Spec.Triggers[0].Metadata["serverAddress"] = "http://127.0.0.1:1"
+	kwokDeployment(t, erring)
+	createScaledObject(t, so)
+	waitFiring(t, "KEDAScalerErrors", `scaledObject="`+erring+`"`, 2*time.Minute)
+	if got, err := firingAlerts(context.Background(), "KEDAScalerErrors"); err != nil || strings.Contains(strings.Join(got, " "), `scaledObject="alerts-silent"`) {
+		t.Errorf("KEDAScalerErrors fires for the ScaledObject whose empty answers read as 0: %v (%v)", got, err)
+	}
+}
+
 // prometheusRuleCRD is the smallest CustomResourceDefinition of the
 // Prometheus Operator's PrometheusRule: its group, version and names, the
 // spec left to the operator's own schema.

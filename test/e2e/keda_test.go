@@ -46,6 +46,7 @@ func TestKEDA(t *testing.T) {
 		{"MigrateKEDAPromFake", testMigrateKEDAPromFake},
 		{"MigrateKEDAApplyHeld", testMigrateKEDAApplyHeld},
 		{"MigrateKEDALeastPrivilege", testMigrateKEDALeastPrivilege},
+		{"AlertsKEDA", testAlertsKEDA},
 	} {
 		t.Run(tc.name, tc.run)
 	}

@@ -83,8 +83,8 @@
 // and prometheus.yml, whose monitoring-stack scrape jobs live in
 // scrape-monitoring.yml (Prometheus itself, kube-state-metrics with
 // honor_labels, the adapter's own /metrics over HTTPS with Prometheus's
-// ServiceAccount token), which a scenario that replaces prometheus.yml
-// includes. Prometheus loads the chain's alerting rules (kubectl
+// ServiceAccount token, the API server's aggregator view, KEDA's operator),
+// which a scenario that replaces prometheus.yml includes. Prometheus loads the chain's alerting rules (kubectl
 // metricscale alerts) from the same ConfigMap's alerts.yml
 // (TemplateData.AlertRules), so alerts can be watched firing.
 //

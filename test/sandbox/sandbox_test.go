@@ -102,7 +102,7 @@ func TestBuiltinManifestsRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := Render(files, "monitoring.yaml", TemplateData{Ports: Ports{APIServer: 16440, Prometheus: 19090, Pushgateway: 19091, Adapter: 16443, KubeStateMetrics: 18080, KubeStateMetricsTelemetry: 18081}, StateDir: "/state"})
+	out, err := Render(files, "monitoring.yaml", TemplateData{Ports: Ports{APIServer: 16440, Prometheus: 19090, Pushgateway: 19091, Adapter: 16443, KubeStateMetrics: 18080, KubeStateMetricsTelemetry: 18081, KEDAOperatorMetrics: 18082}, StateDir: "/state"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestBuiltinManifestsRender(t *testing.T) {
 		t.Fatal("ports not rendered")
 	}
 	jobs := scrapeJobs(t, configMapKey(t, out, "prometheus-server", "prometheus.yml"))
-	if got, want := sortedKeys(jobs), []string{"apiserver", "kube-state-metrics", "prometheus", "prometheus-adapter", "prometheus-pushgateway"}; !reflect.DeepEqual(got, want) {
+	if got, want := sortedKeys(jobs), []string{"apiserver", "keda-operator", "kube-state-metrics", "prometheus", "prometheus-adapter", "prometheus-pushgateway"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("scrape jobs %v, want %v", got, want)
 	}
 	checkMonitoringJobs(t, jobs)
@@ -194,6 +194,9 @@ func checkMonitoringJobs(t *testing.T, jobs map[string]*scrapeJob) {
 	if api := jobs["apiserver"]; api == nil || api.Authorization == nil || api.Authorization.CredentialsFile != adapter.Authorization.CredentialsFile ||
 		!reflect.DeepEqual(api.targets(), []string{"127.0.0.1:16440"}) {
 		t.Errorf("apiserver job: want https to 127.0.0.1:16440 with the prometheus-server ServiceAccount's token; got %+v", api)
+	}
+	if keda := jobs["keda-operator"]; keda == nil || keda.Scheme != "" || !reflect.DeepEqual(keda.targets(), []string{"127.0.0.1:18082"}) {
+		t.Errorf("keda-operator job: want http to 127.0.0.1:18082; got %+v", keda)
 	}
 }
 
@@ -265,7 +268,7 @@ func TestScenariosLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, err := s.render(TemplateData{Ports: Ports{APIServer: 16440, Prometheus: 19090, Pushgateway: 19091, Adapter: 16443, KubeStateMetrics: 18080, KubeStateMetricsTelemetry: 18081}, StateDir: "/state"})
+		out, err := s.render(TemplateData{Ports: Ports{APIServer: 16440, Prometheus: 19090, Pushgateway: 19091, Adapter: 16443, KubeStateMetrics: 18080, KubeStateMetricsTelemetry: 18081, KEDAOperatorMetrics: 18082}, StateDir: "/state"})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
