@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -133,8 +132,11 @@ func (o *AlertsOptions) Validate() error {
 		return fmt.Errorf("--apply and -o %s: --apply writes the PrometheusRule and says what it did; leave -o out, or print the rules without --apply", o.PrintFlags.Output)
 	case o.AdapterJob == "":
 		return fmt.Errorf("--adapter-job is empty: give the scrape job of prometheus-adapter's metrics")
-	case o.GrafanaURL != "" && !isWebURL(o.GrafanaURL):
-		return fmt.Errorf("--grafana-url %q: give Grafana's http or https URL as people open it, e.g. https://grafana.example.com", o.GrafanaURL)
+	}
+	if o.GrafanaURL != "" {
+		if err := chain.CheckURL(o.GrafanaURL); err != nil {
+			return fmt.Errorf("--grafana-url %q: give Grafana's http or https URL as people open it, e.g. https://grafana.example.com (%v)", o.GrafanaURL, err)
+		}
 	}
 	return o.PrintFlags.Validate()
 }
@@ -213,10 +215,4 @@ func (o *AlertsOptions) printTable() {
 		rows = append(rows, []string{r.Alert, r.Severity, model.Duration(r.For).String(), string(r.Code), r.Watches})
 	}
 	table.Render(o.Out, "", []string{"ALERT", "SEVERITY", "FOR", "CHECK", "WATCHES"}, rows)
-}
-
-// isWebURL says whether s is an absolute http or https URL.
-func isWebURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
